@@ -15,7 +15,7 @@ use flate2::bufread::GzDecoder;
 pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 1 << 30;
 
 /// Why an object's bytes could not be inflated.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum InflateError {
     /// Zero bytes.
     #[error("empty file")]

@@ -1,6 +1,8 @@
 //! Objects a scan reads, and the honest count of those it does not.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::PathBuf;
 
 use crate::key::CloudTrailKey;
@@ -27,6 +29,18 @@ pub enum Location {
 }
 
 impl ObjectRef {
+    /// Reads the whole object into `buf` (cleared first, capacity kept).
+    pub fn read_into(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        buf.clear();
+        match &self.location {
+            Location::Local(path) => {
+                let mut file = File::open(path)?;
+                file.read_to_end(buf)?;
+            }
+        }
+        Ok(())
+    }
+
     /// The name to show a person: the local path, or `s3://bucket/key`.
     pub fn display_name(&self) -> String {
         match &self.location {

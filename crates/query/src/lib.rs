@@ -1,1 +1,37 @@
-//! placeholder
+//! Lookups over CloudTrail archives.
+//!
+//! A [`LookupRequest`] (attributes, time window, categories) is compiled into a
+//! [`Prefilter`]; [`scan`] reads objects on all cores, inflates, rules text out with the
+//! prefilter, splits and parses candidate records, and pushes matches into a
+//! [`RecordSink`] per thread; [`NewestFirst`] orders and de-duplicates them into a page, and
+//! [`encode_token`] / [`decode_token`] carry a page's end across calls.
+//!
+//! ```
+//! use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
+//!
+//! let request = LookupRequest {
+//!     attributes: parse_attribute_arg("AttributeKey=EventName,AttributeValue=ConsoleLogin").unwrap(),
+//!     start: Some(parse_time_arg("2024-01-01").unwrap()),
+//!     ..LookupRequest::default()
+//! };
+//! assert!(request.validate().is_ok());
+//! ```
+#![deny(missing_docs)]
+
+mod attribute_arg;
+mod collect;
+mod page;
+mod prefilter;
+mod request;
+mod scan;
+mod sink;
+mod time_arg;
+
+pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
+pub use collect::{NewestFirst, Page, Position};
+pub use page::{decode_token, encode_token, TokenError};
+pub use prefilter::Prefilter;
+pub use request::{LookupRequest, RequestError};
+pub use scan::{scan, ObjectProblem, ScanOptions, ScanStats};
+pub use sink::{FnSink, Match, RecordSink};
+pub use time_arg::{parse_time_arg, TimeArgError};

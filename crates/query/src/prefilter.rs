@@ -1,0 +1,144 @@
+//! Candidate first, then confirm: a byte search that rules out text no record of which can
+//! match, before any JSON is parsed.
+//!
+//! Contract (as ripgrep's `find_candidate_line`): false positives are allowed, false
+//! negatives never. Every matching record's raw text contains each attribute's needle
+//! ([`LookupAttribute::needle`]) unless the text uses a `\u` escape, which could spell any
+//! character of a needle; text with `\u` is always a candidate.
+
+use memchr::memmem::Finder;
+use trailscan_records::LookupAttribute;
+
+/// The compiled needles of a request.
+pub struct Prefilter {
+    needles: Vec<Finder<'static>>,
+    unicode_escape: Finder<'static>,
+}
+
+impl Prefilter {
+    /// Compiles the needles of every attribute that has one.
+    pub fn new(attributes: &[LookupAttribute]) -> Prefilter {
+        let mut needles: Vec<Vec<u8>> = attributes.iter().filter_map(LookupAttribute::needle).collect();
+        // Longest first: a longer needle is usually rarer and rules text out sooner.
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        Prefilter {
+            needles: needles.into_iter().map(|n| Finder::new(&n).into_owned()).collect(),
+            unicode_escape: Finder::new(b"\\u").into_owned(),
+        }
+    }
+
+    /// Whether the prefilter can rule anything out.
+    pub fn is_active(&self) -> bool {
+        !self.needles.is_empty()
+    }
+
+    /// Whether `text` (a whole file or one record) may hold a matching record.
+    pub fn may_match(&self, text: &[u8]) -> bool {
+        self.needles.iter().all(|f| f.find(text).is_some()) || self.unicode_escape.find(text).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailscan_records::{AttributeKey, RecordParser};
+
+    /// Every way JSON may write the string `s` that a prefilter must survive: verbatim, with
+    /// `/` escaped, and with each character in turn as a `\u` escape.
+    fn spellings(s: &str) -> Vec<String> {
+        let plain: String = s
+            .chars()
+            .map(|c| match c {
+                '"' => "\\\"".to_string(),
+                '\\' => "\\\\".to_string(),
+                c if c.is_control() => format!("\\u{:04x}", c as u32),
+                c => c.to_string(),
+            })
+            .collect();
+        let mut out = vec![plain.clone(), plain.replace('/', "\\/")];
+        for (i, c) in s.char_indices() {
+            if (c as u32) < 0x10000 {
+                let mut t = String::new();
+                for (j, d) in s.char_indices() {
+                    if j == i {
+                        t.push_str(&format!("\\u{:04X}", c as u32));
+                    } else {
+                        match d {
+                            '"' => t.push_str("\\\""),
+                            '\\' => t.push_str("\\\\"),
+                            d if d.is_control() => t.push_str(&format!("\\u{:04x}", d as u32)),
+                            d => t.push(d),
+                        }
+                    }
+                }
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    fn record_for(key: AttributeKey, spelled: &str) -> String {
+        match key {
+            AttributeKey::EventId => format!(r#"{{"eventID":"{spelled}"}}"#),
+            AttributeKey::EventName => format!(r#"{{"eventName":"{spelled}"}}"#),
+            AttributeKey::EventSource => format!(r#"{{"insightDetails":{{"eventSource":"{spelled}"}}}}"#),
+            AttributeKey::ReadOnly => format!(r#"{{"readOnly":"{spelled}"}}"#),
+            AttributeKey::Username => format!(r#"{{"userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/{spelled}"}}}}"#),
+            AttributeKey::ResourceType => format!(r#"{{"resources":[{{"type":"{spelled}"}}]}}"#),
+            AttributeKey::ResourceName => format!(r#"{{"resources":[{{"ARN":"{spelled}"}}]}}"#),
+            AttributeKey::AccessKeyId => format!(r#"{{"userIdentity":{{"accessKeyId":"{spelled}"}}}}"#),
+        }
+    }
+
+    /// A full match implies a prefilter hit, for all eight attributes and every spelling.
+    #[test]
+    fn no_false_negatives() {
+        let values = [
+            "ConsoleLogin",
+            "arn:aws:iam::123456789012:role/my-role",
+            "a\"quoted\"/name",
+            "back\\slash",
+            "ünïcode-näme",
+            "tab\there",
+            "/",
+            "true",
+            "false",
+            "AKIAIOSFODNN7EXAMPLE",
+        ];
+        let mut parser = RecordParser::default();
+        let mut checked = 0;
+        for key in AttributeKey::ALL {
+            for value in values {
+                if key == AttributeKey::Username && value.contains('/') {
+                    continue; // a '/' cannot be part of a session name taken after the last '/'
+                }
+                let attr = LookupAttribute { key, value: value.to_string() };
+                let pre = Prefilter::new(std::slice::from_ref(&attr));
+                for spelled in spellings(value) {
+                    let text = record_for(key, &spelled);
+                    let matched = parser.parse(text.as_bytes(), |r| attr.matches(&r)).unwrap();
+                    if matched {
+                        checked += 1;
+                        assert!(pre.may_match(text.as_bytes()), "{key}={value:?} in {text}");
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} matching spellings were exercised");
+        // Root is derived from the type, not copied from the text.
+        let attr = LookupAttribute { key: AttributeKey::Username, value: "root".into() };
+        let text = br#"{"userIdentity":{"type":"Root"}}"#;
+        assert!(parser.parse(text, |r| attr.matches(&r)).unwrap());
+        assert!(Prefilter::new(&[attr]).may_match(text));
+    }
+
+    #[test]
+    fn rules_out_text_without_the_value() {
+        let attr = LookupAttribute { key: AttributeKey::EventName, value: "RunInstances".into() };
+        let pre = Prefilter::new(&[attr]);
+        assert!(pre.is_active());
+        assert!(!pre.may_match(br#"{"eventName":"StopInstances"}"#));
+        assert!(pre.may_match(br#"{"eventName":"RunInstances"}"#));
+        assert!(!Prefilter::new(&[]).is_active());
+    }
+}

@@ -1,0 +1,316 @@
+//! The parallel scan: objects over all cores, one worker with its own buffers per thread.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+use trailscan_archive::inflate::{inflate_gzip, InflateError};
+use trailscan_archive::ObjectRef;
+use trailscan_records::{split_records, RecordParser, SplitError};
+
+use crate::prefilter::Prefilter;
+use crate::request::LookupRequest;
+use crate::sink::{Match, RecordSink};
+
+/// How to scan.
+pub struct ScanOptions<'a> {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Cap on one object's inflated size.
+    pub max_inflated_bytes: u64,
+    /// Called once per problem with an object, from whichever thread found it.
+    pub report: &'a (dyn Fn(&ObjectRef, &ObjectProblem) + Sync),
+}
+
+/// Something wrong with one object. The first three mean the object was not read; the rest
+/// mean it was read, but not all of it could be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectProblem {
+    /// The file could not be read.
+    Read(String),
+    /// Not a readable gzip file.
+    Inflate(InflateError),
+    /// Inflated, but not `{"Records":[...]}`.
+    NotALogFile(SplitError),
+    /// Bytes after the end of the gzip stream, which CloudTrail never writes.
+    TrailingData {
+        /// How many.
+        bytes: u64,
+    },
+    /// Records that are not valid JSON objects.
+    InvalidRecords {
+        /// How many.
+        count: u64,
+        /// Index of the first in `Records`.
+        first_index: usize,
+        /// What was wrong with it.
+        first_error: String,
+    },
+    /// Records without a readable `eventTime`; they cannot be ordered or windowed.
+    RecordsWithoutTime {
+        /// How many.
+        count: u64,
+        /// Index of the first in `Records`.
+        first_index: usize,
+    },
+}
+
+impl ObjectProblem {
+    /// Whether the object could not be read at all.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, ObjectProblem::Read(_) | ObjectProblem::Inflate(_) | ObjectProblem::NotALogFile(_))
+    }
+}
+
+impl fmt::Display for ObjectProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectProblem::Read(e) => write!(f, "cannot read: {e}"),
+            ObjectProblem::Inflate(e) => write!(f, "{e}; file skipped"),
+            ObjectProblem::NotALogFile(e) => write!(f, "not a CloudTrail log file: {e}; file skipped"),
+            ObjectProblem::TrailingData { bytes } => write!(
+                f,
+                "unexpected data after end of compressed stream ({bytes} bytes, not written by CloudTrail; possibly appended); only the first gzip stream was read"
+            ),
+            ObjectProblem::InvalidRecords { count, first_index, first_error } => write!(
+                f,
+                "{count} record(s) are not valid JSON and were skipped (first: record {first_index}: {first_error})"
+            ),
+            ObjectProblem::RecordsWithoutTime { count, first_index } => write!(
+                f,
+                "{count} record(s) have no valid eventTime and were skipped (first: record {first_index})"
+            ),
+        }
+    }
+}
+
+/// What a scan did, summed over objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Objects handed to the scan.
+    pub objects: u64,
+    /// Objects read and inflated.
+    pub objects_read: u64,
+    /// Objects that could not be read, inflated or split.
+    pub objects_failed: u64,
+    /// Objects read whose inflated text the prefilter ruled out, without parsing.
+    pub objects_ruled_out: u64,
+    /// Objects read with some problem (trailing data, bad records).
+    pub objects_with_problems: u64,
+    /// Compressed bytes read.
+    pub bytes_read: u64,
+    /// Bytes after inflating.
+    pub bytes_inflated: u64,
+    /// Records in the objects that were split into records.
+    pub records: u64,
+    /// Records parsed (candidates of the prefilter).
+    pub records_parsed: u64,
+    /// Records that passed every filter (before duplicate deliveries are dropped).
+    pub records_matched: u64,
+    /// Records skipped as invalid JSON or without `eventTime`.
+    pub records_skipped: u64,
+}
+
+impl ScanStats {
+    fn add(&mut self, o: &ScanStats) {
+        self.objects += o.objects;
+        self.objects_read += o.objects_read;
+        self.objects_failed += o.objects_failed;
+        self.objects_ruled_out += o.objects_ruled_out;
+        self.objects_with_problems += o.objects_with_problems;
+        self.bytes_read += o.bytes_read;
+        self.bytes_inflated += o.bytes_inflated;
+        self.records += o.records;
+        self.records_parsed += o.records_parsed;
+        self.records_matched += o.records_matched;
+        self.records_skipped += o.records_skipped;
+    }
+}
+
+/// A worker's buffers, reused for every object it scans.
+#[derive(Default)]
+struct Worker {
+    compressed: Vec<u8>,
+    inflated: Vec<u8>,
+    spans: Vec<Range<usize>>,
+    parser: RecordParser,
+}
+
+enum Verdict<E> {
+    NoTime,
+    Rejected,
+    Sunk(Result<bool, E>),
+}
+
+impl Worker {
+    /// Scans one object into `sink`; returns whether the scan should go on.
+    fn scan_object<S: RecordSink>(
+        &mut self,
+        object: &ObjectRef,
+        request: &LookupRequest,
+        prefilter: &Prefilter,
+        options: &ScanOptions<'_>,
+        sink: &mut S,
+        stats: &mut ScanStats,
+    ) -> Result<bool, S::Error> {
+        stats.objects += 1;
+        let fail = |stats: &mut ScanStats, problem: ObjectProblem| {
+            stats.objects_failed += 1;
+            (options.report)(object, &problem);
+        };
+        if let Err(e) = object.read_into(&mut self.compressed) {
+            fail(stats, ObjectProblem::Read(e.to_string()));
+            return Ok(true);
+        }
+        stats.bytes_read += self.compressed.len() as u64;
+        let inflated = match inflate_gzip(&self.compressed, &mut self.inflated, options.max_inflated_bytes) {
+            Ok(info) => info,
+            Err(e) => {
+                fail(stats, ObjectProblem::Inflate(e));
+                return Ok(true);
+            }
+        };
+        stats.objects_read += 1;
+        stats.bytes_inflated += self.inflated.len() as u64;
+        let mut problems = Vec::new();
+        if inflated.trailing_bytes > 0 {
+            problems.push(ObjectProblem::TrailingData { bytes: inflated.trailing_bytes });
+        }
+        let go_on = self.scan_records(object, request, prefilter, sink, stats, &mut problems);
+        if problems.iter().any(ObjectProblem::is_failure) {
+            stats.objects_read -= 1;
+            stats.objects_failed += 1;
+        } else if !problems.is_empty() {
+            stats.objects_with_problems += 1;
+        }
+        for p in &problems {
+            (options.report)(object, p);
+        }
+        go_on
+    }
+
+    fn scan_records<S: RecordSink>(
+        &mut self,
+        object: &ObjectRef,
+        request: &LookupRequest,
+        prefilter: &Prefilter,
+        sink: &mut S,
+        stats: &mut ScanStats,
+        problems: &mut Vec<ObjectProblem>,
+    ) -> Result<bool, S::Error> {
+        let text = &self.inflated[..];
+        if prefilter.is_active() && !prefilter.may_match(text) {
+            stats.objects_ruled_out += 1;
+            return Ok(true);
+        }
+        if let Err(e) = split_records(text, &mut self.spans) {
+            problems.push(ObjectProblem::NotALogFile(e));
+            return Ok(true);
+        }
+        stats.records += self.spans.len() as u64;
+        let (mut invalid, mut untimed) = (None::<(u64, usize, String)>, None::<(u64, usize)>);
+        for (index, span) in self.spans.iter().enumerate() {
+            let raw = &text[span.clone()];
+            if prefilter.is_active() && !prefilter.may_match(raw) {
+                continue;
+            }
+            stats.records_parsed += 1;
+            let verdict = self.parser.parse(raw, |record| {
+                let Some(event_time) = record.event_time() else {
+                    return Verdict::NoTime;
+                };
+                if !request.wants_time(event_time)
+                    || !request.wants_category(record.category())
+                    || !request.wants_attributes(&record)
+                {
+                    return Verdict::Rejected;
+                }
+                Verdict::Sunk(sink.record(&Match { object, index, record: &record, event_time, text: raw }))
+            });
+            match verdict {
+                Ok(Verdict::Sunk(result)) => {
+                    stats.records_matched += 1;
+                    if !result? {
+                        return Ok(false);
+                    }
+                }
+                Ok(Verdict::Rejected) => {}
+                Ok(Verdict::NoTime) => {
+                    stats.records_skipped += 1;
+                    untimed.get_or_insert((0, index)).0 += 1;
+                }
+                Err(e) => {
+                    stats.records_skipped += 1;
+                    invalid.get_or_insert((0, index, e.to_string())).0 += 1;
+                }
+            }
+        }
+        if let Some((count, first_index, first_error)) = invalid {
+            problems.push(ObjectProblem::InvalidRecords { count, first_index, first_error });
+        }
+        if let Some((count, first_index)) = untimed {
+            problems.push(ObjectProblem::RecordsWithoutTime { count, first_index });
+        }
+        Ok(true)
+    }
+}
+
+/// Scans `objects` in parallel. Each rayon job gets its own sink from `new_sink`; the sinks
+/// are combined with `merge`, so the result does not depend on how work was split as long
+/// as `merge` is order-independent (as [`crate::NewestFirst::merge`] is).
+pub fn scan<S, N, M>(
+    objects: &[ObjectRef],
+    request: &LookupRequest,
+    options: &ScanOptions<'_>,
+    new_sink: N,
+    merge: M,
+) -> Result<(S, ScanStats), S::Error>
+where
+    S: RecordSink + Send,
+    N: Fn() -> S + Sync + Send,
+    M: Fn(S, S) -> S + Sync + Send,
+{
+    let prefilter = Prefilter::new(&request.attributes);
+    let stop = AtomicBool::new(false);
+    let run = || {
+        objects
+            .par_iter()
+            // One job per object: log files differ a lot in size, so let rayon balance them.
+            .with_max_len(1)
+            .fold(
+                || Ok((Worker::default(), new_sink(), ScanStats::default())),
+                |acc: Result<(Worker, S, ScanStats), S::Error>, object| {
+                    let (mut worker, mut sink, mut stats) = acc?;
+                    if !stop.load(Ordering::Relaxed) {
+                        let go_on = worker.scan_object(object, request, &prefilter, options, &mut sink, &mut stats)?;
+                        if !go_on {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    Ok((worker, sink, stats))
+                },
+            )
+            .map(|r| r.map(|(_, sink, stats)| (sink, stats)))
+            .reduce(
+                || Ok((new_sink(), ScanStats::default())),
+                |a, b| {
+                    let ((sa, mut ta), (sb, tb)) = (a?, b?);
+                    ta.add(&tb);
+                    Ok((merge(sa, sb), ta))
+                },
+            )
+    };
+    if options.threads == 1 {
+        // Sequential on the calling thread: no pool, same code path.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
+        return match pool {
+            Ok(pool) => pool.install(run),
+            Err(_) => run(),
+        };
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
+}

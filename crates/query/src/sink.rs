@@ -1,0 +1,36 @@
+//! The one seam between the scan and whatever consumes matches.
+
+use trailscan_archive::ObjectRef;
+use trailscan_records::{EventTime, Record};
+
+/// A record that passed every filter.
+pub struct Match<'a, 't, 'i> {
+    /// The object it came from.
+    pub object: &'a ObjectRef,
+    /// Its position in the object's `Records` list.
+    pub index: usize,
+    /// The parsed record.
+    pub record: &'a Record<'t, 'i>,
+    /// Its parsed `eventTime`.
+    pub event_time: EventTime,
+    /// Its original JSON text, as in the file.
+    pub text: &'a [u8],
+}
+
+/// Receives matches, push style, one sink per worker thread (so no locking per record).
+pub trait RecordSink {
+    /// What can go wrong while consuming.
+    type Error: Send;
+    /// Takes one match; `Ok(false)` stops the scan.
+    fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error>;
+}
+
+/// A sink from a closure, for tests and small tools.
+pub struct FnSink<F>(pub F);
+
+impl<F: FnMut(&Match<'_, '_, '_>) -> bool> RecordSink for FnSink<F> {
+    type Error = std::convert::Infallible;
+    fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+        Ok((self.0)(m))
+    }
+}
