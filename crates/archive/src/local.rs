@@ -92,7 +92,10 @@ impl LocalArchive {
         if let Ok(rel) = self.root.strip_prefix(&self.key_root) {
             for name in rel.iter() {
                 match enter_dir(level, &name.to_string_lossy(), selection) {
-                    Ok(next) => level = next,
+                    Ok(next) => {
+                        listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                        level = next;
+                    }
                     Err(reason) => {
                         listing.skipped.folder(reason);
                         return Ok(listing);
@@ -138,7 +141,10 @@ impl LocalArchive {
                 listing.skipped.file(SkipReason::Symlink);
             } else if file_type.is_dir() {
                 match enter_dir(level, &name.to_string_lossy(), selection) {
-                    Ok(next) => self.walk(&path, next, selection, listing),
+                    Ok(next) => {
+                        listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                        self.walk(&path, next, selection, listing);
+                    }
                     Err(reason) => listing.skipped.folder(reason),
                 }
             } else {
@@ -262,6 +268,7 @@ mod tests {
         let dir = archive();
         let l = LocalArchive::open(dir.path()).unwrap().list(&Selection::default()).unwrap();
         assert_eq!(keys(&l), vec![A, B]);
+        assert_eq!(l.awslogs_folders, 2);
         assert_eq!(l.skipped.files_for(SkipReason::OutsideAwsLogs), 1);
         assert_eq!(l.skipped.folders_total(), 2, "{}", l.skipped); // digest + Config
     }

@@ -185,4 +185,6 @@ pub struct Listing {
     pub skipped: SkippedCounts,
     /// Folders or files that could not be listed, with the reason; the listing went on.
     pub problems: Vec<String>,
+    /// `AWSLogs` folders found: zero means the source is not a CloudTrail archive at all.
+    pub awslogs_folders: u64,
 }

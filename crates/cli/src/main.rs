@@ -1,1 +1,21 @@
-fn main() {}
+//! `trailscan`: parses the command line and dispatches; each subcommand lives in `cmd/`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cmd;
+mod exit_codes;
+mod flags;
+mod settings;
+mod summary;
+
+use flags::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::LookupEvents(args) => cmd::lookup_events::run(args),
+    };
+    result.unwrap_or_else(|e| exit_codes::fatal(&e))
+}

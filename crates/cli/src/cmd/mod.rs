@@ -1,0 +1,3 @@
+//! One module per subcommand, each `run(&args) -> Result<ExitCode>`.
+
+pub mod lookup_events;

@@ -1,0 +1,28 @@
+//! Exit codes, in one table (documented in the README).
+//!
+//! | code | meaning |
+//! |------|---------|
+//! | 0    | the scan completed and every log file was read |
+//! | 1    | the scan completed, but some log files or records could not be read (each named on stderr); the results cover the rest |
+//! | 2    | the command line does not parse (clap, as argparse in the AWS CLI) |
+//! | 255  | unusable argument values, an unreadable source, or output that could not be written (as the AWS CLI's 255) |
+
+use std::process::ExitCode;
+
+/// Completed, nothing wrong.
+pub const SUCCESS: u8 = 0;
+/// Completed with problems in some objects.
+pub const PARTIAL: u8 = 1;
+/// Could not run.
+pub const FATAL: u8 = 255;
+
+/// The code for a completed scan.
+pub fn completed(problems: u64) -> ExitCode {
+    ExitCode::from(if problems == 0 { SUCCESS } else { PARTIAL })
+}
+
+/// Prints a fatal error and returns its code.
+pub fn fatal(error: &anyhow::Error) -> ExitCode {
+    eprintln!("trailscan: error: {error:#}");
+    ExitCode::from(FATAL)
+}
