@@ -1,0 +1,187 @@
+//! Helpers for the binary's integration tests: running `trailscan`, locating data, and an
+//! independent oracle that answers lookups with flate2 and serde_json, written from the
+//! reference (cloudtrail-spec.md section 4) rather than from the library's code.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use flate2::read::GzDecoder;
+use serde_json::Value;
+
+/// The committed sample archive.
+pub fn sample_archive() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sample-archive")
+}
+
+/// `../shared/samples/real` beside the repository, if present.
+pub fn real_samples() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/real");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("NOTICE: {} is absent; skipping the tests over real CloudTrail samples", p.display());
+        None
+    }
+}
+
+/// Runs `trailscan ARGS`.
+pub fn trailscan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(args)
+        .env_remove("TRAILSCAN_SOURCE")
+        .output()
+        .expect("trailscan runs")
+}
+
+/// Runs a lookup over `source` and returns (exit code, parsed stdout, stderr).
+pub fn lookup(source: &Path, args: &[&str]) -> (i32, Value, String) {
+    let mut full = vec!["lookup-events", "--source", source.to_str().unwrap()];
+    full.extend_from_slice(args);
+    let out = trailscan(&full);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr:\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// Event ids of a lookup answer, in order.
+pub fn event_ids(answer: &Value) -> Vec<String> {
+    answer["Events"].as_array().unwrap().iter().map(|e| e["EventId"].as_str().unwrap_or("").to_string()).collect()
+}
+
+/// Every log file (`.../CloudTrail/...json.gz` or `CloudTrail-Insight`) under `root`.
+fn log_files(root: &Path, folder: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(".json.gz")
+                && path.components().any(|c| c.as_os_str() == folder)
+                && path.components().any(|c| c.as_os_str() == "AWSLogs")
+            {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// What the oracle is asked.
+#[derive(Default, Clone)]
+pub struct Query {
+    pub attrs: Vec<(&'static str, String)>,
+    pub start: Option<&'static str>,
+    pub end: Option<&'static str>,
+    pub insight: bool,
+    pub data: bool,
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    cur.as_str()
+}
+
+fn username(r: &Value) -> Option<String> {
+    let id = r.get("userIdentity")?;
+    let t = s(id, &["type"]);
+    let user_name = s(id, &["userName"]).filter(|x| !x.is_empty()).map(str::to_string);
+    match t {
+        Some("Root") => Some("root".into()),
+        Some("AWSService") => None,
+        Some("AssumedRole") | Some("FederatedUser") => s(id, &["arn"])
+            .and_then(|a| a.rsplit_once('/').map(|(_, n)| n.to_string()))
+            .or_else(|| s(id, &["principalId"]).and_then(|p| p.split_once(':').map(|(_, n)| n.to_string())))
+            .filter(|x| !x.is_empty())
+            .or(user_name),
+        Some("IdentityCenterUser") => user_name.or_else(|| s(id, &["onBehalfOf", "userId"]).map(str::to_string)),
+        _ => user_name,
+    }
+}
+
+fn category(r: &Value) -> &'static str {
+    match s(r, &["eventCategory"]) {
+        Some("Management") => return "Management",
+        Some("Data") => return "Data",
+        Some("Insight") => return "Insight",
+        Some(_) => return "Other",
+        None => {}
+    }
+    if let Some(m) = r.get("managementEvent").and_then(Value::as_bool) {
+        return if m { "Management" } else { "Data" };
+    }
+    if s(r, &["eventType"]) == Some("AwsCloudTrailInsight") {
+        return "Insight";
+    }
+    let (src, name) = (s(r, &["eventSource"]).unwrap_or(""), s(r, &["eventName"]).unwrap_or(""));
+    let s3_object = ["GetObject", "PutObject", "DeleteObject", "DeleteObjects", "HeadObject", "CopyObject"];
+    if src == "s3.amazonaws.com" && s3_object.contains(&name) || src == "lambda.amazonaws.com" && name.starts_with("Invoke") {
+        "Data"
+    } else {
+        "Management"
+    }
+}
+
+fn attr_matches(r: &Value, key: &str, value: &str) -> bool {
+    let insight = |field: &str| s(r, &[field]).or_else(|| s(r, &["insightDetails", field]));
+    match key {
+        "EventId" => s(r, &["eventID"]) == Some(value),
+        "EventName" => insight("eventName") == Some(value),
+        "EventSource" => insight("eventSource") == Some(value),
+        "ReadOnly" => match r.get("readOnly") {
+            Some(Value::Bool(b)) => b.to_string() == value,
+            Some(Value::String(x)) => (x == "true" || x == "false") && x == value,
+            _ => false,
+        },
+        "Username" => username(r).as_deref() == Some(value),
+        "AccessKeyId" => s(r, &["userIdentity", "accessKeyId"]).filter(|k| !k.is_empty()) == Some(value),
+        "ResourceType" | "ResourceName" => {
+            let field = if key == "ResourceType" { "type" } else { "ARN" };
+            r.get("resources").and_then(Value::as_array).is_some_and(|rs| rs.iter().any(|x| s(x, &[field]) == Some(value)))
+        }
+        other => panic!("oracle: unknown key {other}"),
+    }
+}
+
+/// RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` to a sortable string (all CloudTrail times are that form).
+fn normalized_time(t: &str) -> Option<String> {
+    let ok = t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T';
+    ok.then(|| t.to_string())
+}
+
+/// Event ids the oracle expects, newest first, duplicates (same id and time) once, ties by id.
+pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
+    let folder = if q.insight { "CloudTrail-Insight" } else { "CloudTrail" };
+    let mut found: Vec<(String, String)> = Vec::new();
+    for file in log_files(root, folder) {
+        let mut text = Vec::new();
+        if GzDecoder::new(fs::File::open(&file).unwrap()).read_to_end(&mut text).is_err() {
+            continue;
+        }
+        let Ok(doc) = serde_json::from_slice::<Value>(&text) else { continue };
+        let Some(records) = doc.get("Records").and_then(Value::as_array) else { continue };
+        for r in records {
+            let Some(time) = s(r, &["eventTime"]).and_then(normalized_time) else { continue };
+            let cat = category(r);
+            let wanted = if q.insight { cat == "Insight" } else { cat == "Management" || q.data && cat != "Insight" };
+            if !wanted
+                || q.start.is_some_and(|st| time.as_str() < st)
+                || q.end.is_some_and(|e| time.as_str() > e)
+                || !q.attrs.iter().all(|(k, v)| attr_matches(r, k, v))
+            {
+                continue;
+            }
+            found.push((time, s(r, &["eventID"]).unwrap_or("").to_string()));
+        }
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    found.dedup();
+    found.into_iter().map(|(_, id)| id).collect()
+}
