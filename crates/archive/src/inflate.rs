@@ -42,7 +42,11 @@ pub struct Inflated {
 }
 
 /// Inflates the first gzip member of `compressed` into `out` (cleared first, capacity kept).
-pub fn inflate_gzip(compressed: &[u8], out: &mut Vec<u8>, max_inflated: u64) -> Result<Inflated, InflateError> {
+pub fn inflate_gzip(
+    compressed: &[u8],
+    out: &mut Vec<u8>,
+    max_inflated: u64,
+) -> Result<Inflated, InflateError> {
     out.clear();
     match compressed {
         [] => return Err(InflateError::Empty),
@@ -53,10 +57,16 @@ pub fn inflate_gzip(compressed: &[u8], out: &mut Vec<u8>, max_inflated: u64) -> 
         }
     }
     let mut decoder = GzDecoder::new(compressed);
-    let read = (&mut decoder).take(max_inflated.saturating_add(1)).read_to_end(out);
+    let read = (&mut decoder)
+        .take(max_inflated.saturating_add(1))
+        .read_to_end(out);
     match read {
-        Ok(n) if n as u64 > max_inflated => Err(InflateError::TooLarge { limit: max_inflated }),
-        Ok(_) => Ok(Inflated { trailing_bytes: decoder.into_inner().len() as u64 }),
+        Ok(n) if n as u64 > max_inflated => Err(InflateError::TooLarge {
+            limit: max_inflated,
+        }),
+        Ok(_) => Ok(Inflated {
+            trailing_bytes: decoder.into_inner().len() as u64,
+        }),
         Err(e) => Err(InflateError::Corrupt(describe(&e))),
     }
 }
@@ -85,7 +95,10 @@ mod tests {
     fn round_trip_and_trailing_data() {
         let mut out = Vec::new();
         let one = gz(b"{\"Records\":[]}");
-        assert_eq!(inflate_gzip(&one, &mut out, 1 << 20), Ok(Inflated { trailing_bytes: 0 }));
+        assert_eq!(
+            inflate_gzip(&one, &mut out, 1 << 20),
+            Ok(Inflated { trailing_bytes: 0 })
+        );
         assert_eq!(out, b"{\"Records\":[]}");
         let mut two = one.clone();
         two.extend(gz(b"appended"));
@@ -98,14 +111,26 @@ mod tests {
     fn bad_inputs_say_what_is_wrong() {
         let mut out = Vec::new();
         assert_eq!(inflate_gzip(b"", &mut out, 10), Err(InflateError::Empty));
-        assert!(matches!(inflate_gzip(b"{\"a\":1}", &mut out, 10), Err(InflateError::NotGzip(_))));
+        assert!(matches!(
+            inflate_gzip(b"{\"a\":1}", &mut out, 10),
+            Err(InflateError::NotGzip(_))
+        ));
         let good = gz(&[b'x'; 5000]);
         let truncated = &good[..good.len() / 2];
-        assert!(matches!(inflate_gzip(truncated, &mut out, 1 << 20), Err(InflateError::Corrupt(_))));
+        assert!(matches!(
+            inflate_gzip(truncated, &mut out, 1 << 20),
+            Err(InflateError::Corrupt(_))
+        ));
         let mut bad_crc = good.clone();
         let n = bad_crc.len();
         bad_crc[n - 6] ^= 0xff;
-        assert!(matches!(inflate_gzip(&bad_crc, &mut out, 1 << 20), Err(InflateError::Corrupt(_))));
-        assert_eq!(inflate_gzip(&good, &mut out, 100), Err(InflateError::TooLarge { limit: 100 }));
+        assert!(matches!(
+            inflate_gzip(&bad_crc, &mut out, 1 << 20),
+            Err(InflateError::Corrupt(_))
+        ));
+        assert_eq!(
+            inflate_gzip(&good, &mut out, 100),
+            Err(InflateError::TooLarge { limit: 100 })
+        );
     }
 }

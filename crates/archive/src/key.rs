@@ -109,7 +109,9 @@ pub fn is_org_id(s: &str) -> bool {
     s.len() >= 12
         && s.len() <= 34
         && s.starts_with("o-")
-        && s[2..].bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s[2..]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Classifies a `/`-separated key.
@@ -117,7 +119,11 @@ pub fn parse_key(key: &str) -> KeyClass {
     let segments: Vec<&str> = key.split('/').collect();
     let mut outcome = KeyClass::NotCloudTrail(SkipReason::OutsideAwsLogs);
     // A prefix may itself contain an `AWSLogs` folder; the layout decides which one counts.
-    for (i, _) in segments.iter().enumerate().filter(|(_, s)| **s == "AWSLogs") {
+    for (i, _) in segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s == "AWSLogs")
+    {
         match parse_from_awslogs(&segments, i) {
             KeyClass::CloudTrail(k) => return KeyClass::CloudTrail(k),
             other => outcome = other,
@@ -167,7 +173,11 @@ fn parse_from_awslogs(segments: &[&str], awslogs: usize) -> KeyClass {
         account: (*account).to_string(),
         kind,
         region: (*region).to_string(),
-        day: Day { year: y, month: m, day: d },
+        day: Day {
+            year: y,
+            month: m,
+            day: d,
+        },
         delivered_at: name.delivered_at,
         digest: name.digest,
     })
@@ -262,7 +272,14 @@ mod tests {
         assert_eq!(k.prefix, "my/prefix");
         assert_eq!(k.org_id, None);
         assert_eq!(k.kind, ObjectKind::Log);
-        assert_eq!(k.day, Day { year: 2015, month: 8, day: 1 });
+        assert_eq!(
+            k.day,
+            Day {
+                year: 2015,
+                month: 8,
+                day: 1
+            }
+        );
         assert_eq!(k.delivered_at, epoch_seconds(2015, 8, 1, 2, 10, 0).unwrap());
     }
 
@@ -282,12 +299,18 @@ mod tests {
         assert_eq!(d.trail, "my_trail");
         assert_eq!(d.home_region, "us-east-1");
         assert!(d.backfill);
-        assert_eq!(k.delivered_at, epoch_seconds(2024, 1, 15, 3, 0, 30).unwrap());
+        assert_eq!(
+            k.delivered_at,
+            epoch_seconds(2024, 1, 15, 3, 0, 30).unwrap()
+        );
     }
 
     #[test]
     fn other_objects_say_why() {
-        assert_eq!(parse_key("README.txt"), KeyClass::NotCloudTrail(SkipReason::OutsideAwsLogs));
+        assert_eq!(
+            parse_key("README.txt"),
+            KeyClass::NotCloudTrail(SkipReason::OutsideAwsLogs)
+        );
         assert_eq!(
             parse_key("AWSLogs/123456789012/Config/us-east-1/2024/1/1/ConfigHistory/x.json.gz"),
             KeyClass::NotCloudTrail(SkipReason::OtherService)

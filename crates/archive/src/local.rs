@@ -65,7 +65,9 @@ impl LocalArchive {
             source,
         })?;
         if !meta.is_dir() {
-            return Err(ListError::NotAFolder { path: path.to_path_buf() });
+            return Err(ListError::NotAFolder {
+                path: path.to_path_buf(),
+            });
         }
         // Inside an AWSLogs tree, keys start at the folder holding AWSLogs, so that a user can
         // point at `bucket/AWSLogs/123456789012/CloudTrail/us-east-1` and still get full keys.
@@ -116,7 +118,9 @@ impl LocalArchive {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => {
-                listing.problems.push(format!("{}: cannot list folder: {e}", dir.display()));
+                listing
+                    .problems
+                    .push(format!("{}: cannot list folder: {e}", dir.display()));
                 return;
             }
         };
@@ -124,7 +128,9 @@ impl LocalArchive {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
-                    listing.problems.push(format!("{}: cannot list folder: {e}", dir.display()));
+                    listing
+                        .problems
+                        .push(format!("{}: cannot list folder: {e}", dir.display()));
                     continue;
                 }
             };
@@ -132,7 +138,9 @@ impl LocalArchive {
             let file_type = match entry.file_type() {
                 Ok(t) => t,
                 Err(e) => {
-                    listing.problems.push(format!("{}: cannot stat: {e}", path.display()));
+                    listing
+                        .problems
+                        .push(format!("{}: cannot stat: {e}", path.display()));
                     continue;
                 }
             };
@@ -172,7 +180,9 @@ impl LocalArchive {
         let size = match entry.metadata() {
             Ok(m) => m.len(),
             Err(e) => {
-                listing.problems.push(format!("{}: cannot stat: {e}", path.display()));
+                listing
+                    .problems
+                    .push(format!("{}: cannot stat: {e}", path.display()));
                 return;
             }
         };
@@ -197,7 +207,11 @@ fn relative_key(key_root: &Path, path: &Path) -> Option<String> {
 fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Level, SkipReason> {
     let number = || digits(name.as_bytes());
     match level {
-        Level::Outside => Ok(if name == "AWSLogs" { Level::AwsLogs } else { Level::Outside }),
+        Level::Outside => Ok(if name == "AWSLogs" {
+            Level::AwsLogs
+        } else {
+            Level::Outside
+        }),
         Level::AwsLogs if is_org_id(name) => Ok(Level::Org),
         Level::AwsLogs | Level::Org if is_account_id(name) => {
             if sel.wants_account(name) {
@@ -266,7 +280,10 @@ mod tests {
     #[test]
     fn finds_every_trail_under_the_source() {
         let dir = archive();
-        let l = LocalArchive::open(dir.path()).unwrap().list(&Selection::default()).unwrap();
+        let l = LocalArchive::open(dir.path())
+            .unwrap()
+            .list(&Selection::default())
+            .unwrap();
         assert_eq!(keys(&l), vec![A, B]);
         assert_eq!(l.awslogs_folders, 2);
         assert_eq!(l.skipped.files_for(SkipReason::OutsideAwsLogs), 1);
@@ -277,9 +294,15 @@ mod tests {
     fn prunes_by_account_region_and_day() {
         let dir = archive();
         let arch = LocalArchive::open(dir.path()).unwrap();
-        let sel = Selection { accounts: vec!["222222222222".into()], ..Selection::default() };
+        let sel = Selection {
+            accounts: vec!["222222222222".into()],
+            ..Selection::default()
+        };
         assert_eq!(keys(&arch.list(&sel).unwrap()), vec![B]);
-        let sel = Selection { regions: vec!["us-east-1".into()], ..Selection::default() };
+        let sel = Selection {
+            regions: vec!["us-east-1".into()],
+            ..Selection::default()
+        };
         assert_eq!(keys(&arch.list(&sel).unwrap()), vec![A]);
         let sel = Selection {
             start: epoch_seconds(2024, 1, 16, 0, 0, 0),
@@ -294,7 +317,10 @@ mod tests {
     fn source_inside_awslogs_keeps_full_keys() {
         let dir = archive();
         let inner = dir.path().join("pfx/AWSLogs/o-abcdefghij/222222222222");
-        let l = LocalArchive::open(&inner).unwrap().list(&Selection::default()).unwrap();
+        let l = LocalArchive::open(&inner)
+            .unwrap()
+            .list(&Selection::default())
+            .unwrap();
         // Keys start at the folder that holds AWSLogs: the trail's prefix is not visible from
         // inside.
         assert_eq!(keys(&l), vec![B.strip_prefix("pfx/").unwrap()]);

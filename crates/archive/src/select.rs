@@ -61,8 +61,12 @@ impl Selection {
     /// Whether a file delivered at some instant in `[first, last]` (epoch seconds) could hold
     /// a record in the window.
     pub fn delivery_period_may_match(&self, first: i64, last: i64) -> bool {
-        let too_early = self.start.is_some_and(|s| last + NEWEST_RECORD_SLACK_SECS < s);
-        let too_late = self.end.is_some_and(|e| first - self.delivery_margin_secs > e);
+        let too_early = self
+            .start
+            .is_some_and(|s| last + NEWEST_RECORD_SLACK_SECS < s);
+        let too_late = self
+            .end
+            .is_some_and(|e| first - self.delivery_margin_secs > e);
         !too_early && !too_late
     }
 
@@ -125,7 +129,11 @@ mod tests {
 
     fn window(start: (u32, u32, u32, u32), end: (u32, u32, u32, u32)) -> Selection {
         let at = |(y, m, d, h): (u32, u32, u32, u32)| epoch_seconds(y.into(), m, d, h, 0, 0);
-        Selection { start: at(start), end: at(end), ..Selection::default() }
+        Selection {
+            start: at(start),
+            end: at(end),
+            ..Selection::default()
+        }
     }
 
     #[test]

@@ -29,7 +29,8 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 
 /// Epoch seconds of `y-m-d hh:mm:ss` UTC, or `None` when a field is out of range.
 pub fn epoch_seconds(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60
+    {
         return None;
     }
     let secs = i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);

@@ -80,14 +80,31 @@ impl LookupSettings {
             ),
             Some(n) => Some(usize::try_from(n).context("--max-results is too large")?),
         };
-        let kind = if request.insight { ObjectKind::Insight } else { ObjectKind::Log };
+        let kind = if request.insight {
+            ObjectKind::Insight
+        } else {
+            ObjectKind::Log
+        };
         let source = SourceSettings::new(&args.source, kind, &request);
         let mut accounts = source.selection.accounts.clone();
         accounts.sort();
         let mut regions = source.selection.regions.clone();
         regions.sort();
-        let canonical = format!("{};accounts={accounts:?};regions={regions:?}", request.canonical());
-        let after = args.next_token.as_deref().map(|t| decode_token(&canonical, t)).transpose()?;
-        Ok(LookupSettings { source, request, page_size, after, canonical })
+        let canonical = format!(
+            "{};accounts={accounts:?};regions={regions:?}",
+            request.canonical()
+        );
+        let after = args
+            .next_token
+            .as_deref()
+            .map(|t| decode_token(&canonical, t))
+            .transpose()?;
+        Ok(LookupSettings {
+            source,
+            request,
+            page_size,
+            after,
+            canonical,
+        })
     }
 }

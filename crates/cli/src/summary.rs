@@ -10,9 +10,19 @@ fn mb(bytes: u64) -> String {
 }
 
 /// Lines of the lookup summary.
-pub fn lookup_summary(listing: &Listing, stats: &ScanStats, returned: usize, duplicates: u64, elapsed: Duration) -> String {
+pub fn lookup_summary(
+    listing: &Listing,
+    stats: &ScanStats,
+    returned: usize,
+    duplicates: u64,
+    elapsed: Duration,
+) -> String {
     let secs = elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { stats.bytes_inflated as f64 / 1e6 / secs } else { 0.0 };
+    let rate = if secs > 0.0 {
+        stats.bytes_inflated as f64 / 1e6 / secs
+    } else {
+        0.0
+    };
     let mut lines = vec![format!(
         "trailscan: {} log files listed: {} read, {} failed, {} with problems; {} ruled out by the prefilter without parsing",
         stats.objects, stats.objects_read, stats.objects_failed, stats.objects_with_problems, stats.objects_ruled_out

@@ -6,7 +6,10 @@ use common::{event_ids, lookup, oracle, sample_archive, trailscan, Query};
 use serde_json::Value;
 
 fn q(attrs: &[(&'static str, &str)]) -> Query {
-    Query { attrs: attrs.iter().map(|(k, v)| (*k, v.to_string())).collect(), ..Query::default() }
+    Query {
+        attrs: attrs.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..Query::default()
+    }
 }
 
 fn attr_args(query: &Query) -> Vec<String> {
@@ -50,18 +53,40 @@ fn a_dozen_lookups_agree_with_the_oracle() {
         q(&[("Username", "jdoe")]),
         q(&[("Username", "order-processor")]),
         q(&[("AccessKeyId", "AKIAIOSFODNN7EXAMPLE")]),
-        Query { data: true, ..q(&[("EventSource", "s3.amazonaws.com")]) },
+        Query {
+            data: true,
+            ..q(&[("EventSource", "s3.amazonaws.com")])
+        },
         q(&[("EventSource", "s3.amazonaws.com")]),
         q(&[("ReadOnly", "false")]),
         q(&[("ResourceType", "AWS::KMS::Key")]),
         q(&[("ResourceName", "arn:aws:s3:::web-assets-prod")]),
         q(&[("EventId", some_id)]),
         q(&[("EventName", "RunInstances"), ("Username", "alice")]),
-        Query { start: Some("2024-01-01T06:00:00Z"), end: Some("2024-01-01T12:00:00Z"), ..Query::default() },
-        Query { start: Some("2024-01-02T00:00:00Z"), ..q(&[("EventName", "AssumeRole")]) },
-        Query { insight: true, ..q(&[("EventName", "RunInstances")]) },
-        Query { start: Some("2017-01-01T00:00:00Z"), end: Some("2017-12-31T00:00:00Z"), ..Query::default() },
-        Query { start: Some("2017-01-01T00:00:00Z"), end: Some("2017-12-31T00:00:00Z"), data: true, ..Query::default() },
+        Query {
+            start: Some("2024-01-01T06:00:00Z"),
+            end: Some("2024-01-01T12:00:00Z"),
+            ..Query::default()
+        },
+        Query {
+            start: Some("2024-01-02T00:00:00Z"),
+            ..q(&[("EventName", "AssumeRole")])
+        },
+        Query {
+            insight: true,
+            ..q(&[("EventName", "RunInstances")])
+        },
+        Query {
+            start: Some("2017-01-01T00:00:00Z"),
+            end: Some("2017-12-31T00:00:00Z"),
+            ..Query::default()
+        },
+        Query {
+            start: Some("2017-01-01T00:00:00Z"),
+            end: Some("2017-12-31T00:00:00Z"),
+            data: true,
+            ..Query::default()
+        },
     ];
     for case in &cases {
         let expected = oracle(&sample_archive(), case);
@@ -69,20 +94,42 @@ fn a_dozen_lookups_agree_with_the_oracle() {
         assert_eq!(got, expected, "lookup {:?}", attr_args(case));
     }
     // The cases are not vacuous.
-    let nonempty = cases.iter().filter(|c| !oracle(&sample_archive(), c).is_empty()).count();
+    let nonempty = cases
+        .iter()
+        .filter(|c| !oracle(&sample_archive(), c).is_empty())
+        .count();
     assert!(nonempty >= 15, "only {nonempty} cases matched anything");
 }
 
 #[test]
 fn events_have_the_service_shape() {
-    let (_, json, _) = run(&Query { data: true, ..Query::default() });
+    let (_, json, _) = run(&Query {
+        data: true,
+        ..Query::default()
+    });
     let events = json["Events"].as_array().unwrap();
-    let order = ["EventId", "EventName", "ReadOnly", "AccessKeyId", "EventTime", "EventSource", "Username", "Resources", "CloudTrailEvent"];
+    let order = [
+        "EventId",
+        "EventName",
+        "ReadOnly",
+        "AccessKeyId",
+        "EventTime",
+        "EventSource",
+        "Username",
+        "Resources",
+        "CloudTrailEvent",
+    ];
     let mut previous_time = String::from("9999");
     for e in events {
         let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
-        let positions: Vec<usize> = keys.iter().map(|k| order.iter().position(|o| o == k).expect("known key")).collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "key order {keys:?}");
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| order.iter().position(|o| o == k).expect("known key"))
+            .collect();
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "key order {keys:?}"
+        );
         assert!(e["Resources"].is_array());
         let time = e["EventTime"].as_str().unwrap();
         assert!(time.ends_with("+00:00") && time.len() == 25, "{time}");
@@ -91,7 +138,10 @@ fn events_have_the_service_shape() {
         assert!(matches!(e["ReadOnly"].as_str(), Some("true" | "false")));
         let record: Value = serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap();
         assert_eq!(record["eventID"], e["EventId"]);
-        assert!(!e["CloudTrailEvent"].as_str().unwrap().contains(": "), "compact JSON");
+        assert!(
+            !e["CloudTrailEvent"].as_str().unwrap().contains(": "),
+            "compact JSON"
+        );
         if record["userIdentity"]["type"] == "AWSService" {
             assert!(e.get("Username").is_none() && e.get("AccessKeyId").is_none());
         }
@@ -105,7 +155,10 @@ fn duplicate_delivery_appears_once() {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted.len(), ids.len());
-    assert!(stderr.contains("(1 duplicate deliveries dropped)"), "{stderr}");
+    assert!(
+        stderr.contains("(1 duplicate deliveries dropped)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -115,7 +168,12 @@ fn pages_walk_the_whole_answer() {
     let mut token: Option<String> = None;
     let mut pages = 0;
     loop {
-        let mut args = vec!["--lookup-attributes", "AttributeKey=ReadOnly,AttributeValue=true", "--max-results", "37"];
+        let mut args = vec![
+            "--lookup-attributes",
+            "AttributeKey=ReadOnly,AttributeValue=true",
+            "--max-results",
+            "37",
+        ];
         if let Some(t) = &token {
             args.extend(["--next-token", t.as_str()]);
         }
@@ -137,7 +195,15 @@ fn pages_walk_the_whole_answer() {
 #[test]
 fn thread_count_does_not_change_output() {
     let run_with = |threads: &str| {
-        let out = trailscan(&["lookup-events", "--source", sample_archive().to_str().unwrap(), "--include-data-events", "--threads", threads, "-q"]);
+        let out = trailscan(&[
+            "lookup-events",
+            "--source",
+            sample_archive().to_str().unwrap(),
+            "--include-data-events",
+            "--threads",
+            threads,
+            "-q",
+        ]);
         assert!(out.status.success());
         out.stdout
     };
@@ -149,7 +215,10 @@ fn thread_count_does_not_change_output() {
 #[test]
 fn accounts_regions_and_inner_folders_narrow_the_scan() {
     let account = "210987654321";
-    let (code, json, _) = lookup(&sample_archive(), &["--account-id", account, "--region", "eu-west-1"]);
+    let (code, json, _) = lookup(
+        &sample_archive(),
+        &["--account-id", account, "--region", "eu-west-1"],
+    );
     assert_eq!(code, 0);
     let events = json["Events"].as_array().unwrap();
     assert!(!events.is_empty());
@@ -158,7 +227,9 @@ fn accounts_regions_and_inner_folders_narrow_the_scan() {
         assert_eq!(record["recipientAccountId"], account);
     }
     // Pointing at the account's folder inside AWSLogs gives the same events for all regions.
-    let inner = sample_archive().join("org-trail/AWSLogs/o-a1b2c3d4e5").join(account);
+    let inner = sample_archive()
+        .join("org-trail/AWSLogs/o-a1b2c3d4e5")
+        .join(account);
     let (_, narrowed, _) = lookup(&sample_archive(), &["--account-id", account]);
     let (_, direct, _) = lookup(&inner, &[]);
     assert_eq!(event_ids(&narrowed), event_ids(&direct));
@@ -169,21 +240,38 @@ fn accounts_regions_and_inner_folders_narrow_the_scan() {
 fn summary_counts_what_was_skipped() {
     let (_, _, stderr) = run(&Query::default());
     assert!(stderr.contains("folders not listed"), "{stderr}");
-    assert!(stderr.contains("other AWS service"), "the Config folder: {stderr}");
-    assert!(stderr.contains("Insights"), "the Insights folders: {stderr}");
+    assert!(
+        stderr.contains("other AWS service"),
+        "the Config folder: {stderr}"
+    );
+    assert!(
+        stderr.contains("Insights"),
+        "the Insights folders: {stderr}"
+    );
     assert!(stderr.contains("0 failed"), "{stderr}");
-    let (_, _, stderr) = run(&Query { insight: true, ..Query::default() });
+    let (_, _, stderr) = run(&Query {
+        insight: true,
+        ..Query::default()
+    });
     assert!(stderr.contains("log (not Insights)"), "{stderr}");
 }
 
 #[test]
 fn source_from_the_environment() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(["lookup-events", "--lookup-attributes", "AttributeKey=Username,AttributeValue=root", "-q"])
+        .args([
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=Username,AttributeValue=root",
+            "-q",
+        ])
         .env("TRAILSCAN_SOURCE", sample_archive())
         .output()
         .unwrap();
     assert!(out.status.success());
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(event_ids(&json), oracle(&sample_archive(), &q(&[("Username", "root")])));
+    assert_eq!(
+        event_ids(&json),
+        oracle(&sample_archive(), &q(&[("Username", "root")]))
+    );
 }

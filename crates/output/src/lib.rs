@@ -5,7 +5,7 @@
 //! use trailscan_output::write_response;
 //!
 //! let mut out = Vec::new();
-//! write_response(&mut out, &[], None).unwrap();
+//! write_response(&mut out, &[] as &[trailscan_records::LookupEvent], None).unwrap();
 //! assert_eq!(out, b"{\n    \"Events\": []\n}\n");
 //! ```
 #![deny(missing_docs)]

@@ -7,40 +7,55 @@
 
 use std::io::{self, Write};
 
+use memchr::memchr2;
 use serde_json::Value;
 
 /// Writes `s` as a JSON string literal, escaped as Python's `json` does with
-/// `ensure_ascii=False`.
-pub fn write_string(w: &mut impl Write, s: &str) -> io::Result<()> {
+/// `ensure_ascii=False`. Runs between quotes and backslashes are found with memchr and
+/// checked for control characters in one vectorizable pass, so the common case copies.
+pub fn write_string(w: &mut (impl Write + ?Sized), s: &str) -> io::Result<()> {
     w.write_all(b"\"")?;
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        w.write_all(&bytes[start..i])?;
-        if escape.is_empty() {
-            write!(w, "\\u{b:04x}")?;
+    while start < bytes.len() {
+        let end = memchr2(b'"', b'\\', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let run = &bytes[start..end];
+        if run.iter().fold(false, |any, &b| any | (b < 0x20)) {
+            write_escaped(w, run)?;
         } else {
-            w.write_all(escape)?;
+            w.write_all(run)?;
         }
-        start = i + 1;
+        if let Some(&b) = bytes.get(end) {
+            w.write_all(if b == b'"' { b"\\\"" } else { b"\\\\" })?;
+        }
+        start = end + 1;
     }
-    w.write_all(&bytes[start..])?;
     w.write_all(b"\"")
 }
 
+/// Writes bytes that hold control characters (and no `"` or `\`), escaping those.
+fn write_escaped(w: &mut (impl Write + ?Sized), run: &[u8]) -> io::Result<()> {
+    let mut start = 0;
+    for (i, &b) in run.iter().enumerate() {
+        if b >= 0x20 {
+            continue;
+        }
+        w.write_all(&run[start..i])?;
+        match b {
+            b'\n' => w.write_all(b"\\n")?,
+            b'\r' => w.write_all(b"\\r")?,
+            b'\t' => w.write_all(b"\\t")?,
+            0x08 => w.write_all(b"\\b")?,
+            0x0c => w.write_all(b"\\f")?,
+            _ => write!(w, "\\u{b:04x}")?,
+        }
+        start = i + 1;
+    }
+    w.write_all(&run[start..])
+}
+
 /// Writes a newline and the indentation of nesting `level`.
-pub fn newline_indent(w: &mut impl Write, level: usize) -> io::Result<()> {
+pub fn newline_indent(w: &mut (impl Write + ?Sized), level: usize) -> io::Result<()> {
     w.write_all(b"\n")?;
     for _ in 0..level {
         w.write_all(b"    ")?;
@@ -95,6 +110,20 @@ mod tests {
         let mut out = Vec::new();
         write_value(&mut out, v, 0).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_as_python() {
+        // python3 -c 'import json; print(json.dumps("a\"b\\c\n\x01\x7fé\u2028", ensure_ascii=False))'
+        let mut out = Vec::new();
+        write_string(&mut out, "a\"b\\c\n\u{1}\u{7f}é\u{2028}").unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\n\\u0001\u{7f}é\u{2028}\""
+        );
+        let mut out = Vec::new();
+        write_string(&mut out, "").unwrap();
+        assert_eq!(out, b"\"\"");
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub enum AttributeArgError {
 
 /// Parses one `--lookup-attributes` value into one or more attributes.
 pub fn parse_attribute_arg(value: &str) -> Result<Vec<LookupAttribute>, AttributeArgError> {
-    let err = |reason: &str| AttributeArgError::Syntax { reason: reason.to_string(), value: value.to_string() };
+    let err = |reason: &str| AttributeArgError::Syntax {
+        reason: reason.to_string(),
+        value: value.to_string(),
+    };
     let trimmed = value.trim_start();
     if trimmed.starts_with('[') || trimmed.starts_with('{') {
         return parse_json(value).map_err(|r| err(&r));
@@ -31,7 +34,9 @@ pub fn parse_attribute_arg(value: &str) -> Result<Vec<LookupAttribute>, Attribut
     let mut key = None;
     let mut val = None;
     for pair in split_unquoted(value, ',').map_err(|r| err(&r))? {
-        let (k, v) = pair.split_once('=').ok_or_else(|| err("expected AttributeKey=...,AttributeValue=..."))?;
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| err("expected AttributeKey=...,AttributeValue=..."))?;
         match k.trim() {
             "AttributeKey" => key = Some(unquote(v.trim())),
             "AttributeValue" => val = Some(unquote(v)),
@@ -44,7 +49,9 @@ pub fn parse_attribute_arg(value: &str) -> Result<Vec<LookupAttribute>, Attribut
 }
 
 fn attribute(key: &str, value: String) -> Result<LookupAttribute, String> {
-    let key: AttributeKey = key.parse().map_err(|e: trailscan_records::UnknownAttributeKey| e.to_string())?;
+    let key: AttributeKey = key
+        .parse()
+        .map_err(|e: trailscan_records::UnknownAttributeKey| e.to_string())?;
     if value.is_empty() {
         return Err("AttributeValue must not be empty".to_string());
     }
@@ -66,7 +73,8 @@ fn parse_json(value: &str) -> Result<Vec<LookupAttribute>, String> {
         Many(Vec<Json>),
         One(Json),
     }
-    let parsed: OneOrMany = serde_json::from_str(value).map_err(|e| format!("invalid JSON ({e})"))?;
+    let parsed: OneOrMany =
+        serde_json::from_str(value).map_err(|e| format!("invalid JSON ({e})"))?;
     let list = match parsed {
         OneOrMany::Many(list) => list,
         OneOrMany::One(one) => vec![one],
@@ -74,7 +82,9 @@ fn parse_json(value: &str) -> Result<Vec<LookupAttribute>, String> {
     if list.is_empty() {
         return Err("the list is empty".to_string());
     }
-    list.into_iter().map(|j| attribute(&j.key, j.value)).collect()
+    list.into_iter()
+        .map(|j| attribute(&j.key, j.value))
+        .collect()
 }
 
 /// Splits on `sep` outside quotes; `\` escapes the next character.
@@ -141,13 +151,28 @@ mod tests {
 
     #[test]
     fn shorthand() {
-        assert_eq!(one("AttributeKey=EventName,AttributeValue=ConsoleLogin"), (AttributeKey::EventName, "ConsoleLogin".into()));
-        assert_eq!(one("AttributeValue=alice,AttributeKey=Username"), (AttributeKey::Username, "alice".into()));
-        assert_eq!(one(r#"AttributeKey=ResourceName,AttributeValue="a,b=c""#), (AttributeKey::ResourceName, "a,b=c".into()));
-        assert_eq!(one(r"AttributeKey=ResourceName,AttributeValue=a\,b"), (AttributeKey::ResourceName, "a,b".into()));
+        assert_eq!(
+            one("AttributeKey=EventName,AttributeValue=ConsoleLogin"),
+            (AttributeKey::EventName, "ConsoleLogin".into())
+        );
+        assert_eq!(
+            one("AttributeValue=alice,AttributeKey=Username"),
+            (AttributeKey::Username, "alice".into())
+        );
+        assert_eq!(
+            one(r#"AttributeKey=ResourceName,AttributeValue="a,b=c""#),
+            (AttributeKey::ResourceName, "a,b=c".into())
+        );
+        assert_eq!(
+            one(r"AttributeKey=ResourceName,AttributeValue=a\,b"),
+            (AttributeKey::ResourceName, "a,b".into())
+        );
         assert_eq!(
             one("AttributeKey=ResourceName,AttributeValue=arn:aws:iam::123456789012:role/x=y"),
-            (AttributeKey::ResourceName, "arn:aws:iam::123456789012:role/x=y".into())
+            (
+                AttributeKey::ResourceName,
+                "arn:aws:iam::123456789012:role/x=y".into()
+            )
         );
     }
 
@@ -156,20 +181,35 @@ mod tests {
         let v = parse_attribute_arg(r#"[{"AttributeKey":"EventSource","AttributeValue":"s3.amazonaws.com"},{"AttributeKey":"ReadOnly","AttributeValue":"false"}]"#).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].key, AttributeKey::ReadOnly);
-        assert_eq!(one(r#"{"AttributeKey":"EventId","AttributeValue":"x"}"#), (AttributeKey::EventId, "x".into()));
+        assert_eq!(
+            one(r#"{"AttributeKey":"EventId","AttributeValue":"x"}"#),
+            (AttributeKey::EventId, "x".into())
+        );
     }
 
     #[test]
     fn errors_name_the_problem() {
         for (arg, needle) in [
-            ("AttributeKey=Bogus,AttributeValue=x", "unknown AttributeKey 'Bogus'"),
-            ("AttributeKey=eventname,AttributeValue=x", "unknown AttributeKey 'eventname'"),
+            (
+                "AttributeKey=Bogus,AttributeValue=x",
+                "unknown AttributeKey 'Bogus'",
+            ),
+            (
+                "AttributeKey=eventname,AttributeValue=x",
+                "unknown AttributeKey 'eventname'",
+            ),
             ("AttributeKey=EventName", "missing AttributeValue"),
-            ("AttributeKey=EventName,AttributeValue=", "must not be empty"),
+            (
+                "AttributeKey=EventName,AttributeValue=",
+                "must not be empty",
+            ),
             ("EventName=x", "unknown member 'EventName'"),
             ("[]", "the list is empty"),
             ("[{\"AttributeKey\":1}]", "invalid JSON"),
-            ("AttributeKey=EventName,AttributeValue=\"x", "unclosed quote"),
+            (
+                "AttributeKey=EventName,AttributeValue=\"x",
+                "unclosed quote",
+            ),
         ] {
             let e = parse_attribute_arg(arg).unwrap_err().to_string();
             assert!(e.contains(needle), "{arg}: {e}");

@@ -25,10 +25,11 @@ mod prefilter;
 mod request;
 mod scan;
 mod sink;
+mod spill;
 mod time_arg;
 
 pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
-pub use collect::{NewestFirst, Page, Position};
+pub use collect::{Events, NewestFirst, Page, Position, DEFAULT_SPILL_BUDGET};
 pub use page::{decode_token, encode_token, TokenError};
 pub use prefilter::Prefilter;
 pub use request::{LookupRequest, RequestError};

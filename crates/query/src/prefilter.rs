@@ -18,11 +18,17 @@ pub struct Prefilter {
 impl Prefilter {
     /// Compiles the needles of every attribute that has one.
     pub fn new(attributes: &[LookupAttribute]) -> Prefilter {
-        let mut needles: Vec<Vec<u8>> = attributes.iter().filter_map(LookupAttribute::needle).collect();
+        let mut needles: Vec<Vec<u8>> = attributes
+            .iter()
+            .filter_map(LookupAttribute::needle)
+            .collect();
         // Longest first: a longer needle is usually rarer and rules text out sooner.
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
         Prefilter {
-            needles: needles.into_iter().map(|n| Finder::new(&n).into_owned()).collect(),
+            needles: needles
+                .into_iter()
+                .map(|n| Finder::new(&n).into_owned())
+                .collect(),
             unicode_escape: Finder::new(b"\\u").into_owned(),
         }
     }
@@ -34,7 +40,8 @@ impl Prefilter {
 
     /// Whether `text` (a whole file or one record) may hold a matching record.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        self.needles.iter().all(|f| f.find(text).is_some()) || self.unicode_escape.find(text).is_some()
+        self.needles.iter().all(|f| f.find(text).is_some())
+            || self.unicode_escape.find(text).is_some()
     }
 }
 
@@ -81,12 +88,18 @@ mod tests {
         match key {
             AttributeKey::EventId => format!(r#"{{"eventID":"{spelled}"}}"#),
             AttributeKey::EventName => format!(r#"{{"eventName":"{spelled}"}}"#),
-            AttributeKey::EventSource => format!(r#"{{"insightDetails":{{"eventSource":"{spelled}"}}}}"#),
+            AttributeKey::EventSource => {
+                format!(r#"{{"insightDetails":{{"eventSource":"{spelled}"}}}}"#)
+            }
             AttributeKey::ReadOnly => format!(r#"{{"readOnly":"{spelled}"}}"#),
-            AttributeKey::Username => format!(r#"{{"userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/{spelled}"}}}}"#),
+            AttributeKey::Username => format!(
+                r#"{{"userIdentity":{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/{spelled}"}}}}"#
+            ),
             AttributeKey::ResourceType => format!(r#"{{"resources":[{{"type":"{spelled}"}}]}}"#),
             AttributeKey::ResourceName => format!(r#"{{"resources":[{{"ARN":"{spelled}"}}]}}"#),
-            AttributeKey::AccessKeyId => format!(r#"{{"userIdentity":{{"accessKeyId":"{spelled}"}}}}"#),
+            AttributeKey::AccessKeyId => {
+                format!(r#"{{"userIdentity":{{"accessKeyId":"{spelled}"}}}}"#)
+            }
         }
     }
 
@@ -112,7 +125,10 @@ mod tests {
                 if key == AttributeKey::Username && value.contains('/') {
                     continue; // a '/' cannot be part of a session name taken after the last '/'
                 }
-                let attr = LookupAttribute { key, value: value.to_string() };
+                let attr = LookupAttribute {
+                    key,
+                    value: value.to_string(),
+                };
                 let pre = Prefilter::new(std::slice::from_ref(&attr));
                 for spelled in spellings(value) {
                     let text = record_for(key, &spelled);
@@ -124,9 +140,15 @@ mod tests {
                 }
             }
         }
-        assert!(checked > 100, "only {checked} matching spellings were exercised");
+        assert!(
+            checked > 100,
+            "only {checked} matching spellings were exercised"
+        );
         // Root is derived from the type, not copied from the text.
-        let attr = LookupAttribute { key: AttributeKey::Username, value: "root".into() };
+        let attr = LookupAttribute {
+            key: AttributeKey::Username,
+            value: "root".into(),
+        };
         let text = br#"{"userIdentity":{"type":"Root"}}"#;
         assert!(parser.parse(text, |r| attr.matches(&r)).unwrap());
         assert!(Prefilter::new(&[attr]).may_match(text));
@@ -134,7 +156,10 @@ mod tests {
 
     #[test]
     fn rules_out_text_without_the_value() {
-        let attr = LookupAttribute { key: AttributeKey::EventName, value: "RunInstances".into() };
+        let attr = LookupAttribute {
+            key: AttributeKey::EventName,
+            value: "RunInstances".into(),
+        };
         let pre = Prefilter::new(&[attr]);
         assert!(pre.is_active());
         assert!(!pre.may_match(br#"{"eventName":"StopInstances"}"#));

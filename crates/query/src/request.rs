@@ -42,7 +42,11 @@ impl LookupRequest {
             }
         }
         if self.insight {
-            let allowed = [AttributeKey::EventId, AttributeKey::EventName, AttributeKey::EventSource];
+            let allowed = [
+                AttributeKey::EventId,
+                AttributeKey::EventName,
+                AttributeKey::EventSource,
+            ];
             if let Some(a) = self.attributes.iter().find(|a| !allowed.contains(&a.key)) {
                 return Err(RequestError::InsightAttribute(a.key));
             }
@@ -72,7 +76,11 @@ impl LookupRequest {
 
     /// A stable description of what the request selects, for binding a page token to it.
     pub fn canonical(&self) -> String {
-        let mut attrs: Vec<String> = self.attributes.iter().map(|a| format!("{}={:?}", a.key, a.value)).collect();
+        let mut attrs: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|a| format!("{}={:?}", a.key, a.value))
+            .collect();
         attrs.sort();
         format!(
             "attrs={};start={:?};end={:?};insight={};data={}",

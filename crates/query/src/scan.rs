@@ -3,6 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use trailscan_archive::inflate::{inflate_gzip, InflateError};
@@ -59,7 +60,10 @@ pub enum ObjectProblem {
 impl ObjectProblem {
     /// Whether the object could not be read at all.
     pub fn is_failure(&self) -> bool {
-        matches!(self, ObjectProblem::Read(_) | ObjectProblem::Inflate(_) | ObjectProblem::NotALogFile(_))
+        matches!(
+            self,
+            ObjectProblem::Read(_) | ObjectProblem::Inflate(_) | ObjectProblem::NotALogFile(_)
+        )
     }
 }
 
@@ -164,7 +168,11 @@ impl Worker {
             return Ok(true);
         }
         stats.bytes_read += self.compressed.len() as u64;
-        let inflated = match inflate_gzip(&self.compressed, &mut self.inflated, options.max_inflated_bytes) {
+        let inflated = match inflate_gzip(
+            &self.compressed,
+            &mut self.inflated,
+            options.max_inflated_bytes,
+        ) {
             Ok(info) => info,
             Err(e) => {
                 fail(stats, ObjectProblem::Inflate(e));
@@ -175,7 +183,9 @@ impl Worker {
         stats.bytes_inflated += self.inflated.len() as u64;
         let mut problems = Vec::new();
         if inflated.trailing_bytes > 0 {
-            problems.push(ObjectProblem::TrailingData { bytes: inflated.trailing_bytes });
+            problems.push(ObjectProblem::TrailingData {
+                bytes: inflated.trailing_bytes,
+            });
         }
         let go_on = self.scan_records(object, request, prefilter, sink, stats, &mut problems);
         if problems.iter().any(ObjectProblem::is_failure) {
@@ -226,7 +236,13 @@ impl Worker {
                 {
                     return Verdict::Rejected;
                 }
-                Verdict::Sunk(sink.record(&Match { object, index, record: &record, event_time, text: raw }))
+                Verdict::Sunk(sink.record(&Match {
+                    object,
+                    index,
+                    record: &record,
+                    event_time,
+                    text: raw,
+                }))
             });
             match verdict {
                 Ok(Verdict::Sunk(result)) => {
@@ -247,7 +263,11 @@ impl Worker {
             }
         }
         if let Some((count, first_index, first_error)) = invalid {
-            problems.push(ObjectProblem::InvalidRecords { count, first_index, first_error });
+            problems.push(ObjectProblem::InvalidRecords {
+                count,
+                first_index,
+                first_error,
+            });
         }
         if let Some((count, first_index)) = untimed {
             problems.push(ObjectProblem::RecordsWithoutTime { count, first_index });
@@ -256,9 +276,10 @@ impl Worker {
     }
 }
 
-/// Scans `objects` in parallel. Each rayon job gets its own sink from `new_sink`; the sinks
-/// are combined with `merge`, so the result does not depend on how work was split as long
-/// as `merge` is order-independent (as [`crate::NewestFirst::merge`] is).
+/// Scans `objects` in parallel. Each pool thread gets its own worker and sink (from
+/// `new_sink`), taken once per object, never per record; at the end the sinks are combined
+/// with `merge`, so the result does not depend on which thread scanned what as long as
+/// `merge` is order-independent (as [`crate::NewestFirst::merge`] is).
 pub fn scan<S, N, M>(
     objects: &[ObjectRef],
     request: &LookupRequest,
@@ -269,48 +290,44 @@ pub fn scan<S, N, M>(
 where
     S: RecordSink + Send,
     N: Fn() -> S + Sync + Send,
-    M: Fn(S, S) -> S + Sync + Send,
+    M: Fn(S, S) -> Result<S, S::Error>,
 {
     let prefilter = Prefilter::new(&request.attributes);
     let stop = AtomicBool::new(false);
-    let run = || {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads)
+        .build()
+        .unwrap_or_else(|e| panic!("cannot start worker threads: {e}"));
+    let slots: Vec<Mutex<Option<(Worker, S, ScanStats)>>> = (0..pool.current_num_threads())
+        .map(|_| Mutex::new(None))
+        .collect();
+    pool.install(|| {
         objects
             .par_iter()
             // One job per object: log files differ a lot in size, so let rayon balance them.
             .with_max_len(1)
-            .fold(
-                || Ok((Worker::default(), new_sink(), ScanStats::default())),
-                |acc: Result<(Worker, S, ScanStats), S::Error>, object| {
-                    let (mut worker, mut sink, mut stats) = acc?;
-                    if !stop.load(Ordering::Relaxed) {
-                        let go_on = worker.scan_object(object, request, &prefilter, options, &mut sink, &mut stats)?;
-                        if !go_on {
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    Ok((worker, sink, stats))
-                },
-            )
-            .map(|r| r.map(|(_, sink, stats)| (sink, stats)))
-            .reduce(
-                || Ok((new_sink(), ScanStats::default())),
-                |a, b| {
-                    let ((sa, mut ta), (sb, tb)) = (a?, b?);
-                    ta.add(&tb);
-                    Ok((merge(sa, sb), ta))
-                },
-            )
-    };
-    if options.threads == 1 {
-        // Sequential on the calling thread: no pool, same code path.
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build();
-        return match pool {
-            Ok(pool) => pool.install(run),
-            Err(_) => run(),
-        };
+            .try_for_each(|object| {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let slot = &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
+                // Uncontended: only this thread takes its own slot.
+                let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                let (worker, sink, stats) = guard
+                    .get_or_insert_with(|| (Worker::default(), new_sink(), ScanStats::default()));
+                if !worker.scan_object(object, request, &prefilter, options, sink, stats)? {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+    })?;
+    let mut total = ScanStats::default();
+    let mut combined = new_sink();
+    for slot in slots {
+        if let Some((_, sink, stats)) = slot.into_inner().unwrap_or_else(PoisonError::into_inner) {
+            total.add(&stats);
+            combined = merge(combined, sink)?;
+        }
     }
-    match rayon::ThreadPoolBuilder::new().num_threads(options.threads).build() {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
-    }
+    Ok((combined, total))
 }

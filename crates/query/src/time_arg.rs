@@ -32,7 +32,10 @@ pub fn parse_time_arg(input: &str) -> Result<EventTime, TimeArgError> {
         clock_and_zone(rest).ok_or_else(err)?
     };
     let secs = epoch_seconds(y, mo, d, h, mi, sec).ok_or_else(err)?;
-    Ok(EventTime { secs: secs - offset, nanos })
+    Ok(EventTime {
+        secs: secs - offset,
+        nanos,
+    })
 }
 
 fn all_digits(s: &str) -> bool {
@@ -59,7 +62,10 @@ fn epoch(s: &str) -> Option<EventTime> {
     }
     if s.starts_with('-') {
         let t = -(secs * 1_000_000_000 + i64::from(nanos));
-        return Some(EventTime { secs: t.div_euclid(1_000_000_000), nanos: t.rem_euclid(1_000_000_000) as u32 });
+        return Some(EventTime {
+            secs: t.div_euclid(1_000_000_000),
+            nanos: t.rem_euclid(1_000_000_000) as u32,
+        });
     }
     Some(EventTime { secs, nanos })
 }
@@ -68,15 +74,23 @@ fn civil_date(s: &str) -> Option<(i64, u32, u32)> {
     let parts: Vec<&str> = s.split(['-', '/']).collect();
     match parts.as_slice() {
         [y, m, d] if y.len() == 4 => Some((i64::from(num(y)?), num(m)?, num(d)?)),
-        [m, d, y] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => Some((i64::from(num(y)?), num(m)?, num(d)?)),
-        [ymd] if ymd.len() == 8 => Some((i64::from(num(&ymd[..4])?), num(&ymd[4..6])?, num(&ymd[6..])?)),
+        [m, d, y] if y.len() == 4 && m.len() <= 2 && d.len() <= 2 => {
+            Some((i64::from(num(y)?), num(m)?, num(d)?))
+        }
+        [ymd] if ymd.len() == 8 => Some((
+            i64::from(num(&ymd[..4])?),
+            num(&ymd[4..6])?,
+            num(&ymd[6..])?,
+        )),
         _ => None,
     }
 }
 
 /// `HH:MM[:SS[.fff]]` or `HHMMSS`, then `Z`, `UTC`, `±HH:MM`, `±HHMM` or `±HH`.
 fn clock_and_zone(s: &str) -> Option<(u32, u32, u32, u32, i64)> {
-    let zone_at = s.find(['Z', 'z', '+', '-']).or_else(|| s.find(" UTC").or_else(|| s.find("UTC")));
+    let zone_at = s
+        .find(['Z', 'z', '+', '-'])
+        .or_else(|| s.find(" UTC").or_else(|| s.find("UTC")));
     let (clock, zone) = match zone_at {
         Some(i) => (s[..i].trim_end(), s[i..].trim_start()),
         None => (s, ""),
@@ -85,7 +99,11 @@ fn clock_and_zone(s: &str) -> Option<(u32, u32, u32, u32, i64)> {
     let fields: Vec<&str> = if clock.contains(':') {
         clock.split(':').collect()
     } else if clock.len() == 6 || clock.len() == 4 {
-        clock.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap_or("")).collect()
+        clock
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect()
     } else {
         return None;
     };
@@ -158,7 +176,14 @@ mod tests {
 
     #[test]
     fn rejected_forms_name_the_value() {
-        for s in ["", "yesterday", "2024-13-01", "2024-01-15T25:00:00Z", "2024-01-15T03:04:05+99:00", "15-01-2024"] {
+        for s in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-01-15T25:00:00Z",
+            "2024-01-15T03:04:05+99:00",
+            "15-01-2024",
+        ] {
             let e = parse_time_arg(s).unwrap_err();
             assert!(e.to_string().contains(&format!("'{s}'")), "{s}");
         }

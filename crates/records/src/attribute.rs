@@ -92,7 +92,9 @@ impl LookupAttribute {
         match self.key {
             AttributeKey::EventId => record.event_id() == Some(v),
             AttributeKey::EventName => record.event_name() == Some(v),
-            AttributeKey::ReadOnly => record.read_only().map(|b| if b { "true" } else { "false" }) == Some(v),
+            AttributeKey::ReadOnly => {
+                record.read_only().map(|b| if b { "true" } else { "false" }) == Some(v)
+            }
             AttributeKey::Username => record.username() == Some(v),
             AttributeKey::ResourceType => record.resources().any(|(t, _)| t == Some(v)),
             AttributeKey::ResourceName => record.resources().any(|(_, n)| n == Some(v)),

@@ -38,7 +38,11 @@ pub struct LookupEvent {
 impl LookupEvent {
     /// Builds the event from a parsed record, its time, and its compact text (which must be
     /// valid UTF-8: it parsed).
-    pub fn from_record(record: &Record<'_, '_>, event_time: EventTime, compact_text: &[u8]) -> LookupEvent {
+    pub fn from_record(
+        record: &Record<'_, '_>,
+        event_time: EventTime,
+        compact_text: &[u8],
+    ) -> LookupEvent {
         let owned = |s: Option<&str>| s.map(str::to_owned);
         LookupEvent {
             event_id: owned(record.event_id()),
@@ -50,9 +54,16 @@ impl LookupEvent {
             username: owned(record.username()),
             resources: record
                 .resources()
-                .map(|(t, n)| Resource { resource_type: owned(t), resource_name: owned(n) })
+                .map(|(t, n)| Resource {
+                    resource_type: owned(t),
+                    resource_name: owned(n),
+                })
                 .collect(),
-            cloudtrail_event: String::from_utf8_lossy(compact_text).into_owned(),
+            // The text parsed, so it is UTF-8; lossy only as a guard.
+            cloudtrail_event: match std::str::from_utf8(compact_text) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(compact_text).into_owned(),
+            },
         }
     }
 }

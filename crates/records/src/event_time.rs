@@ -31,9 +31,9 @@ impl EventTime {
         }
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
             let part = &b[r];
-            part.iter().all(u8::is_ascii_digit).then(|| {
-                part.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0'))
-            })
+            part.iter()
+                .all(u8::is_ascii_digit)
+                .then(|| part.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
         };
         let secs = epoch_seconds(
             i64::from(num(0..4)?),
@@ -77,7 +77,10 @@ impl EventTime {
             }
             _ => return None,
         };
-        Some(EventTime { secs: secs - offset, nanos })
+        Some(EventTime {
+            secs: secs - offset,
+            nanos,
+        })
     }
 
     /// ISO 8601 in UTC as Python's `datetime.isoformat()` writes it, which is how AWS CLI v2
@@ -107,7 +110,13 @@ impl fmt::Display for EventTime {
         let rem = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
         debug_assert_eq!(days_from_civil(y, m, d), days);
-        write!(f, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)?;
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )?;
         let micros = self.nanos / 1000;
         if micros != 0 {
             write!(f, ".{micros:06}")?;
@@ -126,9 +135,21 @@ mod tests {
         assert_eq!(t, EventTime::from_secs(1_705_287_845));
         assert_eq!(t.to_iso(), "2024-01-15T03:04:05+00:00");
         let t = EventTime::parse("2024-01-15T05:04:05.25+02:00").unwrap();
-        assert_eq!(t, EventTime { secs: 1_705_287_845, nanos: 250_000_000 });
+        assert_eq!(
+            t,
+            EventTime {
+                secs: 1_705_287_845,
+                nanos: 250_000_000
+            }
+        );
         assert_eq!(t.to_iso(), "2024-01-15T03:04:05.250000+00:00");
-        for bad in ["", "2024-01-15", "2024-13-15T03:04:05Z", "2024-01-15T03:04:05", "2024-01-15T03:04:05+0200"] {
+        for bad in [
+            "",
+            "2024-01-15",
+            "2024-13-15T03:04:05Z",
+            "2024-01-15T03:04:05",
+            "2024-01-15T03:04:05+0200",
+        ] {
             assert_eq!(EventTime::parse(bad), None, "{bad}");
         }
     }

@@ -23,7 +23,11 @@ pub struct RecordParser {
 
 impl Default for RecordParser {
     fn default() -> Self {
-        RecordParser { scratch: Vec::new(), buffers: Buffers::new(4096), tape: Some(Tape::null()) }
+        RecordParser {
+            scratch: Vec::new(),
+            buffers: Buffers::new(4096),
+            tape: Some(Tape::null()),
+        }
     }
 }
 
@@ -39,13 +43,16 @@ impl RecordParser {
         self.scratch.extend_from_slice(text);
         self.scratch.resize(text.len() + INPUT_PADDING, 0);
         let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
-        let result = match fill_tape_padded(&mut self.scratch, text.len(), &mut self.buffers, &mut tape) {
-            Ok(()) => match Record::new(tape.as_value()) {
-                Some(record) => Ok(f(record)),
-                None => Err(ParseError::Json("a record is not a JSON object".to_string())),
-            },
-            Err(e) => Err(ParseError::Json(e.to_string())),
-        };
+        let result =
+            match fill_tape_padded(&mut self.scratch, text.len(), &mut self.buffers, &mut tape) {
+                Ok(()) => match Record::new(tape.as_value()) {
+                    Some(record) => Ok(f(record)),
+                    None => Err(ParseError::Json(
+                        "a record is not a JSON object".to_string(),
+                    )),
+                },
+                Err(e) => Err(ParseError::Json(e.to_string())),
+            };
         self.tape = Some(tape.reset());
         result
     }
@@ -58,14 +65,20 @@ mod tests {
     #[test]
     fn parses_and_reuses() {
         let mut p = RecordParser::default();
-        let id = p.parse(br#"{"eventID":"a\u0062c","eventTime":"2024-01-15T03:04:05Z"}"#, |r| {
-            r.event_id().map(str::to_owned)
-        });
+        let id = p.parse(
+            br#"{"eventID":"a\u0062c","eventTime":"2024-01-15T03:04:05Z"}"#,
+            |r| r.event_id().map(str::to_owned),
+        );
         assert_eq!(id, Ok(Some("abc".to_string())));
-        let name = p.parse(br#"{"eventName":"X"}"#, |r| r.event_name().map(str::to_owned));
+        let name = p.parse(br#"{"eventName":"X"}"#, |r| {
+            r.event_name().map(str::to_owned)
+        });
         assert_eq!(name, Ok(Some("X".to_string())));
         assert!(p.parse(br#"{"eventName":"X""#, |_| ()).is_err());
         assert!(p.parse(b"[1]", |_| ()).is_err());
-        assert!(p.parse(b"{\"a\":\"\xff\"}", |_| ()).is_err(), "invalid UTF-8");
+        assert!(
+            p.parse(b"{\"a\":\"\xff\"}", |_| ()).is_err(),
+            "invalid UTF-8"
+        );
     }
 }

@@ -144,7 +144,10 @@ impl<'t, 'i> Record<'t, 'i> {
                         .and_then(|p| p.split_once(':'))
                         .map(|(_, name)| name)
                 };
-                from_arn.or_else(from_principal).filter(|s| !s.is_empty()).or_else(user_name)
+                from_arn
+                    .or_else(from_principal)
+                    .filter(|s| !s.is_empty())
+                    .or_else(user_name)
             }
             Some("IdentityCenterUser") => user_name().or_else(|| {
                 str_of(identity.get("onBehalfOf")?.get("userId")).filter(|s| !s.is_empty())
@@ -178,7 +181,11 @@ impl<'t, 'i> Record<'t, 'i> {
             None => {}
         }
         if let Some(management) = self.root.get("managementEvent").and_then(|v| v.as_bool()) {
-            return if management { Category::Management } else { Category::Data };
+            return if management {
+                Category::Management
+            } else {
+                Category::Data
+            };
         }
         if self.str_field("eventType") == Some("AwsCloudTrailInsight") {
             return Category::Insight;
@@ -206,37 +213,89 @@ mod tests {
     }
 
     fn user(identity: &str) -> Option<String> {
-        with(&format!(r#"{{"userIdentity":{identity}}}"#), |r| r.username().map(str::to_owned))
+        with(&format!(r#"{{"userIdentity":{identity}}}"#), |r| {
+            r.username().map(str::to_owned)
+        })
     }
 
     #[test]
     fn username_rules() {
-        assert_eq!(user(r#"{"type":"Root","arn":"arn:aws:iam::1:root","userName":"alias"}"#).as_deref(), Some("root"));
-        assert_eq!(user(r#"{"type":"IAMUser","userName":"alice"}"#).as_deref(), Some("alice"));
+        assert_eq!(
+            user(r#"{"type":"Root","arn":"arn:aws:iam::1:root","userName":"alias"}"#).as_deref(),
+            Some("root")
+        );
+        assert_eq!(
+            user(r#"{"type":"IAMUser","userName":"alice"}"#).as_deref(),
+            Some("alice")
+        );
         assert_eq!(user(r#"{"type":"IAMUser","userName":""}"#), None);
         assert_eq!(
             user(r#"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/Admin/my-session","principalId":"AROA:x","sessionContext":{"sessionIssuer":{"userName":"Admin"}}}"#).as_deref(),
             Some("my-session")
         );
-        assert_eq!(user(r#"{"type":"AssumedRole","principalId":"AROAEXAMPLE:botocore-session-1"}"#).as_deref(), Some("botocore-session-1"));
-        assert_eq!(user(r#"{"type":"FederatedUser","arn":"arn:aws:sts::1:federated-user/bob"}"#).as_deref(), Some("bob"));
-        assert_eq!(user(r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#), None);
-        assert_eq!(user(r#"{"type":"IdentityCenterUser","onBehalfOf":{"userId":"u-1"}}"#).as_deref(), Some("u-1"));
-        assert_eq!(user(r#"{"type":"AWSAccount","principalId":"AIDA","accountId":"1"}"#), None);
+        assert_eq!(
+            user(r#"{"type":"AssumedRole","principalId":"AROAEXAMPLE:botocore-session-1"}"#)
+                .as_deref(),
+            Some("botocore-session-1")
+        );
+        assert_eq!(
+            user(r#"{"type":"FederatedUser","arn":"arn:aws:sts::1:federated-user/bob"}"#)
+                .as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            user(r#"{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}"#),
+            None
+        );
+        assert_eq!(
+            user(r#"{"type":"IdentityCenterUser","onBehalfOf":{"userId":"u-1"}}"#).as_deref(),
+            Some("u-1")
+        );
+        assert_eq!(
+            user(r#"{"type":"AWSAccount","principalId":"AIDA","accountId":"1"}"#),
+            None
+        );
         assert_eq!(user("null"), None);
     }
 
     #[test]
     fn categories_old_and_new() {
         let cat = |json: &str| with(json, |r| r.category());
-        assert_eq!(cat(r#"{"eventCategory":"Management"}"#), Category::Management);
-        assert_eq!(cat(r#"{"eventCategory":"Data","managementEvent":true}"#), Category::Data);
-        assert_eq!(cat(r#"{"eventCategory":"NetworkActivity"}"#), Category::Other);
+        assert_eq!(
+            cat(r#"{"eventCategory":"Management"}"#),
+            Category::Management
+        );
+        assert_eq!(
+            cat(r#"{"eventCategory":"Data","managementEvent":true}"#),
+            Category::Data
+        );
+        assert_eq!(
+            cat(r#"{"eventCategory":"NetworkActivity"}"#),
+            Category::Other
+        );
         assert_eq!(cat(r#"{"managementEvent":false}"#), Category::Data);
-        assert_eq!(cat(r#"{"eventType":"AwsCloudTrailInsight"}"#), Category::Insight);
-        assert_eq!(cat(r#"{"eventVersion":"1.05","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#), Category::Data);
-        assert_eq!(cat(r#"{"eventVersion":"1.05","eventSource":"s3.amazonaws.com","eventName":"CreateBucket"}"#), Category::Management);
-        assert_eq!(cat(r#"{"eventVersion":"1.02","eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}"#), Category::Management);
+        assert_eq!(
+            cat(r#"{"eventType":"AwsCloudTrailInsight"}"#),
+            Category::Insight
+        );
+        assert_eq!(
+            cat(
+                r#"{"eventVersion":"1.05","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#
+            ),
+            Category::Data
+        );
+        assert_eq!(
+            cat(
+                r#"{"eventVersion":"1.05","eventSource":"s3.amazonaws.com","eventName":"CreateBucket"}"#
+            ),
+            Category::Management
+        );
+        assert_eq!(
+            cat(
+                r#"{"eventVersion":"1.02","eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}"#
+            ),
+            Category::Management
+        );
     }
 
     #[test]
@@ -246,7 +305,13 @@ mod tests {
         with(json, |r| {
             assert_eq!(r.read_only(), Some(false));
             let res: Vec<_> = r.resources().collect();
-            assert_eq!(res, vec![(Some("AWS::S3::Bucket"), Some("arn:aws:s3:::b")), (None, None)]);
+            assert_eq!(
+                res,
+                vec![
+                    (Some("AWS::S3::Bucket"), Some("arn:aws:s3:::b")),
+                    (None, None)
+                ]
+            );
             assert_eq!(r.access_key_id(), None);
             assert_eq!(r.event_name(), Some("RunInstances"));
             assert_eq!(r.event_source(), Some("ec2.amazonaws.com"));

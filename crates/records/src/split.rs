@@ -94,7 +94,10 @@ impl<'a> Cursor<'a> {
                 // A number, true, false or null: up to the next delimiter.
                 let start = self.pos;
                 while self.pos < self.buf.len()
-                    && !matches!(self.buf[self.pos], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+                    && !matches!(
+                        self.buf[self.pos],
+                        b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t'
+                    )
                 {
                     self.pos += 1;
                 }
@@ -276,12 +279,30 @@ mod tests {
         assert_eq!(spans_of("[1]"), Err(SplitError::NotAnObject(0)));
         assert_eq!(spans_of("{}"), Err(SplitError::NoRecords));
         assert_eq!(spans_of(r#"{"records":[]}"#), Err(SplitError::NoRecords));
-        assert_eq!(spans_of(r#"{"Records":{}}"#), Err(SplitError::RecordsNotList));
-        assert_eq!(spans_of(r#"{"Records":[{},2]}"#), Err(SplitError::RecordNotObject(1)));
-        assert_eq!(spans_of(r#"{"Records":[{"a":"b"#), Err(SplitError::Truncated));
-        assert_eq!(spans_of(r#"{"Records":[{"a":1}"#), Err(SplitError::Truncated));
-        assert_eq!(spans_of(r#"{"Records":[]} x"#), Err(SplitError::Malformed(15)));
-        assert_eq!(spans_of("{\"Records\":[{\"a\":\"\\"), Err(SplitError::Truncated));
+        assert_eq!(
+            spans_of(r#"{"Records":{}}"#),
+            Err(SplitError::RecordsNotList)
+        );
+        assert_eq!(
+            spans_of(r#"{"Records":[{},2]}"#),
+            Err(SplitError::RecordNotObject(1))
+        );
+        assert_eq!(
+            spans_of(r#"{"Records":[{"a":"b"#),
+            Err(SplitError::Truncated)
+        );
+        assert_eq!(
+            spans_of(r#"{"Records":[{"a":1}"#),
+            Err(SplitError::Truncated)
+        );
+        assert_eq!(
+            spans_of(r#"{"Records":[]} x"#),
+            Err(SplitError::Malformed(15))
+        );
+        assert_eq!(
+            spans_of("{\"Records\":[{\"a\":\"\\"),
+            Err(SplitError::Truncated)
+        );
     }
 
     #[test]

@@ -14,6 +14,9 @@ use crate::flags::LookupEventsArgs;
 use crate::settings::LookupSettings;
 use crate::summary::lookup_summary;
 
+const SPILL_FAILED: &str =
+    "cannot keep matches in temporary files (set TMPDIR to a folder with free space)";
+
 /// Runs a lookup and prints the answer on stdout, problems and the summary on stderr.
 pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let settings = LookupSettings::new(args)?;
@@ -33,28 +36,45 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let report = |object: &ObjectRef, problem: &ObjectProblem| {
         eprintln!("trailscan: {}: {problem}", object.display_name());
     };
-    let options = ScanOptions { threads: source.threads, max_inflated_bytes: source.max_inflated_bytes, report: &report };
-    let (collector, stats) = match scan(
+    let options = ScanOptions {
+        threads: source.threads,
+        max_inflated_bytes: source.max_inflated_bytes,
+        report: &report,
+    };
+    let (collector, stats) = scan(
         &listing.objects,
         &settings.request,
         &options,
         || NewestFirst::new(settings.page_size, settings.after.clone()),
         NewestFirst::merge,
-    ) {
-        Ok(done) => done,
-        Err(never) => match never {},
-    };
-    let page = collector.finish();
-    let token = page.next.as_ref().map(|p| encode_token(&settings.canonical, p));
+    )
+    .context(SPILL_FAILED)?;
+    let mut page = collector.finish().context(SPILL_FAILED)?;
+    let token = page
+        .next
+        .as_ref()
+        .map(|p| encode_token(&settings.canonical, p));
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let written = write_response(&mut out, &page.events, token.as_deref()).and_then(|()| out.flush());
+    let (mut returned, mut spill_error) = (0usize, None);
+    let events = page
+        .events
+        .by_ref()
+        .map_while(|e| e.map_err(|e| spill_error = Some(e)).ok())
+        .inspect(|_| returned += 1);
+    let written = write_response(&mut out, events, token.as_deref()).and_then(|()| out.flush());
+    if let Some(e) = spill_error {
+        return Err(anyhow::Error::new(e).context(SPILL_FAILED));
+    }
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
         other => other.context("cannot write the answer to stdout")?,
     }
     if !source.quiet {
-        eprintln!("{}", lookup_summary(&listing, &stats, page.events.len(), page.duplicates, started.elapsed()));
+        let duplicates = page.events.duplicates();
+        let summary = lookup_summary(&listing, &stats, returned, duplicates, started.elapsed());
+        eprintln!("{summary}");
     }
-    let problems = stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
+    let problems =
+        stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
     Ok(exit_codes::completed(problems))
 }

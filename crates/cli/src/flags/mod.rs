@@ -30,7 +30,12 @@ pub enum Command {
 pub struct SourceArgs {
     /// Folder holding one or more AWSLogs/ trees: a copy of the bucket (`aws s3 sync`), a
     /// key-prefix folder, or a folder inside AWSLogs/.
-    #[arg(long, env = "TRAILSCAN_SOURCE", value_name = "DIR", help_heading = "Source")]
+    #[arg(
+        long,
+        env = "TRAILSCAN_SOURCE",
+        value_name = "DIR",
+        help_heading = "Source"
+    )]
     pub source: PathBuf,
 
     /// Only this account (repeatable).
@@ -111,7 +116,10 @@ mod tests {
     fn lookup(args: &[&str]) -> LookupEventsArgs {
         let mut full = vec!["trailscan", "lookup-events", "--source", "x"];
         full.extend_from_slice(args);
-        match Cli::try_parse_from(full).unwrap_or_else(|e| panic!("{e}")).command {
+        match Cli::try_parse_from(full)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .command
+        {
             Command::LookupEvents(a) => a,
         }
     }
@@ -136,12 +144,35 @@ mod tests {
         let a = lookup(&["--delivery-margin", "2d", "--max-inflated-size", "512M"]);
         assert_eq!(a.source.delivery_margin, 2 * 86_400);
         assert_eq!(a.source.max_inflated_size, 512 << 20);
-        assert_eq!(lookup(&["--account-id", "1", "--account-id", "2"]).source.account_ids.len(), 2);
+        assert_eq!(
+            lookup(&["--account-id", "1", "--account-id", "2"])
+                .source
+                .account_ids
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn event_category_is_insight_only() {
-        assert!(Cli::try_parse_from(["trailscan", "lookup-events", "--source", "x", "--event-category", "data"]).is_err());
-        assert!(Cli::try_parse_from(["trailscan", "lookup-events", "--source", "x", "--event-category", "insight", "--include-data-events"]).is_err());
+        assert!(Cli::try_parse_from([
+            "trailscan",
+            "lookup-events",
+            "--source",
+            "x",
+            "--event-category",
+            "data"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "trailscan",
+            "lookup-events",
+            "--source",
+            "x",
+            "--event-category",
+            "insight",
+            "--include-data-events"
+        ])
+        .is_err());
     }
 }

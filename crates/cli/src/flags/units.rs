@@ -4,7 +4,9 @@
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = number.parse().map_err(|_| format!("'{s}' is not a duration (e.g. 30m, 6h, 2d)"))?;
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (e.g. 30m, 6h, 2d)"))?;
     let scale = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -12,14 +14,17 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         "d" => 86_400,
         _ => return Err(format!("'{s}': unknown unit '{unit}' (use s, m, h or d)")),
     };
-    n.checked_mul(scale).ok_or_else(|| format!("'{s}' is too long"))
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("'{s}' is too long"))
 }
 
 /// `512M`, `2G`, `1048576`, with K, M, G, T as powers of 1024.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = number.parse().map_err(|_| format!("'{s}' is not a size (e.g. 512M, 2G)"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 2G)"))?;
     let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
         "" => 0,
         "K" => 10,
@@ -28,7 +33,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "T" => 40,
         _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M, G or T)")),
     };
-    n.checked_mul(1 << shift).ok_or_else(|| format!("'{s}' is too large"))
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{s}' is too large"))
 }
 
 #[cfg(test)]

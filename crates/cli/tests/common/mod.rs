@@ -22,7 +22,10 @@ pub fn real_samples() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("NOTICE: {} is absent; skipping the tests over real CloudTrail samples", p.display());
+        eprintln!(
+            "NOTICE: {} is absent; skipping the tests over real CloudTrail samples",
+            p.display()
+        );
         None
     }
 }
@@ -42,13 +45,19 @@ pub fn lookup(source: &Path, args: &[&str]) -> (i32, Value, String) {
     full.extend_from_slice(args);
     let out = trailscan(&full);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr:\n{stderr}"));
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr:\n{stderr}"));
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
 /// Event ids of a lookup answer, in order.
 pub fn event_ids(answer: &Value) -> Vec<String> {
-    answer["Events"].as_array().unwrap().iter().map(|e| e["EventId"].as_str().unwrap_or("").to_string()).collect()
+    answer["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["EventId"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 /// Every log file (`.../CloudTrail/...json.gz` or `CloudTrail-Insight`) under `root`.
@@ -92,16 +101,22 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 fn username(r: &Value) -> Option<String> {
     let id = r.get("userIdentity")?;
     let t = s(id, &["type"]);
-    let user_name = s(id, &["userName"]).filter(|x| !x.is_empty()).map(str::to_string);
+    let user_name = s(id, &["userName"])
+        .filter(|x| !x.is_empty())
+        .map(str::to_string);
     match t {
         Some("Root") => Some("root".into()),
         Some("AWSService") => None,
         Some("AssumedRole") | Some("FederatedUser") => s(id, &["arn"])
             .and_then(|a| a.rsplit_once('/').map(|(_, n)| n.to_string()))
-            .or_else(|| s(id, &["principalId"]).and_then(|p| p.split_once(':').map(|(_, n)| n.to_string())))
+            .or_else(|| {
+                s(id, &["principalId"]).and_then(|p| p.split_once(':').map(|(_, n)| n.to_string()))
+            })
             .filter(|x| !x.is_empty())
             .or(user_name),
-        Some("IdentityCenterUser") => user_name.or_else(|| s(id, &["onBehalfOf", "userId"]).map(str::to_string)),
+        Some("IdentityCenterUser") => {
+            user_name.or_else(|| s(id, &["onBehalfOf", "userId"]).map(str::to_string))
+        }
         _ => user_name,
     }
 }
@@ -120,9 +135,21 @@ fn category(r: &Value) -> &'static str {
     if s(r, &["eventType"]) == Some("AwsCloudTrailInsight") {
         return "Insight";
     }
-    let (src, name) = (s(r, &["eventSource"]).unwrap_or(""), s(r, &["eventName"]).unwrap_or(""));
-    let s3_object = ["GetObject", "PutObject", "DeleteObject", "DeleteObjects", "HeadObject", "CopyObject"];
-    if src == "s3.amazonaws.com" && s3_object.contains(&name) || src == "lambda.amazonaws.com" && name.starts_with("Invoke") {
+    let (src, name) = (
+        s(r, &["eventSource"]).unwrap_or(""),
+        s(r, &["eventName"]).unwrap_or(""),
+    );
+    let s3_object = [
+        "GetObject",
+        "PutObject",
+        "DeleteObject",
+        "DeleteObjects",
+        "HeadObject",
+        "CopyObject",
+    ];
+    if src == "s3.amazonaws.com" && s3_object.contains(&name)
+        || src == "lambda.amazonaws.com" && name.starts_with("Invoke")
+    {
         "Data"
     } else {
         "Management"
@@ -141,10 +168,14 @@ fn attr_matches(r: &Value, key: &str, value: &str) -> bool {
             _ => false,
         },
         "Username" => username(r).as_deref() == Some(value),
-        "AccessKeyId" => s(r, &["userIdentity", "accessKeyId"]).filter(|k| !k.is_empty()) == Some(value),
+        "AccessKeyId" => {
+            s(r, &["userIdentity", "accessKeyId"]).filter(|k| !k.is_empty()) == Some(value)
+        }
         "ResourceType" | "ResourceName" => {
             let field = if key == "ResourceType" { "type" } else { "ARN" };
-            r.get("resources").and_then(Value::as_array).is_some_and(|rs| rs.iter().any(|x| s(x, &[field]) == Some(value)))
+            r.get("resources")
+                .and_then(Value::as_array)
+                .is_some_and(|rs| rs.iter().any(|x| s(x, &[field]) == Some(value)))
         }
         other => panic!("oracle: unknown key {other}"),
     }
@@ -158,19 +189,36 @@ fn normalized_time(t: &str) -> Option<String> {
 
 /// Event ids the oracle expects, newest first, duplicates (same id and time) once, ties by id.
 pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
-    let folder = if q.insight { "CloudTrail-Insight" } else { "CloudTrail" };
+    let folder = if q.insight {
+        "CloudTrail-Insight"
+    } else {
+        "CloudTrail"
+    };
     let mut found: Vec<(String, String)> = Vec::new();
     for file in log_files(root, folder) {
         let mut text = Vec::new();
-        if GzDecoder::new(fs::File::open(&file).unwrap()).read_to_end(&mut text).is_err() {
+        if GzDecoder::new(fs::File::open(&file).unwrap())
+            .read_to_end(&mut text)
+            .is_err()
+        {
             continue;
         }
-        let Ok(doc) = serde_json::from_slice::<Value>(&text) else { continue };
-        let Some(records) = doc.get("Records").and_then(Value::as_array) else { continue };
+        let Ok(doc) = serde_json::from_slice::<Value>(&text) else {
+            continue;
+        };
+        let Some(records) = doc.get("Records").and_then(Value::as_array) else {
+            continue;
+        };
         for r in records {
-            let Some(time) = s(r, &["eventTime"]).and_then(normalized_time) else { continue };
+            let Some(time) = s(r, &["eventTime"]).and_then(normalized_time) else {
+                continue;
+            };
             let cat = category(r);
-            let wanted = if q.insight { cat == "Insight" } else { cat == "Management" || q.data && cat != "Insight" };
+            let wanted = if q.insight {
+                cat == "Insight"
+            } else {
+                cat == "Management" || q.data && cat != "Insight"
+            };
             if !wanted
                 || q.start.is_some_and(|st| time.as_str() < st)
                 || q.end.is_some_and(|e| time.as_str() > e)

@@ -1,0 +1,271 @@
+//! Broken objects never abort or silently shorten a scan; bad arguments fail clearly.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use common::{event_ids, lookup, trailscan};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+const DAY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/15";
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn put(root: &Path, minute: u32, tag: &str, bytes: &[u8]) -> String {
+    let name = format!("123456789012_CloudTrail_us-east-1_20240115T01{minute:02}Z_{tag}.json.gz");
+    let dir = root.join(DAY);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(&name), bytes).unwrap();
+    name
+}
+
+fn good_record(id: &str, minute: u32) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","userName":"alice","accessKeyId":"AKIAEXAMPLE"}},"eventTime":"2024-01-15T01:{minute:02}:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","eventID":"{id}","readOnly":false,"eventCategory":"Management"}}"#
+    )
+}
+
+#[test]
+fn every_bad_file_is_named_once_and_the_rest_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    put(
+        root,
+        0,
+        "good",
+        &gz(format!(r#"{{"Records":[{}]}}"#, good_record("good-1", 0)).as_bytes()),
+    );
+    let many: Vec<String> = (0..50)
+        .map(|i| good_record(&format!("lost-{i}"), 1))
+        .collect();
+    let mut truncated = gz(format!(r#"{{"Records":[{}]}}"#, many.join(",")).as_bytes());
+    truncated.truncate(truncated.len() / 2);
+    let mut appended = gz(format!(r#"{{"Records":[{}]}}"#, good_record("good-2", 2)).as_bytes());
+    appended.extend(gz(format!(
+        r#"{{"Records":[{}]}}"#,
+        good_record("injected", 2)
+    )
+    .as_bytes()));
+    let mut bad_utf8 = format!(
+        r#"{{"Records":[{},{}]}}"#,
+        good_record("good-3", 3),
+        good_record("bad", 3)
+    )
+    .into_bytes();
+    let at = bad_utf8.windows(5).rposition(|w| w == b"alice").unwrap();
+    bad_utf8[at] = 0xff;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated", truncated, "corrupt or truncated gzip"),
+        ("notgzip", br#"{"Records":[]}"#.to_vec(), "not a gzip file"),
+        ("garbage", vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5], "corrupt or truncated gzip"),
+        ("notjson", gz(b"hello, world"), "not a CloudTrail log file: not JSON"),
+        ("norecords", gz(br#"{"records":[]}"#), "JSON without a \"Records\" list"),
+        ("cut", gz(br#"{"Records":[{"eventID":"x","#), "JSON ends early"),
+        ("empty", Vec::new(), "empty file"),
+        ("notime", gz(br#"{"Records":[{"eventID":"t1"},{"eventID":"t2","@timestamp":"2024-01-15T01:00:00Z"}]}"#), "2 record(s) have no valid eventTime"),
+        ("badutf8", gz(&bad_utf8), "1 record(s) are not valid JSON"),
+        ("appended", appended, "unexpected data after end of compressed stream"),
+    ];
+    let mut names = Vec::new();
+    for (i, (tag, bytes, _)) in cases.iter().enumerate() {
+        names.push(put(root, 10 + i as u32, tag, bytes));
+    }
+    let (code, json, stderr) = lookup(root, &[]);
+    assert_eq!(code, 1, "problems give exit 1; stderr:\n{stderr}");
+    assert_eq!(
+        event_ids(&json),
+        ["good-3", "good-2", "good-1"],
+        "the readable events, and not the appended one"
+    );
+    for ((_, _, reason), name) in cases.iter().zip(&names) {
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains(name.as_str()))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line for {name}:\n{stderr}");
+        assert!(
+            lines[0].contains(reason),
+            "{name}: expected '{reason}' in '{}'",
+            lines[0]
+        );
+    }
+    assert!(
+        stderr.contains("11 log files listed: 4 read, 7 failed, 3 with problems"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn a_clean_archive_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    put(
+        dir.path(),
+        0,
+        "good",
+        &gz(format!(r#"{{"Records":[{}]}}"#, good_record("g", 0)).as_bytes()),
+    );
+    let (code, json, _) = lookup(dir.path(), &[]);
+    assert_eq!((code, event_ids(&json)), (0, vec!["g".to_string()]));
+}
+
+#[test]
+fn gzip_bomb_is_capped_per_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = format!(
+        r#"{{"Records":[{}],"pad":"{}"}}"#,
+        good_record("big", 0),
+        " ".repeat(3 << 20)
+    );
+    let name = put(dir.path(), 0, "bomb", &gz(big.as_bytes()));
+    put(
+        dir.path(),
+        1,
+        "small",
+        &gz(format!(r#"{{"Records":[{}]}}"#, good_record("small", 1)).as_bytes()),
+    );
+    let (code, json, stderr) = lookup(dir.path(), &["--max-inflated-size", "1M"]);
+    assert_eq!(code, 1);
+    assert_eq!(event_ids(&json), ["small"]);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&name) && l.contains("inflates to more than 1048576 bytes")),
+        "{stderr}"
+    );
+}
+
+fn fails(args: &[&str], code: i32, message: &str) {
+    let out = trailscan(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{args:?}: expected '{message}' in:\n{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+}
+
+#[test]
+fn unusable_sources() {
+    let empty = tempfile::tempdir().unwrap();
+    fs::write(empty.path().join("notes.txt"), "x").unwrap();
+    let p = empty.path().to_str().unwrap();
+    fails(
+        &["lookup-events", "--source", p],
+        255,
+        "no AWSLogs/ folder under",
+    );
+    fails(
+        &["lookup-events", "--source", "/nonexistent/evidence"],
+        255,
+        "cannot read source folder /nonexistent/evidence",
+    );
+    let file = empty.path().join("notes.txt");
+    fails(
+        &["lookup-events", "--source", file.to_str().unwrap()],
+        255,
+        "is not a folder",
+    );
+    fails(&["lookup-events"], 2, "--source <DIR>");
+}
+
+#[test]
+fn unusable_arguments() {
+    let src = common::sample_archive();
+    let s = src.to_str().unwrap();
+    let base = ["lookup-events", "--source", s];
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        base.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    fails(
+        &with(&["--lookup-attributes", "AttributeKey=User,AttributeValue=x"]),
+        255,
+        "unknown AttributeKey 'User'",
+    );
+    fails(
+        &with(&["--start-time", "last tuesday"]),
+        255,
+        "Unable to parse timestamp 'last tuesday'",
+    );
+    fails(
+        &with(&["--start-time", "2024-02-01", "--end-time", "2024-01-01"]),
+        255,
+        "InvalidTimeRange",
+    );
+    fails(
+        &with(&["--max-results", "0"]),
+        255,
+        "Invalid value for parameter MaxResults, value: 0, valid min value: 1",
+    );
+    fails(&with(&["--next-token", "bogus"]), 255, "InvalidNextToken");
+    fails(
+        &with(&[
+            "--event-category",
+            "insight",
+            "--lookup-attributes",
+            "AttributeKey=Username,AttributeValue=x",
+        ]),
+        255,
+        "InvalidLookupAttributes",
+    );
+    fails(
+        &with(&["--event-category", "management"]),
+        2,
+        "invalid value 'management'",
+    );
+    // A token is bound to its request.
+    let out = trailscan(&with(&["--max-results", "1", "-q"]));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = json["NextToken"].as_str().unwrap().to_string();
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    fails(
+        &with(&[
+            "--max-results",
+            "1",
+            "--next-token",
+            token,
+            "--region",
+            "us-east-1",
+        ]),
+        255,
+        "belongs to a lookup with other",
+    );
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args([
+            "lookup-events",
+            "--source",
+            common::sample_archive().to_str().unwrap(),
+            "--include-data-events",
+            "-q",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
