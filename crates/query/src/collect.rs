@@ -397,7 +397,7 @@ mod tests {
         LookupEvent {
             event_id: Some(p.event_id.clone()),
             event_name: Some(p.key.clone()),
-            read_only: Some(p.index % 2 == 0),
+            read_only: Some(p.index.is_multiple_of(2)),
             access_key_id: None,
             event_time: EventTime::from_secs(p.secs),
             event_source: None,
