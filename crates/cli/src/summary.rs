@@ -36,7 +36,7 @@ pub fn lookup_summary(
         stats.records, stats.records_parsed, stats.records_skipped, stats.records_matched, returned, duplicates
     ));
     lines.push(format!(
-        "  read {} compressed, {} inflated in {:.2} s ({:.0} MB/s inflated)",
+        "  read {} compressed, {} inflated in {:.3} s ({:.0} MB/s inflated)",
         mb(stats.bytes_read),
         mb(stats.bytes_inflated),
         secs,
