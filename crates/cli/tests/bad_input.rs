@@ -101,6 +101,23 @@ fn every_bad_file_is_named_once_and_the_rest_is_scanned() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"));
+    // A lookup whose value is in no file still names every file that is not a log file;
+    // record-level problems are reported only where a record could have matched.
+    let (code, json, stderr) = lookup(
+        root,
+        &[
+            "--lookup-attributes",
+            "AttributeKey=EventId,AttributeValue=nowhere",
+        ],
+    );
+    assert_eq!((code, event_ids(&json).len()), (1, 0), "{stderr}");
+    for ((tag, _, reason), name) in cases.iter().zip(&names) {
+        let reported = stderr
+            .lines()
+            .any(|l| l.contains(name.as_str()) && l.contains(reason));
+        let record_level = matches!(*tag, "notime" | "badutf8");
+        assert_eq!(reported, !record_level, "{tag}:\n{stderr}");
+    }
 }
 
 #[test]

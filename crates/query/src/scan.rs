@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use rayon::prelude::*;
 use trailscan_archive::inflate::{inflate_gzip, InflateError};
 use trailscan_archive::ObjectRef;
-use trailscan_records::{split_records, RecordParser, SplitError};
+use trailscan_records::{has_log_file_outline, split_records, RecordParser, SplitError};
 
 use crate::prefilter::Prefilter;
 use crate::request::LookupRequest;
@@ -210,7 +210,9 @@ impl Worker {
         problems: &mut Vec<ObjectProblem>,
     ) -> Result<bool, S::Error> {
         let text = &self.inflated[..];
-        if prefilter.is_active() && !prefilter.may_match(text) {
+        // A file without the needles cannot match; if it does not even look like a log file,
+        // it goes on to the splitter, which reports what is wrong with it.
+        if prefilter.is_active() && !prefilter.may_match(text) && has_log_file_outline(text) {
             stats.objects_ruled_out += 1;
             return Ok(true);
         }

@@ -32,4 +32,4 @@ pub use event::{LookupEvent, Resource};
 pub use event_time::EventTime;
 pub use parser::{ParseError, RecordParser};
 pub use record::{Category, Record};
-pub use split::{compact_into, split_records, SplitError};
+pub use split::{compact_into, has_log_file_outline, split_records, SplitError};

@@ -216,6 +216,21 @@ fn records_list(c: &mut Cursor<'_>, spans: &mut Vec<Range<usize>>) -> Result<(),
     }
 }
 
+/// A constant-time check that `json` has a log file's outline: an object (first and last
+/// non-blank bytes `{` and `}`) with a `"Records"` key (CloudTrail writes it first, so the
+/// search ends at once). A scan that rules a file out without splitting it uses this, so that a
+/// truncated or foreign file is still reported; [`split_records`] says what exactly is wrong.
+pub fn has_log_file_outline(json: &[u8]) -> bool {
+    let first = json.iter().position(|b| !is_ws(*b));
+    let last = json.iter().rposition(|b| !is_ws(*b));
+    match (first, last) {
+        (Some(f), Some(l)) if f < l && json[f] == b'{' && json[l] == b'}' => {
+            memchr::memmem::find(json, b"\"Records\"").is_some()
+        }
+        _ => false,
+    }
+}
+
 /// Copies a JSON text into `out` without the white space between tokens, leaving strings
 /// (escapes included) byte for byte: the compact form `CloudTrailEvent` has in the service's
 /// answers, whatever the file's layout.
@@ -303,6 +318,16 @@ mod tests {
             spans_of("{\"Records\":[{\"a\":\"\\"),
             Err(SplitError::Truncated)
         );
+    }
+
+    #[test]
+    fn outline() {
+        assert!(has_log_file_outline(b" {\"Records\":[]}\n"));
+        assert!(!has_log_file_outline(b"{\"Records\":[{\"a\":1}"));
+        assert!(!has_log_file_outline(b"{\"records\":[]}"));
+        assert!(!has_log_file_outline(b"hello"));
+        assert!(!has_log_file_outline(b""));
+        assert!(!has_log_file_outline(b"{"));
     }
 
     #[test]
