@@ -216,19 +216,17 @@ fn records_list(c: &mut Cursor<'_>, spans: &mut Vec<Range<usize>>) -> Result<(),
     }
 }
 
-/// A constant-time check that `json` has a log file's outline: an object (first and last
-/// non-blank bytes `{` and `}`) with a `"Records"` key (CloudTrail writes it first, so the
-/// search ends at once). A scan that rules a file out without splitting it uses this, so that a
-/// truncated or foreign file is still reported; [`split_records`] says what exactly is wrong.
+/// A constant-time check that `json` has a log file's outline: `{`, a `"Records"` key
+/// (CloudTrail writes it first, so the search ends at once), and `]}` at the end, blanks
+/// aside. A scan that rules a file out without splitting it uses this, so that a truncated or
+/// foreign file is still reported; [`split_records`] says what exactly is wrong.
 pub fn has_log_file_outline(json: &[u8]) -> bool {
-    let first = json.iter().position(|b| !is_ws(*b));
-    let last = json.iter().rposition(|b| !is_ws(*b));
-    match (first, last) {
-        (Some(f), Some(l)) if f < l && json[f] == b'{' && json[l] == b'}' => {
-            memchr::memmem::find(json, b"\"Records\"").is_some()
-        }
-        _ => false,
-    }
+    let mut tail = json.iter().rev().filter(|b| !is_ws(**b));
+    let first = json.iter().find(|b| !is_ws(**b));
+    first == Some(&b'{')
+        && tail.next() == Some(&b'}')
+        && tail.next() == Some(&b']')
+        && memchr::memmem::find(json, b"\"Records\"").is_some()
 }
 
 /// Copies a JSON text into `out` without the white space between tokens, leaving strings
@@ -323,6 +321,11 @@ mod tests {
     #[test]
     fn outline() {
         assert!(has_log_file_outline(b" {\"Records\":[]}\n"));
+        assert!(has_log_file_outline(b"{\"Records\":[{}] \n}"));
+        assert!(
+            !has_log_file_outline(b"{\"Records\":[],\"x\":1}"),
+            "foreign layouts are split"
+        );
         assert!(!has_log_file_outline(b"{\"Records\":[{\"a\":1}"));
         assert!(!has_log_file_outline(b"{\"records\":[]}"));
         assert!(!has_log_file_outline(b"hello"));
