@@ -14,6 +14,7 @@ demo: build
 
 ## Every test: unit, integration (sample archive, generated archives, real samples in ../shared if present).
 test:
+	@[ -d ../shared/samples/real ] || echo "NOTICE: ../shared/samples/real is absent: the tests over real CloudTrail samples are skipped"
 	$(CARGO) test --workspace
 
 lint:

@@ -2,39 +2,11 @@
 
 mod common;
 
-use common::{event_ids, lookup, oracle, sample_archive, trailscan, Query};
+use common::{attrs, event_ids, lookup, oracle, query_args, sample_archive, trailscan, Query};
 use serde_json::Value;
 
-fn q(attrs: &[(&'static str, &str)]) -> Query {
-    Query {
-        attrs: attrs.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-        ..Query::default()
-    }
-}
-
-fn attr_args(query: &Query) -> Vec<String> {
-    let mut args = Vec::new();
-    for (k, v) in &query.attrs {
-        args.push("--lookup-attributes".to_string());
-        args.push(format!("AttributeKey={k},AttributeValue={v}"));
-    }
-    if let Some(s) = query.start {
-        args.extend(["--start-time".to_string(), s.to_string()]);
-    }
-    if let Some(e) = query.end {
-        args.extend(["--end-time".to_string(), e.to_string()]);
-    }
-    if query.insight {
-        args.extend(["--event-category".to_string(), "insight".to_string()]);
-    }
-    if query.data {
-        args.push("--include-data-events".to_string());
-    }
-    args
-}
-
 fn run(query: &Query) -> (Vec<String>, Value, String) {
-    let args = attr_args(query);
+    let args = query_args(query);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, json, stderr) = lookup(&sample_archive(), &refs);
     assert_eq!(code, 0, "stderr:\n{stderr}");
@@ -47,22 +19,22 @@ fn a_dozen_lookups_agree_with_the_oracle() {
     let some_id: &'static str = Box::leak(all[all.len() / 2].clone().into_boxed_str());
     let cases = vec![
         Query::default(),
-        q(&[("EventName", "ConsoleLogin")]),
-        q(&[("Username", "alice")]),
-        q(&[("Username", "root")]),
-        q(&[("Username", "jdoe")]),
-        q(&[("Username", "order-processor")]),
-        q(&[("AccessKeyId", "AKIAIOSFODNN7EXAMPLE")]),
+        attrs(&[("EventName", "ConsoleLogin")]),
+        attrs(&[("Username", "alice")]),
+        attrs(&[("Username", "root")]),
+        attrs(&[("Username", "jdoe")]),
+        attrs(&[("Username", "order-processor")]),
+        attrs(&[("AccessKeyId", "AKIAIOSFODNN7EXAMPLE")]),
         Query {
             data: true,
-            ..q(&[("EventSource", "s3.amazonaws.com")])
+            ..attrs(&[("EventSource", "s3.amazonaws.com")])
         },
-        q(&[("EventSource", "s3.amazonaws.com")]),
-        q(&[("ReadOnly", "false")]),
-        q(&[("ResourceType", "AWS::KMS::Key")]),
-        q(&[("ResourceName", "arn:aws:s3:::web-assets-prod")]),
-        q(&[("EventId", some_id)]),
-        q(&[("EventName", "RunInstances"), ("Username", "alice")]),
+        attrs(&[("EventSource", "s3.amazonaws.com")]),
+        attrs(&[("ReadOnly", "false")]),
+        attrs(&[("ResourceType", "AWS::KMS::Key")]),
+        attrs(&[("ResourceName", "arn:aws:s3:::web-assets-prod")]),
+        attrs(&[("EventId", some_id)]),
+        attrs(&[("EventName", "RunInstances"), ("Username", "alice")]),
         Query {
             start: Some("2024-01-01T06:00:00Z"),
             end: Some("2024-01-01T12:00:00Z"),
@@ -70,11 +42,11 @@ fn a_dozen_lookups_agree_with_the_oracle() {
         },
         Query {
             start: Some("2024-01-02T00:00:00Z"),
-            ..q(&[("EventName", "AssumeRole")])
+            ..attrs(&[("EventName", "AssumeRole")])
         },
         Query {
             insight: true,
-            ..q(&[("EventName", "RunInstances")])
+            ..attrs(&[("EventName", "RunInstances")])
         },
         Query {
             start: Some("2017-01-01T00:00:00Z"),
@@ -91,7 +63,7 @@ fn a_dozen_lookups_agree_with_the_oracle() {
     for case in &cases {
         let expected = oracle(&sample_archive(), case);
         let (got, _, _) = run(case);
-        assert_eq!(got, expected, "lookup {:?}", attr_args(case));
+        assert_eq!(got, expected, "lookup {:?}", query_args(case));
     }
     // The cases are not vacuous.
     let nonempty = cases
@@ -163,7 +135,7 @@ fn duplicate_delivery_appears_once() {
 
 #[test]
 fn pages_walk_the_whole_answer() {
-    let (all, _, _) = run(&q(&[("ReadOnly", "true")]));
+    let (all, _, _) = run(&attrs(&[("ReadOnly", "true")]));
     let mut walked = Vec::new();
     let mut token: Option<String> = None;
     let mut pages = 0;
@@ -272,6 +244,6 @@ fn source_from_the_environment() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         event_ids(&json),
-        oracle(&sample_archive(), &q(&[("Username", "root")]))
+        oracle(&sample_archive(), &attrs(&[("Username", "root")]))
     );
 }

@@ -1,9 +1,14 @@
 //! Sizes and durations in flags.
 
+/// `"30m"` → (`"30"`, `"m"`).
+fn number_and_unit(s: &str) -> (&str, &str) {
+    s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()))
+}
+
 /// `30s`, `45m`, `6h`, `2d`, or plain seconds.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let (number, unit) = number_and_unit(s);
     let n: i64 = number
         .parse()
         .map_err(|_| format!("'{s}' is not a duration (e.g. 30m, 6h, 2d)"))?;
@@ -21,7 +26,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 /// `512M`, `2G`, `1048576`, with K, M, G, T as powers of 1024.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let (number, unit) = number_and_unit(s);
     let n: u64 = number
         .parse()
         .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 2G)"))?;

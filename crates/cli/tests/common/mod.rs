@@ -60,24 +60,18 @@ pub fn event_ids(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every log file (`.../CloudTrail/...json.gz` or `CloudTrail-Insight`) under `root`.
+/// Every `.json.gz` under an `AWSLogs` and a `folder` (`CloudTrail` or `CloudTrail-Insight`).
 fn log_files(root: &Path, folder: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.to_string_lossy().ends_with(".json.gz")
-                && path.components().any(|c| c.as_os_str() == folder)
-                && path.components().any(|c| c.as_os_str() == "AWSLogs")
-            {
-                out.push(path);
-            }
-        }
-    }
-    out
+    let in_folder = |p: &Path, name: &str| p.components().any(|c| c.as_os_str() == name);
+    trailscan_fixtures::files_under(root)
+        .unwrap()
+        .into_iter()
+        .filter(|p| {
+            p.to_string_lossy().ends_with(".json.gz")
+                && in_folder(p, folder)
+                && in_folder(p, "AWSLogs")
+        })
+        .collect()
 }
 
 /// What the oracle is asked.
@@ -178,6 +172,36 @@ fn attr_matches(r: &Value, key: &str, value: &str) -> bool {
                 .is_some_and(|rs| rs.iter().any(|x| s(x, &[field]) == Some(value)))
         }
         other => panic!("oracle: unknown key {other}"),
+    }
+}
+
+/// The `lookup-events` flags that ask what `query` asks.
+pub fn query_args(query: &Query) -> Vec<String> {
+    let mut args = Vec::new();
+    for (k, v) in &query.attrs {
+        args.push("--lookup-attributes".to_string());
+        args.push(format!("AttributeKey={k},AttributeValue={v}"));
+    }
+    if let Some(s) = query.start {
+        args.extend(["--start-time".to_string(), s.to_string()]);
+    }
+    if let Some(e) = query.end {
+        args.extend(["--end-time".to_string(), e.to_string()]);
+    }
+    if query.insight {
+        args.extend(["--event-category".to_string(), "insight".to_string()]);
+    }
+    if query.data {
+        args.push("--include-data-events".to_string());
+    }
+    args
+}
+
+/// A query of attributes only.
+pub fn attrs(pairs: &[(&'static str, &str)]) -> Query {
+    Query {
+        attrs: pairs.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..Query::default()
     }
 }
 
