@@ -89,7 +89,8 @@ fn parse_json(value: &str) -> Result<Vec<LookupAttribute>, String> {
 
 /// Splits on `sep` outside quotes; `\` escapes the next character.
 fn split_unquoted(s: &str, sep: char) -> Result<Vec<String>, String> {
-    let mut parts = vec![String::new()];
+    let mut parts = Vec::new();
+    let mut current = String::new();
     let mut quote = None;
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -97,25 +98,25 @@ fn split_unquoted(s: &str, sep: char) -> Result<Vec<String>, String> {
             ('\\', _) => {
                 let next = chars.next().ok_or("a trailing backslash")?;
                 // Keep the escape for unquote() to drop, so quotes stay literal.
-                let last = parts.last_mut().expect("never empty");
-                last.push('\\');
-                last.push(next);
+                current.push('\\');
+                current.push(next);
             }
             ('"' | '\'', None) => {
                 quote = Some(c);
-                parts.last_mut().expect("never empty").push(c);
+                current.push(c);
             }
             (c, Some(q)) if c == q => {
                 quote = None;
-                parts.last_mut().expect("never empty").push(c);
+                current.push(c);
             }
-            (c, None) if c == sep => parts.push(String::new()),
-            (c, _) => parts.last_mut().expect("never empty").push(c),
+            (c, None) if c == sep => parts.push(std::mem::take(&mut current)),
+            (c, _) => current.push(c),
         }
     }
     if quote.is_some() {
         return Err("an unclosed quote".to_string());
     }
+    parts.push(current);
     Ok(parts)
 }
 

@@ -16,8 +16,8 @@ use crate::sink::{Match, RecordSink};
 
 /// How to scan.
 pub struct ScanOptions<'a> {
-    /// Worker threads; 0 means one per core.
-    pub threads: usize,
+    /// The threads to scan on (one worker per pool thread).
+    pub pool: &'a rayon::ThreadPool,
     /// Cap on one object's inflated size.
     pub max_inflated_bytes: u64,
     /// Called once per problem with an object, from whichever thread found it.
@@ -296,10 +296,7 @@ where
 {
     let prefilter = Prefilter::new(&request.attributes);
     let stop = AtomicBool::new(false);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .build()
-        .unwrap_or_else(|e| panic!("cannot start worker threads: {e}"));
+    let pool = options.pool;
     let slots: Vec<Mutex<Option<(Worker, S, ScanStats)>>> = (0..pool.current_num_threads())
         .map(|_| Mutex::new(None))
         .collect();

@@ -33,11 +33,15 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     for problem in &listing.problems {
         eprintln!("trailscan: {problem}");
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(source.threads)
+        .build()
+        .context("cannot start worker threads")?;
     let report = |object: &ObjectRef, problem: &ObjectProblem| {
         eprintln!("trailscan: {}: {problem}", object.display_name());
     };
     let options = ScanOptions {
-        threads: source.threads,
+        pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
         report: &report,
     };
