@@ -29,7 +29,7 @@ impl SourceSettings {
             accounts: args.account_ids.clone(),
             regions: args.regions.clone(),
             start: request.start.map(|t| t.secs),
-            end: request.end.map(|t| t.secs + 1),
+            end: request.end.map(|t| t.secs.saturating_add(1)),
             delivery_margin_secs: args.delivery_margin,
         };
         SourceSettings {

@@ -286,3 +286,55 @@ fn broken_pipe_is_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn objects_that_are_not_log_files_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    put(
+        root,
+        0,
+        "good",
+        &gz(format!(r#"{{"Records":[{}]}}"#, good_record("g", 0)).as_bytes()),
+    );
+    let write = |key: &str, bytes: &[u8]| {
+        let path = root.join(key);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    };
+    // Garbage in every one of them: reading any as a log file would report a problem.
+    let junk = b"not a log file";
+    write("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2024/01/15/123456789012_CloudTrail-Digest_us-east-1_t_us-east-1_20240115T010000Z.json.gz", junk);
+    write("AWSLogs/123456789012/CloudTrail-Insight/us-east-1/2024/01/15/123456789012_CloudTrail-Insight_us-east-1_20240115T0100Z_x.json.gz", junk);
+    write(
+        "AWSLogs/123456789012/Config/us-east-1/2024/1/15/ConfigSnapshot/x.json.gz",
+        junk,
+    );
+    write(
+        &format!("{DAY}/123456789012_CloudTrail_us-east-1_20240115T0100Z_x.json"),
+        junk,
+    );
+    write(
+        &format!("{DAY}/999999999999_CloudTrail_us-east-1_20240115T0100Z_x.json.gz"),
+        junk,
+    );
+    write("README.txt", junk);
+    let (code, json, stderr) = lookup(root, &[]);
+    assert_eq!(
+        (code, event_ids(&json)),
+        (0, vec!["g".to_string()]),
+        "{stderr}"
+    );
+    let skipped = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("skipped:"))
+        .unwrap();
+    assert_eq!(
+        skipped.trim(),
+        "skipped: 1 outside AWSLogs/, 2 unexpected file name; folders not listed: 1 digest, 1 Insights (use --event-category insight), 1 other AWS service"
+    );
+    assert!(
+        stderr.contains("1 log files listed: 1 read, 0 failed"),
+        "{stderr}"
+    );
+}

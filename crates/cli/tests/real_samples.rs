@@ -90,17 +90,25 @@ fn records_without_event_time_are_reported_per_file() {
 #[test]
 fn hand_edited_events_agree_with_the_oracle() {
     let Some(root) = real_samples() else { return };
-    let ndjson = std::fs::read_to_string(root.join("panther-labs__panther-analysis/cloudtrail_test_events.ndjson")).unwrap();
+    let ndjson = std::fs::read_to_string(
+        root.join("panther-labs__panther-analysis/cloudtrail_test_events.ndjson"),
+    )
+    .unwrap();
     let lines: Vec<&str> = ndjson.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(lines.len() > 400);
     let dir = tempfile::tempdir().unwrap();
-    let day = dir.path().join("AWSLogs/123456789012/CloudTrail/us-west-2/2019/01/01");
+    let day = dir
+        .path()
+        .join("AWSLogs/123456789012/CloudTrail/us-west-2/2019/01/01");
     std::fs::create_dir_all(&day).unwrap();
     for (i, chunk) in lines.chunks(50).enumerate() {
         let json = format!("{{\"Records\":[{}]}}", chunk.join(","));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, json.as_bytes()).unwrap();
-        let name = format!("123456789012_CloudTrail_us-west-2_20190101T{:02}00Z_panther{i:08}.json.gz", i);
+        let name = format!(
+            "123456789012_CloudTrail_us-west-2_20190101T{:02}00Z_panther{i:08}.json.gz",
+            i
+        );
         std::fs::write(day.join(name), gz.finish().unwrap()).unwrap();
     }
     let data = |q: Query| Query { data: true, ..q };

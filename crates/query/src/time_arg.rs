@@ -14,8 +14,22 @@ use trailscan_records::EventTime;
 #[error("Unable to parse timestamp '{0}': use ISO 8601 (2024-01-15T03:04:05Z, 2024-01-15T05:04:05+02:00), a date (2024-01-15) or epoch seconds (1705287845)")]
 pub struct TimeArgError(pub String);
 
+/// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range of Python's `datetime`, and so of
+/// the AWS CLI's timestamps.
+const EARLIEST: i64 = -62_135_596_800;
+const LATEST: i64 = 253_402_300_799;
+
 /// Parses one time argument.
 pub fn parse_time_arg(input: &str) -> Result<EventTime, TimeArgError> {
+    let t = parse_unbounded(input)?;
+    if (EARLIEST..=LATEST).contains(&t.secs) {
+        Ok(t)
+    } else {
+        Err(TimeArgError(input.to_string()))
+    }
+}
+
+fn parse_unbounded(input: &str) -> Result<EventTime, TimeArgError> {
     let err = || TimeArgError(input.to_string());
     let s = input.trim();
     if let Some(t) = epoch(s) {
@@ -61,7 +75,9 @@ fn epoch(s: &str) -> Option<EventTime> {
         nanos += u32::from(b - b'0') * 10u32.pow(8 - i as u32);
     }
     if s.starts_with('-') {
-        let t = -(secs * 1_000_000_000 + i64::from(nanos));
+        let t = -secs
+            .checked_mul(1_000_000_000)?
+            .checked_add(i64::from(nanos))?;
         return Some(EventTime {
             secs: t.div_euclid(1_000_000_000),
             nanos: t.rem_euclid(1_000_000_000) as u32,
@@ -183,6 +199,10 @@ mod tests {
             "2024-01-15T25:00:00Z",
             "2024-01-15T03:04:05+99:00",
             "15-01-2024",
+            "9223372036854775807",
+            "-9223372036854775807",
+            "253402300800",
+            "0000-12-31",
         ] {
             let e = parse_time_arg(s).unwrap_err();
             assert!(e.to_string().contains(&format!("'{s}'")), "{s}");

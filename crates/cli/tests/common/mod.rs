@@ -216,19 +216,36 @@ fn normalized_time(t: &str) -> Option<String> {
 /// Event ids the oracle expects: newest first; ties by event id; records without an id by
 /// object key and position; one event per (time, id) when the id is present.
 pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
-    let folder = if q.insight { "CloudTrail-Insight" } else { "CloudTrail" };
+    let folder = if q.insight {
+        "CloudTrail-Insight"
+    } else {
+        "CloudTrail"
+    };
     let mut found: Vec<(String, String, PathBuf, usize)> = Vec::new();
     for file in log_files(root, folder) {
         let mut text = Vec::new();
-        if GzDecoder::new(fs::File::open(&file).unwrap()).read_to_end(&mut text).is_err() {
+        if GzDecoder::new(fs::File::open(&file).unwrap())
+            .read_to_end(&mut text)
+            .is_err()
+        {
             continue;
         }
-        let Ok(doc) = serde_json::from_slice::<Value>(&text) else { continue };
-        let Some(records) = doc.get("Records").and_then(Value::as_array) else { continue };
+        let Ok(doc) = serde_json::from_slice::<Value>(&text) else {
+            continue;
+        };
+        let Some(records) = doc.get("Records").and_then(Value::as_array) else {
+            continue;
+        };
         for (index, r) in records.iter().enumerate() {
-            let Some(time) = s(r, &["eventTime"]).and_then(normalized_time) else { continue };
+            let Some(time) = s(r, &["eventTime"]).and_then(normalized_time) else {
+                continue;
+            };
             let cat = category(r);
-            let wanted = if q.insight { cat == "Insight" } else { cat == "Management" || q.data && cat != "Insight" };
+            let wanted = if q.insight {
+                cat == "Insight"
+            } else {
+                cat == "Management" || q.data && cat != "Insight"
+            };
             if !wanted
                 || q.start.is_some_and(|st| time.as_str() < st)
                 || q.end.is_some_and(|e| time.as_str() > e)
@@ -240,7 +257,13 @@ pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
             found.push((time, id, file.clone(), index));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)).then_with(|| (&a.2, a.3).cmp(&(&b.2, b.3))));
-    found.dedup_by(|later, earlier| !later.1.is_empty() && (&later.0, &later.1) == (&earlier.0, &earlier.1));
+    found.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| (&a.2, a.3).cmp(&(&b.2, b.3)))
+    });
+    found.dedup_by(|later, earlier| {
+        !later.1.is_empty() && (&later.0, &later.1) == (&earlier.0, &earlier.1)
+    });
     found.into_iter().map(|(_, id, _, _)| id).collect()
 }
