@@ -179,7 +179,6 @@ impl Worker {
                 return Ok(true);
             }
         };
-        stats.objects_read += 1;
         stats.bytes_inflated += self.inflated.len() as u64;
         let mut problems = Vec::new();
         if inflated.trailing_bytes > 0 {
@@ -189,10 +188,10 @@ impl Worker {
         }
         let go_on = self.scan_records(object, request, prefilter, sink, stats, &mut problems);
         if problems.iter().any(ObjectProblem::is_failure) {
-            stats.objects_read -= 1;
             stats.objects_failed += 1;
-        } else if !problems.is_empty() {
-            stats.objects_with_problems += 1;
+        } else {
+            stats.objects_read += 1;
+            stats.objects_with_problems += u64::from(!problems.is_empty());
         }
         for p in &problems {
             (options.report)(object, p);
