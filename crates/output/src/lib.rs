@@ -1,5 +1,6 @@
-//! Prints lookup results the way the AWS CLI prints them. It gets events and writes bytes;
-//! it never sees S3 or a file.
+//! Prints lookup results the way the AWS CLI prints them: JSON (Python's `json.dumps`
+//! layout), text and table (ported from awscli 1.45.11), `--query` (JMESPath), and beyond the
+//! AWS CLI, JSON Lines and CSV. It gets events and writes bytes; it never sees S3 or a file.
 //!
 //! ```
 //! use trailscan_output::write_response;
@@ -10,7 +11,16 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod csv;
+mod east_asian_width;
 mod lookup_json;
+pub mod python;
 pub mod python_json;
+mod query;
+mod table;
+mod text;
 
 pub use lookup_json::{event_value, response_value, write_response};
+pub use query::{Query, QueryError};
+pub use table::{format_table, Styler, TableError};
+pub use text::format_text;

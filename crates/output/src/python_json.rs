@@ -68,7 +68,7 @@ pub fn write_value(w: &mut impl Write, value: &Value, level: usize) -> io::Resul
     match value {
         Value::Null => w.write_all(b"null"),
         Value::Bool(b) => w.write_all(if *b { b"true" } else { b"false" }),
-        Value::Number(n) => write!(w, "{n}"),
+        Value::Number(n) => w.write_all(crate::python::number_repr(n).as_bytes()),
         Value::String(s) => write_string(w, s),
         Value::Array(items) if items.is_empty() => w.write_all(b"[]"),
         Value::Array(items) => {
