@@ -2,7 +2,11 @@
 CARGO ?= cargo
 BIN := target/release/trailscan
 
-.PHONY: build demo test lint sample throughput clean
+.PHONY: build demo test pydeps lint sample throughput clean
+
+# The AWS CLI, for the tests that compare trailscan's output with its formatters.
+VENV := .venv
+export TRAILSCAN_AWSCLI_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 build:
 	$(CARGO) build --release -p trailscan
@@ -12,8 +16,15 @@ demo: build
 	$(BIN) lookup-events --source fixtures/sample-archive \
 	    --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-results 2
 
-## Every test: unit, integration (sample archive, generated archives, real samples in ../shared if present).
-test:
+## Installs the AWS CLI (PyPI awscli, pinned) into .venv for the differential tests.
+pydeps:
+	@$(VENV)/bin/python -c 'import awscli' 2>/dev/null || { \
+	    python3 -m venv $(VENV) && \
+	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r crates/cli/tests/awscli/requirements.txt; }
+
+## Every test: unit, integration (sample archive, generated archives, real samples in ../shared
+## if present, the AWS CLI's formatters from .venv).
+test: pydeps
 	@[ -d ../shared/samples/real ] || echo "NOTICE: ../shared/samples/real is absent: the tests over real CloudTrail samples are skipped"
 	$(CARGO) test --workspace
 

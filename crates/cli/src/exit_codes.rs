@@ -21,8 +21,28 @@ pub fn completed(problems: u64) -> ExitCode {
     ExitCode::from(if problems == 0 { SUCCESS } else { PARTIAL })
 }
 
+/// The command line parses but asks for something that does not exist (as argparse's
+/// "Invalid choice" in the AWS CLI): exit 2.
+pub const USAGE: u8 = 2;
+
+/// An argument the AWS CLI's parser would reject.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// Prints a fatal error and returns its code.
 pub fn fatal(error: &anyhow::Error) -> ExitCode {
     eprintln!("trailscan: error: {error:#}");
-    ExitCode::from(FATAL)
+    if error.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(USAGE)
+    } else {
+        ExitCode::from(FATAL)
+    }
 }

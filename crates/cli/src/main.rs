@@ -7,6 +7,7 @@ use clap::Parser;
 mod cmd;
 mod exit_codes;
 mod flags;
+mod render;
 mod settings;
 mod summary;
 

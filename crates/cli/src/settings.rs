@@ -3,7 +3,10 @@
 use anyhow::{bail, Context, Result};
 use trailscan_archive::key::ObjectKind;
 use trailscan_archive::Selection;
-use trailscan_query::{decode_token, parse_attribute_arg, parse_time_arg, LookupRequest, Position};
+use trailscan_output::Query;
+use trailscan_query::{decode_token, parse_attribute_arg, parse_time_arg, LookupRequest, Resume};
+
+use crate::exit_codes::UsageError;
 
 use crate::flags::{LookupEventsArgs, SourceArgs};
 
@@ -42,21 +45,101 @@ impl SourceSettings {
     }
 }
 
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// The AWS CLI's JSON.
+    Json,
+    /// The AWS CLI's tab-separated text.
+    Text,
+    /// The AWS CLI's box-drawn table.
+    Table,
+    /// One CloudTrail record per line.
+    Jsonl,
+    /// Comma-separated values.
+    Csv,
+}
+
+impl OutputFormat {
+    fn parse(s: &str) -> Result<OutputFormat, UsageError> {
+        match s {
+            "json" => Ok(OutputFormat::Json),
+            "text" => Ok(OutputFormat::Text),
+            "table" => Ok(OutputFormat::Table),
+            "jsonl" => Ok(OutputFormat::Jsonl),
+            "csv" => Ok(OutputFormat::Csv),
+            _ => Err(UsageError(
+                "argument --output: Invalid choice, valid choices are:\n\njson | text | table | jsonl | csv".to_string(),
+            )),
+        }
+    }
+}
+
+/// How events are requested and shown in pages, as the AWS CLI's pagination flags say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// Auto-pagination (the AWS CLI's default): every event, or `max_items`, shown as fetched
+    /// in pages of `page_size` (which only text output shows).
+    Auto {
+        /// `--page-size`, default 50 (the service's page).
+        page_size: usize,
+        /// `--max-items`.
+        max_items: Option<usize>,
+    },
+    /// One call (`--max-results` or `--no-paginate`): one page of `size` events.
+    Single {
+        /// Events in the page.
+        size: usize,
+    },
+}
+
+/// The service's page size, used by the AWS CLI when no page size is given.
+pub const SERVICE_PAGE_SIZE: usize = 50;
+
+/// How to print.
+pub struct OutputSettings {
+    /// `--output`.
+    pub format: OutputFormat,
+    /// `--query`, compiled.
+    pub query: Option<Query>,
+    /// `--color`: `Some(on)` forced, `None` for auto.
+    pub color: Option<bool>,
+}
+
+fn positive(flag: &str, value: Option<i64>) -> Result<Option<usize>> {
+    match value {
+        None => Ok(None),
+        // botocore's client-side check, worded as the AWS CLI words it.
+        Some(n) if n < 1 => bail!("Parameter validation failed:\nInvalid value for parameter {flag}, value: {n}, valid min value: 1"),
+        Some(n) => Ok(Some(usize::try_from(n).with_context(|| format!("{flag} is too large"))?)),
+    }
+}
+
 /// Everything `lookup-events` needs, typed.
 pub struct LookupSettings {
     /// The source.
     pub source: SourceSettings,
     /// The lookup.
     pub request: LookupRequest,
-    /// Events per page (`--max-results`).
-    pub page_size: Option<usize>,
-    /// Where the page starts (`--next-token`).
-    pub after: Option<Position>,
+    /// Pages.
+    pub paging: Paging,
+    /// Where the answer starts (`--next-token`, `--starting-token`).
+    pub resume: Option<Resume>,
     /// What a page token is bound to.
     pub canonical: String,
+    /// How to print.
+    pub output: OutputSettings,
 }
 
 impl LookupSettings {
+    /// Events the collector keeps: a page, `--max-items`, or all.
+    pub fn limit(&self) -> Option<usize> {
+        match self.paging {
+            Paging::Auto { max_items, .. } => max_items,
+            Paging::Single { size } => Some(size),
+        }
+    }
+
     /// Converts and checks the flags.
     pub fn new(args: &LookupEventsArgs) -> Result<LookupSettings> {
         let mut attributes = Vec::new();
@@ -72,13 +155,36 @@ impl LookupSettings {
             include_data_events: args.include_data_events,
         };
         request.validate()?;
-        let page_size = match args.max_results {
-            None => None,
-            // botocore's client-side check, worded as the AWS CLI words it.
-            Some(n) if n < 1 => bail!(
-                "Parameter validation failed:\nInvalid value for parameter MaxResults, value: {n}, valid min value: 1"
-            ),
-            Some(n) => Some(usize::try_from(n).context("--max-results is too large")?),
+        let output = OutputSettings {
+            format: OutputFormat::parse(&args.output)?,
+            query: args
+                .query
+                .as_deref()
+                .map(Query::compile)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!(e.0))?,
+            color: match args.color.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                _ => None,
+            },
+        };
+        if output.query.is_some() && output.format == OutputFormat::Jsonl {
+            bail!("--query does not apply to --output jsonl, which prints whole records (pipe them to jq instead)");
+        }
+        let max_results = positive("MaxResults", args.max_results)?;
+        let page_size = positive("MaxResults", args.page_size)?;
+        let max_items = positive("MaxItems", args.max_items)?;
+        // As in the AWS CLI, --max-results (like --no-paginate) turns auto-pagination off.
+        let paging = match (max_results, args.no_paginate) {
+            (Some(size), _) => Paging::Single { size },
+            (None, true) => Paging::Single {
+                size: SERVICE_PAGE_SIZE,
+            },
+            (None, false) => Paging::Auto {
+                page_size: page_size.unwrap_or(SERVICE_PAGE_SIZE),
+                max_items,
+            },
         };
         let kind = if request.insight {
             ObjectKind::Insight
@@ -94,17 +200,18 @@ impl LookupSettings {
             "{};accounts={accounts:?};regions={regions:?}",
             request.canonical()
         );
-        let after = args
+        let token = args
             .next_token
             .as_deref()
-            .map(|t| decode_token(&canonical, t))
-            .transpose()?;
+            .or(args.starting_token.as_deref());
+        let resume = token.map(|t| decode_token(&canonical, t)).transpose()?;
         Ok(LookupSettings {
             source,
             request,
-            page_size,
-            after,
+            paging,
+            resume,
             canonical,
+            output,
         })
     }
 }

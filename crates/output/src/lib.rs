@@ -18,9 +18,11 @@ pub mod python;
 pub mod python_json;
 mod query;
 mod table;
+mod terminal;
 mod text;
 
 pub use lookup_json::{event_value, response_value, write_response};
 pub use query::{Query, QueryError};
 pub use table::{format_table, Styler, TableError};
+pub use terminal::sanitize_for_terminal;
 pub use text::format_text;

@@ -64,7 +64,7 @@ pub fn newline_indent(w: &mut (impl Write + ?Sized), level: usize) -> io::Result
 }
 
 /// Writes `value` at nesting `level` (the caller has written the indentation before it).
-pub fn write_value(w: &mut impl Write, value: &Value, level: usize) -> io::Result<()> {
+pub fn write_value(w: &mut (impl Write + ?Sized), value: &Value, level: usize) -> io::Result<()> {
     match value {
         Value::Null => w.write_all(b"null"),
         Value::Bool(b) => w.write_all(if *b { b"true" } else { b"false" }),

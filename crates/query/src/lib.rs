@@ -30,7 +30,7 @@ mod time_arg;
 
 pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
 pub use collect::{Events, NewestFirst, Page, Position, DEFAULT_SPILL_BUDGET};
-pub use page::{decode_token, encode_token, TokenError};
+pub use page::{decode_token, encode_token, Resume, TokenError};
 pub use prefilter::Prefilter;
 pub use request::{LookupRequest, RequestError};
 pub use scan::{scan, ObjectProblem, ScanOptions, ScanStats};

@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use trailscan_archive::{LocalArchive, ObjectRef};
-use trailscan_output::write_response;
-use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, ScanOptions};
+use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, Resume, ScanOptions};
 
 use crate::exit_codes;
 use crate::flags::LookupEventsArgs;
-use crate::settings::LookupSettings;
+use crate::render::{render, PageLayout, Terminal};
+use crate::settings::{LookupSettings, Paging};
 use crate::summary::lookup_summary;
 
 const SPILL_FAILED: &str =
@@ -45,34 +45,64 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         max_inflated_bytes: source.max_inflated_bytes,
         report: &report,
     };
+    let limit = settings.limit();
+    let after = settings.resume.as_ref().map(|r| r.position.clone());
     let (collector, stats) = scan(
         &listing.objects,
         &settings.request,
         &options,
-        || NewestFirst::new(settings.page_size, settings.after.clone()),
+        || NewestFirst::new(limit, after.clone()),
         NewestFirst::merge,
     )
     .context(SPILL_FAILED)?;
     let mut page = collector.finish().context(SPILL_FAILED)?;
-    let token = page
-        .next
+    let first_page_offset = settings
+        .resume
         .as_ref()
-        .map(|p| encode_token(&settings.canonical, p));
+        .map_or(0, |r| r.page_offset as usize);
+    // A next page exists only under a limit, and then this answer holds exactly `limit`.
+    let token = page.next.take().map(|position| {
+        let page_offset = match (settings.paging, limit) {
+            (Paging::Auto { page_size, .. }, Some(n)) => {
+                ((first_page_offset + n) % page_size) as u64
+            }
+            _ => 0,
+        };
+        encode_token(
+            &settings.canonical,
+            &Resume {
+                position,
+                page_offset,
+            },
+        )
+    });
+    let layout = PageLayout {
+        paging: settings.paging,
+        first_page_offset,
+    };
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let (mut returned, mut spill_error) = (0usize, None);
-    let events = page
+    let mut spill_error = None;
+    let mut events = page
         .events
         .by_ref()
-        .map_while(|e| e.map_err(|e| spill_error = Some(e)).ok())
-        .inspect(|_| returned += 1);
-    let written = write_response(&mut out, events, token.as_deref()).and_then(|()| out.flush());
+        .map_while(|e| e.map_err(|e| spill_error = Some(e)).ok());
+    let rendered = render(
+        &settings.output,
+        &layout,
+        &mut events,
+        token.as_deref(),
+        &Terminal::stdout(),
+        &mut out,
+    )
+    .and_then(|n| out.flush().map(|()| n).map_err(anyhow::Error::from));
     if let Some(e) = spill_error {
         return Err(anyhow::Error::new(e).context(SPILL_FAILED));
     }
-    match written {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        other => other.context("cannot write the answer to stdout")?,
-    }
+    let returned = match rendered {
+        Ok(n) => n,
+        Err(e) if is_broken_pipe(&e) => 0,
+        Err(e) => return Err(e),
+    };
     if !source.quiet {
         let duplicates = page.events.duplicates();
         let summary = lookup_summary(&listing, &stats, returned, duplicates, started.elapsed());
@@ -81,4 +111,12 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let problems =
         stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
     Ok(exit_codes::completed(problems))
+}
+
+/// A closed pipe (`| head`) is the reader's choice, not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

@@ -91,13 +91,47 @@ pub struct LookupEventsArgs {
     #[arg(long, conflicts_with = "event_category")]
     pub include_data_events: bool,
 
-    /// Events per page; the answer then carries a NextToken when more follow.
-    #[arg(long, value_name = "N")]
+    /// One page of N events (turns auto-pagination off); the answer then carries a NextToken
+    /// when more follow.
+    #[arg(long, value_name = "N", help_heading = "Pages")]
     pub max_results: Option<i64>,
 
     /// Continue after the page that returned this NextToken (same options as that call).
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", help_heading = "Pages")]
     pub next_token: Option<String>,
+
+    /// JMESPath applied to the answer, as the AWS CLI applies it (per page for text).
+    #[arg(long, value_name = "EXPR", help_heading = "Output")]
+    pub query: Option<String>,
+
+    /// json, text or table (the AWS CLI's), or jsonl (one CloudTrail record per line) or csv.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "json",
+        help_heading = "Output"
+    )]
+    pub output: String,
+
+    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["on", "off", "auto"], help_heading = "Output")]
+    pub color: String,
+
+    /// At most this many events in all; a NextToken then resumes with --starting-token.
+    #[arg(long, value_name = "N", help_heading = "Pages")]
+    pub max_items: Option<i64>,
+
+    /// Continue after the answer that returned this NextToken.
+    #[arg(long, value_name = "TOKEN", help_heading = "Pages")]
+    pub starting_token: Option<String>,
+
+    /// Events per page of text output (the AWS CLI's service calls; default 50).
+    #[arg(long, value_name = "N", help_heading = "Pages")]
+    pub page_size: Option<i64>,
+
+    /// One page only (50 events, or --max-results), with the service's NextToken.
+    #[arg(long, help_heading = "Pages")]
+    pub no_paginate: bool,
 
     #[command(flatten)]
     pub source: SourceArgs,

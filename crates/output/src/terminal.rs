@@ -1,0 +1,56 @@
+//! Untrusted text made safe for a terminal.
+//!
+//! Record fields are chosen by whoever made the call (user names, user agents, request
+//! parameters); an escape sequence in one could retitle or rewrite the reader's terminal.
+//! On a terminal, text and table output show control characters escaped (`\x1b`), as fd's
+//! `sanitize` does; piped output stays byte-identical to the AWS CLI's. JSON escapes them
+//! anyway.
+
+use serde_json::Value;
+
+/// Escapes control characters other than tab and newline in every string of `value`.
+pub fn sanitize_for_terminal(value: &mut Value) {
+    match value {
+        Value::String(s) if s.chars().any(is_unsafe) => *s = escape(s),
+        Value::Array(items) => items.iter_mut().for_each(sanitize_for_terminal),
+        Value::Object(map) => map.values_mut().for_each(sanitize_for_terminal),
+        _ => {}
+    }
+}
+
+fn is_unsafe(c: char) -> bool {
+    c.is_control() && c != '\t' && c != '\n'
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe(c) {
+            let cp = c as u32;
+            if cp < 0x100 {
+                out.push_str(&format!("\\x{cp:02x}"));
+            } else {
+                out.push_str(&format!("\\u{cp:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_control_sequences_only() {
+        let mut v = json!({"Username": "evil\u{1b}]0;pwned\u{7}\r", "List": ["ok\tfine\n", "é"]});
+        sanitize_for_terminal(&mut v);
+        assert_eq!(
+            v,
+            json!({"Username": "evil\\x1b]0;pwned\\x07\\x0d", "List": ["ok\tfine\n", "é"]})
+        );
+    }
+}
