@@ -1,0 +1,24 @@
+//! CloudTrail log file integrity validation, as `aws cloudtrail validate-logs` does it.
+//!
+//! [`keys`] reads CloudTrail's public keys; [`signature`] builds the string a digest is
+//! signed over and verifies SHA256withRSA; [`store`] reads objects by bucket and key, with
+//! metadata sidecars for local copies; [`walk`] walks a trail's digest chain newest to
+//! oldest; [`logs`] checks a log file against its digest's SHA-256; [`report`] prints the
+//! AWS CLI's lines and summary.
+//!
+//! ```
+//! use trailscan_integrity::signature::string_to_sign;
+//!
+//! let digest = serde_json::json!({"digestEndTime": "a", "digestS3Bucket": "b",
+//!     "digestS3Object": "c", "previousDigestSignature": null});
+//! let text = string_to_sign(digest.as_object().unwrap(), b"abc");
+//! assert!(text.ends_with(b"\nnull"));
+//! ```
+#![deny(missing_docs)]
+
+pub mod keys;
+pub mod logs;
+pub mod report;
+pub mod signature;
+pub mod store;
+pub mod walk;

@@ -1,0 +1,260 @@
+//! What `validate-logs` prints, byte for byte as awscli 1.45.11 `CloudTrailValidateLogs`
+//! (reference section 1.11): valid lines on stdout (with `--verbose`), INVALID and gap lines on
+//! stderr, the blank-line rule between them, and the summary.
+//!
+//! trailscan's additions print only when they have something to say, so that a run the AWS
+//! CLI would print identically stays identical: broken links between digests, and digests
+//! whose signature is not available in a copy without metadata.
+
+use std::io::{self, Write};
+
+use trailscan_archive::time::format_utc;
+
+use crate::logs::LogVerdict;
+use crate::walk::{Step, ValidDigest};
+
+/// Counts for the summary and the exit code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Valid standard digests.
+    pub valid_digests: u64,
+    /// INVALID standard digests.
+    pub invalid_digests: u64,
+    /// Valid backfill digests.
+    pub valid_backfill: u64,
+    /// INVALID backfill digests.
+    pub invalid_backfill: u64,
+    /// Valid log files (each reference counts).
+    pub valid_logs: u64,
+    /// INVALID log files.
+    pub invalid_logs: u64,
+    /// Digests whose signature was not available (beyond the AWS CLI).
+    pub unverified_digests: u64,
+    /// Broken links between digests (beyond the AWS CLI).
+    pub broken_links: u64,
+}
+
+impl Counts {
+    /// The AWS CLI's exit code: 1 when anything is INVALID.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(
+            self.invalid_digests + self.invalid_backfill + self.invalid_logs + self.broken_links
+                > 0,
+        )
+    }
+}
+
+/// Writes one validation run.
+pub struct Printer<'w> {
+    out: &'w mut dyn Write,
+    err: &'w mut dyn Write,
+    verbose: bool,
+    /// The AWS CLI's `_is_last_status_double_space`.
+    double_spaced: bool,
+    start: i64,
+    end: i64,
+    found: Option<(i64, i64)>,
+    /// The counts so far.
+    pub counts: Counts,
+}
+
+impl<'w> Printer<'w> {
+    /// A printer for the window `[start, end]`.
+    pub fn new(
+        out: &'w mut dyn Write,
+        err: &'w mut dyn Write,
+        verbose: bool,
+        start: i64,
+        end: i64,
+    ) -> Self {
+        Printer {
+            out,
+            err,
+            verbose,
+            double_spaced: true,
+            start,
+            end,
+            found: None,
+            counts: Counts::default(),
+        }
+    }
+
+    /// `Validating log files for trail ARN between START and END` and a blank line.
+    pub fn header(&mut self, trail: &str) -> io::Result<()> {
+        write!(
+            self.out,
+            "Validating log files for trail {trail} between {} and {}\n\n",
+            format_utc(self.start),
+            format_utc(self.end)
+        )
+    }
+
+    fn status(&mut self, message: &str, is_error: bool) -> io::Result<()> {
+        if is_error {
+            if self.double_spaced {
+                write!(self.err, "{message}\n\n")?;
+            } else {
+                write!(self.err, "\n{message}\n\n")?;
+            }
+            self.double_spaced = true;
+        } else if self.verbose {
+            self.double_spaced = false;
+            writeln!(self.out, "{message}")?;
+        }
+        Ok(())
+    }
+
+    fn track_found(&mut self, d: &ValidDigest) {
+        let start = d.start.max(self.start);
+        let end = d.end.min(self.end);
+        self.found = Some(match self.found {
+            None => (start, end),
+            Some((s, e)) => (s.min(start), e.max(end)),
+        });
+    }
+
+    /// One step of the walk; `log_verdict` gives the verdict of each log a valid digest lists
+    /// (`None` for an entry the digest does not describe fully).
+    pub fn step(
+        &mut self,
+        backfill: bool,
+        step: &Step,
+        log_verdict: &mut dyn FnMut(&ValidDigest, usize) -> Option<LogVerdict>,
+    ) -> io::Result<()> {
+        let tag = if backfill { "(backfill) " } else { "" };
+        match step {
+            Step::Valid(d) => {
+                self.track_found(d);
+                if backfill {
+                    self.counts.valid_backfill += 1;
+                } else {
+                    self.counts.valid_digests += 1;
+                }
+                self.status(
+                    &format!("{tag}Digest file\ts3://{}/{}\tvalid", d.bucket, d.key),
+                    false,
+                )?;
+                for (i, log) in d.logs.iter().enumerate() {
+                    let verdict = log_verdict(d, i).unwrap_or(LogVerdict::InvalidFormat);
+                    let location = match log {
+                        Some(l) => format!("s3://{}/{}", l.bucket, l.key),
+                        None => format!(
+                            "s3://{}/(logFiles[{i}] has no s3Bucket, s3Object or hashValue)",
+                            d.bucket
+                        ),
+                    };
+                    match verdict.message() {
+                        None => {
+                            self.counts.valid_logs += 1;
+                            self.status(&format!("Log file\t{location}\tvalid"), false)?;
+                        }
+                        Some(why) => {
+                            self.counts.invalid_logs += 1;
+                            self.status(&format!("Log file\t{location}\tINVALID: {why}"), true)?;
+                        }
+                    }
+                }
+            }
+            Step::Unverified { bucket, key } => {
+                self.counts.unverified_digests += 1;
+                let line = format!(
+                    "{tag}Digest file\ts3://{bucket}/{key}\tnot verified: its signature is not in this copy (no {}) and no newer digest links to it",
+                    crate::store::SIDECAR_SUFFIX
+                );
+                self.status(&line, true)?;
+            }
+            Step::Invalid(message) => {
+                self.count_invalid(backfill);
+                self.status(&format!("{tag}{message}"), true)?;
+            }
+            Step::Missing { bucket, key } => {
+                self.count_invalid(backfill);
+                self.status(
+                    &format!("{tag}Digest file\ts3://{bucket}/{key}\tINVALID: not found"),
+                    true,
+                )?;
+            }
+            Step::Gap {
+                next_end,
+                last_start,
+            } => {
+                let line = format!(
+                    "{tag}No log files were delivered by CloudTrail between {} and {}",
+                    format_utc(*next_end),
+                    format_utc(*last_start)
+                );
+                self.status(&line, true)?;
+            }
+            Step::BrokenLink(message) => {
+                self.counts.broken_links += 1;
+                self.status(&format!("{tag}{message}"), true)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn count_invalid(&mut self, backfill: bool) {
+        if backfill {
+            self.counts.invalid_backfill += 1;
+        } else {
+            self.counts.invalid_digests += 1;
+        }
+    }
+
+    fn ratio(&mut self, valid: u64, invalid: u64, name: &str) -> io::Result<()> {
+        let total = valid + invalid;
+        if total > 0 {
+            write!(self.out, "\n{valid}/{total} {name} files valid")?;
+            if invalid > 0 {
+                write!(self.out, ", {invalid}/{total} {name} files INVALID")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary block.
+    pub fn summary(&mut self) -> io::Result<()> {
+        if !self.double_spaced {
+            writeln!(self.out)?;
+        }
+        writeln!(
+            self.out,
+            "Results requested for {} to {}",
+            format_utc(self.start),
+            format_utc(self.end)
+        )?;
+        let c = self.counts.clone();
+        let valid = c.valid_digests + c.valid_backfill;
+        let invalid = c.invalid_digests + c.invalid_backfill;
+        if valid == 0 && invalid == 0 && c.unverified_digests == 0 {
+            return writeln!(self.out, "No digests found");
+        }
+        match self.found {
+            None => writeln!(self.out, "No valid digests found in range")?,
+            Some((s, e)) => writeln!(
+                self.out,
+                "Results found for {} to {}:",
+                format_utc(s),
+                format_utc(e)
+            )?,
+        }
+        self.ratio(c.valid_digests, c.invalid_digests, "digest")?;
+        self.ratio(c.valid_backfill, c.invalid_backfill, "backfill digest")?;
+        self.ratio(c.valid_logs, c.invalid_logs, "log")?;
+        if c.broken_links > 0 {
+            write!(
+                self.out,
+                "\n{} links between digests INVALID",
+                c.broken_links
+            )?;
+        }
+        if c.unverified_digests > 0 {
+            write!(
+                self.out,
+                "\n{} digest files not verified (signature not available)",
+                c.unverified_digests
+            )?;
+        }
+        writeln!(self.out)
+    }
+}
