@@ -6,6 +6,9 @@
 //! | 1    | the scan completed, but some log files or records could not be read (each named on stderr); the results cover the rest |
 //! | 2    | the command line does not parse (clap, as argparse in the AWS CLI) |
 //! | 255  | unusable argument values, an unreadable source, or output that could not be written (as the AWS CLI's 255) |
+//!
+//! validate-logs uses the AWS CLI's codes: 0 all valid, 1 something INVALID, 2 command line,
+//! 255 fatal.
 
 use std::process::ExitCode;
 
@@ -37,8 +40,25 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A fatal error worded and printed as the AWS CLI prints it (`\nMESSAGE\n` on stderr, exit
+/// 255), for validate-logs' parity mode.
+#[derive(Debug)]
+pub struct AwsCliError(pub String);
+
+impl std::fmt::Display for AwsCliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AwsCliError {}
+
 /// Prints a fatal error and returns its code.
 pub fn fatal(error: &anyhow::Error) -> ExitCode {
+    if let Some(AwsCliError(message)) = error.downcast_ref::<AwsCliError>() {
+        eprint!("\n{message}\n");
+        return ExitCode::from(FATAL);
+    }
     eprintln!("trailscan: error: {error:#}");
     if error.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(USAGE)

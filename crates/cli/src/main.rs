@@ -17,6 +17,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::LookupEvents(args) => cmd::lookup_events::run(args),
+        Command::ValidateLogs(args) => cmd::validate_logs::run(args),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

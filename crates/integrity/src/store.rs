@@ -51,27 +51,27 @@ pub trait Store: Sync {
     fn get(&self, bucket: &str, key: &str) -> Result<Fetched, GetError>;
 }
 
-/// A local copy of one bucket: the folder that holds `AWSLogs/` (or the trail's prefix).
+/// Local copies of buckets: for each, the folder that holds `AWSLogs/` (or the trail's
+/// prefix). A bucket without a copy holds nothing.
 pub struct LocalStore {
-    root: PathBuf,
-    bucket: String,
+    roots: BTreeMap<String, PathBuf>,
 }
 
 impl LocalStore {
     /// The copy of `bucket` at `root`.
     pub fn new(root: &Path, bucket: &str) -> LocalStore {
         LocalStore {
-            root: root.to_path_buf(),
-            bucket: bucket.to_string(),
+            roots: BTreeMap::from([(bucket.to_string(), root.to_path_buf())]),
         }
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    /// Adds the copy of another bucket (a trail that moved between buckets).
+    pub fn add_bucket(&mut self, bucket: &str, root: &Path) {
+        self.roots.insert(bucket.to_string(), root.to_path_buf());
     }
 
-    fn sidecar(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, GetError> {
-        let path = self.path(&format!("{key}{SIDECAR_SUFFIX}"));
+    fn sidecar(root: &Path, key: &str) -> Result<Option<BTreeMap<String, String>>, GetError> {
+        let path = root.join(format!("{key}{SIDECAR_SUFFIX}"));
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -101,13 +101,13 @@ impl LocalStore {
 
 impl Store for LocalStore {
     fn list(&self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, String> {
-        if bucket != self.bucket {
+        let Some(root) = self.roots.get(bucket) else {
             return Ok(Vec::new());
-        }
+        };
         // Walk only the folder the prefix names, then filter as S3 would.
         let folder = prefix.rfind('/').map_or("", |i| &prefix[..i]);
         let mut keys = Vec::new();
-        let mut stack = vec![self.root.join(folder)];
+        let mut stack = vec![root.join(folder)];
         while let Some(dir) = stack.pop() {
             let entries = match fs::read_dir(&dir) {
                 Ok(entries) => entries,
@@ -123,7 +123,7 @@ impl Store for LocalStore {
                 if file_type.is_dir() {
                     stack.push(path);
                 } else if file_type.is_file() {
-                    let Ok(rel) = path.strip_prefix(&self.root) else {
+                    let Ok(rel) = path.strip_prefix(root) else {
                         continue;
                     };
                     let parts: Option<Vec<&str>> = rel.iter().map(|c| c.to_str()).collect();
@@ -143,14 +143,16 @@ impl Store for LocalStore {
     }
 
     fn get(&self, bucket: &str, key: &str) -> Result<Fetched, GetError> {
-        if bucket != self.bucket || key.is_empty() || key.split('/').any(|p| p == ".." || p == ".")
-        {
+        let Some(root) = self.roots.get(bucket) else {
+            return Err(GetError::NotFound);
+        };
+        if key.is_empty() || key.split('/').any(|p| p == ".." || p == ".") {
             return Err(GetError::NotFound);
         }
-        match fs::read(self.path(key)) {
+        match fs::read(root.join(key)) {
             Ok(body) => Ok(Fetched {
                 body,
-                metadata: self.sidecar(key)?,
+                metadata: LocalStore::sidecar(root, key)?,
             }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(GetError::NotFound),
             Err(e) => Err(GetError::Other(format!(

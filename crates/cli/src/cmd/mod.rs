@@ -1,3 +1,4 @@
 //! One module per subcommand, each `run(&args) -> Result<ExitCode>`.
 
 pub mod lookup_events;
+pub mod validate_logs;

@@ -23,6 +23,65 @@ pub struct Cli {
 pub enum Command {
     /// Look up events by attribute and time, as `aws cloudtrail lookup-events`, over archives.
     LookupEvents(LookupEventsArgs),
+    /// Validate log file integrity as `aws cloudtrail validate-logs`: digest chain,
+    /// SHA256withRSA signatures, SHA-256 of every log file.
+    ValidateLogs(ValidateLogsArgs),
+}
+
+/// `validate-logs`. As with the AWS CLI's argparse, a repeated option takes its last value.
+#[derive(Debug, Args)]
+#[command(args_override_self = true)]
+pub struct ValidateLogsArgs {
+    /// The trail to validate, as the AWS CLI takes it; without it, every digest chain
+    /// (account x region x trail) under the source is validated.
+    #[arg(long, value_name = "ARN", requires = "start_time")]
+    pub trail_arn: Option<String>,
+
+    /// Digests from this time on (required with --trail-arn, as in the AWS CLI).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Digests up to this time (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// The bucket the trail delivers to (default: from the digests' metadata sidecars, else
+    /// from the newest digest).
+    #[arg(long, value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// The trail's key prefix (with --s3-bucket; default: where AWSLogs/ is under the source).
+    #[arg(long, value_name = "PREFIX")]
+    pub s3_prefix: Option<String>,
+
+    /// The account whose logs are validated (default: the trail ARN's account).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// The region whose digests are validated (default: the trail's home region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Print valid digests and log files too.
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// The saved output of `aws cloudtrail list-public-keys` (v1 or v2) covering the window.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+
+    /// The copy of the bucket: the folder holding the trail's prefix or AWSLogs/.
+    #[arg(long, env = "TRAILSCAN_SOURCE", value_name = "DIR")]
+    pub source: PathBuf,
+
+    /// The copy of another bucket the trail delivered to (a chain that moved between
+    /// buckets), as NAME=DIR (repeatable).
+    #[arg(long, value_name = "NAME=DIR")]
+    pub bucket_copy: Vec<String>,
+
+    /// Worker threads for hashing log files (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// Where the archive is and how to read it.
@@ -155,7 +214,29 @@ mod tests {
             .command
         {
             Command::LookupEvents(a) => a,
+            Command::ValidateLogs(_) => unreachable!("lookup-events was parsed"),
         }
+    }
+
+    #[test]
+    fn validate_logs_takes_the_last_of_a_repeated_option() {
+        let cli = Cli::try_parse_from([
+            "trailscan",
+            "validate-logs",
+            "--source",
+            "x",
+            "--trail-arn",
+            "a",
+            "--start-time",
+            "1",
+            "--start-time",
+            "2",
+        ])
+        .unwrap();
+        let Command::ValidateLogs(v) = cli.command else {
+            unreachable!("validate-logs was parsed")
+        };
+        assert_eq!(v.start_time.as_deref(), Some("2"));
     }
 
     #[test]

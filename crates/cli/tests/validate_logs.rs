@@ -1,0 +1,563 @@
+//! validate-logs against the AWS CLI's known answers: the vector the real AWS CLI checked,
+//! and the AWS CLI's own test matrix (gap, link, missing, invalid, bucket change, backfill,
+//! key not found, moved, invalid format) over chains signed with the repository's test key;
+//! then trailscan's checks beyond the AWS CLI.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use trailscan_fixtures::chain::{write_chain, ChainSpec, Hour, Signer, Tamper, Written};
+
+const ARN: &str = "arn:aws:cloudtrail:us-east-1:123456789012:trail/foo";
+const BUCKET: &str = "my-bucket";
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn validate(source: &Path, keys: &Path, extra: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args([
+            "validate-logs",
+            "--source",
+            source.to_str().unwrap(),
+            "--public-keys",
+            keys.to_str().unwrap(),
+        ])
+        .args(extra)
+        .env_remove("TRAILSCAN_SOURCE")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// The vector: its digests, logs and key as the bucket held them, and the AWS CLI's answer.
+#[test]
+fn known_answer_vector_gives_the_aws_cli_transcript() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/validate-logs-test-vector.json");
+    let Ok(text) = fs::read_to_string(&path) else {
+        eprintln!(
+            "NOTICE: {} is absent; skipping the known-answer vector",
+            path.display()
+        );
+        return;
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for d in v["digests"].as_array().unwrap() {
+        let key = d["key"].as_str().unwrap();
+        let file = dir.path().join(key);
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, gz(d["inflated_json"].as_str().unwrap().as_bytes())).unwrap();
+        let sidecar = serde_json::json!({"format": "trailscan-s3-metadata/1", "bucket": v["bucket"], "key": key, "metadata": d["metadata"]});
+        fs::write(
+            format!("{}.s3meta.json", file.display()),
+            sidecar.to_string(),
+        )
+        .unwrap();
+    }
+    for l in v["logs"].as_array().unwrap() {
+        let file = dir.path().join(l["key"].as_str().unwrap());
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, gz(l["inflated"].as_str().unwrap().as_bytes())).unwrap();
+    }
+    let keys = dir.path().join("keys.json");
+    fs::write(
+        &keys,
+        serde_json::json!({"PublicKeyList": [v["public_key"]]}).to_string(),
+    )
+    .unwrap();
+    let aws = &v["awscli_validate_logs"];
+    let argv: Vec<&str> = aws["argv"].as_str().unwrap().split(' ').collect();
+    let run = validate(dir.path(), &keys, &argv);
+    assert_eq!(run.stdout, aws["stdout"].as_str().unwrap());
+    assert_eq!(run.stderr, aws["stderr"].as_str().unwrap());
+    assert_eq!(i64::from(run.code), aws["rc"].as_i64().unwrap());
+}
+
+/// A generated archive: chains written with the test key into bucket folders.
+struct Archive {
+    dir: tempfile::TempDir,
+    signer: Signer,
+    spec: ChainSpec,
+}
+
+const FIRST_END: i64 = 1_705_280_430; // 2024-01-15T01:00:30Z
+
+impl Archive {
+    fn new() -> Archive {
+        let spec = ChainSpec {
+            prefix: None,
+            account: "123456789012".into(),
+            org_id: None,
+            region: "us-east-1".into(),
+            trail: "foo".into(),
+            home_region: "us-east-1".into(),
+            first_end: FIRST_END,
+        };
+        let archive = Archive {
+            dir: tempfile::tempdir().unwrap(),
+            signer: Signer::test_key(),
+            spec,
+        };
+        fs::write(
+            archive.keys(),
+            archive
+                .signer
+                .public_keys_json(FIRST_END - 86_400, FIRST_END + 86_400),
+        )
+        .unwrap();
+        archive
+    }
+
+    fn bucket(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn keys(&self) -> PathBuf {
+        self.dir.path().join("public-keys.json")
+    }
+
+    fn chain(&self, hours: &[Hour], backfill: bool) -> Vec<Written> {
+        write_chain(
+            &|b| self.bucket(b),
+            &self.spec,
+            &self.signer,
+            hours,
+            backfill,
+        )
+        .unwrap()
+    }
+
+    /// validate-logs over 2024-01-15T00:00:00Z..04:00:00Z, parity mode.
+    fn run(&self, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "--trail-arn",
+            ARN,
+            "--start-time",
+            "2024-01-15T00:00:00Z",
+            "--end-time",
+            "2024-01-15T04:00:00Z",
+            "--s3-bucket",
+            BUCKET,
+        ];
+        args.extend_from_slice(extra);
+        validate(&self.bucket(BUCKET), &self.keys(), &args)
+    }
+}
+
+fn linked(n: usize) -> Vec<Hour> {
+    (0..n)
+        .map(|i| {
+            if i == 0 {
+                Hour::start(BUCKET)
+            } else {
+                Hour::linked(BUCKET)
+            }
+        })
+        .collect()
+}
+
+fn s3(w: &Written) -> String {
+    format!("s3://{}/{}", w.bucket, w.key)
+}
+
+fn log_s3(w: &Written) -> String {
+    format!("s3://{}/{}", w.bucket, w.logs[0].0)
+}
+
+const HEADER: &str = "Validating log files for trail arn:aws:cloudtrail:us-east-1:123456789012:trail/foo between 2024-01-15T00:00:00Z and 2024-01-15T04:00:00Z\n\n";
+
+/// The spec's golden happy path (section 1.11), verbose.
+#[test]
+fn clean_chain_verbose() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    let run = a.run(&["--verbose"]);
+    let mut expected = HEADER.to_string();
+    for w in d.iter().rev() {
+        expected += &format!(
+            "Digest file\t{}\tvalid\nLog file\t{}\tvalid\n",
+            s3(w),
+            log_s3(w)
+        );
+    }
+    expected += "\nResults requested for 2024-01-15T00:00:00Z to 2024-01-15T04:00:00Z\n\
+                 Results found for 2024-01-15T00:00:30Z to 2024-01-15T03:00:30Z:\n\
+                 \n3/3 digest files valid\n3/3 log files valid\n";
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, expected.as_str(), "")
+    );
+    // Without --verbose: only the header and the summary.
+    let quiet = a.run(&[]);
+    assert_eq!(quiet.stdout, format!("{HEADER}Results requested for 2024-01-15T00:00:00Z to 2024-01-15T04:00:00Z\nResults found for 2024-01-15T00:00:30Z to 2024-01-15T03:00:30Z:\n\n3/3 digest files valid\n3/3 log files valid\n"));
+}
+
+#[test]
+fn missing_middle_digest() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    fs::remove_file(&d[1].path).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!("Digest file\t{}\tINVALID: not found\n\n", s3(&d[1]))
+    );
+    assert!(
+        run.stdout
+            .ends_with("\n2/3 digest files valid, 1/3 digest files INVALID\n2/2 log files valid\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn tampered_and_missing_logs() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    fs::write(&d[1].logs[0].1, gz(b"{\"Records\":[]}")).unwrap();
+    fs::remove_file(&d[0].logs[0].1).unwrap();
+    let run = a.run(&["--verbose"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!("\nLog file\t{}\tINVALID: hash value doesn't match\n\n\nLog file\t{}\tINVALID: not found\n\n", log_s3(&d[1]), log_s3(&d[0]))
+    );
+    assert!(
+        run.stdout
+            .ends_with("\n3/3 digest files valid\n1/3 log files valid, 2/3 log files INVALID\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn gap_is_a_notice_not_a_failure() {
+    let a = Archive::new();
+    let hours = vec![
+        Hour::start(BUCKET),
+        Hour::linked(BUCKET),
+        Hour::start(BUCKET),
+        Hour::linked(BUCKET),
+    ];
+    let d = a.chain(&hours, false);
+    let run = a.run(&[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "No log files were delivered by CloudTrail between 2024-01-15T02:00:30Z and 2024-01-15T02:00:30Z\n\n"
+    );
+    assert!(
+        run.stdout.contains("4/4 digest files valid"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(d.len(), 4);
+}
+
+#[test]
+fn invalid_signature_then_the_listing() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    let sidecar = format!("{}.s3meta.json", d[1].path.display());
+    let text = fs::read_to_string(&sidecar)
+        .unwrap()
+        .replace(&d[1].signature, &d[0].signature);
+    fs::write(&sidecar, text).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Digest file\t{}\tINVALID: signature verification failed\n\n",
+            s3(&d[1])
+        )
+    );
+    assert!(
+        run.stdout
+            .contains("2/3 digest files valid, 1/3 digest files INVALID\n2/2 log files valid"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn public_key_not_found() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    let other = a
+        .signer
+        .public_keys_json(FIRST_END - 86_400, FIRST_END + 86_400)
+        .replace(&a.signer.fingerprint, "0123456789abcdef0123456789abcdef");
+    fs::write(a.keys(), other).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    let expected: String = d
+        .iter()
+        .rev()
+        .map(|w| format!("Digest file\t{}\tINVALID: public key not found in region us-east-1 for fingerprint {}\n\n", s3(w), a.signer.fingerprint))
+        .collect();
+    assert_eq!(run.stderr, expected);
+    assert!(
+        run.stdout.ends_with(
+            "No valid digests found in range\n\n0/3 digest files valid, 3/3 digest files INVALID\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn no_public_keys_in_the_window_is_fatal() {
+    let a = Archive::new();
+    a.chain(&linked(2), false);
+    fs::write(a.keys(), a.signer.public_keys_json(0, 1000)).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 255);
+    assert_eq!(run.stdout, HEADER);
+    assert_eq!(
+        run.stderr,
+        "\nNo public keys found between 2024-01-15T00:00:00Z and 2024-01-15T06:00:00Z\n"
+    );
+}
+
+#[test]
+fn moved_digest() {
+    let a = Archive::new();
+    let d = a.chain(&linked(2), false);
+    // A copy of the newest digest under the key the next hour's digest would have.
+    let copy_key = a.spec.digest_key(FIRST_END + 2 * 3600, false);
+    let copy = a.bucket(BUCKET).join(&copy_key);
+    fs::copy(&d[1].path, &copy).unwrap();
+    fs::copy(
+        format!("{}.s3meta.json", d[1].path.display()),
+        format!("{}.s3meta.json", copy.display()),
+    )
+    .unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr, format!("Digest file\ts3://{BUCKET}/{copy_key}\tINVALID: has been moved from its original location\n\n"));
+    assert!(
+        run.stdout
+            .contains("2/3 digest files valid, 1/3 digest files INVALID"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn invalid_format_digests() {
+    let a = Archive::new();
+    let d = a.chain(&linked(4), false);
+    fs::write(&d[3].path, b"not gzip").unwrap();
+    fs::write(&d[2].path, gz(b"not json")).unwrap();
+    fs::write(&d[1].path, gz(b"{}")).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    let expected: String = [&d[3], &d[2], &d[1]]
+        .iter()
+        .map(|w| format!("Digest file\t{}\tINVALID: invalid format\n\n", s3(w)))
+        .collect();
+    assert_eq!(run.stderr, expected);
+    assert!(
+        run.stdout
+            .contains("1/4 digest files valid, 3/4 digest files INVALID"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bucket_change_follows_the_link() {
+    let a = Archive::new();
+    let hours = vec![
+        Hour::start("old-bucket"),
+        Hour::linked("old-bucket"),
+        Hour::linked(BUCKET),
+    ];
+    let d = a.chain(&hours, false);
+    let old = a.bucket("old-bucket");
+    let copy = format!("old-bucket={}", old.display());
+    let run = a.run(&["--verbose", "--bucket-copy", &copy]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let digests: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Digest file"))
+        .collect();
+    assert_eq!(
+        digests,
+        d.iter()
+            .rev()
+            .map(|w| format!("Digest file\t{}\tvalid", s3(w)))
+            .collect::<Vec<_>>()
+    );
+    assert!(digests[2].contains("s3://old-bucket/"));
+}
+
+#[test]
+fn backfill_digests_after_the_standard_chain() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    let b = a.chain(&[Hour::start(BUCKET)], true);
+    let run = a.run(&["--verbose"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(&format!("Digest file\t{}\tvalid\nLog file\t{}\tvalid\n(backfill) Digest file\t{}\tvalid\nLog file\t{}\tvalid\n", s3(&d[0]), log_s3(&d[0]), s3(&b[0]), log_s3(&b[0]))), "{}", run.stdout);
+    assert!(
+        run.stdout.ends_with(
+            "\n3/3 digest files valid\n1/1 backfill digest files valid\n4/4 log files valid\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn no_digests_in_the_window() {
+    let a = Archive::new();
+    a.chain(&linked(2), false);
+    let run = a.run(&["--start-time", "2024-01-15T03:10:00Z"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.ends_with("Results requested for 2024-01-15T03:10:00Z to 2024-01-15T04:00:00Z\nNo digests found\n"), "{}", run.stdout);
+}
+
+#[test]
+fn argument_errors_as_the_aws_cli() {
+    let a = Archive::new();
+    a.chain(&linked(1), false);
+    let run = a.run(&["--start-time", "2024-01-16T00:00:00Z"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            255,
+            "\nInvalid time range specified: start-time must occur before end-time\n"
+        )
+    );
+    let run = a.run(&["--start-time", "soon"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (255, "\nUnable to parse date value: soon\n")
+    );
+    let run = validate(
+        &a.bucket(BUCKET),
+        &a.keys(),
+        &["--trail-arn", "foo:bar:baz", "--start-time", "2024-01-15"],
+    );
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (255, "\nInvalid trail ARN provided: foo:bar:baz\n")
+    );
+    let run = validate(&a.bucket(BUCKET), &a.keys(), &["--trail-arn", ARN]);
+    assert_eq!(run.code, 2, "--start-time is required with --trail-arn");
+}
+
+/// Beyond the AWS CLI: links that lie about the previous digest, and a malformed link
+/// (which crashes the AWS CLI), each signed so that the AWS CLI itself sees nothing wrong.
+#[test]
+fn lying_links_are_found() {
+    for (tamper, words) in [
+        (
+            Tamper::PreviousHash,
+            "previousDigestHashValue is not the SHA-256 of",
+        ),
+        (
+            Tamper::PreviousSignature,
+            "previousDigestSignature is not the signature of",
+        ),
+        (
+            Tamper::MalformedLink,
+            "malformed link to the previous digest",
+        ),
+    ] {
+        let a = Archive::new();
+        let mut hours = linked(3);
+        hours[2].tamper = Some(tamper);
+        let d = a.chain(&hours, false);
+        let run = a.run(&[]);
+        assert_eq!(run.code, 1, "{tamper:?}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("INVALID").count(),
+            1,
+            "{tamper:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .starts_with(&format!("Digest file\t{}\tINVALID: {words}", s3(&d[2]))),
+            "{tamper:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.contains(
+                "3/3 digest files valid\n3/3 log files valid\n1 links between digests INVALID\n"
+            ),
+            "{tamper:?}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn data_after_a_log_files_gzip_stream() {
+    let a = Archive::new();
+    let d = a.chain(&linked(2), false);
+    let mut bytes = fs::read(&d[0].logs[0].1).unwrap();
+    bytes.extend(gz(b"{\"Records\":[{\"eventName\":\"Injected\"}]}"));
+    fs::write(&d[0].logs[0].1, bytes).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Log file\t{}\tINVALID: unexpected data after end of compressed stream\n\n",
+            log_s3(&d[0])
+        )
+    );
+}
+
+/// A copy without metadata: the newest digest cannot be verified; each older one is, with the
+/// signature its newer digest names (AWS's documented fallback).
+#[test]
+fn copy_without_metadata_uses_the_newer_digest() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    for w in &d {
+        fs::remove_file(format!("{}.s3meta.json", w.path.display())).unwrap();
+    }
+    let run = a.run(&["--verbose"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with(&format!("Digest file\t{}\tnot verified", s3(&d[2]))),
+        "{}",
+        run.stderr
+    );
+    assert!(run
+        .stdout
+        .contains(&format!("Digest file\t{}\tvalid", s3(&d[1]))));
+    assert!(run.stdout.ends_with("\n2/2 digest files valid\n2/2 log files valid\n1 digest files not verified (signature not available)\n"), "{}", run.stdout);
+    // A forged older digest fails against the signature its newer digest names.
+    fs::write(&d[0].path, gz(b"{\"digestPublicKeyFingerprint\":\"x\"}")).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+}
