@@ -561,3 +561,145 @@ fn copy_without_metadata_uses_the_newer_digest() {
     let run = a.run(&[]);
     assert_eq!(run.code, 1);
 }
+
+/// A log file no digest lists, inside a covered hour: added after the fact.
+#[test]
+fn inserted_log_file_is_found() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    let key = d[1].logs[0].0.replace("Rn01abcdefghijk", "Xx99zzzzzzzzzzz");
+    let path = a.bucket(BUCKET).join(&key);
+    fs::write(&path, gz(b"{\"Records\":[]}")).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!("Log file\ts3://{BUCKET}/{key}\tINVALID: not listed in any digest\n\n")
+    );
+    assert!(
+        run.stdout
+            .ends_with("3/3 log files valid\n1 log files not listed in any digest\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The newest digest deleted: nothing links to it, so the AWS CLI sees a clean chain; the log
+/// file it listed gives it away.
+#[test]
+fn deleted_newest_digest_is_found() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    fs::remove_file(&d[2].path).unwrap();
+    let run = a.run(&[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "Log file\t{}\tINVALID: not listed in any digest, and delivered after the newest digest (which ends 2024-01-15T02:00:30Z): a newer digest is missing\n\n",
+            log_s3(&d[2])
+        )
+    );
+    assert!(
+        run.stdout.contains(
+            "2/2 digest files valid\n2/2 log files valid\n1 log files not listed in any digest\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn report_file_lists_every_verdict() {
+    let a = Archive::new();
+    let d = a.chain(&linked(3), false);
+    fs::remove_file(&d[1].path).unwrap();
+    let report = a.dir.path().join("report.json");
+    let run = a.run(&["--report", report.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    let doc: Value = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let chain = &doc["chains"][0];
+    assert_eq!(chain["trail"], ARN);
+    let result = &chain["result"];
+    assert_eq!(result["counts"]["digests_valid"], 2);
+    assert_eq!(result["counts"]["digests_invalid"], 1);
+    let verdicts: Vec<(&str, &str)> = result["digests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["s3"].as_str().unwrap(), d["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        vec![
+            (s3(&d[2]).as_str(), "valid"),
+            (s3(&d[1]).as_str(), "INVALID"),
+            (s3(&d[0]).as_str(), "valid")
+        ]
+    );
+    assert_eq!(result["digests"][1]["reason"], "not found");
+    assert_eq!(result["logs"].as_array().unwrap().len(), 2);
+    // Delivery time covered by valid digests: the missing hour is not.
+    assert_eq!(
+        result["covered"],
+        serde_json::json!([{"from": "2024-01-15T00:00:30Z", "to": "2024-01-15T01:00:30Z"}, {"from": "2024-01-15T02:00:30Z", "to": "2024-01-15T03:00:30Z"}])
+    );
+}
+
+/// Without --trail-arn: every chain under the source, each printed as the AWS CLI prints
+/// one, then the totals.
+#[test]
+fn every_chain_under_the_source() {
+    let a = Archive::new();
+    a.chain(&linked(3), false);
+    let other = ChainSpec {
+        account: "210987654321".into(),
+        org_id: Some("o-a1b2c3d4e5".into()),
+        region: "eu-west-1".into(),
+        prefix: Some("org".into()),
+        ..a.spec.clone()
+    };
+    write_chain(&|b| a.bucket(b), &other, &a.signer, &linked(2), false).unwrap();
+    let run = validate(
+        &a.bucket(BUCKET),
+        &a.keys(),
+        &["--end-time", "2024-01-15T04:00:00Z"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let headers: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("Validating"))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "Validating log files for trail arn:aws:cloudtrail:us-east-1:123456789012:trail/foo (account 123456789012, region us-east-1) between 2024-01-14T23:00:30Z and 2024-01-15T04:00:00Z",
+            "Validating log files for trail arn:aws:cloudtrail:us-east-1:210987654321:trail/foo (account 210987654321, region eu-west-1) between 2024-01-14T23:00:30Z and 2024-01-15T04:00:00Z",
+        ]
+    );
+    assert!(run.stdout.ends_with(&format!(
+        "All 2 digest chains under {}: 0 with INVALID files\n5/5 digest files valid\n5/5 log files valid\n",
+        fs::canonicalize(a.bucket(BUCKET)).unwrap().display()
+    )), "{}", run.stdout);
+    // One broken chain makes the run fail and says which.
+    let run = validate(
+        &a.bucket(BUCKET),
+        &a.keys(),
+        &[
+            "--end-time",
+            "2024-01-15T04:00:00Z",
+            "--account-id",
+            "210987654321",
+        ],
+    );
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("Validating"))
+            .count(),
+        1,
+        "--account-id narrows"
+    );
+}

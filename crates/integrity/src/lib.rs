@@ -16,6 +16,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod coverage;
 pub mod keys;
 pub mod logs;
 pub mod report;

@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 
+use serde_json::{json, Value};
 use trailscan_archive::time::format_utc;
 
 use crate::logs::LogVerdict;
@@ -32,16 +33,95 @@ pub struct Counts {
     pub unverified_digests: u64,
     /// Broken links between digests (beyond the AWS CLI).
     pub broken_links: u64,
+    /// Log files no digest lists (beyond the AWS CLI).
+    pub unlisted_logs: u64,
 }
 
 impl Counts {
     /// The AWS CLI's exit code: 1 when anything is INVALID.
     pub fn exit_code(&self) -> u8 {
         u8::from(
-            self.invalid_digests + self.invalid_backfill + self.invalid_logs + self.broken_links
+            self.invalid_digests
+                + self.invalid_backfill
+                + self.invalid_logs
+                + self.broken_links
+                + self.unlisted_logs
                 > 0,
         )
     }
+}
+
+/// Everything a run decided, for `--report FILE.json`.
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    /// Digests with their verdicts.
+    pub digests: Vec<Value>,
+    /// Log files with their verdicts.
+    pub logs: Vec<Value>,
+    /// Times without digests.
+    pub gaps: Vec<Value>,
+    /// Broken links between digests.
+    pub links: Vec<Value>,
+    /// Log files no digest lists.
+    pub unlisted: Vec<Value>,
+    /// Delivery time covered by valid digests, merged: `(start, end)`.
+    pub covered: Vec<(i64, i64)>,
+}
+
+impl Record {
+    fn cover(&mut self, start: i64, end: i64) {
+        self.covered.push((start, end));
+        self.covered.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::new();
+        for (s, e) in self.covered.drain(..) {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        self.covered = merged;
+    }
+
+    /// The record as JSON.
+    pub fn to_json(&self, counts: &Counts) -> Value {
+        let covered: Vec<Value> = self
+            .covered
+            .iter()
+            .map(|(s, e)| json!({"from": format_utc(*s), "to": format_utc(*e)}))
+            .collect();
+        json!({
+            "counts": {
+                "digests_valid": counts.valid_digests, "digests_invalid": counts.invalid_digests,
+                "backfill_digests_valid": counts.valid_backfill, "backfill_digests_invalid": counts.invalid_backfill,
+                "logs_valid": counts.valid_logs, "logs_invalid": counts.invalid_logs,
+                "digests_not_verified": counts.unverified_digests, "links_invalid": counts.broken_links,
+                "logs_not_listed": counts.unlisted_logs,
+            },
+            "covered": covered,
+            "gaps": self.gaps,
+            "digests": self.digests,
+            "logs": self.logs,
+            "links_invalid": self.links,
+            "logs_not_listed": self.unlisted,
+        })
+    }
+}
+
+/// `Digest file\ts3://b/k\tINVALID: why` as (location, reason).
+fn split_line(line: &str) -> (String, String) {
+    let mut parts = line.splitn(3, '\t');
+    let (_, location, verdict) = (
+        parts.next(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    (
+        location.to_string(),
+        verdict
+            .strip_prefix("INVALID: ")
+            .unwrap_or(verdict)
+            .to_string(),
+    )
 }
 
 /// Writes one validation run.
@@ -56,6 +136,8 @@ pub struct Printer<'w> {
     found: Option<(i64, i64)>,
     /// The counts so far.
     pub counts: Counts,
+    /// What was decided, for the report.
+    pub record: Record,
 }
 
 impl<'w> Printer<'w> {
@@ -76,6 +158,7 @@ impl<'w> Printer<'w> {
             end,
             found: None,
             counts: Counts::default(),
+            record: Record::default(),
         }
     }
 
@@ -134,6 +217,12 @@ impl<'w> Printer<'w> {
                     &format!("{tag}Digest file\ts3://{}/{}\tvalid", d.bucket, d.key),
                     false,
                 )?;
+                self.record.cover(d.start, d.end);
+                let digest_s3 = format!("s3://{}/{}", d.bucket, d.key);
+                self.record.digests.push(
+                    json!({"s3": digest_s3, "backfill": backfill, "verdict": "valid",
+                    "start": format_utc(d.start), "end": format_utc(d.end)}),
+                );
                 for (i, log) in d.logs.iter().enumerate() {
                     let verdict = log_verdict(d, i).unwrap_or(LogVerdict::InvalidFormat);
                     let location = match log {
@@ -143,6 +232,8 @@ impl<'w> Printer<'w> {
                             d.bucket
                         ),
                     };
+                    self.record.logs.push(json!({"s3": location, "digest": digest_s3,
+                        "verdict": if verdict.message().is_some() { "INVALID" } else { "valid" }, "reason": verdict.message()}));
                     match verdict.message() {
                         None => {
                             self.counts.valid_logs += 1;
@@ -161,14 +252,24 @@ impl<'w> Printer<'w> {
                     "{tag}Digest file\ts3://{bucket}/{key}\tnot verified: its signature is not in this copy (no {}) and no newer digest links to it",
                     crate::store::SIDECAR_SUFFIX
                 );
+                self.record.digests.push(
+                    json!({"s3": format!("s3://{bucket}/{key}"), "backfill": backfill,
+                    "verdict": "not verified", "reason": "signature not available"}),
+                );
                 self.status(&line, true)?;
             }
             Step::Invalid(message) => {
+                let (location, reason) = split_line(message);
+                self.record.digests.push(json!({"s3": location, "backfill": backfill, "verdict": "INVALID", "reason": reason}));
                 self.count_invalid(backfill);
                 self.status(&format!("{tag}{message}"), true)?;
             }
             Step::Missing { bucket, key } => {
                 self.count_invalid(backfill);
+                self.record.digests.push(
+                    json!({"s3": format!("s3://{bucket}/{key}"), "backfill": backfill,
+                    "verdict": "INVALID", "reason": "not found"}),
+                );
                 self.status(
                     &format!("{tag}Digest file\ts3://{bucket}/{key}\tINVALID: not found"),
                     true,
@@ -183,14 +284,29 @@ impl<'w> Printer<'w> {
                     format_utc(*next_end),
                     format_utc(*last_start)
                 );
+                self.record.gaps.push(json!({"from": format_utc(*next_end), "to": format_utc(*last_start), "backfill": backfill}));
                 self.status(&line, true)?;
             }
             Step::BrokenLink(message) => {
                 self.counts.broken_links += 1;
+                let (location, reason) = split_line(message);
+                self.record
+                    .links
+                    .push(json!({"digest": location, "reason": reason}));
                 self.status(&format!("{tag}{message}"), true)?;
             }
         }
         Ok(())
+    }
+
+    /// A log file that no digest lists.
+    pub fn unlisted(&mut self, line: &str) -> io::Result<()> {
+        self.counts.unlisted_logs += 1;
+        let (location, reason) = split_line(line);
+        self.record
+            .unlisted
+            .push(json!({"s3": location, "reason": reason}));
+        self.status(line, true)
     }
 
     fn count_invalid(&mut self, backfill: bool) {
@@ -246,6 +362,13 @@ impl<'w> Printer<'w> {
                 self.out,
                 "\n{} links between digests INVALID",
                 c.broken_links
+            )?;
+        }
+        if c.unlisted_logs > 0 {
+            write!(
+                self.out,
+                "\n{} log files not listed in any digest",
+                c.unlisted_logs
             )?;
         }
         if c.unverified_digests > 0 {

@@ -21,7 +21,7 @@ use crate::signature::{python_text, string_to_sign, verify, SignatureError};
 use crate::store::{GetError, Store};
 
 /// The trail whose digests are walked, in S3 coordinates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Trail {
     /// The bucket the walk starts in.
     pub bucket: String,
@@ -719,6 +719,20 @@ fn last_digest(digests: &mut Vec<String>, before: Option<&str>) -> Option<(Strin
         }
     }
     None
+}
+
+/// Delivery times that INVALID or missing digests would have covered (the hour before each
+/// one's end): log files delivered then are that digest's problem, already reported.
+pub fn unaccounted_hours(steps: &[(bool, Step)]) -> Vec<(i64, i64)> {
+    steps
+        .iter()
+        .filter_map(|(_, step)| match step {
+            Step::Missing { key, .. } => key_date(key),
+            Step::Invalid(line) => line.split('\t').nth(1).and_then(key_date),
+            _ => None,
+        })
+        .map(|end| (end - 3600 - 60, end + 60))
+        .collect()
 }
 
 /// Per-log-file results are keyed by location; a log listed twice is checked once.

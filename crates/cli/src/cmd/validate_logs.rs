@@ -5,7 +5,7 @@
 //! log files, where the time goes, are hashed on all cores before printing, and printed in
 //! the AWS CLI's order.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -14,11 +14,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
+use trailscan_archive::key::ObjectKind;
+use trailscan_archive::time::format_utc;
+use trailscan_archive::{LocalArchive, Selection};
+use trailscan_integrity::coverage::unlisted_logs;
 use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
-use trailscan_integrity::report::Printer;
+use trailscan_integrity::report::{Counts, Printer};
 use trailscan_integrity::store::{LocalStore, Store, SIDECAR_SUFFIX};
-use trailscan_integrity::walk::{unique_logs, LogKey, Trail, Walker};
+use trailscan_integrity::walk::{unaccounted_hours, unique_logs, LogKey, Trail, Walker};
 use trailscan_query::parse_time_arg;
 
 use crate::exit_codes::AwsCliError;
@@ -124,7 +128,7 @@ fn locate_digests(root: &Path, account: &str) -> Option<(Option<String>, Option<
 }
 
 /// The bucket a copy came from: a sidecar says it; else the newest digest names itself.
-fn infer_bucket(root: &Path, digest_folder: &Path) -> Option<String> {
+fn infer_bucket(digest_folder: &Path) -> Option<String> {
     let mut files = Vec::new();
     let mut stack = vec![digest_folder.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -156,7 +160,6 @@ fn infer_bucket(root: &Path, digest_folder: &Path) -> Option<String> {
                 trailscan_archive::inflate::inflate_gzip(&fs::read(p).ok()?, &mut text, 1 << 30)
                     .ok()?;
                 let doc: serde_json::Value = serde_json::from_slice(&text).ok()?;
-                let _ = root;
                 doc.get("digestS3Bucket")?.as_str().map(str::to_string)
             })
     })
@@ -171,25 +174,123 @@ fn load_keys(path: Option<&PathBuf>) -> Result<PublicKeys> {
     PublicKeys::parse(&text).with_context(|| format!("{}", path.display()))
 }
 
+/// One chain's printed output and result, held until the chains before it are printed.
+struct ChainOutput {
+    out: Vec<u8>,
+    err: Vec<u8>,
+    result: ChainResult,
+}
+
+/// What one chain's validation decided.
+struct ChainResult {
+    counts: Counts,
+    record: serde_json::Value,
+}
+
+/// Validates one trail's chain for the window, printing as the AWS CLI does.
+#[allow(clippy::too_many_arguments)]
+fn validate_chain(
+    store: &LocalStore,
+    trail: &Trail,
+    title: &str,
+    keys: &PublicKeys,
+    (start, end): (i64, i64),
+    verbose: bool,
+    pool: &rayon::ThreadPool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ChainResult> {
+    let mut printer = Printer::new(out, err, verbose, start, end);
+    printer.header(title)?;
+    let steps = Walker::new(store, trail, keys, start, end)
+        .walk()
+        .map_err(|e| aws(e.to_string()))?;
+    let reads = hash_all(pool, store, &unique_logs(&steps));
+    for (backfill, step) in &steps {
+        printer.step(*backfill, step, &mut |d, i| {
+            let log = d.logs[i].as_ref()?;
+            let read = reads.get(&(log.bucket.clone(), log.key.clone()))?;
+            Some(verdict(read, &log.hash))
+        })?;
+    }
+    let excused = unaccounted_hours(&steps);
+    for unlisted in
+        unlisted_logs(store, trail, (start, end), now(), &excused).map_err(|e| anyhow!(e))?
+    {
+        printer.unlisted(&unlisted.line())?;
+    }
+    printer.summary()?;
+    let record = serde_json::json!({
+        "trail": title,
+        "bucket": trail.bucket,
+        "prefix": trail.prefix,
+        "account": trail.account,
+        "region": trail.source_region,
+        "window": {"from": format_utc(start), "to": format_utc(end)},
+        "result": printer.record.to_json(&printer.counts),
+    });
+    Ok(ChainResult {
+        counts: printer.counts.clone(),
+        record,
+    })
+}
+
+fn add_buckets(store: &mut LocalStore, copies: &[String]) -> Result<()> {
+    for copy in copies {
+        let (name, dir) = copy
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--bucket-copy takes NAME=DIR, not {copy}"))?;
+        let dir = fs::canonicalize(dir)
+            .with_context(|| format!("cannot read --bucket-copy folder {dir}"))?;
+        store.add_bucket(name, &dir);
+    }
+    Ok(())
+}
+
+fn write_report(path: &Path, chains: Vec<serde_json::Value>) -> Result<()> {
+    let doc = serde_json::json!({"tool": "trailscan validate-logs", "chains": chains});
+    let text = serde_json::to_string_pretty(&doc)?;
+    fs::write(path, text + "\n")
+        .with_context(|| format!("cannot write the report to {}", path.display()))
+}
+
 /// Runs a validation.
 pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
-    let Some(arn) = &args.trail_arn else {
-        return Err(anyhow!(
-            "give --trail-arn (validating every chain under a source without it comes next)"
-        ));
-    };
-    if !is_trail_arn(arn) {
-        return Err(aws(format!("Invalid trail ARN provided: {arn}")));
-    }
-    let start = parse_cli_date(args.start_time.as_deref().unwrap_or_default())?;
+    let start = args.start_time.as_deref().map(parse_cli_date).transpose()?;
     let end = match &args.end_time {
         Some(t) => parse_cli_date(t)?,
         None => now(),
     };
-    if start > end {
+    if start.is_some_and(|s| s > end) {
         return Err(aws(
             "Invalid time range specified: start-time must occur before end-time",
         ));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let root = fs::canonicalize(&args.source)
+        .with_context(|| format!("cannot read source folder {}", args.source.display()))?;
+    match &args.trail_arn {
+        Some(arn) => {
+            // --start-time is required with --trail-arn (clap enforces it).
+            parity(args, arn, &root, (start.unwrap_or_default(), end), &pool)
+        }
+        None => every_chain(args, &root, (start, end), &pool),
+    }
+}
+
+/// `--trail-arn`: the AWS CLI's validation of one trail and region, byte for byte.
+fn parity(
+    args: &ValidateLogsArgs,
+    arn: &str,
+    root: &Path,
+    (start, end): (i64, i64),
+    pool: &rayon::ThreadPool,
+) -> Result<ExitCode> {
+    if !is_trail_arn(arn) {
+        return Err(aws(format!("Invalid trail ARN provided: {arn}")));
     }
     let keys = load_keys(args.public_keys.as_ref())?;
     let fields: Vec<&str> = arn.split(':').collect();
@@ -200,9 +301,7 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| fields[4].to_string());
     let name = arn.rsplit('/').next().unwrap_or_default().to_string();
     let source_region = args.region.clone().unwrap_or_else(|| home_region.clone());
-    let root = fs::canonicalize(&args.source)
-        .with_context(|| format!("cannot read source folder {}", args.source.display()))?;
-    let located = locate_digests(&root, &account);
+    let located = locate_digests(root, &account);
     let (prefix, org_id) = match (&args.s3_prefix, located) {
         (Some(p), found) => (
             Some(p.trim_end_matches('/').to_string()),
@@ -214,18 +313,16 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
     let bucket = match &args.s3_bucket {
         Some(b) => b.clone(),
         None => {
-            let mut folder = root.clone();
-            if let Some(p) = &prefix {
-                folder.push(p);
-            }
-            folder.push("AWSLogs");
-            if let Some(org) = &org_id {
-                folder.push(org);
-            }
-            folder.push(&account);
-            folder.push("CloudTrail-Digest");
-            folder.push(&source_region);
-            infer_bucket(&root, &folder).ok_or_else(|| {
+            let trail = Trail {
+                bucket: String::new(),
+                prefix: prefix.clone(),
+                account: account.clone(),
+                org_id: org_id.clone(),
+                name: name.clone(),
+                home_region: home_region.clone(),
+                source_region: source_region.clone(),
+            };
+            infer_bucket(&root.join(digest_folder(&trail))).ok_or_else(|| {
                 anyhow!(
                     "cannot tell which bucket {} is a copy of: give --s3-bucket",
                     root.display()
@@ -242,41 +339,197 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
         home_region,
         source_region,
     };
-    let mut store = LocalStore::new(&root, &bucket);
-    for copy in &args.bucket_copy {
-        let (name, dir) = copy
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--bucket-copy takes NAME=DIR, not {copy}"))?;
-        let dir = fs::canonicalize(dir)
-            .with_context(|| format!("cannot read --bucket-copy folder {dir}"))?;
-        store.add_bucket(name, &dir);
-    }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("cannot start worker threads")?;
-
+    let mut store = LocalStore::new(root, &bucket);
+    add_buckets(&mut store, &args.bucket_copy)?;
     let stdout = io::stdout();
     let stderr = io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let mut printer = Printer::new(&mut out, &mut err, args.verbose, start, end);
-    printer.header(arn)?;
-    let steps = Walker::new(&store, &trail, &keys, start, end)
-        .walk()
-        .map_err(|e| aws(e.to_string()))?;
-    let reads = hash_all(&pool, &store, &unique_logs(&steps));
-    for (backfill, step) in &steps {
-        printer.step(*backfill, step, &mut |d, i| {
-            let log = d.logs[i].as_ref()?;
-            let read = reads.get(&(log.bucket.clone(), log.key.clone()))?;
-            Some(verdict(read, &log.hash))
-        })?;
-    }
-    printer.summary()?;
-    let code = printer.counts.exit_code();
-
+    let result = validate_chain(
+        &store,
+        &trail,
+        arn,
+        &keys,
+        (start, end),
+        args.verbose,
+        pool,
+        &mut out,
+        &mut err,
+    )?;
     out.flush()?;
-    Ok(ExitCode::from(code))
+    if let Some(path) = &args.report {
+        write_report(path, vec![result.record])?;
+    }
+    Ok(ExitCode::from(result.counts.exit_code()))
+}
+
+/// `[prefix/]AWSLogs/[org/]ACCOUNT/CloudTrail-Digest/REGION`.
+fn digest_folder(trail: &Trail) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(p) = trail.prefix.as_deref().filter(|p| !p.is_empty()) {
+        parts.push(p);
+    }
+    parts.push("AWSLogs");
+    if let Some(o) = &trail.org_id {
+        parts.push(o);
+    }
+    parts.extend([
+        trail.account.as_str(),
+        "CloudTrail-Digest",
+        trail.source_region.as_str(),
+    ]);
+    parts.join("/")
+}
+
+/// The partition of a region, for the ARNs of discovered trails.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// Without `--trail-arn`: every chain (account x region x trail) under the source, in
+/// parallel, each printed as the AWS CLI prints one, then the totals.
+fn every_chain(
+    args: &ValidateLogsArgs,
+    root: &Path,
+    (start, end): (Option<i64>, i64),
+    pool: &rayon::ThreadPool,
+) -> Result<ExitCode> {
+    let keys = load_keys(args.public_keys.as_ref())?;
+    let archive = LocalArchive::open(root)?;
+    let selection = Selection {
+        kind: ObjectKind::Digest,
+        accounts: args.account_id.iter().cloned().collect(),
+        regions: args.region.iter().cloned().collect(),
+        ..Selection::default()
+    };
+    let listing = archive.list(&selection)?;
+    // Chains (bucket not known yet), each with its oldest digest's date.
+    let mut chains: BTreeMap<Trail, i64> = BTreeMap::new();
+    for object in &listing.objects {
+        let k = &object.layout;
+        let Some(digest) = &k.digest else { continue };
+        let trail = Trail {
+            bucket: String::new(),
+            prefix: Some(k.prefix.clone()).filter(|p| !p.is_empty()),
+            account: k.account.clone(),
+            org_id: k.org_id.clone(),
+            name: digest.trail.clone(),
+            home_region: digest.home_region.clone(),
+            source_region: k.region.clone(),
+        };
+        let oldest = chains.entry(trail).or_insert(k.delivered_at);
+        *oldest = (*oldest).min(k.delivered_at);
+    }
+    if chains.is_empty() {
+        return Err(anyhow!("no CloudTrail-Digest files under {}: give the copy of the bucket the trail delivers to", root.display()));
+    }
+    let runs: Vec<Result<ChainOutput>> = pool.install(|| {
+        chains
+            .par_iter()
+            .map(|(trail, oldest)| {
+                let mut trail = trail.clone();
+                trail.bucket = match &args.s3_bucket {
+                    Some(b) => b.clone(),
+                    None => infer_bucket(&root.join(digest_folder(&trail))).ok_or_else(|| anyhow!("cannot tell which bucket {} is a copy of: give --s3-bucket", root.display()))?,
+                };
+                let mut store = LocalStore::new(root, &trail.bucket);
+                add_buckets(&mut store, &args.bucket_copy)?;
+                // The whole chain unless a window is given: from before its oldest digest.
+                let window = (start.unwrap_or(*oldest - 2 * 3600), end);
+                let (home, account, region, name) = (&trail.home_region, &trail.account, &trail.source_region, &trail.name);
+                let title = format!("arn:{}:cloudtrail:{home}:{account}:trail/{name} (account {account}, region {region})", partition(home));
+                let (mut out, mut err) = (Vec::new(), Vec::new());
+                let result = validate_chain(&store, &trail, &title, &keys, window, args.verbose, pool, &mut out, &mut err)?;
+                Ok(ChainOutput { out, err, result })
+            })
+            .collect()
+    });
+    let stdout = io::stdout();
+    let stderr = io::stderr();
+    let (mut out, mut err) = (stdout.lock(), stderr.lock());
+    let mut total = Counts::default();
+    let mut records = Vec::new();
+    let mut failed_chains = 0;
+    for run in runs {
+        let ChainOutput {
+            out: o,
+            err: e,
+            result,
+        } = run?;
+        out.write_all(&o)?;
+        out.flush()?;
+        err.write_all(&e)?;
+        let c = &result.counts;
+        failed_chains += u64::from(c.exit_code() != 0);
+        total.valid_digests += c.valid_digests;
+        total.invalid_digests += c.invalid_digests;
+        total.valid_backfill += c.valid_backfill;
+        total.invalid_backfill += c.invalid_backfill;
+        total.valid_logs += c.valid_logs;
+        total.invalid_logs += c.invalid_logs;
+        total.unverified_digests += c.unverified_digests;
+        total.broken_links += c.broken_links;
+        total.unlisted_logs += c.unlisted_logs;
+        records.push(result.record);
+        writeln!(out)?;
+    }
+    let n = records.len();
+    writeln!(
+        out,
+        "All {n} digest chains under {}: {failed_chains} with INVALID files",
+        root.display()
+    )?;
+    let ratio = |valid: u64, invalid: u64, name: &str| -> String {
+        let t = valid + invalid;
+        if invalid > 0 {
+            format!("{valid}/{t} {name} files valid, {invalid}/{t} {name} files INVALID")
+        } else {
+            format!("{valid}/{t} {name} files valid")
+        }
+    };
+    writeln!(
+        out,
+        "{}",
+        ratio(total.valid_digests, total.invalid_digests, "digest")
+    )?;
+    if total.valid_backfill + total.invalid_backfill > 0 {
+        writeln!(
+            out,
+            "{}",
+            ratio(
+                total.valid_backfill,
+                total.invalid_backfill,
+                "backfill digest"
+            )
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        ratio(total.valid_logs, total.invalid_logs, "log")
+    )?;
+    for (n, what) in [
+        (total.broken_links, "links between digests INVALID"),
+        (total.unlisted_logs, "log files not listed in any digest"),
+        (
+            total.unverified_digests,
+            "digest files not verified (signature not available)",
+        ),
+    ] {
+        if n > 0 {
+            writeln!(out, "{n} {what}")?;
+        }
+    }
+    out.flush()?;
+    if let Some(path) = &args.report {
+        write_report(path, records)?;
+    }
+    Ok(ExitCode::from(total.exit_code()))
 }
 
 /// Every log file inflated and hashed once, on all cores.

@@ -74,6 +74,11 @@ pub struct ValidateLogsArgs {
     #[arg(long, env = "TRAILSCAN_SOURCE", value_name = "DIR")]
     pub source: PathBuf,
 
+    /// Also write every digest and log file with its verdict, the gaps, and the time covered,
+    /// to this JSON file (for an auditor's file).
+    #[arg(long, value_name = "FILE.json")]
+    pub report: Option<PathBuf>,
+
     /// The copy of another bucket the trail delivered to (a chain that moved between
     /// buckets), as NAME=DIR (repeatable).
     #[arg(long, value_name = "NAME=DIR")]

@@ -1,0 +1,164 @@
+//! Log files that no digest lists: beyond the AWS CLI, which only checks the files digests
+//! name. A log file an attacker added, or one whose digest was deleted (the newest digest of
+//! a chain is the easiest to delete: no later digest links to it), shows up here.
+//!
+//! A log file counts as listed when any digest in its account and region folder lists it,
+//! whichever trail wrote the digest, so trails sharing a prefix do not flag each other's
+//! files. Files delivered in the last two hours are not expected to be listed yet (digests
+//! come hourly).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use trailscan_archive::inflate::inflate_gzip;
+use trailscan_archive::key::{parse_key, KeyClass, ObjectKind};
+use trailscan_archive::time::{civil_from_days, format_utc};
+
+use crate::store::Store;
+use crate::walk::Trail;
+
+/// How long after delivery a log file may still be waiting for its digest.
+pub const DIGEST_DELAY_SECS: i64 = 2 * 3600;
+
+/// A log file no digest lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlisted {
+    /// Its bucket.
+    pub bucket: String,
+    /// Its key.
+    pub key: String,
+    /// The end of the newest digest of its folder, when the file was delivered after it.
+    pub after_newest_digest: Option<i64>,
+}
+
+impl Unlisted {
+    /// The line for it, worded as the AWS CLI words its lines.
+    pub fn line(&self) -> String {
+        match self.after_newest_digest {
+            Some(end) => format!(
+                "Log file\ts3://{}/{}\tINVALID: not listed in any digest, and delivered after the newest digest (which ends {}): a newer digest is missing",
+                self.bucket,
+                self.key,
+                format_utc(end)
+            ),
+            None => format!("Log file\ts3://{}/{}\tINVALID: not listed in any digest", self.bucket, self.key),
+        }
+    }
+}
+
+fn folder(trail: &Trail, kind: ObjectKind) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = trail.prefix.as_ref().filter(|p| !p.is_empty()) {
+        parts.push(p.clone());
+    }
+    parts.push("AWSLogs".to_string());
+    if let Some(o) = &trail.org_id {
+        parts.push(o.clone());
+    }
+    parts.push(trail.account.clone());
+    parts.push(kind.folder().to_string());
+    parts.push(trail.source_region.clone());
+    parts.join("/")
+}
+
+/// `FOLDER/YYYY/MM/DD/` for every day from `from` to `to` (epoch seconds).
+fn day_prefixes(folder: &str, from: i64, to: i64) -> Vec<String> {
+    (from.div_euclid(86_400)..=to.div_euclid(86_400))
+        .map(|day| {
+            let (y, m, d) = civil_from_days(day);
+            format!("{folder}/{y:04}/{m:02}/{d:02}/")
+        })
+        .collect()
+}
+
+/// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
+/// before `now`) that no digest of the folder lists, except those delivered in one of the
+/// `excused` intervals (the hours of digests already reported INVALID or missing).
+pub fn unlisted_logs<S: Store>(
+    store: &S,
+    trail: &Trail,
+    (start, end): (i64, i64),
+    now: i64,
+    excused: &[(i64, i64)],
+) -> Result<Vec<Unlisted>, String> {
+    let until = end.min(now - DIGEST_DELAY_SECS);
+    if until < start {
+        return Ok(Vec::new());
+    }
+    let mut logs = Vec::new();
+    for prefix in day_prefixes(&folder(trail, ObjectKind::Log), start, until) {
+        for key in store.list(&trail.bucket, &prefix, "")? {
+            if let KeyClass::CloudTrail(k) = parse_key(&key) {
+                let is_excused = excused
+                    .iter()
+                    .any(|(a, b)| (*a..=*b).contains(&k.delivered_at));
+                if k.kind == ObjectKind::Log
+                    && (start..=until).contains(&k.delivered_at)
+                    && !is_excused
+                {
+                    logs.push(key);
+                }
+            }
+        }
+    }
+    if logs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Digests that may list them: delivered from an hour before the window to a few after.
+    let mut listed = BTreeSet::new();
+    let mut newest_end: Option<i64> = None;
+    let mut inflated = Vec::new();
+    for prefix in day_prefixes(
+        &folder(trail, ObjectKind::Digest),
+        start - 3600,
+        until + 3 * 3600,
+    ) {
+        for key in store.list(&trail.bucket, &prefix, "")? {
+            if !matches!(parse_key(&key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest) {
+                continue;
+            }
+            let Ok(fetched) = store.get(&trail.bucket, &key) else {
+                continue;
+            };
+            if inflate_gzip(&fetched.body, &mut inflated, 1 << 30).is_err() {
+                continue;
+            }
+            let Ok(doc) = serde_json::from_slice::<Value>(&inflated) else {
+                continue;
+            };
+            if let Some(end) = doc
+                .get("digestEndTime")
+                .and_then(Value::as_str)
+                .and_then(trailscan_archive::time::parse_rfc3339)
+            {
+                newest_end = Some(newest_end.map_or(end.0, |n: i64| n.max(end.0)));
+            }
+            for log in doc
+                .get("logFiles")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(k) = log.get("s3Object").and_then(Value::as_str) {
+                    listed.insert(k.to_string());
+                }
+            }
+        }
+    }
+    Ok(logs
+        .into_iter()
+        .filter(|k| !listed.contains(k))
+        .map(|key| {
+            let delivered = match parse_key(&key) {
+                KeyClass::CloudTrail(k) => k.delivered_at,
+                KeyClass::NotCloudTrail(_) => 0,
+            };
+            let after_newest_digest = newest_end.filter(|&newest| delivered > newest);
+            Unlisted {
+                bucket: trail.bucket.clone(),
+                key,
+                after_newest_digest,
+            }
+        })
+        .collect())
+}
