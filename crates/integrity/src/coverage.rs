@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
 use serde_json::Value;
 use trailscan_archive::inflate::inflate_gzip;
 use trailscan_archive::key::{parse_key, KeyClass, ObjectKind};
@@ -105,46 +106,52 @@ pub fn unlisted_logs<S: Store>(
         return Ok(Vec::new());
     }
     // Digests that may list them: delivered from an hour before the window to a few after.
-    let mut listed = BTreeSet::new();
-    let mut newest_end: Option<i64> = None;
-    let mut inflated = Vec::new();
+    let mut digest_keys = Vec::new();
     for prefix in day_prefixes(
         &folder(trail, ObjectKind::Digest),
         start - 3600,
         until + 3 * 3600,
     ) {
         for key in store.list(&trail.bucket, &prefix, "")? {
-            if !matches!(parse_key(&key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest) {
-                continue;
+            if matches!(parse_key(&key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest) {
+                digest_keys.push(key);
             }
-            let Ok(fetched) = store.get(&trail.bucket, &key) else {
-                continue;
+        }
+    }
+    // Each digest's end and the log files it lists, read on all cores.
+    let read: Vec<(Option<i64>, Vec<String>)> = digest_keys
+        .par_iter()
+        .map(|key| {
+            let mut inflated = Vec::new();
+            let doc = store
+                .get(&trail.bucket, key)
+                .ok()
+                .filter(|f| inflate_gzip(&f.body, &mut inflated, 1 << 30).is_ok())
+                .and_then(|_| serde_json::from_slice::<Value>(&inflated).ok());
+            let Some(doc) = doc else {
+                return (None, Vec::new());
             };
-            if inflate_gzip(&fetched.body, &mut inflated, 1 << 30).is_err() {
-                continue;
-            }
-            let Ok(doc) = serde_json::from_slice::<Value>(&inflated) else {
-                continue;
-            };
-            if let Some(end) = doc
+            let end = doc
                 .get("digestEndTime")
                 .and_then(Value::as_str)
                 .and_then(trailscan_archive::time::parse_rfc3339)
-            {
-                newest_end = Some(newest_end.map_or(end.0, |n: i64| n.max(end.0)));
-            }
-            for log in doc
+                .map(|(s, _)| s);
+            let files = doc
                 .get("logFiles")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-            {
-                if let Some(k) = log.get("s3Object").and_then(Value::as_str) {
-                    listed.insert(k.to_string());
-                }
-            }
-        }
-    }
+                .filter_map(|l| {
+                    l.get("s3Object")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .collect();
+            (end, files)
+        })
+        .collect();
+    let newest_end = read.iter().filter_map(|(end, _)| *end).max();
+    let listed: BTreeSet<String> = read.into_iter().flat_map(|(_, files)| files).collect();
     Ok(logs
         .into_iter()
         .filter(|k| !listed.contains(k))

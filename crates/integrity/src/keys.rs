@@ -115,8 +115,28 @@ impl PublicKeys {
     }
 }
 
+/// A digest-signing key, parsed, with its PKCS#1 DER (what `ring` verifies with).
+#[derive(Debug, Clone)]
+pub struct DigestKey {
+    /// The key.
+    pub rsa: RsaPublicKey,
+    /// `RSAPublicKey ::= SEQUENCE { modulus, publicExponent }` DER.
+    pub pkcs1_der: Vec<u8>,
+}
+
 /// Decodes a key's base64 DER, PKCS#1 or SubjectPublicKeyInfo.
-pub fn decode_key(value: &str) -> Result<RsaPublicKey, KeyError> {
+pub fn decode_key(value: &str) -> Result<DigestKey, KeyError> {
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    let rsa = decode_rsa(value)?;
+    let pkcs1_der = rsa
+        .to_pkcs1_der()
+        .map_err(|_| KeyError::NotRsa)?
+        .as_bytes()
+        .to_vec();
+    Ok(DigestKey { rsa, pkcs1_der })
+}
+
+fn decode_rsa(value: &str) -> Result<RsaPublicKey, KeyError> {
     let der = STANDARD.decode(value.trim()).map_err(|e| {
         KeyError::Base64(match e {
             base64::DecodeError::InvalidPadding | base64::DecodeError::InvalidLength(_) => {
@@ -173,10 +193,10 @@ mod tests {
         let v2 = r#"{"PublicKeyList":[{"ValidityStartTime":"2016-01-18T00:25:02+00:00","ValidityEndTime":"2016-02-17T00:25:02+00:00","Value":"AAAA","Fingerprint":"x"}]}"#;
         let keys = PublicKeys::parse(v2).unwrap();
         assert_eq!(keys.in_range(1453076702, 1453076702).len(), 1);
-        assert_eq!(decode_key("AAAA"), Err(KeyError::NotRsa));
+        assert_eq!(decode_key("AAAA").err(), Some(KeyError::NotRsa));
         assert_eq!(
-            decode_key("AAA"),
-            Err(KeyError::Base64("Incorrect padding".into()))
+            decode_key("AAA").err(),
+            Some(KeyError::Base64("Incorrect padding".into()))
         );
         assert!(matches!(
             PublicKeys::parse("[]"),

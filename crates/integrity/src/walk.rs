@@ -189,6 +189,7 @@ const REQUIRED_KEYS: [&str; 6] = [
 ];
 
 /// A digest that loaded, whose links can be followed.
+#[derive(Clone)]
 struct Loaded {
     json: Map<String, Value>,
     sha256: String,
@@ -198,10 +199,13 @@ struct Loaded {
     end: i64,
 }
 
+#[derive(Clone)]
 enum LoadError {
     NotFound,
     Invalid(String),
 }
+
+type Loads = HashMap<(String, String), Result<Loaded, LoadError>>;
 
 /// Walks one trail's digests for a window.
 pub struct Walker<'a, S: Store> {
@@ -373,6 +377,13 @@ impl<'a, S: Store> Walker<'a, S> {
         let mut steps = Vec::new();
         let mut bucket = self.trail.bucket.clone();
         let mut digests = self.digests(&bucket, self.end, backfill)?;
+        // Every listed digest fetched and verified on all cores; the walk, which must be
+        // sequential (links decide what comes next), then mostly reads these.
+        let mut prefetched = if backfill {
+            Loads::new()
+        } else {
+            self.prefetch(&bucket, &digests, public_keys)
+        };
         let Some((mut key, first_date)) = last_digest(&mut digests, None) else {
             return Ok(steps);
         };
@@ -385,7 +396,15 @@ impl<'a, S: Store> Walker<'a, S> {
                 break;
             }
             let fallback = link.as_ref().map(|(_, sig, _)| sig.clone());
-            let next = match self.load(&bucket, &key, backfill, fallback.as_ref(), public_keys) {
+            let cached = prefetched.remove(&(bucket.clone(), key.clone()));
+            // A copy without metadata needs the signature the newer digest names: load again.
+            let usable =
+                cached.filter(|r| fallback.is_none() || !matches!(r, Ok(l) if !l.verified));
+            let loaded = match usable {
+                Some(result) => result,
+                None => self.load(&bucket, &key, backfill, fallback.as_ref(), public_keys),
+            };
+            let next = match loaded {
                 Ok(loaded) => {
                     let start = match parse_time(loaded.json.get("digestStartTime")) {
                         Ok(s) => s,
@@ -506,6 +525,25 @@ impl<'a, S: Store> Walker<'a, S> {
             }
         }
         Ok(steps)
+    }
+
+    /// Loads `keys` of `bucket` in parallel, as the walk would load them reached by listing.
+    fn prefetch(
+        &self,
+        bucket: &str,
+        keys: &[String],
+        public_keys: &HashMap<String, PublicKey>,
+    ) -> Loads {
+        use rayon::prelude::*;
+        keys.par_iter()
+            .with_max_len(1)
+            .map(|key| {
+                // Standard digests never add keys; a private copy of the map keeps this Sync.
+                let mut keys_here = public_keys.clone();
+                let result = self.load(bucket, key, false, None, &mut keys_here);
+                ((bucket.to_string(), key.clone()), result)
+            })
+            .collect()
     }
 
     /// The next older digest of the listing; reports `step` (always, or only when one exists).
