@@ -9,18 +9,10 @@ use std::io::{self, Write};
 use serde_json::Value;
 use trailscan_records::LookupEvent;
 
-/// The columns of `--output csv` without `--query`.
-pub const EVENT_COLUMNS: [&str; 9] = [
-    "EventId",
-    "EventName",
-    "ReadOnly",
-    "AccessKeyId",
-    "EventTime",
-    "EventSource",
-    "Username",
-    "Resources",
-    "CloudTrailEvent",
-];
+use crate::lookup_json::EVENT_MEMBERS;
+
+/// The columns of `--output csv` without `--query`: the members of `Event`.
+pub const EVENT_COLUMNS: [&str; 9] = EVENT_MEMBERS;
 
 /// Quotes one cell.
 pub fn cell(text: &str) -> String {

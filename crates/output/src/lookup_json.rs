@@ -8,6 +8,19 @@ use trailscan_records::LookupEvent;
 
 use crate::python_json::{newline_indent, write_string};
 
+/// The members of `Event`, in the service model's order (which the AWS CLI's JSON keeps).
+pub const EVENT_MEMBERS: [&str; 9] = [
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "AccessKeyId",
+    "EventTime",
+    "EventSource",
+    "Username",
+    "Resources",
+    "CloudTrailEvent",
+];
+
 /// The event as the service model orders its members, absent values omitted:
 /// EventId, EventName, ReadOnly, AccessKeyId, EventTime, EventSource, Username, Resources,
 /// CloudTrailEvent.

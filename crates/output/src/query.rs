@@ -9,22 +9,17 @@ use jmespath::ast::Ast;
 use jmespath::{Expression, Variable};
 use serde_json::{Map, Value};
 
-/// The members of the LookupEvents answer, in the service model's order.
-const MODEL_ORDER: [&str; 13] = [
-    "Events",
-    "NextToken",
-    "EventId",
-    "EventName",
-    "ReadOnly",
-    "AccessKeyId",
-    "EventTime",
-    "EventSource",
-    "Username",
-    "Resources",
-    "CloudTrailEvent",
-    "ResourceType",
-    "ResourceName",
-];
+use crate::lookup_json::EVENT_MEMBERS;
+
+/// Whether `key` is a member of the answer's own objects, and where the model puts it:
+/// `Events`, `NextToken`, then the members of `Event`, then those of `Resource`.
+fn model_rank(key: &str) -> Option<usize> {
+    ["Events", "NextToken"]
+        .iter()
+        .chain(&EVENT_MEMBERS)
+        .chain(&["ResourceType", "ResourceName"])
+        .position(|m| *m == key)
+}
 
 /// A compiled `--query`.
 pub struct Query {
@@ -148,8 +143,8 @@ impl Query {
                         .iter()
                         .filter_map(|k| map.get_key_value(k).map(|(k, _)| k))
                         .collect();
-                } else if keys.iter().all(|k| MODEL_ORDER.contains(&k.as_str())) {
-                    keys.sort_by_key(|k| MODEL_ORDER.iter().position(|m| m == k));
+                } else if keys.iter().all(|k| model_rank(k).is_some()) {
+                    keys.sort_by_key(|k| model_rank(k));
                 }
                 let mut out = Map::new();
                 for k in keys {
