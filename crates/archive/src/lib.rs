@@ -24,11 +24,15 @@
 
 pub mod inflate;
 pub mod key;
+mod layout_walk;
 mod local;
 mod object;
+pub mod s3;
 mod select;
+mod source;
 pub mod time;
 
 pub use local::{ListError, LocalArchive};
-pub use object::{Listing, ObjectRef, SkipReason, SkippedCounts};
+pub use object::{Listing, Location, ObjectRef, SkipReason, SkippedCounts};
 pub use select::Selection;
+pub use source::Source;

@@ -4,10 +4,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::key::{is_account_id, is_org_id, parse_key, KeyClass, ObjectKind};
+use crate::key::{parse_key, KeyClass};
+use crate::layout_walk::{enter_dir, Level};
 use crate::object::{Listing, Location, ObjectRef, SkipReason};
 use crate::select::Selection;
-use crate::time::digits;
 
 /// Why a source folder cannot be listed at all.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,14 @@ pub enum ListError {
         /// The source as given.
         path: PathBuf,
     },
+    /// The bucket cannot be listed (credentials, permissions, no such bucket, no network).
+    #[error("cannot list {url}: {reason}")]
+    S3 {
+        /// `s3://bucket/prefix`.
+        url: String,
+        /// What S3 said (credentials redacted).
+        reason: String,
+    },
 }
 
 /// A folder holding one or more `AWSLogs/` trees: a copy of a bucket (`aws s3 sync`), a
@@ -37,20 +45,6 @@ pub struct LocalArchive {
     /// The folder keys are relative to: the parent of the `AWSLogs` folder when `root` is
     /// inside one, else `root`.
     key_root: PathBuf,
-}
-
-/// Where the walk is in the layout, which decides what a folder may be pruned for.
-#[derive(Debug, Clone, Copy)]
-enum Level {
-    Outside,
-    AwsLogs,
-    Org,
-    Account,
-    Kind,
-    Region,
-    Year(u32),
-    Month(u32, u32),
-    Day,
 }
 
 impl LocalArchive {
@@ -201,53 +195,6 @@ fn relative_key(key_root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(key_root).ok()?;
     let parts: Option<Vec<&str>> = rel.iter().map(|c| c.to_str()).collect();
     Some(parts?.join("/"))
-}
-
-/// The level below folder `name`, or why the folder need not be listed.
-fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Level, SkipReason> {
-    let number = || digits(name.as_bytes());
-    match level {
-        Level::Outside => Ok(if name == "AWSLogs" {
-            Level::AwsLogs
-        } else {
-            Level::Outside
-        }),
-        Level::AwsLogs if is_org_id(name) => Ok(Level::Org),
-        Level::AwsLogs | Level::Org if is_account_id(name) => {
-            if sel.wants_account(name) {
-                Ok(Level::Account)
-            } else {
-                Err(SkipReason::OtherAccount)
-            }
-        }
-        // Not an account: perhaps a further prefix with its own AWSLogs below.
-        Level::AwsLogs | Level::Org => Ok(Level::Outside),
-        Level::Account => match ObjectKind::from_folder(name) {
-            Some(kind) if kind == sel.kind => Ok(Level::Kind),
-            Some(ObjectKind::Digest) => Err(SkipReason::DigestFile),
-            Some(ObjectKind::Insight) => Err(SkipReason::InsightFile),
-            Some(ObjectKind::Log) => Err(SkipReason::LogFile),
-            None => Err(SkipReason::OtherService),
-        },
-        Level::Kind if sel.wants_region(name) => Ok(Level::Region),
-        Level::Kind => Err(SkipReason::OtherRegion),
-        Level::Region => match number() {
-            Some(y) if sel.year_may_match(y) => Ok(Level::Year(y)),
-            Some(_) => Err(SkipReason::OutsideWindow),
-            None => Err(SkipReason::NotCloudTrailLayout),
-        },
-        Level::Year(y) => match number() {
-            Some(m) if sel.month_may_match(y, m) => Ok(Level::Month(y, m)),
-            Some(_) => Err(SkipReason::OutsideWindow),
-            None => Err(SkipReason::NotCloudTrailLayout),
-        },
-        Level::Month(y, m) => match number() {
-            Some(d) if sel.day_may_match(y, m, d) => Ok(Level::Day),
-            Some(_) => Err(SkipReason::OutsideWindow),
-            None => Err(SkipReason::NotCloudTrailLayout),
-        },
-        Level::Day => Err(SkipReason::NotCloudTrailLayout),
-    }
 }
 
 #[cfg(test)]

@@ -26,18 +26,20 @@ pub struct ObjectRef {
 pub enum Location {
     /// A file on local disk.
     Local(PathBuf),
+    /// An object in S3.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
 }
 
 impl ObjectRef {
-    /// Reads the whole object into `buf` (cleared first, capacity kept).
-    pub fn read_into(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+    /// Reads a local object into `buf` (cleared first, capacity kept).
+    pub fn read_local(path: &std::path::Path, buf: &mut Vec<u8>) -> io::Result<()> {
         buf.clear();
-        match &self.location {
-            Location::Local(path) => {
-                let mut file = File::open(path)?;
-                file.read_to_end(buf)?;
-            }
-        }
+        File::open(path)?.read_to_end(buf)?;
         Ok(())
     }
 
@@ -45,6 +47,7 @@ impl ObjectRef {
     pub fn display_name(&self) -> String {
         match &self.location {
             Location::Local(path) => path.display().to_string(),
+            Location::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
         }
     }
 }
@@ -173,6 +176,16 @@ impl fmt::Display for SkippedCounts {
             (true, false) => write!(f, "folders not listed: {folders}"),
             (false, false) => write!(f, "{files}; folders not listed: {folders}"),
         }
+    }
+}
+
+impl Listing {
+    /// Adds another listing's findings to this one.
+    pub fn absorb(&mut self, other: Listing) {
+        self.objects.extend(other.objects);
+        self.skipped.merge(&other.skipped);
+        self.problems.extend(other.problems);
+        self.awslogs_folders += other.awslogs_folders;
     }
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use trailscan_archive::key::ObjectKind;
+use trailscan_archive::s3::S3Options;
 use trailscan_archive::Selection;
 use trailscan_output::Query;
 use trailscan_query::{decode_token, parse_attribute_arg, parse_time_arg, LookupRequest, Resume};
@@ -12,8 +13,10 @@ use crate::flags::{LookupEventsArgs, SourceArgs};
 
 /// How to read the source.
 pub struct SourceSettings {
-    /// The source folder.
-    pub path: std::path::PathBuf,
+    /// The source: a folder or `s3://bucket/prefix`.
+    pub spec: String,
+    /// How to reach S3.
+    pub s3: S3Options,
     /// Which objects to read.
     pub selection: Selection,
     /// Worker threads (0: one per core).
@@ -36,7 +39,12 @@ impl SourceSettings {
             delivery_margin_secs: args.delivery_margin,
         };
         SourceSettings {
-            path: args.source.clone(),
+            spec: args.source.clone(),
+            s3: S3Options {
+                endpoint_url: args.endpoint_url.clone(),
+                profile: args.profile.clone(),
+                no_sign_request: args.no_sign_request,
+            },
             selection,
             threads: args.threads,
             max_inflated_bytes: args.max_inflated_size,

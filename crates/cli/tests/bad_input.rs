@@ -191,7 +191,7 @@ fn unusable_sources() {
         255,
         "is not a folder",
     );
-    fails(&["lookup-events"], 2, "--source <DIR>");
+    fails(&["lookup-events"], 2, "--source <DIR");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use trailscan_archive::inflate::{inflate_gzip, InflateError};
-use trailscan_archive::ObjectRef;
+use trailscan_archive::{ObjectRef, Source};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser, SplitError};
 
 use crate::prefilter::Prefilter;
@@ -16,6 +16,8 @@ use crate::sink::{Match, RecordSink};
 
 /// How to scan.
 pub struct ScanOptions<'a> {
+    /// Where the objects are read from.
+    pub source: &'a Source,
     /// The threads to scan on (one worker per pool thread).
     pub pool: &'a rayon::ThreadPool,
     /// Cap on one object's inflated size.
@@ -163,7 +165,7 @@ impl Worker {
             stats.objects_failed += 1;
             (options.report)(object, &problem);
         };
-        if let Err(e) = object.read_into(&mut self.compressed) {
+        if let Err(e) = options.source.read(object, &mut self.compressed) {
             fail(stats, ObjectProblem::Read(e.to_string()));
             return Ok(true);
         }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use trailscan_archive::{LocalArchive, ObjectRef};
+use trailscan_archive::{ObjectRef, Source};
 use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, Resume, ScanOptions};
 
 use crate::exit_codes;
@@ -22,25 +22,31 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let settings = LookupSettings::new(args)?;
     let started = Instant::now();
     let source = &settings.source;
-    let archive = LocalArchive::open(&source.path)?;
+    let archive = Source::open(&source.spec, &source.s3)?;
     let listing = archive.list(&source.selection)?;
     if listing.awslogs_folders == 0 {
         bail!(
-            "no AWSLogs/ folder under {}: give a copy of the bucket CloudTrail delivers to (aws s3 sync s3://BUCKET DIR) or a folder inside it",
-            archive.root().display()
+            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
+            archive.name()
         );
     }
     for problem in &listing.problems {
         eprintln!("trailscan: {problem}");
     }
+    let threads = if source.threads == 0 {
+        archive.default_threads()
+    } else {
+        source.threads
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(source.threads)
+        .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
     let report = |object: &ObjectRef, problem: &ObjectProblem| {
         eprintln!("trailscan: {}: {problem}", object.display_name());
     };
     let options = ScanOptions {
+        source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
         report: &report,

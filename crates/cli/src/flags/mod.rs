@@ -92,15 +92,27 @@ pub struct ValidateLogsArgs {
 /// Where the archive is and how to read it.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Folder holding one or more AWSLogs/ trees: a copy of the bucket (`aws s3 sync`), a
-    /// key-prefix folder, or a folder inside AWSLogs/.
+    /// The archive: s3://BUCKET[/PREFIX], or a folder holding one or more AWSLogs/ trees (a
+    /// copy of the bucket, a key-prefix folder, or a folder inside AWSLogs/).
     #[arg(
         long,
         env = "TRAILSCAN_SOURCE",
-        value_name = "DIR",
+        value_name = "DIR|s3://BUCKET[/PREFIX]",
         help_heading = "Source"
     )]
-    pub source: PathBuf,
+    pub source: String,
+
+    /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
+    #[arg(long, value_name = "URL", help_heading = "Source")]
+    pub endpoint_url: Option<String>,
+
+    /// A named AWS profile, for an s3:// source (else the standard credential chain).
+    #[arg(long, value_name = "NAME", help_heading = "Source")]
+    pub profile: Option<String>,
+
+    /// Anonymous requests, for a public s3:// bucket.
+    #[arg(long, help_heading = "Source")]
+    pub no_sign_request: bool,
 
     /// Only this account (repeatable).
     #[arg(long = "account-id", value_name = "ID", help_heading = "Source")]
@@ -120,7 +132,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size, help_heading = "Source")]
     pub max_inflated_size: u64,
 
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core on disk; 16 or two per core on S3, where
+    /// workers wait for their GETs).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Source")]
     pub threads: usize,
 

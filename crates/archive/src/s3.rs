@@ -1,0 +1,327 @@
+//! A bucket in S3 (or an S3-compatible store), read with aws-sdk-s3.
+//!
+//! Listing walks the CloudTrail layout one level at a time (`ListObjectsV2` with a `/`
+//! delimiter), pruning accounts, regions and days as on disk, with the levels below a folder
+//! listed in parallel: a window never lists the whole bucket. Objects are fetched by the
+//! scan's workers; each GET is retried with backoff (the SDK retries throttling such as 503
+//! SlowDown and connection errors; a body shorter than its Content-Length is retried here).
+//! Credentials come from the standard chain (environment, profiles, SSO, IMDS) and never
+//! appear in messages.
+
+use std::time::Duration;
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::Client;
+use rayon::prelude::*;
+
+use crate::key::{parse_key, KeyClass};
+use crate::layout_walk::{enter_dir, Level};
+use crate::local::ListError;
+use crate::object::{Listing, Location, ObjectRef};
+use crate::select::Selection;
+
+/// How to reach S3.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// A custom endpoint (an S3-compatible store); addressed path-style.
+    pub endpoint_url: Option<String>,
+    /// A named profile of the shared config and credentials files.
+    pub profile: Option<String>,
+    /// Anonymous requests (public buckets).
+    pub no_sign_request: bool,
+}
+
+/// One level of a delimited listing: the sub-prefixes (ending in `/`) and the objects with
+/// their sizes.
+struct Level1 {
+    folders: Vec<String>,
+    files: Vec<(String, u64)>,
+}
+
+/// `s3://bucket[/prefix]`.
+#[derive(Debug)]
+pub struct S3Archive {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    bucket: String,
+    prefix: String,
+}
+
+/// Why an object could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// `NoSuchKey`.
+    #[error("not found")]
+    NotFound,
+    /// Anything else, after retries.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Removes credentials from a message: whatever the SDK or a server says, a secret never
+/// reaches the terminal.
+pub fn redact(message: &str) -> String {
+    let mut out = message.to_string();
+    for var in [
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+    ] {
+        if let Ok(secret) = std::env::var(var) {
+            if secret.len() >= 8 {
+                out = out.replace(&secret, "[REDACTED]");
+            }
+        }
+    }
+    out
+}
+
+fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &aws_sdk_s3::error::SdkError<E>,
+) -> String {
+    let text = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => DisplayErrorContext(e).to_string(),
+    };
+    redact(&text)
+}
+
+impl S3Archive {
+    /// Connects to `s3://bucket[/prefix]`.
+    pub fn open(url: &str, options: &S3Options) -> Result<S3Archive, ListError> {
+        let rest = url.strip_prefix("s3://").unwrap_or(url);
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(ListError::S3 {
+                url: url.to_string(),
+                reason: "no bucket name".to_string(),
+            });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| ListError::S3 {
+                url: url.to_string(),
+                reason: format!("cannot start the I/O runtime: {e}"),
+            })?;
+        let client = runtime.block_on(async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(profile) = &options.profile {
+                loader = loader.profile_name(profile);
+            }
+            if let Some(endpoint) = &options.endpoint_url {
+                loader = loader.endpoint_url(endpoint);
+            }
+            if options.no_sign_request {
+                loader = loader.no_credentials();
+            }
+            let shared = loader.load().await;
+            let mut config = aws_sdk_s3::config::Builder::from(&shared);
+            if shared.region().is_none() {
+                config = config.region(aws_sdk_s3::config::Region::new("us-east-1"));
+            }
+            if options.endpoint_url.is_some() {
+                config = config.force_path_style(true);
+            }
+            Client::from_conf(config.build())
+        });
+        Ok(S3Archive {
+            client,
+            runtime,
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// `s3://bucket/prefix`.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+
+    /// One level under `dir` (a key prefix ending in `/`, or empty): sub-prefixes and objects.
+    fn list_dir(&self, dir: &str) -> Result<Level1, String> {
+        self.runtime.block_on(async {
+            let mut folders = Vec::new();
+            let mut files = Vec::new();
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(dir)
+                .delimiter("/")
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| describe(&e))?;
+                folders.extend(
+                    page.common_prefixes()
+                        .iter()
+                        .filter_map(|p| p.prefix().map(str::to_string)),
+                );
+                files.extend(page.contents().iter().filter_map(|o| {
+                    Some((o.key()?.to_string(), o.size().unwrap_or(0).max(0) as u64))
+                }));
+            }
+            Ok(Level1 { folders, files })
+        })
+    }
+
+    /// Lists the objects `selection` needs.
+    pub fn list(&self, selection: &Selection) -> Result<Listing, ListError> {
+        let start = if self.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.prefix)
+        };
+        // Enter the prefix's own folders as the walk would (a prefix inside AWSLogs/).
+        let mut level = Level::Outside;
+        let mut listing = Listing::default();
+        for name in self.prefix.split('/').filter(|n| !n.is_empty()) {
+            match enter_dir(level, name, selection) {
+                Ok(next) => {
+                    listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                    level = next;
+                }
+                Err(reason) => {
+                    listing.skipped.folder(reason);
+                    return Ok(listing);
+                }
+            }
+        }
+        // The first listing answers whether the bucket and credentials work at all.
+        let first = self.list_dir(&start).map_err(|reason| ListError::S3 {
+            url: self.url(),
+            reason,
+        })?;
+        self.merge_level(&mut listing, first, level, selection);
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(listing)
+    }
+
+    fn merge_level(
+        &self,
+        listing: &mut Listing,
+        Level1 { folders, files }: Level1,
+        level: Level,
+        sel: &Selection,
+    ) {
+        for (key, size) in files {
+            match parse_key(&key) {
+                KeyClass::CloudTrail(layout) => match sel.check(&layout) {
+                    Ok(()) => listing.objects.push(ObjectRef {
+                        location: Location::S3 {
+                            bucket: self.bucket.clone(),
+                            key: key.clone(),
+                        },
+                        key,
+                        layout,
+                        size,
+                    }),
+                    Err(reason) => listing.skipped.file(reason),
+                },
+                KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
+            }
+        }
+        let mut below = Vec::new();
+        for folder in folders {
+            let name = folder
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            match enter_dir(level, name, sel) {
+                Ok(next) => {
+                    listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                    below.push((folder, next));
+                }
+                Err(reason) => listing.skipped.folder(reason),
+            }
+        }
+        let children: Vec<Listing> = below
+            .par_iter()
+            .map(|(folder, next)| {
+                let mut child = Listing::default();
+                match self.list_dir(folder) {
+                    Ok(level_listing) => self.merge_level(&mut child, level_listing, *next, sel),
+                    Err(e) => child
+                        .problems
+                        .push(format!("s3://{}/{folder}: cannot list: {e}", self.bucket)),
+                }
+                child
+            })
+            .collect();
+        for child in children {
+            listing.absorb(child);
+        }
+    }
+
+    /// Fetches an object into `buf`, retrying transient failures and short bodies.
+    pub fn fetch(&self, key: &str, buf: &mut Vec<u8>) -> Result<(), FetchError> {
+        self.fetch_with_metadata(key, buf).map(drop)
+    }
+
+    /// Fetches an object into `buf` and returns its user metadata.
+    pub fn fetch_with_metadata(
+        &self,
+        key: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<std::collections::BTreeMap<String, String>, FetchError> {
+        let mut last = String::new();
+        for attempt in 0..4u32 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(100 << attempt));
+            }
+            let result = self.runtime.block_on(async {
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await;
+                let out = match out {
+                    Ok(out) => out,
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                        return Err(None)
+                    }
+                    Err(e) => return Err(Some(describe(&e))),
+                };
+                let expected = out.content_length();
+                let metadata = out.metadata().cloned().unwrap_or_default();
+                let body = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| Some(redact(&format!("reading the body: {e}"))))?
+                    .into_bytes();
+                match expected {
+                    Some(n) if n >= 0 && body.len() as i64 != n => {
+                        Err(Some(format!("truncated body: {} of {n} bytes", body.len())))
+                    }
+                    _ => Ok((body, metadata)),
+                }
+            });
+            match result {
+                Ok((body, metadata)) => {
+                    buf.clear();
+                    buf.extend_from_slice(&body);
+                    return Ok(metadata.into_iter().collect());
+                }
+                Err(None) => return Err(FetchError::NotFound),
+                Err(Some(message)) => last = message,
+            }
+        }
+        Err(FetchError::Failed(format!("{last} (after 4 attempts)")))
+    }
+
+    /// The bucket.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
