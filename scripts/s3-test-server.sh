@@ -43,6 +43,8 @@ start)
 JSON
     # gRPC ports are the HTTP ports plus 10000 unless given: give them all.
     S3=$(free_port); MASTER=$(free_port); VOLUME=$(free_port); FILER=$(free_port)
+    # Every run starts from an empty store.
+    rm -rf "$DIR/data"
     mkdir -p "$DIR/data"
     "$VENV/bin/weed" mini -dir="$DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
         -s3.port="$S3" -s3.port.grpc="$(free_port)" -master.port="$MASTER" -master.port.grpc="$(free_port)" \

@@ -261,14 +261,17 @@ impl S3Archive {
         }
     }
 
-    /// Fetches an object into `buf`, retrying transient failures and short bodies.
+    /// Fetches an object of this archive's bucket into `buf`, retrying transient failures
+    /// and short bodies.
     pub fn fetch(&self, key: &str, buf: &mut Vec<u8>) -> Result<(), FetchError> {
-        self.fetch_with_metadata(key, buf).map(drop)
+        self.fetch_with_metadata(&self.bucket, key, buf).map(drop)
     }
 
-    /// Fetches an object into `buf` and returns its user metadata.
+    /// Fetches an object of any bucket into `buf` and returns its user metadata (without the
+    /// `x-amz-meta-` prefix).
     pub fn fetch_with_metadata(
         &self,
+        bucket: &str,
         key: &str,
         buf: &mut Vec<u8>,
     ) -> Result<std::collections::BTreeMap<String, String>, FetchError> {
@@ -281,7 +284,7 @@ impl S3Archive {
                 let out = self
                     .client
                     .get_object()
-                    .bucket(&self.bucket)
+                    .bucket(bucket)
                     .key(key)
                     .send()
                     .await;
@@ -323,5 +326,41 @@ impl S3Archive {
     /// The bucket.
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// The key prefix given in the URL (without a trailing `/`), possibly empty.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Keys of `bucket` under `prefix` that sort after `start_after`, in S3's order.
+    pub fn list_keys(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, String> {
+        self.runtime.block_on(async {
+            let mut keys = Vec::new();
+            let mut request = self.client.list_objects_v2().bucket(bucket).prefix(prefix);
+            if !start_after.is_empty() {
+                request = request.start_after(start_after);
+            }
+            let mut pages = request.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| describe(&e))?;
+                keys.extend(
+                    page.contents()
+                        .iter()
+                        .filter_map(|o| o.key().map(str::to_string)),
+                );
+            }
+            Ok(keys)
+        })
+    }
+
+    /// The sub-prefixes directly under `prefix` (ending in `/`).
+    pub fn list_folders(&self, prefix: &str) -> Result<Vec<String>, String> {
+        self.list_dir(prefix).map(|level| level.folders)
     }
 }

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::LookupEvents(args) => cmd::lookup_events::run(args),
         Command::ValidateLogs(args) => cmd::validate_logs::run(args),
+        Command::Acquire(args) => cmd::acquire::run(args),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

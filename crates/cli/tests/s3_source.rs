@@ -246,3 +246,206 @@ fn clear_errors_without_secrets() {
         "cannot list s3://trailscan-errors:",
     );
 }
+
+/// Uploads a bucket copy made by the fixtures, each digest with its sidecar's metadata as S3
+/// user metadata (the signature CloudTrail puts there).
+fn upload_signed(env: &HashMap<String, String>, bucket: &str, root: &Path) {
+    let endpoint = &env["AWS_ENDPOINT_URL"];
+    let run = |args: &[&str]| {
+        let out = Command::new(aws_cli())
+            .args(["--endpoint-url", endpoint])
+            .args(args)
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "aws {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["s3api", "create-bucket", "--bucket", bucket]);
+    let target = format!("s3://{bucket}/");
+    run(&[
+        "s3",
+        "cp",
+        "--recursive",
+        "--only-show-errors",
+        "--exclude",
+        "*.s3meta.json",
+        root.to_str().unwrap(),
+        &target,
+    ]);
+    for file in trailscan_fixtures::files_under(root).unwrap() {
+        let name = file.to_string_lossy().into_owned();
+        let Some(object) = name.strip_suffix(".s3meta.json") else {
+            continue;
+        };
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+        let metadata: Vec<String> = sidecar["metadata"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        let key = Path::new(object)
+            .strip_prefix(root)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        run(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            &key,
+            "--body",
+            object,
+            "--metadata",
+            &metadata.join(","),
+        ]);
+    }
+}
+
+#[test]
+fn validate_from_s3_and_from_an_acquired_copy_agree() {
+    use trailscan_fixtures::chain::{write_chain, ChainSpec, Hour, Signer};
+    let Some(env) = server() else { return };
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let work = tempfile::tempdir().unwrap();
+    let bucket = "validate-bucket";
+    let signer = Signer::test_key();
+    let spec = ChainSpec {
+        prefix: Some("trails".into()),
+        account: "123456789012".into(),
+        org_id: None,
+        region: "us-east-1".into(),
+        trail: "foo".into(),
+        home_region: "us-east-1".into(),
+        first_end: 1_705_280_430,
+    };
+    let hours = vec![
+        Hour::start(bucket),
+        Hour::linked(bucket),
+        Hour::linked(bucket),
+    ];
+    let written = write_chain(&|b| work.path().join(b), &spec, &signer, &hours, false).unwrap();
+    // One log file tampered with, so that there is something to find.
+    fs::write(
+        &written[1].logs[0].1,
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    )
+    .unwrap();
+    let keys = work.path().join("keys.json");
+    fs::write(&keys, signer.public_keys_json(1_705_000_000, 1_706_000_000)).unwrap();
+    upload_signed(&env, bucket, &work.path().join(bucket));
+    let validate = |source: &str, extra: &[&str]| {
+        let mut args = vec![
+            "validate-logs",
+            "--source",
+            source,
+            "--public-keys",
+            keys.to_str().unwrap(),
+            "--trail-arn",
+            "arn:aws:cloudtrail:us-east-1:123456789012:trail/foo",
+            "--start-time",
+            "2024-01-15T00:00:00Z",
+            "--end-time",
+            "2024-01-15T04:00:00Z",
+            "--verbose",
+        ];
+        args.extend_from_slice(extra);
+        trailscan(&env, &args)
+    };
+    let s3 = validate("s3://validate-bucket", &["--endpoint-url", &endpoint]);
+    assert_eq!(
+        s3.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&s3.stderr)
+    );
+    let s3_out = String::from_utf8_lossy(&s3.stdout).into_owned();
+    assert!(
+        s3_out.contains("3/3 digest files valid\n2/3 log files valid, 1/3 log files INVALID"),
+        "{s3_out}"
+    );
+    assert!(String::from_utf8_lossy(&s3.stderr).contains("INVALID: hash value doesn't match"));
+    // The fixtures' own copy, with sidecars, gives the same bytes.
+    let local = validate(work.path().join(bucket).to_str().unwrap(), &[]);
+    assert_eq!(
+        (local.stdout.clone(), local.stderr.clone()),
+        (s3.stdout.clone(), s3.stderr.clone())
+    );
+
+    // acquire, then validate the copy: the same answer.
+    let copy = work.path().join("copy");
+    let acquire = trailscan(
+        &env,
+        &[
+            "acquire",
+            "s3://validate-bucket",
+            copy.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ],
+    );
+    assert!(
+        acquire.status.success(),
+        "{}",
+        String::from_utf8_lossy(&acquire.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&acquire.stderr)
+            .contains("6 objects listed in s3://validate-bucket: 6 copied"),
+        "{}",
+        String::from_utf8_lossy(&acquire.stderr)
+    );
+    let from_copy = validate(copy.to_str().unwrap(), &[]);
+    assert_eq!(
+        (from_copy.stdout.clone(), from_copy.stderr.clone()),
+        (s3.stdout.clone(), s3.stderr.clone())
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(copy.join("trailscan-manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["objects"].as_object().unwrap().len(), 6);
+
+    // Again: resumes; a local file that differs is reported, never overwritten.
+    let again = trailscan(
+        &env,
+        &[
+            "acquire",
+            "s3://validate-bucket",
+            copy.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("0 copied (0.0 MB), 6 already present"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let victim = copy.join(&written[0].logs[0].0);
+    fs::write(&victim, b"changed").unwrap();
+    let changed = trailscan(
+        &env,
+        &[
+            "acquire",
+            "s3://validate-bucket",
+            copy.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ],
+    );
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&changed.stderr).contains("differs from the object"),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert_eq!(fs::read(&victim).unwrap(), b"changed");
+}

@@ -75,7 +75,7 @@ fn day_prefixes(folder: &str, from: i64, to: i64) -> Vec<String> {
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
 /// before `now`) that no digest of the folder lists, except those delivered in one of the
 /// `excused` intervals (the hours of digests already reported INVALID or missing).
-pub fn unlisted_logs<S: Store>(
+pub fn unlisted_logs<S: Store + ?Sized>(
     store: &S,
     trail: &Trail,
     (start, end): (i64, i64),

@@ -162,6 +162,26 @@ impl Store for LocalStore {
     }
 }
 
+/// A bucket in S3: metadata is the object's own.
+impl Store for trailscan_archive::s3::S3Archive {
+    fn list(&self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, String> {
+        self.list_keys(bucket, prefix, marker)
+    }
+
+    fn get(&self, bucket: &str, key: &str) -> Result<Fetched, GetError> {
+        use trailscan_archive::s3::FetchError;
+        let mut body = Vec::new();
+        match self.fetch_with_metadata(bucket, key, &mut body) {
+            Ok(metadata) => Ok(Fetched {
+                body,
+                metadata: Some(metadata),
+            }),
+            Err(FetchError::NotFound) => Err(GetError::NotFound),
+            Err(FetchError::Failed(message)) => Err(GetError::Other(message)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,7 +208,7 @@ enum LoadError {
 type Loads = HashMap<(String, String), Result<Loaded, LoadError>>;
 
 /// Walks one trail's digests for a window.
-pub struct Walker<'a, S: Store> {
+pub struct Walker<'a, S: Store + ?Sized> {
     store: &'a S,
     trail: &'a Trail,
     keys: &'a PublicKeys,
@@ -217,7 +217,7 @@ pub struct Walker<'a, S: Store> {
     listing_cache: HashMap<(String, i64), (Vec<String>, Vec<String>)>,
 }
 
-impl<'a, S: Store> Walker<'a, S> {
+impl<'a, S: Store + ?Sized> Walker<'a, S> {
     /// A walker for `[start, end]` (epoch seconds, already normalized to UTC).
     pub fn new(store: &'a S, trail: &'a Trail, keys: &'a PublicKeys, start: i64, end: i64) -> Self {
         Walker {

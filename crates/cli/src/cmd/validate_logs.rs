@@ -15,8 +15,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::key::ObjectKind;
+use trailscan_archive::s3::{S3Archive, S3Options};
 use trailscan_archive::time::format_utc;
-use trailscan_archive::{LocalArchive, Selection};
+use trailscan_archive::{Listing, LocalArchive, Selection};
 use trailscan_integrity::coverage::unlisted_logs;
 use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
@@ -127,6 +128,32 @@ fn locate_digests(root: &Path, account: &str) -> Option<(Option<String>, Option<
     found.into_iter().next()
 }
 
+/// The prefixes of a bucket that hold an `AWSLogs/` folder (`None` for the bucket's top),
+/// searched breadth first, four levels deep: a trail's key prefix is short.
+fn awslogs_prefixes(archive: &S3Archive) -> Vec<Option<String>> {
+    let mut found = Vec::new();
+    let mut level = vec![String::new()];
+    for _ in 0..4 {
+        let mut next = Vec::new();
+        for dir in &level {
+            for folder in archive.list_folders(dir).unwrap_or_default() {
+                if folder == "AWSLogs/" || folder.ends_with("/AWSLogs/") {
+                    let prefix = folder.trim_end_matches("AWSLogs/").trim_end_matches('/');
+                    found.push(Some(prefix.to_string()).filter(|p| !p.is_empty()));
+                } else {
+                    next.push(folder);
+                }
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+        level = next;
+    }
+    found.sort();
+    found
+}
+
 /// The bucket a copy came from: a sidecar says it; else the newest digest names itself.
 fn infer_bucket(digest_folder: &Path) -> Option<String> {
     let mut files = Vec::new();
@@ -190,7 +217,7 @@ struct ChainResult {
 /// Validates one trail's chain for the window, printing as the AWS CLI does.
 #[allow(clippy::too_many_arguments)]
 fn validate_chain(
-    store: &LocalStore,
+    store: &dyn Store,
     trail: &Trail,
     title: &str,
     keys: &PublicKeys,
@@ -235,23 +262,144 @@ fn validate_chain(
     })
 }
 
-fn add_buckets(store: &mut LocalStore, copies: &[String]) -> Result<()> {
-    for copy in copies {
-        let (name, dir) = copy
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--bucket-copy takes NAME=DIR, not {copy}"))?;
-        let dir = fs::canonicalize(dir)
-            .with_context(|| format!("cannot read --bucket-copy folder {dir}"))?;
-        store.add_bucket(name, &dir);
-    }
-    Ok(())
-}
-
 fn write_report(path: &Path, chains: Vec<serde_json::Value>) -> Result<()> {
     let doc = serde_json::json!({"tool": "trailscan validate-logs", "chains": chains});
     let text = serde_json::to_string_pretty(&doc)?;
     fs::write(path, text + "\n")
         .with_context(|| format!("cannot write the report to {}", path.display()))
+}
+
+/// Where the digests and log files are: a copy on disk, or the bucket itself.
+enum Origin {
+    /// A copy: the folder of the trail's bucket, and copies of other buckets it moved between.
+    Copy {
+        root: PathBuf,
+        others: Vec<(String, PathBuf)>,
+    },
+    /// `s3://bucket[/prefix]`: digests carry their own metadata.
+    Bucket(S3Archive),
+}
+
+impl Origin {
+    fn open(args: &ValidateLogsArgs) -> Result<Origin> {
+        if args.source.starts_with("s3://") {
+            let options = S3Options {
+                endpoint_url: args.endpoint_url.clone(),
+                profile: args.profile.clone(),
+                no_sign_request: args.no_sign_request,
+            };
+            return Ok(Origin::Bucket(S3Archive::open(&args.source, &options)?));
+        }
+        let root = fs::canonicalize(&args.source)
+            .with_context(|| format!("cannot read source folder {}", args.source))?;
+        let mut others = Vec::new();
+        for copy in &args.bucket_copy {
+            let (name, dir) = copy
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--bucket-copy takes NAME=DIR, not {copy}"))?;
+            let dir = fs::canonicalize(dir)
+                .with_context(|| format!("cannot read --bucket-copy folder {dir}"))?;
+            others.push((name.to_string(), dir));
+        }
+        Ok(Origin::Copy { root, others })
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Origin::Copy { root, .. } => root.display().to_string(),
+            Origin::Bucket(a) => a.url(),
+        }
+    }
+
+    /// The trail's prefix and organization id for `account`: given, or found where the
+    /// account's `CloudTrail-Digest` folder is.
+    fn locate(
+        &self,
+        account: &str,
+        given_prefix: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        let given = given_prefix
+            .map(|p| p.trim_end_matches('/').to_string())
+            .filter(|p| !p.is_empty());
+        match self {
+            Origin::Copy { root, .. } => match (given, locate_digests(root, account)) {
+                (Some(p), found) => (Some(p), found.and_then(|(_, org)| org)),
+                (None, Some(found)) => found,
+                (None, None) => (None, None),
+            },
+            Origin::Bucket(archive) => {
+                let url_prefix = Some(archive.prefix().to_string()).filter(|p| !p.is_empty());
+                let candidates = match given.or(url_prefix) {
+                    Some(p) => vec![Some(p)],
+                    None => awslogs_prefixes(archive),
+                };
+                // The first prefix whose AWSLogs/ holds the account, directly or in an organization.
+                for prefix in candidates {
+                    let awslogs = match &prefix {
+                        Some(p) => format!("{p}/AWSLogs/"),
+                        None => "AWSLogs/".to_string(),
+                    };
+                    let folders = archive.list_folders(&awslogs).unwrap_or_default();
+                    let names: Vec<&str> = folders
+                        .iter()
+                        .filter_map(|f| f.strip_prefix(&awslogs)?.strip_suffix('/'))
+                        .collect();
+                    if names.contains(&account) {
+                        return (prefix, None);
+                    }
+                    let org = names.iter().find(|name| {
+                        trailscan_archive::key::is_org_id(name)
+                            && archive
+                                .list_folders(&format!("{awslogs}{name}/"))
+                                .unwrap_or_default()
+                                .iter()
+                                .any(|f| f.ends_with(&format!("/{account}/")))
+                    });
+                    if let Some(org) = org {
+                        return (prefix, Some(org.to_string()));
+                    }
+                }
+                (None, None)
+            }
+        }
+    }
+
+    /// The bucket the digests were delivered to.
+    fn bucket(&self, trail: &Trail, given: Option<&str>) -> Result<String> {
+        match (self, given) {
+            (Origin::Bucket(archive), _) => Ok(archive.bucket().to_string()),
+            (Origin::Copy { .. }, Some(b)) => Ok(b.to_string()),
+            (Origin::Copy { root, .. }, None) => infer_bucket(&root.join(digest_folder(trail)))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "cannot tell which bucket {} is a copy of: give --s3-bucket",
+                        root.display()
+                    )
+                }),
+        }
+    }
+
+    /// Runs `f` with the store for a trail delivering to `bucket`.
+    fn with_store<R>(&self, bucket: &str, f: impl FnOnce(&dyn Store) -> R) -> R {
+        match self {
+            Origin::Bucket(archive) => f(archive),
+            Origin::Copy { root, others } => {
+                let mut store = LocalStore::new(root, bucket);
+                for (name, dir) in others {
+                    store.add_bucket(name, dir);
+                }
+                f(&store)
+            }
+        }
+    }
+
+    /// Every digest object under the origin.
+    fn list_digests(&self, selection: &Selection) -> Result<Listing> {
+        Ok(match self {
+            Origin::Copy { root, .. } => LocalArchive::open(root)?.list(selection)?,
+            Origin::Bucket(archive) => archive.list(selection)?,
+        })
+    }
 }
 
 /// Runs a validation.
@@ -270,14 +418,11 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
         .num_threads(args.threads)
         .build()
         .context("cannot start worker threads")?;
-    let root = fs::canonicalize(&args.source)
-        .with_context(|| format!("cannot read source folder {}", args.source.display()))?;
+    let origin = Origin::open(args)?;
     match &args.trail_arn {
-        Some(arn) => {
-            // --start-time is required with --trail-arn (clap enforces it).
-            parity(args, arn, &root, (start.unwrap_or_default(), end), &pool)
-        }
-        None => every_chain(args, &root, (start, end), &pool),
+        // --start-time is required with --trail-arn (clap enforces it).
+        Some(arn) => parity(args, arn, &origin, (start.unwrap_or_default(), end), &pool),
+        None => every_chain(args, &origin, (start, end), &pool),
     }
 }
 
@@ -285,7 +430,7 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
 fn parity(
     args: &ValidateLogsArgs,
     arn: &str,
-    root: &Path,
+    origin: &Origin,
     (start, end): (i64, i64),
     pool: &rayon::ThreadPool,
 ) -> Result<ExitCode> {
@@ -301,37 +446,9 @@ fn parity(
         .unwrap_or_else(|| fields[4].to_string());
     let name = arn.rsplit('/').next().unwrap_or_default().to_string();
     let source_region = args.region.clone().unwrap_or_else(|| home_region.clone());
-    let located = locate_digests(root, &account);
-    let (prefix, org_id) = match (&args.s3_prefix, located) {
-        (Some(p), found) => (
-            Some(p.trim_end_matches('/').to_string()),
-            found.and_then(|(_, org)| org),
-        ),
-        (None, Some(found)) => found,
-        (None, None) => (None, None),
-    };
-    let bucket = match &args.s3_bucket {
-        Some(b) => b.clone(),
-        None => {
-            let trail = Trail {
-                bucket: String::new(),
-                prefix: prefix.clone(),
-                account: account.clone(),
-                org_id: org_id.clone(),
-                name: name.clone(),
-                home_region: home_region.clone(),
-                source_region: source_region.clone(),
-            };
-            infer_bucket(&root.join(digest_folder(&trail))).ok_or_else(|| {
-                anyhow!(
-                    "cannot tell which bucket {} is a copy of: give --s3-bucket",
-                    root.display()
-                )
-            })?
-        }
-    };
-    let trail = Trail {
-        bucket: bucket.clone(),
+    let (prefix, org_id) = origin.locate(&account, args.s3_prefix.as_deref());
+    let mut trail = Trail {
+        bucket: String::new(),
         prefix,
         account,
         org_id,
@@ -339,22 +456,23 @@ fn parity(
         home_region,
         source_region,
     };
-    let mut store = LocalStore::new(root, &bucket);
-    add_buckets(&mut store, &args.bucket_copy)?;
+    trail.bucket = origin.bucket(&trail, args.s3_bucket.as_deref())?;
     let stdout = io::stdout();
     let stderr = io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let result = validate_chain(
-        &store,
-        &trail,
-        arn,
-        &keys,
-        (start, end),
-        args.verbose,
-        pool,
-        &mut out,
-        &mut err,
-    )?;
+    let result = origin.with_store(&trail.bucket, |store| {
+        validate_chain(
+            store,
+            &trail,
+            arn,
+            &keys,
+            (start, end),
+            args.verbose,
+            pool,
+            &mut out,
+            &mut err,
+        )
+    })?;
     out.flush()?;
     if let Some(path) = &args.report {
         write_report(path, vec![result.record])?;
@@ -395,19 +513,18 @@ fn partition(region: &str) -> &'static str {
 /// parallel, each printed as the AWS CLI prints one, then the totals.
 fn every_chain(
     args: &ValidateLogsArgs,
-    root: &Path,
+    origin: &Origin,
     (start, end): (Option<i64>, i64),
     pool: &rayon::ThreadPool,
 ) -> Result<ExitCode> {
     let keys = load_keys(args.public_keys.as_ref())?;
-    let archive = LocalArchive::open(root)?;
     let selection = Selection {
         kind: ObjectKind::Digest,
         accounts: args.account_id.iter().cloned().collect(),
         regions: args.region.iter().cloned().collect(),
         ..Selection::default()
     };
-    let listing = archive.list(&selection)?;
+    let listing = origin.list_digests(&selection)?;
     // Chains (bucket not known yet), each with its oldest digest's date.
     let mut chains: BTreeMap<Trail, i64> = BTreeMap::new();
     for object in &listing.objects {
@@ -426,25 +543,22 @@ fn every_chain(
         *oldest = (*oldest).min(k.delivered_at);
     }
     if chains.is_empty() {
-        return Err(anyhow!("no CloudTrail-Digest files under {}: give the copy of the bucket the trail delivers to", root.display()));
+        return Err(anyhow!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", origin.name()));
     }
     let runs: Vec<Result<ChainOutput>> = pool.install(|| {
         chains
             .par_iter()
             .map(|(trail, oldest)| {
                 let mut trail = trail.clone();
-                trail.bucket = match &args.s3_bucket {
-                    Some(b) => b.clone(),
-                    None => infer_bucket(&root.join(digest_folder(&trail))).ok_or_else(|| anyhow!("cannot tell which bucket {} is a copy of: give --s3-bucket", root.display()))?,
-                };
-                let mut store = LocalStore::new(root, &trail.bucket);
-                add_buckets(&mut store, &args.bucket_copy)?;
+                trail.bucket = origin.bucket(&trail, args.s3_bucket.as_deref())?;
                 // The whole chain unless a window is given: from before its oldest digest.
                 let window = (start.unwrap_or(*oldest - 2 * 3600), end);
                 let (home, account, region, name) = (&trail.home_region, &trail.account, &trail.source_region, &trail.name);
                 let title = format!("arn:{}:cloudtrail:{home}:{account}:trail/{name} (account {account}, region {region})", partition(home));
                 let (mut out, mut err) = (Vec::new(), Vec::new());
-                let result = validate_chain(&store, &trail, &title, &keys, window, args.verbose, pool, &mut out, &mut err)?;
+                let result = origin.with_store(&trail.bucket, |store| {
+                    validate_chain(store, &trail, &title, &keys, window, args.verbose, pool, &mut out, &mut err)
+                })?;
                 Ok(ChainOutput { out, err, result })
             })
             .collect()
@@ -482,7 +596,7 @@ fn every_chain(
     writeln!(
         out,
         "All {n} digest chains under {}: {failed_chains} with INVALID files",
-        root.display()
+        origin.name()
     )?;
     let ratio = |valid: u64, invalid: u64, name: &str| -> String {
         let t = valid + invalid;
@@ -533,7 +647,7 @@ fn every_chain(
 }
 
 /// Every log file inflated and hashed once, on all cores.
-fn hash_all<S: Store>(
+fn hash_all<S: Store + ?Sized>(
     pool: &rayon::ThreadPool,
     store: &S,
     logs: &[LogKey],

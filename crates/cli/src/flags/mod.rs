@@ -26,6 +26,53 @@ pub enum Command {
     /// Validate log file integrity as `aws cloudtrail validate-logs`: digest chain,
     /// SHA256withRSA signatures, SHA-256 of every log file.
     ValidateLogs(ValidateLogsArgs),
+    /// Copy a trail's bucket for offline work: every CloudTrail object of the window, keys as
+    /// paths, digest signatures in sidecars, a manifest of sizes and SHA-256; resumable.
+    Acquire(AcquireArgs),
+}
+
+/// `acquire`.
+#[derive(Debug, Args)]
+pub struct AcquireArgs {
+    /// The bucket: s3://BUCKET[/PREFIX].
+    #[arg(value_name = "s3://BUCKET[/PREFIX]")]
+    pub source: String,
+
+    /// The folder to copy into (created if needed).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Objects delivered from this time on.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Objects delivered up to this time (and an hour after, for late deliveries).
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// Only this account (repeatable).
+    #[arg(long = "account-id", value_name = "ID")]
+    pub account_ids: Vec<String>,
+
+    /// Only this region (repeatable).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// An S3-compatible endpoint (path-style addressing).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// A named AWS profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Anonymous requests, for a public bucket.
+    #[arg(long)]
+    pub no_sign_request: bool,
+
+    /// Parallel downloads (default 16).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 /// `validate-logs`. As with the AWS CLI's argparse, a repeated option takes its last value.
@@ -70,9 +117,26 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
 
-    /// The copy of the bucket: the folder holding the trail's prefix or AWSLogs/.
-    #[arg(long, env = "TRAILSCAN_SOURCE", value_name = "DIR")]
-    pub source: PathBuf,
+    /// The bucket, s3://BUCKET[/PREFIX], or a copy of it: the folder holding the trail's
+    /// prefix or AWSLogs/.
+    #[arg(
+        long,
+        env = "TRAILSCAN_SOURCE",
+        value_name = "DIR|s3://BUCKET[/PREFIX]"
+    )]
+    pub source: String,
+
+    /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// A named AWS profile, for an s3:// source.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Anonymous requests, for a public s3:// bucket.
+    #[arg(long)]
+    pub no_sign_request: bool,
 
     /// Also write every digest and log file with its verdict, the gaps, and the time covered,
     /// to this JSON file (for an auditor's file).
@@ -232,7 +296,9 @@ mod tests {
             .command
         {
             Command::LookupEvents(a) => a,
-            Command::ValidateLogs(_) => unreachable!("lookup-events was parsed"),
+            Command::ValidateLogs(_) | Command::Acquire(_) => {
+                unreachable!("lookup-events was parsed")
+            }
         }
     }
 
