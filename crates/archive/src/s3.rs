@@ -8,6 +8,7 @@
 //! Credentials come from the standard chain (environment, profiles, SSO, IMDS) and never
 //! appear in messages.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
@@ -38,9 +39,28 @@ struct Level1 {
     files: Vec<(String, u64)>,
 }
 
+/// Attempts at a GET whose body breaks off or comes short.
+const BODY_ATTEMPTS: u32 = 4;
+
+/// Objects in a row that cannot be fetched (after the SDK's retries) before the endpoint is
+/// taken as gone: the rest of the scan then fails fast, each object still named, instead of
+/// waiting out every retry of every object.
+const UNREACHABLE_STREAK: u32 = 8;
+
+/// How one GET ended.
+enum Attempt {
+    NotFound,
+    /// The request failed after the SDK's retries.
+    Request(String),
+    /// The body broke off or came short: worth another GET.
+    Body(String),
+}
+
 /// `s3://bucket[/prefix]`.
 #[derive(Debug)]
 pub struct S3Archive {
+    /// Objects in a row whose GET failed: see [`UNREACHABLE_STREAK`].
+    unreachable_streak: AtomicU32,
     client: Client,
     runtime: tokio::runtime::Runtime,
     bucket: String,
@@ -117,6 +137,13 @@ impl S3Archive {
             if options.no_sign_request {
                 loader = loader.no_credentials();
             }
+            // A server that stops answering must not hold a worker forever: bounded connects,
+            // and a bound on silence between bytes (not on a whole download, which may be large).
+            let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .read_timeout(Duration::from_secs(30))
+                .build();
+            loader = loader.timeout_config(timeouts);
             let shared = loader.load().await;
             let mut config = aws_sdk_s3::config::Builder::from(&shared);
             if shared.region().is_none() {
@@ -128,6 +155,7 @@ impl S3Archive {
             Client::from_conf(config.build())
         });
         Ok(S3Archive {
+            unreachable_streak: AtomicU32::new(0),
             client,
             runtime,
             bucket: bucket.to_string(),
@@ -275,52 +303,58 @@ impl S3Archive {
         key: &str,
         buf: &mut Vec<u8>,
     ) -> Result<std::collections::BTreeMap<String, String>, FetchError> {
+        let unreachable = self.unreachable_streak.load(Ordering::Relaxed);
+        if unreachable >= UNREACHABLE_STREAK {
+            return Err(FetchError::Failed(format!(
+                "not fetched: the endpoint stopped answering ({unreachable} objects in a row could not be fetched)"
+            )));
+        }
         let mut last = String::new();
-        for attempt in 0..4u32 {
+        // The SDK retries requests (throttling such as 503 SlowDown, connection errors); a body
+        // that breaks off or comes short of its Content-Length is retried here.
+        for attempt in 0..BODY_ATTEMPTS {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(100 << attempt));
             }
             let result = self.runtime.block_on(async {
-                let out = self
-                    .client
-                    .get_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .send()
-                    .await;
+                let out = self.client.get_object().bucket(bucket).key(key).send().await;
                 let out = match out {
                     Ok(out) => out,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                        return Err(None)
-                    }
-                    Err(e) => return Err(Some(describe(&e))),
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(Attempt::NotFound),
+                    Err(e) => return Err(Attempt::Request(describe(&e))),
                 };
                 let expected = out.content_length();
                 let metadata = out.metadata().cloned().unwrap_or_default();
-                let body = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| Some(redact(&format!("reading the body: {e}"))))?
-                    .into_bytes();
+                let body = match out.body.collect().await {
+                    Ok(body) => body.into_bytes(),
+                    Err(e) => return Err(Attempt::Body(redact(&format!("reading the body: {e}")))),
+                };
                 match expected {
                     Some(n) if n >= 0 && body.len() as i64 != n => {
-                        Err(Some(format!("truncated body: {} of {n} bytes", body.len())))
+                        Err(Attempt::Body(format!("truncated body: {} of {n} bytes", body.len())))
                     }
                     _ => Ok((body, metadata)),
                 }
             });
             match result {
                 Ok((body, metadata)) => {
+                    self.unreachable_streak.store(0, Ordering::Relaxed);
                     buf.clear();
                     buf.extend_from_slice(&body);
                     return Ok(metadata.into_iter().collect());
                 }
-                Err(None) => return Err(FetchError::NotFound),
-                Err(Some(message)) => last = message,
+                Err(Attempt::NotFound) => {
+                    self.unreachable_streak.store(0, Ordering::Relaxed);
+                    return Err(FetchError::NotFound);
+                }
+                Err(Attempt::Request(message)) => {
+                    self.unreachable_streak.fetch_add(1, Ordering::Relaxed);
+                    return Err(FetchError::Failed(message));
+                }
+                Err(Attempt::Body(message)) => last = message,
             }
         }
-        Err(FetchError::Failed(format!("{last} (after 4 attempts)")))
+        Err(FetchError::Failed(format!("{last} (after {BODY_ATTEMPTS} attempts)")))
     }
 
     /// The bucket.
