@@ -317,10 +317,18 @@ impl S3Archive {
                 std::thread::sleep(Duration::from_millis(100 << attempt));
             }
             let result = self.runtime.block_on(async {
-                let out = self.client.get_object().bucket(bucket).key(key).send().await;
+                let out = self
+                    .client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await;
                 let out = match out {
                     Ok(out) => out,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Err(Attempt::NotFound),
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                        return Err(Attempt::NotFound)
+                    }
                     Err(e) => return Err(Attempt::Request(describe(&e))),
                 };
                 let expected = out.content_length();
@@ -330,9 +338,10 @@ impl S3Archive {
                     Err(e) => return Err(Attempt::Body(redact(&format!("reading the body: {e}")))),
                 };
                 match expected {
-                    Some(n) if n >= 0 && body.len() as i64 != n => {
-                        Err(Attempt::Body(format!("truncated body: {} of {n} bytes", body.len())))
-                    }
+                    Some(n) if n >= 0 && body.len() as i64 != n => Err(Attempt::Body(format!(
+                        "truncated body: {} of {n} bytes",
+                        body.len()
+                    ))),
                     _ => Ok((body, metadata)),
                 }
             });
@@ -354,7 +363,9 @@ impl S3Archive {
                 Err(Attempt::Body(message)) => last = message,
             }
         }
-        Err(FetchError::Failed(format!("{last} (after {BODY_ATTEMPTS} attempts)")))
+        Err(FetchError::Failed(format!(
+            "{last} (after {BODY_ATTEMPTS} attempts)"
+        )))
     }
 
     /// The bucket.

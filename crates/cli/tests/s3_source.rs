@@ -637,10 +637,22 @@ fn server_stopped_mid_scan() {
     let Some(_) = server() else { return };
     let own = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/s3-test-server.sh");
-    let start = Command::new(&script).arg("start").arg(own.path()).output().unwrap();
-    assert!(start.status.success(), "{}", String::from_utf8_lossy(&start.stderr));
+    let start = Command::new(&script)
+        .arg("start")
+        .arg(own.path())
+        .output()
+        .unwrap();
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
     let text = fs::read_to_string(own.path().join("s3.env")).unwrap();
-    let env: HashMap<String, String> = text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: HashMap<String, String> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     for copy in ["a", "b", "c", "d", "e"] {
         if copy == "a" {
             upload(&env, "stopping", copy);
@@ -648,7 +660,16 @@ fn server_stopped_mid_scan() {
             let endpoint = &env["AWS_ENDPOINT_URL"];
             let target = format!("s3://stopping/{copy}");
             let out = Command::new(aws_cli())
-                .args(["--endpoint-url", endpoint, "s3", "cp", "--recursive", "--only-show-errors", sample_archive().to_str().unwrap(), &target])
+                .args([
+                    "--endpoint-url",
+                    endpoint,
+                    "s3",
+                    "cp",
+                    "--recursive",
+                    "--only-show-errors",
+                    sample_archive().to_str().unwrap(),
+                    &target,
+                ])
                 .envs(&env)
                 .output()
                 .unwrap();
@@ -657,15 +678,28 @@ fn server_stopped_mid_scan() {
     }
     let endpoint = env["AWS_ENDPOINT_URL"].clone();
     let began = std::time::Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(["lookup-events", "--source", "s3://stopping", "--endpoint-url", &endpoint, "--threads", "1", "--include-data-events"])
+    let child = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args([
+            "lookup-events",
+            "--source",
+            "s3://stopping",
+            "--endpoint-url",
+            &endpoint,
+            "--threads",
+            "1",
+            "--include-data-events",
+        ])
         .envs(&env)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(400));
-    let stop = Command::new(&script).arg("stop").arg(own.path()).output().unwrap();
+    let stop = Command::new(&script)
+        .arg("stop")
+        .arg(own.path())
+        .output()
+        .unwrap();
     assert!(stop.status.success());
     let out = child.wait_with_output().unwrap();
     let took = began.elapsed();
@@ -674,8 +708,14 @@ fn server_stopped_mid_scan() {
     match out.status.code() {
         // Stopped while reading objects: those not read are named, and the answer covers the rest.
         Some(1) => {
-            assert!(stderr.lines().any(|l| l.starts_with("trailscan: s3://stopping/") && l.contains("cannot read")), "{stderr}");
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("the answer is still JSON");
+            assert!(
+                stderr.lines().any(
+                    |l| l.starts_with("trailscan: s3://stopping/") && l.contains("cannot read")
+                ),
+                "{stderr}"
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .expect("the answer is still JSON");
         }
         // Stopped while listing: a clear error.
         Some(255) => assert!(stderr.contains("cannot list"), "{stderr}"),
