@@ -2,6 +2,7 @@
 //! hold a wanted object: the same decisions for a copy on disk and for S3 prefixes.
 
 use crate::key::{is_account_id, is_org_id, ObjectKind};
+use crate::object::Listing;
 use crate::object::SkipReason;
 use crate::select::Selection;
 use crate::time::digits;
@@ -65,4 +66,28 @@ pub(crate) fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Lev
         },
         Level::Day => Err(SkipReason::NotCloudTrailLayout),
     }
+}
+
+/// Enters the folders that lead to where a listing starts (a source inside `AWSLogs/`, an S3
+/// prefix), as the walk would, counting what it passes; `None` when one of them is pruned
+/// (the listing is then complete as it is).
+pub(crate) fn enter_path<'n>(
+    names: impl IntoIterator<Item = &'n str>,
+    sel: &Selection,
+    listing: &mut Listing,
+) -> Option<Level> {
+    let mut level = Level::Outside;
+    for name in names {
+        match enter_dir(level, name, sel) {
+            Ok(next) => {
+                listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                level = next;
+            }
+            Err(reason) => {
+                listing.skipped.folder(reason);
+                return None;
+            }
+        }
+    }
+    Some(level)
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::key::{parse_key, KeyClass};
-use crate::layout_walk::{enter_dir, Level};
+use crate::layout_walk::{enter_dir, enter_path, Level};
 use crate::object::{Listing, Location, ObjectRef, SkipReason};
 use crate::select::Selection;
 
@@ -83,22 +83,19 @@ impl LocalArchive {
     /// without reading them. Unreadable sub-folders are reported in the listing's problems.
     pub fn list(&self, selection: &Selection) -> Result<Listing, ListError> {
         let mut listing = Listing::default();
-        let mut level = Level::Outside;
         // Walk down from the key root to the source folder as if listing it.
-        if let Ok(rel) = self.root.strip_prefix(&self.key_root) {
-            for name in rel.iter() {
-                match enter_dir(level, &name.to_string_lossy(), selection) {
-                    Ok(next) => {
-                        listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
-                        level = next;
-                    }
-                    Err(reason) => {
-                        listing.skipped.folder(reason);
-                        return Ok(listing);
-                    }
-                }
-            }
-        }
+        let rel = self
+            .root
+            .strip_prefix(&self.key_root)
+            .unwrap_or(Path::new(""));
+        let names: Vec<String> = rel
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        let Some(level) = enter_path(names.iter().map(String::as_str), selection, &mut listing)
+        else {
+            return Ok(listing);
+        };
         fs::read_dir(&self.root).map_err(|source| ListError::Unreadable {
             path: self.root.clone(),
             source,

@@ -16,7 +16,7 @@ use aws_sdk_s3::Client;
 use rayon::prelude::*;
 
 use crate::key::{parse_key, KeyClass};
-use crate::layout_walk::{enter_dir, Level};
+use crate::layout_walk::{enter_dir, enter_path, Level};
 use crate::local::ListError;
 use crate::object::{Listing, Location, ObjectRef};
 use crate::select::Selection;
@@ -208,20 +208,11 @@ impl S3Archive {
             format!("{}/", self.prefix)
         };
         // Enter the prefix's own folders as the walk would (a prefix inside AWSLogs/).
-        let mut level = Level::Outside;
         let mut listing = Listing::default();
-        for name in self.prefix.split('/').filter(|n| !n.is_empty()) {
-            match enter_dir(level, name, selection) {
-                Ok(next) => {
-                    listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
-                    level = next;
-                }
-                Err(reason) => {
-                    listing.skipped.folder(reason);
-                    return Ok(listing);
-                }
-            }
-        }
+        let names = self.prefix.split('/').filter(|n| !n.is_empty());
+        let Some(level) = enter_path(names, selection, &mut listing) else {
+            return Ok(listing);
+        };
         // The first listing answers whether the bucket and credentials work at all.
         let first = self.list_dir(&start).map_err(|reason| ListError::S3 {
             url: self.url(),

@@ -40,11 +40,7 @@ impl SourceSettings {
         };
         SourceSettings {
             spec: args.source.clone(),
-            s3: S3Options {
-                endpoint_url: args.endpoint_url.clone(),
-                profile: args.profile.clone(),
-                no_sign_request: args.no_sign_request,
-            },
+            s3: args.s3.options(),
             selection,
             threads: args.threads,
             max_inflated_bytes: args.max_inflated_size,

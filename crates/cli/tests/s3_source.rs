@@ -32,21 +32,23 @@ fn aws_cli() -> PathBuf {
 }
 
 /// Makes `bucket` and copies the sample archive into it under `prefix`.
+/// Runs the AWS CLI against the test server, failing the test with its stderr.
+fn aws_s3(env: &HashMap<String, String>, args: &[&str]) {
+    let out = Command::new(aws_cli())
+        .args(["--endpoint-url", &env["AWS_ENDPOINT_URL"]])
+        .args(args)
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn upload(env: &HashMap<String, String>, bucket: &str, prefix: &str) {
-    let endpoint = &env["AWS_ENDPOINT_URL"];
-    let run = |args: &[&str]| {
-        let out = Command::new(aws_cli())
-            .args(["--endpoint-url", endpoint])
-            .args(args)
-            .envs(env)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| aws_s3(env, args);
     run(&["s3api", "create-bucket", "--bucket", bucket]);
     let target = format!("s3://{bucket}/{prefix}");
     run(&[
@@ -250,20 +252,7 @@ fn clear_errors_without_secrets() {
 /// Uploads a bucket copy made by the fixtures, each digest with its sidecar's metadata as S3
 /// user metadata (the signature CloudTrail puts there).
 fn upload_signed(env: &HashMap<String, String>, bucket: &str, root: &Path) {
-    let endpoint = &env["AWS_ENDPOINT_URL"];
-    let run = |args: &[&str]| {
-        let out = Command::new(aws_cli())
-            .args(["--endpoint-url", endpoint])
-            .args(args)
-            .envs(env)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| aws_s3(env, args);
     run(&["s3api", "create-bucket", "--bucket", bucket]);
     let target = format!("s3://{bucket}/");
     run(&[
@@ -657,23 +646,18 @@ fn server_stopped_mid_scan() {
         if copy == "a" {
             upload(&env, "stopping", copy);
         } else {
-            let endpoint = &env["AWS_ENDPOINT_URL"];
             let target = format!("s3://stopping/{copy}");
-            let out = Command::new(aws_cli())
-                .args([
-                    "--endpoint-url",
-                    endpoint,
+            aws_s3(
+                &env,
+                &[
                     "s3",
                     "cp",
                     "--recursive",
                     "--only-show-errors",
                     sample_archive().to_str().unwrap(),
                     &target,
-                ])
-                .envs(&env)
-                .output()
-                .unwrap();
-            assert!(out.status.success());
+                ],
+            );
         }
     }
     let endpoint = env["AWS_ENDPOINT_URL"].clone();

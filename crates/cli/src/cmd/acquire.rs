@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use trailscan_archive::key::ObjectKind;
-use trailscan_archive::s3::{S3Archive, S3Options};
+use trailscan_archive::s3::S3Archive;
 use trailscan_archive::{ObjectRef, Selection};
 use trailscan_integrity::store::{SIDECAR_FORMAT, SIDECAR_SUFFIX};
 
@@ -95,11 +95,7 @@ fn copy_one(archive: &S3Archive, dir: &Path, object: &ObjectRef, known: Option<&
 
 /// Runs an acquisition.
 pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
-    let options = S3Options {
-        endpoint_url: args.endpoint_url.clone(),
-        profile: args.profile.clone(),
-        no_sign_request: args.no_sign_request,
-    };
+    let options = args.s3.options();
     let archive = S3Archive::open(&args.source, &options)?;
     let time = |v: &Option<String>| {
         v.as_deref()

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::key::ObjectKind;
-use trailscan_archive::s3::{S3Archive, S3Options};
+use trailscan_archive::s3::S3Archive;
 use trailscan_archive::time::format_utc;
 use trailscan_archive::{Listing, LocalArchive, Selection};
 use trailscan_integrity::coverage::unlisted_logs;
@@ -283,11 +283,7 @@ enum Origin {
 impl Origin {
     fn open(args: &ValidateLogsArgs) -> Result<Origin> {
         if args.source.starts_with("s3://") {
-            let options = S3Options {
-                endpoint_url: args.endpoint_url.clone(),
-                profile: args.profile.clone(),
-                no_sign_request: args.no_sign_request,
-            };
+            let options = args.s3.options();
             return Ok(Origin::Bucket(S3Archive::open(&args.source, &options)?));
         }
         let root = fs::canonicalize(&args.source)

@@ -58,17 +58,8 @@ pub struct AcquireArgs {
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
 
-    /// An S3-compatible endpoint (path-style addressing).
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// A named AWS profile.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-
-    /// Anonymous requests, for a public bucket.
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 
     /// Parallel downloads (default 16).
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -126,17 +117,8 @@ pub struct ValidateLogsArgs {
     )]
     pub source: String,
 
-    /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// A named AWS profile, for an s3:// source.
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
-
-    /// Anonymous requests, for a public s3:// bucket.
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 
     /// Also write every digest and log file with its verdict, the gaps, and the time covered,
     /// to this JSON file (for an auditor's file).
@@ -166,17 +148,8 @@ pub struct SourceArgs {
     )]
     pub source: String,
 
-    /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
-    #[arg(long, value_name = "URL", help_heading = "Source")]
-    pub endpoint_url: Option<String>,
-
-    /// A named AWS profile, for an s3:// source (else the standard credential chain).
-    #[arg(long, value_name = "NAME", help_heading = "Source")]
-    pub profile: Option<String>,
-
-    /// Anonymous requests, for a public s3:// bucket.
-    #[arg(long, help_heading = "Source")]
-    pub no_sign_request: bool,
+    #[command(flatten, next_help_heading = "Source")]
+    pub s3: S3Args,
 
     /// Only this account (repeatable).
     #[arg(long = "account-id", value_name = "ID", help_heading = "Source")]
@@ -204,6 +177,33 @@ pub struct SourceArgs {
     /// No summary on stderr (problems with objects are still reported).
     #[arg(long, short, help_heading = "Source")]
     pub quiet: bool,
+}
+
+/// How to reach S3, for an `s3://` source.
+#[derive(Debug, Args)]
+pub struct S3Args {
+    /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// A named AWS profile, for an s3:// source (else the standard credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Anonymous requests, for a public s3:// bucket.
+    #[arg(long)]
+    pub no_sign_request: bool,
+}
+
+impl S3Args {
+    /// The options the S3 client takes.
+    pub fn options(&self) -> trailscan_archive::s3::S3Options {
+        trailscan_archive::s3::S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            no_sign_request: self.no_sign_request,
+        }
+    }
 }
 
 /// `lookup-events`.
