@@ -374,16 +374,19 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
 
     // acquire, then validate the copy: the same answer.
     let copy = work.path().join("copy");
-    let acquire = trailscan(
-        &env,
-        &[
-            "acquire",
-            "s3://validate-bucket",
-            copy.to_str().unwrap(),
-            "--endpoint-url",
-            &endpoint,
-        ],
-    );
+    let acquire_copy = || {
+        trailscan(
+            &env,
+            &[
+                "acquire",
+                "s3://validate-bucket",
+                copy.to_str().unwrap(),
+                "--endpoint-url",
+                &endpoint,
+            ],
+        )
+    };
+    let acquire = acquire_copy();
     assert!(
         acquire.status.success(),
         "{}",
@@ -406,16 +409,7 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
     assert_eq!(manifest["objects"].as_object().unwrap().len(), 6);
 
     // Again: resumes; a local file that differs is reported, never overwritten.
-    let again = trailscan(
-        &env,
-        &[
-            "acquire",
-            "s3://validate-bucket",
-            copy.to_str().unwrap(),
-            "--endpoint-url",
-            &endpoint,
-        ],
-    );
+    let again = acquire_copy();
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("0 copied (0.0 MB), 6 already present"),
         "{}",
@@ -423,16 +417,7 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
     );
     let victim = copy.join(&written[0].logs[0].0);
     fs::write(&victim, b"changed").unwrap();
-    let changed = trailscan(
-        &env,
-        &[
-            "acquire",
-            "s3://validate-bucket",
-            copy.to_str().unwrap(),
-            "--endpoint-url",
-            &endpoint,
-        ],
-    );
+    let changed = acquire_copy();
     assert_eq!(changed.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&changed.stderr).contains("differs from the object"),
