@@ -41,6 +41,9 @@ start)
   "credentials": [{"accessKey": "$ACCESS", "secretKey": "$SECRET"}],
   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
 JSON
+    # A port found free can be taken by another process before weed binds it (other servers
+    # start beside this one): when weed exits at start, try again with fresh ports (3 times).
+    for attempt in 1 2 3; do
     # gRPC ports are the HTTP ports plus 10000 unless given: give them all.
     S3=$(free_port); MASTER=$(free_port); VOLUME=$(free_port); FILER=$(free_port)
     # Every run starts from an empty store.
@@ -70,8 +73,15 @@ ENV
                 exit 0
             fi
         fi
-        kill -0 "$(cat "$DIR/weed.pid")" 2>/dev/null || { echo "weed mini exited:" >&2; tail -20 "$DIR/weed.log" >&2; exit 1; }
+        if ! kill -0 "$(cat "$DIR/weed.pid")" 2>/dev/null; then
+            echo "weed mini exited (attempt $attempt of 3):" >&2; tail -20 "$DIR/weed.log" >&2
+            rm -f "$DIR/weed.pid"
+            [ "$attempt" -lt 3 ] && continue 2
+            exit 1
+        fi
         sleep 0.2
+    done
+    break
     done
     echo "S3 server not ready after 60 s:" >&2; tail -20 "$DIR/weed.log" >&2
     stop
