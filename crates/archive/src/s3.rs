@@ -30,6 +30,8 @@ pub struct S3Options {
     pub profile: Option<String>,
     /// Anonymous requests (public buckets).
     pub no_sign_request: bool,
+    /// The client's region when the standard chain names none (`--region`, when one is given).
+    pub region: Option<String>,
 }
 
 /// One level of a delimited listing: the sub-prefixes (ending in `/`) and the objects with
@@ -96,7 +98,9 @@ pub fn redact(message: &str) -> String {
     out
 }
 
-fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+/// What an AWS SDK call's failure says, for a message: the service's code and message when it
+/// answered, else the whole chain of causes; credentials redacted.
+pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &aws_sdk_s3::error::SdkError<E>,
 ) -> String {
     let text = match (e.code(), e.message()) {
@@ -105,6 +109,51 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
         _ => DisplayErrorContext(e).to_string(),
     };
     redact(&text)
+}
+
+/// The AWS SDK configuration every client of trailscan starts from: the standard chain
+/// (environment, profiles, SSO, IMDS) with `--profile` and `--no-sign-request` applied, bounded
+/// timeouts, and a region (the chain's, else `--region`'s, else us-east-1: S3 answers where a
+/// bucket lives from any region). No endpoint here: `--endpoint-url` is S3's alone, and the
+/// standard `AWS_ENDPOINT_URL_<SERVICE>` variables reach each client from the chain.
+pub async fn shared_config(options: &S3Options) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    if options.no_sign_request {
+        loader = loader.no_credentials();
+    }
+    // A server that stops answering must not hold a worker forever: bounded connects, and a
+    // bound on silence between bytes (not on a whole download, which may be large).
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(30))
+        .build();
+    loader = loader.timeout_config(timeouts);
+    let shared = loader.load().await;
+    if shared.region().is_some() {
+        return shared;
+    }
+    let fallback = options.region.clone().unwrap_or_else(|| "us-east-1".into());
+    shared
+        .into_builder()
+        .region(aws_config::Region::new(fallback))
+        .build()
+}
+
+/// The region a bucket lives in, as S3 tells it on HeadBucket (`x-amz-bucket-region`, sent
+/// with the answer and with a 301 from the wrong region alike); `None` when the store does not
+/// say (S3-compatible servers) or cannot be reached (the listing then reports why).
+async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
+    match client.head_bucket().bucket(bucket).send().await {
+        Ok(answer) => answer.bucket_region().map(str::to_string),
+        Err(e) => e
+            .raw_response()?
+            .headers()
+            .get("x-amz-bucket-region")
+            .map(str::to_string),
+    }
 }
 
 impl S3Archive {
@@ -127,32 +176,23 @@ impl S3Archive {
                 reason: format!("cannot start the I/O runtime: {e}"),
             })?;
         let client = runtime.block_on(async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if let Some(profile) = &options.profile {
-                loader = loader.profile_name(profile);
-            }
-            if let Some(endpoint) = &options.endpoint_url {
-                loader = loader.endpoint_url(endpoint);
-            }
-            if options.no_sign_request {
-                loader = loader.no_credentials();
-            }
-            // A server that stops answering must not hold a worker forever: bounded connects,
-            // and a bound on silence between bytes (not on a whole download, which may be large).
-            let timeouts = aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .read_timeout(Duration::from_secs(30))
-                .build();
-            loader = loader.timeout_config(timeouts);
-            let shared = loader.load().await;
+            let shared = shared_config(options).await;
             let mut config = aws_sdk_s3::config::Builder::from(&shared);
-            if shared.region().is_none() {
-                config = config.region(aws_sdk_s3::config::Region::new("us-east-1"));
+            if let Some(endpoint) = &options.endpoint_url {
+                config = config.endpoint_url(endpoint).force_path_style(true);
             }
-            if options.endpoint_url.is_some() {
-                config = config.force_path_style(true);
+            let client = Client::from_conf(config.build());
+            match bucket_region(&client, bucket).await {
+                // Only AWS says where a bucket lives; requests must go to that region.
+                Some(region) if Some(region.as_str()) != shared.region().map(|r| r.as_ref()) => {
+                    let config = client
+                        .config()
+                        .to_builder()
+                        .region(aws_sdk_s3::config::Region::new(region));
+                    Client::from_conf(config.build())
+                }
+                _ => client,
             }
-            Client::from_conf(config.build())
         });
         Ok(S3Archive {
             unreachable_streak: AtomicU32::new(0),

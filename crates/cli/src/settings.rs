@@ -40,7 +40,7 @@ impl SourceSettings {
         };
         SourceSettings {
             spec: args.source.clone(),
-            s3: args.s3.options(),
+            s3: args.s3.options(&args.regions),
             selection,
             threads: args.threads,
             max_inflated_bytes: args.max_inflated_size,

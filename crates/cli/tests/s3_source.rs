@@ -693,3 +693,242 @@ fn server_stopped_mid_scan() {
         other => panic!("exit {other:?} after {took:?}: {stderr}"),
     }
 }
+
+/// A fake CloudTrail endpoint whose ListPublicKeys answers in two pages, the signer's key on
+/// the second: the keys come through the SDK (following NextToken) when no file is given.
+fn fake_cloudtrail(key_entry: serde_json::Value) -> common::fake_http::FakeServer {
+    use common::fake_http::{serve, Response};
+    serve(move |request| {
+        let json = |status: u16, body: serde_json::Value| Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
+            body: body.to_string(),
+        };
+        let target = request
+            .headers
+            .get("x-amz-target")
+            .cloned()
+            .unwrap_or_default();
+        if !target.ends_with(".ListPublicKeys") {
+            return json(
+                400,
+                serde_json::json!({"__type": "UnknownOperationException"}),
+            );
+        }
+        let asked: serde_json::Value = serde_json::from_str(&request.body).unwrap();
+        if asked.get("NextToken").is_none() {
+            let other = serde_json::json!({
+                "Value": key_entry["Value"], "Fingerprint": "0123456789abcdef0123456789abcdef",
+                "ValidityStartTime": 1_600_000_000, "ValidityEndTime": 1_600_000_001,
+            });
+            json(
+                200,
+                serde_json::json!({"PublicKeyList": [other], "NextToken": "page-2"}),
+            )
+        } else {
+            json(200, serde_json::json!({"PublicKeyList": [key_entry]}))
+        }
+    })
+}
+
+/// An S3 source without --public-keys: the keys come from ListPublicKeys through the SDK, at
+/// the endpoint set the standard way (AWS_ENDPOINT_URL_CLOUDTRAIL), asked of the digests'
+/// region for [start, end + 2 h] as the AWS CLI asks; the answer equals the one with the key
+/// file. A refusal from the service is a clear error (exit 255) naming the call and region.
+#[test]
+fn public_keys_from_list_public_keys() {
+    use trailscan_fixtures::chain::{write_chain, ChainSpec, Hour, Signer};
+    let Some(mut env) = server() else { return };
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let work = tempfile::tempdir().unwrap();
+    let bucket = "keys-bucket";
+    let signer = Signer::test_key();
+    let spec = ChainSpec {
+        prefix: None,
+        account: "123456789012".into(),
+        org_id: None,
+        region: "eu-west-1".into(),
+        trail: "foo".into(),
+        home_region: "us-east-1".into(),
+        first_end: 1_705_280_430,
+    };
+    let hours = vec![
+        Hour::start(bucket),
+        Hour::linked(bucket),
+        Hour::linked(bucket),
+    ];
+    write_chain(&|b| work.path().join(b), &spec, &signer, &hours, false).unwrap();
+    upload_signed(&env, bucket, &work.path().join(bucket));
+    let key_file = signer.public_keys_json(1_705_000_000, 1_706_000_000);
+    let keys = work.path().join("keys.json");
+    fs::write(&keys, &key_file).unwrap();
+    let key_entry: serde_json::Value = serde_json::from_str(&key_file).unwrap();
+    let cloudtrail = fake_cloudtrail(key_entry["PublicKeyList"][0].clone());
+    env.insert("AWS_ENDPOINT_URL_CLOUDTRAIL".into(), cloudtrail.url.clone());
+
+    let parity = [
+        "validate-logs",
+        "--source",
+        "s3://keys-bucket",
+        "--endpoint-url",
+        &endpoint,
+        "--trail-arn",
+        "arn:aws:cloudtrail:us-east-1:123456789012:trail/foo",
+        "--region",
+        "eu-west-1",
+        "--start-time",
+        "2024-01-15T00:00:00Z",
+        "--end-time",
+        "2024-01-15T04:00:00Z",
+        "--verbose",
+    ];
+    let asked = trailscan(&env, &parity);
+    let with_file = trailscan(
+        &env,
+        &[&parity[..], &["--public-keys", keys.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(
+        asked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&asked.stderr)
+    );
+    assert_eq!(
+        (&asked.stdout, &asked.stderr, asked.status.code()),
+        (
+            &with_file.stdout,
+            &with_file.stderr,
+            with_file.status.code()
+        )
+    );
+    assert!(String::from_utf8_lossy(&asked.stdout).contains("3/3 digest files valid"));
+    let requests = cloudtrail.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.signed_region() == Some("eu-west-1")),
+        "{requests:?}"
+    );
+    let first: serde_json::Value = serde_json::from_str(&requests[0].body).unwrap();
+    // 2024-01-15T00:00:00Z and 2024-01-15T04:00:00Z + 2 h.
+    assert_eq!(
+        first["StartTime"].as_f64(),
+        Some(1_705_276_800.0),
+        "{first}"
+    );
+    assert_eq!(first["EndTime"].as_f64(), Some(1_705_298_400.0), "{first}");
+
+    // Every chain under the bucket: the keys are asked of each chain's region.
+    let every = trailscan(
+        &env,
+        &[
+            "validate-logs",
+            "--source",
+            "s3://keys-bucket",
+            "--endpoint-url",
+            &endpoint,
+        ],
+    );
+    assert_eq!(
+        every.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&every.stderr)
+    );
+    assert!(String::from_utf8_lossy(&every.stdout).contains("3/3 digest files valid"));
+
+    // The service refuses: a clear error, exit 255, no secret.
+    let refusing = common::fake_http::serve(|_| {
+        common::fake_http::Response {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
+        body: r#"{"__type":"AccessDeniedException","message":"User is not authorized to perform cloudtrail:ListPublicKeys"}"#.into(),
+    }
+    });
+    env.insert("AWS_ENDPOINT_URL_CLOUDTRAIL".into(), refusing.url.clone());
+    let refused = trailscan(&env, &parity);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(255), "{stderr}");
+    assert!(
+        stderr
+            .contains("ListPublicKeys in eu-west-1: AccessDeniedException: User is not authorized"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&env["AWS_SECRET_ACCESS_KEY"]));
+}
+
+/// A bucket in another region than the client's: S3 answers 301 with `x-amz-bucket-region`
+/// (the S3 test server has no regions, so a fake S3 plays this part), and trailscan goes on in
+/// the bucket's region instead of failing.
+#[test]
+fn a_bucket_in_another_region_is_followed() {
+    use common::fake_http::{serve, Response};
+    let far = serve(|request| {
+        let region_header = ("x-amz-bucket-region".to_string(), "eu-west-1".to_string());
+        if request.signed_region() != Some("eu-west-1") {
+            return Response {
+                status: 301,
+                headers: vec![region_header],
+                body: "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>".into(),
+            };
+        }
+        // The top level holds AWSLogs/, which is empty.
+        let listing = if request.target.contains("prefix=AWSLogs") {
+            String::new()
+        } else {
+            "<CommonPrefixes><Prefix>AWSLogs/</Prefix></CommonPrefixes>".to_string()
+        };
+        Response {
+            status: 200,
+            headers: vec![
+                region_header,
+                ("Content-Type".into(), "application/xml".into()),
+            ],
+            body: format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult><Name>far-bucket</Name><IsTruncated>false</IsTruncated>{listing}</ListBucketResult>"),
+        }
+    });
+    let env: HashMap<String, String> = [
+        ("AWS_ACCESS_KEY_ID", "AKIDFAKEFAKEFAKE"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "fake-secret-fake-secret-fake-secret",
+        ),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let out = trailscan(
+        &env,
+        &[
+            "lookup-events",
+            "--source",
+            "s3://far-bucket",
+            "--endpoint-url",
+            &far.url,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "{\n    \"Events\": []\n}"
+    );
+    let requests = far.requests.lock().unwrap().clone();
+    let listed_in = |region| {
+        requests.iter().any(|r| {
+            r.method == "GET"
+                && r.target.contains("list-type=2")
+                && r.signed_region() == Some(region)
+        })
+    };
+    assert!(listed_in("eu-west-1"), "{requests:?}");
+    assert!(!listed_in("us-east-1"), "{requests:?}");
+}

@@ -92,6 +92,11 @@ impl PublicKeys {
         Ok(PublicKeys { keys })
     }
 
+    /// Keys obtained otherwise (ListPublicKeys through the SDK).
+    pub fn from_keys(keys: Vec<PublicKey>) -> PublicKeys {
+        PublicKeys { keys }
+    }
+
     /// The keys valid at some time in `[start, end]` (epoch seconds), as ListPublicKeys
     /// returns them for that range.
     pub fn in_range(&self, start: i64, end: i64) -> Vec<PublicKey> {

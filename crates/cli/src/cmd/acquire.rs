@@ -95,7 +95,7 @@ fn copy_one(archive: &S3Archive, dir: &Path, object: &ObjectRef, known: Option<&
 
 /// Runs an acquisition.
 pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
-    let options = args.s3.options();
+    let options = args.s3.options(&args.regions);
     let archive = S3Archive::open(&args.source, &options)?;
     let time = |v: &Option<String>| {
         v.as_deref()

@@ -18,6 +18,7 @@ use trailscan_archive::key::ObjectKind;
 use trailscan_archive::s3::S3Archive;
 use trailscan_archive::time::format_utc;
 use trailscan_archive::{Listing, LocalArchive, Selection};
+use trailscan_cloudtrail_api::{list_public_keys, ListKeysError};
 use trailscan_integrity::coverage::unlisted_logs;
 use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
@@ -192,13 +193,65 @@ fn infer_bucket(digest_folder: &Path) -> Option<String> {
     })
 }
 
-fn load_keys(path: Option<&PathBuf>) -> Result<PublicKeys> {
-    let path = path.ok_or_else(|| {
-        anyhow!("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)")
-    })?;
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read public keys from {}", path.display()))?;
-    PublicKeys::parse(&text).with_context(|| format!("{}", path.display()))
+/// Where the public keys come from: a `--public-keys` file for every region, or CloudTrail's
+/// ListPublicKeys asked per region (an S3 source without a file).
+enum Keys {
+    File(PublicKeys),
+    PerRegion(HashMap<String, PublicKeys>),
+}
+
+impl Keys {
+    /// The keys to verify `region`'s digests with.
+    fn of(&self, region: &str) -> &PublicKeys {
+        static NONE: std::sync::OnceLock<PublicKeys> = std::sync::OnceLock::new();
+        match self {
+            Keys::File(keys) => keys,
+            Keys::PerRegion(by_region) => by_region
+                .get(region)
+                .unwrap_or_else(|| NONE.get_or_init(PublicKeys::default)),
+        }
+    }
+}
+
+/// The keys for `windows` (region -> the time range its digests are validated over): the
+/// `--public-keys` file, else, from S3, ListPublicKeys for `[start, end + 2 h]` in each region
+/// (the range the AWS CLI asks for), the regions asked at once.
+fn load_keys(
+    args: &ValidateLogsArgs,
+    origin: &Origin,
+    windows: &BTreeMap<String, (i64, i64)>,
+) -> Result<Keys> {
+    if let Some(path) = &args.public_keys {
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read public keys from {}", path.display()))?;
+        let keys = PublicKeys::parse(&text).with_context(|| format!("{}", path.display()))?;
+        return Ok(Keys::File(keys));
+    }
+    if !matches!(origin, Origin::Bucket(_)) {
+        return Err(anyhow!("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)"));
+    }
+    let options = args.s3.options(args.region.as_slice());
+    let fetched: Vec<(String, Result<PublicKeys, ListKeysError>)> = std::thread::scope(|scope| {
+        let asks: Vec<_> = windows
+            .iter()
+            .map(|(region, &(start, end))| {
+                let options = &options;
+                let ask = scope.spawn(move || {
+                    list_public_keys(options, region, (start, end.saturating_add(2 * 3600)))
+                });
+                (region.clone(), ask)
+            })
+            .collect();
+        asks.into_iter()
+            .map(|(region, ask)| (region, ask.join().expect("ListPublicKeys thread")))
+            .collect()
+    });
+    let mut by_region = HashMap::new();
+    for (region, keys) in fetched {
+        let keys = keys.map_err(|e| aws(format!("{e} (or give --public-keys FILE)")))?;
+        by_region.insert(region, keys);
+    }
+    Ok(Keys::PerRegion(by_region))
 }
 
 /// One chain's printed output and result, held until the chains before it are printed.
@@ -283,7 +336,7 @@ enum Origin {
 impl Origin {
     fn open(args: &ValidateLogsArgs) -> Result<Origin> {
         if args.source.starts_with("s3://") {
-            let options = args.s3.options();
+            let options = args.s3.options(args.region.as_slice());
             return Ok(Origin::Bucket(S3Archive::open(&args.source, &options)?));
         }
         let root = fs::canonicalize(&args.source)
@@ -433,7 +486,6 @@ fn parity(
     if !is_trail_arn(arn) {
         return Err(aws(format!("Invalid trail ARN provided: {arn}")));
     }
-    let keys = load_keys(args.public_keys.as_ref())?;
     let fields: Vec<&str> = arn.split(':').collect();
     let home_region = fields[3].to_string();
     let account = args
@@ -453,6 +505,9 @@ fn parity(
         source_region,
     };
     trail.bucket = origin.bucket(&trail, args.s3_bucket.as_deref())?;
+    let windows = BTreeMap::from([(trail.source_region.clone(), (start, end))]);
+    let keys = load_keys(args, origin, &windows)?;
+    let keys = keys.of(&trail.source_region);
     let stdout = io::stdout();
     let stderr = io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
@@ -461,7 +516,7 @@ fn parity(
             store,
             &trail,
             arn,
-            &keys,
+            keys,
             (start, end),
             args.verbose,
             pool,
@@ -513,7 +568,6 @@ fn every_chain(
     (start, end): (Option<i64>, i64),
     pool: &rayon::ThreadPool,
 ) -> Result<ExitCode> {
-    let keys = load_keys(args.public_keys.as_ref())?;
     let selection = Selection {
         kind: ObjectKind::Digest,
         accounts: args.account_id.iter().cloned().collect(),
@@ -541,19 +595,29 @@ fn every_chain(
     if chains.is_empty() {
         return Err(anyhow!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", origin.name()));
     }
+    // The whole chain unless a window is given: from before its oldest digest.
+    let window_of = |oldest: i64| (start.unwrap_or(oldest - 2 * 3600), end);
+    let mut windows: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (trail, &oldest) in &chains {
+        let (from, to) = window_of(oldest);
+        let w = windows
+            .entry(trail.source_region.clone())
+            .or_insert((from, to));
+        w.0 = w.0.min(from);
+    }
+    let keys = load_keys(args, origin, &windows)?;
     let runs: Vec<Result<ChainOutput>> = pool.install(|| {
         chains
             .par_iter()
             .map(|(trail, oldest)| {
                 let mut trail = trail.clone();
                 trail.bucket = origin.bucket(&trail, args.s3_bucket.as_deref())?;
-                // The whole chain unless a window is given: from before its oldest digest.
-                let window = (start.unwrap_or(*oldest - 2 * 3600), end);
+                let window = window_of(*oldest);
                 let (home, account, region, name) = (&trail.home_region, &trail.account, &trail.source_region, &trail.name);
                 let title = format!("arn:{}:cloudtrail:{home}:{account}:trail/{name} (account {account}, region {region})", partition(home));
                 let (mut out, mut err) = (Vec::new(), Vec::new());
                 let result = origin.with_store(&trail.bucket, |store| {
-                    validate_chain(store, &trail, &title, &keys, window, args.verbose, pool, &mut out, &mut err)
+                    validate_chain(store, &trail, &title, keys.of(&trail.source_region), window, args.verbose, pool, &mut out, &mut err)
                 })?;
                 Ok(ChainOutput { out, err, result })
             })

@@ -105,6 +105,8 @@ pub struct ValidateLogsArgs {
     pub verbose: bool,
 
     /// The saved output of `aws cloudtrail list-public-keys` (v1 or v2) covering the window.
+    /// Without it, an s3:// source asks CloudTrail's ListPublicKeys in each digest region
+    /// (endpoint: AWS_ENDPOINT_URL_CLOUDTRAIL, else AWS's); a copy on disk needs the file.
     #[arg(long, value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
 
@@ -196,12 +198,18 @@ pub struct S3Args {
 }
 
 impl S3Args {
-    /// The options the S3 client takes.
-    pub fn options(&self) -> trailscan_archive::s3::S3Options {
+    /// The options the AWS clients take. `regions` are the command's `--region` values: when
+    /// exactly one is given it is the clients' region too (as `--region` is for the AWS CLI),
+    /// unless the standard chain names one.
+    pub fn options(&self, regions: &[String]) -> trailscan_archive::s3::S3Options {
         trailscan_archive::s3::S3Options {
             endpoint_url: self.endpoint_url.clone(),
             profile: self.profile.clone(),
             no_sign_request: self.no_sign_request,
+            region: match regions {
+                [one] => Some(one.clone()),
+                _ => None,
+            },
         }
     }
 }

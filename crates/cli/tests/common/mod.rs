@@ -3,6 +3,8 @@
 //! reference (cloudtrail-spec.md section 4) rather than from the library's code.
 #![allow(dead_code)]
 
+pub mod fake_http;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
