@@ -35,4 +35,4 @@ pub mod time;
 pub use local::{ListError, LocalArchive};
 pub use object::{Listing, Location, ObjectRef, SkipReason, SkippedCounts};
 pub use select::Selection;
-pub use source::Source;
+pub use source::{default_threads, Source};

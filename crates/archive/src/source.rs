@@ -60,13 +60,19 @@ impl Source {
         }
     }
 
-    /// Threads that keep the cores busy: one per core on disk; on S3, where a worker waits
-    /// for its GET, enough to keep requests in flight (16 or two per core).
+    /// Threads that keep the cores busy for this source: see [`default_threads`].
     pub fn default_threads(&self) -> usize {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        match self {
-            Source::Local(_) => cores,
-            Source::S3(_) => (2 * cores).max(16),
-        }
+        default_threads(matches!(self, Source::S3(_)))
+    }
+}
+
+/// Threads that keep the cores busy: one per core on disk; from S3, where a worker waits for
+/// its GET, enough to keep requests in flight (16 or two per core).
+pub fn default_threads(from_s3: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if from_s3 {
+        (2 * cores).max(16)
+    } else {
+        cores
     }
 }

@@ -7,16 +7,16 @@
 //! files. Files delivered in the last two hours are not expected to be listed yet (digests
 //! come hourly).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use trailscan_archive::inflate::inflate_gzip;
 use trailscan_archive::key::{parse_key, KeyClass, ObjectKind};
 use trailscan_archive::time::{civil_from_days, format_utc};
 
 use crate::store::Store;
-use crate::walk::Trail;
+use crate::walk::{Trail, ValidDigest};
 
 /// How long after delivery a log file may still be waiting for its digest.
 pub const DIGEST_DELAY_SECS: i64 = 2 * 3600;
@@ -62,6 +62,22 @@ fn folder(trail: &Trail, kind: ObjectKind) -> String {
     parts.join("/")
 }
 
+/// The `s3Object` of every `logFiles` entry that names one: the log files a digest lists
+/// (an entry missing its other fields still lists its object).
+pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
+    digest
+        .get("logFiles")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            l.get("s3Object")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
+}
+
 /// `FOLDER/YYYY/MM/DD/` for every day from `from` to `to` (epoch seconds).
 fn day_prefixes(folder: &str, from: i64, to: i64) -> Vec<String> {
     (from.div_euclid(86_400)..=to.div_euclid(86_400))
@@ -81,6 +97,7 @@ pub fn unlisted_logs<S: Store + ?Sized>(
     (start, end): (i64, i64),
     now: i64,
     excused: &[(i64, i64)],
+    walked: &[&ValidDigest],
 ) -> Result<Vec<Unlisted>, String> {
     let until = end.min(now - DIGEST_DELAY_SECS);
     if until < start {
@@ -118,17 +135,26 @@ pub fn unlisted_logs<S: Store + ?Sized>(
             }
         }
     }
-    // Each digest's end and the log files it lists, read on all cores.
+    // Each digest's end and the log files it lists: from the walk where it read the digest,
+    // else (other trails' digests in the folder) read here, on all cores.
+    let walked: HashMap<&str, &ValidDigest> = walked
+        .iter()
+        .filter(|d| d.bucket == trail.bucket)
+        .map(|d| (d.key.as_str(), *d))
+        .collect();
     let read: Vec<(Option<i64>, Vec<String>)> = digest_keys
         .par_iter()
         .map(|key| {
+            if let Some(d) = walked.get(key.as_str()) {
+                return (Some(d.end), d.listed.clone());
+            }
             let mut inflated = Vec::new();
             let doc = store
                 .get(&trail.bucket, key)
                 .ok()
                 .filter(|f| inflate_gzip(&f.body, &mut inflated, 1 << 30).is_ok())
                 .and_then(|_| serde_json::from_slice::<Value>(&inflated).ok());
-            let Some(doc) = doc else {
+            let Some(Value::Object(doc)) = doc else {
                 return (None, Vec::new());
             };
             let end = doc
@@ -136,18 +162,7 @@ pub fn unlisted_logs<S: Store + ?Sized>(
                 .and_then(Value::as_str)
                 .and_then(trailscan_archive::time::parse_rfc3339)
                 .map(|(s, _)| s);
-            let files = doc
-                .get("logFiles")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|l| {
-                    l.get("s3Object")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                })
-                .collect();
-            (end, files)
+            (end, listed_objects(&doc))
         })
         .collect();
     let newest_end = read.iter().filter_map(|(end, _)| *end).max();

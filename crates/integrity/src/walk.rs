@@ -63,6 +63,9 @@ pub struct ValidDigest {
     pub end: i64,
     /// `logFiles`, in order; entries without the three fields are `None`.
     pub logs: Vec<Option<LogRef>>,
+    /// Every object `logFiles` names, for the coverage check (which then need not read the
+    /// digest again).
+    pub listed: Vec<String>,
 }
 
 /// One thing the walk found, in the order the AWS CLI reports it.
@@ -438,6 +441,7 @@ impl<'a, S: Store + ?Sized> Walker<'a, S> {
                             start,
                             end: loaded.end,
                             logs: log_refs(&loaded.json),
+                            listed: crate::coverage::listed_objects(&loaded.json),
                         }));
                     } else {
                         steps.push(Step::Unverified {

@@ -131,7 +131,10 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
         }
         objects.extend(listing.objects);
     }
-    let threads = if args.threads == 0 { 16 } else { args.threads };
+    let threads = match args.threads {
+        0 => trailscan_archive::default_threads(true),
+        n => n,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
+use trailscan_archive::default_threads;
 use trailscan_archive::key::ObjectKind;
 use trailscan_archive::s3::S3Archive;
 use trailscan_archive::time::format_utc;
@@ -24,7 +25,9 @@ use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
 use trailscan_integrity::report::{Counts, Printer};
 use trailscan_integrity::store::{LocalStore, Store, SIDECAR_SUFFIX};
-use trailscan_integrity::walk::{unaccounted_hours, unique_logs, LogKey, Trail, Walker};
+use trailscan_integrity::walk::{
+    unaccounted_hours, unique_logs, LogKey, Step, Trail, ValidDigest, Walker,
+};
 use trailscan_query::parse_time_arg;
 
 use crate::exit_codes::AwsCliError;
@@ -282,8 +285,10 @@ fn validate_chain(
 ) -> Result<ChainResult> {
     let mut printer = Printer::new(out, err, verbose, start, end);
     printer.header(title)?;
-    let steps = Walker::new(store, trail, keys, start, end)
-        .walk()
+    // In the pool: the walk fetches and verifies the listed digests in parallel first, and
+    // from S3 that wants the pool's many workers, not rayon's one per core.
+    let steps = pool
+        .install(|| Walker::new(store, trail, keys, start, end).walk())
         .map_err(|e| aws(e.to_string()))?;
     let reads = hash_all(pool, store, &unique_logs(&steps));
     for (backfill, step) in &steps {
@@ -294,8 +299,15 @@ fn validate_chain(
         })?;
     }
     let excused = unaccounted_hours(&steps);
-    for unlisted in
-        unlisted_logs(store, trail, (start, end), now(), &excused).map_err(|e| anyhow!(e))?
+    let walked: Vec<&ValidDigest> = steps
+        .iter()
+        .filter_map(|(_, step)| match step {
+            Step::Valid(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    for unlisted in unlisted_logs(store, trail, (start, end), now(), &excused, &walked)
+        .map_err(|e| anyhow!(e))?
     {
         printer.unlisted(&unlisted.line())?;
     }
@@ -463,11 +475,15 @@ pub fn run(args: &ValidateLogsArgs) -> Result<ExitCode> {
             "Invalid time range specified: start-time must occur before end-time",
         ));
     }
+    let origin = Origin::open(args)?;
+    let threads = match args.threads {
+        0 => default_threads(matches!(origin, Origin::Bucket(_))),
+        n => n,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
+        .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
-    let origin = Origin::open(args)?;
     match &args.trail_arn {
         // --start-time is required with --trail-arn (clap enforces it).
         Some(arn) => parity(args, arn, &origin, (start.unwrap_or_default(), end), &pool),

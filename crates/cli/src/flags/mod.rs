@@ -132,7 +132,8 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "NAME=DIR")]
     pub bucket_copy: Vec<String>,
 
-    /// Worker threads for hashing log files (default: one per core).
+    /// Worker threads for fetching and hashing log files (default: one per core on disk; 16 or
+    /// two per core on S3).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 }
