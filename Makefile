@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/trailscan
 
-.PHONY: build demo test pydeps lint sample throughput clean
+.PHONY: build demo test pydeps benchdeps lint sample bench bench-micro clean
 
 # The AWS CLI, for the tests that compare trailscan's output with its formatters.
 VENV := .venv
@@ -39,10 +39,22 @@ sample:
 	rm -rf fixtures/sample-archive
 	$(CARGO) run -q -p trailscan-fixtures -- sample fixtures/sample-archive
 
-## Needle-lookup throughput on a generated 540,000-event archive (not a test: no timing assertions).
-throughput:
-	$(CARGO) build --release -p trailscan -p trailscan-fixtures
-	benches/lookup-throughput.sh
+## The peers of the benchmarks (DuckDB, PyPI, pinned) into .venv, beside the AWS CLI.
+benchdeps: pydeps
+	@$(VENV)/bin/python -c 'import duckdb' 2>/dev/null || \
+	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/bench-requirements.txt
+	@command -v jq >/dev/null || { echo "make bench needs jq (Debian: apt-get install jq)"; exit 1; }
+	@[ -x /usr/bin/time ] || { echo "make bench needs GNU time (Debian: apt-get install time)"; exit 1; }
+
+## Criterion micro-benchmarks of the hot path (inflate backends, split, parse, search, SHA-256,
+## signature check), then the end-to-end comparison with DuckDB, zcat | jq and the AWS CLI,
+## written to BENCHMARKS.md. Not a test: no timing assertions. About 40 minutes on 2 cores.
+bench: bench-micro benchdeps
+	$(CARGO) build --release -p trailscan -p trailscan-fixtures -p trailscan-benches --bins
+	$(VENV)/bin/python benches/compare.py
+
+bench-micro:
+	$(CARGO) bench -p trailscan-benches --bench micro
 
 clean:
 	$(CARGO) clean
