@@ -64,6 +64,9 @@ pub struct S3Archive {
     /// Objects in a row whose GET failed: see [`UNREACHABLE_STREAK`].
     unreachable_streak: AtomicU32,
     client: Client,
+    /// What the client was built from, for the run's other AWS clients (boxed: cold, and
+    /// large beside the rest).
+    shared: Box<aws_config::SdkConfig>,
     runtime: tokio::runtime::Runtime,
     bucket: String,
     prefix: String,
@@ -116,7 +119,7 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
 /// timeouts, and a region (the chain's, else `--region`'s, else us-east-1: S3 answers where a
 /// bucket lives from any region). No endpoint here: `--endpoint-url` is S3's alone, and the
 /// standard `AWS_ENDPOINT_URL_<SERVICE>` variables reach each client from the chain.
-pub async fn shared_config(options: &S3Options) -> aws_config::SdkConfig {
+async fn shared_config(options: &S3Options) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
@@ -175,14 +178,14 @@ impl S3Archive {
                 url: url.to_string(),
                 reason: format!("cannot start the I/O runtime: {e}"),
             })?;
-        let client = runtime.block_on(async {
+        let (client, shared) = runtime.block_on(async {
             let shared = shared_config(options).await;
             let mut config = aws_sdk_s3::config::Builder::from(&shared);
             if let Some(endpoint) = &options.endpoint_url {
                 config = config.endpoint_url(endpoint).force_path_style(true);
             }
             let client = Client::from_conf(config.build());
-            match bucket_region(&client, bucket).await {
+            let client = match bucket_region(&client, bucket).await {
                 // Only AWS says where a bucket lives; requests must go to that region.
                 Some(region) if Some(region.as_str()) != shared.region().map(|r| r.as_ref()) => {
                     let config = client
@@ -192,15 +195,24 @@ impl S3Archive {
                     Client::from_conf(config.build())
                 }
                 _ => client,
-            }
+            };
+            (client, shared)
         });
         Ok(S3Archive {
             unreachable_streak: AtomicU32::new(0),
             client,
+            shared: Box::new(shared),
             runtime,
             bucket: bucket.to_string(),
             prefix: prefix.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// The run's AWS configuration (credentials, resolved once; the chain's region; timeouts;
+    /// no endpoint, `--endpoint-url` being S3's) and the runtime its clients run on, so that
+    /// another AWS client of the same run (CloudTrail's) shares both instead of loading its own.
+    pub fn aws(&self) -> (&aws_config::SdkConfig, &tokio::runtime::Runtime) {
+        (&self.shared, &self.runtime)
     }
 
     /// `s3://bucket/prefix`.

@@ -3,15 +3,17 @@
 //!
 //! Keys are regional (a digest is signed with its own region's key), so they are asked of
 //! each region whose digests are validated, as the AWS CLI asks the region of its `--region`.
-//! The client starts from the same configuration as the S3 client ([`shared_config`]) minus
-//! `--endpoint-url`, which is S3's; a CloudTrail endpoint of one's own is set the standard
+//! The client starts from the S3 client's configuration and runtime ([`S3Archive::aws`]),
+//! without `--endpoint-url`, which is S3's; a CloudTrail endpoint of one's own is set the standard
 //! way, with `AWS_ENDPOINT_URL_CLOUDTRAIL` (or `endpoint_url` in a profile's `cloudtrail`
 //! services section).
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use trailscan_archive::s3::{describe, redact, shared_config, S3Options};
+use std::collections::{BTreeMap, HashMap};
+
+use trailscan_archive::s3::{describe, S3Archive};
 use trailscan_integrity::keys::{PublicKey, PublicKeys};
 
 /// Why the keys could not be had.
@@ -24,47 +26,66 @@ pub struct ListKeysError {
     pub reason: String,
 }
 
-/// The keys of `region` valid at some time in `[start, end]` (epoch seconds), every page.
+/// The keys valid at some time in each region's `[start, end]` (epoch seconds), every page,
+/// the regions asked at once; with the S3 client's configuration and on its runtime (see
+/// [`S3Archive::aws`]).
 pub fn list_public_keys(
-    options: &S3Options,
-    region: &str,
-    (start, end): (i64, i64),
-) -> Result<PublicKeys, ListKeysError> {
-    let failed = |reason: String| ListKeysError {
-        region: region.to_string(),
-        reason: redact(&reason),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| failed(format!("cannot start the I/O runtime: {e}")))?;
+    archive: &S3Archive,
+    windows: &BTreeMap<String, (i64, i64)>,
+) -> Result<HashMap<String, PublicKeys>, ListKeysError> {
+    let (shared, runtime) = archive.aws();
     runtime.block_on(async {
-        let shared = shared_config(options).await;
-        let config = aws_sdk_cloudtrail::config::Builder::from(&shared)
-            .region(aws_config::Region::new(region.to_string()))
-            .build();
-        let client = aws_sdk_cloudtrail::Client::from_conf(config);
-        let mut pages = client
-            .list_public_keys()
-            .start_time(DateTime::from_secs(start))
-            .end_time(DateTime::from_secs(end))
-            .into_paginator()
-            .send();
-        let mut keys = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| failed(describe(&e)))?;
-            for key in page.public_key_list() {
-                let (Some(value), Some(fingerprint)) = (key.value(), key.fingerprint()) else {
-                    continue;
-                };
-                keys.push(PublicKey {
-                    fingerprint: fingerprint.to_string(),
-                    value: STANDARD.encode(value.as_ref()),
-                    valid_from: key.validity_start_time().map(DateTime::secs),
-                    valid_until: key.validity_end_time().map(DateTime::secs),
-                });
-            }
+        let asks: Vec<_> = windows
+            .iter()
+            .map(|(region, &window)| {
+                let config = aws_sdk_cloudtrail::config::Builder::from(shared)
+                    .region(aws_config::Region::new(region.clone()))
+                    .build();
+                let client = aws_sdk_cloudtrail::Client::from_conf(config);
+                (region, tokio::spawn(keys_of(client, window)))
+            })
+            .collect();
+        let mut by_region = HashMap::new();
+        for (region, ask) in asks {
+            let failed = |reason: String| ListKeysError {
+                region: region.clone(),
+                reason,
+            };
+            let keys = ask
+                .await
+                .map_err(|e| failed(e.to_string()))?
+                .map_err(failed)?;
+            by_region.insert(region.clone(), keys);
         }
-        Ok(PublicKeys::from_keys(keys))
+        Ok(by_region)
     })
+}
+
+/// One region's keys, following NextToken; a failure as [`describe`] words it.
+async fn keys_of(
+    client: aws_sdk_cloudtrail::Client,
+    (start, end): (i64, i64),
+) -> Result<PublicKeys, String> {
+    let mut pages = client
+        .list_public_keys()
+        .start_time(DateTime::from_secs(start))
+        .end_time(DateTime::from_secs(end))
+        .into_paginator()
+        .send();
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| describe(&e))?;
+        for key in page.public_key_list() {
+            let (Some(value), Some(fingerprint)) = (key.value(), key.fingerprint()) else {
+                continue;
+            };
+            keys.push(PublicKey {
+                fingerprint: fingerprint.to_string(),
+                value: STANDARD.encode(value.as_ref()),
+                valid_from: key.validity_start_time().map(DateTime::secs),
+                valid_until: key.validity_end_time().map(DateTime::secs),
+            });
+        }
+    }
+    Ok(PublicKeys::from_keys(keys))
 }

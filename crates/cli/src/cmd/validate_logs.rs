@@ -19,7 +19,7 @@ use trailscan_archive::key::ObjectKind;
 use trailscan_archive::s3::S3Archive;
 use trailscan_archive::time::format_utc;
 use trailscan_archive::{Listing, LocalArchive, Selection};
-use trailscan_cloudtrail_api::{list_public_keys, ListKeysError};
+use trailscan_cloudtrail_api::list_public_keys;
 use trailscan_integrity::coverage::unlisted_logs;
 use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
@@ -230,30 +230,15 @@ fn load_keys(
         let keys = PublicKeys::parse(&text).with_context(|| format!("{}", path.display()))?;
         return Ok(Keys::File(keys));
     }
-    if !matches!(origin, Origin::Bucket(_)) {
+    let Origin::Bucket(archive) = origin else {
         return Err(anyhow!("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)"));
-    }
-    let options = args.s3.options(args.region.as_slice());
-    let fetched: Vec<(String, Result<PublicKeys, ListKeysError>)> = std::thread::scope(|scope| {
-        let asks: Vec<_> = windows
-            .iter()
-            .map(|(region, &(start, end))| {
-                let options = &options;
-                let ask = scope.spawn(move || {
-                    list_public_keys(options, region, (start, end.saturating_add(2 * 3600)))
-                });
-                (region.clone(), ask)
-            })
-            .collect();
-        asks.into_iter()
-            .map(|(region, ask)| (region, ask.join().expect("ListPublicKeys thread")))
-            .collect()
-    });
-    let mut by_region = HashMap::new();
-    for (region, keys) in fetched {
-        let keys = keys.map_err(|e| aws(format!("{e} (or give --public-keys FILE)")))?;
-        by_region.insert(region, keys);
-    }
+    };
+    let asked = windows
+        .iter()
+        .map(|(region, &(start, end))| (region.clone(), (start, end.saturating_add(2 * 3600))))
+        .collect();
+    let by_region = list_public_keys(archive, &asked)
+        .map_err(|e| aws(format!("{e} (or give --public-keys FILE)")))?;
     Ok(Keys::PerRegion(by_region))
 }
 
