@@ -46,6 +46,9 @@ JSON
     for attempt in 1 2 3; do
     # gRPC ports are the HTTP ports plus 10000 unless given: give them all.
     S3=$(free_port); MASTER=$(free_port); VOLUME=$(free_port); FILER=$(free_port)
+    # Every bucket is a collection with volumes of its own: with the volume count left to
+    # weed (free disk / volume size, as few as a dozen on a full disk) the tests' buckets ran
+    # out of writable volumes. Small volumes, and enough of them, whatever the disk.
     # Every run starts from an empty store.
     rm -rf "$DIR/data"
     mkdir -p "$DIR/data"
@@ -54,6 +57,7 @@ JSON
         -volume.port="$VOLUME" -volume.port.grpc="$(free_port)" -filer.port="$FILER" -filer.port.grpc="$(free_port)" \
         -s3.config="$DIR/s3.json" -s3.autoCreateBucket=false \
         -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false -admin.ui=false \
+        -master.volumeSizeLimitMB=64 -volume.max=500 \
         > "$DIR/weed.log" 2>&1 &
     echo $! > "$DIR/weed.pid"
     cat > "$DIR/s3.env" <<ENV
