@@ -29,10 +29,12 @@ mod local;
 mod object;
 pub mod s3;
 mod select;
+mod shard;
 mod source;
 pub mod time;
 
 pub use local::{ListError, LocalArchive};
 pub use object::{Listing, Location, ObjectRef, SkipReason, SkippedCounts};
 pub use select::Selection;
+pub use shard::{Shard, ShardPlan, Unit};
 pub use source::{default_threads, Source};

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::key::{parse_key, KeyClass};
 use crate::layout_walk::{enter_dir, enter_path, Level};
-use crate::object::{Listing, Location, ObjectRef, SkipReason};
+use crate::object::{DayFolder, Listing, Location, ObjectRef, SkipReason};
 use crate::select::Selection;
+use crate::shard::{assign, Unit};
 
 /// Why a source folder cannot be listed at all.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +102,15 @@ impl LocalArchive {
             source,
         })?;
         self.walk(&self.root.clone(), level, selection, &mut listing);
+        if let Some(shard) = selection.shard {
+            let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
+            listing.shard_plan = Some(plan);
+            for folder in own {
+                if let DayFolder::Local(path) = folder {
+                    self.walk(&path, Level::Day, selection, &mut listing);
+                }
+            }
+        }
         listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(listing)
     }
@@ -140,6 +150,14 @@ impl LocalArchive {
                 listing.skipped.file(SkipReason::Symlink);
             } else if file_type.is_dir() {
                 match enter_dir(level, &name.to_string_lossy(), selection) {
+                    Ok(Level::Day) if selection.shard.is_some() => {
+                        // Sharded: day folders are listed once this shard's are known.
+                        let names = relative_key(&self.key_root, &path).unwrap_or_default();
+                        match Unit::from_day_folder(names.split('/')) {
+                            Some(unit) => listing.day_folders.push((unit, DayFolder::Local(path))),
+                            None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
+                        }
+                    }
                     Ok(next) => {
                         listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
                         self.walk(&path, next, selection, listing);

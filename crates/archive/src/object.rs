@@ -6,6 +6,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 
 use crate::key::CloudTrailKey;
+use crate::shard::{ShardPlan, Unit};
 
 /// One object to read: where its bytes are, and what its key says.
 #[derive(Debug, Clone)]
@@ -186,6 +187,7 @@ impl Listing {
         self.skipped.merge(&other.skipped);
         self.problems.extend(other.problems);
         self.awslogs_folders += other.awslogs_folders;
+        self.day_folders.extend(other.day_folders);
     }
 }
 
@@ -200,4 +202,15 @@ pub struct Listing {
     pub problems: Vec<String>,
     /// `AWSLogs` folders found: zero means the source is not a CloudTrail archive at all.
     pub awslogs_folders: u64,
+    /// With a shard: the units it took out of all those found.
+    pub shard_plan: Option<ShardPlan>,
+    /// With a shard: day folders found by the walk and not yet listed.
+    pub(crate) day_folders: Vec<(Unit, DayFolder)>,
+}
+
+/// A day folder left for the second step of a sharded listing.
+#[derive(Debug)]
+pub(crate) enum DayFolder {
+    Local(PathBuf),
+    S3(String),
 }

@@ -18,8 +18,9 @@ use rayon::prelude::*;
 use crate::key::{parse_key, KeyClass};
 use crate::layout_walk::{enter_dir, enter_path, Level};
 use crate::local::ListError;
-use crate::object::{Listing, Location, ObjectRef};
+use crate::object::{DayFolder, Listing, Location, ObjectRef, SkipReason};
 use crate::select::Selection;
+use crate::shard::{assign, Unit};
 
 /// How to reach S3.
 #[derive(Debug, Clone, Default)]
@@ -271,6 +272,21 @@ impl S3Archive {
             reason,
         })?;
         self.merge_level(&mut listing, first, level, selection);
+        if let Some(shard) = selection.shard {
+            let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
+            listing.shard_plan = Some(plan);
+            let own: Vec<(String, Level)> = own
+                .into_iter()
+                .filter_map(|f| match f {
+                    DayFolder::S3(prefix) => Some((prefix, Level::Day)),
+                    DayFolder::Local(_) => None,
+                })
+                .collect();
+            let children = self.list_folders_below(&own, selection);
+            for child in children {
+                listing.absorb(child);
+            }
+        }
         listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(listing)
     }
@@ -307,6 +323,13 @@ impl S3Archive {
                 .next()
                 .unwrap_or_default();
             match enter_dir(level, name, sel) {
+                Ok(Level::Day) if sel.shard.is_some() => {
+                    // Sharded: day folders are listed once this shard's are known.
+                    match Unit::from_day_folder(folder.trim_end_matches('/').split('/')) {
+                        Some(unit) => listing.day_folders.push((unit, DayFolder::S3(folder))),
+                        None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
+                    }
+                }
                 Ok(next) => {
                     listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
                     below.push((folder, next));
@@ -314,7 +337,14 @@ impl S3Archive {
                 Err(reason) => listing.skipped.folder(reason),
             }
         }
-        let children: Vec<Listing> = below
+        for child in self.list_folders_below(&below, sel) {
+            listing.absorb(child);
+        }
+    }
+
+    /// Lists folders (in parallel) and walks each down from its level.
+    fn list_folders_below(&self, below: &[(String, Level)], sel: &Selection) -> Vec<Listing> {
+        below
             .par_iter()
             .map(|(folder, next)| {
                 let mut child = Listing::default();
@@ -326,10 +356,7 @@ impl S3Archive {
                 }
                 child
             })
-            .collect();
-        for child in children {
-            listing.absorb(child);
-        }
+            .collect()
     }
 
     /// Fetches an object of this archive's bucket into `buf`, retrying transient failures
@@ -409,6 +436,24 @@ impl S3Archive {
         Err(FetchError::Failed(format!(
             "{last} (after {BODY_ATTEMPTS} attempts)"
         )))
+    }
+
+    /// Uploads a local file to `key` of this archive's bucket (one PUT: files up to 5 GB).
+    pub fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), String> {
+        self.runtime.block_on(async {
+            let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(body)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| describe(&e))
+        })
     }
 
     /// The bucket.

@@ -2,6 +2,7 @@
 
 use crate::key::{CloudTrailKey, ObjectKind};
 use crate::object::SkipReason;
+use crate::shard::Shard;
 use crate::time::{days_from_civil, days_in_month};
 
 /// A file named for delivery minute `HH:mm` holds records up to the end of that minute; the
@@ -32,6 +33,9 @@ pub struct Selection {
     pub end: Option<i64>,
     /// How long after `end` a file may still be delivered and hold a wanted record.
     pub delivery_margin_secs: i64,
+    /// Only this shard's units (delivery day x account x region), when the scan is split
+    /// between workers.
+    pub shard: Option<Shard>,
 }
 
 impl Default for Selection {
@@ -43,6 +47,7 @@ impl Default for Selection {
             start: None,
             end: None,
             delivery_margin_secs: DEFAULT_DELIVERY_MARGIN_SECS,
+            shard: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod exit_codes;
 mod flags;
 mod render;
 mod settings;
+mod shard_results;
 mod summary;
 
 use flags::{Cli, Command};
@@ -19,6 +20,8 @@ fn main() -> ExitCode {
         Command::LookupEvents(args) => cmd::lookup_events::run(args),
         Command::ValidateLogs(args) => cmd::validate_logs::run(args),
         Command::Acquire(args) => cmd::acquire::run(args),
+        Command::Export(args) => cmd::export::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

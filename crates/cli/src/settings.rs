@@ -3,13 +3,13 @@
 use anyhow::{bail, Context, Result};
 use trailscan_archive::key::ObjectKind;
 use trailscan_archive::s3::S3Options;
-use trailscan_archive::Selection;
+use trailscan_archive::{Selection, Shard};
 use trailscan_output::Query;
 use trailscan_query::{decode_token, parse_attribute_arg, parse_time_arg, LookupRequest, Resume};
 
 use crate::exit_codes::UsageError;
 
-use crate::flags::{LookupEventsArgs, SourceArgs};
+use crate::flags::{LookupEventsArgs, SelectionArgs, SourceArgs};
 
 /// How to read the source.
 pub struct SourceSettings {
@@ -25,10 +25,24 @@ pub struct SourceSettings {
     pub max_inflated_bytes: u64,
     /// No summary.
     pub quiet: bool,
+    /// `--run-id`, else AWS Batch's job id.
+    pub run_id: Option<String>,
 }
 
 impl SourceSettings {
-    fn new(args: &SourceArgs, kind: ObjectKind, request: &LookupRequest) -> SourceSettings {
+    /// Converts and checks the flags.
+    pub fn new(
+        args: &SourceArgs,
+        kind: ObjectKind,
+        request: &LookupRequest,
+    ) -> Result<SourceSettings> {
+        let Some(spec) = args.source.clone() else {
+            return Err(UsageError(
+                "the following required arguments were not provided:\n  --source <DIR|s3://BUCKET[/PREFIX]>".into(),
+            )
+            .into());
+        };
+        let shard = args.shard.as_deref().map(parse_shard).transpose()?;
         // Delivery-time pruning works in whole seconds; widen to cover fractions.
         let selection = Selection {
             kind,
@@ -37,15 +51,96 @@ impl SourceSettings {
             start: request.start.map(|t| t.secs),
             end: request.end.map(|t| t.secs.saturating_add(1)),
             delivery_margin_secs: args.delivery_margin,
+            shard,
         };
-        SourceSettings {
-            spec: args.source.clone(),
+        let run_id = args
+            .run_id
+            .clone()
+            .or_else(|| run_id_from_batch(std::env::var("AWS_BATCH_JOB_ID").ok()));
+        if let Some(id) = &run_id {
+            check_run_id(id)?;
+        }
+        Ok(SourceSettings {
+            spec,
             s3: args.s3.options(&args.regions),
             selection,
             threads: args.threads,
             max_inflated_bytes: args.max_inflated_size,
             quiet: args.quiet,
-        }
+            run_id,
+        })
+    }
+
+    /// The run id a sharded run needs.
+    pub fn required_run_id(&self) -> Result<&str> {
+        self.run_id.as_deref().ok_or_else(|| {
+            UsageError(
+                "a sharded run needs --run-id (the same for every shard), or AWS_BATCH_JOB_ID"
+                    .into(),
+            )
+            .into()
+        })
+    }
+}
+
+/// `K/N`, or `auto` from the batch engine's variables.
+pub fn parse_shard(value: &str) -> Result<Shard, UsageError> {
+    let parsed = if value == "auto" {
+        Shard::from_env(|name| std::env::var(name).ok())
+    } else {
+        value.parse()
+    };
+    parsed.map_err(|e| UsageError(format!("--shard: {e}")))
+}
+
+/// AWS Batch gives an array child `JOBID:INDEX`; the run is the parent, `JOBID`.
+fn run_id_from_batch(job_id: Option<String>) -> Option<String> {
+    let id = job_id?;
+    let parent = id.split_once(':').map_or(id.as_str(), |(parent, _)| parent);
+    (!parent.is_empty()).then(|| parent.to_string())
+}
+
+/// A run id becomes a folder name and a part of file names: keep it to safe characters.
+fn check_run_id(id: &str) -> Result<(), UsageError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "--run-id {id:?}: use letters, digits, '-', '_' and '.' (up to 128, not starting with '.')"
+        )))
+    }
+}
+
+/// The lookup the selection flags ask for, checked.
+pub fn lookup_request(args: &SelectionArgs) -> Result<LookupRequest> {
+    let mut attributes = Vec::new();
+    for value in &args.lookup_attributes {
+        attributes.extend(parse_attribute_arg(value)?);
+    }
+    let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
+    let request = LookupRequest {
+        attributes,
+        start: time(&args.start_time)?,
+        end: time(&args.end_time)?,
+        insight: args.event_category.is_some(),
+        include_data_events: args.include_data_events,
+    };
+    request.validate()?;
+    Ok(request)
+}
+
+/// Log files, or Insights files for Insights events.
+pub fn object_kind(request: &LookupRequest) -> ObjectKind {
+    if request.insight {
+        ObjectKind::Insight
+    } else {
+        ObjectKind::Log
     }
 }
 
@@ -146,19 +241,7 @@ impl LookupSettings {
 
     /// Converts and checks the flags.
     pub fn new(args: &LookupEventsArgs) -> Result<LookupSettings> {
-        let mut attributes = Vec::new();
-        for value in &args.lookup_attributes {
-            attributes.extend(parse_attribute_arg(value)?);
-        }
-        let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
-        let request = LookupRequest {
-            attributes,
-            start: time(&args.start_time)?,
-            end: time(&args.end_time)?,
-            insight: args.event_category.is_some(),
-            include_data_events: args.include_data_events,
-        };
-        request.validate()?;
+        let request = lookup_request(&args.selection)?;
         let output = OutputSettings {
             format: OutputFormat::parse(&args.output)?,
             query: args
@@ -190,12 +273,7 @@ impl LookupSettings {
                 max_items,
             },
         };
-        let kind = if request.insight {
-            ObjectKind::Insight
-        } else {
-            ObjectKind::Log
-        };
-        let source = SourceSettings::new(&args.source, kind, &request);
+        let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
         let mut accounts = source.selection.accounts.clone();
         accounts.sort();
         let mut regions = source.selection.regions.clone();

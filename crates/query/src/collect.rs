@@ -119,7 +119,7 @@ pub struct Events {
 }
 
 enum Source {
-    Memory(std::vec::IntoIter<LookupEvent>),
+    Memory(std::vec::IntoIter<(Position, LookupEvent)>),
     Runs {
         runs: Vec<Run>,
         heap: BinaryHeap<Reverse<Head>>,
@@ -169,7 +169,9 @@ impl Events {
 }
 
 impl Iterator for Events {
-    type Item = io::Result<LookupEvent>;
+    /// Each event with where it stands in the order (what a shard's results keep, so that a
+    /// merge can order and de-duplicate across shards exactly as one run would).
+    type Item = io::Result<(Position, LookupEvent)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match &mut self.source {
@@ -192,8 +194,8 @@ impl Iterator for Events {
                     self.duplicates += 1;
                     continue;
                 }
-                *last = Some(head.position);
-                return Some(Ok(head.event));
+                *last = Some(head.position.clone());
+                return Some(Ok((head.position, head.event)));
             },
         }
     }
@@ -303,6 +305,11 @@ impl NewestFirst {
         Ok(())
     }
 
+    /// Adds one event collected elsewhere (a shard's results, read back by a merge).
+    pub fn push(&mut self, position: Position, event: LookupEvent) -> io::Result<()> {
+        self.insert(position, |_| event)
+    }
+
     /// Adds another collector's events (for merging per-thread collectors).
     pub fn merge(mut self, mut other: NewestFirst) -> io::Result<NewestFirst> {
         self.duplicates += other.duplicates;
@@ -349,7 +356,6 @@ impl NewestFirst {
             }
             _ => None,
         };
-        let events: Vec<LookupEvent> = events.into_iter().map(|(_, e)| e).collect();
         Ok(Page {
             events: Events {
                 source: Source::Memory(events.into_iter()),
@@ -426,7 +432,7 @@ mod tests {
 
     fn done(c: NewestFirst) -> Done {
         let mut page = c.finish().unwrap();
-        let events: Vec<LookupEvent> = page.events.by_ref().map(Result::unwrap).collect();
+        let events: Vec<LookupEvent> = page.events.by_ref().map(|e| e.unwrap().1).collect();
         let ids = events
             .iter()
             .map(|e| {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use trailscan_archive::inflate::{inflate_gzip, InflateError};
 use trailscan_archive::{ObjectRef, Source};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser, SplitError};
@@ -22,6 +23,9 @@ pub struct ScanOptions<'a> {
     pub pool: &'a rayon::ThreadPool,
     /// Cap on one object's inflated size.
     pub max_inflated_bytes: u64,
+    /// Whether to hash each object as stored (SHA-256, what its digest file lists), for
+    /// sinks that record where each match came from ([`Match::object_sha256`]).
+    pub hash_objects: bool,
     /// Called once per problem with an object, from whichever thread found it.
     pub report: &'a (dyn Fn(&ObjectRef, &ObjectProblem) + Sync),
 }
@@ -119,7 +123,8 @@ pub struct ScanStats {
 }
 
 impl ScanStats {
-    fn add(&mut self, o: &ScanStats) {
+    /// Adds another scan's counts.
+    pub fn add(&mut self, o: &ScanStats) {
         self.objects += o.objects;
         self.objects_read += o.objects_read;
         self.objects_failed += o.objects_failed;
@@ -138,6 +143,7 @@ impl ScanStats {
 #[derive(Default)]
 struct Worker {
     compressed: Vec<u8>,
+    compressed_sha256: Option<[u8; 32]>,
     inflated: Vec<u8>,
     spans: Vec<Range<usize>>,
     parser: RecordParser,
@@ -170,6 +176,9 @@ impl Worker {
             return Ok(true);
         }
         stats.bytes_read += self.compressed.len() as u64;
+        self.compressed_sha256 = options
+            .hash_objects
+            .then(|| Sha256::digest(&self.compressed).into());
         let inflated = match inflate_gzip(
             &self.compressed,
             &mut self.inflated,
@@ -241,6 +250,7 @@ impl Worker {
                 }
                 Verdict::Sunk(sink.record(&Match {
                     object,
+                    object_sha256: self.compressed_sha256.as_ref(),
                     index,
                     record: &record,
                     event_time,

@@ -7,6 +7,8 @@ use trailscan_records::{EventTime, Record};
 pub struct Match<'a, 't, 'i> {
     /// The object it came from.
     pub object: &'a ObjectRef,
+    /// SHA-256 of the object as stored, when the scan was asked to hash objects.
+    pub object_sha256: Option<&'a [u8; 32]>,
     /// Its position in the object's `Records` list.
     pub index: usize,
     /// The parsed record.

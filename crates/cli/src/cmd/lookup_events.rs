@@ -8,20 +8,30 @@ use anyhow::{bail, Context, Result};
 use trailscan_archive::{ObjectRef, Source};
 use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, Resume, ScanOptions};
 
-use crate::exit_codes;
+use crate::exit_codes::{self, UsageError};
 use crate::flags::LookupEventsArgs;
 use crate::render::{render, PageLayout, Terminal};
 use crate::settings::{LookupSettings, Paging};
+use crate::shard_results::{prepare_shard_dir, write_events, write_summary, Counts, ShardSummary};
 use crate::summary::lookup_summary;
 
-const SPILL_FAILED: &str =
+pub const SPILL_FAILED: &str =
     "cannot keep matches in temporary files (set TMPDIR to a folder with free space)";
 
-/// Runs a lookup and prints the answer on stdout, problems and the summary on stderr.
+/// Runs a lookup and prints the answer on stdout, problems and the summary on stderr; with
+/// `--shard`, writes the shard's events for `trailscan merge` instead.
 pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let settings = LookupSettings::new(args)?;
     let started = Instant::now();
     let source = &settings.source;
+    let shard_out = match (&args.out, source.selection.shard) {
+        (Some(out), Some(shard)) => Some(prepare_shard_dir(out, source.required_run_id()?, shard)?),
+        (None, Some(_)) => bail!(UsageError(
+            "--shard needs --out DIR: a shard writes its results there for `trailscan merge`"
+                .into()
+        )),
+        _ => None,
+    };
     let archive = Source::open(&source.spec, &source.s3)?;
     let listing = archive.list(&source.selection)?;
     if listing.awslogs_folders == 0 {
@@ -33,15 +43,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     for problem in &listing.problems {
         eprintln!("trailscan: {problem}");
     }
-    let threads = if source.threads == 0 {
-        archive.default_threads()
-    } else {
-        source.threads
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = worker_pool(source.threads, &archive)?;
     let report = |object: &ObjectRef, problem: &ObjectProblem| {
         eprintln!("trailscan: {}: {problem}", object.display_name());
     };
@@ -49,9 +51,14 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
+        hash_objects: false,
         report: &report,
     };
-    let limit = settings.limit();
+    // A shard keeps one event more than the page: a merge needs it to know whether a next
+    // page exists.
+    let limit = settings
+        .limit()
+        .map(|n| n + usize::from(shard_out.is_some()));
     let after = settings.resume.as_ref().map(|r| r.position.clone());
     let (collector, stats) = scan(
         &listing.objects,
@@ -61,7 +68,81 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         NewestFirst::merge,
     )
     .context(SPILL_FAILED)?;
+    let listing_problems = listing.problems.len() as u64;
+    let problems = stats.objects_failed + stats.objects_with_problems + listing_problems;
+    if let (Some(dir), Some(plan)) = (shard_out, &listing.shard_plan) {
+        let page = collector.finish().context(SPILL_FAILED)?;
+        let output = write_events(&dir, page.events)?;
+        let mut summary = ShardSummary::new(
+            "lookup-events",
+            &source.spec,
+            source.required_run_id()?,
+            plan,
+            Counts::new(&listing, &stats, output.rows),
+        );
+        summary.outputs.push(output);
+        write_summary(&dir, &summary)?;
+        if !source.quiet {
+            eprintln!(
+                "trailscan: shard {} ({} of {} units): {} events written to {}",
+                plan.shard,
+                plan.own.len(),
+                plan.units_total,
+                summary.counts.results,
+                dir.display()
+            );
+            eprintln!(
+                "{}",
+                lookup_summary(
+                    &listing,
+                    &stats,
+                    summary.counts.results as usize,
+                    0,
+                    started.elapsed()
+                )
+            );
+        }
+        return Ok(exit_codes::completed(problems));
+    }
+    let printed = print_page(&settings, collector)?;
+    if !source.quiet {
+        let summary = lookup_summary(
+            &listing,
+            &stats,
+            printed.returned,
+            printed.duplicates,
+            started.elapsed(),
+        );
+        eprintln!("{summary}");
+    }
+    Ok(exit_codes::completed(problems))
+}
+
+/// The worker threads: `--threads`, else what the source needs.
+pub fn worker_pool(threads: usize, archive: &Source) -> Result<rayon::ThreadPool> {
+    let threads = if threads == 0 {
+        archive.default_threads()
+    } else {
+        threads
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")
+}
+
+/// What [`print_page`] printed.
+pub struct Printed {
+    /// Events printed.
+    pub returned: usize,
+    /// Copies dropped as duplicate deliveries.
+    pub duplicates: u64,
+}
+
+/// Prints the collected page as `--output` and the paging flags say, with its NextToken.
+pub fn print_page(settings: &LookupSettings, collector: NewestFirst) -> Result<Printed> {
     let mut page = collector.finish().context(SPILL_FAILED)?;
+    let limit = settings.limit();
     let first_page_offset = settings
         .resume
         .as_ref()
@@ -88,10 +169,11 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     };
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut spill_error = None;
-    let mut events = page
-        .events
-        .by_ref()
-        .map_while(|e| e.map_err(|e| spill_error = Some(e)).ok());
+    let mut events = page.events.by_ref().map_while(|e| {
+        e.map(|(_, event)| event)
+            .map_err(|e| spill_error = Some(e))
+            .ok()
+    });
     let rendered = render(
         &settings.output,
         &layout,
@@ -109,14 +191,10 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => return Err(e),
     };
-    if !source.quiet {
-        let duplicates = page.events.duplicates();
-        let summary = lookup_summary(&listing, &stats, returned, duplicates, started.elapsed());
-        eprintln!("{summary}");
-    }
-    let problems =
-        stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
-    Ok(exit_codes::completed(problems))
+    Ok(Printed {
+        returned,
+        duplicates: page.events.duplicates(),
+    })
 }
 
 /// A closed pipe (`| head`) is the reader's choice, not an error.

@@ -29,6 +29,12 @@ pub enum Command {
     /// Copy a trail's bucket for offline work: every CloudTrail object of the window, keys as
     /// paths, digest signatures in sidecars, a manifest of sizes and SHA-256; resumable.
     Acquire(AcquireArgs),
+    /// Export events to Hive-partitioned Parquet (or JSON lines) for Athena, Trino, Spark
+    /// and DuckDB, with the columns of AWS's CloudTrail table.
+    Export(ExportArgs),
+    /// Combine the shards of a sharded run: check that all are there once, then print what
+    /// one unsharded run would have printed, with the counts summed.
+    Merge(MergeArgs),
 }
 
 /// `acquire`.
@@ -139,7 +145,7 @@ pub struct ValidateLogsArgs {
 }
 
 /// Where the archive is and how to read it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The archive: s3://BUCKET[/PREFIX], or a folder holding one or more AWSLogs/ trees (a
     /// copy of the bucket, a key-prefix folder, or a folder inside AWSLogs/).
@@ -149,7 +155,7 @@ pub struct SourceArgs {
         value_name = "DIR|s3://BUCKET[/PREFIX]",
         help_heading = "Source"
     )]
-    pub source: String,
+    pub source: Option<String>,
 
     #[command(flatten, next_help_heading = "Source")]
     pub s3: S3Args,
@@ -180,10 +186,22 @@ pub struct SourceArgs {
     /// No summary on stderr (problems with objects are still reported).
     #[arg(long, short, help_heading = "Source")]
     pub quiet: bool,
+
+    /// Scan only shard K of N (K from 0 to N-1): the units (delivery day x account x region)
+    /// are sorted and dealt out round-robin, the same in every worker, with no coordinator.
+    /// `auto`: from AWS_BATCH_JOB_ARRAY_INDEX/AWS_BATCH_JOB_ARRAY_SIZE (AWS Batch array
+    /// job), else JOB_COMPLETION_INDEX with TRAILSCAN_SHARDS (Kubernetes Indexed Job).
+    #[arg(long, value_name = "K/N|auto", help_heading = "Sharding")]
+    pub shard: Option<String>,
+
+    /// The run a shard belongs to: its results go to OUT/RUN-ID/shard-K-of-N/. Default:
+    /// AWS_BATCH_JOB_ID (without the child's `:index`).
+    #[arg(long, value_name = "ID", help_heading = "Sharding")]
+    pub run_id: Option<String>,
 }
 
 /// How to reach S3, for an `s3://` source.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct S3Args {
     /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
     #[arg(long, value_name = "URL")]
@@ -215,9 +233,9 @@ impl S3Args {
     }
 }
 
-/// `lookup-events`.
+/// Which events: attributes, time window, categories (as `lookup-events` takes them).
 #[derive(Debug, Args)]
-pub struct LookupEventsArgs {
+pub struct SelectionArgs {
     /// AttributeKey=K,AttributeValue=V (or the JSON list form). Keys: EventId, EventName,
     /// ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId. Several
     /// attributes (repeated flag or several values) must all match.
@@ -240,6 +258,13 @@ pub struct LookupEventsArgs {
     /// Data and network-activity events too (the service returns management events only).
     #[arg(long, conflicts_with = "event_category")]
     pub include_data_events: bool,
+}
+
+/// `lookup-events`.
+#[derive(Debug, Args)]
+pub struct LookupEventsArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
 
     /// One page of N events (turns auto-pagination off); the answer then carries a NextToken
     /// when more follow.
@@ -283,8 +308,66 @@ pub struct LookupEventsArgs {
     #[arg(long, help_heading = "Pages")]
     pub no_paginate: bool,
 
+    /// With --shard: write this shard's results and summary.json under
+    /// DIR/RUN-ID/shard-K-of-N/ instead of printing them; `trailscan merge DIR/RUN-ID` then
+    /// prints what one unsharded run would have printed.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "shard",
+        help_heading = "Sharding"
+    )]
+    pub out: Option<PathBuf>,
+
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+
+    /// parquet (zstd, page statistics, bloom filters on the lookup columns) or jsonl (the
+    /// same rows as JSON lines).
+    #[arg(long, value_name = "FORMAT", default_value = "parquet", value_parser = ["parquet", "jsonl"], help_heading = "Export")]
+    pub format: String,
+
+    /// Where to write: a folder, or s3://BUCKET[/PREFIX]. Files go to
+    /// v1/account=ID/region=REGION/day=YYYY-MM-DD/ below it.
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET[/PREFIX]",
+        required_unless_present = "print_ddl",
+        help_heading = "Export"
+    )]
+    pub out: Option<String>,
+
+    /// Print the CREATE TABLE for an export (partition projection on its layout; the
+    /// regions it holds when --out names one) instead of exporting. `athena` only.
+    #[arg(long, value_name = "ENGINE", value_parser = ["athena"], help_heading = "Export")]
+    pub print_ddl: Option<String>,
+
+    /// The table name in the DDL.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "trailscan_events",
+        help_heading = "Export"
+    )]
+    pub table_name: String,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+/// `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// OUT/RUN-ID: the folder holding the shard-K-of-N/ folders of one run.
+    #[arg(value_name = "DIR")]
+    pub run_dir: PathBuf,
 }
 
 #[cfg(test)]
@@ -305,7 +388,7 @@ mod tests {
             .command
         {
             Command::LookupEvents(a) => a,
-            Command::ValidateLogs(_) | Command::Acquire(_) => {
+            _ => {
                 unreachable!("lookup-events was parsed")
             }
         }
@@ -341,7 +424,7 @@ mod tests {
             "--lookup-attributes",
             "AttributeKey=ReadOnly,AttributeValue=false",
         ]);
-        assert_eq!(a.lookup_attributes.len(), 3);
+        assert_eq!(a.selection.lookup_attributes.len(), 3);
     }
 
     #[test]

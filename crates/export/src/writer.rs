@@ -1,0 +1,402 @@
+//! Rows into Hive partitions `v1/account=/region=/day=`, one open file per partition, written
+//! a sorted row group at a time, so memory stays bounded by the partitions open at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_json::ReaderBuilder;
+use arrow_schema::{ArrowError, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use sha2::{Digest, Sha256};
+
+use crate::row::{day_string, Row};
+use crate::schema::{arrow_schema, BLOOM_FILTER_COLUMNS};
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet, zstd, with page statistics and bloom filters.
+    Parquet,
+    /// One JSON object per line (the same row objects), uncompressed.
+    Jsonl,
+}
+
+impl Format {
+    /// The file name extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+/// One Hive partition: an account, a region, and a UTC day of event time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Partition {
+    /// 12-digit account id (from the log file's key).
+    pub account: String,
+    /// Region (from the log file's key).
+    pub region: String,
+    /// Days since 1970-01-01 of the event time.
+    pub day: i64,
+}
+
+impl Partition {
+    /// `v1/account=<id>/region=<region>/day=<YYYY-MM-DD>`.
+    pub fn dir(&self) -> String {
+        format!(
+            "v1/account={}/region={}/day={}",
+            self.account,
+            self.region,
+            day_string(self.day)
+        )
+    }
+}
+
+/// How files are named and sized.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// Parquet or JSON lines.
+    pub format: Format,
+    /// The part of each file name that says which run and shard wrote it, so that a re-run
+    /// or a retried shard replaces its own files and never duplicates them.
+    pub file_tag: String,
+    /// Rows per row group (and per sort): bounds memory per open partition.
+    pub row_group_rows: usize,
+    /// A file is closed once it holds this many bytes and a new one started.
+    pub max_file_bytes: u64,
+}
+
+impl WriterOptions {
+    /// 128 Ki rows per row group; files closed past 200 MB (Athena reads 64-256 MB files best).
+    pub fn new(format: Format, file_tag: String) -> WriterOptions {
+        WriterOptions {
+            format,
+            file_tag,
+            row_group_rows: 128 * 1024,
+            max_file_bytes: 200 << 20,
+        }
+    }
+}
+
+/// A file written and closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenFile {
+    /// Path relative to the output root (`v1/account=.../part-....parquet`).
+    pub path: String,
+    /// Rows in it.
+    pub rows: u64,
+    /// Its size.
+    pub bytes: u64,
+    /// SHA-256 (hex) of its bytes.
+    pub sha256: String,
+}
+
+/// Why a file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Rows that Arrow could not take (a bug: rows are built for the schema).
+    #[error("{path}: {source}")]
+    Arrow {
+        /// The file.
+        path: PathBuf,
+        /// What Arrow said.
+        source: ArrowError,
+    },
+    /// The Parquet writer failed.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// What the writer said.
+        source: ParquetError,
+    },
+}
+
+enum OpenFile {
+    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Jsonl(BufWriter<File>),
+}
+
+struct OpenPartition {
+    pending: Vec<Row>,
+    file: Option<(OpenFile, PathBuf, String, u64)>,
+}
+
+/// Writes rows into partition files under a root folder.
+pub struct PartitionWriter {
+    root: PathBuf,
+    options: WriterOptions,
+    schema: Arc<Schema>,
+    properties: WriterProperties,
+    open: BTreeMap<Partition, OpenPartition>,
+    /// Files started per partition in this run (the next file's sequence number).
+    started: BTreeMap<Partition, u32>,
+    written: Vec<WrittenFile>,
+}
+
+impl PartitionWriter {
+    /// Writes under `root` (created as needed).
+    pub fn new(root: &Path, options: WriterOptions) -> PartitionWriter {
+        PartitionWriter {
+            root: root.to_path_buf(),
+            properties: parquet_properties(options.row_group_rows),
+            options,
+            schema: arrow_schema(),
+            open: BTreeMap::new(),
+            started: BTreeMap::new(),
+            written: Vec::new(),
+        }
+    }
+
+    /// Adds rows to a partition, writing a row group once enough are pending.
+    pub fn add(&mut self, partition: Partition, rows: Vec<Row>) -> Result<(), WriteError> {
+        let open = self
+            .open
+            .entry(partition.clone())
+            .or_insert_with(|| OpenPartition {
+                pending: Vec::new(),
+                file: None,
+            });
+        open.pending.extend(rows);
+        if open.pending.len() >= self.options.row_group_rows {
+            self.write_pending(&partition)?;
+        }
+        Ok(())
+    }
+
+    /// Finishes every open partition for which `done` says no more rows will come.
+    pub fn finish_where(&mut self, done: impl Fn(&Partition) -> bool) -> Result<(), WriteError> {
+        let finished: Vec<Partition> = self.open.keys().filter(|p| done(p)).cloned().collect();
+        for partition in finished {
+            self.write_pending(&partition)?;
+            if let Some(mut open) = self.open.remove(&partition) {
+                if let Some(file) = open.file.take() {
+                    self.close(file)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes everything and returns the files written, in the order they were closed.
+    pub fn finish(mut self) -> Result<Vec<WrittenFile>, WriteError> {
+        self.finish_where(|_| true)?;
+        Ok(self.written)
+    }
+
+    /// Files closed so far (taken: each is returned once).
+    pub fn take_written(&mut self) -> Vec<WrittenFile> {
+        std::mem::take(&mut self.written)
+    }
+
+    fn write_pending(&mut self, partition: &Partition) -> Result<(), WriteError> {
+        let Some(open) = self.open.get_mut(partition) else {
+            return Ok(());
+        };
+        if open.pending.is_empty() {
+            return Ok(());
+        }
+        let mut rows = std::mem::take(&mut open.pending);
+        rows.sort_unstable();
+        if open.file.is_none() {
+            let seq = self.started.entry(partition.clone()).or_insert(0);
+            let dir = self.root.join(partition.dir());
+            if *seq == 0 {
+                remove_own_files(&dir, &self.options.file_tag)?;
+            }
+            let rel = format!(
+                "{}/part-{}-{:05}.{}",
+                partition.dir(),
+                self.options.file_tag,
+                *seq,
+                self.options.format.extension()
+            );
+            *seq += 1;
+            let path = self.root.join(&rel);
+            let io_err = |source| WriteError::Io {
+                path: path.clone(),
+                source,
+            };
+            fs::create_dir_all(&dir).map_err(io_err)?;
+            let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io_err)?);
+            let file = match self.options.format {
+                Format::Parquet => OpenFile::Parquet(Box::new(
+                    ArrowWriter::try_new(file, self.schema.clone(), Some(self.properties.clone()))
+                        .map_err(|source| WriteError::Parquet {
+                            path: path.clone(),
+                            source,
+                        })?,
+                )),
+                Format::Jsonl => OpenFile::Jsonl(file),
+            };
+            open.file = Some((file, path, rel, 0));
+        }
+        let Some((file, path, _, count)) = open.file.as_mut() else {
+            unreachable!("opened above");
+        };
+        *count += rows.len() as u64;
+        let size = match file {
+            OpenFile::Parquet(writer) => {
+                let batch = decode(&self.schema, &rows).map_err(|source| WriteError::Arrow {
+                    path: path.clone(),
+                    source,
+                })?;
+                let parquet_err = |source| WriteError::Parquet {
+                    path: path.clone(),
+                    source,
+                };
+                writer.write(&batch).map_err(parquet_err)?;
+                writer.flush().map_err(parquet_err)?;
+                writer.bytes_written() as u64
+            }
+            OpenFile::Jsonl(writer) => {
+                for row in &rows {
+                    writer
+                        .write_all(&row.line)
+                        .and_then(|()| writer.write_all(b"\n"))
+                        .map_err(|source| WriteError::Io {
+                            path: path.clone(),
+                            source,
+                        })?;
+                }
+                writer.get_ref().metadata().map_or(0, |m| m.len()) + writer.buffer().len() as u64
+            }
+        };
+        if size >= self.options.max_file_bytes {
+            if let Some(file) = open.file.take() {
+                self.close(file)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn close(
+        &mut self,
+        (file, path, rel, rows): (OpenFile, PathBuf, String, u64),
+    ) -> Result<(), WriteError> {
+        let io_err = |source| WriteError::Io {
+            path: path.clone(),
+            source,
+        };
+        match file {
+            OpenFile::Parquet(writer) => {
+                let inner = writer.into_inner().map_err(|source| WriteError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?;
+                inner.into_inner().map_err(|e| io_err(e.into_error()))?;
+            }
+            OpenFile::Jsonl(writer) => {
+                writer.into_inner().map_err(|e| io_err(e.into_error()))?;
+            }
+        }
+        let (bytes, sha256) = file_sha256(&path).map_err(io_err)?;
+        self.written.push(WrittenFile {
+            path: rel,
+            rows,
+            bytes,
+            sha256,
+        });
+        Ok(())
+    }
+}
+
+/// Removes the files an earlier run with the same tag left in a partition, so that a re-run
+/// that writes fewer files leaves none of the old ones behind.
+fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
+    let prefix = format!("part-{tag}-");
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(WriteError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let own: BTreeSet<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    for path in own {
+        fs::remove_file(&path).map_err(|source| WriteError::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// Size and SHA-256 (hex) of a file.
+pub fn file_sha256(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((total, hex::encode(hasher.finalize())))
+}
+
+fn decode(schema: &Arc<Schema>, rows: &[Row]) -> Result<arrow_array::RecordBatch, ArrowError> {
+    let mut decoder = ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()?;
+    let mut text = Vec::with_capacity(rows.iter().map(|r| r.line.len() + 1).sum());
+    for row in rows {
+        text.extend_from_slice(&row.line);
+        text.push(b'\n');
+    }
+    let mut rest = &text[..];
+    while !rest.is_empty() {
+        let used = decoder.decode(rest)?;
+        if used == 0 {
+            break;
+        }
+        rest = &rest[used..];
+    }
+    Ok(decoder
+        .flush()?
+        .unwrap_or_else(|| arrow_array::RecordBatch::new_empty(schema.clone())))
+}
+
+/// zstd, page statistics, bloom filters on the lookup columns, Parquet's standard list and
+/// map names (`set_coerce_types`: `element`, not Arrow's `item`, which Athena and Spark read).
+fn parquet_properties(row_group_rows: usize) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_coerce_types(true)
+        .set_created_by(format!("trailscan {}", env!("CARGO_PKG_VERSION")));
+    for path in BLOOM_FILTER_COLUMNS {
+        let column = ColumnPath::new(path.iter().map(|s| s.to_string()).collect());
+        builder = builder
+            .set_column_bloom_filter_enabled(column.clone(), true)
+            .set_column_bloom_filter_fpp(column.clone(), 0.01)
+            .set_column_bloom_filter_max_ndv(column, row_group_rows as u64);
+    }
+    builder.build()
+}
