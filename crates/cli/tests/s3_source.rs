@@ -932,3 +932,298 @@ fn a_bucket_in_another_region_is_followed() {
     assert!(listed_in("eu-west-1"), "{requests:?}");
     assert!(!listed_in("us-east-1"), "{requests:?}");
 }
+
+/// Runs `trailscan ARGS` with extra environment variables (a batch engine's), checking it
+/// succeeded; returns stdout.
+fn trailscan_ok(env: &HashMap<String, String>, extra: &[(&str, String)], args: &[&str]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(args)
+        .envs(env)
+        .env_remove("TRAILSCAN_SOURCE")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "trailscan {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Every file under `dir` with its bytes, by relative path.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    trailscan_fixtures::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (rel, fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn sharded_lookups_from_s3_merge_to_the_unsharded_answer() {
+    let Some(env) = server() else { return };
+    upload(&env, "trailscan-shards", "logs");
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let lookup = |extra: &[(&str, String)], more: &[&str]| {
+        let mut args = vec![
+            "lookup-events",
+            "--source",
+            "s3://trailscan-shards/logs",
+            "--endpoint-url",
+            &endpoint,
+            "--include-data-events",
+            "--output",
+            "text",
+        ];
+        args.extend_from_slice(more);
+        trailscan_ok(&env, extra, &args)
+    };
+    let unsharded = lookup(&[], &[]);
+    assert!(
+        unsharded.len() > 10_000,
+        "the sample answers with many events"
+    );
+    let batch = |k: u32| {
+        vec![
+            ("AWS_BATCH_JOB_ARRAY_INDEX", k.to_string()),
+            ("AWS_BATCH_JOB_ARRAY_SIZE", "4".to_string()),
+            (
+                "AWS_BATCH_JOB_ID",
+                "b7c1e2d4-batch:".to_string() + &k.to_string(),
+            ),
+        ]
+    };
+    let kubernetes = |k: u32| {
+        vec![
+            ("JOB_COMPLETION_INDEX", k.to_string()),
+            ("TRAILSCAN_SHARDS", "4".to_string()),
+        ]
+    };
+    let merge = |run: &str| {
+        Command::new(env!("CARGO_BIN_EXE_trailscan"))
+            .args(["merge", &format!("{out_dir}/{run}")])
+            .output()
+            .unwrap()
+    };
+    for k in 0..4 {
+        lookup(&batch(k), &["--shard", "auto", "--out", out_dir]);
+        lookup(
+            &kubernetes(k),
+            &["--shard", "auto", "--out", out_dir, "--run-id", "k8s-run"],
+        );
+    }
+    // The run id came from AWS_BATCH_JOB_ID, without the child's index.
+    for run in ["b7c1e2d4-batch", "k8s-run"] {
+        let merged = merge(run);
+        assert!(
+            merged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+        assert!(
+            merged.stdout == unsharded,
+            "{run}: the merged answer differs from the unsharded one"
+        );
+        let summary: serde_json::Value = serde_json::from_slice(
+            &fs::read(out.path().join(run).join("shard-1-of-4/summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(summary["units_total"], 13, "{summary}");
+        assert!(!summary["units"].as_array().unwrap().is_empty());
+    }
+    // Each unit went to exactly one shard.
+    let mut units: Vec<String> = (0..4)
+        .flat_map(|k| {
+            let path = out
+                .path()
+                .join(format!("k8s-run/shard-{k}-of-4/summary.json"));
+            let s: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+            s["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u.as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let listed = units.len();
+    units.sort();
+    units.dedup();
+    assert_eq!((listed, units.len()), (13, 13));
+
+    // A retried shard replaces its results: the same files, the same merge.
+    let before = tree(&out.path().join("k8s-run"));
+    lookup(
+        &kubernetes(2),
+        &["--shard", "auto", "--out", out_dir, "--run-id", "k8s-run"],
+    );
+    assert!(
+        before == tree(&out.path().join("k8s-run")),
+        "a re-run changed the shard's files"
+    );
+    assert!(merge("k8s-run").stdout == unsharded);
+
+    // A missing shard, a shard of another run, a changed result: refused, and named.
+    fs::remove_dir_all(out.path().join("k8s-run/shard-2-of-4")).unwrap();
+    let refused = merge("k8s-run");
+    assert_eq!(refused.status.code(), Some(255));
+    assert!(refused.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("missing shard-2-of-4"), "{stderr}");
+    lookup(
+        &kubernetes(1),
+        &["--shard", "1/3", "--out", out_dir, "--run-id", "k8s-run"],
+    );
+    let stderr = String::from_utf8_lossy(&merge("k8s-run").stderr).into_owned();
+    assert!(stderr.contains("shards of different runs"), "{stderr}");
+    fs::remove_dir_all(out.path().join("k8s-run/shard-1-of-3")).unwrap();
+    let events = out.path().join("b7c1e2d4-batch/shard-3-of-4/events.jsonl");
+    let mut text = fs::read(&events).unwrap();
+    text.truncate(text.len() / 2);
+    fs::write(&events, text).unwrap();
+    let stderr = String::from_utf8_lossy(&merge("b7c1e2d4-batch").stderr).into_owned();
+    assert!(
+        stderr.contains("shard-3-of-4/events.jsonl") && stderr.contains("changed or truncated"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sharded_export_from_s3_writes_the_unsharded_rows_once() {
+    let Some(env) = server() else { return };
+    upload(&env, "trailscan-export-src", "");
+    aws_s3(
+        &env,
+        &["s3api", "create-bucket", "--bucket", "trailscan-export-out"],
+    );
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let out = tempfile::tempdir().unwrap();
+    let export = |dir: &Path, more: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--source",
+            "s3://trailscan-export-src",
+            "--endpoint-url",
+            &endpoint,
+            "--format",
+            "jsonl",
+            "--include-data-events",
+            "--out",
+        ];
+        let dir = dir.to_str().unwrap().to_string();
+        args.push(&dir);
+        args.extend_from_slice(more);
+        trailscan_ok(&env, &[], &args);
+    };
+    // Rows of every .jsonl file under v1/, sorted (files differ by name between runs).
+    let rows = |dir: &Path| {
+        let mut rows: Vec<String> = tree(&dir.join("v1"))
+            .values()
+            .flat_map(|b| {
+                String::from_utf8(b.clone())
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let whole = out.path().join("whole");
+    export(&whole, &[]);
+    let sharded = out.path().join("sharded");
+    for k in 0..4 {
+        export(&sharded, &["--shard", &format!("{k}/4"), "--run-id", "r1"]);
+    }
+    let expected = rows(&whole);
+    assert_eq!(
+        expected.len(),
+        725,
+        "every event of the sample, data events included"
+    );
+    assert!(
+        rows(&sharded) == expected,
+        "the shards wrote other rows than one run"
+    );
+    let merged = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(["merge", sharded.join("r1").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&merged.stderr);
+    assert!(
+        merged.status.success() && stderr.contains("725 events exported"),
+        "{stderr}"
+    );
+    // A retried shard overwrites its own files instead of adding more.
+    let before = tree(&sharded);
+    export(&sharded, &["--shard", "2/4", "--run-id", "r1"]);
+    assert!(
+        before == tree(&sharded),
+        "a retried shard changed the export"
+    );
+
+    // To a bucket: the same files under the prefix, and a DDL located there.
+    trailscan_ok(
+        &env,
+        &[],
+        &[
+            "export",
+            "--source",
+            "s3://trailscan-export-src",
+            "--endpoint-url",
+            &endpoint,
+            "--include-data-events",
+            "--format",
+            "jsonl",
+            "--out",
+            "s3://trailscan-export-out/ct",
+        ],
+    );
+    let copy = out.path().join("copy");
+    aws_s3(
+        &env,
+        &[
+            "s3",
+            "cp",
+            "--recursive",
+            "--only-show-errors",
+            "s3://trailscan-export-out/ct",
+            copy.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        tree(&copy) == tree(&whole),
+        "the bucket holds other files than the folder export"
+    );
+    let ddl = trailscan_ok(
+        &env,
+        &[],
+        &[
+            "export",
+            "--print-ddl",
+            "athena",
+            "--endpoint-url",
+            &endpoint,
+            "--out",
+            "s3://trailscan-export-out/ct",
+        ],
+    );
+    let ddl = String::from_utf8(ddl).unwrap();
+    assert!(
+        ddl.contains("LOCATION 's3://trailscan-export-out/ct/v1/'"),
+        "{ddl}"
+    );
+    assert!(
+        ddl.contains("'projection.region.values'='eu-west-1,us-east-1'"),
+        "{ddl}"
+    );
+}
