@@ -1,0 +1,360 @@
+//! `trailscan export` read by a real SQL engine: DuckDB (PyPI, in .venv from `make pydeps`)
+//! reads the Parquet export with Hive partitioning and must find exactly the events that
+//! `trailscan lookup-events` finds, for a dozen lookups over a generated archive of a million
+//! events; the Parquet files carry bloom filters on the lookup columns; the printed Athena
+//! DDL (parsed by sqlglot) declares exactly the files' columns and types. Skips with a notice
+//! when the Python packages are absent (`cargo test` alone).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{sample_archive, trailscan};
+use serde_json::Value;
+
+/// The Python with duckdb and sqlglot (`$TRAILSCAN_AWSCLI_PYTHON`, set by `make test`).
+fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("TRAILSCAN_AWSCLI_PYTHON").map(PathBuf::from);
+    let usable = python.as_ref().is_some_and(|p| {
+        Command::new(p)
+            .args(["-c", "import duckdb, sqlglot"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !usable {
+        eprintln!("NOTICE: no Python with duckdb and sqlglot (run `make test`); skipping the SQL engine tests");
+        return None;
+    }
+    python
+}
+
+fn check(python: &Path, args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_check.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export_check.py {:?}:\n{}{}",
+        &args[..1],
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn run_ok(args: &[&str]) -> Vec<u8> {
+    let out = trailscan(args);
+    assert!(
+        out.status.success(),
+        "trailscan {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The SQL a user writes for lookup-events' `Username` (the rules of cloudtrail-spec.md 4).
+const USERNAME_SQL: &str = "CASE useridentity.type WHEN 'Root' THEN 'root' WHEN 'AWSService' THEN NULL \
+    WHEN 'AssumedRole' THEN coalesce(nullif(regexp_extract(useridentity.arn, '/([^/]*)$', 1), ''), nullif(split_part(useridentity.principalid, ':', 2), ''), nullif(useridentity.username, '')) \
+    WHEN 'FederatedUser' THEN coalesce(nullif(regexp_extract(useridentity.arn, '/([^/]*)$', 1), ''), nullif(split_part(useridentity.principalid, ':', 2), ''), nullif(useridentity.username, '')) \
+    WHEN 'IdentityCenterUser' THEN coalesce(nullif(useridentity.username, ''), nullif(useridentity.onbehalfof.userid, '')) \
+    ELSE nullif(useridentity.username, '') END";
+
+#[test]
+fn duckdb_finds_in_the_export_what_lookup_events_finds() {
+    let Some(python) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    trailscan_fixtures::generate(
+        &trailscan_fixtures::ArchiveSpec::bench(1_000_000, 11),
+        &archive,
+    )
+    .unwrap();
+    let archive = archive.to_str().unwrap();
+    let export = tmp.path().join("export");
+    let export = export.to_str().unwrap();
+    let out = trailscan(&[
+        "export",
+        "--source",
+        archive,
+        "--out",
+        export,
+        "--include-data-events",
+    ]);
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{summary}");
+    eprintln!("{summary}");
+
+    let v = check(&python, &["pick", export]);
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    let attr = |k: &str, value: &str| format!("AttributeKey={k},AttributeValue={value}");
+    let day = s("day");
+    let (from, to) = (format!("{day}T06:00:00Z"), format!("{day}T07:30:00Z"));
+    let sql_window = format!(
+        "event_ts BETWEEN TIMESTAMPTZ '{day} 06:00:00+00' AND TIMESTAMPTZ '{day} 07:30:00+00'"
+    );
+    let resource = |field: &str, value: &str| {
+        format!("list_contains(list_transform(resources, r -> r.{field}), '{value}')")
+    };
+    // (lookup-events flags, the same question in SQL)
+    let lookups: Vec<(Vec<String>, String)> = vec![
+        (
+            vec![attr("EventId", &s("needle"))],
+            format!("eventid = '{}'", s("needle")),
+        ),
+        (
+            vec![attr("AccessKeyId", &s("rare_key"))],
+            format!("useridentity.accesskeyid = '{}'", s("rare_key")),
+        ),
+        (
+            vec![attr("EventSource", &s("common_source"))],
+            format!("eventsource = '{}'", s("common_source")),
+        ),
+        (
+            vec![attr("EventName", &s("name"))],
+            format!("eventname = '{}'", s("name")),
+        ),
+        (
+            vec![attr("Username", &s("user"))],
+            format!("{USERNAME_SQL} = '{}'", s("user")),
+        ),
+        (
+            vec![attr("Username", "root")],
+            format!("{USERNAME_SQL} = 'root'"),
+        ),
+        (
+            vec![attr("ResourceName", &s("arn"))],
+            resource("arn", &s("arn")),
+        ),
+        (
+            vec![
+                attr("ResourceType", &s("rtype")),
+                "--start-time".into(),
+                from.clone(),
+                "--end-time".into(),
+                to.clone(),
+            ],
+            format!("{} AND {sql_window}", resource("type", &s("rtype"))),
+        ),
+        (
+            vec![
+                attr("ReadOnly", "false"),
+                "--start-time".into(),
+                from.clone(),
+                "--end-time".into(),
+                to.clone(),
+            ],
+            format!("readonly = 'false' AND {sql_window}"),
+        ),
+        (
+            vec![
+                attr("EventSource", &s("common_source")),
+                "--account-id".into(),
+                s("account"),
+                "--region".into(),
+                s("region"),
+                "--start-time".into(),
+                from.clone(),
+                "--end-time".into(),
+                to.clone(),
+            ],
+            format!(
+                "eventsource = '{}' AND account = '{}' AND region = '{}' AND {sql_window}",
+                s("common_source"),
+                s("account"),
+                s("region")
+            ),
+        ),
+        (
+            vec![attr("EventName", &s("name")), attr("ReadOnly", "true")],
+            format!("eventname = '{}' AND readonly = 'true'", s("name")),
+        ),
+        (
+            vec![attr("EventId", "00000000-0000-0000-0000-000000000000")],
+            "eventid = '00000000-0000-0000-0000-000000000000'".into(),
+        ),
+    ];
+    let wheres: Vec<&str> = lookups.iter().map(|(_, w)| w.as_str()).collect();
+    let mut args = vec!["ids", export];
+    args.extend(wheres);
+    let duck = check(&python, &args);
+    let mut nonempty = 0;
+    for (i, (flags, sql)) in lookups.iter().enumerate() {
+        let mut args = vec![
+            "lookup-events",
+            "--source",
+            archive,
+            "--include-data-events",
+            "-q",
+        ];
+        args.extend(["--lookup-attributes"]);
+        args.extend(
+            flags
+                .iter()
+                .take_while(|f| f.starts_with("AttributeKey"))
+                .map(String::as_str),
+        );
+        args.extend(
+            flags
+                .iter()
+                .skip_while(|f| f.starts_with("AttributeKey"))
+                .map(String::as_str),
+        );
+        args.extend(["--query", "Events[].EventId"]);
+        let answer: Value = serde_json::from_slice(&run_ok(&args)).unwrap();
+        let mut ids: Vec<String> = answer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        let sql_ids: Vec<String> = serde_json::from_value(duck[i].clone()).unwrap();
+        assert!(
+            ids == sql_ids,
+            "lookup {flags:?}: trailscan found {}, DuckDB `{sql}` found {}",
+            ids.len(),
+            sql_ids.len()
+        );
+        nonempty += usize::from(!ids.is_empty());
+    }
+    assert!(
+        nonempty >= 10,
+        "the lookups are not all empty: {nonempty} of 12 found events"
+    );
+
+    // Bloom filters on the lookup columns, in every file.
+    let file = trailscan_fixtures::files_under(Path::new(export))
+        .unwrap()
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let bloom = check(&python, &["bloom", file.to_str().unwrap()]);
+    assert_eq!(
+        bloom,
+        serde_json::json!([
+            "eventid",
+            "eventname",
+            "eventsource",
+            "resources, list, element, arn",
+            "useridentity, accesskeyid",
+            "useridentity, username"
+        ])
+    );
+}
+
+#[test]
+fn the_printed_ddl_declares_the_files_columns() {
+    let Some(python) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("export");
+    let sample = sample_archive();
+    run_ok(&[
+        "export",
+        "--source",
+        sample.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    let ddl = run_ok(&[
+        "export",
+        "--print-ddl",
+        "athena",
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    let ddl_text = String::from_utf8(ddl).unwrap();
+    assert!(
+        ddl_text.contains("'projection.region.values'='eu-west-1,us-east-1'"),
+        "{ddl_text}"
+    );
+    let ddl_file = tmp.path().join("table.sql");
+    std::fs::write(&ddl_file, &ddl_text).unwrap();
+    let result = check(
+        &python,
+        &["ddl", ddl_file.to_str().unwrap(), export.to_str().unwrap()],
+    );
+    assert_eq!(result["columns"], 36, "{result}");
+}
+
+#[test]
+fn export_is_deterministic_and_names_broken_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy");
+    for file in trailscan_fixtures::files_under(&sample_archive()).unwrap() {
+        let rel = file.strip_prefix(sample_archive()).unwrap();
+        std::fs::create_dir_all(copy.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&file, copy.join(rel)).unwrap();
+    }
+    let broken = copy.join(
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/01/123456789012_CloudTrail_us-east-1_20240101T0000Z_broken0000000000.json.gz",
+    );
+    std::fs::write(&broken, b"\x1f\x8b\x08\x00 not really gzip").unwrap();
+    let out = tmp.path().join("out");
+    let export = |format: &str| {
+        trailscan(&[
+            "export",
+            "--source",
+            copy.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            format,
+        ])
+    };
+    let first = export("parquet");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&broken.display().to_string()),
+        "the broken file is named: {stderr}"
+    );
+    assert!(
+        stderr.contains("exported 654 events"),
+        "the rest is exported: {stderr}"
+    );
+    let files = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        trailscan_fixtures::files_under(dir)
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(&p).unwrap();
+                (p, b)
+            })
+            .collect()
+    };
+    let before = files(&out);
+    assert_eq!(before.len(), 13, "one file per account, region and day");
+    // A re-run replaces its own files with the same bytes.
+    assert_eq!(export("parquet").status.code(), Some(1));
+    assert!(files(&out) == before, "a re-run changed the export");
+    // JSON lines: the same rows, newest last within a file (sorted by event time).
+    export("jsonl");
+    let mut rows = 0;
+    for (path, bytes) in files(&out)
+        .into_iter()
+        .filter(|(p, _)| p.extension().is_some_and(|e| e == "jsonl"))
+    {
+        let times: Vec<String> = String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let row: Value = serde_json::from_str(l).unwrap();
+                assert!(path
+                    .to_string_lossy()
+                    .contains(&format!("day={}", &row["event_ts"].as_str().unwrap()[..10])));
+                row["event_ts"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] <= w[1]),
+            "{} is sorted by event time",
+            path.display()
+        );
+        rows += times.len();
+    }
+    assert_eq!(rows, 654);
+}
