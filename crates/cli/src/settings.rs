@@ -53,13 +53,7 @@ impl SourceSettings {
             delivery_margin_secs: args.delivery_margin,
             shard,
         };
-        let run_id = args
-            .run_id
-            .clone()
-            .or_else(|| run_id_from_batch(std::env::var("AWS_BATCH_JOB_ID").ok()));
-        if let Some(id) = &run_id {
-            check_run_id(id)?;
-        }
+        let run_id = resolve_run_id(args.run_id.as_deref())?;
         Ok(SourceSettings {
             spec,
             s3: args.s3.options(&args.regions),
@@ -73,14 +67,29 @@ impl SourceSettings {
 
     /// The run id a sharded run needs.
     pub fn required_run_id(&self) -> Result<&str> {
-        self.run_id.as_deref().ok_or_else(|| {
-            UsageError(
-                "a sharded run needs --run-id (the same for every shard), or AWS_BATCH_JOB_ID"
-                    .into(),
-            )
-            .into()
-        })
+        required_run_id(self.run_id.as_deref())
     }
+}
+
+/// `--run-id`, else AWS Batch's job id, checked.
+pub fn resolve_run_id(given: Option<&str>) -> Result<Option<String>, UsageError> {
+    let run_id = given
+        .map(str::to_string)
+        .or_else(|| run_id_from_batch(std::env::var("AWS_BATCH_JOB_ID").ok()));
+    if let Some(id) = &run_id {
+        check_run_id(id)?;
+    }
+    Ok(run_id)
+}
+
+/// The run id, which a sharded run cannot do without.
+pub fn required_run_id(run_id: Option<&str>) -> Result<&str> {
+    run_id.ok_or_else(|| {
+        UsageError(
+            "a sharded run needs --run-id (the same for every shard), or AWS_BATCH_JOB_ID".into(),
+        )
+        .into()
+    })
 }
 
 /// `K/N`, or `auto` from the batch engine's variables.

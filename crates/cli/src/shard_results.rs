@@ -134,13 +134,59 @@ pub struct Output {
     pub sha256: String,
 }
 
+/// Which units a shard took: from a sharded listing, or dealt here (digest chains).
+pub struct Plan {
+    /// The shard.
+    pub shard: Shard,
+    /// Units of all shards.
+    pub units_total: usize,
+    /// This shard's, by name.
+    pub units: Vec<String>,
+    /// SHA-256 of the names of all units, one per line, in order.
+    pub plan_sha256: String,
+}
+
+impl From<&ShardPlan> for Plan {
+    fn from(plan: &ShardPlan) -> Plan {
+        Plan {
+            shard: plan.shard,
+            units_total: plan.units_total,
+            units: plan.own.iter().map(ToString::to_string).collect(),
+            plan_sha256: plan.plan_sha256.clone(),
+        }
+    }
+}
+
+impl Plan {
+    /// Deals `names` (in the order every shard derives) round-robin, as a sharded listing
+    /// deals its units; returns the plan and the indexes of this shard's units.
+    pub fn deal(shard: Shard, names: &[String]) -> (Plan, Vec<usize>) {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for name in names {
+            hasher.update(name.as_bytes());
+            hasher.update(b"\n");
+        }
+        let own: Vec<usize> = (0..names.len())
+            .filter(|i| i % shard.count as usize == shard.index as usize)
+            .collect();
+        let plan = Plan {
+            shard,
+            units_total: names.len(),
+            units: own.iter().map(|&i| names[i].clone()).collect(),
+            plan_sha256: hex::encode(hasher.finalize()),
+        };
+        (plan, own)
+    }
+}
+
 impl ShardSummary {
     /// A summary for `command`, with this process's flags less the sharding ones.
     pub fn new(
         command: &str,
         source: &str,
         run_id: &str,
-        plan: &ShardPlan,
+        plan: Plan,
         counts: Counts,
     ) -> ShardSummary {
         ShardSummary {
@@ -152,8 +198,8 @@ impl ShardSummary {
             shard_index: plan.shard.index,
             shard_count: plan.shard.count,
             units_total: plan.units_total,
-            plan_sha256: plan.plan_sha256.clone(),
-            units: plan.own.iter().map(ToString::to_string).collect(),
+            plan_sha256: plan.plan_sha256,
+            units: plan.units,
             counts,
             outputs: Vec::new(),
         }

@@ -1227,3 +1227,112 @@ fn sharded_export_from_s3_writes_the_unsharded_rows_once() {
         "{ddl}"
     );
 }
+
+#[test]
+fn sharded_validation_from_s3_merges_to_the_unsharded_report() {
+    let Some(env) = server() else { return };
+    // The sample's digests name this bucket; one log file altered, so there is a finding.
+    let copy = tempfile::tempdir().unwrap();
+    for file in trailscan_fixtures::files_under(&sample_archive()).unwrap() {
+        let target = copy
+            .path()
+            .join(file.strip_prefix(sample_archive()).unwrap());
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(&file, &target).unwrap();
+    }
+    let altered = trailscan_fixtures::files_under(copy.path())
+        .unwrap()
+        .into_iter()
+        .find(|p| {
+            p.to_string_lossy()
+                .contains("/CloudTrail/eu-west-1/2024/01/02/")
+        })
+        .unwrap();
+    let mut bytes = fs::read(&altered).unwrap();
+    bytes.push(0);
+    fs::write(&altered, bytes).unwrap();
+    upload_signed(&env, "example-trail-bucket", copy.path());
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let keys = sample_archive().with_file_name("sample-archive-public-keys.json");
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap();
+    let validate = |extra: &[(&str, String)], more: &[&str]| {
+        let mut args = vec![
+            "validate-logs",
+            "--source",
+            "s3://example-trail-bucket",
+            "--endpoint-url",
+            &endpoint,
+            "--public-keys",
+            keys.to_str().unwrap(),
+            // Without it the window ends "now", which each run prints.
+            "--end-time",
+            "2024-01-03T00:00:00Z",
+        ];
+        args.extend_from_slice(more);
+        Command::new(env!("CARGO_BIN_EXE_trailscan"))
+            .args(&args)
+            .envs(&env)
+            .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap()
+    };
+    let whole = validate(&[], &[]);
+    assert_eq!(
+        whole.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&whole.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&whole.stdout);
+    assert!(
+        stdout
+            .contains("All 6 digest chains under s3://example-trail-bucket: 1 with INVALID files"),
+        "{stdout}"
+    );
+    for k in 0..4u32 {
+        let shard = validate(
+            &[
+                ("AWS_BATCH_JOB_ARRAY_INDEX", k.to_string()),
+                ("AWS_BATCH_JOB_ARRAY_SIZE", "4".to_string()),
+                ("AWS_BATCH_JOB_ID", format!("v1a2:{k}")),
+            ],
+            &["--shard", "auto", "--out", out_dir],
+        );
+        assert!(
+            shard.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shard.stderr)
+        );
+        assert!(shard.stdout.is_empty(), "a shard prints nothing on stdout");
+    }
+    let merged = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(["merge", &format!("{out_dir}/v1a2")])
+        .output()
+        .unwrap();
+    assert_eq!(merged.status.code(), Some(1));
+    assert!(
+        merged.stdout == whole.stdout,
+        "merged:\n{}",
+        String::from_utf8_lossy(&merged.stdout)
+    );
+    assert!(
+        merged.stderr == whole.stderr,
+        "merged:\n{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    // A chain's results in two shards, or in none: refused.
+    fs::copy(
+        out.path().join("v1a2/shard-0-of-4/chains.jsonl"),
+        out.path().join("v1a2/shard-1-of-4/chains.jsonl"),
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(["merge", &format!("{out_dir}/v1a2")])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("shard-1-of-4/chains.jsonl"));
+}

@@ -15,7 +15,7 @@ use crate::logs::LogVerdict;
 use crate::walk::{Step, ValidDigest};
 
 /// Counts for the summary and the exit code.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Valid standard digests.
     pub valid_digests: u64,
@@ -38,6 +38,19 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds another chain's counts.
+    pub fn add(&mut self, c: &Counts) {
+        self.valid_digests += c.valid_digests;
+        self.invalid_digests += c.invalid_digests;
+        self.valid_backfill += c.valid_backfill;
+        self.invalid_backfill += c.invalid_backfill;
+        self.valid_logs += c.valid_logs;
+        self.invalid_logs += c.invalid_logs;
+        self.unverified_digests += c.unverified_digests;
+        self.broken_links += c.broken_links;
+        self.unlisted_logs += c.unlisted_logs;
+    }
+
     /// The AWS CLI's exit code: 1 when anything is INVALID.
     pub fn exit_code(&self) -> u8 {
         u8::from(

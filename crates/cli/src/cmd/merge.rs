@@ -19,6 +19,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
     let first = &run.shards[0].1;
     match first.command.as_str() {
         "lookup-events" => merge_lookup(&run),
+        "validate-logs" => crate::cmd::validate_logs::merge_shards(&run),
         // An export's files are already in place in the partitions: the merge checks that
         // every shard finished and sums what they wrote.
         "export" => {

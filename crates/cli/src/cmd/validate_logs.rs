@@ -32,6 +32,10 @@ use trailscan_query::parse_time_arg;
 
 use crate::exit_codes::AwsCliError;
 use crate::flags::ValidateLogsArgs;
+use crate::settings::{parse_shard, required_run_id, resolve_run_id};
+use crate::shard_results::{
+    prepare_shard_dir, write_summary, Counts as ShardCounts, Output, Plan, Run, ShardSummary,
+};
 
 fn aws(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(AwsCliError(message.into()))
@@ -598,19 +602,34 @@ fn every_chain(
     }
     // The whole chain unless a window is given: from before its oldest digest.
     let window_of = |oldest: i64| (start.unwrap_or(oldest - 2 * 3600), end);
+    let all: Vec<(Trail, i64)> = chains.into_iter().collect();
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let names: Vec<String> = all.iter().map(|(t, _)| chain_name(t)).collect();
+    let (plan, own) = match shard {
+        Some(shard) => {
+            let (plan, own) = Plan::deal(shard, &names);
+            (Some(plan), own)
+        }
+        None => (None, (0..all.len()).collect()),
+    };
     let mut windows: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (trail, &oldest) in &chains {
-        let (from, to) = window_of(oldest);
+    for &i in &own {
+        let (trail, oldest) = &all[i];
+        let (from, to) = window_of(*oldest);
         let w = windows
             .entry(trail.source_region.clone())
             .or_insert((from, to));
         w.0 = w.0.min(from);
     }
-    let keys = load_keys(args, origin, &windows)?;
-    let runs: Vec<Result<ChainOutput>> = pool.install(|| {
-        chains
-            .par_iter()
-            .map(|(trail, oldest)| {
+    let keys = if own.is_empty() {
+        Keys::PerRegion(HashMap::new())
+    } else {
+        load_keys(args, origin, &windows)?
+    };
+    let runs: Vec<Result<(usize, ChainOutput)>> = pool.install(|| {
+        own.par_iter()
+            .map(|&i| {
+                let (trail, oldest) = &all[i];
                 let mut trail = trail.clone();
                 trail.bucket = origin.bucket(&trail, args.s3_bucket.as_deref())?;
                 let window = window_of(*oldest);
@@ -620,10 +639,163 @@ fn every_chain(
                 let result = origin.with_store(&trail.bucket, |store| {
                     validate_chain(store, &trail, &title, keys.of(&trail.source_region), window, args.verbose, pool, &mut out, &mut err)
                 })?;
-                Ok(ChainOutput { out, err, result })
+                Ok((i, ChainOutput { out, err, result }))
             })
             .collect()
     });
+    let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
+    match plan {
+        Some(plan) => write_shard(args, origin, plan, runs),
+        None => print_chains(
+            runs.into_iter().map(|(_, run)| run),
+            &origin.name(),
+            args.report.as_deref(),
+        ),
+    }
+}
+
+/// A chain's name in a shard plan: everything that tells chains apart.
+fn chain_name(t: &Trail) -> String {
+    format!(
+        "{} {} {} {} {} {}",
+        t.prefix.as_deref().unwrap_or("-"),
+        t.org_id.as_deref().unwrap_or("-"),
+        t.account,
+        t.source_region,
+        t.home_region,
+        t.name
+    )
+}
+
+/// What a validate-logs shard keeps of one chain: its place among all chains and what the
+/// unsharded run would print for it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ChainLine {
+    /// Position among all chains of the run.
+    pub index: usize,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// Its counts.
+    pub counts: Counts,
+    /// Its `--report` record.
+    pub record: serde_json::Value,
+}
+
+/// The chains of a shard, one JSON object per line.
+pub const CHAINS_FILE: &str = "chains.jsonl";
+
+fn write_shard(
+    args: &ValidateLogsArgs,
+    origin: &Origin,
+    plan: Plan,
+    runs: Vec<(usize, ChainOutput)>,
+) -> Result<ExitCode> {
+    let run_id = resolve_run_id(args.run_id.as_deref())?;
+    let run_id = required_run_id(run_id.as_deref())?;
+    let Some(out) = &args.out else {
+        unreachable!("clap requires --out with --shard");
+    };
+    let shard = plan.shard;
+    let dir = prepare_shard_dir(out, run_id, shard)?;
+    let path = dir.join(CHAINS_FILE);
+    let mut text = Vec::new();
+    let mut total = Counts::default();
+    for (index, run) in &runs {
+        total.add(&run.result.counts);
+        serde_json::to_writer(
+            &mut text,
+            &ChainLine {
+                index: *index,
+                stdout: String::from_utf8_lossy(&run.out).into_owned(),
+                stderr: String::from_utf8_lossy(&run.err).into_owned(),
+                counts: run.result.counts.clone(),
+                record: run.result.record.clone(),
+            },
+        )?;
+        text.push(b'\n');
+    }
+    fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    let (bytes, sha256) = trailscan_export::file_sha256(&path)?;
+    let counts = ShardCounts {
+        results: runs.len() as u64,
+        ..ShardCounts::default()
+    };
+    let mut summary = ShardSummary::new("validate-logs", &origin.name(), run_id, plan, counts);
+    summary.outputs.push(Output {
+        path: CHAINS_FILE.to_string(),
+        rows: runs.len() as u64,
+        bytes,
+        sha256,
+    });
+    write_summary(&dir, &summary)?;
+    eprintln!(
+        "trailscan: shard {shard}: {} of {} digest chains validated ({} with INVALID files), written to {}",
+        runs.len(),
+        summary.units_total,
+        runs.iter().filter(|(_, r)| r.result.counts.exit_code() != 0).count(),
+        dir.display()
+    );
+    // The findings are the merge's to report: a batch engine takes a non-zero exit for a
+    // failed job and would run it again.
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would.
+pub fn merge_shards(run: &Run) -> Result<ExitCode> {
+    let first = &run.shards[0].1;
+    let argv = ["trailscan", "validate-logs"]
+        .into_iter()
+        .map(String::from)
+        .chain(first.arguments.iter().cloned());
+    let crate::flags::Command::ValidateLogs(args) =
+        <crate::flags::Cli as clap::Parser>::try_parse_from(argv)
+            .context("the shards' recorded command line does not parse")?
+            .command
+    else {
+        return Err(anyhow!("the shards' recorded command is not validate-logs"));
+    };
+    let mut chains: BTreeMap<usize, ChainOutput> = BTreeMap::new();
+    for (dir, _) in &run.shards {
+        let path = dir.join(CHAINS_FILE);
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        for line in text.lines() {
+            let chain: ChainLine = serde_json::from_str(line)
+                .with_context(|| format!("{}: not a trailscan chain line", path.display()))?;
+            let index = chain.index;
+            let output = ChainOutput {
+                out: chain.stdout.into_bytes(),
+                err: chain.stderr.into_bytes(),
+                result: ChainResult {
+                    counts: chain.counts,
+                    record: chain.record,
+                },
+            };
+            if chains.insert(index, output).is_some() {
+                return Err(anyhow!(
+                    "{}: chain {index} was validated by two shards",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if let Some(missing) = (0..first.units_total).find(|i| !chains.contains_key(i)) {
+        return Err(anyhow!(
+            "chain {missing} of {} is in no shard's results: the run is incomplete",
+            first.units_total
+        ));
+    }
+    print_chains(chains.into_values(), &first.source, args.report.as_deref())
+}
+
+/// Prints each chain as the AWS CLI prints one, in order, then the totals; writes the report.
+fn print_chains(
+    runs: impl Iterator<Item = ChainOutput>,
+    origin_name: &str,
+    report: Option<&Path>,
+) -> Result<ExitCode> {
     let stdout = io::stdout();
     let stderr = io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
@@ -635,29 +807,20 @@ fn every_chain(
             out: o,
             err: e,
             result,
-        } = run?;
+        } = run;
         out.write_all(&o)?;
         out.flush()?;
         err.write_all(&e)?;
         let c = &result.counts;
         failed_chains += u64::from(c.exit_code() != 0);
-        total.valid_digests += c.valid_digests;
-        total.invalid_digests += c.invalid_digests;
-        total.valid_backfill += c.valid_backfill;
-        total.invalid_backfill += c.invalid_backfill;
-        total.valid_logs += c.valid_logs;
-        total.invalid_logs += c.invalid_logs;
-        total.unverified_digests += c.unverified_digests;
-        total.broken_links += c.broken_links;
-        total.unlisted_logs += c.unlisted_logs;
+        total.add(c);
         records.push(result.record);
         writeln!(out)?;
     }
     let n = records.len();
     writeln!(
         out,
-        "All {n} digest chains under {}: {failed_chains} with INVALID files",
-        origin.name()
+        "All {n} digest chains under {origin_name}: {failed_chains} with INVALID files"
     )?;
     let ratio = |valid: u64, invalid: u64, name: &str| -> String {
         let t = valid + invalid;
@@ -701,7 +864,7 @@ fn every_chain(
         }
     }
     out.flush()?;
-    if let Some(path) = &args.report {
+    if let Some(path) = report {
         write_report(path, records)?;
     }
     Ok(ExitCode::from(total.exit_code()))

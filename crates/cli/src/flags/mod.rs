@@ -142,6 +142,32 @@ pub struct ValidateLogsArgs {
     /// two per core on S3).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// Validate only shard K of N of the digest chains (account x region x trail, sorted and
+    /// dealt round-robin; a chain is never split): K/N, or `auto` from the AWS Batch or
+    /// Kubernetes variables, as lookup-events takes it. Not with --trail-arn.
+    #[arg(
+        long,
+        value_name = "K/N|auto",
+        conflicts_with = "trail_arn",
+        requires = "out",
+        help_heading = "Sharding"
+    )]
+    pub shard: Option<String>,
+
+    /// The run a shard belongs to (default: AWS_BATCH_JOB_ID without the child's `:index`).
+    #[arg(long, value_name = "ID", help_heading = "Sharding")]
+    pub run_id: Option<String>,
+
+    /// With --shard: write this shard's chains and summary.json under DIR/RUN-ID/shard-K-of-N/
+    /// for `trailscan merge`, which prints what one unsharded run would have printed.
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "shard",
+        help_heading = "Sharding"
+    )]
+    pub out: Option<PathBuf>,
 }
 
 /// Where the archive is and how to read it.
