@@ -36,5 +36,5 @@ pub mod time;
 pub use local::{ListError, LocalArchive};
 pub use object::{Listing, Location, ObjectRef, SkipReason, SkippedCounts};
 pub use select::Selection;
-pub use shard::{Shard, ShardPlan, Unit};
+pub use shard::{plan_sha256, Shard, ShardPlan, Unit};
 pub use source::{default_threads, Source};

@@ -3,6 +3,7 @@
 //! the same sorted list of units (delivery day x account x region), takes every N-th, and
 //! lists the objects of its own day folders only.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -16,6 +17,11 @@ pub struct Shard {
 }
 
 impl Shard {
+    /// Whether unit `i` of the sorted unit list is this shard's (round-robin).
+    pub fn owns(self, i: usize) -> bool {
+        i % self.count as usize == self.index as usize
+    }
+
     /// `shard-K-of-N`, the folder a shard writes its results to.
     pub fn folder_name(self) -> String {
         format!("shard-{}-of-{}", self.index, self.count)
@@ -132,38 +138,38 @@ pub struct ShardPlan {
 /// Sorts the day folders the walk found into units, and returns this shard's plan and its
 /// folders (a unit can have several folders: the same account under two prefixes).
 pub(crate) fn assign<F>(found: Vec<(Unit, F)>, shard: Shard) -> (ShardPlan, Vec<F>) {
-    use sha2::{Digest, Sha256};
-    let mut found = found;
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut hasher = Sha256::new();
-    let mut own = Vec::new();
-    let mut folders = Vec::new();
-    let mut index = 0usize;
-    let mut previous: Option<Unit> = None;
+    let mut by_unit: BTreeMap<Unit, Vec<F>> = BTreeMap::new();
     for (unit, folder) in found {
-        if previous.as_ref() != Some(&unit) {
-            if previous.is_some() {
-                index += 1;
-            }
-            hasher.update(unit.to_string().as_bytes());
-            hasher.update(b"\n");
-            if index % shard.count as usize == shard.index as usize {
-                own.push(unit.clone());
-            }
-            previous = Some(unit.clone());
-        }
-        if index % shard.count as usize == shard.index as usize {
-            folders.push(folder);
+        by_unit.entry(unit).or_default().push(folder);
+    }
+    let units_total = by_unit.len();
+    let plan_sha256 = plan_sha256(by_unit.keys().map(ToString::to_string));
+    let (mut own, mut folders) = (Vec::new(), Vec::new());
+    for (i, (unit, unit_folders)) in by_unit.into_iter().enumerate() {
+        if shard.owns(i) {
+            own.push(unit);
+            folders.extend(unit_folders);
         }
     }
-    let units_total = if previous.is_some() { index + 1 } else { 0 };
     let plan = ShardPlan {
         shard,
         units_total,
         own,
-        plan_sha256: hex::encode(hasher.finalize()),
+        plan_sha256,
     };
     (plan, folders)
+}
+
+/// SHA-256 (hex) of a run's unit names, one per line, in the order every shard derives: equal
+/// in every shard that saw the same archive.
+pub fn plan_sha256<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for name in names {
+        hasher.update(name.as_ref().as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(hasher.finalize())
 }
 
 #[cfg(test)]

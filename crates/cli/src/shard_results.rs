@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use trailscan_archive::{Listing, Shard, ShardPlan};
+use trailscan_archive::{plan_sha256, Listing, Shard, ShardPlan};
 use trailscan_export::file_sha256;
 use trailscan_query::{Position, ScanStats};
 
@@ -161,20 +161,12 @@ impl Plan {
     /// Deals `names` (in the order every shard derives) round-robin, as a sharded listing
     /// deals its units; returns the plan and the indexes of this shard's units.
     pub fn deal(shard: Shard, names: &[String]) -> (Plan, Vec<usize>) {
-        use sha2::{Digest, Sha256};
-        let mut hasher = Sha256::new();
-        for name in names {
-            hasher.update(name.as_bytes());
-            hasher.update(b"\n");
-        }
-        let own: Vec<usize> = (0..names.len())
-            .filter(|i| i % shard.count as usize == shard.index as usize)
-            .collect();
+        let own: Vec<usize> = (0..names.len()).filter(|&i| shard.owns(i)).collect();
         let plan = Plan {
             shard,
             units_total: names.len(),
             units: own.iter().map(|&i| names[i].clone()).collect(),
-            plan_sha256: hex::encode(hasher.finalize()),
+            plan_sha256: plan_sha256(names),
         };
         (plan, own)
     }
@@ -204,6 +196,19 @@ impl ShardSummary {
             outputs: Vec::new(),
         }
     }
+}
+
+/// The command the shards of a run were given, parsed again (as `trailscan COMMAND ARGS`),
+/// so that a merge prints as that command would.
+pub fn recorded_command(summary: &ShardSummary) -> Result<crate::flags::Command> {
+    use clap::Parser;
+    let argv = ["trailscan", summary.command.as_str()]
+        .into_iter()
+        .map(String::from)
+        .chain(summary.arguments.iter().cloned());
+    Ok(crate::flags::Cli::try_parse_from(argv)
+        .context("the shards' recorded command line does not parse")?
+        .command)
 }
 
 /// The flags less `--shard`, `--run-id` and `--out` (which differ between shards, or only

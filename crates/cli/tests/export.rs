@@ -284,11 +284,7 @@ fn the_printed_ddl_declares_the_files_columns() {
 fn export_is_deterministic_and_names_broken_files() {
     let tmp = tempfile::tempdir().unwrap();
     let copy = tmp.path().join("copy");
-    for file in trailscan_fixtures::files_under(&sample_archive()).unwrap() {
-        let rel = file.strip_prefix(sample_archive()).unwrap();
-        std::fs::create_dir_all(copy.join(rel).parent().unwrap()).unwrap();
-        std::fs::copy(&file, copy.join(rel)).unwrap();
-    }
+    common::copy_tree(&sample_archive(), &copy);
     let broken = copy.join(
         "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/01/123456789012_CloudTrail_us-east-1_20240101T0000Z_broken0000000000.json.gz",
     );

@@ -62,10 +62,23 @@ fn upload(env: &HashMap<String, String>, bucket: &str, prefix: &str) {
 }
 
 fn trailscan(env: &HashMap<String, String>, args: &[&str]) -> Output {
+    trailscan_with(env, &[], args)
+}
+
+/// Runs `trailscan ARGS` with extra environment variables (a batch engine's); none of those
+/// is inherited from the test's own environment.
+fn trailscan_with(
+    env: &HashMap<String, String>,
+    extra: &[(&str, String)],
+    args: &[&str],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailscan"))
         .args(args)
         .envs(env)
         .env_remove("TRAILSCAN_SOURCE")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .unwrap()
 }
@@ -933,18 +946,9 @@ fn a_bucket_in_another_region_is_followed() {
     assert!(!listed_in("us-east-1"), "{requests:?}");
 }
 
-/// Runs `trailscan ARGS` with extra environment variables (a batch engine's), checking it
-/// succeeded; returns stdout.
+/// [`trailscan_with`], checking it succeeded; returns stdout.
 fn trailscan_ok(env: &HashMap<String, String>, extra: &[(&str, String)], args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(args)
-        .envs(env)
-        .env_remove("TRAILSCAN_SOURCE")
-        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap();
+    let out = trailscan_with(env, extra, args);
     assert!(
         out.status.success(),
         "trailscan {args:?}: {}",
@@ -1007,12 +1011,7 @@ fn sharded_lookups_from_s3_merge_to_the_unsharded_answer() {
             ("TRAILSCAN_SHARDS", "4".to_string()),
         ]
     };
-    let merge = |run: &str| {
-        Command::new(env!("CARGO_BIN_EXE_trailscan"))
-            .args(["merge", &format!("{out_dir}/{run}")])
-            .output()
-            .unwrap()
-    };
+    let merge = |run: &str| trailscan(&env, &["merge", &format!("{out_dir}/{run}")]);
     for k in 0..4 {
         lookup(&batch(k), &["--shard", "auto", "--out", out_dir]);
         lookup(
@@ -1154,10 +1153,7 @@ fn sharded_export_from_s3_writes_the_unsharded_rows_once() {
         rows(&sharded) == expected,
         "the shards wrote other rows than one run"
     );
-    let merged = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(["merge", sharded.join("r1").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let merged = trailscan(&env, &["merge", sharded.join("r1").to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&merged.stderr);
     assert!(
         merged.status.success() && stderr.contains("725 events exported"),
@@ -1270,14 +1266,7 @@ fn sharded_validation_from_s3_merges_to_the_unsharded_report() {
             "2024-01-03T00:00:00Z",
         ];
         args.extend_from_slice(more);
-        Command::new(env!("CARGO_BIN_EXE_trailscan"))
-            .args(&args)
-            .envs(&env)
-            .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
-            .env_remove("JOB_COMPLETION_INDEX")
-            .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
-            .output()
-            .unwrap()
+        trailscan_with(&env, extra, &args)
     };
     let whole = validate(&[], &[]);
     assert_eq!(
@@ -1308,10 +1297,8 @@ fn sharded_validation_from_s3_merges_to_the_unsharded_report() {
         );
         assert!(shard.stdout.is_empty(), "a shard prints nothing on stdout");
     }
-    let merged = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(["merge", &format!("{out_dir}/v1a2")])
-        .output()
-        .unwrap();
+    let merge = || trailscan(&env, &["merge", &format!("{out_dir}/v1a2")]);
+    let merged = merge();
     assert_eq!(merged.status.code(), Some(1));
     assert!(
         merged.stdout == whole.stdout,
@@ -1329,10 +1316,7 @@ fn sharded_validation_from_s3_merges_to_the_unsharded_report() {
         out.path().join("v1a2/shard-1-of-4/chains.jsonl"),
     )
     .unwrap();
-    let refused = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args(["merge", &format!("{out_dir}/v1a2")])
-        .output()
-        .unwrap();
+    let refused = merge();
     assert_eq!(refused.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("shard-1-of-4/chains.jsonl"));
 }

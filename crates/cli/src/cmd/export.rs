@@ -8,15 +8,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use trailscan_archive::s3::S3Archive;
-use trailscan_archive::{ObjectRef, Shard, Source};
+use trailscan_archive::s3::{S3Archive, S3Options};
+use trailscan_archive::{ObjectRef, Shard};
 use trailscan_export::{
     athena_ddl, build_row, AthenaTable, Format, Partition, PartitionWriter, Provenance, Row,
     WriterOptions, WrittenFile,
 };
-use trailscan_query::{scan, Match, ObjectProblem, RecordSink, ScanOptions, ScanStats};
+use trailscan_query::{scan, Match, RecordSink, ScanOptions, ScanStats};
 
-use crate::cmd::lookup_events::worker_pool;
+use crate::cmd::lookup_events::{open_listing, report_object_problem, worker_pool};
 use crate::exit_codes::{self, UsageError};
 use crate::flags::ExportArgs;
 use crate::settings::{lookup_request, object_kind, SourceSettings};
@@ -50,28 +50,15 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| "export".to_string()),
     };
     let shard_label = shard.unwrap_or(Shard { index: 0, count: 1 });
-    let destination = Destination::open(out, &source)?;
-    let archive = Source::open(&source.spec, &source.s3)?;
-    let listing = archive.list(&source.selection)?;
-    if listing.awslogs_folders == 0 {
-        bail!(
-            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to, a copy of it, or a folder inside it",
-            archive.name()
-        );
-    }
-    for problem in &listing.problems {
-        eprintln!("trailscan: {problem}");
-    }
+    let destination = Destination::open(out, &source.s3)?;
+    let (archive, listing) = open_listing(&source)?;
     let pool = worker_pool(source.threads, &archive)?;
-    let report = |object: &ObjectRef, problem: &ObjectProblem| {
-        eprintln!("trailscan: {}: {problem}", object.display_name());
-    };
     let options = ScanOptions {
         source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
         hash_objects: true,
-        report: &report,
+        report: &report_object_problem,
     };
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
     let mut writer =
@@ -92,7 +79,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
             .layout
             .delivered_at
             .div_euclid(86_400);
-        for (partition, rows) in sink.into_partitions() {
+        for (partition, rows) in sink.into_partitions(&first.account, &first.region) {
             writer.add(partition, rows)?;
         }
         writer.finish_where(|p| {
@@ -172,10 +159,10 @@ fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
     })
 }
 
-/// Collects rows per worker thread.
+/// Collects rows per worker thread, with the day (since 1970) of each row's event time.
 #[derive(Default)]
 struct RowSink {
-    rows: Vec<(i64, String, String, Row)>,
+    rows: Vec<(i64, Row)>,
     problems: Vec<String>,
     /// The last object's SHA-256 in hex, to format it once per object, not per record.
     last_hash: Option<([u8; 32], String)>,
@@ -188,21 +175,25 @@ impl RowSink {
         Ok(self)
     }
 
-    /// Rows by partition. The account and region are the log file's (from its key), as in
-    /// CloudTrail's own layout.
-    fn into_partitions(self) -> Vec<(Partition, Vec<Row>)> {
-        let mut by_partition: std::collections::BTreeMap<Partition, Vec<Row>> = Default::default();
-        for (day, account, region, row) in self.rows {
-            by_partition
-                .entry(Partition {
-                    account,
-                    region,
-                    day,
-                })
-                .or_default()
-                .push(row);
+    /// Rows by partition. A batch holds the files of one account and region (see
+    /// [`batches`]), which are the partition's, from the files' keys as in CloudTrail's own
+    /// layout.
+    fn into_partitions(self, account: &str, region: &str) -> Vec<(Partition, Vec<Row>)> {
+        let mut by_day: std::collections::BTreeMap<i64, Vec<Row>> = Default::default();
+        for (day, row) in self.rows {
+            by_day.entry(day).or_default().push(row);
         }
-        by_partition.into_iter().collect()
+        by_day
+            .into_iter()
+            .map(|(day, rows)| {
+                let partition = Partition {
+                    account: account.to_string(),
+                    region: region.to_string(),
+                    day,
+                };
+                (partition, rows)
+            })
+            .collect()
     }
 }
 
@@ -211,27 +202,18 @@ impl RecordSink for RowSink {
 
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
         let hash = m.object_sha256.copied().unwrap_or_default();
-        let hex = match &self.last_hash {
-            Some((h, hex)) if *h == hash => hex.clone(),
-            _ => {
-                let hex = hex::encode(hash);
-                self.last_hash = Some((hash, hex.clone()));
-                hex
-            }
-        };
+        if self.last_hash.as_ref().is_none_or(|(h, _)| *h != hash) {
+            self.last_hash = Some((hash, hex::encode(hash)));
+        }
+        let hex = self.last_hash.as_ref().map_or("", |(_, hex)| hex.as_str());
         let ts_millis = m.event_time.secs * 1000 + i64::from(m.event_time.nanos / 1_000_000);
         let provenance = Provenance {
             source_key: &m.object.key,
-            source_sha256: &hex,
+            source_sha256: hex,
             record_index: m.index,
         };
         match build_row(m.text, ts_millis, &provenance) {
-            Ok(row) => self.rows.push((
-                m.event_time.secs.div_euclid(86_400),
-                m.object.layout.account.clone(),
-                m.object.layout.region.clone(),
-                row,
-            )),
+            Ok(row) => self.rows.push((m.event_time.secs.div_euclid(86_400), row)),
             Err(e) => self.problems.push(format!(
                 "{}: record {}: {e}; not exported",
                 m.object.display_name(),
@@ -253,9 +235,9 @@ enum Destination {
 }
 
 impl Destination {
-    fn open(out: &str, source: &SourceSettings) -> Result<Destination> {
+    fn open(out: &str, s3: &S3Options) -> Result<Destination> {
         if out.starts_with("s3://") {
-            let bucket = S3Archive::open(out, &source.s3)?;
+            let bucket = S3Archive::open(out, s3)?;
             let staging = tempfile::Builder::new()
                 .prefix("trailscan-export-")
                 .tempdir()
@@ -322,15 +304,7 @@ fn print_ddl(args: &ExportArgs, format: Format) -> Result<ExitCode> {
     let out = args.out.as_deref();
     let (location, regions) = match out {
         Some(out) if out.starts_with("s3://") => {
-            let source = SourceSettings::new(
-                &crate::flags::SourceArgs {
-                    source: Some(out.to_string()),
-                    ..args.source.clone()
-                },
-                trailscan_archive::key::ObjectKind::Log,
-                &Default::default(),
-            )?;
-            let bucket = S3Archive::open(out, &source.s3)?;
+            let bucket = S3Archive::open(out, &args.source.s3.options(&args.source.regions))?;
             (out.to_string(), s3_regions(&bucket)?)
         }
         Some(dir) => {

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use trailscan_archive::{ObjectRef, Source};
+use trailscan_archive::{Listing, ObjectRef, Source};
 use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, Resume, ScanOptions};
 
 use crate::exit_codes::{self, UsageError};
 use crate::flags::LookupEventsArgs;
 use crate::render::{render, PageLayout, Terminal};
-use crate::settings::{LookupSettings, Paging};
+use crate::settings::{LookupSettings, Paging, SourceSettings};
 use crate::shard_results::{prepare_shard_dir, write_events, write_summary, Counts, ShardSummary};
 use crate::summary::lookup_summary;
 
@@ -32,27 +32,14 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         )),
         _ => None,
     };
-    let archive = Source::open(&source.spec, &source.s3)?;
-    let listing = archive.list(&source.selection)?;
-    if listing.awslogs_folders == 0 {
-        bail!(
-            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
-            archive.name()
-        );
-    }
-    for problem in &listing.problems {
-        eprintln!("trailscan: {problem}");
-    }
+    let (archive, listing) = open_listing(source)?;
     let pool = worker_pool(source.threads, &archive)?;
-    let report = |object: &ObjectRef, problem: &ObjectProblem| {
-        eprintln!("trailscan: {}: {problem}", object.display_name());
-    };
     let options = ScanOptions {
         source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
         hash_objects: false,
-        report: &report,
+        report: &report_object_problem,
     };
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
@@ -118,6 +105,29 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         eprintln!("{summary}");
     }
     Ok(exit_codes::completed(problems))
+}
+
+/// Opens the source and lists what the selection needs; listing problems are reported on
+/// stderr (the scan goes on without those folders). A source without any `AWSLogs/` folder
+/// is refused: it is not a CloudTrail archive.
+pub fn open_listing(source: &SourceSettings) -> Result<(Source, Listing)> {
+    let archive = Source::open(&source.spec, &source.s3)?;
+    let listing = archive.list(&source.selection)?;
+    if listing.awslogs_folders == 0 {
+        bail!(
+            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
+            archive.name()
+        );
+    }
+    for problem in &listing.problems {
+        eprintln!("trailscan: {problem}");
+    }
+    Ok((archive, listing))
+}
+
+/// Reports a problem with one object on stderr, naming the object.
+pub fn report_object_problem(object: &ObjectRef, problem: &ObjectProblem) {
+    eprintln!("trailscan: {}: {problem}", object.display_name());
 }
 
 /// The worker threads: `--threads`, else what the source needs.

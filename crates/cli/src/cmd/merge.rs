@@ -3,15 +3,14 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
 use trailscan_query::NewestFirst;
 use trailscan_records::{EventTime, LookupEvent, RecordParser};
 
 use crate::cmd::lookup_events::{print_page, SPILL_FAILED};
 use crate::exit_codes;
-use crate::flags::{Cli, Command, MergeArgs};
+use crate::flags::{Command, MergeArgs};
 use crate::settings::LookupSettings;
-use crate::shard_results::{read_events, read_run, Run};
+use crate::shard_results::{read_events, read_run, recorded_command, Run};
 
 /// Checks the run's shards and prints the merged answer.
 pub fn run(args: &MergeArgs) -> Result<ExitCode> {
@@ -43,14 +42,7 @@ pub fn run(args: &MergeArgs) -> Result<ExitCode> {
 
 fn merge_lookup(run: &Run) -> Result<ExitCode> {
     let first = &run.shards[0].1;
-    let argv = ["trailscan", "lookup-events"]
-        .into_iter()
-        .map(String::from)
-        .chain(first.arguments.iter().cloned());
-    let Command::LookupEvents(mut args) = Cli::try_parse_from(argv)
-        .context("the shards' recorded command line does not parse")?
-        .command
-    else {
+    let Command::LookupEvents(mut args) = recorded_command(first)? else {
         bail!("the shards' recorded command is not lookup-events");
     };
     args.source

@@ -34,7 +34,8 @@ use crate::exit_codes::AwsCliError;
 use crate::flags::ValidateLogsArgs;
 use crate::settings::{parse_shard, required_run_id, resolve_run_id};
 use crate::shard_results::{
-    prepare_shard_dir, write_summary, Counts as ShardCounts, Output, Plan, Run, ShardSummary,
+    prepare_shard_dir, recorded_command, write_summary, Counts as ShardCounts, Output, Plan, Run,
+    ShardSummary,
 };
 
 fn aws(message: impl Into<String>) -> anyhow::Error {
@@ -701,9 +702,7 @@ fn write_shard(
     let dir = prepare_shard_dir(out, run_id, shard)?;
     let path = dir.join(CHAINS_FILE);
     let mut text = Vec::new();
-    let mut total = Counts::default();
     for (index, run) in &runs {
-        total.add(&run.result.counts);
         serde_json::to_writer(
             &mut text,
             &ChainLine {
@@ -745,15 +744,7 @@ fn write_shard(
 /// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would.
 pub fn merge_shards(run: &Run) -> Result<ExitCode> {
     let first = &run.shards[0].1;
-    let argv = ["trailscan", "validate-logs"]
-        .into_iter()
-        .map(String::from)
-        .chain(first.arguments.iter().cloned());
-    let crate::flags::Command::ValidateLogs(args) =
-        <crate::flags::Cli as clap::Parser>::try_parse_from(argv)
-            .context("the shards' recorded command line does not parse")?
-            .command
-    else {
+    let crate::flags::Command::ValidateLogs(args) = recorded_command(first)? else {
         return Err(anyhow!("the shards' recorded command is not validate-logs"));
     };
     let mut chains: BTreeMap<usize, ChainOutput> = BTreeMap::new();

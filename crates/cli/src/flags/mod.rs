@@ -171,7 +171,7 @@ pub struct ValidateLogsArgs {
 }
 
 /// Where the archive is and how to read it.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Args)]
 pub struct SourceArgs {
     /// The archive: s3://BUCKET[/PREFIX], or a folder holding one or more AWSLogs/ trees (a
     /// copy of the bucket, a key-prefix folder, or a folder inside AWSLogs/).
@@ -227,7 +227,7 @@ pub struct SourceArgs {
 }
 
 /// How to reach S3, for an `s3://` source.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Args)]
 pub struct S3Args {
     /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
     #[arg(long, value_name = "URL")]

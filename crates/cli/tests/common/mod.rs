@@ -32,6 +32,15 @@ pub fn real_samples() -> Option<PathBuf> {
     }
 }
 
+/// Copies every file under `from` to the same place under `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for file in trailscan_fixtures::files_under(from).unwrap() {
+        let target = to.join(file.strip_prefix(from).unwrap());
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::copy(&file, &target).unwrap();
+    }
+}
+
 /// Runs `trailscan ARGS`.
 pub fn trailscan(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trailscan"))
