@@ -7,6 +7,7 @@ use clap::Parser;
 mod cmd;
 mod exit_codes;
 mod flags;
+mod progress;
 mod render;
 mod settings;
 mod shard_results;

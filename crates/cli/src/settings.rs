@@ -23,8 +23,12 @@ pub struct SourceSettings {
     pub threads: usize,
     /// Cap on one object's inflated size.
     pub max_inflated_bytes: u64,
+    /// Cap on one record's size.
+    pub max_record_bytes: u64,
     /// No summary.
     pub quiet: bool,
+    /// No progress display.
+    pub no_progress: bool,
     /// `--run-id`, else AWS Batch's job id.
     pub run_id: Option<String>,
 }
@@ -60,7 +64,9 @@ impl SourceSettings {
             selection,
             threads: args.threads,
             max_inflated_bytes: args.max_inflated_size,
+            max_record_bytes: args.max_record_size,
             quiet: args.quiet,
+            no_progress: args.no_progress,
             run_id,
         })
     }

@@ -159,6 +159,76 @@ fn gzip_bomb_is_capped_per_object() {
     );
 }
 
+/// A record nested deeper than the parser goes is one unreadable record, named; the records
+/// beside it are read. (No stack is exhausted: simd-json parses onto a tape with a depth
+/// limit.)
+#[test]
+fn deeply_nested_record_is_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 100_000;
+    let deep = good_record("deep", 0).replacen(
+        r#""eventVersion""#,
+        &format!(
+            r#""requestParameters":{}{},"eventVersion""#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        1,
+    );
+    let file = format!(r#"{{"Records":[{deep},{}]}}"#, good_record("beside", 0));
+    let name = put(dir.path(), 0, "deep", &gz(file.as_bytes()));
+    let (code, json, stderr) = lookup(dir.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(event_ids(&json), ["beside"]);
+    assert!(
+        stderr.lines().any(|l| l.contains(&name)
+            && l.contains("1 record(s) are not valid JSON and were skipped (first: record 0: invalid JSON: DepthLimitExceeded")),
+        "{stderr}"
+    );
+}
+
+/// A record with a huge string is skipped unparsed over --max-record-size (4 MiB by default),
+/// named with its size; raising the cap reads it whole.
+#[test]
+fn huge_record_is_capped_and_the_cap_can_be_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = good_record("huge", 0).replacen(
+        r#""eventVersion""#,
+        &format!(r#""userAgent":"{}","eventVersion""#, "A".repeat(6 << 20)),
+        1,
+    );
+    let file = format!(r#"{{"Records":[{},{huge}]}}"#, good_record("beside", 0));
+    let name = put(dir.path(), 0, "huge", &gz(file.as_bytes()));
+    let (code, json, stderr) = lookup(dir.path(), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(event_ids(&json), ["beside"]);
+    let expected = format!(
+        "1 record(s) are larger than 4194304 bytes and were skipped unparsed (first: record 1, {} bytes; raise --max-record-size to read them)",
+        huge.len()
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&name) && l.ends_with(&expected)),
+        "{stderr}"
+    );
+    let (code, json, stderr) = lookup(dir.path(), &["--max-record-size", "8M"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut ids = event_ids(&json);
+    ids.sort();
+    assert_eq!(ids, ["beside", "huge"]);
+    let huge_event = json["Events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["EventId"] == "huge")
+        .unwrap();
+    assert_eq!(
+        huge_event["CloudTrailEvent"].as_str().unwrap().len(),
+        huge.len()
+    );
+}
+
 fn fails(args: &[&str], code: i32, message: &str) {
     let out = trailscan(args);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -2,7 +2,8 @@
 //!
 //! [`keys`] reads CloudTrail's public keys; [`signature`] builds the string a digest is
 //! signed over and verifies SHA256withRSA; [`store`] reads objects by bucket and key, with
-//! metadata sidecars for local copies; [`walk`] walks a trail's digest chain newest to
+//! metadata sidecars for local copies; [`manifest`] is the evidence copy's record of what was
+//! downloaded; [`walk`] walks a trail's digest chain newest to
 //! oldest; [`logs`] checks a log file against its digest's SHA-256; [`report`] prints the
 //! AWS CLI's lines and summary.
 //!
@@ -19,6 +20,7 @@
 pub mod coverage;
 pub mod keys;
 pub mod logs;
+pub mod manifest;
 pub mod report;
 pub mod signature;
 pub mod store;

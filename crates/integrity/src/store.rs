@@ -82,21 +82,24 @@ impl LocalStore {
                 )))
             }
         };
-        let doc: Value = serde_json::from_str(&text)
-            .map_err(|e| GetError::Other(format!("{}: not JSON: {e}", path.display())))?;
-        let metadata = doc
-            .get("metadata")
-            .and_then(Value::as_object)
-            .ok_or_else(|| {
-                GetError::Other(format!("{}: no \"metadata\" object", path.display()))
-            })?;
-        Ok(Some(
-            metadata
-                .iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect(),
-        ))
+        parse_sidecar(&text)
+            .map(Some)
+            .map_err(|e| GetError::Other(format!("{}: {e}", path.display())))
     }
+}
+
+/// Reads a sidecar's text: the object's user metadata, string values only (S3 metadata is
+/// text; anything else in the file is ignored, as a copy may be annotated).
+pub fn parse_sidecar(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let metadata = doc
+        .get("metadata")
+        .and_then(Value::as_object)
+        .ok_or_else(|| "no \"metadata\" object".to_string())?;
+    Ok(metadata
+        .iter()
+        .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+        .collect())
 }
 
 impl Store for LocalStore {

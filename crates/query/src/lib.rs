@@ -33,6 +33,6 @@ pub use collect::{Events, NewestFirst, Page, Position, DEFAULT_SPILL_BUDGET};
 pub use page::{decode_token, encode_token, Resume, TokenError};
 pub use prefilter::Prefilter;
 pub use request::{LookupRequest, RequestError};
-pub use scan::{scan, ObjectProblem, ScanOptions, ScanStats};
+pub use scan::{scan, ObjectProblem, ObjectScanned, ScanOptions, ScanStats};
 pub use sink::{FnSink, Match, RecordSink};
 pub use time_arg::{parse_time_arg, TimeArgError};

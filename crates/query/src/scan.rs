@@ -23,11 +23,29 @@ pub struct ScanOptions<'a> {
     pub pool: &'a rayon::ThreadPool,
     /// Cap on one object's inflated size.
     pub max_inflated_bytes: u64,
+    /// Cap on one record's size: a larger record is skipped and reported before it is parsed
+    /// (CloudTrail writes records of kilobytes; a huge one costs its size several times over
+    /// in memory, once parsed, compacted and printed).
+    pub max_record_bytes: u64,
     /// Whether to hash each object as stored (SHA-256, what its digest file lists), for
     /// sinks that record where each match came from ([`Match::object_sha256`]).
     pub hash_objects: bool,
     /// Called once per problem with an object, from whichever thread found it.
     pub report: &'a (dyn Fn(&ObjectRef, &ObjectProblem) + Sync),
+    /// Called once per object when it is done, from whichever thread scanned it: for a
+    /// progress display. Once per object, never per record.
+    pub progress: Option<&'a (dyn Fn(&ObjectScanned) + Sync)>,
+}
+
+/// What one object added to a scan, for [`ScanOptions::progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectScanned {
+    /// The object's size as listed (whether or not it could be read).
+    pub listed_bytes: u64,
+    /// Records it holds.
+    pub records: u64,
+    /// Records that passed every filter.
+    pub matched: u64,
 }
 
 /// Something wrong with one object. The first three mean the object was not read; the rest
@@ -53,6 +71,17 @@ pub enum ObjectProblem {
         first_index: usize,
         /// What was wrong with it.
         first_error: String,
+    },
+    /// Records larger than [`ScanOptions::max_record_bytes`], skipped unparsed.
+    OversizedRecords {
+        /// How many.
+        count: u64,
+        /// Index of the first in `Records`.
+        first_index: usize,
+        /// Its size.
+        first_bytes: u64,
+        /// The cap.
+        cap: u64,
     },
     /// Records without a readable `eventTime`; they cannot be ordered or windowed.
     RecordsWithoutTime {
@@ -86,6 +115,10 @@ impl fmt::Display for ObjectProblem {
             ObjectProblem::InvalidRecords { count, first_index, first_error } => write!(
                 f,
                 "{count} record(s) are not valid JSON and were skipped (first: record {first_index}: {first_error})"
+            ),
+            ObjectProblem::OversizedRecords { count, first_index, first_bytes, cap } => write!(
+                f,
+                "{count} record(s) are larger than {cap} bytes and were skipped unparsed (first: record {first_index}, {first_bytes} bytes; raise --max-record-size to read them)"
             ),
             ObjectProblem::RecordsWithoutTime { count, first_index } => write!(
                 f,
@@ -139,6 +172,13 @@ impl ScanStats {
     }
 }
 
+/// What a record must be to reach the sink, compiled once per scan.
+struct Wanted<'r> {
+    request: &'r LookupRequest,
+    prefilter: Prefilter,
+    max_record_bytes: u64,
+}
+
 /// A worker's buffers, reused for every object it scans.
 #[derive(Default)]
 struct Worker {
@@ -160,8 +200,7 @@ impl Worker {
     fn scan_object<S: RecordSink>(
         &mut self,
         object: &ObjectRef,
-        request: &LookupRequest,
-        prefilter: &Prefilter,
+        wanted: &Wanted<'_>,
         options: &ScanOptions<'_>,
         sink: &mut S,
         stats: &mut ScanStats,
@@ -197,7 +236,7 @@ impl Worker {
                 bytes: inflated.trailing_bytes,
             });
         }
-        let go_on = self.scan_records(object, request, prefilter, sink, stats, &mut problems);
+        let go_on = self.scan_records(object, wanted, sink, stats, &mut problems);
         if problems.iter().any(ObjectProblem::is_failure) {
             stats.objects_failed += 1;
         } else {
@@ -213,12 +252,17 @@ impl Worker {
     fn scan_records<S: RecordSink>(
         &mut self,
         object: &ObjectRef,
-        request: &LookupRequest,
-        prefilter: &Prefilter,
+        wanted: &Wanted<'_>,
         sink: &mut S,
         stats: &mut ScanStats,
         problems: &mut Vec<ObjectProblem>,
     ) -> Result<bool, S::Error> {
+        let Wanted {
+            request,
+            prefilter,
+            max_record_bytes,
+        } = wanted;
+        let max_record_bytes = *max_record_bytes;
         let text = &self.inflated[..];
         // A file without the needles cannot match; if it does not even look like a log file,
         // it goes on to the splitter, which reports what is wrong with it.
@@ -232,8 +276,15 @@ impl Worker {
         }
         stats.records += self.spans.len() as u64;
         let (mut invalid, mut untimed) = (None::<(u64, usize, String)>, None::<(u64, usize)>);
+        let mut oversized = None::<(u64, usize, u64)>;
         for (index, span) in self.spans.iter().enumerate() {
             let raw = &text[span.clone()];
+            // Before the prefilter: an oversized record is reported whatever is looked up.
+            if raw.len() as u64 > max_record_bytes {
+                stats.records_skipped += 1;
+                oversized.get_or_insert((0, index, raw.len() as u64)).0 += 1;
+                continue;
+            }
             if prefilter.is_active() && !prefilter.may_match(raw) {
                 continue;
             }
@@ -282,6 +333,14 @@ impl Worker {
                 first_error,
             });
         }
+        if let Some((count, first_index, first_bytes)) = oversized {
+            problems.push(ObjectProblem::OversizedRecords {
+                count,
+                first_index,
+                first_bytes,
+                cap: max_record_bytes,
+            });
+        }
         if let Some((count, first_index)) = untimed {
             problems.push(ObjectProblem::RecordsWithoutTime { count, first_index });
         }
@@ -305,7 +364,11 @@ where
     N: Fn() -> S + Sync + Send,
     M: Fn(S, S) -> Result<S, S::Error>,
 {
-    let prefilter = Prefilter::new(&request.attributes);
+    let wanted = Wanted {
+        request,
+        prefilter: Prefilter::new(&request.attributes),
+        max_record_bytes: options.max_record_bytes,
+    };
     let stop = AtomicBool::new(false);
     let pool = options.pool;
     let slots: Vec<Mutex<Option<(Worker, S, ScanStats)>>> = (0..pool.current_num_threads())
@@ -325,7 +388,16 @@ where
                 let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
                 let (worker, sink, stats) = guard
                     .get_or_insert_with(|| (Worker::default(), new_sink(), ScanStats::default()));
-                if !worker.scan_object(object, request, &prefilter, options, sink, stats)? {
+                let before = (stats.records, stats.records_matched);
+                let go_on = worker.scan_object(object, &wanted, options, sink, stats)?;
+                if let Some(progress) = options.progress {
+                    progress(&ObjectScanned {
+                        listed_bytes: object.size,
+                        records: stats.records - before.0,
+                        matched: stats.records_matched - before.1,
+                    });
+                }
+                if !go_on {
                     stop.store(true, Ordering::Relaxed);
                 }
                 Ok(())

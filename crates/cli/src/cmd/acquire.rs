@@ -16,23 +16,22 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use trailscan_archive::key::ObjectKind;
 use trailscan_archive::s3::S3Archive;
 use trailscan_archive::{ObjectRef, Selection};
+use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_integrity::store::{SIDECAR_FORMAT, SIDECAR_SUFFIX};
 
 use crate::exit_codes;
 use crate::flags::AcquireArgs;
-
-/// The manifest's file name, at the top of the copy.
-pub const MANIFEST: &str = "trailscan-manifest.json";
+use crate::progress::{Meter, Progress};
 
 /// What happened to one object.
 enum Outcome {
-    Copied { size: u64, sha256: String },
-    Present,
+    Copied(ManifestEntry),
+    Present(ManifestEntry),
     Differs(String),
     Failed(String),
 }
@@ -57,7 +56,10 @@ fn copy_one(archive: &S3Archive, dir: &Path, object: &ObjectRef, known: Option<&
     // Resume: the same size as listed and the hash the manifest recorded.
     if let (Some(bytes), Some(hash)) = (&existing, known) {
         if bytes.len() as u64 == object.size && sha256_hex(bytes) == hash {
-            return Outcome::Present;
+            return Outcome::Present(ManifestEntry {
+                size: object.size,
+                sha256: hash.to_string(),
+            });
         }
     }
     let mut body = Vec::new();
@@ -68,7 +70,10 @@ fn copy_one(archive: &S3Archive, dir: &Path, object: &ObjectRef, known: Option<&
     let sha256 = sha256_hex(&body);
     if let Some(bytes) = existing {
         return if sha256_hex(&bytes) == sha256 {
-            Outcome::Present
+            Outcome::Present(ManifestEntry {
+                size: bytes.len() as u64,
+                sha256,
+            })
         } else {
             Outcome::Differs(format!(
                 "{} differs from the object (SHA-256 {sha256}); not overwritten",
@@ -87,9 +92,24 @@ fn copy_one(archive: &S3Archive, dir: &Path, object: &ObjectRef, known: Option<&
             return Outcome::Failed(format!("cannot write {}: {e}", sidecar_path.display()));
         }
     }
-    Outcome::Copied {
+    Outcome::Copied(ManifestEntry {
         size: body.len() as u64,
         sha256,
+    })
+}
+
+/// The manifest of an earlier run, or an empty one. One that does not read is refused: writing
+/// a new one over it would drop the hashes of everything copied before.
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    match fs::read_to_string(path) {
+        Ok(text) => Manifest::parse(&text).with_context(|| {
+            format!(
+                "{}: cannot resume this copy (move the file away to start a new manifest)",
+                path.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
@@ -108,13 +128,11 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
     );
     fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
-    let manifest_path = args.dir.join(MANIFEST);
-    let mut manifest: BTreeMap<String, Value> = fs::read_to_string(&manifest_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        .and_then(|v| v.get("objects").and_then(Value::as_object).cloned())
-        .map(|m| m.into_iter().collect())
-        .unwrap_or_default();
+    let manifest_path = args.dir.join(MANIFEST_FILE);
+    let mut manifest = read_manifest(&manifest_path)?;
+    manifest.source = archive.url();
+    let progress = Progress::on_stderr(args.no_progress, false);
+    progress.listing(&archive.url());
     let mut objects = Vec::new();
     for kind in [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest] {
         let selection = Selection {
@@ -127,10 +145,12 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
         };
         let listing = archive.list(&selection)?;
         for problem in &listing.problems {
-            eprintln!("trailscan: {problem}");
+            progress.eprintln(format_args!("trailscan: {problem}"));
         }
         objects.extend(listing.objects);
     }
+    let listed_bytes = objects.iter().map(|o| o.size).sum();
+    progress.start(Meter::Download, objects.len() as u64, listed_bytes);
     let threads = match args.threads {
         0 => trailscan_archive::default_threads(true),
         n => n,
@@ -140,8 +160,9 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start worker threads")?;
     let known: BTreeMap<String, String> = manifest
+        .objects
         .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.get("sha256")?.as_str()?.to_string())))
+        .map(|(k, v)| (k.clone(), v.sha256.clone()))
         .collect();
     let results = Mutex::new(Vec::new());
     pool.install(|| {
@@ -152,12 +173,14 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
                 object,
                 known.get(&object.key).map(String::as_str),
             );
+            progress.object_done(object.size, 0, 0);
             results
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push((object.key.clone(), outcome));
         })
     });
+    progress.finish();
     let mut results = results
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -165,24 +188,23 @@ pub fn run(args: &AcquireArgs) -> Result<ExitCode> {
     let (mut copied, mut bytes, mut present, mut problems) = (0u64, 0u64, 0u64, 0u64);
     for (key, outcome) in results {
         match outcome {
-            Outcome::Copied { size, sha256 } => {
+            Outcome::Copied(entry) => {
                 copied += 1;
-                bytes += size;
-                manifest.insert(key, json!({"size": size, "sha256": sha256}));
+                bytes += entry.size;
+                manifest.objects.insert(key, entry);
             }
-            Outcome::Present => present += 1,
+            Outcome::Present(entry) => {
+                present += 1;
+                manifest.objects.insert(key, entry);
+            }
             Outcome::Differs(message) | Outcome::Failed(message) => {
                 problems += 1;
                 eprintln!("trailscan: s3://{}/{key}: {message}", archive.bucket());
             }
         }
     }
-    let doc = json!({"source": archive.url(), "objects": manifest});
-    write_atomically(
-        &manifest_path,
-        (serde_json::to_string_pretty(&doc)? + "\n").as_bytes(),
-    )
-    .with_context(|| format!("cannot write {}", manifest_path.display()))?;
+    write_atomically(&manifest_path, manifest.to_text().as_bytes())
+        .with_context(|| format!("cannot write {}", manifest_path.display()))?;
     eprintln!(
         "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {problems} with problems; manifest {}",
         objects.len(),

@@ -16,9 +16,12 @@ use trailscan_export::{
 };
 use trailscan_query::{scan, Match, RecordSink, ScanOptions, ScanStats};
 
-use crate::cmd::lookup_events::{open_listing, report_object_problem, worker_pool};
+use crate::cmd::lookup_events::{
+    object_problem_reporter, open_listing, progress_of_scan, worker_pool,
+};
 use crate::exit_codes::{self, UsageError};
 use crate::flags::ExportArgs;
+use crate::progress::Progress;
 use crate::settings::{lookup_request, object_kind, SourceSettings};
 use crate::shard_results::{prepare_shard_dir, write_summary, Counts, Output, ShardSummary};
 
@@ -51,14 +54,19 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     };
     let shard_label = shard.unwrap_or(Shard { index: 0, count: 1 });
     let destination = Destination::open(out, &source.s3)?;
-    let (archive, listing) = open_listing(&source)?;
+    let progress = Progress::on_stderr(source.no_progress, source.quiet);
+    let (archive, listing) = open_listing(&source, &progress)?;
     let pool = worker_pool(source.threads, &archive)?;
+    let report = object_problem_reporter(&progress);
+    let on_object = progress_of_scan(&progress);
     let options = ScanOptions {
         source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
+        max_record_bytes: source.max_record_bytes,
         hash_objects: true,
-        report: &report_object_problem,
+        report: &report,
+        progress: Some(&on_object),
     };
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
     let mut writer =
@@ -70,7 +78,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
             scan(batch, &request, &options, RowSink::default, RowSink::merge)?;
         stats.add(&batch_stats);
         for problem in &sink.problems {
-            eprintln!("trailscan: {problem}");
+            progress.eprintln(format_args!("trailscan: {problem}"));
         }
         let first = &batch[0].layout;
         // Rows of a day stop coming once files are delivered two days later (delivery takes
@@ -88,6 +96,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
         written.extend(destination.publish(writer.take_written())?);
     }
     written.extend(destination.publish(writer.finish()?)?);
+    progress.finish();
     let rows: u64 = written.iter().map(|f| f.rows).sum();
     let bytes: u64 = written.iter().map(|f| f.bytes).sum();
     let elapsed = started.elapsed().as_secs_f64();

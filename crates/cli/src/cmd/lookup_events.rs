@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use trailscan_archive::{Listing, ObjectRef, Source};
-use trailscan_query::{encode_token, scan, NewestFirst, ObjectProblem, Resume, ScanOptions};
+use trailscan_query::{
+    encode_token, scan, NewestFirst, ObjectProblem, ObjectScanned, Resume, ScanOptions,
+};
 
 use crate::exit_codes::{self, UsageError};
 use crate::flags::LookupEventsArgs;
+use crate::progress::{Meter, Progress};
 use crate::render::{render, PageLayout, Terminal};
 use crate::settings::{LookupSettings, Paging, SourceSettings};
 use crate::shard_results::{prepare_shard_dir, write_events, write_summary, Counts, ShardSummary};
@@ -32,14 +35,19 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         )),
         _ => None,
     };
-    let (archive, listing) = open_listing(source)?;
+    let progress = Progress::on_stderr(source.no_progress, source.quiet);
+    let (archive, listing) = open_listing(source, &progress)?;
     let pool = worker_pool(source.threads, &archive)?;
+    let report = object_problem_reporter(&progress);
+    let on_object = progress_of_scan(&progress);
     let options = ScanOptions {
         source: &archive,
         pool: &pool,
         max_inflated_bytes: source.max_inflated_bytes,
+        max_record_bytes: source.max_record_bytes,
         hash_objects: false,
-        report: &report_object_problem,
+        report: &report,
+        progress: Some(&on_object),
     };
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
@@ -55,6 +63,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         NewestFirst::merge,
     )
     .context(SPILL_FAILED)?;
+    progress.finish();
     let listing_problems = listing.problems.len() as u64;
     let problems = stats.objects_failed + stats.objects_with_problems + listing_problems;
     if let (Some(dir), Some(plan)) = (shard_out, &listing.shard_plan) {
@@ -107,11 +116,13 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     Ok(exit_codes::completed(problems))
 }
 
-/// Opens the source and lists what the selection needs; listing problems are reported on
-/// stderr (the scan goes on without those folders). A source without any `AWSLogs/` folder
-/// is refused: it is not a CloudTrail archive.
-pub fn open_listing(source: &SourceSettings) -> Result<(Source, Listing)> {
+/// Opens the source and lists what the selection needs, with a spinner, then starts the
+/// scan's bar; listing problems are reported on stderr (the scan goes on without those
+/// folders). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail
+/// archive.
+pub fn open_listing(source: &SourceSettings, progress: &Progress) -> Result<(Source, Listing)> {
     let archive = Source::open(&source.spec, &source.s3)?;
+    progress.listing(&archive.name());
     let listing = archive.list(&source.selection)?;
     if listing.awslogs_folders == 0 {
         bail!(
@@ -120,14 +131,28 @@ pub fn open_listing(source: &SourceSettings) -> Result<(Source, Listing)> {
         );
     }
     for problem in &listing.problems {
-        eprintln!("trailscan: {problem}");
+        progress.eprintln(format_args!("trailscan: {problem}"));
     }
+    let bytes = listing.objects.iter().map(|o| o.size).sum();
+    progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
     Ok((archive, listing))
 }
 
-/// Reports a problem with one object on stderr, naming the object.
-pub fn report_object_problem(object: &ObjectRef, problem: &ObjectProblem) {
-    eprintln!("trailscan: {}: {problem}", object.display_name());
+/// Reports each problem with an object on stderr, naming the object, above the progress bar.
+pub fn object_problem_reporter(
+    progress: &Progress,
+) -> impl Fn(&ObjectRef, &ObjectProblem) + Sync + '_ {
+    |object, problem| {
+        progress.eprintln(format_args!(
+            "trailscan: {}: {problem}",
+            object.display_name()
+        ))
+    }
+}
+
+/// Moves the bar on as each object of a scan is done.
+pub fn progress_of_scan(progress: &Progress) -> impl Fn(&ObjectScanned) + Sync + '_ {
+    |o| progress.object_done(o.listed_bytes, o.records, o.matched)
 }
 
 /// The worker threads: `--threads`, else what the source needs.

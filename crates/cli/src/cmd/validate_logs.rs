@@ -20,7 +20,7 @@ use trailscan_archive::s3::S3Archive;
 use trailscan_archive::time::format_utc;
 use trailscan_archive::{Listing, LocalArchive, Selection};
 use trailscan_cloudtrail_api::list_public_keys;
-use trailscan_integrity::coverage::unlisted_logs;
+use trailscan_integrity::coverage::{unlisted_logs, Unlisted};
 use trailscan_integrity::keys::PublicKeys;
 use trailscan_integrity::logs::{hash_log, verdict, LogRead};
 use trailscan_integrity::report::{Counts, Printer};
@@ -32,6 +32,7 @@ use trailscan_query::parse_time_arg;
 
 use crate::exit_codes::AwsCliError;
 use crate::flags::ValidateLogsArgs;
+use crate::progress::{Meter, Progress};
 use crate::settings::{parse_shard, required_run_id, resolve_run_id};
 use crate::shard_results::{
     prepare_shard_dir, recorded_command, write_summary, Counts as ShardCounts, Output, Plan, Run,
@@ -260,34 +261,30 @@ struct ChainResult {
     record: serde_json::Value,
 }
 
-/// Validates one trail's chain for the window, printing as the AWS CLI does.
-#[allow(clippy::too_many_arguments)]
-fn validate_chain(
+/// What checking one trail's chain found, before anything is printed.
+struct Checked {
+    steps: Vec<(bool, Step)>,
+    reads: HashMap<LogKey, LogRead>,
+    unlisted: Vec<Unlisted>,
+}
+
+/// Walks one trail's chain for the window and hashes the log files its digests list; the
+/// progress display counts the digests and log files checked.
+fn check_chain(
     store: &dyn Store,
     trail: &Trail,
-    title: &str,
     keys: &PublicKeys,
     (start, end): (i64, i64),
-    verbose: bool,
     pool: &rayon::ThreadPool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<ChainResult> {
-    let mut printer = Printer::new(out, err, verbose, start, end);
-    printer.header(title)?;
+    progress: &Progress,
+) -> Result<Checked> {
     // In the pool: the walk fetches and verifies the listed digests in parallel first, and
     // from S3 that wants the pool's many workers, not rayon's one per core.
     let steps = pool
         .install(|| Walker::new(store, trail, keys, start, end).walk())
         .map_err(|e| aws(e.to_string()))?;
-    let reads = hash_all(pool, store, &unique_logs(&steps));
-    for (backfill, step) in &steps {
-        printer.step(*backfill, step, &mut |d, i| {
-            let log = d.logs[i].as_ref()?;
-            let read = reads.get(&(log.bucket.clone(), log.key.clone()))?;
-            Some(verdict(read, &log.hash))
-        })?;
-    }
+    progress.checked(steps.len() as u64);
+    let reads = hash_all(pool, store, &unique_logs(&steps), progress);
     let excused = unaccounted_hours(&steps);
     let walked: Vec<&ValidDigest> = steps
         .iter()
@@ -296,9 +293,35 @@ fn validate_chain(
             _ => None,
         })
         .collect();
-    for unlisted in unlisted_logs(store, trail, (start, end), now(), &excused, &walked)
-        .map_err(|e| anyhow!(e))?
-    {
+    let unlisted = unlisted_logs(store, trail, (start, end), now(), &excused, &walked)
+        .map_err(|e| anyhow!(e))?;
+    Ok(Checked {
+        steps,
+        reads,
+        unlisted,
+    })
+}
+
+/// Prints what [`check_chain`] found as the AWS CLI does, and says what it decided.
+fn report_chain(
+    checked: &Checked,
+    trail: &Trail,
+    title: &str,
+    (start, end): (i64, i64),
+    verbose: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<ChainResult> {
+    let mut printer = Printer::new(out, err, verbose, start, end);
+    printer.header(title)?;
+    for (backfill, step) in &checked.steps {
+        printer.step(*backfill, step, &mut |d, i| {
+            let log = d.logs[i].as_ref()?;
+            let read = checked.reads.get(&(log.bucket.clone(), log.key.clone()))?;
+            Some(verdict(read, &log.hash))
+        })?;
+    }
+    for unlisted in &checked.unlisted {
         printer.unlisted(&unlisted.line())?;
     }
     printer.summary()?;
@@ -514,22 +537,25 @@ fn parity(
     let windows = BTreeMap::from([(trail.source_region.clone(), (start, end))]);
     let keys = load_keys(args, origin, &windows)?;
     let keys = keys.of(&trail.source_region);
+    let progress = Progress::on_stderr(args.no_progress, false);
+    progress.start(Meter::Chains, 0, 1);
+    let checked = origin.with_store(&trail.bucket, |store| {
+        check_chain(store, &trail, keys, (start, end), pool, &progress)
+    })?;
+    progress.step_done();
+    progress.finish();
     let stdout = io::stdout();
     let stderr = io::stderr();
     let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let result = origin.with_store(&trail.bucket, |store| {
-        validate_chain(
-            store,
-            &trail,
-            arn,
-            keys,
-            (start, end),
-            args.verbose,
-            pool,
-            &mut out,
-            &mut err,
-        )
-    })?;
+    let result = report_chain(
+        &checked,
+        &trail,
+        arn,
+        (start, end),
+        args.verbose,
+        &mut out,
+        &mut err,
+    )?;
     out.flush()?;
     if let Some(path) = &args.report {
         write_report(path, vec![result.record])?;
@@ -580,6 +606,8 @@ fn every_chain(
         regions: args.region.iter().cloned().collect(),
         ..Selection::default()
     };
+    let progress = Progress::on_stderr(args.no_progress, false);
+    progress.listing(&origin.name());
     let listing = origin.list_digests(&selection)?;
     // Chains (bucket not known yet), each with its oldest digest's date.
     let mut chains: BTreeMap<Trail, i64> = BTreeMap::new();
@@ -627,6 +655,7 @@ fn every_chain(
     } else {
         load_keys(args, origin, &windows)?
     };
+    progress.start(Meter::Chains, 0, own.len() as u64);
     let runs: Vec<Result<(usize, ChainOutput)>> = pool.install(|| {
         own.par_iter()
             .map(|&i| {
@@ -637,13 +666,16 @@ fn every_chain(
                 let (home, account, region, name) = (&trail.home_region, &trail.account, &trail.source_region, &trail.name);
                 let title = format!("arn:{}:cloudtrail:{home}:{account}:trail/{name} (account {account}, region {region})", partition(home));
                 let (mut out, mut err) = (Vec::new(), Vec::new());
-                let result = origin.with_store(&trail.bucket, |store| {
-                    validate_chain(store, &trail, &title, keys.of(&trail.source_region), window, args.verbose, pool, &mut out, &mut err)
+                let checked = origin.with_store(&trail.bucket, |store| {
+                    check_chain(store, &trail, keys.of(&trail.source_region), window, pool, &progress)
                 })?;
+                progress.step_done();
+                let result = report_chain(&checked, &trail, &title, window, args.verbose, &mut out, &mut err)?;
                 Ok((i, ChainOutput { out, err, result }))
             })
             .collect()
     });
+    progress.finish();
     let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
     match plan {
         Some(plan) => write_shard(args, origin, plan, runs),
@@ -866,11 +898,16 @@ fn hash_all<S: Store + ?Sized>(
     pool: &rayon::ThreadPool,
     store: &S,
     logs: &[LogKey],
+    progress: &Progress,
 ) -> HashMap<LogKey, LogRead> {
     pool.install(|| {
         logs.par_iter()
             .with_max_len(1)
-            .map(|k| (k.clone(), hash_log(store, &k.0, &k.1)))
+            .map(|k| {
+                let read = hash_log(store, &k.0, &k.1);
+                progress.checked(1);
+                (k.clone(), read)
+            })
             .collect()
     })
 }

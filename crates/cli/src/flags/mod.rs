@@ -70,6 +70,10 @@ pub struct AcquireArgs {
     /// Parallel downloads (default 16).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+
+    /// No progress display on stderr (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// `validate-logs`. As with the AWS CLI's argparse, a repeated option takes its last value.
@@ -143,6 +147,10 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
+    /// No progress display on stderr (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Validate only shard K of N of the digest chains (account x region x trail, sorted and
     /// dealt round-robin; a chain is never split): K/N, or `auto` from the AWS Batch or
     /// Kubernetes variables, as lookup-events takes it. Not with --trail-arn.
@@ -204,14 +212,23 @@ pub struct SourceArgs {
     #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size, help_heading = "Source")]
     pub max_inflated_size: u64,
 
+    /// Largest record (one event's JSON); a larger one is reported and skipped unparsed
+    /// (CloudTrail's records are kilobytes): e.g. 4M, 64M.
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size, help_heading = "Source")]
+    pub max_record_size: u64,
+
     /// Worker threads (default: one per core on disk; 16 or two per core on S3, where
     /// workers wait for their GETs).
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Source")]
     pub threads: usize,
 
-    /// No summary on stderr (problems with objects are still reported).
+    /// No summary and no progress on stderr (problems with objects are still reported).
     #[arg(long, short, help_heading = "Source")]
     pub quiet: bool,
+
+    /// No progress display on stderr (it is shown only when stderr is a terminal).
+    #[arg(long, help_heading = "Source")]
+    pub no_progress: bool,
 
     /// Scan only shard K of N (K from 0 to N-1): the units (delivery day x account x region)
     /// are sorted and dealt out round-robin, the same in every worker, with no coordinator.

@@ -1,0 +1,44 @@
+//! The bodies of trailscan's fuzz targets: one function per kind of untrusted input, taking
+//! the fuzzer's bytes. A panic is a finding; so is a broken invariant, which each body asserts
+//! on what it parsed.
+//!
+//! They live here, not in `fuzz/`, so that two things run the same code: cargo-fuzz on the
+//! nightly toolchain (`fuzz/fuzz_targets/*.rs` are one-line wrappers, see `fuzz/README.md`),
+//! and `tests/corpus_replay.rs` on the stable toolchain, which feeds every committed corpus
+//! input and past crash to its target in the ordinary test run.
+//!
+//! ```
+//! // The inflated text of a log file goes straight to the record splitter and parser.
+//! trailscan_fuzz_targets::log_file(br#"{"Records":[{"eventTime":"2024-01-01T00:00:00Z"}]}"#);
+//! ```
+#![deny(missing_docs)]
+
+mod digest_file;
+mod log_file;
+mod lookup_args;
+mod object_key;
+mod public_keys;
+mod sidecar_manifest;
+
+pub use digest_file::digest_file;
+pub use log_file::log_file;
+pub use lookup_args::lookup_args;
+pub use object_key::object_key;
+pub use public_keys::public_keys;
+pub use sidecar_manifest::sidecar_manifest;
+
+/// A target's body: the fuzzer's bytes in, a panic out on a finding.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
+pub const TARGETS: [(&str, Target); 6] = [
+    ("log_file", log_file),
+    ("digest_file", digest_file),
+    ("public_keys", public_keys),
+    ("object_key", object_key),
+    ("lookup_args", lookup_args),
+    ("sidecar_manifest", sidecar_manifest),
+];
+
+/// The cap on inflated bytes the targets use: small, so that the fuzzer meets it.
+pub const MAX_INFLATED_BYTES: u64 = 1 << 20;
