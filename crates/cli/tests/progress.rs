@@ -5,40 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{sample_archive, trailscan};
 
-/// `trailscan ARGS > STDOUT` run by `script` on a pseudo-terminal 80 columns wide: returns
-/// what the terminal received (stderr, since stdout goes to a file), the file's bytes, and
-/// the exit code. `None` (with a notice) where `script` is not installed.
 fn on_a_terminal(args: &[&str]) -> Option<(String, Vec<u8>, i32)> {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("NOTICE: util-linux `script` is not installed; skipping the terminal tests");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let stdout = dir.path().join("stdout");
-    let typescript = dir.path().join("typescript");
-    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
-    let command = format!(
-        "stty cols 80 rows 24; {} {} > {}",
-        quote(env!("CARGO_BIN_EXE_trailscan")),
-        args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
-        quote(stdout.to_str().unwrap()),
-    );
-    let status = Command::new("script")
-        .args(["--quiet", "--return", "--command", &command])
-        .arg(&typescript)
-        .env_remove("TRAILSCAN_SOURCE")
-        .output()
-        .expect("script runs");
-    let terminal = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
-    Some((
-        terminal,
-        std::fs::read(&stdout).unwrap(),
-        status.status.code().unwrap(),
-    ))
+    common::on_a_terminal(args, &[])
 }
 
 fn source() -> PathBuf {

@@ -438,6 +438,58 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         String::from_utf8_lossy(&changed.stderr)
     );
     assert_eq!(fs::read(&victim).unwrap(), b"changed");
+
+    // On a terminal: the bar counts the objects listed, on stderr only.
+    let fresh = work.path().join("fresh");
+    let env_pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (terminal, stdout, code) = common::on_a_terminal(
+        &[
+            "acquire",
+            "s3://validate-bucket",
+            fresh.to_str().unwrap(),
+            "--endpoint-url",
+            &endpoint,
+        ],
+        &env_pairs,
+    )
+    .unwrap();
+    assert_eq!(code, 0, "{terminal}");
+    assert!(stdout.is_empty());
+    assert!(
+        terminal.contains("listing s3://validate-bucket"),
+        "{terminal}"
+    );
+    assert!(terminal.contains(" in 6/6 objects ("), "{terminal}");
+
+    // A manifest that does not read is refused, named, and left as it is: writing a new one
+    // would drop the hashes of what was copied before.
+    let manifest_path = copy.join("trailscan-manifest.json");
+    fs::write(
+        &manifest_path,
+        b"{\"source\": \"s3://validate-bucket\", \"objects\": {",
+    )
+    .unwrap();
+    let refused = acquire_copy();
+    assert_eq!(refused.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: cannot resume this copy (move the file away to start a new manifest): not a trailscan manifest: EOF while parsing",
+            manifest_path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(fs::read(&manifest_path).unwrap().ends_with(b"{"));
+    // Moved away: the new manifest lists every object again, those already present too.
+    fs::remove_file(&manifest_path).unwrap();
+    let _ = acquire_copy();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        manifest["objects"].as_object().unwrap().len(),
+        5,
+        "all but the changed file"
+    );
 }
 
 /// The real AWS CLI's validate-logs (awscli 1.45.11 from .venv, its validation code untouched;

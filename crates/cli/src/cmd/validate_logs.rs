@@ -302,18 +302,16 @@ fn check_chain(
     })
 }
 
-/// Prints what [`check_chain`] found as the AWS CLI does, and says what it decided.
+/// Prints what [`check_chain`] found as the AWS CLI does, after the header `printer` has
+/// printed (the AWS CLI prints it before the walk, so it stands even when the walk fails),
+/// and says what it decided.
 fn report_chain(
+    mut printer: Printer<'_>,
     checked: &Checked,
     trail: &Trail,
     title: &str,
     (start, end): (i64, i64),
-    verbose: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<ChainResult> {
-    let mut printer = Printer::new(out, err, verbose, start, end);
-    printer.header(title)?;
     for (backfill, step) in &checked.steps {
         printer.step(*backfill, step, &mut |d, i| {
             let log = d.logs[i].as_ref()?;
@@ -537,6 +535,10 @@ fn parity(
     let windows = BTreeMap::from([(trail.source_region.clone(), (start, end))]);
     let keys = load_keys(args, origin, &windows)?;
     let keys = keys.of(&trail.source_region);
+    // stderr is not locked while the bar draws on it from its own thread.
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr());
+    let mut printer = Printer::new(&mut out, &mut err, args.verbose, start, end);
+    printer.header(arn)?;
     let progress = Progress::on_stderr(args.no_progress, false);
     progress.start(Meter::Chains, 0, 1);
     let checked = origin.with_store(&trail.bucket, |store| {
@@ -544,18 +546,7 @@ fn parity(
     })?;
     progress.step_done();
     progress.finish();
-    let stdout = io::stdout();
-    let stderr = io::stderr();
-    let (mut out, mut err) = (stdout.lock(), stderr.lock());
-    let result = report_chain(
-        &checked,
-        &trail,
-        arn,
-        (start, end),
-        args.verbose,
-        &mut out,
-        &mut err,
-    )?;
+    let result = report_chain(printer, &checked, &trail, arn, (start, end))?;
     out.flush()?;
     if let Some(path) = &args.report {
         write_report(path, vec![result.record])?;
@@ -666,11 +657,13 @@ fn every_chain(
                 let (home, account, region, name) = (&trail.home_region, &trail.account, &trail.source_region, &trail.name);
                 let title = format!("arn:{}:cloudtrail:{home}:{account}:trail/{name} (account {account}, region {region})", partition(home));
                 let (mut out, mut err) = (Vec::new(), Vec::new());
+                let mut printer = Printer::new(&mut out, &mut err, args.verbose, window.0, window.1);
+                printer.header(&title)?;
                 let checked = origin.with_store(&trail.bucket, |store| {
                     check_chain(store, &trail, keys.of(&trail.source_region), window, pool, &progress)
                 })?;
                 progress.step_done();
-                let result = report_chain(&checked, &trail, &title, window, args.verbose, &mut out, &mut err)?;
+                let result = report_chain(printer, &checked, &trail, &title, window)?;
                 Ok((i, ChainOutput { out, err, result }))
             })
             .collect()

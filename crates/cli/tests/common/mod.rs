@@ -50,6 +50,39 @@ pub fn trailscan(args: &[&str]) -> Output {
         .expect("trailscan runs")
 }
 
+/// `trailscan ARGS > STDOUT` run by `script` on a pseudo-terminal 80 columns wide: returns
+/// what the terminal received (stderr, since stdout goes to a file), the file's bytes, and
+/// the exit code. `env` is added to the environment. `None` (with a notice) where `script` is not installed.
+pub fn on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> Option<(String, Vec<u8>, i32)> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("NOTICE: util-linux `script` is not installed; skipping the terminal tests");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = dir.path().join("stdout");
+    let typescript = dir.path().join("typescript");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let command = format!(
+        "stty cols 80 rows 24; {} {} > {}",
+        quote(env!("CARGO_BIN_EXE_trailscan")),
+        args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+        quote(stdout.to_str().unwrap()),
+    );
+    let status = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command])
+        .arg(&typescript)
+        .env_remove("TRAILSCAN_SOURCE")
+        .envs(env.iter().copied())
+        .output()
+        .expect("script runs");
+    let terminal = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    Some((
+        terminal,
+        std::fs::read(&stdout).unwrap(),
+        status.status.code().unwrap(),
+    ))
+}
+
 /// Runs a lookup over `source` and returns (exit code, parsed stdout, stderr).
 pub fn lookup(source: &Path, args: &[&str]) -> (i32, Value, String) {
     let mut full = vec!["lookup-events", "--source", source.to_str().unwrap()];
