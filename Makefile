@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := target/release/trailscan
 
-.PHONY: build demo test pydeps benchdeps lint sample bench bench-micro clean
+.PHONY: build demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
 
 # The AWS CLI, for the tests that compare trailscan's output with its formatters.
 VENV := .venv
@@ -55,6 +55,17 @@ bench: bench-micro benchdeps
 
 bench-micro:
 	$(CARGO) bench -p trailscan-benches --bench micro
+
+## Fuzzing (cargo-fuzz, libFuzzer; needs a nightly toolchain and `cargo install cargo-fuzz`):
+## every target for FUZZ_SECONDS each, then the corpus minimized. See fuzz/README.md. Not part
+## of `make test`, which replays the committed corpus on the stable toolchain.
+FUZZ_SECONDS ?= 600
+fuzz:
+	fuzz/run.sh all $(FUZZ_SECONDS)
+	$(MAKE) fuzz-cmin
+
+fuzz-cmin:
+	cd fuzz && for t in $$(cargo +nightly fuzz list); do cargo +nightly fuzz cmin $$t corpus/$$t; done
 
 clean:
 	$(CARGO) clean

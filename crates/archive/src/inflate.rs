@@ -61,9 +61,14 @@ pub fn inflate_gzip(
         .take(max_inflated.saturating_add(1))
         .read_to_end(out);
     match read {
-        Ok(n) if n as u64 > max_inflated => Err(InflateError::TooLarge {
-            limit: max_inflated,
-        }),
+        Ok(n) if n as u64 > max_inflated => {
+            // A bomb's memory goes back at once: `out` is a worker's buffer, reused for every
+            // object it reads, and would otherwise keep the cap's worth for the whole scan.
+            *out = Vec::new();
+            Err(InflateError::TooLarge {
+                limit: max_inflated,
+            })
+        }
         Ok(_) => Ok(Inflated {
             trailing_bytes: decoder.into_inner().len() as u64,
         }),
@@ -132,5 +137,23 @@ mod tests {
             inflate_gzip(&good, &mut out, 100),
             Err(InflateError::TooLarge { limit: 100 })
         );
+    }
+
+    /// Found by the `log_file` fuzz target: over the cap, the buffer held the cap plus one
+    /// byte, and kept its capacity for the next object.
+    #[test]
+    fn over_the_cap_nothing_is_kept() {
+        let mut out = Vec::new();
+        let bomb = gz(&[b' '; 1 << 20]);
+        assert_eq!(
+            inflate_gzip(&bomb, &mut out, 1000),
+            Err(InflateError::TooLarge { limit: 1000 })
+        );
+        assert_eq!((out.len(), out.capacity()), (0, 0));
+        assert_eq!(
+            inflate_gzip(&bomb, &mut out, 1 << 20),
+            Ok(Inflated { trailing_bytes: 0 })
+        );
+        assert_eq!(out.len(), 1 << 20, "exactly the cap is allowed");
     }
 }

@@ -15,9 +15,15 @@ pub fn object_key(data: &[u8]) {
             key.contains("AWSLogs/") && key.contains(&k.region),
             "{key:?} gave {k:?}"
         );
-        assert_eq!(
-            k.prefix.is_empty(),
-            key.starts_with("AWSLogs/"),
+        // The layout starts at an `AWSLogs/` that fits it, after the prefix, which may itself
+        // hold `AWSLogs/`.
+        let layout_at = if k.prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{}/AWSLogs/", k.prefix)
+        };
+        assert!(
+            key.starts_with(&layout_at),
             "{key:?} gave prefix {:?}",
             k.prefix
         );

@@ -32,6 +32,10 @@ pub fn parse_time_arg(input: &str) -> Result<EventTime, TimeArgError> {
 fn parse_unbounded(input: &str) -> Result<EventTime, TimeArgError> {
     let err = || TimeArgError(input.to_string());
     let s = input.trim();
+    // Every format taken is ASCII, and the parsers below cut the text at byte offsets.
+    if !s.is_ascii() {
+        return Err(err());
+    }
     if let Some(t) = epoch(s) {
         return Ok(t);
     }
@@ -206,6 +210,19 @@ mod tests {
         ] {
             let e = parse_time_arg(s).unwrap_err();
             assert!(e.to_string().contains(&format!("'{s}'")), "{s}");
+        }
+    }
+
+    /// Found by the `lookup_args` fuzz target: an 8-byte date with a two-byte character in it
+    /// was cut inside the character (a panic, where an "Unable to parse" error belongs).
+    #[test]
+    fn non_ascii_is_an_error_not_a_panic() {
+        for input in [
+            "4::\u{19e}\u{4e3}",
+            "202\u{19e}0102",
+            "2024-01-02T03:04:05\u{2212}01:00",
+        ] {
+            assert_eq!(parse_time_arg(input), Err(TimeArgError(input.to_string())));
         }
     }
 }
