@@ -167,8 +167,15 @@ fn parse_from_awslogs(segments: &[&str], awslogs: usize) -> KeyClass {
     if (name.year, name.month, name.day) != (y, m, d) {
         return KeyClass::NotCloudTrail(SkipReason::UnexpectedFileName);
     }
+    // A key prefix is written back as `PREFIX/AWSLogs/...` (or `AWSLogs/...` without one); a
+    // key that starts `/AWSLogs/` has an empty folder name for a prefix, which cannot be
+    // written back, and which CloudTrail never writes.
+    let prefix = segments[..awslogs].join("/");
+    if prefix.is_empty() && awslogs > 0 {
+        return KeyClass::NotCloudTrail(SkipReason::NotCloudTrailLayout);
+    }
     KeyClass::CloudTrail(CloudTrailKey {
-        prefix: segments[..awslogs].join("/"),
+        prefix,
         org_id,
         account: (*account).to_string(),
         kind,
@@ -341,5 +348,20 @@ mod tests {
         assert!(!is_account_id("01234567890"));
         assert!(is_org_id("o-exampleorgid"));
         assert!(!is_org_id("o-EXAMPLE12345"));
+    }
+
+    /// Found by the `object_key` fuzz target: `/AWSLogs/...` was taken for a key without a
+    /// prefix, so a walk that writes keys back from the prefix looked under `AWSLogs/`.
+    #[test]
+    fn an_empty_folder_name_is_no_prefix_and_no_layout() {
+        let key = "AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02/123456789012_CloudTrail_us-east-1_20240102T2200Z_a.json.gz";
+        assert!(matches!(parse_key(key), KeyClass::CloudTrail(k) if k.prefix.is_empty()));
+        assert_eq!(
+            parse_key(&format!("/{key}")),
+            KeyClass::NotCloudTrail(SkipReason::NotCloudTrailLayout)
+        );
+        assert!(
+            matches!(parse_key(&format!("p//{key}")), KeyClass::CloudTrail(k) if k.prefix == "p/")
+        );
     }
 }
