@@ -14,14 +14,11 @@ use trailscan_export::{
     athena_ddl, build_row, AthenaTable, Format, Partition, PartitionWriter, Provenance, Row,
     WriterOptions, WrittenFile,
 };
-use trailscan_query::{scan, Match, RecordSink, ScanOptions, ScanStats};
+use trailscan_query::{Match, RecordSink, ScanStats};
 
-use crate::cmd::lookup_events::{
-    object_problem_reporter, open_listing, progress_of_scan, worker_pool,
-};
+use crate::cmd::lookup_events::OpenScan;
 use crate::exit_codes::{self, UsageError};
 use crate::flags::ExportArgs;
-use crate::progress::Progress;
 use crate::settings::{lookup_request, object_kind, SourceSettings};
 use crate::shard_results::{prepare_shard_dir, write_summary, Counts, Output, ShardSummary};
 
@@ -54,20 +51,8 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     };
     let shard_label = shard.unwrap_or(Shard { index: 0, count: 1 });
     let destination = Destination::open(out, &source.s3)?;
-    let progress = Progress::on_stderr(source.no_progress, source.quiet);
-    let (archive, listing) = open_listing(&source, &progress)?;
-    let pool = worker_pool(source.threads, &archive)?;
-    let report = object_problem_reporter(&progress);
-    let on_object = progress_of_scan(&progress);
-    let options = ScanOptions {
-        source: &archive,
-        pool: &pool,
-        max_inflated_bytes: source.max_inflated_bytes,
-        max_record_bytes: source.max_record_bytes,
-        hash_objects: true,
-        report: &report,
-        progress: Some(&on_object),
-    };
+    let opened = OpenScan::open(&source)?;
+    let (listing, progress) = (&opened.listing, &opened.progress);
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
     let mut writer =
         PartitionWriter::new(destination.staging(), WriterOptions::new(format, file_tag));
@@ -75,7 +60,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     let mut written = Vec::new();
     for batch in batches(&listing.objects) {
         let (sink, batch_stats) =
-            scan(batch, &request, &options, RowSink::default, RowSink::merge)?;
+            opened.scan(batch, &request, true, RowSink::default, RowSink::merge)?;
         stats.add(&batch_stats);
         for problem in &sink.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
@@ -106,7 +91,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
             &source.spec,
             &run_id,
             plan.into(),
-            Counts::new(&listing, &stats, rows),
+            Counts::new(listing, &stats, rows),
         );
         summary.outputs = written
             .iter()

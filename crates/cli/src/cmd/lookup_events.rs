@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use trailscan_archive::{Listing, ObjectRef, Source};
 use trailscan_query::{
-    encode_token, scan, NewestFirst, ObjectProblem, ObjectScanned, Resume, ScanOptions,
+    encode_token, scan, LookupRequest, NewestFirst, ObjectProblem, ObjectScanned, RecordSink,
+    Resume, ScanOptions, ScanStats,
 };
 
 use crate::exit_codes::{self, UsageError};
@@ -35,35 +36,24 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         )),
         _ => None,
     };
-    let progress = Progress::on_stderr(source.no_progress, source.quiet);
-    let (archive, listing) = open_listing(source, &progress)?;
-    let pool = worker_pool(source.threads, &archive)?;
-    let report = object_problem_reporter(&progress);
-    let on_object = progress_of_scan(&progress);
-    let options = ScanOptions {
-        source: &archive,
-        pool: &pool,
-        max_inflated_bytes: source.max_inflated_bytes,
-        max_record_bytes: source.max_record_bytes,
-        hash_objects: false,
-        report: &report,
-        progress: Some(&on_object),
-    };
+    let opened = OpenScan::open(source)?;
+    let listing = &opened.listing;
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
     let limit = settings
         .limit()
         .map(|n| n + usize::from(shard_out.is_some()));
     let after = settings.resume.as_ref().map(|r| r.position.clone());
-    let (collector, stats) = scan(
-        &listing.objects,
-        &settings.request,
-        &options,
-        || NewestFirst::new(limit, after.clone()),
-        NewestFirst::merge,
-    )
-    .context(SPILL_FAILED)?;
-    progress.finish();
+    let (collector, stats) = opened
+        .scan(
+            &listing.objects,
+            &settings.request,
+            false,
+            || NewestFirst::new(limit, after.clone()),
+            NewestFirst::merge,
+        )
+        .context(SPILL_FAILED)?;
+    opened.progress.finish();
     let listing_problems = listing.problems.len() as u64;
     let problems = stats.objects_failed + stats.objects_with_problems + listing_problems;
     if let (Some(dir), Some(plan)) = (shard_out, &listing.shard_plan) {
@@ -74,7 +64,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
             &source.spec,
             source.required_run_id()?,
             plan.into(),
-            Counts::new(&listing, &stats, output.rows),
+            Counts::new(listing, &stats, output.rows),
         );
         summary.outputs.push(output);
         write_summary(&dir, &summary)?;
@@ -90,7 +80,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
             eprintln!(
                 "{}",
                 lookup_summary(
-                    &listing,
+                    listing,
                     &stats,
                     summary.counts.results as usize,
                     0,
@@ -105,7 +95,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     let printed = print_page(&settings, collector)?;
     if !source.quiet {
         let summary = lookup_summary(
-            &listing,
+            listing,
             &stats,
             printed.returned,
             printed.duplicates,
@@ -116,47 +106,89 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     Ok(exit_codes::completed(problems))
 }
 
-/// Opens the source and lists what the selection needs, with a spinner, then starts the
-/// scan's bar; listing problems are reported on stderr (the scan goes on without those
-/// folders). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail
-/// archive.
-pub fn open_listing(source: &SourceSettings, progress: &Progress) -> Result<(Source, Listing)> {
-    let archive = Source::open(&source.spec, &source.s3)?;
-    progress.listing(&archive.name());
-    let listing = archive.list(&source.selection)?;
-    if listing.awslogs_folders == 0 {
-        bail!(
-            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
-            archive.name()
-        );
-    }
-    for problem in &listing.problems {
-        progress.eprintln(format_args!("trailscan: {problem}"));
-    }
-    let bytes = listing.objects.iter().map(|o| o.size).sum();
-    progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
-    Ok((archive, listing))
+/// A source opened and listed, with its worker threads and progress display: where
+/// lookup-events and export both start.
+pub struct OpenScan {
+    /// The progress display, already counting the listing.
+    pub progress: Progress,
+    /// What the selection needs.
+    pub listing: Listing,
+    archive: Source,
+    pool: rayon::ThreadPool,
+    max_inflated_bytes: u64,
+    max_record_bytes: u64,
 }
 
-/// Reports each problem with an object on stderr, naming the object, above the progress bar.
-pub fn object_problem_reporter(
-    progress: &Progress,
-) -> impl Fn(&ObjectRef, &ObjectProblem) + Sync + '_ {
-    |object, problem| {
-        progress.eprintln(format_args!(
-            "trailscan: {}: {problem}",
-            object.display_name()
-        ))
+impl OpenScan {
+    /// Opens the source and lists what the selection needs, with a spinner, then starts the
+    /// scan's bar; listing problems are reported on stderr (the scan goes on without those
+    /// folders). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail
+    /// archive.
+    pub fn open(source: &SourceSettings) -> Result<OpenScan> {
+        let progress = Progress::on_stderr(source.no_progress, source.quiet);
+        let archive = Source::open(&source.spec, &source.s3)?;
+        progress.listing(&archive.name());
+        let listing = archive.list(&source.selection)?;
+        if listing.awslogs_folders == 0 {
+            bail!(
+                "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
+                archive.name()
+            );
+        }
+        for problem in &listing.problems {
+            progress.eprintln(format_args!("trailscan: {problem}"));
+        }
+        let bytes = listing.objects.iter().map(|o| o.size).sum();
+        progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
+        Ok(OpenScan {
+            pool: worker_pool(source.threads, &archive)?,
+            progress,
+            listing,
+            archive,
+            max_inflated_bytes: source.max_inflated_bytes,
+            max_record_bytes: source.max_record_bytes,
+        })
     }
-}
 
-/// Moves the bar on as each object of a scan is done.
-pub fn progress_of_scan(progress: &Progress) -> impl Fn(&ObjectScanned) + Sync + '_ {
-    |o| progress.object_done(o.listed_bytes, o.records, o.matched)
+    /// Scans `objects` (the listing's, or a batch of them) as [`scan`] does, each problem
+    /// with an object reported on stderr above the bar, and the bar moved on per object.
+    pub fn scan<S, N, M>(
+        &self,
+        objects: &[ObjectRef],
+        request: &LookupRequest,
+        hash_objects: bool,
+        new_sink: N,
+        merge: M,
+    ) -> Result<(S, ScanStats), S::Error>
+    where
+        S: RecordSink + Send,
+        N: Fn() -> S + Sync + Send,
+        M: Fn(S, S) -> Result<S, S::Error>,
+    {
+        let progress = &self.progress;
+        let report = |object: &ObjectRef, problem: &ObjectProblem| {
+            progress.eprintln(format_args!(
+                "trailscan: {}: {problem}",
+                object.display_name()
+            ))
+        };
+        let on_object =
+            |o: &ObjectScanned| progress.object_done(o.listed_bytes, o.records, o.matched);
+        let options = ScanOptions {
+            source: &self.archive,
+            pool: &self.pool,
+            max_inflated_bytes: self.max_inflated_bytes,
+            max_record_bytes: self.max_record_bytes,
+            hash_objects,
+            report: &report,
+            progress: Some(&on_object),
+        };
+        scan(objects, request, &options, new_sink, merge)
+    }
 }
 
 /// The worker threads: `--threads`, else what the source needs.
-pub fn worker_pool(threads: usize, archive: &Source) -> Result<rayon::ThreadPool> {
+fn worker_pool(threads: usize, archive: &Source) -> Result<rayon::ThreadPool> {
     let threads = if threads == 0 {
         archive.default_threads()
     } else {
