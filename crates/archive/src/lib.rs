@@ -1,40 +1,55 @@
 //! Where CloudTrail objects live and how to get their bytes.
 //!
-//! CloudTrail delivers to a fixed key layout (`AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/
-//! YYYY/MM/DD/...json.gz`). This crate knows that layout ([`key`]), decides which objects a
-//! scan needs without reading them ([`Selection`]), lists them from a copy on disk
-//! ([`LocalArchive`]), and turns an object's bytes into inflated JSON with a size cap and a
-//! check for data after the gzip stream ([`inflate`]). It never parses JSON.
+//! [`ObjectStore`] is the one seam between trailscan and storage: a folder on disk
+//! ([`LocalFolder`]), a bucket in S3 (`s3::S3Bucket`, with the `s3` feature), or memory
+//! ([`MemoryStore`]); [`open_archive`] and its siblings turn what a user types into one. Over
+//! any store, [`list`] walks CloudTrail's layout into the objects a [`Selection`] needs, and
+//! [`inflate`] turns an object's bytes into JSON text with a size cap and a check for data
+//! after the gzip stream. Keys become local paths in one audited function
+//! ([`LocalFolder::path_of`]). This crate never parses CloudTrail's JSON.
 //!
 //! ```
-//! use trailscan_archive::key::{parse_key, KeyClass, ObjectKind};
+//! use trailscan_archive::{list, MemoryStore, ObjectStore, WriteMode};
+//! use trailscan_layout::Selection;
 //!
+//! let bucket = MemoryStore::new();
 //! let key = "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/\
 //!            111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz";
-//! match parse_key(key) {
-//!     KeyClass::CloudTrail(log) => {
-//!         assert_eq!(log.kind, ObjectKind::Log);
-//!         assert_eq!(log.account, "111122223333");
-//!         assert_eq!(log.region, "us-east-2");
-//!     }
-//!     other => panic!("not a log key: {other:?}"),
-//! }
+//! bucket.write(key, b"...", None, WriteMode::CreateNew).unwrap();
+//! let listing = list(&bucket, &Selection::default()).unwrap();
+//! assert_eq!(listing.objects[0].layout.account, "111122223333");
 //! ```
 #![deny(missing_docs)]
 
+mod folder;
 pub mod inflate;
-pub mod key;
-mod layout_walk;
-mod local;
+mod listing;
+mod memory;
 mod object;
+mod open;
+#[cfg(feature = "s3")]
 pub mod s3;
-mod select;
-mod shard;
-mod source;
-pub mod time;
+pub mod sidecar;
+mod store;
 
-pub use local::{ListError, LocalArchive};
-pub use object::{Listing, Location, ObjectRef, SkipReason, SkippedCounts};
-pub use select::Selection;
-pub use shard::{plan_sha256, Shard, ShardPlan, Unit};
-pub use source::{default_threads, Source};
+pub use folder::LocalFolder;
+pub use listing::list;
+pub use memory::MemoryStore;
+pub use object::{Listing, ObjectRef};
+pub use open::{is_s3_url, open_archive, open_destination, open_existing, S3Options};
+pub use store::{
+    key_under, DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
+    StoreError, UserMetadata, WriteMode,
+};
+
+/// Worker threads that keep the cores busy for `store`: one per core on disk; where requests
+/// cross a network and a worker waits for its GET, enough to keep requests in flight (16, or
+/// two per core).
+pub fn default_threads(store: &dyn ObjectStore) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if store.is_remote() {
+        (2 * cores).max(16)
+    } else {
+        cores
+    }
+}

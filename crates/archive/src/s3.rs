@@ -1,46 +1,27 @@
-//! A bucket in S3 (or an S3-compatible store), read with aws-sdk-s3.
+//! A bucket in S3 (or an S3-compatible store) as an object store, with aws-sdk-s3.
 //!
-//! Listing walks the CloudTrail layout one level at a time (`ListObjectsV2` with a `/`
-//! delimiter), pruning accounts, regions and days as on disk, with the levels below a folder
-//! listed in parallel: a window never lists the whole bucket. Objects are fetched by the
-//! scan's workers; each GET is retried with backoff (the SDK retries throttling such as 503
-//! SlowDown and connection errors; a body shorter than its Content-Length is retried here).
-//! Credentials come from the standard chain (environment, profiles, SSO, IMDS) and never
-//! appear in messages.
+//! Each GET is retried with backoff (the SDK retries throttling such as 503 SlowDown and
+//! connection errors; a body shorter than its Content-Length is retried here), and a breaker
+//! fails the rest fast once the endpoint stops answering. Credentials come from the standard
+//! chain (environment, profiles, SSO, IMDS) and never appear in messages. The SDK is async;
+//! the store blocks on a small runtime of its own, so that the scan's rayon workers call it
+//! as they read files.
 
+use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use rayon::prelude::*;
 
-use crate::key::{parse_key, KeyClass};
-use crate::layout_walk::{enter_dir, enter_path, Level};
-use crate::local::ListError;
-use crate::object::{DayFolder, Listing, Location, ObjectRef, SkipReason};
-use crate::select::Selection;
-use crate::shard::{assign, Unit};
-
-/// How to reach S3.
-#[derive(Debug, Clone, Default)]
-pub struct S3Options {
-    /// A custom endpoint (an S3-compatible store); addressed path-style.
-    pub endpoint_url: Option<String>,
-    /// A named profile of the shared config and credentials files.
-    pub profile: Option<String>,
-    /// Anonymous requests (public buckets).
-    pub no_sign_request: bool,
-    /// The client's region when the standard chain names none (`--region`, when one is given).
-    pub region: Option<String>,
-}
-
-/// One level of a delimited listing: the sub-prefixes (ending in `/`) and the objects with
-/// their sizes.
-struct Level1 {
-    folders: Vec<String>,
-    files: Vec<(String, u64)>,
-}
+use crate::open::S3Options;
+use crate::store::{
+    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
+    StoreError, WriteMode,
+};
 
 /// Attempts at a GET whose body breaks off or comes short.
 const BODY_ATTEMPTS: u32 = 4;
@@ -59,29 +40,24 @@ enum Attempt {
     Body(String),
 }
 
-/// `s3://bucket[/prefix]`.
+/// What every bucket reached through one set of credentials shares.
 #[derive(Debug)]
-pub struct S3Archive {
+struct Connection {
+    client: Client,
+    /// What the client was built from, for the run's other AWS clients.
+    shared: aws_config::SdkConfig,
+    runtime: tokio::runtime::Runtime,
     /// Objects in a row whose GET failed: see [`UNREACHABLE_STREAK`].
     unreachable_streak: AtomicU32,
-    client: Client,
-    /// What the client was built from, for the run's other AWS clients (boxed: cold, and
-    /// large beside the rest).
-    shared: Box<aws_config::SdkConfig>,
-    runtime: tokio::runtime::Runtime,
-    bucket: String,
-    prefix: String,
 }
 
-/// Why an object could not be fetched.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    /// `NoSuchKey`.
-    #[error("not found")]
-    NotFound,
-    /// Anything else, after retries.
-    #[error("{0}")]
-    Failed(String),
+/// `s3://bucket[/prefix]`.
+#[derive(Debug, Clone)]
+pub struct S3Bucket {
+    connection: Arc<Connection>,
+    bucket: String,
+    prefix: String,
+    name: String,
 }
 
 /// Removes credentials from a message: whatever the SDK or a server says, a secret never
@@ -160,25 +136,27 @@ async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
     }
 }
 
-impl S3Archive {
+/// A LastModified as a time.
+fn system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTime> {
+    let t = t?;
+    let since = Duration::new(t.secs().max(0) as u64, t.subsec_nanos());
+    Some(SystemTime::UNIX_EPOCH + since)
+}
+
+impl S3Bucket {
     /// Connects to `s3://bucket[/prefix]`.
-    pub fn open(url: &str, options: &S3Options) -> Result<S3Archive, ListError> {
+    pub fn open(url: &str, options: &S3Options) -> Result<S3Bucket, StoreError> {
+        let failed = |reason: String| StoreError::new(Operation::Open, url, Problem::Service(reason));
         let rest = url.strip_prefix("s3://").unwrap_or(url);
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(ListError::S3 {
-                url: url.to_string(),
-                reason: "no bucket name".to_string(),
-            });
+            return Err(failed("no bucket name".to_string()));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|e| ListError::S3 {
-                url: url.to_string(),
-                reason: format!("cannot start the I/O runtime: {e}"),
-            })?;
+            .map_err(|e| failed(format!("cannot start the I/O runtime: {e}")))?;
         let (client, shared) = runtime.block_on(async {
             let shared = shared_config(options).await;
             let mut config = aws_sdk_s3::config::Builder::from(&shared);
@@ -199,13 +177,17 @@ impl S3Archive {
             };
             (client, shared)
         });
-        Ok(S3Archive {
-            unreachable_streak: AtomicU32::new(0),
-            client,
-            shared: Box::new(shared),
-            runtime,
+        let prefix = prefix.trim_end_matches('/').to_string();
+        Ok(S3Bucket {
+            connection: Arc::new(Connection {
+                client,
+                shared,
+                runtime,
+                unreachable_streak: AtomicU32::new(0),
+            }),
+            name: url_of(bucket, &prefix),
             bucket: bucket.to_string(),
-            prefix: prefix.trim_end_matches('/').to_string(),
+            prefix,
         })
     }
 
@@ -213,171 +195,31 @@ impl S3Archive {
     /// no endpoint, `--endpoint-url` being S3's) and the runtime its clients run on, so that
     /// another AWS client of the same run (CloudTrail's) shares both instead of loading its own.
     pub fn aws(&self) -> (&aws_config::SdkConfig, &tokio::runtime::Runtime) {
-        (&self.shared, &self.runtime)
+        (&self.connection.shared, &self.connection.runtime)
     }
 
-    /// `s3://bucket/prefix`.
-    pub fn url(&self) -> String {
-        if self.prefix.is_empty() {
-            format!("s3://{}", self.bucket)
-        } else {
-            format!("s3://{}/{}", self.bucket, self.prefix)
-        }
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.connection.runtime.block_on(f)
     }
 
-    /// One level under `dir` (a key prefix ending in `/`, or empty): sub-prefixes and objects.
-    fn list_dir(&self, dir: &str) -> Result<Level1, String> {
-        self.runtime.block_on(async {
-            let mut folders = Vec::new();
-            let mut files = Vec::new();
-            let mut pages = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(dir)
-                .delimiter("/")
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| describe(&e))?;
-                folders.extend(
-                    page.common_prefixes()
-                        .iter()
-                        .filter_map(|p| p.prefix().map(str::to_string)),
-                );
-                files.extend(page.contents().iter().filter_map(|o| {
-                    Some((o.key()?.to_string(), o.size().unwrap_or(0).max(0) as u64))
-                }));
-            }
-            Ok(Level1 { folders, files })
-        })
+    fn failed(&self, operation: Operation, key: &str, reason: String) -> StoreError {
+        StoreError::new(operation, self.display_key(key), Problem::Service(reason))
     }
 
-    /// Lists the objects `selection` needs.
-    pub fn list(&self, selection: &Selection) -> Result<Listing, ListError> {
-        let start = if self.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.prefix)
-        };
-        // Enter the prefix's own folders as the walk would (a prefix inside AWSLogs/).
-        let mut listing = Listing::default();
-        let names = self.prefix.split('/').filter(|n| !n.is_empty());
-        let Some(level) = enter_path(names, selection, &mut listing) else {
-            return Ok(listing);
-        };
-        // The first listing answers whether the bucket and credentials work at all.
-        let first = self.list_dir(&start).map_err(|reason| ListError::S3 {
-            url: self.url(),
-            reason,
-        })?;
-        self.merge_level(&mut listing, first, level, selection);
-        if let Some(shard) = selection.shard {
-            let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
-            listing.shard_plan = Some(plan);
-            let own: Vec<(String, Level)> = own
-                .into_iter()
-                .filter_map(|f| match f {
-                    DayFolder::S3(prefix) => Some((prefix, Level::Day)),
-                    DayFolder::Local(_) => None,
-                })
-                .collect();
-            let children = self.list_folders_below(&own, selection);
-            for child in children {
-                listing.absorb(child);
-            }
-        }
-        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(listing)
-    }
-
-    fn merge_level(
+    /// One GET, retried while its body breaks off; the object's info and user metadata.
+    fn get(
         &self,
-        listing: &mut Listing,
-        Level1 { folders, files }: Level1,
-        level: Level,
-        sel: &Selection,
-    ) {
-        for (key, size) in files {
-            match parse_key(&key) {
-                KeyClass::CloudTrail(layout) => match sel.check(&layout) {
-                    Ok(()) => listing.objects.push(ObjectRef {
-                        location: Location::S3 {
-                            bucket: self.bucket.clone(),
-                            key: key.clone(),
-                        },
-                        key,
-                        layout,
-                        size,
-                    }),
-                    Err(reason) => listing.skipped.file(reason),
-                },
-                KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
-            }
-        }
-        let mut below = Vec::new();
-        for folder in folders {
-            let name = folder
-                .trim_end_matches('/')
-                .rsplit('/')
-                .next()
-                .unwrap_or_default();
-            match enter_dir(level, name, sel) {
-                Ok(Level::Day) if sel.shard.is_some() => {
-                    // Sharded: day folders are listed once this shard's are known.
-                    match Unit::from_day_folder(folder.trim_end_matches('/').split('/')) {
-                        Some(unit) => listing.day_folders.push((unit, DayFolder::S3(folder))),
-                        None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
-                    }
-                }
-                Ok(next) => {
-                    listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
-                    below.push((folder, next));
-                }
-                Err(reason) => listing.skipped.folder(reason),
-            }
-        }
-        for child in self.list_folders_below(&below, sel) {
-            listing.absorb(child);
-        }
-    }
-
-    /// Lists folders (in parallel) and walks each down from its level.
-    fn list_folders_below(&self, below: &[(String, Level)], sel: &Selection) -> Vec<Listing> {
-        below
-            .par_iter()
-            .map(|(folder, next)| {
-                let mut child = Listing::default();
-                match self.list_dir(folder) {
-                    Ok(level_listing) => self.merge_level(&mut child, level_listing, *next, sel),
-                    Err(e) => child
-                        .problems
-                        .push(format!("s3://{}/{folder}: cannot list: {e}", self.bucket)),
-                }
-                child
-            })
-            .collect()
-    }
-
-    /// Fetches an object of this archive's bucket into `buf`, retrying transient failures
-    /// and short bodies.
-    pub fn fetch(&self, key: &str, buf: &mut Vec<u8>) -> Result<(), FetchError> {
-        self.fetch_with_metadata(&self.bucket, key, buf).map(drop)
-    }
-
-    /// Fetches an object of any bucket into `buf` and returns its user metadata (without the
-    /// `x-amz-meta-` prefix).
-    pub fn fetch_with_metadata(
-        &self,
-        bucket: &str,
         key: &str,
         buf: &mut Vec<u8>,
-    ) -> Result<std::collections::BTreeMap<String, String>, FetchError> {
-        let unreachable = self.unreachable_streak.load(Ordering::Relaxed);
+    ) -> Result<(ObjectInfo, ObjectMetadata), StoreError> {
+        let streak = &self.connection.unreachable_streak;
+        let unreachable = streak.load(Ordering::Relaxed);
         if unreachable >= UNREACHABLE_STREAK {
-            return Err(FetchError::Failed(format!(
-                "not fetched: the endpoint stopped answering ({unreachable} objects in a row could not be fetched)"
-            )));
+            return Err(self.failed(
+                Operation::Read,
+                key,
+                format!("not fetched: the endpoint stopped answering ({unreachable} objects in a row could not be fetched)"),
+            ));
         }
         let mut last = String::new();
         // The SDK retries requests (throttling such as 503 SlowDown, connection errors); a body
@@ -386,11 +228,12 @@ impl S3Archive {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_millis(100 << attempt));
             }
-            let result = self.runtime.block_on(async {
+            let result = self.block_on(async {
                 let out = self
+                    .connection
                     .client
                     .get_object()
-                    .bucket(bucket)
+                    .bucket(&self.bucket)
                     .key(key)
                     .send()
                     .await;
@@ -403,6 +246,8 @@ impl S3Archive {
                 };
                 let expected = out.content_length();
                 let metadata = out.metadata().cloned().unwrap_or_default();
+                let etag = out.e_tag().map(str::to_string);
+                let modified = system_time(out.last_modified());
                 let body = match out.body.collect().await {
                     Ok(body) => body.into_bytes(),
                     Err(e) => return Err(Attempt::Body(redact(&format!("reading the body: {e}")))),
@@ -412,88 +257,267 @@ impl S3Archive {
                         "truncated body: {} of {n} bytes",
                         body.len()
                     ))),
-                    _ => Ok((body, metadata)),
+                    _ => Ok((body, metadata, etag, modified)),
                 }
             });
             match result {
-                Ok((body, metadata)) => {
-                    self.unreachable_streak.store(0, Ordering::Relaxed);
+                Ok((body, metadata, etag, modified)) => {
+                    streak.store(0, Ordering::Relaxed);
                     buf.clear();
                     buf.extend_from_slice(&body);
-                    return Ok(metadata.into_iter().collect());
+                    let info = ObjectInfo {
+                        key: key.to_string(),
+                        size: body.len() as u64,
+                        etag,
+                        modified,
+                    };
+                    let metadata = ObjectMetadata {
+                        bucket: Some(self.bucket.clone()),
+                        user: metadata.into_iter().collect(),
+                    };
+                    return Ok((info, metadata));
                 }
                 Err(Attempt::NotFound) => {
-                    self.unreachable_streak.store(0, Ordering::Relaxed);
-                    return Err(FetchError::NotFound);
+                    streak.store(0, Ordering::Relaxed);
+                    return Err(StoreError::new(
+                        Operation::Read,
+                        self.display_key(key),
+                        Problem::NotFound,
+                    ));
                 }
                 Err(Attempt::Request(message)) => {
-                    self.unreachable_streak.fetch_add(1, Ordering::Relaxed);
-                    return Err(FetchError::Failed(message));
+                    streak.fetch_add(1, Ordering::Relaxed);
+                    return Err(self.failed(Operation::Read, key, message));
                 }
                 Err(Attempt::Body(message)) => last = message,
             }
         }
-        Err(FetchError::Failed(format!(
-            "{last} (after {BODY_ATTEMPTS} attempts)"
-        )))
+        Err(self.failed(
+            Operation::Read,
+            key,
+            format!("{last} (after {BODY_ATTEMPTS} attempts)"),
+        ))
     }
 
-    /// Uploads a local file to `key` of this archive's bucket (one PUT: files up to 5 GB).
-    pub fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), String> {
-        self.runtime.block_on(async {
-            let body = aws_sdk_s3::primitives::ByteStream::from_path(path)
-                .await
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .body(body)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| describe(&e))
-        })
+    async fn put(
+        &self,
+        key: &str,
+        body: ByteStream,
+        metadata: Option<&ObjectMetadata>,
+        mode: WriteMode,
+    ) -> Result<(), StoreError> {
+        let mut request = self
+            .connection
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body);
+        if let Some(metadata) = metadata {
+            request = request.set_metadata(Some(metadata.user.clone().into_iter().collect()));
+        }
+        if mode == WriteMode::CreateNew {
+            request = request.if_none_match("*");
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
+                StoreError::new(Operation::Write, self.display_key(key), Problem::Exists),
+            ),
+            Err(e) => Err(self.failed(Operation::Write, key, describe(&e))),
+        }
+    }
+}
+
+/// `s3://bucket[/prefix]`.
+fn url_of(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("s3://{bucket}")
+    } else {
+        format!("s3://{bucket}/{prefix}")
+    }
+}
+
+/// A GET's body read as it arrives, for [`ObjectStore::read_stream`].
+struct BodyReader {
+    body: ByteStream,
+    connection: Arc<Connection>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl io::Read for BodyReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.connection.runtime.block_on(self.body.next()) {
+                None => return Ok(0),
+                Some(Ok(bytes)) => {
+                    self.chunk.clear();
+                    self.chunk.extend_from_slice(&bytes);
+                    self.at = 0;
+                }
+                Some(Err(e)) => return Err(io::Error::other(redact(&e.to_string()))),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl ObjectStore for S3Bucket {
+    fn name(&self) -> &str {
+        &self.name
     }
 
-    /// The bucket.
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// The key prefix given in the URL (without a trailing `/`), possibly empty.
-    pub fn prefix(&self) -> &str {
+    fn base(&self) -> &str {
         &self.prefix
     }
 
-    /// Keys of `bucket` under `prefix` that sort after `start_after`, in S3's order.
-    pub fn list_keys(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        start_after: &str,
-    ) -> Result<Vec<String>, String> {
-        self.runtime.block_on(async {
+    fn bucket(&self) -> Option<&str> {
+        Some(&self.bucket)
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn display_key(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError> {
+        self.block_on(async {
+            let mut level = DirListing::default();
+            let mut pages = self
+                .connection
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(dir)
+                .delimiter("/")
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| {
+                    let target = url_of(&self.bucket, dir.trim_end_matches('/'));
+                    StoreError::new(Operation::List, target, Problem::Service(describe(&e)))
+                })?;
+                level.folders.extend(
+                    page.common_prefixes()
+                        .iter()
+                        .filter_map(|p| p.prefix().map(str::to_string)),
+                );
+                level.objects.extend(page.contents().iter().filter_map(object_info));
+            }
+            Ok(level)
+        })
+    }
+
+    fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.block_on(async {
             let mut keys = Vec::new();
-            let mut request = self.client.list_objects_v2().bucket(bucket).prefix(prefix);
+            let mut request = self
+                .connection
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix);
             if !start_after.is_empty() {
                 request = request.start_after(start_after);
             }
             let mut pages = request.into_paginator().send();
             while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| describe(&e))?;
-                keys.extend(
-                    page.contents()
-                        .iter()
-                        .filter_map(|o| o.key().map(str::to_string)),
-                );
+                let page = page.map_err(|e| self.failed(Operation::List, prefix, describe(&e)))?;
+                keys.extend(page.contents().iter().filter_map(object_info));
             }
             Ok(keys)
         })
     }
 
-    /// The sub-prefixes directly under `prefix` (ending in `/`).
-    pub fn list_folders(&self, prefix: &str) -> Result<Vec<String>, String> {
-        self.list_dir(prefix).map(|level| level.folders)
+    fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError> {
+        self.get(key, buf).map(|(info, _)| info)
     }
+
+    fn read_with_metadata(
+        &self,
+        key: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<(ObjectInfo, Option<ObjectMetadata>), StoreError> {
+        self.get(key, buf).map(|(info, metadata)| (info, Some(metadata)))
+    }
+
+    fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {
+        let out = self.block_on(async {
+            self.connection
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+        });
+        match out {
+            Ok(out) => Ok(Box::new(BodyReader {
+                body: out.body,
+                connection: Arc::clone(&self.connection),
+                chunk: Vec::new(),
+                at: 0,
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Err(
+                StoreError::new(Operation::Read, self.display_key(key), Problem::NotFound),
+            ),
+            Err(e) => Err(self.failed(Operation::Read, key, describe(&e))),
+        }
+    }
+
+    fn write(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: Option<&ObjectMetadata>,
+        mode: WriteMode,
+    ) -> Result<(), StoreError> {
+        self.block_on(self.put(key, ByteStream::from(body.to_vec()), metadata, mode))
+    }
+
+    fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError> {
+        self.block_on(async {
+            let body = ByteStream::from_path(file).await.map_err(|e| {
+                StoreError::new(
+                    Operation::Read,
+                    file.display().to_string(),
+                    Problem::Service(e.to_string()),
+                )
+            })?;
+            self.put(key, body, None, mode).await
+        })?;
+        // Uploaded: the staged file has served its purpose, and is only wasted space if left.
+        let _ = std::fs::remove_file(file);
+        Ok(())
+    }
+
+    fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {
+        Some(Box::new(S3Bucket {
+            connection: Arc::clone(&self.connection),
+            bucket: bucket.to_string(),
+            prefix: String::new(),
+            name: url_of(bucket, ""),
+        }))
+    }
+
+    fn s3(&self) -> Option<&S3Bucket> {
+        Some(self)
+    }
+}
+
+/// A listed object's key, size, ETag and LastModified.
+fn object_info(o: &aws_sdk_s3::types::Object) -> Option<ObjectInfo> {
+    Some(ObjectInfo {
+        key: o.key()?.to_string(),
+        size: o.size().unwrap_or(0).max(0) as u64,
+        etag: o.e_tag().map(str::to_string),
+        modified: system_time(o.last_modified()),
+    })
 }

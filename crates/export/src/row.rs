@@ -2,7 +2,7 @@
 //! names, which both writers take (Arrow's JSON decoder for Parquet, and JSON lines as is).
 
 use serde_json::{Map, Value};
-use trailscan_archive::time::civil_from_days;
+use trailscan_layout::time::civil_from_days;
 
 use crate::schema::SOURCE_SHA256;
 use crate::schema::{Column, Kind, COLUMNS, EVENT_TS, RECORD_COLUMNS, RECORD_INDEX, SOURCE_KEY};

@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use trailscan_archive::inflate::{inflate_gzip, InflateError};
-use trailscan_archive::{ObjectRef, Source};
+use trailscan_archive::{ObjectRef, ObjectStore, StoreError};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser, SplitError};
 
 use crate::prefilter::Prefilter;
@@ -18,7 +18,7 @@ use crate::sink::{Match, RecordSink};
 /// How to scan.
 pub struct ScanOptions<'a> {
     /// Where the objects are read from.
-    pub source: &'a Source,
+    pub source: &'a dyn ObjectStore,
     /// The threads to scan on (one worker per pool thread).
     pub pool: &'a rayon::ThreadPool,
     /// Cap on one object's inflated size.
@@ -93,6 +93,15 @@ pub enum ObjectProblem {
 }
 
 impl ObjectProblem {
+    /// The store's failure to read an object, said of the object (which the report names).
+    pub fn read(e: &StoreError) -> ObjectProblem {
+        ObjectProblem::Read(if e.is_not_found() {
+            "not found (deleted since it was listed?)".to_string()
+        } else {
+            e.problem.to_string()
+        })
+    }
+
     /// Whether the object could not be read at all.
     pub fn is_failure(&self) -> bool {
         matches!(
@@ -129,7 +138,7 @@ impl fmt::Display for ObjectProblem {
 }
 
 /// What a scan did, summed over objects.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScanStats {
     /// Objects handed to the scan.
     pub objects: u64,
@@ -210,8 +219,8 @@ impl Worker {
             stats.objects_failed += 1;
             (options.report)(object, &problem);
         };
-        if let Err(e) = options.source.read(object, &mut self.compressed) {
-            fail(stats, ObjectProblem::Read(e.to_string()));
+        if let Err(e) = options.source.read(&object.key, &mut self.compressed) {
+            fail(stats, ObjectProblem::read(&e));
             return Ok(true);
         }
         stats.bytes_read += self.compressed.len() as u64;

@@ -6,7 +6,7 @@
 //! basic, with or without seconds, fraction and offset), a date alone (midnight UTC),
 //! `MM-DD-YYYY` and `MM/DD/YYYY` (dateutil reads month first), and epoch seconds.
 
-use trailscan_archive::time::epoch_seconds;
+use trailscan_layout::time::epoch_seconds;
 use trailscan_records::EventTime;
 
 /// A time argument that is none of the accepted forms.

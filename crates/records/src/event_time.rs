@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use trailscan_archive::time::{civil_from_days, days_from_civil, parse_rfc3339};
+use trailscan_layout::time::{civil_from_days, days_from_civil, parse_rfc3339};
 
 /// A UTC instant with nanosecond precision (CloudTrail writes whole seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

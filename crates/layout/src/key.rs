@@ -10,7 +10,7 @@
 //! structure".) Keys are `/`-separated whatever the platform: a local copy is addressed by its
 //! path relative to the source folder, which is the object's key in the bucket it came from.
 
-use crate::object::SkipReason;
+use crate::skip::SkipReason;
 use crate::time::{digits, epoch_seconds};
 
 /// The folder under `AWSLogs/ACCOUNT/` that says what an object is.

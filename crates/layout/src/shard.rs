@@ -99,7 +99,7 @@ pub struct Unit {
 
 impl Unit {
     /// From the names of a day folder's path, which ends `ACCOUNT/KIND/REGION/YYYY/MM/DD`.
-    pub(crate) fn from_day_folder<'a>(
+    pub fn from_day_folder<'a>(
         names: impl DoubleEndedIterator<Item = &'a str>,
     ) -> Option<Unit> {
         let mut last: Vec<&str> = names.rev().take(6).collect();
@@ -137,7 +137,7 @@ pub struct ShardPlan {
 
 /// Sorts the day folders the walk found into units, and returns this shard's plan and its
 /// folders (a unit can have several folders: the same account under two prefixes).
-pub(crate) fn assign<F>(found: Vec<(Unit, F)>, shard: Shard) -> (ShardPlan, Vec<F>) {
+pub fn assign<F>(found: Vec<(Unit, F)>, shard: Shard) -> (ShardPlan, Vec<F>) {
     let mut by_unit: BTreeMap<Unit, Vec<F>> = BTreeMap::new();
     for (unit, folder) in found {
         by_unit.entry(unit).or_default().push(folder);

@@ -1,7 +1,7 @@
 //! Which objects a scan needs, decided from keys alone.
 
 use crate::key::{CloudTrailKey, ObjectKind};
-use crate::object::SkipReason;
+use crate::skip::SkipReason;
 use crate::shard::Shard;
 use crate::time::{days_from_civil, days_in_month};
 

@@ -2,27 +2,35 @@
 //! hold a wanted object: the same decisions for a copy on disk and for S3 prefixes.
 
 use crate::key::{is_account_id, is_org_id, ObjectKind};
-use crate::object::Listing;
-use crate::object::SkipReason;
 use crate::select::Selection;
+use crate::skip::SkipReason;
 use crate::time::digits;
 
 /// Where the walk is in the layout, which decides what a folder may be pruned for.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Level {
+pub enum Level {
+    /// Above `AWSLogs/` (the bucket's top, or a trail's key prefix).
     Outside,
+    /// In `AWSLogs/`: accounts or organizations below.
     AwsLogs,
+    /// In `AWSLogs/o-ORG/`: accounts below.
     Org,
+    /// In an account's folder: kinds (`CloudTrail`, ...) below.
     Account,
+    /// In a kind's folder: regions below.
     Kind,
+    /// In a region's folder: years below.
     Region,
+    /// In a year's folder: months below.
     Year(u32),
+    /// In a month's folder: days below.
     Month(u32, u32),
+    /// In a day's folder: files only.
     Day,
 }
 
 /// The level below folder `name`, or why the folder need not be listed.
-pub(crate) fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Level, SkipReason> {
+pub fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Level, SkipReason> {
     let number = || digits(name.as_bytes());
     match level {
         Level::Outside => Ok(if name == "AWSLogs" {
@@ -66,28 +74,4 @@ pub(crate) fn enter_dir(level: Level, name: &str, sel: &Selection) -> Result<Lev
         },
         Level::Day => Err(SkipReason::NotCloudTrailLayout),
     }
-}
-
-/// Enters the folders that lead to where a listing starts (a source inside `AWSLogs/`, an S3
-/// prefix), as the walk would, counting what it passes; `None` when one of them is pruned
-/// (the listing is then complete as it is).
-pub(crate) fn enter_path<'n>(
-    names: impl IntoIterator<Item = &'n str>,
-    sel: &Selection,
-    listing: &mut Listing,
-) -> Option<Level> {
-    let mut level = Level::Outside;
-    for name in names {
-        match enter_dir(level, name, sel) {
-            Ok(next) => {
-                listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
-                level = next;
-            }
-            Err(reason) => {
-                listing.skipped.folder(reason);
-                return None;
-            }
-        }
-    }
-    Some(level)
 }

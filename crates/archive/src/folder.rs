@@ -1,0 +1,512 @@
+//! A folder on disk as an object store: a copy of a bucket (`aws s3 sync`, `trailscan
+//! acquire`), or a destination for what trailscan writes.
+//!
+//! Keys become paths in one function, [`LocalFolder::path_of`], which refuses every key that
+//! could name a file outside the folder. Symbolic links are never listed; reads open only
+//! regular files, without following a link at the last step and without blocking on a FIFO.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::sidecar::{parse_sidecar, sidecar_text, SIDECAR_SUFFIX};
+use crate::store::{
+    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
+    WriteMode,
+};
+
+/// A folder standing for a bucket's top.
+#[derive(Debug, Clone)]
+pub struct LocalFolder {
+    /// As the user gave it.
+    name: String,
+    /// The folder that key `""` names, canonicalized.
+    key_root: PathBuf,
+    /// The folder given, relative to `key_root`, `/`-separated.
+    base: String,
+    /// The bucket written sidecars name as the objects' origin.
+    copy_of: Option<String>,
+}
+
+fn io_error(operation: Operation, path: &Path, e: io::Error) -> StoreError {
+    let problem = if e.kind() == io::ErrorKind::NotFound {
+        Problem::NotFound
+    } else {
+        Problem::Io(e)
+    };
+    StoreError::new(operation, path.display().to_string(), problem)
+}
+
+impl LocalFolder {
+    /// A CloudTrail archive on disk: a copy of a bucket, a key-prefix folder, or a folder
+    /// inside `AWSLogs/`. Inside an `AWSLogs` tree, keys start at the folder holding
+    /// `AWSLogs`, so that a user can point at `bucket/AWSLogs/123456789012/CloudTrail/
+    /// us-east-1` and still get full keys.
+    pub fn open_archive(path: &Path) -> Result<LocalFolder, StoreError> {
+        let folder = LocalFolder::open(path)?;
+        let key_root = folder
+            .key_root
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "AWSLogs"))
+            .and_then(Path::parent)
+            .unwrap_or(&folder.key_root)
+            .to_path_buf();
+        let base = match folder.key_root.strip_prefix(&key_root) {
+            Ok(rel) => rel
+                .iter()
+                .map(|n| n.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            // key_root is an ancestor by construction.
+            Err(_) => String::new(),
+        };
+        Ok(LocalFolder {
+            key_root,
+            base,
+            ..folder
+        })
+    }
+
+    /// An existing folder, whose keys start at it.
+    pub fn open(path: &Path) -> Result<LocalFolder, StoreError> {
+        let target = || format!("source folder {}", path.display());
+        let key_root = fs::canonicalize(path)
+            .map_err(|e| StoreError::new(Operation::Read, target(), Problem::Io(e)))?;
+        let meta = fs::metadata(&key_root)
+            .map_err(|e| StoreError::new(Operation::Read, target(), Problem::Io(e)))?;
+        if !meta.is_dir() {
+            return Err(StoreError::new(Operation::Read, target(), Problem::NotAFolder));
+        }
+        Ok(LocalFolder {
+            name: path.display().to_string(),
+            key_root,
+            base: String::new(),
+            copy_of: None,
+        })
+    }
+
+    /// A destination folder, created if needed, whose keys start at it.
+    pub fn create(path: &Path) -> Result<LocalFolder, StoreError> {
+        fs::create_dir_all(path).map_err(|e| io_error(Operation::Write, path, e))?;
+        LocalFolder::open(path)
+    }
+
+    /// Sidecars written from now on name `bucket` as the objects' origin (a copy of it).
+    pub fn recording_bucket(mut self, bucket: &str) -> LocalFolder {
+        self.copy_of = Some(bucket.to_string());
+        self
+    }
+
+    /// The path of `key` (or of a folder prefix ending in `/`) under the folder; a key that
+    /// could name anything outside it is refused. The one place where keys become paths.
+    pub fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
+        self.resolve(Operation::Read, key)
+    }
+
+    fn resolve(&self, operation: Operation, key: &str) -> Result<PathBuf, StoreError> {
+        let refused = || StoreError::new(operation, format!("key {key:?}"), Problem::UnsafeKey);
+        let rel = key.strip_suffix('/').unwrap_or(key);
+        if rel.is_empty() {
+            return Ok(self.key_root.clone());
+        }
+        let mut path = self.key_root.clone();
+        for segment in rel.split('/') {
+            let unsafe_segment = segment.is_empty()
+                || segment == "."
+                || segment == ".."
+                || segment.chars().any(|c| c == '\\' || c.is_control());
+            if unsafe_segment {
+                return Err(refused());
+            }
+            path.push(segment);
+        }
+        Ok(path)
+    }
+
+    /// The key of a path under the folder, or `None` for a name that is not UTF-8 (no S3 key
+    /// could have produced it).
+    fn key_of(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.key_root).ok()?;
+        let parts: Option<Vec<&str>> = rel.iter().map(|c| c.to_str()).collect();
+        Some(parts?.join("/"))
+    }
+
+    /// Opens a regular file for reading: not through a symbolic link at the last step, and
+    /// without blocking on a FIFO (then refused as not a file).
+    fn open_regular(&self, key: &str) -> Result<(fs::File, ObjectInfo), StoreError> {
+        let path = self.path_of(key)?;
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options
+            .open(&path)
+            .map_err(|e| io_error(Operation::Read, &path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| io_error(Operation::Read, &path, e))?;
+        if !meta.is_file() {
+            return Err(StoreError::new(
+                Operation::Read,
+                path.display().to_string(),
+                Problem::Io(io::Error::other("not a regular file")),
+            ));
+        }
+        let info = ObjectInfo {
+            key: key.to_string(),
+            size: meta.len(),
+            etag: None,
+            modified: meta.modified().ok(),
+        };
+        Ok((file, info))
+    }
+
+    fn read_sidecar(&self, key: &str) -> Result<Option<ObjectMetadata>, StoreError> {
+        let path = self.path_of(&format!("{key}{SIDECAR_SUFFIX}"))?;
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error(Operation::Read, &path, e)),
+        };
+        parse_sidecar(&text).map(Some).map_err(|e| {
+            StoreError::new(
+                Operation::Read,
+                path.display().to_string(),
+                Problem::Service(e.to_string()),
+            )
+        })
+    }
+
+    /// Writes `body` to `path` through `path.partial`, so that the object is never seen
+    /// half-written; create-only by a hard link, which fails where a file is.
+    fn write_path(path: &Path, body: &[u8], mode: WriteMode) -> Result<(), StoreError> {
+        let fail = |e| io_error(Operation::Write, path, e);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(fail)?;
+        }
+        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        fs::File::create(&partial)
+            .and_then(|mut f| f.write_all(body))
+            .map_err(fail)?;
+        LocalFolder::publish(&partial, path, mode)
+    }
+
+    /// Moves a finished file into place.
+    fn publish(from: &Path, to: &Path, mode: WriteMode) -> Result<(), StoreError> {
+        let fail = |e| io_error(Operation::Write, to, e);
+        match mode {
+            WriteMode::Replace => fs::rename(from, to).map_err(fail),
+            WriteMode::CreateNew => {
+                let linked = fs::hard_link(from, to);
+                // The staged file is ours alone: nothing else is lost if removing it fails.
+                let _ = fs::remove_file(from);
+                match linked {
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::new(
+                        Operation::Write,
+                        to.display().to_string(),
+                        Problem::Exists,
+                    )),
+                    other => other.map_err(fail),
+                }
+            }
+        }
+    }
+
+    fn walk_keys(&self, dir: &Path, keys: &mut Vec<ObjectInfo>) -> Result<(), StoreError> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(Operation::List, dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(Operation::List, dir, e))?;
+            let path = entry.path();
+            let file_type = entry
+                .file_type()
+                .map_err(|e| io_error(Operation::List, &path, e))?;
+            if file_type.is_dir() {
+                self.walk_keys(&path, keys)?;
+            } else if file_type.is_file() {
+                // A name that is not UTF-8 is not a key of the bucket copied.
+                let Some(key) = self.key_of(&path) else {
+                    continue;
+                };
+                if key.ends_with(SIDECAR_SUFFIX) {
+                    continue;
+                }
+                let meta = entry
+                    .metadata()
+                    .map_err(|e| io_error(Operation::List, &path, e))?;
+                keys.push(ObjectInfo {
+                    key,
+                    size: meta.len(),
+                    etag: None,
+                    modified: meta.modified().ok(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ObjectStore for LocalFolder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn local_folder(&self) -> Option<&Path> {
+        Some(&self.key_root)
+    }
+
+    fn display_key(&self, key: &str) -> String {
+        self.key_root.join(key).display().to_string()
+    }
+
+    fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError> {
+        let path = self.resolve(Operation::List, dir)?;
+        let entries = fs::read_dir(&path).map_err(|e| io_error(Operation::List, &path, e))?;
+        let mut level = DirListing::default();
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    level.problems.push(io_error(Operation::List, &path, e));
+                    continue;
+                }
+            };
+            let entry_path = entry.path();
+            let file_type = match entry.file_type() {
+                Ok(t) => t,
+                Err(e) => {
+                    level.problems.push(io_error(Operation::List, &entry_path, e));
+                    continue;
+                }
+            };
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                level.unnamed += 1;
+                continue;
+            };
+            if file_type.is_symlink() {
+                level.links += 1;
+            } else if file_type.is_dir() {
+                level.folders.push(format!("{dir}{name}/"));
+            } else if !file_type.is_file() {
+                level.special += 1;
+            } else if !name.ends_with(SIDECAR_SUFFIX) {
+                match entry.metadata() {
+                    Ok(meta) => level.objects.push(ObjectInfo {
+                        key: format!("{dir}{name}"),
+                        size: meta.len(),
+                        etag: None,
+                        modified: meta.modified().ok(),
+                    }),
+                    Err(e) => level.problems.push(io_error(Operation::List, &entry_path, e)),
+                }
+            }
+        }
+        level.folders.sort();
+        level.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(level)
+    }
+
+    fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        // Walk only the folder the prefix names, then filter as S3 would.
+        let folder = prefix.rfind('/').map_or("", |i| &prefix[..i]);
+        let Ok(dir) = self.resolve(Operation::List, folder) else {
+            // No file of the copy can have an unsafe key.
+            return Ok(Vec::new());
+        };
+        let mut keys = Vec::new();
+        self.walk_keys(&dir, &mut keys)?;
+        keys.retain(|o| o.key.starts_with(prefix) && o.key.as_str() > start_after);
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(keys)
+    }
+
+    fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError> {
+        let (mut file, info) = self.open_regular(key)?;
+        buf.clear();
+        file.read_to_end(buf)
+            .map_err(|e| io_error(Operation::Read, &self.key_root.join(key), e))?;
+        Ok(info)
+    }
+
+    fn read_with_metadata(
+        &self,
+        key: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<(ObjectInfo, Option<ObjectMetadata>), StoreError> {
+        let info = self.read(key, buf)?;
+        Ok((info, self.read_sidecar(key)?))
+    }
+
+    fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {
+        Ok(Box::new(self.open_regular(key)?.0))
+    }
+
+    fn write(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: Option<&ObjectMetadata>,
+        mode: WriteMode,
+    ) -> Result<(), StoreError> {
+        let path = self.resolve(Operation::Write, key)?;
+        if let Some(metadata) = metadata {
+            // The sidecar first: an object is never there without its metadata.
+            let mut metadata = metadata.clone();
+            if metadata.bucket.is_none() {
+                metadata.bucket.clone_from(&self.copy_of);
+            }
+            let sidecar = self.resolve(Operation::Write, &format!("{key}{SIDECAR_SUFFIX}"))?;
+            LocalFolder::write_path(
+                &sidecar,
+                sidecar_text(key, &metadata).as_bytes(),
+                WriteMode::Replace,
+            )?;
+        }
+        LocalFolder::write_path(&path, body, mode)
+    }
+
+    fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError> {
+        let path = self.resolve(Operation::Write, key)?;
+        if path == file {
+            return Ok(());
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| io_error(Operation::Write, &path, e))?;
+        }
+        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        if fs::rename(file, &partial).is_err() {
+            // Another filesystem: copy, then drop the original.
+            fs::copy(file, &partial).map_err(|e| io_error(Operation::Write, &path, e))?;
+            // The copy is in place; a leftover staged file is only wasted space.
+            let _ = fs::remove_file(file);
+        }
+        LocalFolder::publish(&partial, &path, mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(root: &Path, key: &str, body: &str) {
+        let p = root.join(key);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, body).unwrap();
+    }
+
+    #[test]
+    fn lists_like_s3_and_reads_sidecars() {
+        let dir = tempfile::tempdir().unwrap();
+        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz", "b");
+        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz", "a");
+        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r2/2024/01/01/c.json.gz", "c");
+        put(
+            dir.path(),
+            "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz.s3meta.json",
+            r#"{"format":"trailscan-s3-metadata/1","bucket":"bk","key":"k","metadata":{"signature":"ab"}}"#,
+        );
+        let store = LocalFolder::open(dir.path()).unwrap();
+        let keys = |prefix: &str, after: &str| -> Vec<String> {
+            let found = store.list_keys(prefix, after).unwrap();
+            found.into_iter().map(|o| o.key).collect()
+        };
+        // "r2" also starts with the prefix "…/r", as in S3; sidecars are not objects.
+        assert_eq!(keys("p/AWSLogs/1/CloudTrail-Digest/r", "").len(), 3);
+        assert_eq!(
+            keys(
+                "p/AWSLogs/1/CloudTrail-Digest/r/",
+                "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz"
+            ),
+            vec!["p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz"]
+        );
+        let mut buf = Vec::new();
+        let (info, meta) = store
+            .read_with_metadata("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz", &mut buf)
+            .unwrap();
+        assert_eq!((info.size, buf.as_slice()), (1, &b"a"[..]));
+        let meta = meta.unwrap();
+        assert_eq!(meta.user["signature"], "ab");
+        assert_eq!(meta.bucket.as_deref(), Some("bk"));
+        let (_, meta) = store
+            .read_with_metadata("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz", &mut buf)
+            .unwrap();
+        assert_eq!(meta, None);
+        assert!(store.read("nope", &mut buf).unwrap_err().is_not_found());
+        let level = store.list_dir("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/").unwrap();
+        assert_eq!(level.objects.len(), 1, "{level:?}");
+    }
+
+    #[test]
+    fn keys_never_leave_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFolder::create(&dir.path().join("copy")).unwrap();
+        for key in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a//b",
+            "a/./b",
+            "a\\..\\b",
+            "a/b\u{0}",
+            "a/\nb",
+            ".",
+        ] {
+            let err = store.path_of(key).unwrap_err();
+            assert!(matches!(err.problem, Problem::UnsafeKey), "{key:?}: {err}");
+            assert!(store
+                .write(key, b"x", None, WriteMode::Replace)
+                .is_err());
+        }
+        assert!(!dir.path().join("x").exists());
+        assert_eq!(store.path_of("a/b.json.gz").unwrap(), store.key_root.join("a/b.json.gz"));
+    }
+
+    #[test]
+    fn writes_replace_or_create_once_with_sidecars() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalFolder::create(dir.path()).unwrap().recording_bucket("bk");
+        let meta = ObjectMetadata {
+            bucket: None,
+            user: [("signature".to_string(), "ab".to_string())].into(),
+        };
+        store.write("a/k", b"one", Some(&meta), WriteMode::CreateNew).unwrap();
+        let err = store.write("a/k", b"two", None, WriteMode::CreateNew).unwrap_err();
+        assert!(matches!(err.problem, Problem::Exists), "{err}");
+        store.write("a/k", b"three", None, WriteMode::Replace).unwrap();
+        let mut buf = Vec::new();
+        let (_, read) = store.read_with_metadata("a/k", &mut buf).unwrap();
+        assert_eq!(buf, b"three");
+        assert_eq!(read.unwrap().bucket.as_deref(), Some("bk"));
+        assert!(!dir.path().join("a/k.partial").exists());
+    }
+
+    #[test]
+    fn fifos_and_links_are_not_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        put(dir.path(), "real.json.gz", "x");
+        std::os::unix::fs::symlink(dir.path().join("real.json.gz"), dir.path().join("link.json.gz"))
+            .unwrap();
+        let fifo = dir.path().join("fifo.json.gz");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let store = LocalFolder::open(dir.path()).unwrap();
+        let level = store.list_dir("").unwrap();
+        assert_eq!(level.objects.len(), 1);
+        assert_eq!((level.links, level.special), (1, 1));
+        let mut buf = Vec::new();
+        // Neither blocks nor follows the link.
+        assert!(store.read("fifo.json.gz", &mut buf).is_err());
+        assert!(store.read("link.json.gz", &mut buf).is_err());
+    }
+}

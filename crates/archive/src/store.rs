@@ -1,0 +1,265 @@
+//! The storage seam: one interface for "where objects live", whatever holds them.
+//!
+//! Every read and write of objects in trailscan goes through [`ObjectStore`]: the scan's
+//! listing and GETs, validation's digests and log files (with their signatures in object
+//! metadata), acquire's copy, the export's files, the shards' results. It is implemented for
+//! a folder on disk ([`crate::LocalFolder`]), a bucket in S3 (`S3Bucket`, with the `s3`
+//! feature) and memory ([`crate::MemoryStore`], for tests and fuzzing).
+//!
+//! A trait rather than an enum: S3 sits behind a cargo feature (so that the crates which only
+//! parse build without the AWS SDK), which an enum would have to repeat in every match; the
+//! in-memory store serves tests and fuzz targets that no enum variant should carry; and every
+//! call is per object or per folder, never per record, so the dynamic dispatch costs nothing
+//! a scan could measure.
+//!
+//! Keys are S3 keys, `/`-separated, relative to the bucket's top (for a folder: to the folder
+//! that stands for the bucket's top). [`ObjectStore::base`] is the prefix the user named, where
+//! listings of an archive start and under which destinations write.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// An object's user metadata as S3 returns it (`x-amz-meta-NAME`, without the prefix).
+pub type UserMetadata = BTreeMap<String, String>;
+
+/// What a listing or a read says of an object besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The key.
+    pub key: String,
+    /// Size in bytes, as stored.
+    pub size: u64,
+    /// S3's ETag (quotes included, as S3 sends it); `None` on disk.
+    pub etag: Option<String>,
+    /// Last modification: S3's LastModified, the file's mtime on disk.
+    pub modified: Option<SystemTime>,
+}
+
+/// An object's metadata beyond its size: what a digest's signature needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectMetadata {
+    /// The bucket the object is in, or, for a copy, the bucket it was copied from (when the
+    /// copy recorded it).
+    pub bucket: Option<String>,
+    /// The object's user metadata.
+    pub user: UserMetadata,
+}
+
+/// One level of a delimited listing (S3's `ListObjectsV2` with a `/` delimiter).
+#[derive(Debug, Default)]
+pub struct DirListing {
+    /// Sub-prefixes, each ending in `/`, in byte order.
+    pub folders: Vec<String>,
+    /// Objects directly at this level, in byte order.
+    pub objects: Vec<ObjectInfo>,
+    /// Entries that are not objects and were passed over: symbolic links on disk (not
+    /// followed, so that a copy cannot loop or leave its folder).
+    pub links: u64,
+    /// Entries that are neither files nor folders (FIFOs, sockets, devices) on disk, passed
+    /// over: reading one could block or never end.
+    pub special: u64,
+    /// Entries whose names no S3 key could have (not UTF-8), passed over.
+    pub unnamed: u64,
+    /// Entries that could not be looked at; the rest of the level was listed.
+    pub problems: Vec<StoreError>,
+}
+
+/// How a write treats an object that is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Replace it (atomically: a reader sees the old object or the new one, never a part).
+    Replace,
+    /// Fail with [`Problem::Exists`] (on S3, a conditional PUT with `If-None-Match: *`).
+    CreateNew,
+}
+
+/// What a store was asked to do when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Open the store (a folder, a bucket).
+    Open,
+    /// List a folder or prefix.
+    List,
+    /// Read an object.
+    Read,
+    /// Write an object.
+    Write,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Open => "open",
+            Operation::List => "list",
+            Operation::Read => "read",
+            Operation::Write => "write",
+        })
+    }
+}
+
+/// Why a store could not do it.
+#[derive(Debug)]
+pub enum Problem {
+    /// No such object (S3's `NoSuchKey`, a missing file).
+    NotFound,
+    /// A create-only write found the object there.
+    Exists,
+    /// The folder given is a file.
+    NotAFolder,
+    /// A key that cannot name a file under the folder (`..`, an empty segment, a leading `/`,
+    /// a backslash, a control character): refused, never turned into a path.
+    UnsafeKey,
+    /// What the operating system said (kept whole, for its kind).
+    Io(io::Error),
+    /// What S3 or the connection said, credentials redacted.
+    Service(String),
+    /// An `s3://` location in a build without S3.
+    NoS3Support,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::NotFound => f.write_str("not found"),
+            Problem::Exists => f.write_str("already exists (not overwritten)"),
+            Problem::NotAFolder => f.write_str("not a folder"),
+            Problem::UnsafeKey => f.write_str(
+                "unsafe key (a `..` or `.` segment, an empty segment, a leading `/`, a backslash or a control character), refused",
+            ),
+            Problem::Io(e) => write!(f, "{e}"),
+            Problem::Service(message) => f.write_str(message),
+            Problem::NoS3Support => {
+                f.write_str("this trailscan was built without S3 support (cargo feature `s3`)")
+            }
+        }
+    }
+}
+
+/// A store's failure, naming what it was doing and the object or folder, as a sentence:
+/// `cannot read s3://bucket/key: not found`.
+#[derive(Debug)]
+pub struct StoreError {
+    /// What was asked.
+    pub operation: Operation,
+    /// The object or folder, as a person names it: a path, or `s3://bucket/key`.
+    pub target: String,
+    /// Why it failed.
+    pub problem: Problem,
+}
+
+impl StoreError {
+    /// An error of `operation` on `target`.
+    pub fn new(operation: Operation, target: impl Into<String>, problem: Problem) -> StoreError {
+        StoreError {
+            operation,
+            target: target.into(),
+            problem,
+        }
+    }
+
+    /// Whether the object does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match &self.problem {
+            Problem::NotFound => true,
+            Problem::Io(e) => e.kind() == io::ErrorKind::NotFound,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot {} {}: {}", self.operation, self.target, self.problem)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Where objects live: a folder, a bucket, memory. See the module's documentation.
+pub trait ObjectStore: Send + Sync + fmt::Debug {
+    /// The location as the user gave it (`./evidence`, `s3://bucket/prefix`), for messages.
+    fn name(&self) -> &str;
+
+    /// The key prefix the location names, without a trailing `/` (empty for a bucket's top):
+    /// where an archive's listing starts, and what a destination's keys go under.
+    fn base(&self) -> &str;
+
+    /// The bucket, for an S3 store.
+    fn bucket(&self) -> Option<&str> {
+        None
+    }
+
+    /// The folder that stands for the bucket's top, for a store on disk: files written under
+    /// it are in place, with no upload.
+    fn local_folder(&self) -> Option<&Path> {
+        None
+    }
+
+    /// Whether requests cross a network: workers should then outnumber cores, as each waits
+    /// for its answer.
+    fn is_remote(&self) -> bool {
+        false
+    }
+
+    /// An object as a person names it: its path, or `s3://bucket/key`.
+    fn display_key(&self, key: &str) -> String;
+
+    /// One level below `dir` (empty, or a prefix ending in `/`).
+    fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError>;
+
+    /// Every object whose key starts with `prefix` and sorts after `start_after` (empty: from
+    /// the first), in byte order, as `ListObjectsV2` pages them.
+    fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError>;
+
+    /// Reads an object into `buf` (cleared first, capacity kept).
+    fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError>;
+
+    /// Reads an object into `buf` with its metadata; `None` where the store cannot know it (a
+    /// copy on disk without its `.s3meta.json` sidecar).
+    fn read_with_metadata(
+        &self,
+        key: &str,
+        buf: &mut Vec<u8>,
+    ) -> Result<(ObjectInfo, Option<ObjectMetadata>), StoreError>;
+
+    /// Streams an object, for what is too big to hold (a shard's results).
+    fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError>;
+
+    /// Writes an object, with its metadata when given (S3 user metadata; a sidecar on disk).
+    fn write(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: Option<&ObjectMetadata>,
+        mode: WriteMode,
+    ) -> Result<(), StoreError>;
+
+    /// Writes an object from a finished local file (an upload; on disk, a copy unless the
+    /// file is already in place).
+    fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError>;
+
+    /// The same store's view of another bucket, where it can reach one (S3: the same client
+    /// and credentials); `None` for a folder, which is a copy of one bucket only.
+    fn in_bucket(&self, _bucket: &str) -> Option<Box<dyn ObjectStore>> {
+        None
+    }
+
+    /// The S3 bucket behind this store, for the clients that share its configuration
+    /// (CloudTrail's ListPublicKeys).
+    #[cfg(feature = "s3")]
+    fn s3(&self) -> Option<&crate::s3::S3Bucket> {
+        None
+    }
+}
+
+/// `base/rel`, or `rel` when `base` is empty: the key of `rel` under a store's base.
+pub fn key_under(base: &str, rel: &str) -> String {
+    if base.is_empty() {
+        rel.to_string()
+    } else {
+        format!("{base}/{rel}")
+    }
+}
