@@ -375,6 +375,16 @@ impl ObjectStore for LocalFolder {
         LocalFolder::write_path(&path, body, mode)
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.resolve(Operation::Write, key)?;
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                Err(io_error(Operation::Write, &path, e))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError> {
         let path = self.resolve(Operation::Write, key)?;
         if path == file {

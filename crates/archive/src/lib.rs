@@ -21,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod digest;
 mod folder;
 pub mod inflate;
 mod listing;

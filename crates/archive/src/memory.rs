@@ -126,6 +126,11 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.objects().remove(key);
+        Ok(())
+    }
+
     fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError> {
         let body = std::fs::read(file).map_err(|e| {
             StoreError::new(Operation::Read, file.display().to_string(), Problem::Io(e))

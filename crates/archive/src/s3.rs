@@ -498,6 +498,20 @@ impl ObjectStore for S3Bucket {
         Ok(())
     }
 
+    fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.block_on(async {
+            self.connection
+                .client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+        })
+        .map(drop)
+        .map_err(|e| self.failed(Operation::Write, key, describe(&e)))
+    }
+
     fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {
         Some(Box::new(S3Bucket {
             connection: Arc::clone(&self.connection),

@@ -241,6 +241,9 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// file is already in place).
     fn write_file(&self, key: &str, file: &Path, mode: WriteMode) -> Result<(), StoreError>;
 
+    /// Deletes an object; one that is not there is not an error.
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+
     /// The same store's view of another bucket, where it can reach one (S3: the same client
     /// and credentials); `None` for a folder, which is a copy of one bucket only.
     fn in_bucket(&self, _bucket: &str) -> Option<Box<dyn ObjectStore>> {

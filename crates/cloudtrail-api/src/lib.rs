@@ -3,7 +3,7 @@
 //!
 //! Keys are regional (a digest is signed with its own region's key), so they are asked of
 //! each region whose digests are validated, as the AWS CLI asks the region of its `--region`.
-//! The client starts from the S3 client's configuration and runtime ([`S3Archive::aws`]),
+//! The client starts from the S3 client's configuration and runtime ([`S3Bucket::aws`]),
 //! without `--endpoint-url`, which is S3's; a CloudTrail endpoint of one's own is set the standard
 //! way, with `AWS_ENDPOINT_URL_CLOUDTRAIL` (or `endpoint_url` in a profile's `cloudtrail`
 //! services section).
@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::collections::{BTreeMap, HashMap};
 
-use trailscan_archive::s3::{describe, S3Archive};
+use trailscan_archive::s3::{describe, S3Bucket};
 use trailscan_integrity::keys::{PublicKey, PublicKeys};
 
 /// Why the keys could not be had.
@@ -28,9 +28,9 @@ pub struct ListKeysError {
 
 /// The keys valid at some time in each region's `[start, end]` (epoch seconds), every page,
 /// the regions asked at once; with the S3 client's configuration and on its runtime (see
-/// [`S3Archive::aws`]).
+/// [`S3Bucket::aws`]).
 pub fn list_public_keys(
-    archive: &S3Archive,
+    archive: &S3Bucket,
     windows: &BTreeMap<String, (i64, i64)>,
 ) -> Result<HashMap<String, PublicKeys>, ListKeysError> {
     let (shared, runtime) = archive.aws();

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use sha2::{Digest, Sha256};
+use trailscan_archive::digest::sha256_stream;
 
 use crate::row::{day_string, Row};
 use crate::schema::{arrow_schema, BLOOM_FILTER_COLUMNS};
@@ -345,19 +345,7 @@ fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
 
 /// Size and SHA-256 (hex) of a file.
 pub fn file_sha256(path: &Path) -> io::Result<(u64, String)> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((total, hex::encode(hasher.finalize())))
+    sha256_stream(&mut File::open(path)?)
 }
 
 fn decode(schema: &Arc<Schema>, rows: &[Row]) -> Result<arrow_array::RecordBatch, ArrowError> {

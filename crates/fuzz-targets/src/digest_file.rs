@@ -1,9 +1,11 @@
-use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use trailscan_archive::inflate::inflate_gzip;
+use trailscan_archive::sidecar::parse_sidecar;
+use trailscan_archive::{MemoryStore, ObjectStore, WriteMode};
+use trailscan_integrity::buckets::Buckets;
 use trailscan_integrity::keys::PublicKeys;
-use trailscan_integrity::store::{parse_sidecar, Fetched, GetError, Store};
 use trailscan_integrity::walk::{Step, Trail, Walker};
 
 use crate::MAX_INFLATED_BYTES;
@@ -44,9 +46,10 @@ pub fn digest_file(data: &[u8]) {
         gz.write_all(body).expect("in memory");
         gz.finish().expect("in memory")
     };
-    let mut store = MemoryStore::default();
-    store.put(OLDER.0, OLDER.1.to_vec(), Some(OLDER.2));
-    store.put(NEWER.0, body.clone(), (mode % 2 == 0).then_some(NEWER.2));
+    let store = MemoryStore::new();
+    put(&store, OLDER.0, OLDER.1, Some(OLDER.2));
+    put(&store, NEWER.0, &body, (mode % 2 == 0).then_some(NEWER.2));
+    let buckets = Buckets::new(BUCKET, Arc::new(store));
     let keys = PublicKeys::parse(KEYS).expect("the fixture's keys");
     let trail = Trail {
         bucket: BUCKET.into(),
@@ -58,7 +61,7 @@ pub fn digest_file(data: &[u8]) {
         source_region: "eu-west-1".into(),
     };
     // 2024-01-01T00:00:00Z to 2024-01-01T06:00:00Z.
-    let Ok(steps) = Walker::new(&store, &trail, &keys, 1_704_067_200, 1_704_088_800).walk() else {
+    let Ok(steps) = Walker::new(&buckets, &trail, &keys, 1_704_067_200, 1_704_088_800).walk() else {
         return;
     };
     for (_, step) in steps {
@@ -80,37 +83,11 @@ fn inflated(gz: &[u8]) -> Vec<u8> {
     out
 }
 
-/// One bucket in memory.
-#[derive(Default)]
-struct MemoryStore {
-    objects: BTreeMap<String, Fetched>,
-}
-
-impl MemoryStore {
-    fn put(&mut self, time: &str, body: Vec<u8>, sidecar: Option<&str>) {
-        let metadata = sidecar.map(|s| parse_sidecar(s).expect("the fixture's sidecar"));
-        self.objects
-            .insert(format!("{FOLDER}{NAME}{time}"), Fetched { body, metadata });
-    }
-}
-
-impl Store for MemoryStore {
-    fn list(&self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, String> {
-        if bucket != BUCKET {
-            return Ok(Vec::new());
-        }
-        Ok(self
-            .objects
-            .keys()
-            .filter(|k| k.starts_with(prefix) && k.as_str() > marker)
-            .cloned()
-            .collect())
-    }
-
-    fn get(&self, bucket: &str, key: &str) -> Result<Fetched, GetError> {
-        match self.objects.get(key) {
-            Some(object) if bucket == BUCKET => Ok(object.clone()),
-            _ => Err(GetError::NotFound),
-        }
-    }
+/// Puts a digest of the trail's folder, with the metadata its sidecar holds.
+fn put(store: &MemoryStore, time: &str, body: &[u8], sidecar: Option<&str>) {
+    let metadata = sidecar.map(|s| parse_sidecar(s).expect("the fixture's sidecar"));
+    let key = format!("{FOLDER}{NAME}{time}");
+    store
+        .write(&key, body, metadata.as_ref(), WriteMode::Replace)
+        .expect("in memory");
 }

@@ -1,4 +1,4 @@
-use trailscan_archive::key::{is_account_id, parse_key, KeyClass};
+use trailscan_layout::key::{is_account_id, parse_key, KeyClass};
 
 /// An S3 object key, as a listing returns it, classified as a scan does.
 pub fn object_key(data: &[u8]) {

@@ -11,11 +11,12 @@ use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
 use serde_json::{Map, Value};
-use trailscan_archive::inflate::inflate_gzip;
-use trailscan_archive::key::{parse_key, KeyClass, ObjectKind};
-use trailscan_archive::time::{civil_from_days, format_utc};
+use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
+use trailscan_archive::StoreError;
+use trailscan_layout::key::{parse_key, KeyClass, ObjectKind};
+use trailscan_layout::time::{format_utc, parse_rfc3339};
 
-use crate::store::Store;
+use crate::buckets::Buckets;
 use crate::walk::{Trail, ValidDigest};
 
 /// How long after delivery a log file may still be waiting for its digest.
@@ -47,21 +48,6 @@ impl Unlisted {
     }
 }
 
-fn folder(trail: &Trail, kind: ObjectKind) -> String {
-    let mut parts = Vec::new();
-    if let Some(p) = trail.prefix.as_ref().filter(|p| !p.is_empty()) {
-        parts.push(p.clone());
-    }
-    parts.push("AWSLogs".to_string());
-    if let Some(o) = &trail.org_id {
-        parts.push(o.clone());
-    }
-    parts.push(trail.account.clone());
-    parts.push(kind.folder().to_string());
-    parts.push(trail.source_region.clone());
-    parts.join("/")
-}
-
 /// The `s3Object` of every `logFiles` entry that names one: the log files a digest lists
 /// (an entry missing its other fields still lists its object).
 pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
@@ -78,33 +64,23 @@ pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-/// `FOLDER/YYYY/MM/DD/` for every day from `from` to `to` (epoch seconds).
-fn day_prefixes(folder: &str, from: i64, to: i64) -> Vec<String> {
-    (from.div_euclid(86_400)..=to.div_euclid(86_400))
-        .map(|day| {
-            let (y, m, d) = civil_from_days(day);
-            format!("{folder}/{y:04}/{m:02}/{d:02}/")
-        })
-        .collect()
-}
-
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
 /// before `now`) that no digest of the folder lists, except those delivered in one of the
 /// `excused` intervals (the hours of digests already reported INVALID or missing).
-pub fn unlisted_logs<S: Store + ?Sized>(
-    store: &S,
+pub fn unlisted_logs(
+    store: &Buckets,
     trail: &Trail,
     (start, end): (i64, i64),
     now: i64,
     excused: &[(i64, i64)],
     walked: &[&ValidDigest],
-) -> Result<Vec<Unlisted>, String> {
+) -> Result<Vec<Unlisted>, StoreError> {
     let until = end.min(now - DIGEST_DELAY_SECS);
     if until < start {
         return Ok(Vec::new());
     }
     let mut logs = Vec::new();
-    for prefix in day_prefixes(&folder(trail, ObjectKind::Log), start, until) {
+    for prefix in trail.folder(ObjectKind::Log).day_prefixes(start, until) {
         for key in store.list(&trail.bucket, &prefix, "")? {
             if let KeyClass::CloudTrail(k) = parse_key(&key) {
                 let is_excused = excused
@@ -124,11 +100,10 @@ pub fn unlisted_logs<S: Store + ?Sized>(
     }
     // Digests that may list them: delivered from an hour before the window to a few after.
     let mut digest_keys = Vec::new();
-    for prefix in day_prefixes(
-        &folder(trail, ObjectKind::Digest),
-        start - 3600,
-        until + 3 * 3600,
-    ) {
+    for prefix in trail
+        .folder(ObjectKind::Digest)
+        .day_prefixes(start - 3600, until + 3 * 3600)
+    {
         for key in store.list(&trail.bucket, &prefix, "")? {
             if matches!(parse_key(&key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest) {
                 digest_keys.push(key);
@@ -148,11 +123,15 @@ pub fn unlisted_logs<S: Store + ?Sized>(
             if let Some(d) = walked.get(key.as_str()) {
                 return (Some(d.end), d.listed.clone());
             }
+            // A digest of another trail that cannot be read or parsed lists nothing: its log
+            // files are then reported as not listed, which is the finding to make.
             let mut inflated = Vec::new();
             let doc = store
                 .get(&trail.bucket, key)
                 .ok()
-                .filter(|f| inflate_gzip(&f.body, &mut inflated, 1 << 30).is_ok())
+                .filter(|f| {
+                    inflate_gzip(&f.body, &mut inflated, DEFAULT_MAX_INFLATED_BYTES).is_ok()
+                })
                 .and_then(|_| serde_json::from_slice::<Value>(&inflated).ok());
             let Some(Value::Object(doc)) = doc else {
                 return (None, Vec::new());
@@ -160,7 +139,7 @@ pub fn unlisted_logs<S: Store + ?Sized>(
             let end = doc
                 .get("digestEndTime")
                 .and_then(Value::as_str)
-                .and_then(trailscan_archive::time::parse_rfc3339)
+                .and_then(parse_rfc3339)
                 .map(|(s, _)| s);
             (end, listed_objects(&doc))
         })

@@ -11,7 +11,9 @@ use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::RsaPublicKey;
 use serde_json::Value;
-use trailscan_archive::time::parse_rfc3339;
+use std::collections::HashMap;
+
+use trailscan_layout::time::parse_rfc3339;
 
 /// One key of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,5 +210,28 @@ mod tests {
             Err(KeyFileError::Shape(_))
         ));
         assert!(matches!(PublicKeys::parse("{"), Err(KeyFileError::Json(_))));
+    }
+}
+
+/// The keys to verify each region's digests with: one `list-public-keys` file for every
+/// region, or CloudTrail's answer per region (a digest is signed with its own region's key).
+#[derive(Debug, Clone)]
+pub enum RegionKeys {
+    /// A saved `aws cloudtrail list-public-keys` answer, for every region.
+    File(PublicKeys),
+    /// ListPublicKeys asked in each region.
+    PerRegion(HashMap<String, PublicKeys>),
+}
+
+impl RegionKeys {
+    /// The keys to verify `region`'s digests with (none for a region not asked).
+    pub fn of(&self, region: &str) -> &PublicKeys {
+        static NONE: std::sync::OnceLock<PublicKeys> = std::sync::OnceLock::new();
+        match self {
+            RegionKeys::File(keys) => keys,
+            RegionKeys::PerRegion(by_region) => by_region
+                .get(region)
+                .unwrap_or_else(|| NONE.get_or_init(PublicKeys::default)),
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! CloudTrail log file integrity validation, as `aws cloudtrail validate-logs` does it.
 //!
 //! [`keys`] reads CloudTrail's public keys; [`signature`] builds the string a digest is
-//! signed over and verifies SHA256withRSA; [`store`] reads objects by bucket and key, with
-//! metadata sidecars for local copies; [`manifest`] is the evidence copy's record of what was
-//! downloaded; [`walk`] walks a trail's digest chain newest to
-//! oldest; [`logs`] checks a log file against its digest's SHA-256; [`report`] prints the
-//! AWS CLI's lines and summary.
+//! signed over and verifies SHA256withRSA; [`buckets`] reads objects by bucket and key
+//! through the storage seam; [`manifest`] is the evidence copy's record of what was
+//! downloaded; [`discover`] finds a trail's digests and every chain in a source; [`walk`]
+//! walks a trail's digest chain newest to oldest; [`logs`] checks a log file against its
+//! digest's SHA-256; [`coverage`] finds log files no digest lists; [`chain`] validates one
+//! chain end to end; [`report`] prints the AWS CLI's lines and summary; [`aws_cli`] reads
+//! the arguments as the AWS CLI does.
 //!
 //! ```
 //! use trailscan_integrity::signature::string_to_sign;
@@ -17,11 +19,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aws_cli;
+pub mod buckets;
+pub mod chain;
 pub mod coverage;
+pub mod discover;
 pub mod keys;
 pub mod logs;
 pub mod manifest;
 pub mod report;
 pub mod signature;
-pub mod store;
 pub mod walk;

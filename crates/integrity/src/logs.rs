@@ -3,14 +3,16 @@
 //! The AWS CLI streams the object through `zlib.decompressobj` and hashes what comes out: a
 //! truncated stream is hashed as far as it goes (so it fails as "hash value doesn't match",
 //! or passes when only the trailer is cut), a corrupt stream or checksum is "invalid format".
-//! Data after the gzip stream is reported as AWS CLI 1.45.12 reports it.
+//! Data after the gzip stream is reported as AWS CLI 1.45.12 reports it. A log file that
+//! cannot be fetched for another reason than its absence is "invalid format" as the AWS CLI
+//! words it (its `except Exception`), with the cause added.
 
 use std::io::{self, Read};
 
 use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::store::{GetError, Store};
+use crate::buckets::Buckets;
 
 /// What reading a log file gave, before comparing with any digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +26,14 @@ pub enum LogRead {
     },
     /// No such object.
     NotFound,
-    /// Not gzip, corrupt, or unreadable.
+    /// Not gzip, or corrupt.
     InvalidFormat,
+    /// Could not be fetched (permissions, the network): what the store said.
+    Unreadable(String),
 }
 
 /// A log file's verdict against one digest's `hashValue`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogVerdict {
     /// The hash matches.
     Valid,
@@ -41,29 +45,34 @@ pub enum LogVerdict {
     InvalidFormat,
     /// `INVALID: unexpected data after end of compressed stream` (AWS CLI 1.45.12).
     TrailingData,
+    /// `INVALID: invalid format (cannot read: CAUSE)`: not fetched, for the reason given.
+    Unreadable(String),
 }
 
 impl LogVerdict {
     /// The AWS CLI's words after `INVALID: `, or `None` when valid.
-    pub fn message(self) -> Option<&'static str> {
-        match self {
-            LogVerdict::Valid => None,
-            LogVerdict::HashMismatch => Some("hash value doesn't match"),
-            LogVerdict::NotFound => Some("not found"),
-            LogVerdict::InvalidFormat => Some("invalid format"),
-            LogVerdict::TrailingData => Some("unexpected data after end of compressed stream"),
-        }
+    pub fn message(&self) -> Option<String> {
+        let words = match self {
+            LogVerdict::Valid => return None,
+            LogVerdict::HashMismatch => "hash value doesn't match",
+            LogVerdict::NotFound => "not found",
+            LogVerdict::InvalidFormat => "invalid format",
+            LogVerdict::TrailingData => "unexpected data after end of compressed stream",
+            LogVerdict::Unreadable(cause) => {
+                return Some(format!("invalid format (cannot read: {cause})"))
+            }
+        };
+        Some(words.to_string())
     }
 }
 
 /// Reads, inflates and hashes one log file, streaming (the inflated file is never held).
-pub fn hash_log<S: Store + ?Sized>(store: &S, bucket: &str, key: &str) -> LogRead {
-    let body = match store.get(bucket, key) {
-        Ok(f) => f.body,
-        Err(GetError::NotFound) => return LogRead::NotFound,
-        Err(GetError::Other(_)) => return LogRead::InvalidFormat,
-    };
-    hash_gzip(&body)
+pub fn hash_log(buckets: &Buckets, bucket: &str, key: &str) -> LogRead {
+    match buckets.get(bucket, key) {
+        Ok(f) => hash_gzip(&f.body),
+        Err(e) if e.is_not_found() => LogRead::NotFound,
+        Err(e) => LogRead::Unreadable(e.problem.to_string()),
+    }
 }
 
 /// Hashes the first gzip member of `body` as the AWS CLI does.
@@ -106,6 +115,7 @@ pub fn verdict(read: &LogRead, expected: &str) -> LogVerdict {
     match read {
         LogRead::NotFound => LogVerdict::NotFound,
         LogRead::InvalidFormat => LogVerdict::InvalidFormat,
+        LogRead::Unreadable(cause) => LogVerdict::Unreadable(cause.clone()),
         LogRead::Hashed { trailing_bytes, .. } if *trailing_bytes > 0 => LogVerdict::TrailingData,
         LogRead::Hashed { sha256, .. } if sha256 == expected => LogVerdict::Valid,
         LogRead::Hashed { .. } => LogVerdict::HashMismatch,

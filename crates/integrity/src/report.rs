@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
-use trailscan_archive::time::format_utc;
+use trailscan_layout::time::format_utc;
 
 use crate::logs::LogVerdict;
 use crate::walk::{Step, ValidDigest};
@@ -245,9 +245,10 @@ impl<'w> Printer<'w> {
                             d.bucket
                         ),
                     };
+                    let message = verdict.message();
                     self.record.logs.push(json!({"s3": location, "digest": digest_s3,
-                        "verdict": if verdict.message().is_some() { "INVALID" } else { "valid" }, "reason": verdict.message()}));
-                    match verdict.message() {
+                        "verdict": if message.is_some() { "INVALID" } else { "valid" }, "reason": message}));
+                    match message {
                         None => {
                             self.counts.valid_logs += 1;
                             self.status(&format!("Log file\t{location}\tvalid"), false)?;
@@ -263,7 +264,7 @@ impl<'w> Printer<'w> {
                 self.counts.unverified_digests += 1;
                 let line = format!(
                     "{tag}Digest file\ts3://{bucket}/{key}\tnot verified: its signature is not in this copy (no {}) and no newer digest links to it",
-                    crate::store::SIDECAR_SUFFIX
+                    trailscan_archive::sidecar::SIDECAR_SUFFIX
                 );
                 self.record.digests.push(
                     json!({"s3": format!("s3://{bucket}/{key}"), "backfill": backfill,

@@ -13,12 +13,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
-use trailscan_archive::inflate::inflate_gzip;
-use trailscan_archive::time::{epoch_seconds, format_utc, parse_rfc3339};
+use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
+use trailscan_layout::key::ObjectKind;
+use trailscan_layout::paths::{digest_key, digest_time, RegionFolder};
+use trailscan_layout::time::{epoch_seconds, format_utc, parse_rfc3339};
 
+use crate::buckets::Buckets;
 use crate::keys::{decode_key, KeyError, PublicKey, PublicKeys};
 use crate::signature::{python_text, string_to_sign, verify, SignatureError};
-use crate::store::{GetError, Store};
 
 /// The trail whose digests are walked, in S3 coordinates.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +39,19 @@ pub struct Trail {
     pub home_region: String,
     /// The region whose digests are walked.
     pub source_region: String,
+}
+
+impl Trail {
+    /// The trail's folder of `kind` files for its account and source region.
+    pub fn folder(&self, kind: ObjectKind) -> RegionFolder<'_> {
+        RegionFolder {
+            prefix: self.prefix.as_deref(),
+            org_id: self.org_id.as_deref(),
+            account: &self.account,
+            kind,
+            region: &self.source_region,
+        }
+    }
 }
 
 /// A log file a valid digest lists.
@@ -115,20 +130,6 @@ pub enum Fatal {
     /// The listing failed.
     #[error("{0}")]
     List(String),
-}
-
-/// `%Y%m%dT%H%M%SZ`.
-fn key_date_format(secs: i64) -> String {
-    let s = format_utc(secs);
-    format!(
-        "{}{}{}T{}{}{}Z",
-        &s[0..4],
-        &s[5..7],
-        &s[8..10],
-        &s[11..13],
-        &s[14..16],
-        &s[17..19]
-    )
 }
 
 fn is_backfill_key(key: &str) -> bool {
@@ -211,8 +212,8 @@ enum LoadError {
 type Loads = HashMap<(String, String), Result<Loaded, LoadError>>;
 
 /// Walks one trail's digests for a window.
-pub struct Walker<'a, S: Store + ?Sized> {
-    store: &'a S,
+pub struct Walker<'a> {
+    store: &'a Buckets,
     trail: &'a Trail,
     keys: &'a PublicKeys,
     start: i64,
@@ -220,9 +221,9 @@ pub struct Walker<'a, S: Store + ?Sized> {
     listing_cache: HashMap<(String, i64), (Vec<String>, Vec<String>)>,
 }
 
-impl<'a, S: Store + ?Sized> Walker<'a, S> {
+impl<'a> Walker<'a> {
     /// A walker for `[start, end]` (epoch seconds, already normalized to UTC).
-    pub fn new(store: &'a S, trail: &'a Trail, keys: &'a PublicKeys, start: i64, end: i64) -> Self {
+    pub fn new(store: &'a Buckets, trail: &'a Trail, keys: &'a PublicKeys, start: i64, end: i64) -> Self {
         Walker {
             store,
             trail,
@@ -233,45 +234,20 @@ impl<'a, S: Store + ?Sized> Walker<'a, S> {
         }
     }
 
-    fn account_path(&self) -> String {
-        match &self.trail.org_id {
-            Some(org) => format!("AWSLogs/{org}/{}", self.trail.account),
-            None => format!("AWSLogs/{}", self.trail.account),
-        }
-    }
-
-    fn with_prefix(&self, key: String) -> String {
-        match &self.trail.prefix {
-            Some(p) if !p.is_empty() => format!("{p}/{key}"),
-            _ => key,
-        }
-    }
-
     /// `[prefix/]AWSLogs/[org/]ACCOUNT/CloudTrail-Digest/REGION`, no trailing slash.
     fn digest_prefix(&self) -> String {
-        self.with_prefix(format!(
-            "{}/CloudTrail-Digest/{}",
-            self.account_path(),
-            self.trail.source_region
-        ))
+        self.trail.folder(ObjectKind::Digest).key()
     }
 
     /// The key this trail's digest would have at `start - 1 minute`: the listing's marker.
     fn marker(&self) -> String {
-        let date = self.start - 60;
-        let day = format_utc(date);
-        let ymd = format!("{}/{}/{}", &day[0..4], &day[5..7], &day[8..10]);
         let t = self.trail;
-        self.with_prefix(format!(
-            "{}/CloudTrail-Digest/{}/{ymd}/{}_CloudTrail-Digest_{}_{}_{}_{}.json.gz",
-            self.account_path(),
-            t.source_region,
-            t.account,
-            t.source_region,
-            t.name,
-            t.home_region,
-            key_date_format(date)
-        ))
+        digest_key(
+            &t.folder(ObjectKind::Digest),
+            &t.name,
+            &t.home_region,
+            self.start - 60,
+        )
     }
 
     /// The AWS CLI's key regex, `^PREFIX/AWSLogs/[ORG/]ACCOUNT/CloudTrail\-Digest/REGION/\d+/
@@ -309,9 +285,9 @@ impl<'a, S: Store + ?Sized> Walker<'a, S> {
             let keys = self
                 .store
                 .list(bucket, &self.digest_prefix(), &self.marker())
-                .map_err(Fatal::List)?;
-            let target_start = key_date_format(self.start);
-            let target_end = key_date_format(end + 3600);
+                .map_err(|e| Fatal::List(e.to_string()))?;
+            let target_start = digest_time(self.start);
+            let target_end = digest_time(end + 3600);
             let (mut standard, mut backfill_keys) = (Vec::new(), Vec::new());
             for key in keys {
                 if !self.is_trail_digest_key(&key) {
@@ -608,20 +584,20 @@ impl<'a, S: Store + ?Sized> Walker<'a, S> {
         let invalid_format = || LoadError::Invalid(format!("{here}: invalid format"));
         let fetched = match self.store.get(bucket, key) {
             Ok(f) => f,
-            Err(GetError::NotFound) => return Err(LoadError::NotFound),
-            Err(GetError::Other(message)) => {
-                return Err(LoadError::Invalid(format!("{here}: {message}")))
-            }
+            Err(e) if e.is_not_found() => return Err(LoadError::NotFound),
+            Err(e) => return Err(LoadError::Invalid(format!("{here}: {}", e.problem))),
         };
+        let metadata = fetched.metadata.as_ref().map(|m| &m.user);
         let mut inflated = Vec::new();
-        inflate_gzip(&fetched.body, &mut inflated, 1 << 30).map_err(|_| invalid_format())?;
+        inflate_gzip(&fetched.body, &mut inflated, DEFAULT_MAX_INFLATED_BYTES)
+            .map_err(|_| invalid_format())?;
         let json = match serde_json::from_slice::<Value>(&inflated) {
             Ok(Value::Object(map)) => map,
             _ => return Err(invalid_format()),
         };
         // The signature: the object's metadata, else (a copy without it) the newer digest's
         // previousDigestSignature, else none.
-        let (signature, own_signature) = match &fetched.metadata {
+        let (signature, own_signature) = match metadata {
             Some(meta) => {
                 let (Some(sig), Some(_algorithm)) =
                     (meta.get("signature"), meta.get("signature-algorithm"))
@@ -674,9 +650,7 @@ impl<'a, S: Store + ?Sized> Walker<'a, S> {
             .unwrap_or_default();
         if backfill && !public_keys.contains_key(&fingerprint) {
             // Backfill digests load keys around their generation time (metadata).
-            let generated = fetched
-                .metadata
-                .as_ref()
+            let generated = metadata
                 .and_then(|m| m.get("backfill-generation-timestamp"))
                 .and_then(|t| parse_rfc3339(t))
                 .map(|(s, _)| s);
@@ -811,7 +785,7 @@ mod tests {
         assert!(!is_backfill_key("file_backfill.txt"));
         assert!(!is_backfill_key("file_backfill_other.json.gz"));
         assert_eq!(
-            key_date_format(epoch_seconds(2015, 8, 21, 0, 0, 0).unwrap()),
+            digest_time(epoch_seconds(2015, 8, 21, 0, 0, 0).unwrap()),
             "20150821T000000Z"
         );
     }

@@ -121,18 +121,34 @@ impl fmt::Display for Unit {
     }
 }
 
-/// Which units a shard took, out of all the walk found.
+/// Which units a shard took, out of all every shard derives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardPlan {
     /// The shard.
     pub shard: Shard,
-    /// Units found by the walk, all shards together.
+    /// Units of all shards together.
     pub units_total: usize,
-    /// This shard's units, sorted.
-    pub own: Vec<Unit>,
-    /// SHA-256 (hex) of the whole sorted unit list: every shard of one run must report the
-    /// same, or they did not see the same archive (a merge checks it).
+    /// This shard's units by name (`YYYY/MM/DD ACCOUNT REGION`, or a digest chain's), in
+    /// order.
+    pub own: Vec<String>,
+    /// SHA-256 (hex) of the whole unit list: every shard of one run must report the same, or
+    /// they did not see the same archive (a merge checks it).
     pub plan_sha256: String,
+}
+
+impl ShardPlan {
+    /// Deals `names` (in the order every shard derives) round-robin; returns the plan and the
+    /// indexes of this shard's units.
+    pub fn deal(shard: Shard, names: &[String]) -> (ShardPlan, Vec<usize>) {
+        let own: Vec<usize> = (0..names.len()).filter(|&i| shard.owns(i)).collect();
+        let plan = ShardPlan {
+            shard,
+            units_total: names.len(),
+            own: own.iter().map(|&i| names[i].clone()).collect(),
+            plan_sha256: plan_sha256(names),
+        };
+        (plan, own)
+    }
 }
 
 /// Sorts the day folders the walk found into units, and returns this shard's plan and its
@@ -142,21 +158,14 @@ pub fn assign<F>(found: Vec<(Unit, F)>, shard: Shard) -> (ShardPlan, Vec<F>) {
     for (unit, folder) in found {
         by_unit.entry(unit).or_default().push(folder);
     }
-    let units_total = by_unit.len();
-    let plan_sha256 = plan_sha256(by_unit.keys().map(ToString::to_string));
-    let (mut own, mut folders) = (Vec::new(), Vec::new());
-    for (i, (unit, unit_folders)) in by_unit.into_iter().enumerate() {
-        if shard.owns(i) {
-            own.push(unit);
-            folders.extend(unit_folders);
-        }
-    }
-    let plan = ShardPlan {
-        shard,
-        units_total,
-        own,
-        plan_sha256,
-    };
+    let names: Vec<String> = by_unit.keys().map(ToString::to_string).collect();
+    let (plan, own) = ShardPlan::deal(shard, &names);
+    let folders = by_unit
+        .into_values()
+        .enumerate()
+        .filter(|(i, _)| own.binary_search(i).is_ok())
+        .flat_map(|(_, unit_folders)| unit_folders)
+        .collect();
     (plan, folders)
 }
 
@@ -229,12 +238,13 @@ mod tests {
         let (p0, f0) = assign(found.clone(), Shard { index: 0, count: 2 });
         let (p1, f1) = assign(found, Shard { index: 1, count: 2 });
         assert_eq!(p0.units_total, 3);
+        let names = |units: &[Unit]| units.iter().map(ToString::to_string).collect::<Vec<_>>();
         assert_eq!(
             p0.own,
-            vec![unit("2024/01/01", "1"), unit("2024/01/02", "1")]
+            names(&[unit("2024/01/01", "1"), unit("2024/01/02", "1")])
         );
         assert_eq!(f0, vec!["a1", "a1-other-prefix", "b"]);
-        assert_eq!(p1.own, vec![unit("2024/01/01", "2")]);
+        assert_eq!(p1.own, names(&[unit("2024/01/01", "2")]));
         assert_eq!(f1, vec!["a2"]);
         assert_eq!(p0.plan_sha256, p1.plan_sha256);
     }

@@ -1,0 +1,96 @@
+//! Objects by bucket and key, as validation reads them: digests name the bucket of every log
+//! file and of the previous digest, and a chain may move between buckets.
+//!
+//! Each bucket is read through the storage seam: the source's own store, the copies of other
+//! buckets given (`--bucket-copy`), and, from S3, any other bucket the source's client can
+//! reach. A bucket with neither holds nothing, as a copy of one bucket holds nothing of
+//! another.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use trailscan_archive::{ObjectMetadata, ObjectStore, Operation, Problem, StoreError};
+
+/// An object's bytes and, where the store can know it, its metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The object as stored (gzip for CloudTrail objects).
+    pub body: Vec<u8>,
+    /// Its metadata; `None` for a copy without its sidecar.
+    pub metadata: Option<ObjectMetadata>,
+}
+
+/// The buckets a validation reads, by name.
+#[derive(Debug, Clone)]
+pub struct Buckets {
+    stores: BTreeMap<String, Arc<dyn ObjectStore>>,
+    /// The store that reaches buckets not named (S3), if any.
+    reach: Option<Arc<dyn ObjectStore>>,
+}
+
+impl Buckets {
+    /// `bucket` read from `store`; other buckets through the same client where it has one.
+    pub fn new(bucket: &str, store: Arc<dyn ObjectStore>) -> Buckets {
+        let reach = store.bucket().is_some().then(|| Arc::clone(&store));
+        Buckets {
+            stores: BTreeMap::from([(bucket.to_string(), store)]),
+            reach,
+        }
+    }
+
+    /// Adds the store of another bucket (the copy of a bucket the trail moved to).
+    pub fn add(&mut self, bucket: &str, store: Arc<dyn ObjectStore>) {
+        self.stores.insert(bucket.to_string(), store);
+    }
+
+    fn store(&self, bucket: &str) -> Option<Arc<dyn ObjectStore>> {
+        if let Some(store) = self.stores.get(bucket) {
+            return Some(Arc::clone(store));
+        }
+        let other = self.reach.as_ref()?.in_bucket(bucket)?;
+        Some(Arc::from(other))
+    }
+
+    /// Keys in `bucket` that start with `prefix` and sort after `start_after`, in S3's (byte)
+    /// order.
+    pub fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let Some(store) = self.store(bucket) else {
+            return Ok(Vec::new());
+        };
+        let found = store.list_keys(prefix, start_after)?;
+        Ok(found.into_iter().map(|o| o.key).collect())
+    }
+
+    /// An object and its metadata.
+    pub fn get(&self, bucket: &str, key: &str) -> Result<Fetched, StoreError> {
+        let Some(store) = self.store(bucket) else {
+            let target = format!("s3://{bucket}/{key}");
+            return Err(StoreError::new(Operation::Read, target, Problem::NotFound));
+        };
+        let mut body = Vec::new();
+        let (_, metadata) = store.read_with_metadata(key, &mut body)?;
+        Ok(Fetched { body, metadata })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailscan_archive::{MemoryStore, WriteMode};
+
+    #[test]
+    fn a_bucket_without_a_store_holds_nothing() {
+        let store = MemoryStore::new();
+        store.write("a/k", b"x", None, WriteMode::Replace).unwrap();
+        let buckets = Buckets::new("bk", Arc::new(store));
+        assert_eq!(buckets.list("bk", "a/", "").unwrap(), vec!["a/k"]);
+        assert_eq!(buckets.get("bk", "a/k").unwrap().body, b"x");
+        assert!(buckets.list("other", "a/", "").unwrap().is_empty());
+        assert!(buckets.get("other", "a/k").unwrap_err().is_not_found());
+    }
+}

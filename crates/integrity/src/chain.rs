@@ -1,0 +1,203 @@
+//! One digest chain validated end to end: walked, its log files hashed, the files no digest
+//! lists found ([`check_chain`]), then printed as the AWS CLI prints one ([`report_chain`]);
+//! and a run over many chains printed with its totals ([`print_chains`]).
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use rayon::prelude::*;
+use serde_json::json;
+use trailscan_archive::StoreError;
+use trailscan_layout::time::format_utc;
+
+use crate::buckets::Buckets;
+use crate::coverage::{unlisted_logs, Unlisted};
+use crate::keys::PublicKeys;
+use crate::logs::{hash_log, verdict, LogRead};
+use crate::report::{Counts, Printer};
+use crate::walk::{unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, ValidDigest, Walker};
+
+/// Why a chain could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// What makes the AWS CLI stop (exit 255), in its words.
+    #[error(transparent)]
+    Fatal(#[from] Fatal),
+    /// The log folders could not be listed for the coverage check.
+    #[error(transparent)]
+    Listing(#[from] StoreError),
+}
+
+/// What checking one trail's chain found, before anything is printed.
+#[derive(Debug)]
+pub struct Checked {
+    /// The walk's steps, each tagged with whether it is a backfill step.
+    pub steps: Vec<(bool, Step)>,
+    /// Every log file listed by a valid digest, read once.
+    pub reads: HashMap<LogKey, LogRead>,
+    /// Log files no digest lists.
+    pub unlisted: Vec<Unlisted>,
+}
+
+/// Walks one trail's chain over `window` and hashes the log files its digests list, on
+/// `pool`'s threads (from S3, many more than cores: each waits on its GET); `checked` is told
+/// of every digest and log file done, for a progress display; `now` bounds the coverage check
+/// (files of the last two hours may still wait for their digest).
+pub fn check_chain(
+    buckets: &Buckets,
+    trail: &Trail,
+    keys: &PublicKeys,
+    (start, end): (i64, i64),
+    now: i64,
+    pool: &rayon::ThreadPool,
+    checked: &(dyn Fn(u64) + Sync),
+) -> Result<Checked, ChainError> {
+    // In the pool: the walk fetches and verifies the listed digests in parallel first.
+    let steps = pool.install(|| Walker::new(buckets, trail, keys, start, end).walk())?;
+    checked(steps.len() as u64);
+    let logs = unique_logs(&steps);
+    let reads = pool.install(|| {
+        logs.par_iter()
+            .with_max_len(1)
+            .map(|k| {
+                let read = hash_log(buckets, &k.0, &k.1);
+                checked(1);
+                (k.clone(), read)
+            })
+            .collect()
+    });
+    let excused = unaccounted_hours(&steps);
+    let walked: Vec<&ValidDigest> = steps
+        .iter()
+        .filter_map(|(_, step)| match step {
+            Step::Valid(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    let unlisted = unlisted_logs(buckets, trail, (start, end), now, &excused, &walked)?;
+    Ok(Checked {
+        steps,
+        reads,
+        unlisted,
+    })
+}
+
+/// What one chain's validation decided.
+#[derive(Debug, Clone)]
+pub struct ChainResult {
+    /// Its counts.
+    pub counts: Counts,
+    /// Its `--report` record.
+    pub record: serde_json::Value,
+}
+
+/// Prints what [`check_chain`] found as the AWS CLI does, after the header `printer` has
+/// printed (the AWS CLI prints it before the walk, so it stands even when the walk fails),
+/// and says what it decided. `title` names the chain in the report.
+pub fn report_chain(
+    mut printer: Printer<'_>,
+    checked: &Checked,
+    trail: &Trail,
+    title: &str,
+    (start, end): (i64, i64),
+) -> io::Result<ChainResult> {
+    for (backfill, step) in &checked.steps {
+        printer.step(*backfill, step, &mut |d, i| {
+            let log = d.logs[i].as_ref()?;
+            let read = checked.reads.get(&(log.bucket.clone(), log.key.clone()))?;
+            Some(verdict(read, &log.hash))
+        })?;
+    }
+    for unlisted in &checked.unlisted {
+        printer.unlisted(&unlisted.line())?;
+    }
+    printer.summary()?;
+    let record = json!({
+        "trail": title,
+        "bucket": trail.bucket,
+        "prefix": trail.prefix,
+        "account": trail.account,
+        "region": trail.source_region,
+        "window": {"from": format_utc(start), "to": format_utc(end)},
+        "result": printer.record.to_json(&printer.counts),
+    });
+    Ok(ChainResult {
+        counts: printer.counts.clone(),
+        record,
+    })
+}
+
+/// One chain's printed output and result, held until the chains before it are printed (and
+/// what a validate-logs shard keeps of each of its chains, one JSON object per line).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ChainOutput {
+    /// Position among all chains of the run.
+    pub index: usize,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// Its counts.
+    pub counts: Counts,
+    /// Its `--report` record.
+    pub record: serde_json::Value,
+}
+
+/// Prints each chain as the AWS CLI prints one, in order, each followed by a blank line, then
+/// the totals: how many chains had INVALID files, and the digest and log file ratios worded as
+/// the AWS CLI words one chain's; `source` as the user named it.
+pub fn print_chains(
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    chains: &[ChainOutput],
+    source: &str,
+) -> io::Result<Counts> {
+    let mut total = Counts::default();
+    for chain in chains {
+        out.write_all(chain.stdout.as_bytes())?;
+        out.flush()?;
+        err.write_all(chain.stderr.as_bytes())?;
+        writeln!(out)?;
+        total.add(&chain.counts);
+    }
+    let failed = chains.iter().filter(|c| c.counts.exit_code() != 0).count();
+    writeln!(
+        out,
+        "All {} digest chains under {source}: {failed} with INVALID files",
+        chains.len()
+    )?;
+    let ratio = |valid: u64, invalid: u64, name: &str| -> String {
+        let t = valid + invalid;
+        if invalid > 0 {
+            format!("{valid}/{t} {name} files valid, {invalid}/{t} {name} files INVALID")
+        } else {
+            format!("{valid}/{t} {name} files valid")
+        }
+    };
+    writeln!(
+        out,
+        "{}",
+        ratio(total.valid_digests, total.invalid_digests, "digest")
+    )?;
+    if total.valid_backfill + total.invalid_backfill > 0 {
+        writeln!(
+            out,
+            "{}",
+            ratio(total.valid_backfill, total.invalid_backfill, "backfill digest")
+        )?;
+    }
+    writeln!(out, "{}", ratio(total.valid_logs, total.invalid_logs, "log"))?;
+    for (n, what) in [
+        (total.broken_links, "links between digests INVALID"),
+        (total.unlisted_logs, "log files not listed in any digest"),
+        (
+            total.unverified_digests,
+            "digest files not verified (signature not available)",
+        ),
+    ] {
+        if n > 0 {
+            writeln!(out, "{n} {what}")?;
+        }
+    }
+    Ok(total)
+}
