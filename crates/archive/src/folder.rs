@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::sidecar::{parse_sidecar, sidecar_text, SIDECAR_SUFFIX};
 use crate::store::{
-    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
-    WriteMode,
+    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
 /// A folder standing for a bucket's top.
@@ -75,7 +74,11 @@ impl LocalFolder {
         let meta = fs::metadata(&key_root)
             .map_err(|e| StoreError::new(Operation::Read, target(), Problem::Io(e)))?;
         if !meta.is_dir() {
-            return Err(StoreError::new(Operation::Read, target(), Problem::NotAFolder));
+            return Err(StoreError::new(
+                Operation::Read,
+                target(),
+                Problem::NotAFolder,
+            ));
         }
         Ok(LocalFolder {
             name: path.display().to_string(),
@@ -285,7 +288,9 @@ impl ObjectStore for LocalFolder {
             let file_type = match entry.file_type() {
                 Ok(t) => t,
                 Err(e) => {
-                    level.problems.push(io_error(Operation::List, &entry_path, e));
+                    level
+                        .problems
+                        .push(io_error(Operation::List, &entry_path, e));
                     continue;
                 }
             };
@@ -307,7 +312,9 @@ impl ObjectStore for LocalFolder {
                         etag: None,
                         modified: meta.modified().ok(),
                     }),
-                    Err(e) => level.problems.push(io_error(Operation::List, &entry_path, e)),
+                    Err(e) => level
+                        .problems
+                        .push(io_error(Operation::List, &entry_path, e)),
                 }
             }
         }
@@ -417,9 +424,21 @@ mod tests {
     #[test]
     fn lists_like_s3_and_reads_sidecars() {
         let dir = tempfile::tempdir().unwrap();
-        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz", "b");
-        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz", "a");
-        put(dir.path(), "p/AWSLogs/1/CloudTrail-Digest/r2/2024/01/01/c.json.gz", "c");
+        put(
+            dir.path(),
+            "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz",
+            "b",
+        );
+        put(
+            dir.path(),
+            "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz",
+            "a",
+        );
+        put(
+            dir.path(),
+            "p/AWSLogs/1/CloudTrail-Digest/r2/2024/01/01/c.json.gz",
+            "c",
+        );
         put(
             dir.path(),
             "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz.s3meta.json",
@@ -441,18 +460,26 @@ mod tests {
         );
         let mut buf = Vec::new();
         let (info, meta) = store
-            .read_with_metadata("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz", &mut buf)
+            .read_with_metadata(
+                "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/a.json.gz",
+                &mut buf,
+            )
             .unwrap();
         assert_eq!((info.size, buf.as_slice()), (1, &b"a"[..]));
         let meta = meta.unwrap();
         assert_eq!(meta.user["signature"], "ab");
         assert_eq!(meta.bucket.as_deref(), Some("bk"));
         let (_, meta) = store
-            .read_with_metadata("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz", &mut buf)
+            .read_with_metadata(
+                "p/AWSLogs/1/CloudTrail-Digest/r/2024/01/02/b.json.gz",
+                &mut buf,
+            )
             .unwrap();
         assert_eq!(meta, None);
         assert!(store.read("nope", &mut buf).unwrap_err().is_not_found());
-        let level = store.list_dir("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/").unwrap();
+        let level = store
+            .list_dir("p/AWSLogs/1/CloudTrail-Digest/r/2024/01/01/")
+            .unwrap();
         assert_eq!(level.objects.len(), 1, "{level:?}");
     }
 
@@ -473,26 +500,35 @@ mod tests {
         ] {
             let err = store.path_of(key).unwrap_err();
             assert!(matches!(err.problem, Problem::UnsafeKey), "{key:?}: {err}");
-            assert!(store
-                .write(key, b"x", None, WriteMode::Replace)
-                .is_err());
+            assert!(store.write(key, b"x", None, WriteMode::Replace).is_err());
         }
         assert!(!dir.path().join("x").exists());
-        assert_eq!(store.path_of("a/b.json.gz").unwrap(), store.key_root.join("a/b.json.gz"));
+        assert_eq!(
+            store.path_of("a/b.json.gz").unwrap(),
+            store.key_root.join("a/b.json.gz")
+        );
     }
 
     #[test]
     fn writes_replace_or_create_once_with_sidecars() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LocalFolder::create(dir.path()).unwrap().recording_bucket("bk");
+        let store = LocalFolder::create(dir.path())
+            .unwrap()
+            .recording_bucket("bk");
         let meta = ObjectMetadata {
             bucket: None,
             user: [("signature".to_string(), "ab".to_string())].into(),
         };
-        store.write("a/k", b"one", Some(&meta), WriteMode::CreateNew).unwrap();
-        let err = store.write("a/k", b"two", None, WriteMode::CreateNew).unwrap_err();
+        store
+            .write("a/k", b"one", Some(&meta), WriteMode::CreateNew)
+            .unwrap();
+        let err = store
+            .write("a/k", b"two", None, WriteMode::CreateNew)
+            .unwrap_err();
         assert!(matches!(err.problem, Problem::Exists), "{err}");
-        store.write("a/k", b"three", None, WriteMode::Replace).unwrap();
+        store
+            .write("a/k", b"three", None, WriteMode::Replace)
+            .unwrap();
         let mut buf = Vec::new();
         let (_, read) = store.read_with_metadata("a/k", &mut buf).unwrap();
         assert_eq!(buf, b"three");
@@ -504,8 +540,11 @@ mod tests {
     fn fifos_and_links_are_not_objects() {
         let dir = tempfile::tempdir().unwrap();
         put(dir.path(), "real.json.gz", "x");
-        std::os::unix::fs::symlink(dir.path().join("real.json.gz"), dir.path().join("link.json.gz"))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("real.json.gz"),
+            dir.path().join("link.json.gz"),
+        )
+        .unwrap();
         let fifo = dir.path().join("fifo.json.gz");
         let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: a valid NUL-terminated path.

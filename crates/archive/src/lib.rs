@@ -39,8 +39,8 @@ pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};
 pub use open::{is_s3_url, open_archive, open_destination, open_existing, S3Options};
 pub use store::{
-    key_under, DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
-    StoreError, UserMetadata, WriteMode,
+    key_under, DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
+    UserMetadata, WriteMode,
 };
 
 /// Worker threads that keep the cores busy for `store`: one per core on disk; where requests

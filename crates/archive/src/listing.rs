@@ -17,8 +17,11 @@ pub fn list(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, S
     let mut listing = Listing::default();
     let base = store.base();
     // Enter the base's own folders as the walk would (a source inside AWSLogs/).
-    let Some(level) = enter_path(base.split('/').filter(|n| !n.is_empty()), selection, &mut listing)
-    else {
+    let Some(level) = enter_path(
+        base.split('/').filter(|n| !n.is_empty()),
+        selection,
+        &mut listing,
+    ) else {
         return Ok(listing);
     };
     let start = if base.is_empty() {

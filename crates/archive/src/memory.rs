@@ -7,8 +7,7 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use crate::store::{
-    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
-    WriteMode,
+    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
 /// Objects by key, with their metadata.
@@ -23,7 +22,9 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn objects(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>> {
+    fn objects(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>> {
         // A panic elsewhere leaves the map whole: every change is one insert.
         self.objects.lock().unwrap_or_else(PoisonError::into_inner)
     }

@@ -19,8 +19,7 @@ use aws_sdk_s3::Client;
 
 use crate::open::S3Options;
 use crate::store::{
-    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
-    StoreError, WriteMode,
+    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
 /// Attempts at a GET whose body breaks off or comes short.
@@ -146,7 +145,8 @@ fn system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTim
 impl S3Bucket {
     /// Connects to `s3://bucket[/prefix]`.
     pub fn open(url: &str, options: &S3Options) -> Result<S3Bucket, StoreError> {
-        let failed = |reason: String| StoreError::new(Operation::Open, url, Problem::Service(reason));
+        let failed =
+            |reason: String| StoreError::new(Operation::Open, url, Problem::Service(reason));
         let rest = url.strip_prefix("s3://").unwrap_or(url);
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
@@ -409,7 +409,9 @@ impl ObjectStore for S3Bucket {
                         .iter()
                         .filter_map(|p| p.prefix().map(str::to_string)),
                 );
-                level.objects.extend(page.contents().iter().filter_map(object_info));
+                level
+                    .objects
+                    .extend(page.contents().iter().filter_map(object_info));
             }
             Ok(level)
         })
@@ -445,7 +447,8 @@ impl ObjectStore for S3Bucket {
         key: &str,
         buf: &mut Vec<u8>,
     ) -> Result<(ObjectInfo, Option<ObjectMetadata>), StoreError> {
-        self.get(key, buf).map(|(info, metadata)| (info, Some(metadata)))
+        self.get(key, buf)
+            .map(|(info, metadata)| (info, Some(metadata)))
     }
 
     fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {

@@ -49,7 +49,10 @@ pub fn parse_sidecar(text: &str) -> Result<ObjectMetadata, SidecarError> {
         .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
         .collect();
     Ok(ObjectMetadata {
-        bucket: doc.get("bucket").and_then(Value::as_str).map(str::to_string),
+        bucket: doc
+            .get("bucket")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         user,
     })
 }

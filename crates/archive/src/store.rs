@@ -125,7 +125,7 @@ impl fmt::Display for Problem {
         match self {
             Problem::NotFound => f.write_str("not found"),
             Problem::Exists => f.write_str("already exists (not overwritten)"),
-            Problem::NotAFolder => f.write_str("not a folder"),
+            Problem::NotAFolder => f.write_str("it is not a folder (give the folder that holds AWSLogs/)"),
             Problem::UnsafeKey => f.write_str(
                 "unsafe key (a `..` or `.` segment, an empty segment, a leading `/`, a backslash or a control character), refused",
             ),
@@ -172,7 +172,11 @@ impl StoreError {
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot {} {}: {}", self.operation, self.target, self.problem)
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.operation, self.target, self.problem
+        )
     }
 }
 

@@ -53,6 +53,11 @@ impl std::fmt::Display for AwsCliError {
 
 impl std::error::Error for AwsCliError {}
 
+/// An [`AwsCliError`] as the error a command returns.
+pub fn aws_cli_error(message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(AwsCliError(message.into()))
+}
+
 /// Prints a fatal error and returns its code.
 pub fn fatal(error: &anyhow::Error) -> ExitCode {
     if let Some(AwsCliError(message)) = error.downcast_ref::<AwsCliError>() {

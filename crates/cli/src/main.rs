@@ -1,4 +1,5 @@
-//! `trailscan`: parses the command line and dispatches; each subcommand lives in `cmd/`.
+//! `trailscan`: parses the command line, turns it into the command's settings, and
+//! dispatches; each subcommand lives in `cmd/`.
 
 use std::process::ExitCode;
 
@@ -8,21 +9,25 @@ mod cmd;
 mod exit_codes;
 mod flags;
 mod progress;
-mod render;
+mod scan;
 mod settings;
-mod shard_results;
 mod summary;
 
 use flags::{Cli, Command};
+use settings::{AcquireSettings, ExportSettings, LookupSettings, MergeSettings, ValidateSettings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::LookupEvents(args) => cmd::lookup_events::run(args),
-        Command::ValidateLogs(args) => cmd::validate_logs::run(args),
-        Command::Acquire(args) => cmd::acquire::run(args),
-        Command::Export(args) => cmd::export::run(args),
-        Command::Merge(args) => cmd::merge::run(args),
+        Command::LookupEvents(args) => {
+            LookupSettings::new(args).and_then(|s| cmd::lookup_events::run(&s))
+        }
+        Command::ValidateLogs(args) => {
+            ValidateSettings::new(args).and_then(|s| cmd::validate_logs::run(&s))
+        }
+        Command::Acquire(args) => AcquireSettings::new(args).and_then(|s| cmd::acquire::run(&s)),
+        Command::Export(args) => ExportSettings::new(args).and_then(|s| cmd::export::run(&s)),
+        Command::Merge(args) => MergeSettings::new(args).and_then(|s| cmd::merge::run(&s)),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

@@ -61,7 +61,8 @@ pub fn digest_file(data: &[u8]) {
         source_region: "eu-west-1".into(),
     };
     // 2024-01-01T00:00:00Z to 2024-01-01T06:00:00Z.
-    let Ok(steps) = Walker::new(&buckets, &trail, &keys, 1_704_067_200, 1_704_088_800).walk() else {
+    let Ok(steps) = Walker::new(&buckets, &trail, &keys, 1_704_067_200, 1_704_088_800).walk()
+    else {
         return;
     };
     for (_, step) in steps {

@@ -1,5 +1,5 @@
-use trailscan_integrity::manifest::Manifest;
 use trailscan_archive::sidecar::{parse_sidecar, sidecar_text};
+use trailscan_integrity::manifest::Manifest;
 
 /// The two files `trailscan acquire` writes into an evidence copy, read back: a digest's
 /// metadata sidecar and the copy's manifest. A manifest that reads must read the same after

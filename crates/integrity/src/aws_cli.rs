@@ -106,16 +106,29 @@ mod tests {
         ));
         let arn = TrailArn::parse("arn:aws:cloudtrail:eu-west-1:123456789012:trail/a/b").unwrap();
         assert_eq!(
-            (arn.home_region.as_str(), arn.account.as_str(), arn.name.as_str()),
+            (
+                arn.home_region.as_str(),
+                arn.account.as_str(),
+                arn.name.as_str()
+            ),
             ("eu-west-1", "123456789012", "b")
         );
     }
 
     #[test]
     fn offsets_are_dropped_not_converted() {
-        assert_eq!(without_offset("2024-01-15T03:00:00+02:00"), "2024-01-15T03:00:00");
-        assert_eq!(without_offset(" 2024-01-15T03:00:00Z "), "2024-01-15T03:00:00");
-        assert_eq!(without_offset("2024-01-15 03:00:00-0530"), "2024-01-15 03:00:00");
+        assert_eq!(
+            without_offset("2024-01-15T03:00:00+02:00"),
+            "2024-01-15T03:00:00"
+        );
+        assert_eq!(
+            without_offset(" 2024-01-15T03:00:00Z "),
+            "2024-01-15T03:00:00"
+        );
+        assert_eq!(
+            without_offset("2024-01-15 03:00:00-0530"),
+            "2024-01-15 03:00:00"
+        );
         assert_eq!(without_offset("2015-01-01"), "2015-01-01");
         assert_eq!(without_offset("20140810T000000Z"), "20140810T000000");
     }

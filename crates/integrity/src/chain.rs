@@ -15,7 +15,9 @@ use crate::coverage::{unlisted_logs, Unlisted};
 use crate::keys::PublicKeys;
 use crate::logs::{hash_log, verdict, LogRead};
 use crate::report::{Counts, Printer};
-use crate::walk::{unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, ValidDigest, Walker};
+use crate::walk::{
+    unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, ValidDigest, Walker,
+};
 
 /// Why a chain could not be checked.
 #[derive(Debug, thiserror::Error)]
@@ -183,10 +185,18 @@ pub fn print_chains(
         writeln!(
             out,
             "{}",
-            ratio(total.valid_backfill, total.invalid_backfill, "backfill digest")
+            ratio(
+                total.valid_backfill,
+                total.invalid_backfill,
+                "backfill digest"
+            )
         )?;
     }
-    writeln!(out, "{}", ratio(total.valid_logs, total.invalid_logs, "log"))?;
+    writeln!(
+        out,
+        "{}",
+        ratio(total.valid_logs, total.invalid_logs, "log")
+    )?;
     for (n, what) in [
         (total.broken_links, "links between digests INVALID"),
         (total.unlisted_logs, "log files not listed in any digest"),

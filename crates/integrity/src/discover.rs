@@ -196,7 +196,9 @@ mod tests {
         );
         assert_eq!(locate(&store, "444455556666", None), TrailPlace::default());
         assert_eq!(
-            locate(&store, "111122223333", Some("logs/main/")).org_id.as_deref(),
+            locate(&store, "111122223333", Some("logs/main/"))
+                .org_id
+                .as_deref(),
             Some("o-abcdefghij")
         );
     }

@@ -223,7 +223,13 @@ pub struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// A walker for `[start, end]` (epoch seconds, already normalized to UTC).
-    pub fn new(store: &'a Buckets, trail: &'a Trail, keys: &'a PublicKeys, start: i64, end: i64) -> Self {
+    pub fn new(
+        store: &'a Buckets,
+        trail: &'a Trail,
+        keys: &'a PublicKeys,
+        start: i64,
+        end: i64,
+    ) -> Self {
         Walker {
             store,
             trail,

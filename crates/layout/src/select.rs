@@ -1,8 +1,8 @@
 //! Which objects a scan needs, decided from keys alone.
 
 use crate::key::{CloudTrailKey, ObjectKind};
-use crate::skip::SkipReason;
 use crate::shard::Shard;
+use crate::skip::SkipReason;
 use crate::time::{days_from_civil, days_in_month};
 
 /// A file named for delivery minute `HH:mm` holds records up to the end of that minute; the

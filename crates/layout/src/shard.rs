@@ -99,9 +99,7 @@ pub struct Unit {
 
 impl Unit {
     /// From the names of a day folder's path, which ends `ACCOUNT/KIND/REGION/YYYY/MM/DD`.
-    pub fn from_day_folder<'a>(
-        names: impl DoubleEndedIterator<Item = &'a str>,
-    ) -> Option<Unit> {
+    pub fn from_day_folder<'a>(names: impl DoubleEndedIterator<Item = &'a str>) -> Option<Unit> {
         let mut last: Vec<&str> = names.rev().take(6).collect();
         if last.len() < 6 {
             return None;

@@ -17,12 +17,17 @@ mod lookup_json;
 pub mod python;
 pub mod python_json;
 mod query;
+pub mod render;
 mod table;
 mod terminal;
 mod text;
 
 pub use lookup_json::{event_value, response_value, write_response};
 pub use query::{Query, QueryError};
+pub use render::{
+    render, ColorChoice, OutputFormat, OutputSettings, PageLayout, Paging, RenderError, Terminal,
+    SERVICE_PAGE_SIZE,
+};
 pub use table::{format_table, Styler, TableError};
 pub use terminal::sanitize_for_terminal;
 pub use text::format_text;

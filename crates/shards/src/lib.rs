@@ -357,12 +357,11 @@ impl ShardDir {
         for output in outputs.iter().filter(|o| !o.path.contains('/')) {
             let target = self.display_file(&output.path);
             let mut reader = self.store.read_stream(&self.file_key(&output.path))?;
-            let (bytes, sha256) = sha256_stream(&mut reader).map_err(|source| {
-                ShardError::Staging {
+            let (bytes, sha256) =
+                sha256_stream(&mut reader).map_err(|source| ShardError::Staging {
                     what: format!("cannot read {target}"),
                     source,
-                }
-            })?;
+                })?;
             if bytes != output.bytes || sha256 != output.sha256 {
                 return Err(ShardError::Run {
                     target,
@@ -422,7 +421,11 @@ fn shard_folders(
 ) -> Result<BTreeMap<u32, Vec<(ShardDir, u32)>>, ShardError> {
     let mut found: BTreeMap<u32, Vec<(ShardDir, u32)>> = BTreeMap::new();
     for folder in store.list_dir(&format!("{run_key}/"))?.folders {
-        let name = folder.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let name = folder
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
         let Some((k, n)) = name
             .strip_prefix("shard-")
             .and_then(|rest| rest.split_once("-of-"))
@@ -564,7 +567,9 @@ mod tests {
     fn finished(store: &Arc<dyn ObjectStore>, names: &[String], shard: Shard) -> ShardDir {
         let dir = ShardDir::prepare(Arc::clone(store), "r", shard).unwrap();
         let (plan, own) = ShardPlan::deal(shard, names);
-        let lines = own.into_iter().map(|i| Ok(serde_json::json!({ "unit": i })));
+        let lines = own
+            .into_iter()
+            .map(|i| Ok(serde_json::json!({ "unit": i })));
         let output = dir.write_lines("units.jsonl", lines).unwrap();
         let mut summary = ShardSummary::new("x", vec![], "src", "r", &plan, Counts::default());
         summary.outputs.push(output);
@@ -592,7 +597,12 @@ mod tests {
         units.sort_unstable();
         assert_eq!(units, vec![0, 1, 2, 3, 4]);
         store
-            .write(&dir.file_key("units.jsonl"), b"{}\n", None, WriteMode::Replace)
+            .write(
+                &dir.file_key("units.jsonl"),
+                b"{}\n",
+                None,
+                WriteMode::Replace,
+            )
             .unwrap();
         let err = read_run(Arc::clone(&store), "r").unwrap_err().to_string();
         assert!(err.contains("changed or truncated"), "{err}");

@@ -2,68 +2,74 @@
 //! Athena, Trino, Spark and DuckDB; and `--print-ddl athena`.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use trailscan_archive::s3::{S3Archive, S3Options};
-use trailscan_archive::{ObjectRef, Shard};
+use anyhow::{Context, Result};
+use trailscan_archive::{
+    is_s3_url, key_under, open_destination, open_existing, LocalFolder, ObjectRef, ObjectStore,
+    S3Options, WriteMode,
+};
 use trailscan_export::{
     athena_ddl, build_row, AthenaTable, Format, Partition, PartitionWriter, Provenance, Row,
     WriterOptions, WrittenFile,
 };
+use trailscan_layout::Shard;
 use trailscan_query::{Match, RecordSink, ScanStats};
+use trailscan_shards::{Counts, Output, ShardDir, ShardSummary};
 
-use crate::cmd::lookup_events::OpenScan;
-use crate::exit_codes::{self, UsageError};
-use crate::flags::ExportArgs;
-use crate::settings::{lookup_request, object_kind, SourceSettings};
-use crate::shard_results::{prepare_shard_dir, write_summary, Counts, Output, ShardSummary};
+use crate::exit_codes;
+use crate::scan::OpenScan;
+use crate::settings::ExportSettings;
 
 /// Objects scanned between two hand-overs to the writer: bounds the rows held in memory
 /// (a few hundred thousand) while keeping every core busy.
 const OBJECTS_PER_BATCH: usize = 256;
 
 /// Runs the export (or prints the DDL).
-pub fn run(args: &ExportArgs) -> Result<ExitCode> {
-    let format = match args.format.as_str() {
-        "jsonl" => Format::Jsonl,
-        _ => Format::Parquet,
-    };
-    if args.print_ddl.is_some() {
-        return print_ddl(args, format);
-    }
-    let Some(out) = args.out.as_deref() else {
-        bail!(UsageError("--out is required".into()));
+pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
+    let (source, request, format, out, run_id) = match settings {
+        ExportSettings::PrintDdl {
+            out,
+            s3,
+            table_name,
+            format,
+        } => return print_ddl(out.as_deref(), s3, table_name, *format),
+        ExportSettings::Export {
+            source,
+            request,
+            format,
+            out,
+            run_id,
+        } => (source, request, *format, out, run_id),
     };
     let started = Instant::now();
-    let request = lookup_request(&args.selection)?;
-    let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
     let shard = source.selection.shard;
-    let run_id = match shard {
-        Some(_) => source.required_run_id()?.to_string(),
-        None => source
-            .run_id
-            .clone()
-            .unwrap_or_else(|| "export".to_string()),
-    };
     let shard_label = shard.unwrap_or(Shard { index: 0, count: 1 });
     let destination = Destination::open(out, &source.s3)?;
-    let opened = OpenScan::open(&source)?;
+    // A retried shard's earlier summary goes first: until the new one is written, the shard
+    // is not taken for finished.
+    let shard_dir = shard
+        .map(|shard| ShardDir::prepare(Arc::clone(&destination.store), run_id, shard))
+        .transpose()?;
+    let opened = OpenScan::open(source)?;
     let (listing, progress) = (&opened.listing, &opened.progress);
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
     let mut writer =
-        PartitionWriter::new(destination.staging(), WriterOptions::new(format, file_tag));
+        PartitionWriter::new(&destination.staging(), WriterOptions::new(format, file_tag));
     let mut stats = ScanStats::default();
     let mut written = Vec::new();
     for batch in batches(&listing.objects) {
         let (sink, batch_stats) =
-            opened.scan(batch, &request, true, RowSink::default, RowSink::merge)?;
+            opened.scan(batch, request, true, RowSink::default, RowSink::merge)?;
         stats.add(&batch_stats);
-        for problem in &sink.problems {
-            progress.eprintln(format_args!("trailscan: {problem}"));
+        for (key, index, problem) in &sink.problems {
+            let object = opened.store.display_key(key);
+            progress.eprintln(format_args!(
+                "trailscan: {object}: record {index}: {problem}; not exported"
+            ));
         }
         let first = &batch[0].layout;
         // Rows of a day stop coming once files are delivered two days later (delivery takes
@@ -85,14 +91,11 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
     let rows: u64 = written.iter().map(|f| f.rows).sum();
     let bytes: u64 = written.iter().map(|f| f.bytes).sum();
     let elapsed = started.elapsed().as_secs_f64();
-    if let (Some(shard), Some(plan)) = (shard, &listing.shard_plan) {
-        let mut summary = ShardSummary::new(
-            "export",
-            &source.spec,
-            &run_id,
-            plan.into(),
-            Counts::new(listing, &stats, rows),
-        );
+    if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {
+        let counts = Counts::new(listing, &stats, rows);
+        let arguments = source.arguments.clone();
+        let mut summary =
+            ShardSummary::new("export", arguments, &source.spec, run_id, plan, counts);
         summary.outputs = written
             .iter()
             .map(|f| Output {
@@ -102,7 +105,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode> {
                 sha256: f.sha256.clone(),
             })
             .collect();
-        destination.write_summary(&run_id, shard, &summary)?;
+        dir.write_summary(&summary)?;
     }
     if !source.quiet {
         eprintln!(
@@ -157,7 +160,8 @@ fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
 #[derive(Default)]
 struct RowSink {
     rows: Vec<(i64, Row)>,
-    problems: Vec<String>,
+    /// Records not exported: the object's key, the record's index, why.
+    problems: Vec<(String, usize, String)>,
     /// The last object's SHA-256 in hex, to format it once per object, not per record.
     last_hash: Option<([u8; 32], String)>,
 }
@@ -208,112 +212,88 @@ impl RecordSink for RowSink {
         };
         match build_row(m.text, ts_millis, &provenance) {
             Ok(row) => self.rows.push((m.event_time.secs.div_euclid(86_400), row)),
-            Err(e) => self.problems.push(format!(
-                "{}: record {}: {e}; not exported",
-                m.object.display_name(),
-                m.index
-            )),
+            Err(e) => self
+                .problems
+                .push((m.object.key.clone(), m.index, e.to_string())),
         }
         Ok(true)
     }
 }
 
-/// Where files go: a folder, or a bucket (written to a local staging folder first, uploaded
-/// as each file is closed, then removed locally).
-enum Destination {
-    Local(PathBuf),
-    S3 {
-        bucket: S3Archive,
-        staging: tempfile::TempDir,
-    },
+/// Where files go: a store; files are written in place in a folder, or to a local staging
+/// folder first and uploaded as each is closed (then removed locally).
+struct Destination {
+    store: Arc<dyn ObjectStore>,
+    staging: Option<tempfile::TempDir>,
 }
 
 impl Destination {
     fn open(out: &str, s3: &S3Options) -> Result<Destination> {
-        if out.starts_with("s3://") {
-            let bucket = S3Archive::open(out, s3)?;
-            let staging = tempfile::Builder::new()
-                .prefix("trailscan-export-")
-                .tempdir()
-                .context(
-                    "cannot create a staging folder (set TMPDIR to a folder with free space)",
-                )?;
-            Ok(Destination::S3 { bucket, staging })
-        } else {
-            let dir = PathBuf::from(out);
-            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            Ok(Destination::Local(dir))
-        }
+        let store: Arc<dyn ObjectStore> = Arc::from(open_destination(out, s3)?);
+        let staging = match store.local_folder() {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("trailscan-export-")
+                    .tempdir()
+                    .context(
+                        "cannot create a staging folder (set TMPDIR to a folder with free space)",
+                    )?,
+            ),
+        };
+        Ok(Destination { store, staging })
     }
 
-    fn staging(&self) -> &Path {
-        match self {
-            Destination::Local(dir) => dir,
-            Destination::S3 { staging, .. } => staging.path(),
-        }
-    }
-
-    fn key(bucket: &S3Archive, rel: &str) -> String {
-        match bucket.prefix() {
-            "" => rel.to_string(),
-            prefix => format!("{prefix}/{rel}"),
+    /// The folder files are written in: the destination's own, or the staging folder.
+    fn staging(&self) -> PathBuf {
+        match (&self.staging, self.store.local_folder()) {
+            (Some(staging), _) => staging.path().to_path_buf(),
+            (None, Some(folder)) => folder.join(self.store.base()),
+            // A store has a local folder, or gets a staging folder when opened.
+            (None, None) => std::env::temp_dir(),
         }
     }
 
     /// Makes closed files visible at the destination.
     fn publish(&self, files: Vec<WrittenFile>) -> Result<Vec<WrittenFile>> {
-        if let Destination::S3 { bucket, staging } = self {
+        if let Some(staging) = &self.staging {
             for file in &files {
-                let local = staging.path().join(&file.path);
-                let key = Destination::key(bucket, &file.path);
-                bucket.put_file(&key, &local).map_err(|e| {
-                    anyhow::anyhow!("cannot upload s3://{}/{key}: {e}", bucket.bucket())
-                })?;
-                fs::remove_file(&local)
-                    .with_context(|| format!("cannot remove {}", local.display()))?;
+                let key = key_under(self.store.base(), &file.path);
+                self.store.write_file(
+                    &key,
+                    &staging.path().join(&file.path),
+                    WriteMode::Replace,
+                )?;
             }
         }
         Ok(files)
-    }
-
-    fn write_summary(&self, run_id: &str, shard: Shard, summary: &ShardSummary) -> Result<()> {
-        let dir = prepare_shard_dir(self.staging(), run_id, shard)?;
-        write_summary(&dir, summary)?;
-        if let Destination::S3 { bucket, .. } = self {
-            let rel = format!("{run_id}/{}/summary.json", shard.folder_name());
-            let key = Destination::key(bucket, &rel);
-            bucket
-                .put_file(&key, &dir.join("summary.json"))
-                .map_err(|e| {
-                    anyhow::anyhow!("cannot upload s3://{}/{key}: {e}", bucket.bucket())
-                })?;
-        }
-        Ok(())
     }
 }
 
 /// `--print-ddl athena`: the table over the export at `--out` (its regions when it holds an
 /// export), else over a placeholder location to edit.
-fn print_ddl(args: &ExportArgs, format: Format) -> Result<ExitCode> {
-    let out = args.out.as_deref();
+fn print_ddl(out: Option<&str>, s3: &S3Options, name: &str, format: Format) -> Result<ExitCode> {
+    const PLACEHOLDER: &str = "s3://EXPORT-BUCKET/PREFIX";
     let (location, regions) = match out {
-        Some(out) if out.starts_with("s3://") => {
-            let bucket = S3Archive::open(out, &args.source.s3.options(&args.source.regions))?;
-            (out.to_string(), s3_regions(&bucket)?)
+        Some(out) if is_s3_url(out) => {
+            let store = open_existing(out, s3)?;
+            (out.to_string(), exported_regions(&*store)?)
         }
         Some(dir) => {
             eprintln!("trailscan: LOCATION is a placeholder: give --out s3://BUCKET/PREFIX, where the export is, to fill it in");
-            (
-                "s3://EXPORT-BUCKET/PREFIX".to_string(),
-                local_regions(Path::new(dir))?,
-            )
+            let regions = match LocalFolder::open(Path::new(dir)) {
+                Ok(folder) => exported_regions(&folder)?,
+                // No export there (yet): a table with no regions to edit.
+                Err(_) => Vec::new(),
+            };
+            (PLACEHOLDER.to_string(), regions)
         }
-        None => ("s3://EXPORT-BUCKET/PREFIX".to_string(), Vec::new()),
+        None => (PLACEHOLDER.to_string(), Vec::new()),
     };
     print!(
         "{}",
         athena_ddl(&AthenaTable {
-            name: &args.table_name,
+            name,
             location: &location,
             regions: &regions,
             format,
@@ -330,31 +310,21 @@ fn partition_value<'a>(name: &'a str, key: &str) -> Option<&'a str> {
         .strip_prefix('=')
 }
 
-fn local_regions(dir: &Path) -> Result<Vec<String>> {
-    let mut regions = BTreeSet::new();
-    let v1 = dir.join("v1");
-    let Ok(accounts) = fs::read_dir(&v1) else {
-        return Ok(Vec::new());
-    };
-    for account in accounts.flatten() {
-        for region in fs::read_dir(account.path()).into_iter().flatten().flatten() {
-            if let Some(r) = partition_value(&region.file_name().to_string_lossy(), "region") {
-                regions.insert(r.to_string());
-            }
-        }
-    }
-    Ok(regions.into_iter().collect())
-}
-
-fn s3_regions(bucket: &S3Archive) -> Result<Vec<String>> {
-    let base = match bucket.prefix() {
+/// The regions an export holds: its `v1/account=*/region=*` folders.
+fn exported_regions(store: &dyn ObjectStore) -> Result<Vec<String>> {
+    let v1 = match store.base() {
         "" => "v1/".to_string(),
-        p => format!("{p}/v1/"),
+        base => format!("{base}/v1/"),
     };
     let mut regions = BTreeSet::new();
-    let fail = |e: String| anyhow::anyhow!("cannot list {}: {e}", bucket.url());
-    for account in bucket.list_folders(&base).map_err(fail)? {
-        for region in bucket.list_folders(&account).map_err(fail)? {
+    let accounts = match store.list_dir(&v1) {
+        Ok(level) => level.folders,
+        // No export there (yet): a table with no regions to edit.
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e.into()),
+    };
+    for account in accounts {
+        for region in store.list_dir(&account)?.folders {
             if let Some(r) = partition_value(&region, "region") {
                 regions.insert(r.to_string());
             }

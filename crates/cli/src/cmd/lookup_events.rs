@@ -2,38 +2,36 @@
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use trailscan_archive::{Listing, ObjectRef, Source};
-use trailscan_query::{
-    encode_token, scan, LookupRequest, NewestFirst, ObjectProblem, ObjectScanned, RecordSink,
-    Resume, ScanOptions, ScanStats,
-};
+use anyhow::{Context, Result};
+use serde_json::value::RawValue;
+use trailscan_archive::open_destination;
+use trailscan_output::{render, PageLayout, Paging, RenderError, Terminal};
+use trailscan_query::{encode_token, NewestFirst, Resume};
+use trailscan_shards::{Counts, EventLine, ShardDir, ShardError, ShardSummary, EVENTS_FILE};
 
-use crate::exit_codes::{self, UsageError};
-use crate::flags::LookupEventsArgs;
-use crate::progress::{Meter, Progress};
-use crate::render::{render, PageLayout, Terminal};
-use crate::settings::{LookupSettings, Paging, SourceSettings};
-use crate::shard_results::{prepare_shard_dir, write_events, write_summary, Counts, ShardSummary};
+use crate::exit_codes;
+use crate::scan::OpenScan;
+use crate::settings::LookupSettings;
 use crate::summary::lookup_summary;
 
+/// When matches kept for ordering cannot spill to disk.
 pub const SPILL_FAILED: &str =
     "cannot keep matches in temporary files (set TMPDIR to a folder with free space)";
 
 /// Runs a lookup and prints the answer on stdout, problems and the summary on stderr; with
 /// `--shard`, writes the shard's events for `trailscan merge` instead.
-pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
-    let settings = LookupSettings::new(args)?;
+pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     let started = Instant::now();
     let source = &settings.source;
-    let shard_out = match (&args.out, source.selection.shard) {
-        (Some(out), Some(shard)) => Some(prepare_shard_dir(out, source.required_run_id()?, shard)?),
-        (None, Some(_)) => bail!(UsageError(
-            "--shard needs --out DIR: a shard writes its results there for `trailscan merge`"
-                .into()
-        )),
+    // A shard's folder is made ready first: a shard that cannot write fails before scanning.
+    let shard_dir = match (&settings.shard_out, source.selection.shard) {
+        (Some(out), Some(shard)) => {
+            let store = Arc::from(open_destination(out, &source.s3)?);
+            Some(ShardDir::prepare(store, source.required_run_id()?, shard)?)
+        }
         _ => None,
     };
     let opened = OpenScan::open(source)?;
@@ -42,7 +40,7 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
     // page exists.
     let limit = settings
         .limit()
-        .map(|n| n + usize::from(shard_out.is_some()));
+        .map(|n| n + usize::from(shard_dir.is_some()));
     let after = settings.resume.as_ref().map(|r| r.position.clone());
     let (collector, stats) = opened
         .scan(
@@ -54,45 +52,55 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         )
         .context(SPILL_FAILED)?;
     opened.progress.finish();
-    let listing_problems = listing.problems.len() as u64;
-    let problems = stats.objects_failed + stats.objects_with_problems + listing_problems;
-    if let (Some(dir), Some(plan)) = (shard_out, &listing.shard_plan) {
+    let problems =
+        stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
+    if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {
         let page = collector.finish().context(SPILL_FAILED)?;
-        let output = write_events(&dir, page.events)?;
+        let lines = page.events.map(|item| {
+            let (position, event) = item.map_err(|e| ShardError::Staging {
+                what: SPILL_FAILED.to_string(),
+                source: e,
+            })?;
+            let record = RawValue::from_string(event.cloudtrail_event).map_err(|e| {
+                ShardError::Malformed {
+                    target: "a collected record".into(),
+                    problem: e.to_string(),
+                }
+            })?;
+            Ok(EventLine { position, record })
+        });
+        let output = dir.write_lines(EVENTS_FILE, lines)?;
+        let counts = Counts::new(listing, &stats, output.rows);
+        let run_id = source.required_run_id()?;
+        let arguments = source.arguments.clone();
         let mut summary = ShardSummary::new(
             "lookup-events",
+            arguments,
             &source.spec,
-            source.required_run_id()?,
-            plan.into(),
-            Counts::new(listing, &stats, output.rows),
+            run_id,
+            plan,
+            counts,
         );
         summary.outputs.push(output);
-        write_summary(&dir, &summary)?;
+        dir.write_summary(&summary)?;
         if !source.quiet {
+            let written = summary.counts.results;
+            let (own, total) = (plan.own.len(), plan.units_total);
             eprintln!(
-                "trailscan: shard {} ({} of {} units): {} events written to {}",
-                plan.shard,
-                plan.own.len(),
-                plan.units_total,
-                summary.counts.results,
-                dir.display()
+                "trailscan: shard {} ({own} of {total} units): {written} events written to {dir}",
+                plan.shard
             );
+            let elapsed = started.elapsed();
             eprintln!(
                 "{}",
-                lookup_summary(
-                    listing,
-                    &stats,
-                    summary.counts.results as usize,
-                    0,
-                    started.elapsed()
-                )
+                lookup_summary(listing, &stats, written as usize, 0, elapsed)
             );
         }
         // Problems are the merge's to report (in its exit code): a batch engine takes a
         // non-zero exit for a failed job and would run it again.
         return Ok(ExitCode::SUCCESS);
     }
-    let printed = print_page(&settings, collector)?;
+    let printed = print_page(settings, collector)?;
     if !source.quiet {
         let summary = lookup_summary(
             listing,
@@ -104,100 +112,6 @@ pub fn run(args: &LookupEventsArgs) -> Result<ExitCode> {
         eprintln!("{summary}");
     }
     Ok(exit_codes::completed(problems))
-}
-
-/// A source opened and listed, with its worker threads and progress display: where
-/// lookup-events and export both start.
-pub struct OpenScan {
-    /// The progress display, already counting the listing.
-    pub progress: Progress,
-    /// What the selection needs.
-    pub listing: Listing,
-    archive: Source,
-    pool: rayon::ThreadPool,
-    max_inflated_bytes: u64,
-    max_record_bytes: u64,
-}
-
-impl OpenScan {
-    /// Opens the source and lists what the selection needs, with a spinner, then starts the
-    /// scan's bar; listing problems are reported on stderr (the scan goes on without those
-    /// folders). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail
-    /// archive.
-    pub fn open(source: &SourceSettings) -> Result<OpenScan> {
-        let progress = Progress::on_stderr(source.no_progress, source.quiet);
-        let archive = Source::open(&source.spec, &source.s3)?;
-        progress.listing(&archive.name());
-        let listing = archive.list(&source.selection)?;
-        if listing.awslogs_folders == 0 {
-            bail!(
-                "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
-                archive.name()
-            );
-        }
-        for problem in &listing.problems {
-            progress.eprintln(format_args!("trailscan: {problem}"));
-        }
-        let bytes = listing.objects.iter().map(|o| o.size).sum();
-        progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
-        Ok(OpenScan {
-            pool: worker_pool(source.threads, &archive)?,
-            progress,
-            listing,
-            archive,
-            max_inflated_bytes: source.max_inflated_bytes,
-            max_record_bytes: source.max_record_bytes,
-        })
-    }
-
-    /// Scans `objects` (the listing's, or a batch of them) as [`scan`] does, each problem
-    /// with an object reported on stderr above the bar, and the bar moved on per object.
-    pub fn scan<S, N, M>(
-        &self,
-        objects: &[ObjectRef],
-        request: &LookupRequest,
-        hash_objects: bool,
-        new_sink: N,
-        merge: M,
-    ) -> Result<(S, ScanStats), S::Error>
-    where
-        S: RecordSink + Send,
-        N: Fn() -> S + Sync + Send,
-        M: Fn(S, S) -> Result<S, S::Error>,
-    {
-        let progress = &self.progress;
-        let report = |object: &ObjectRef, problem: &ObjectProblem| {
-            progress.eprintln(format_args!(
-                "trailscan: {}: {problem}",
-                object.display_name()
-            ))
-        };
-        let on_object =
-            |o: &ObjectScanned| progress.object_done(o.listed_bytes, o.records, o.matched);
-        let options = ScanOptions {
-            source: &self.archive,
-            pool: &self.pool,
-            max_inflated_bytes: self.max_inflated_bytes,
-            max_record_bytes: self.max_record_bytes,
-            hash_objects,
-            report: &report,
-            progress: Some(&on_object),
-        };
-        scan(objects, request, &options, new_sink, merge)
-    }
-}
-
-/// The worker threads: `--threads`, else what the source needs.
-fn worker_pool(threads: usize, archive: &Source) -> Result<rayon::ThreadPool> {
-    let threads = if threads == 0 {
-        archive.default_threads()
-    } else {
-        threads
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")
 }
 
 /// What [`print_page`] printed.
@@ -251,25 +165,18 @@ pub fn print_page(settings: &LookupSettings, collector: NewestFirst) -> Result<P
         &Terminal::stdout(),
         &mut out,
     )
-    .and_then(|n| out.flush().map(|()| n).map_err(anyhow::Error::from));
+    .and_then(|n| out.flush().map(|()| n).map_err(RenderError::from));
     if let Some(e) = spill_error {
         return Err(anyhow::Error::new(e).context(SPILL_FAILED));
     }
     let returned = match rendered {
         Ok(n) => n,
-        Err(e) if is_broken_pipe(&e) => 0,
-        Err(e) => return Err(e),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(RenderError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => return Err(e.into()),
     };
     Ok(Printed {
         returned,
         duplicates: page.events.duplicates(),
-    })
-}
-
-/// A closed pipe (`| head`) is the reader's choice, not an error.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }

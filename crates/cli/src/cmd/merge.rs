@@ -1,87 +1,111 @@
 //! `trailscan merge OUT/RUN-ID`: one answer from the shards of a sharded run.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use clap::Parser;
+use trailscan_archive::open_existing;
 use trailscan_query::NewestFirst;
 use trailscan_records::{EventTime, LookupEvent, RecordParser};
+use trailscan_shards::{read_run, EventLine, Run, ShardError, ShardSummary, EVENTS_FILE};
 
 use crate::cmd::lookup_events::{print_page, SPILL_FAILED};
 use crate::exit_codes;
-use crate::flags::{Command, MergeArgs};
-use crate::settings::LookupSettings;
-use crate::shard_results::{read_events, read_run, recorded_command, Run};
+use crate::flags::{Cli, Command};
+use crate::settings::{LookupSettings, MergeSettings, ValidateSettings};
 
 /// Checks the run's shards and prints the merged answer.
-pub fn run(args: &MergeArgs) -> Result<ExitCode> {
-    let run = read_run(&args.run_dir)?;
+pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
+    let store = Arc::from(open_existing(&settings.out, &settings.s3)?);
+    let run = read_run(store, &settings.run_id)?;
     let first = &run.shards[0].1;
-    match first.command.as_str() {
-        "lookup-events" => merge_lookup(&run),
-        "validate-logs" => crate::cmd::validate_logs::merge_shards(&run),
+    match recorded_command(first)? {
+        Command::LookupEvents(mut args) => {
+            args.source
+                .source
+                .get_or_insert_with(|| first.source.clone());
+            merge_lookup(&run, &LookupSettings::new(&args)?)
+        }
+        Command::ValidateLogs(args) => {
+            let report = ValidateSettings::new(&args)?.report;
+            crate::cmd::validate_logs::merge_shards(&run, report.as_deref())
+        }
         // An export's files are already in place in the partitions: the merge checks that
         // every shard finished and sums what they wrote.
-        "export" => {
+        Command::Export(_) => {
             let files: usize = run.shards.iter().map(|(_, s)| s.outputs.len()).sum();
             eprintln!(
                 "trailscan: {} shards of {} units, all finished: {} events exported in {files} files; {} log files listed, {} failed",
                 run.shards.len(),
                 first.units_total,
                 run.counts.results,
-                run.counts.objects,
-                run.counts.objects_failed
+                run.counts.scan.objects,
+                run.counts.scan.objects_failed
             );
             Ok(exit_codes::completed(run.counts.problems()))
         }
-        other => bail!(
-            "{}: shards of `{other}`, which merge does not know",
-            args.run_dir.display()
+        _ => bail!(
+            "{}/{}: shards of `{}`, which merge does not know",
+            settings.out,
+            settings.run_id,
+            first.command
         ),
     }
 }
 
-fn merge_lookup(run: &Run) -> Result<ExitCode> {
+/// The command the shards of a run were given, parsed again (as `trailscan COMMAND ARGS`),
+/// so that a merge prints as that command would.
+fn recorded_command(summary: &ShardSummary) -> Result<Command> {
+    let argv = ["trailscan", summary.command.as_str()]
+        .into_iter()
+        .map(String::from)
+        .chain(summary.arguments.iter().cloned());
+    Ok(Cli::try_parse_from(argv)
+        .context("the shards' recorded command line does not parse")?
+        .command)
+}
+
+fn merge_lookup(run: &Run, settings: &LookupSettings) -> Result<ExitCode> {
     let first = &run.shards[0].1;
-    let Command::LookupEvents(mut args) = recorded_command(first)? else {
-        bail!("the shards' recorded command is not lookup-events");
-    };
-    args.source
-        .source
-        .get_or_insert_with(|| first.source.clone());
-    let settings = LookupSettings::new(&args)?;
     let after = settings.resume.as_ref().map(|r| r.position.clone());
     let mut collector = NewestFirst::new(settings.limit(), after);
     let mut parser = RecordParser::default();
     for (dir, _) in &run.shards {
-        read_events(dir, |position, record| {
+        dir.read_lines(EVENTS_FILE, |line: EventLine| {
+            let (position, record) = (line.position, line.record.get().as_bytes());
             let time = EventTime {
                 secs: position.secs,
                 nanos: position.nanos,
             };
+            let malformed = |problem: String| ShardError::Malformed {
+                target: dir.display_file(EVENTS_FILE),
+                problem,
+            };
             let event = parser
-                .parse(record.as_bytes(), |r| {
-                    LookupEvent::from_record(&r, time, record.as_bytes())
-                })
-                .with_context(|| format!("{}: a record does not parse", dir.display()))?;
-            collector.push(position, event).context(SPILL_FAILED)
+                .parse(record, |r| LookupEvent::from_record(&r, time, record))
+                .map_err(|e| malformed(format!("a record does not parse: {e}")))?;
+            collector
+                .push(position, event)
+                .map_err(|e| malformed(format!("{SPILL_FAILED}: {e}")))
         })?;
     }
-    let printed = print_page(&settings, collector)?;
+    let printed = print_page(settings, collector)?;
     if !settings.source.quiet {
         let c = &run.counts;
         eprintln!(
             "trailscan: merged {} shards ({} units): {} log files listed: {} read, {} failed, {} with problems; {} files skipped",
             run.shards.len(),
             first.units_total,
-            c.objects,
-            c.objects_read,
-            c.objects_failed,
-            c.objects_with_problems,
+            c.scan.objects,
+            c.scan.objects_read,
+            c.scan.objects_failed,
+            c.scan.objects_with_problems,
             c.files_skipped
         );
         eprintln!(
             "  events: {} in the files, {} unreadable, {} matched, {} returned ({} duplicate deliveries dropped)",
-            c.records, c.records_skipped, c.records_matched, printed.returned, printed.duplicates
+            c.scan.records, c.scan.records_skipped, c.scan.records_matched, printed.returned, printed.duplicates
         );
     }
     Ok(exit_codes::completed(run.counts.problems()))

@@ -1,4 +1,4 @@
-//! One module per subcommand, each `run(&args) -> Result<ExitCode>`.
+//! One module per subcommand, each `run(&Settings) -> Result<ExitCode>`.
 
 pub mod acquire;
 pub mod export;

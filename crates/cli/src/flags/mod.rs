@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use trailscan_export::Format;
+use trailscan_output::ColorChoice;
 
 mod units;
 
@@ -167,15 +170,16 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "ID", help_heading = "Sharding")]
     pub run_id: Option<String>,
 
-    /// With --shard: write this shard's chains and summary.json under DIR/RUN-ID/shard-K-of-N/
+    /// With --shard: write this shard's chains and summary.json under
+    /// OUT/RUN-ID/shard-K-of-N/ (a folder, or s3://BUCKET[/PREFIX] that every worker shares)
     /// for `trailscan merge`, which prints what one unsharded run would have printed.
     #[arg(
         long,
-        value_name = "DIR",
+        value_name = "DIR|s3://BUCKET[/PREFIX]",
         requires = "shard",
         help_heading = "Sharding"
     )]
-    pub out: Option<PathBuf>,
+    pub out: Option<String>,
 }
 
 /// Where the archive is and how to read it.
@@ -263,8 +267,8 @@ impl S3Args {
     /// The options the AWS clients take. `regions` are the command's `--region` values: when
     /// exactly one is given it is the clients' region too (as `--region` is for the AWS CLI),
     /// unless the standard chain names one.
-    pub fn options(&self, regions: &[String]) -> trailscan_archive::s3::S3Options {
-        trailscan_archive::s3::S3Options {
+    pub fn options(&self, regions: &[String]) -> trailscan_archive::S3Options {
+        trailscan_archive::S3Options {
             endpoint_url: self.endpoint_url.clone(),
             profile: self.profile.clone(),
             no_sign_request: self.no_sign_request,
@@ -332,8 +336,8 @@ pub struct LookupEventsArgs {
     pub output: String,
 
     /// Colors in table output: on, off, or auto (on when stdout is a terminal).
-    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["on", "off", "auto"], help_heading = "Output")]
-    pub color: String,
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
+    pub color: ColorChoice,
 
     /// At most this many events in all; a NextToken then resumes with --starting-token.
     #[arg(long, value_name = "N", help_heading = "Pages")]
@@ -352,15 +356,16 @@ pub struct LookupEventsArgs {
     pub no_paginate: bool,
 
     /// With --shard: write this shard's results and summary.json under
-    /// DIR/RUN-ID/shard-K-of-N/ instead of printing them; `trailscan merge DIR/RUN-ID` then
-    /// prints what one unsharded run would have printed.
+    /// OUT/RUN-ID/shard-K-of-N/ (a folder, or s3://BUCKET[/PREFIX] that every worker shares)
+    /// instead of printing them; `trailscan merge OUT/RUN-ID` then prints what one unsharded
+    /// run would have printed.
     #[arg(
         long,
-        value_name = "DIR",
+        value_name = "DIR|s3://BUCKET[/PREFIX]",
         requires = "shard",
         help_heading = "Sharding"
     )]
-    pub out: Option<PathBuf>,
+    pub out: Option<String>,
 
     #[command(flatten)]
     pub source: SourceArgs,
@@ -374,8 +379,8 @@ pub struct ExportArgs {
 
     /// parquet (zstd, page statistics, bloom filters on the lookup columns) or jsonl (the
     /// same rows as JSON lines).
-    #[arg(long, value_name = "FORMAT", default_value = "parquet", value_parser = ["parquet", "jsonl"], help_heading = "Export")]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", default_value = "parquet", value_parser = export_format(), help_heading = "Export")]
+    pub format: Format,
 
     /// Where to write: a folder, or s3://BUCKET[/PREFIX]. Files go to
     /// v1/account=ID/region=REGION/day=YYYY-MM-DD/ below it.
@@ -408,9 +413,30 @@ pub struct ExportArgs {
 /// `merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// OUT/RUN-ID: the folder holding the shard-K-of-N/ folders of one run.
-    #[arg(value_name = "DIR")]
-    pub run_dir: PathBuf,
+    /// OUT/RUN-ID: the folder (or s3://BUCKET/PREFIX/RUN-ID) holding the shard-K-of-N/
+    /// folders of one run.
+    #[arg(value_name = "OUT/RUN-ID")]
+    pub run_dir: String,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+/// `--color`'s values, as the AWS CLI spells them.
+fn color_choice() -> impl TypedValueParser<Value = ColorChoice> {
+    PossibleValuesParser::new(["on", "off", "auto"]).map(|s| match s.as_str() {
+        "on" => ColorChoice::On,
+        "off" => ColorChoice::Off,
+        _ => ColorChoice::Auto,
+    })
+}
+
+/// `--format`'s values.
+fn export_format() -> impl TypedValueParser<Value = Format> {
+    PossibleValuesParser::new(["parquet", "jsonl"]).map(|s| match s.as_str() {
+        "jsonl" => Format::Jsonl,
+        _ => Format::Parquet,
+    })
 }
 
 #[cfg(test)]

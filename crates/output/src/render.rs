@@ -1,18 +1,113 @@
-//! Prints a lookup's events in the chosen `--output`, applying `--query` where the AWS CLI
-//! applies it: to the whole answer for json and table, to each page for text.
+//! A lookup's answer printed in the chosen `--output`, with `--query` applied where the AWS
+//! CLI applies it: to the whole answer for json and table, to each page for text.
 
 use std::io::{self, IsTerminal, Write};
 
-use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
-use trailscan_output::csv::{event_row, write_query_rows, write_row, EVENT_COLUMNS};
-use trailscan_output::python_json::write_value;
-use trailscan_output::{
-    format_table, format_text, response_value, sanitize_for_terminal, write_response, Styler,
-};
 use trailscan_records::LookupEvent;
 
-use crate::settings::{OutputFormat, OutputSettings, Paging};
+use crate::csv::{event_row, write_query_rows, write_row, EVENT_COLUMNS};
+use crate::python_json::write_value;
+use crate::{
+    format_table, format_text, response_value, sanitize_for_terminal, write_response, Query, Styler,
+};
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// The AWS CLI's JSON.
+    Json,
+    /// The AWS CLI's tab-separated text.
+    Text,
+    /// The AWS CLI's box-drawn table.
+    Table,
+    /// One CloudTrail record per line.
+    Jsonl,
+    /// Comma-separated values.
+    Csv,
+}
+
+impl OutputFormat {
+    /// The format named `name`, or `None`.
+    pub fn from_name(name: &str) -> Option<OutputFormat> {
+        match name {
+            "json" => Some(OutputFormat::Json),
+            "text" => Some(OutputFormat::Text),
+            "table" => Some(OutputFormat::Table),
+            "jsonl" => Some(OutputFormat::Jsonl),
+            "csv" => Some(OutputFormat::Csv),
+            _ => None,
+        }
+    }
+}
+
+/// `--color`: when tables are colored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Always.
+    On,
+    /// Never.
+    Off,
+    /// When stdout is a terminal, as the AWS CLI does.
+    Auto,
+}
+
+/// How events are requested and shown in pages, as the AWS CLI's pagination flags say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// Auto-pagination (the AWS CLI's default): every event, or `max_items`, shown as fetched
+    /// in pages of `page_size` (which only text output shows).
+    Auto {
+        /// `--page-size`, default 50 (the service's page).
+        page_size: usize,
+        /// `--max-items`.
+        max_items: Option<usize>,
+    },
+    /// One call (`--max-results` or `--no-paginate`): one page of `size` events.
+    Single {
+        /// Events in the page.
+        size: usize,
+    },
+}
+
+/// The service's page size, used by the AWS CLI when no page size is given.
+pub const SERVICE_PAGE_SIZE: usize = 50;
+
+/// How to print.
+pub struct OutputSettings {
+    /// `--output`.
+    pub format: OutputFormat,
+    /// `--query`, compiled.
+    pub query: Option<Query>,
+    /// `--color`.
+    pub color: ColorChoice,
+}
+
+/// Why an answer could not be printed.
+#[derive(Debug)]
+pub enum RenderError {
+    /// Writing failed (a closed pipe among others).
+    Io(io::Error),
+    /// `--query` failed on the answer, or its result does not fit the format.
+    Query(String),
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenderError::Io(e) => write!(f, "cannot write the answer: {e}"),
+            RenderError::Query(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+impl From<io::Error> for RenderError {
+    fn from(e: io::Error) -> RenderError {
+        RenderError::Io(e)
+    }
+}
 
 /// The operation name the AWS CLI titles tables with.
 const TABLE_TITLE: &str = "LookupEvents";
@@ -46,9 +141,9 @@ pub struct PageLayout {
     pub first_page_offset: usize,
 }
 
-fn query(output: &OutputSettings, value: Value) -> Result<Value> {
+fn query(output: &OutputSettings, value: Value) -> Result<Value, RenderError> {
     match &output.query {
-        Some(q) => q.search(&value).map_err(|e| anyhow!(e.0)),
+        Some(q) => q.search(&value).map_err(|e| RenderError::Query(e.0)),
         None => Ok(value),
     }
 }
@@ -62,7 +157,7 @@ pub fn render(
     token: Option<&str>,
     term: &Terminal,
     out: &mut dyn Write,
-) -> Result<usize> {
+) -> Result<usize, RenderError> {
     let mut count = 0usize;
     let mut counted = events.inspect(|_| count += 1);
     let prepare = |mut v: Value| -> Value {
@@ -87,14 +182,18 @@ pub fn render(
         OutputFormat::Table => {
             let all: Vec<LookupEvent> = counted.collect();
             let result = prepare(query(output, response_value(&all, token))?);
-            let colors = output.color.unwrap_or(term.is_tty);
+            let colors = match output.color {
+                ColorChoice::On => true,
+                ColorChoice::Off => false,
+                ColorChoice::Auto => term.is_tty,
+            };
             let styler = if colors {
                 Styler::Colorized
             } else {
                 Styler::Plain
             };
             format_table(TABLE_TITLE, &result, term.width, styler, out)
-                .map_err(|e| anyhow!(e.0))??;
+                .map_err(|e| RenderError::Query(e.0))??;
         }
         OutputFormat::Text => match layout.paging {
             Paging::Single { .. } => {
@@ -142,7 +241,7 @@ pub fn render(
             let all: Vec<LookupEvent> = counted.collect();
             let result = query(output, response_value(&all, token))?;
             let names = output.query.as_ref().and_then(|q| q.list_column_names());
-            write_query_rows(out, &result, names).map_err(|e| anyhow!(e))??;
+            write_query_rows(out, &result, names).map_err(RenderError::Query)??;
             note_token(token);
         }
     }

@@ -1,0 +1,71 @@
+//! `export`'s settings.
+
+use anyhow::Result;
+use trailscan_archive::S3Options;
+use trailscan_export::Format;
+use trailscan_query::LookupRequest;
+
+use super::{lookup_request, object_kind, SourceSettings};
+use crate::exit_codes::UsageError;
+use crate::flags::ExportArgs;
+
+/// What `export` does: export, or print the DDL.
+pub enum ExportSettings {
+    /// Export the selected events.
+    Export {
+        /// The source.
+        source: Box<SourceSettings>,
+        /// The selection.
+        request: LookupRequest,
+        /// Parquet or JSON lines.
+        format: Format,
+        /// Where: a folder or `s3://BUCKET[/PREFIX]`.
+        out: String,
+        /// The run's name in file names: `--run-id`, AWS Batch's job id, or `export`.
+        run_id: String,
+    },
+    /// `--print-ddl athena`.
+    PrintDdl {
+        /// The export's location, when given.
+        out: Option<String>,
+        /// How to reach S3 for it.
+        s3: S3Options,
+        /// The table's name.
+        table_name: String,
+        /// The export's format.
+        format: Format,
+    },
+}
+
+impl ExportSettings {
+    /// Converts and checks the flags.
+    pub fn new(args: &ExportArgs) -> Result<ExportSettings> {
+        if args.print_ddl.is_some() {
+            return Ok(ExportSettings::PrintDdl {
+                out: args.out.clone(),
+                s3: args.source.s3.options(&args.source.regions),
+                table_name: args.table_name.clone(),
+                format: args.format,
+            });
+        }
+        let Some(out) = args.out.clone() else {
+            return Err(UsageError("--out is required".into()).into());
+        };
+        let request = lookup_request(&args.selection)?;
+        let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
+        let run_id = match source.selection.shard {
+            Some(_) => source.required_run_id()?.to_string(),
+            None => source
+                .run_id
+                .clone()
+                .unwrap_or_else(|| "export".to_string()),
+        };
+        Ok(ExportSettings::Export {
+            source: Box::new(source),
+            request,
+            format: args.format,
+            out,
+            run_id,
+        })
+    }
+}

@@ -1,0 +1,177 @@
+//! Flags converted once into what each command uses: one `Settings` type per command, built
+//! before it runs (ripgrep's LowArgs -> HiArgs), so that no command parses a flag.
+
+mod acquire;
+mod export;
+mod lookup;
+mod validate;
+
+pub use acquire::AcquireSettings;
+pub use export::ExportSettings;
+pub use lookup::LookupSettings;
+pub use validate::{MergeSettings, ValidateSettings};
+
+use anyhow::Result;
+use trailscan_archive::S3Options;
+use trailscan_layout::key::ObjectKind;
+use trailscan_layout::{Selection, Shard};
+use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
+
+use crate::exit_codes::UsageError;
+use crate::flags::{SelectionArgs, SourceArgs};
+
+/// How to read the source.
+pub struct SourceSettings {
+    /// The source: a folder or `s3://bucket/prefix`.
+    pub spec: String,
+    /// How to reach S3.
+    pub s3: S3Options,
+    /// Which objects to read.
+    pub selection: Selection,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Cap on one object's inflated size.
+    pub max_inflated_bytes: u64,
+    /// Cap on one record's size.
+    pub max_record_bytes: u64,
+    /// No summary.
+    pub quiet: bool,
+    /// No progress display.
+    pub no_progress: bool,
+    /// `--run-id`, else AWS Batch's job id.
+    pub run_id: Option<String>,
+    /// The command line less the sharding flags, which a shard records for the merge.
+    pub arguments: Vec<String>,
+}
+
+impl SourceSettings {
+    /// Converts and checks the flags.
+    pub fn new(
+        args: &SourceArgs,
+        kind: ObjectKind,
+        request: &LookupRequest,
+    ) -> Result<SourceSettings> {
+        let Some(spec) = args.source.clone() else {
+            return Err(UsageError(
+                "the following required arguments were not provided:\n  --source <DIR|s3://BUCKET[/PREFIX]>".into(),
+            )
+            .into());
+        };
+        let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+        // Delivery-time pruning works in whole seconds; widen to cover fractions.
+        let selection = Selection {
+            kind,
+            accounts: args.account_ids.clone(),
+            regions: args.regions.clone(),
+            start: request.start.map(|t| t.secs),
+            end: request.end.map(|t| t.secs.saturating_add(1)),
+            delivery_margin_secs: args.delivery_margin,
+            shard,
+        };
+        let run_id = resolve_run_id(args.run_id.as_deref())?;
+        Ok(SourceSettings {
+            spec,
+            s3: args.s3.options(&args.regions),
+            selection,
+            threads: args.threads,
+            max_inflated_bytes: args.max_inflated_size,
+            max_record_bytes: args.max_record_size,
+            quiet: args.quiet,
+            no_progress: args.no_progress,
+            run_id,
+            arguments: recorded_arguments(),
+        })
+    }
+
+    /// The run id a sharded run needs.
+    pub fn required_run_id(&self) -> Result<&str> {
+        required_run_id(self.run_id.as_deref())
+    }
+}
+
+/// This process's flags less the sharding ones: what every shard of a run records alike.
+pub fn recorded_arguments() -> Vec<String> {
+    trailscan_shards::arguments_without_sharding(std::env::args().skip(2))
+}
+
+/// `--run-id`, else AWS Batch's job id, checked.
+pub fn resolve_run_id(given: Option<&str>) -> Result<Option<String>, UsageError> {
+    let run_id = given
+        .map(str::to_string)
+        .or_else(|| run_id_from_batch(std::env::var("AWS_BATCH_JOB_ID").ok()));
+    if let Some(id) = &run_id {
+        check_run_id(id)?;
+    }
+    Ok(run_id)
+}
+
+/// The run id, which a sharded run cannot do without.
+pub fn required_run_id(run_id: Option<&str>) -> Result<&str> {
+    run_id.ok_or_else(|| {
+        UsageError(
+            "a sharded run needs --run-id (the same for every shard), or AWS_BATCH_JOB_ID".into(),
+        )
+        .into()
+    })
+}
+
+/// `K/N`, or `auto` from the batch engine's variables.
+pub fn parse_shard(value: &str) -> Result<Shard, UsageError> {
+    let parsed = if value == "auto" {
+        Shard::from_env(|name| std::env::var(name).ok())
+    } else {
+        value.parse()
+    };
+    parsed.map_err(|e| UsageError(format!("--shard: {e}")))
+}
+
+/// AWS Batch gives an array child `JOBID:INDEX`; the run is the parent, `JOBID`.
+fn run_id_from_batch(job_id: Option<String>) -> Option<String> {
+    let id = job_id?;
+    let parent = id.split_once(':').map_or(id.as_str(), |(parent, _)| parent);
+    (!parent.is_empty()).then(|| parent.to_string())
+}
+
+/// A run id becomes a folder name and a part of file names: keep it to safe characters.
+fn check_run_id(id: &str) -> Result<(), UsageError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !id.starts_with('.');
+    if ok {
+        Ok(())
+    } else {
+        Err(UsageError(format!(
+            "--run-id {id:?}: use letters, digits, '-', '_' and '.' (up to 128, not starting with '.')"
+        )))
+    }
+}
+
+/// The lookup the selection flags ask for, checked.
+pub fn lookup_request(args: &SelectionArgs) -> Result<LookupRequest> {
+    let mut attributes = Vec::new();
+    for value in &args.lookup_attributes {
+        attributes.extend(parse_attribute_arg(value)?);
+    }
+    let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
+    let request = LookupRequest {
+        attributes,
+        start: time(&args.start_time)?,
+        end: time(&args.end_time)?,
+        insight: args.event_category.is_some(),
+        include_data_events: args.include_data_events,
+    };
+    request.validate()?;
+    Ok(request)
+}
+
+/// Log files, or Insights files for Insights events.
+pub fn object_kind(request: &LookupRequest) -> ObjectKind {
+    if request.insight {
+        ObjectKind::Insight
+    } else {
+        ObjectKind::Log
+    }
+}

@@ -1,0 +1,165 @@
+//! `validate-logs`' and `merge`'s settings.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Result};
+use trailscan_archive::{is_s3_url, S3Options};
+use trailscan_integrity::aws_cli::without_offset;
+use trailscan_layout::Shard;
+use trailscan_query::parse_time_arg;
+
+use super::{parse_shard, recorded_arguments, resolve_run_id};
+use crate::exit_codes::aws_cli_error;
+use crate::flags::{MergeArgs, ValidateLogsArgs};
+
+/// Everything `validate-logs` needs, typed.
+pub struct ValidateSettings {
+    /// `--trail-arn` as given (checked when the run starts, as the AWS CLI checks it).
+    pub trail_arn: Option<String>,
+    /// `--start-time`, epoch seconds.
+    pub start: Option<i64>,
+    /// `--end-time`, else now, epoch seconds.
+    pub end: i64,
+    /// Now, which bounds the check for log files no digest lists yet.
+    pub now: i64,
+    /// `--s3-bucket`.
+    pub s3_bucket: Option<String>,
+    /// `--s3-prefix`.
+    pub s3_prefix: Option<String>,
+    /// `--account-id`.
+    pub account_id: Option<String>,
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--verbose`.
+    pub verbose: bool,
+    /// `--public-keys`.
+    pub public_keys: Option<PathBuf>,
+    /// The source as given.
+    pub source: String,
+    /// How to reach S3.
+    pub s3: S3Options,
+    /// `--report`.
+    pub report: Option<PathBuf>,
+    /// Copies of other buckets (`--bucket-copy NAME=DIR`).
+    pub bucket_copies: Vec<(String, PathBuf)>,
+    /// Worker threads (0: the store's default).
+    pub threads: usize,
+    /// No progress display.
+    pub no_progress: bool,
+    /// With `--shard`: the shard, the run and where its results go.
+    pub shard: Option<ShardOut>,
+    /// The command line less the sharding flags.
+    pub arguments: Vec<String>,
+}
+
+/// Where a shard's results go.
+pub struct ShardOut {
+    /// The shard.
+    pub shard: Shard,
+    /// The run it belongs to.
+    pub run_id: String,
+    /// `--out`: a folder or `s3://BUCKET[/PREFIX]`.
+    pub out: String,
+}
+
+/// A time as the AWS CLI's validate-logs reads it: its offset relabelled as UTC (see
+/// [`without_offset`]), a failure worded as the AWS CLI words it.
+fn parse_cli_date(text: &str) -> Result<i64> {
+    parse_time_arg(without_offset(text))
+        .map(|t| t.secs)
+        .map_err(|_| aws_cli_error(format!("Unable to parse date value: {text}")))
+}
+
+impl ValidateSettings {
+    /// Converts and checks the flags, in the AWS CLI's order: times first.
+    pub fn new(args: &ValidateLogsArgs) -> Result<ValidateSettings> {
+        let start = args.start_time.as_deref().map(parse_cli_date).transpose()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let end = match &args.end_time {
+            Some(t) => parse_cli_date(t)?,
+            None => now,
+        };
+        if start.is_some_and(|s| s > end) {
+            return Err(aws_cli_error(
+                "Invalid time range specified: start-time must occur before end-time",
+            ));
+        }
+        let bucket_copies = args
+            .bucket_copy
+            .iter()
+            .map(|copy| {
+                let (name, dir) = copy
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--bucket-copy takes NAME=DIR, not {copy}"))?;
+                Ok((name.to_string(), PathBuf::from(dir)))
+            })
+            .collect::<Result<_>>()?;
+        let shard = match (&args.shard, &args.out) {
+            (Some(shard), Some(out)) => {
+                let run_id = resolve_run_id(args.run_id.as_deref())?;
+                Some(ShardOut {
+                    shard: parse_shard(shard)?,
+                    run_id: super::required_run_id(run_id.as_deref())?.to_string(),
+                    out: out.clone(),
+                })
+            }
+            // clap requires --out with --shard, and --shard with --out.
+            _ => None,
+        };
+        Ok(ValidateSettings {
+            trail_arn: args.trail_arn.clone(),
+            start,
+            end,
+            now,
+            s3_bucket: args.s3_bucket.clone(),
+            s3_prefix: args.s3_prefix.clone(),
+            account_id: args.account_id.clone(),
+            region: args.region.clone(),
+            verbose: args.verbose,
+            public_keys: args.public_keys.clone(),
+            source: args.source.clone(),
+            s3: args.s3.options(args.region.as_slice()),
+            report: args.report.clone(),
+            bucket_copies,
+            threads: args.threads,
+            no_progress: args.no_progress,
+            shard,
+            arguments: recorded_arguments(),
+        })
+    }
+}
+
+/// The run `merge` combines.
+pub struct MergeSettings {
+    /// Where the run's folder is: `OUT`, a folder or `s3://BUCKET[/PREFIX]`.
+    pub out: String,
+    /// The run's folder name under it.
+    pub run_id: String,
+    /// How to reach S3.
+    pub s3: S3Options,
+}
+
+impl MergeSettings {
+    /// Splits `OUT/RUN-ID`.
+    pub fn new(args: &MergeArgs) -> Result<MergeSettings> {
+        let run_dir = args.run_dir.trim_end_matches('/');
+        let (out, run_id) = match run_dir.rsplit_once('/') {
+            Some((out, run_id)) if !out.is_empty() && out != "s3:/" => (out, run_id),
+            Some(_) if is_s3_url(run_dir) => {
+                return Err(anyhow!(
+                    "{run_dir}: give s3://BUCKET[/PREFIX]/RUN-ID, the folder of one run"
+                ))
+            }
+            Some(_) => ("/", run_dir.trim_start_matches('/')),
+            None => (".", run_dir),
+        };
+        Ok(MergeSettings {
+            out: out.to_string(),
+            run_id: run_id.to_string(),
+            s3: args.s3.options(&[]),
+        })
+    }
+}
