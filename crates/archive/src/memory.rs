@@ -4,16 +4,19 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::store::{
     DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
+/// Objects by key: their bytes and metadata.
+type Objects = BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>;
+
 /// Objects by key, with their metadata.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    objects: Mutex<BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>>,
+    objects: Mutex<Objects>,
 }
 
 impl MemoryStore {
@@ -22,9 +25,7 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn objects(
-        &self,
-    ) -> std::sync::MutexGuard<'_, BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>> {
+    fn objects(&self) -> MutexGuard<'_, Objects> {
         // A panic elsewhere leaves the map whole: every change is one insert.
         self.objects.lock().unwrap_or_else(PoisonError::into_inner)
     }

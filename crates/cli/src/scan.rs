@@ -10,6 +10,19 @@ use trailscan_query::{
 use crate::progress::{Meter, Progress};
 use crate::settings::SourceSettings;
 
+/// The worker threads: `threads` (`--threads`), else what `store` needs (see
+/// [`default_threads`]).
+pub fn worker_pool(threads: usize, store: &dyn ObjectStore) -> Result<rayon::ThreadPool> {
+    let threads = match threads {
+        0 => default_threads(store),
+        n => n,
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")
+}
+
 /// A source opened and listed, with its worker threads and progress display.
 pub struct OpenScan {
     /// The progress display, already counting the listing.
@@ -44,16 +57,8 @@ impl OpenScan {
         }
         let bytes = listing.objects.iter().map(|o| o.size).sum();
         progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
-        let threads = match source.threads {
-            0 => default_threads(&*store),
-            n => n,
-        };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start worker threads")?;
         Ok(OpenScan {
-            pool,
+            pool: worker_pool(source.threads, &*store)?,
             progress,
             listing,
             store,

@@ -6,60 +6,11 @@ mod common;
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::s3::{aws_cli, aws_s3, server, upload};
 use common::sample_archive;
-
-/// The server's environment (`AWS_ENDPOINT_URL`, keys), from `$TRAILSCAN_TEST_S3_ENV`.
-fn server() -> Option<HashMap<String, String>> {
-    let Some(path) = std::env::var_os("TRAILSCAN_TEST_S3_ENV") else {
-        eprintln!("NOTICE: no S3 test server (run `make test`); skipping the S3 tests");
-        return None;
-    };
-    let text =
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", Path::new(&path).display()));
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-fn aws_cli() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/aws")
-}
-
-/// Makes `bucket` and copies the sample archive into it under `prefix`.
-/// Runs the AWS CLI against the test server, failing the test with its stderr.
-fn aws_s3(env: &HashMap<String, String>, args: &[&str]) {
-    let out = Command::new(aws_cli())
-        .args(["--endpoint-url", &env["AWS_ENDPOINT_URL"]])
-        .args(args)
-        .envs(env)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn upload(env: &HashMap<String, String>, bucket: &str, prefix: &str) {
-    let run = |args: &[&str]| aws_s3(env, args);
-    run(&["s3api", "create-bucket", "--bucket", bucket]);
-    let target = format!("s3://{bucket}/{prefix}");
-    run(&[
-        "s3",
-        "cp",
-        "--recursive",
-        "--only-show-errors",
-        sample_archive().to_str().unwrap(),
-        &target,
-    ]);
-}
 
 fn trailscan(env: &HashMap<String, String>, args: &[&str]) -> Output {
     trailscan_with(env, &[], args)

@@ -13,8 +13,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use std::collections::{BTreeMap, HashMap};
 
+use std::path::{Path, PathBuf};
+
 use trailscan_archive::s3::{describe, S3Bucket};
-use trailscan_integrity::keys::{PublicKey, PublicKeys};
+use trailscan_integrity::keys::{KeyFileError, PublicKey, PublicKeys, RegionKeys};
 
 /// Why the keys could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,6 +26,61 @@ pub struct ListKeysError {
     pub region: String,
     /// What the service or the connection said (credentials redacted).
     pub reason: String,
+}
+
+/// Why no keys could be had for a validation.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The `--public-keys` file cannot be read.
+    #[error("cannot read public keys from {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The file is not a `list-public-keys` answer.
+    #[error("{}: {source}", path.display())]
+    NotKeys {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: KeyFileError,
+    },
+    /// A copy on disk, and no file.
+    #[error("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)")]
+    NoSource,
+    /// CloudTrail did not answer.
+    #[error("{0} (or give --public-keys FILE)")]
+    Api(#[from] ListKeysError),
+}
+
+/// The keys to verify each region's digests with over `windows` (region -> the time range its
+/// digests are validated over): from `file` (a saved `list-public-keys` answer) when given,
+/// else ListPublicKeys for `[start, end + 2 h]` in each region (the range the AWS CLI asks
+/// for), through `bucket`'s configuration.
+pub fn region_keys(
+    file: Option<&Path>,
+    bucket: Option<&S3Bucket>,
+    windows: &BTreeMap<String, (i64, i64)>,
+) -> Result<RegionKeys, KeysError> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let keys = PublicKeys::parse(&text).map_err(|source| KeysError::NotKeys {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return Ok(RegionKeys::File(keys));
+    }
+    let bucket = bucket.ok_or(KeysError::NoSource)?;
+    let asked = windows
+        .iter()
+        .map(|(region, &(start, end))| (region.clone(), (start, end.saturating_add(2 * 3600))))
+        .collect();
+    Ok(RegionKeys::PerRegion(list_public_keys(bucket, &asked)?))
 }
 
 /// The keys valid at some time in each region's `[start, end]` (epoch seconds), every page,

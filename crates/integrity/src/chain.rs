@@ -28,6 +28,9 @@ pub enum ChainError {
     /// The log folders could not be listed for the coverage check.
     #[error(transparent)]
     Listing(#[from] StoreError),
+    /// The chain's lines could not be written.
+    #[error("cannot print: {0}")]
+    Print(#[from] io::Error),
 }
 
 /// What checking one trail's chain found, before anything is printed.
@@ -143,6 +146,53 @@ pub struct ChainOutput {
     pub counts: Counts,
     /// Its `--report` record.
     pub record: serde_json::Value,
+}
+
+/// How [`validate_chain`] runs: what [`check_chain`] needs besides the chain.
+pub struct ChainRun<'a> {
+    /// The buckets the chain's objects are read from.
+    pub buckets: &'a Buckets,
+    /// The keys of the chain's region.
+    pub keys: &'a PublicKeys,
+    /// `--verbose`: valid digests and log files printed too.
+    pub verbose: bool,
+    /// Now (epoch seconds).
+    pub now: i64,
+    /// The workers.
+    pub pool: &'a rayon::ThreadPool,
+    /// Told of every digest and log file checked.
+    pub checked: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Validates chain number `index` of a run over `window` and keeps what it prints, headed by
+/// `title`, for printing in the run's order.
+pub fn validate_chain(
+    run: &ChainRun<'_>,
+    index: usize,
+    trail: &Trail,
+    title: &str,
+    window: (i64, i64),
+) -> Result<ChainOutput, ChainError> {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut printer = Printer::new(&mut out, &mut err, run.verbose, window.0, window.1);
+    printer.header(title)?;
+    let checked = check_chain(
+        run.buckets,
+        trail,
+        run.keys,
+        window,
+        run.now,
+        run.pool,
+        run.checked,
+    )?;
+    let result = report_chain(printer, &checked, trail, title, window)?;
+    Ok(ChainOutput {
+        index,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+        counts: result.counts,
+        record: result.record,
+    })
 }
 
 /// Prints each chain as the AWS CLI prints one, in order, each followed by a blank line, then

@@ -168,6 +168,22 @@ pub fn chain_window(start: Option<i64>, end: i64, oldest: i64) -> (i64, i64) {
     (start.unwrap_or(oldest - 2 * 3600), end)
 }
 
+/// The time range whose public keys each region's chains need: from the earliest start of
+/// its chains' windows to the latest end.
+pub fn key_windows<'t>(
+    chains: impl IntoIterator<Item = (&'t Trail, (i64, i64))>,
+) -> BTreeMap<String, (i64, i64)> {
+    let mut windows: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (trail, (from, to)) in chains {
+        let w = windows
+            .entry(trail.source_region.clone())
+            .or_insert((from, to));
+        w.0 = w.0.min(from);
+        w.1 = w.1.max(to);
+    }
+    windows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,7 @@ pub fn hash_gzip(body: &[u8]) -> LogRead {
                     trailing_bytes: 0,
                 };
             }
+            // A corrupt stream or checksum: the AWS CLI's "invalid format", whatever zlib said.
             Err(_) => return LogRead::InvalidFormat,
         }
     }

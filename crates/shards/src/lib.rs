@@ -303,6 +303,22 @@ impl ShardDir {
         })
     }
 
+    /// Finishes the shard: writes its results, `items` to the file `name` (see
+    /// [`ShardDir::write_lines`]), then `summary` with that output and its row count as the
+    /// results; returns the summary written.
+    pub fn write_results<T: Serialize>(
+        &self,
+        name: &str,
+        items: impl Iterator<Item = Result<T, ShardError>>,
+        mut summary: ShardSummary,
+    ) -> Result<ShardSummary, ShardError> {
+        let output = self.write_lines(name, items)?;
+        summary.counts.results = output.rows;
+        summary.outputs.push(output);
+        self.write_summary(&summary)?;
+        Ok(summary)
+    }
+
     /// Reads the shard's file `name` back, one JSON object per line.
     pub fn read_lines<T: DeserializeOwned>(
         &self,

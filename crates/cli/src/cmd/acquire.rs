@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{
-    default_threads, list, open_archive, LocalFolder, ObjectRef, ObjectStore, Problem, WriteMode,
+    list, open_archive, LocalFolder, ObjectRef, ObjectStore, Problem, WriteMode,
 };
 use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_layout::key::ObjectKind;
@@ -24,6 +24,7 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
+use crate::scan::worker_pool;
 use crate::settings::AcquireSettings;
 
 /// What happened to one object.
@@ -134,14 +135,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     let listed_bytes = objects.iter().map(|o| o.size).sum();
     progress.start(Meter::Download, objects.len() as u64, listed_bytes);
-    let threads = match settings.threads {
-        0 => default_threads(&*source),
-        n => n,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = worker_pool(settings.threads, &*source)?;
     let known: BTreeMap<&str, &str> = manifest
         .objects
         .iter()

@@ -69,11 +69,9 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             })?;
             Ok(EventLine { position, record })
         });
-        let output = dir.write_lines(EVENTS_FILE, lines)?;
-        let counts = Counts::new(listing, &stats, output.rows);
-        let run_id = source.required_run_id()?;
-        let arguments = source.arguments.clone();
-        let mut summary = ShardSummary::new(
+        let counts = Counts::new(listing, &stats, 0);
+        let (run_id, arguments) = (source.required_run_id()?, source.arguments.clone());
+        let summary = ShardSummary::new(
             "lookup-events",
             arguments,
             &source.spec,
@@ -81,8 +79,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             plan,
             counts,
         );
-        summary.outputs.push(output);
-        dir.write_summary(&summary)?;
+        let summary = dir.write_results(EVENTS_FILE, lines, summary)?;
         if !source.quiet {
             let written = summary.counts.results;
             let (own, total) = (plan.own.len(), plan.units_total);

@@ -1,16 +1,22 @@
 //! `trailscan merge OUT/RUN-ID`: one answer from the shards of a sharded run.
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use trailscan_archive::open_existing;
+use trailscan_integrity::chain::ChainOutput;
 use trailscan_query::NewestFirst;
 use trailscan_records::{EventTime, LookupEvent, RecordParser};
-use trailscan_shards::{read_run, EventLine, Run, ShardError, ShardSummary, EVENTS_FILE};
+use trailscan_shards::{
+    read_run, EventLine, Run, ShardError, ShardSummary, CHAINS_FILE, EVENTS_FILE,
+};
 
 use crate::cmd::lookup_events::{print_page, SPILL_FAILED};
+use crate::cmd::validate_logs::print_all;
 use crate::exit_codes;
 use crate::flags::{Cli, Command};
 use crate::settings::{LookupSettings, MergeSettings, ValidateSettings};
@@ -20,20 +26,26 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
     let store = Arc::from(open_existing(&settings.out, &settings.s3)?);
     let run = read_run(store, &settings.run_id)?;
     let first = &run.shards[0].1;
-    match recorded_command(first)? {
-        Command::LookupEvents(mut args) => {
+    match first.command.as_str() {
+        "lookup-events" => {
+            let Command::LookupEvents(mut args) = recorded_command(first)? else {
+                bail!("the shards' recorded command is not lookup-events");
+            };
             args.source
                 .source
                 .get_or_insert_with(|| first.source.clone());
             merge_lookup(&run, &LookupSettings::new(&args)?)
         }
-        Command::ValidateLogs(args) => {
+        "validate-logs" => {
+            let Command::ValidateLogs(args) = recorded_command(first)? else {
+                bail!("the shards' recorded command is not validate-logs");
+            };
             let report = ValidateSettings::new(&args)?.report;
-            crate::cmd::validate_logs::merge_shards(&run, report.as_deref())
+            merge_validation(&run, report.as_deref())
         }
         // An export's files are already in place in the partitions: the merge checks that
         // every shard finished and sums what they wrote.
-        Command::Export(_) => {
+        "export" => {
             let files: usize = run.shards.iter().map(|(_, s)| s.outputs.len()).sum();
             eprintln!(
                 "trailscan: {} shards of {} units, all finished: {} events exported in {files} files; {} log files listed, {} failed",
@@ -45,11 +57,10 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
             );
             Ok(exit_codes::completed(run.counts.problems()))
         }
-        _ => bail!(
-            "{}/{}: shards of `{}`, which merge does not know",
+        other => bail!(
+            "{}/{}: shards of `{other}`, which merge does not know",
             settings.out,
             settings.run_id,
-            first.command
         ),
     }
 }
@@ -64,6 +75,33 @@ fn recorded_command(summary: &ShardSummary) -> Result<Command> {
     Ok(Cli::try_parse_from(argv)
         .context("the shards' recorded command line does not parse")?
         .command)
+}
+
+/// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would;
+/// `report` is the run's `--report`.
+fn merge_validation(run: &Run, report: Option<&Path>) -> Result<ExitCode> {
+    let first = &run.shards[0].1;
+    let mut chains: BTreeMap<usize, ChainOutput> = BTreeMap::new();
+    for (dir, _) in &run.shards {
+        dir.read_lines(CHAINS_FILE, |chain: ChainOutput| {
+            let index = chain.index;
+            match chains.insert(index, chain) {
+                None => Ok(()),
+                Some(_) => Err(trailscan_shards::ShardError::Run {
+                    target: dir.display_file(CHAINS_FILE),
+                    problem: format!("chain {index} was validated by two shards"),
+                }),
+            }
+        })?;
+    }
+    if let Some(missing) = (0..first.units_total).find(|i| !chains.contains_key(i)) {
+        bail!(
+            "chain {missing} of {} is in no shard's results: the run is incomplete",
+            first.units_total
+        );
+    }
+    let chains: Vec<ChainOutput> = chains.into_values().collect();
+    print_all(&chains, &first.source, report)
 }
 
 fn merge_lookup(run: &Run, settings: &LookupSettings) -> Result<ExitCode> {

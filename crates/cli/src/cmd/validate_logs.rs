@@ -13,27 +13,26 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
-use trailscan_archive::{
-    default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
-};
-use trailscan_cloudtrail_api::list_public_keys;
+use trailscan_archive::{list, open_archive, open_destination, LocalFolder, ObjectStore};
+use trailscan_cloudtrail_api::{region_keys, KeysError};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
 use trailscan_integrity::chain::{
-    check_chain, print_chains, report_chain, ChainError, ChainOutput, Checked,
+    check_chain, print_chains, report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
 };
 use trailscan_integrity::discover::{
-    chain_name, chain_title, chain_window, chains_in, infer_bucket, locate,
+    chain_name, chain_title, chain_window, chains_in, infer_bucket, key_windows, locate,
 };
-use trailscan_integrity::keys::{PublicKeys, RegionKeys};
+use trailscan_integrity::keys::RegionKeys;
 use trailscan_integrity::report::Printer;
 use trailscan_integrity::walk::Trail;
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::{Selection, ShardPlan};
-use trailscan_shards::{Counts, Run, ShardDir, ShardSummary, CHAINS_FILE};
+use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
 use crate::exit_codes::aws_cli_error;
 use crate::progress::{Meter, Progress};
+use crate::scan::worker_pool;
 use crate::settings::ValidateSettings;
 
 /// The source and the run's workers.
@@ -52,14 +51,7 @@ pub fn run(settings: &ValidateSettings) -> Result<ExitCode> {
         let copy = LocalFolder::open(dir).context("--bucket-copy")?;
         copies.push((bucket.clone(), Arc::new(copy) as Arc<dyn ObjectStore>));
     }
-    let threads = match settings.threads {
-        0 => default_threads(&*store),
-        n => n,
-    };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
+    let pool = worker_pool(settings.threads, &*store)?;
     let validation = Validation {
         settings,
         store,
@@ -94,41 +86,13 @@ impl Validation<'_> {
         }
     }
 
-    /// The keys for `windows` (region -> the time range its digests are validated over): the
-    /// `--public-keys` file, else, from S3, ListPublicKeys for `[start, end + 2 h]` in each
-    /// region (the range the AWS CLI asks for), the regions asked at once.
+    /// The keys for `windows`: see [`region_keys`]; CloudTrail's failure to answer is
+    /// fatal as the AWS CLI's is.
     fn keys(&self, windows: &BTreeMap<String, (i64, i64)>) -> Result<RegionKeys> {
-        if let Some(path) = &self.settings.public_keys {
-            let text = fs::read_to_string(path)
-                .with_context(|| format!("cannot read public keys from {}", path.display()))?;
-            let keys = PublicKeys::parse(&text).with_context(|| format!("{}", path.display()))?;
-            return Ok(RegionKeys::File(keys));
-        }
-        let Some(bucket) = self.store.s3() else {
-            bail!("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)");
-        };
-        let asked = windows
-            .iter()
-            .map(|(region, &(start, end))| (region.clone(), (start, end.saturating_add(2 * 3600))))
-            .collect();
-        let by_region = list_public_keys(bucket, &asked)
-            .map_err(|e| aws_cli_error(format!("{e} (or give --public-keys FILE)")))?;
-        Ok(RegionKeys::PerRegion(by_region))
-    }
-
-    fn check(
-        &self,
-        trail: &Trail,
-        keys: &PublicKeys,
-        window: (i64, i64),
-        progress: &Progress,
-    ) -> Result<Checked> {
-        let checked = |n| progress.checked(n);
-        let buckets = self.buckets(&trail.bucket);
-        let now = self.settings.now;
-        check_chain(&buckets, trail, keys, window, now, &self.pool, &checked).map_err(|e| match e {
-            ChainError::Fatal(fatal) => aws_cli_error(fatal.to_string()),
-            ChainError::Listing(e) => e.into(),
+        let file = self.settings.public_keys.as_deref();
+        region_keys(file, self.store.s3(), windows).map_err(|e| match e {
+            KeysError::Api(_) => aws_cli_error(e.to_string()),
+            other => other.into(),
         })
     }
 
@@ -162,7 +126,11 @@ impl Validation<'_> {
         printer.header(arn)?;
         let progress = Progress::on_stderr(s.no_progress, false);
         progress.start(Meter::Chains, 0, 1);
-        let checked = self.check(&trail, keys.of(&trail.source_region), window, &progress)?;
+        let buckets = self.buckets(&trail.bucket);
+        let keys = keys.of(&trail.source_region);
+        let checked = |n| progress.checked(n);
+        let checked = check_chain(&buckets, &trail, keys, window, s.now, &self.pool, &checked)
+            .map_err(fatal)?;
         progress.step_done();
         progress.finish();
         let result = report_chain(printer, &checked, &trail, arn, window)?;
@@ -200,43 +168,31 @@ impl Validation<'_> {
             None => (None, (0..all.len()).collect()),
         };
         let window_of = |oldest: i64| chain_window(s.start, s.end, oldest);
-        let mut windows: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-        for &i in &own {
-            let (trail, oldest) = &all[i];
-            let (from, to) = window_of(*oldest);
-            let w = windows
-                .entry(trail.source_region.clone())
-                .or_insert((from, to));
-            w.0 = w.0.min(from);
-        }
+        let windows = key_windows(own.iter().map(|&i| (&all[i].0, window_of(all[i].1))));
         let keys = match own.is_empty() {
             true => RegionKeys::PerRegion(Default::default()),
             false => self.keys(&windows)?,
         };
         progress.start(Meter::Chains, 0, own.len() as u64);
+        let checked = |n| progress.checked(n);
         let chains: Vec<Result<ChainOutput>> = self.pool.install(|| {
             own.par_iter()
                 .map(|&index| {
                     let (trail, oldest) = &all[index];
                     let mut trail = trail.clone();
                     trail.bucket = self.bucket_of(&trail)?;
-                    let window = window_of(*oldest);
+                    let run = ChainRun {
+                        buckets: &self.buckets(&trail.bucket),
+                        keys: keys.of(&trail.source_region),
+                        verbose: s.verbose,
+                        now: s.now,
+                        pool: &self.pool,
+                        checked: &checked,
+                    };
                     let title = chain_title(&trail);
-                    let (mut out, mut err) = (Vec::new(), Vec::new());
-                    let mut printer =
-                        Printer::new(&mut out, &mut err, s.verbose, window.0, window.1);
-                    printer.header(&title)?;
-                    let checked =
-                        self.check(&trail, keys.of(&trail.source_region), window, &progress)?;
+                    let chain = validate_chain(&run, index, &trail, &title, window_of(*oldest));
                     progress.step_done();
-                    let result = report_chain(printer, &checked, &trail, &title, window)?;
-                    Ok(ChainOutput {
-                        index,
-                        stdout: String::from_utf8_lossy(&out).into_owned(),
-                        stderr: String::from_utf8_lossy(&err).into_owned(),
-                        counts: result.counts,
-                        record: result.record,
-                    })
+                    chain.map_err(fatal)
                 })
                 .collect()
         });
@@ -257,23 +213,16 @@ impl Validation<'_> {
         let store = Arc::from(open_destination(&out.out, &s.s3)?);
         let dir = ShardDir::prepare(store, &out.run_id, out.shard)?;
         let failed = chains.iter().filter(|c| c.counts.exit_code() != 0).count();
-        let output = dir.write_lines(CHAINS_FILE, chains.iter().map(Ok))?;
-        let counts = Counts {
-            results: chains.len() as u64,
-            ..Counts::default()
-        };
-        let source = self.store.name();
-        let arguments = s.arguments.clone();
-        let mut summary = ShardSummary::new(
+        let (source, arguments) = (self.store.name(), s.arguments.clone());
+        let summary = ShardSummary::new(
             "validate-logs",
             arguments,
             source,
             &out.run_id,
             plan,
-            counts,
+            Counts::default(),
         );
-        summary.outputs.push(output);
-        dir.write_summary(&summary)?;
+        let summary = dir.write_results(CHAINS_FILE, chains.iter().map(Ok), summary)?;
         eprintln!(
             "trailscan: shard {}: {} of {} digest chains validated ({failed} with INVALID files), written to {dir}",
             out.shard,
@@ -286,35 +235,16 @@ impl Validation<'_> {
     }
 }
 
-/// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would;
-/// `report` is the run's `--report`.
-pub fn merge_shards(run: &Run, report: Option<&Path>) -> Result<ExitCode> {
-    let first = &run.shards[0].1;
-    let mut chains: BTreeMap<usize, ChainOutput> = BTreeMap::new();
-    for (dir, _) in &run.shards {
-        dir.read_lines(CHAINS_FILE, |chain: ChainOutput| {
-            let index = chain.index;
-            match chains.insert(index, chain) {
-                None => Ok(()),
-                Some(_) => Err(trailscan_shards::ShardError::Run {
-                    target: dir.display_file(CHAINS_FILE),
-                    problem: format!("chain {index} was validated by two shards"),
-                }),
-            }
-        })?;
+/// A chain's failure as the run's: the walk's fatal errors as the AWS CLI prints them.
+fn fatal(e: ChainError) -> anyhow::Error {
+    match e {
+        ChainError::Fatal(fatal) => aws_cli_error(fatal.to_string()),
+        other => other.into(),
     }
-    if let Some(missing) = (0..first.units_total).find(|i| !chains.contains_key(i)) {
-        bail!(
-            "chain {missing} of {} is in no shard's results: the run is incomplete",
-            first.units_total
-        );
-    }
-    let chains: Vec<ChainOutput> = chains.into_values().collect();
-    print_all(&chains, &first.source, report)
 }
 
 /// Prints every chain and the totals; writes the report.
-fn print_all(chains: &[ChainOutput], source: &str, report: Option<&Path>) -> Result<ExitCode> {
+pub fn print_all(chains: &[ChainOutput], source: &str, report: Option<&Path>) -> Result<ExitCode> {
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let total = print_chains(&mut out, &mut err, chains, source)?;
     out.flush()?;
