@@ -1,8 +1,10 @@
 # trailscan: the commands a new user and CI need. See README.md.
 CARGO ?= cargo
-BIN := target/release/trailscan
+# Cargo's output folder: $CARGO_TARGET_DIR when set (many Rust users share one), else target/.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+BIN := $(TARGET_DIR)/release/trailscan
 
-.PHONY: build demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
+.PHONY: build dist demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
 
 # The AWS CLI, for the tests that compare trailscan's output with its formatters.
 VENV := .venv
@@ -10,6 +12,11 @@ export TRAILSCAN_AWSCLI_PYTHON := $(CURDIR)/$(VENV)/bin/python
 
 build:
 	$(CARGO) build --release -p trailscan
+
+## A small binary to ship: the release build without symbols or line tables (profile `dist`).
+dist:
+	$(CARGO) build --profile dist -p trailscan
+	@ls -l $(TARGET_DIR)/dist/trailscan
 
 ## Builds, then looks up console sign-ins in the bundled sample archive.
 demo: build
@@ -26,9 +33,9 @@ pydeps:
 ## if present, the AWS CLI's formatters from .venv, a real S3 server on loopback).
 test: pydeps
 	@[ -d ../shared/samples/real ] || echo "NOTICE: ../shared/samples/real is absent: the tests over real CloudTrail samples are skipped"
-	@scripts/s3-test-server.sh start target/s3-test-server
-	@TRAILSCAN_TEST_S3_ENV=$(CURDIR)/target/s3-test-server/s3.env $(CARGO) test --workspace; \
-	    status=$$?; scripts/s3-test-server.sh stop target/s3-test-server; exit $$status
+	@scripts/s3-test-server.sh start $(TARGET_DIR)/s3-test-server
+	@TRAILSCAN_TEST_S3_ENV=$(TARGET_DIR)/s3-test-server/s3.env $(CARGO) test --workspace; \
+	    status=$$?; scripts/s3-test-server.sh stop $(TARGET_DIR)/s3-test-server; exit $$status
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -51,7 +58,7 @@ benchdeps: pydeps
 ## written to BENCHMARKS.md. Not a test: no timing assertions. About 40 minutes on 2 cores.
 bench: bench-micro benchdeps
 	$(CARGO) build --release -p trailscan -p trailscan-fixtures -p trailscan-benches --bins
-	$(VENV)/bin/python benches/compare.py
+	TRAILSCAN_TARGET_DIR=$(TARGET_DIR) $(VENV)/bin/python benches/compare.py
 
 bench-micro:
 	$(CARGO) bench -p trailscan-benches --bench micro

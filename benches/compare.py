@@ -34,9 +34,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / "target/release/trailscan"
-FLOOR = ROOT / "target/release/inflate-floor"
-GEN = ROOT / "target/release/trailscan-fixtures"
+# Cargo's output folder, as the Makefile passes it ($CARGO_TARGET_DIR, else target/).
+TARGET = Path(os.environ.get("TRAILSCAN_TARGET_DIR") or ROOT / "target")
+BIN = TARGET / "release/trailscan"
+FLOOR = TARGET / "release/inflate-floor"
+GEN = TARGET / "release/trailscan-fixtures"
 VENV = ROOT / ".venv/bin"
 PLUGIN_DIR = ROOT / "crates/cli/tests/awscli"
 BUCKET = "bench-bucket"
@@ -247,7 +249,7 @@ def rss_at(archive, runs, needle_value, keys):
 def micro_table():
     """The criterion micro-benchmarks `make bench` ran first (target/criterion), if any."""
     found = []
-    for bench in sorted((ROOT / "target/criterion").glob("**/new/benchmark.json")):
+    for bench in sorted((TARGET / "criterion").glob("**/new/benchmark.json")):
         meta = json.loads(bench.read_text())
         median_ns = json.loads((bench.parent / "estimates.json").read_text())["median"]["point_estimate"]
         size = (meta.get("throughput") or {}).get("Bytes")
