@@ -203,17 +203,21 @@ impl LocalFolder {
         match mode {
             WriteMode::Replace => fs::rename(from, to).map_err(fail),
             WriteMode::CreateNew => {
-                let linked = fs::hard_link(from, to);
+                let exists = || {
+                    let target = to.display().to_string();
+                    StoreError::new(Operation::Write, target, Problem::Exists)
+                };
+                let published = match fs::hard_link(from, to) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
+                    // No hard links here (FAT and exFAT drives, some network shares): look,
+                    // then rename; not atomic, but nothing else writes the copy meanwhile.
+                    Err(_) if fs::symlink_metadata(to).is_ok() => Err(exists()),
+                    Err(_) => return fs::rename(from, to).map_err(fail),
+                };
                 // The staged file is ours alone: nothing else is lost if removing it fails.
                 let _ = fs::remove_file(from);
-                match linked {
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::new(
-                        Operation::Write,
-                        to.display().to_string(),
-                        Problem::Exists,
-                    )),
-                    other => other.map_err(fail),
-                }
+                published
             }
         }
     }

@@ -8,6 +8,7 @@ use clap::Parser;
 mod cmd;
 mod exit_codes;
 mod flags;
+mod print;
 mod progress;
 mod scan;
 mod settings;

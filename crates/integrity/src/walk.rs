@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
+use trailscan_archive::StoreError;
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::paths::{digest_key, digest_time, RegionFolder};
 use trailscan_layout::time::{epoch_seconds, format_utc, parse_rfc3339};
@@ -117,7 +118,7 @@ pub enum Step {
 }
 
 /// Why the walk cannot run (the AWS CLI exits 255).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Fatal {
     /// No key is valid in the window.
     #[error("No public keys found between {} and {}", format_utc(*start), format_utc(*end))]
@@ -127,9 +128,9 @@ pub enum Fatal {
         /// Window end plus two hours.
         end: i64,
     },
-    /// The listing failed.
+    /// The digests could not be listed (what the store said, naming the prefix).
     #[error("{0}")]
-    List(String),
+    List(StoreError),
 }
 
 fn is_backfill_key(key: &str) -> bool {
@@ -291,7 +292,7 @@ impl<'a> Walker<'a> {
             let keys = self
                 .store
                 .list(bucket, &self.digest_prefix(), &self.marker())
-                .map_err(|e| Fatal::List(e.to_string()))?;
+                .map_err(Fatal::List)?;
             let target_start = digest_time(self.start);
             let target_end = digest_time(end + 3600);
             let (mut standard, mut backfill_keys) = (Vec::new(), Vec::new());

@@ -1,6 +1,5 @@
 //! `trailscan lookup-events`.
 
-use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,18 +7,14 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::value::RawValue;
 use trailscan_archive::open_destination;
-use trailscan_output::{render, PageLayout, Paging, RenderError, Terminal};
-use trailscan_query::{encode_token, NewestFirst, Resume};
+use trailscan_query::NewestFirst;
 use trailscan_shards::{Counts, EventLine, ShardDir, ShardError, ShardSummary, EVENTS_FILE};
 
 use crate::exit_codes;
+use crate::print::{print_page, SPILL_FAILED};
 use crate::scan::OpenScan;
 use crate::settings::LookupSettings;
 use crate::summary::lookup_summary;
-
-/// When matches kept for ordering cannot spill to disk.
-pub const SPILL_FAILED: &str =
-    "cannot keep matches in temporary files (set TMPDIR to a folder with free space)";
 
 /// Runs a lookup and prints the answer on stdout, problems and the summary on stderr; with
 /// `--shard`, writes the shard's events for `trailscan merge` instead.
@@ -109,71 +104,4 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
         eprintln!("{summary}");
     }
     Ok(exit_codes::completed(problems))
-}
-
-/// What [`print_page`] printed.
-pub struct Printed {
-    /// Events printed.
-    pub returned: usize,
-    /// Copies dropped as duplicate deliveries.
-    pub duplicates: u64,
-}
-
-/// Prints the collected page as `--output` and the paging flags say, with its NextToken.
-pub fn print_page(settings: &LookupSettings, collector: NewestFirst) -> Result<Printed> {
-    let mut page = collector.finish().context(SPILL_FAILED)?;
-    let limit = settings.limit();
-    let first_page_offset = settings
-        .resume
-        .as_ref()
-        .map_or(0, |r| r.page_offset as usize);
-    // A next page exists only under a limit, and then this answer holds exactly `limit`.
-    let token = page.next.take().map(|position| {
-        let page_offset = match (settings.paging, limit) {
-            (Paging::Auto { page_size, .. }, Some(n)) => {
-                ((first_page_offset + n) % page_size) as u64
-            }
-            _ => 0,
-        };
-        encode_token(
-            &settings.canonical,
-            &Resume {
-                position,
-                page_offset,
-            },
-        )
-    });
-    let layout = PageLayout {
-        paging: settings.paging,
-        first_page_offset,
-    };
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut spill_error = None;
-    let mut events = page.events.by_ref().map_while(|e| {
-        e.map(|(_, event)| event)
-            .map_err(|e| spill_error = Some(e))
-            .ok()
-    });
-    let rendered = render(
-        &settings.output,
-        &layout,
-        &mut events,
-        token.as_deref(),
-        &Terminal::stdout(),
-        &mut out,
-    )
-    .and_then(|n| out.flush().map(|()| n).map_err(RenderError::from));
-    if let Some(e) = spill_error {
-        return Err(anyhow::Error::new(e).context(SPILL_FAILED));
-    }
-    let returned = match rendered {
-        Ok(n) => n,
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(RenderError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-        Err(e) => return Err(e.into()),
-    };
-    Ok(Printed {
-        returned,
-        duplicates: page.events.duplicates(),
-    })
 }

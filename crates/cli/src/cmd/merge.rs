@@ -15,10 +15,9 @@ use trailscan_shards::{
     read_run, EventLine, Run, ShardError, ShardSummary, CHAINS_FILE, EVENTS_FILE,
 };
 
-use crate::cmd::lookup_events::{print_page, SPILL_FAILED};
-use crate::cmd::validate_logs::print_all;
 use crate::exit_codes;
 use crate::flags::{Cli, Command};
+use crate::print::{print_all, print_page, SPILL_FAILED};
 use crate::settings::{LookupSettings, MergeSettings, ValidateSettings};
 
 /// Checks the run's shards and prints the merged answer.

@@ -5,9 +5,7 @@
 //! parallel and printed as the AWS CLI prints one, then the totals.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,7 +16,7 @@ use trailscan_cloudtrail_api::{region_keys, KeysError};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
 use trailscan_integrity::chain::{
-    check_chain, print_chains, report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
+    check_chain, report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
 };
 use trailscan_integrity::discover::{
     chain_name, chain_title, chain_window, chains_in, infer_bucket, key_windows, locate,
@@ -31,6 +29,7 @@ use trailscan_layout::{Selection, ShardPlan};
 use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
 use crate::exit_codes::aws_cli_error;
+use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
 use crate::scan::worker_pool;
 use crate::settings::ValidateSettings;
@@ -241,22 +240,4 @@ fn fatal(e: ChainError) -> anyhow::Error {
         ChainError::Fatal(fatal) => aws_cli_error(fatal.to_string()),
         other => other.into(),
     }
-}
-
-/// Prints every chain and the totals; writes the report.
-pub fn print_all(chains: &[ChainOutput], source: &str, report: Option<&Path>) -> Result<ExitCode> {
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    let total = print_chains(&mut out, &mut err, chains, source)?;
-    out.flush()?;
-    if let Some(path) = report {
-        write_report(path, chains.iter().map(|c| c.record.clone()).collect())?;
-    }
-    Ok(ExitCode::from(total.exit_code()))
-}
-
-fn write_report(path: &Path, chains: Vec<serde_json::Value>) -> Result<()> {
-    let doc = serde_json::json!({"tool": "trailscan validate-logs", "chains": chains});
-    let text = serde_json::to_string_pretty(&doc)?;
-    fs::write(path, text + "\n")
-        .with_context(|| format!("cannot write the report to {}", path.display()))
 }

@@ -1,0 +1,104 @@
+//! Printing an answer as its command prints it: a lookup's page, a validation's chains and
+//! totals. The commands print with these, and so does `merge`, which prints what the
+//! unsharded command would have.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use trailscan_integrity::chain::{print_chains, ChainOutput};
+use trailscan_output::{render, PageLayout, Paging, RenderError, Terminal};
+use trailscan_query::{encode_token, NewestFirst, Resume};
+
+use crate::settings::LookupSettings;
+
+/// When matches kept for ordering cannot spill to disk.
+pub const SPILL_FAILED: &str =
+    "cannot keep matches in temporary files (set TMPDIR to a folder with free space)";
+
+/// What [`print_page`] printed.
+pub struct Printed {
+    /// Events printed.
+    pub returned: usize,
+    /// Copies dropped as duplicate deliveries.
+    pub duplicates: u64,
+}
+
+/// Prints the collected page as `--output` and the paging flags say, with its NextToken.
+pub fn print_page(settings: &LookupSettings, collector: NewestFirst) -> Result<Printed> {
+    let mut page = collector.finish().context(SPILL_FAILED)?;
+    let limit = settings.limit();
+    let first_page_offset = settings
+        .resume
+        .as_ref()
+        .map_or(0, |r| r.page_offset as usize);
+    // A next page exists only under a limit, and then this answer holds exactly `limit`.
+    let token = page.next.take().map(|position| {
+        let page_offset = match (settings.paging, limit) {
+            (Paging::Auto { page_size, .. }, Some(n)) => {
+                ((first_page_offset + n) % page_size) as u64
+            }
+            _ => 0,
+        };
+        encode_token(
+            &settings.canonical,
+            &Resume {
+                position,
+                page_offset,
+            },
+        )
+    });
+    let layout = PageLayout {
+        paging: settings.paging,
+        first_page_offset,
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut spill_error = None;
+    let mut events = page.events.by_ref().map_while(|e| {
+        e.map(|(_, event)| event)
+            .map_err(|e| spill_error = Some(e))
+            .ok()
+    });
+    let rendered = render(
+        &settings.output,
+        &layout,
+        &mut events,
+        token.as_deref(),
+        &Terminal::stdout(),
+        &mut out,
+    )
+    .and_then(|n| out.flush().map(|()| n).map_err(RenderError::from));
+    if let Some(e) = spill_error {
+        return Err(anyhow::Error::new(e).context(SPILL_FAILED));
+    }
+    let returned = match rendered {
+        Ok(n) => n,
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(RenderError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Printed {
+        returned,
+        duplicates: page.events.duplicates(),
+    })
+}
+
+/// Prints every chain and the totals; writes the report.
+pub fn print_all(chains: &[ChainOutput], source: &str, report: Option<&Path>) -> Result<ExitCode> {
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let total = print_chains(&mut out, &mut err, chains, source)?;
+    out.flush()?;
+    if let Some(path) = report {
+        write_report(path, chains.iter().map(|c| c.record.clone()).collect())?;
+    }
+    Ok(ExitCode::from(total.exit_code()))
+}
+
+pub fn write_report(path: &Path, chains: Vec<serde_json::Value>) -> Result<()> {
+    let doc = serde_json::json!({"tool": "trailscan validate-logs", "chains": chains});
+    let text = serde_json::to_string_pretty(&doc)?;
+    fs::write(path, text + "\n")
+        .with_context(|| format!("cannot write the report to {}", path.display()))
+}
