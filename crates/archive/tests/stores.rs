@@ -127,6 +127,7 @@ fn a_bucket() {
     )
     .args(["--endpoint-url", env["AWS_ENDPOINT_URL"]])
     .args(["s3api", "create-bucket", "--bucket", "trailscan-store-test"])
+    .stdout(std::process::Stdio::null())
     .status()
     .unwrap();
     assert!(status.success());
