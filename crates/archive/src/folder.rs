@@ -14,6 +14,16 @@ use crate::store::{
     DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
+/// Whether `segment` (a part of a key between `/`) can name a file or folder under a folder
+/// and nothing else: not empty, not `.` or `..`, no backslash (a separator on Windows), no
+/// control character.
+fn is_safe_segment(segment: &str) -> bool {
+    !segment.is_empty()
+        && segment != "."
+        && segment != ".."
+        && !segment.chars().any(|c| c == '\\' || c.is_control())
+}
+
 /// A folder standing for a bucket's top.
 #[derive(Debug, Clone)]
 pub struct LocalFolder {
@@ -114,11 +124,7 @@ impl LocalFolder {
         }
         let mut path = self.key_root.clone();
         for segment in rel.split('/') {
-            let unsafe_segment = segment.is_empty()
-                || segment == "."
-                || segment == ".."
-                || segment.chars().any(|c| c == '\\' || c.is_control());
-            if unsafe_segment {
+            if !is_safe_segment(segment) {
                 return Err(refused());
             }
             path.push(segment);
@@ -137,6 +143,11 @@ impl LocalFolder {
     /// Opens a regular file for reading: not through a symbolic link at the last step, and
     /// without blocking on a FIFO (then refused as not a file).
     fn open_regular(&self, key: &str) -> Result<(fs::File, ObjectInfo), StoreError> {
+        if key.is_empty() || key.ends_with('/') {
+            // A folder's name, which no object has.
+            let target = self.display_key(key);
+            return Err(StoreError::new(Operation::Read, target, Problem::NotFound));
+        }
         let path = self.path_of(key)?;
         let mut options = fs::OpenOptions::new();
         options.read(true);
@@ -207,13 +218,21 @@ impl LocalFolder {
                     let target = to.display().to_string();
                     StoreError::new(Operation::Write, target, Problem::Exists)
                 };
+                let no_links = |e: &io::Error| {
+                    matches!(
+                        e.kind(),
+                        io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
+                    )
+                };
                 let published = match fs::hard_link(from, to) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
-                    // No hard links here (FAT and exFAT drives, some network shares): look,
-                    // then rename; not atomic, but nothing else writes the copy meanwhile.
-                    Err(_) if fs::symlink_metadata(to).is_ok() => Err(exists()),
-                    Err(_) => return fs::rename(from, to).map_err(fail),
+                    // No hard links here (FAT and exFAT drives refuse them, some network shares
+                    // do not have them): look, then rename; not atomic, but nothing else writes
+                    // the copy meanwhile. A real lack of permission fails the rename too.
+                    Err(e) if no_links(&e) && fs::symlink_metadata(to).is_ok() => Err(exists()),
+                    Err(e) if no_links(&e) => return fs::rename(from, to).map_err(fail),
+                    Err(e) => Err(io_error(Operation::Write, to, e)),
                 };
                 // The staged file is ours alone: nothing else is lost if removing it fails.
                 let _ = fs::remove_file(from);
@@ -298,13 +317,18 @@ impl ObjectStore for LocalFolder {
                     continue;
                 }
             };
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            if file_type.is_symlink() {
+                level.links += 1;
+                continue;
+            }
+            // A name no key of this folder can have (not UTF-8, or one that `path_of` would
+            // refuse) is passed over, and counted.
+            let name = entry.file_name().to_str().map(str::to_string);
+            let Some(name) = name.filter(|n| is_safe_segment(n)) else {
                 level.unnamed += 1;
                 continue;
             };
-            if file_type.is_symlink() {
-                level.links += 1;
-            } else if file_type.is_dir() {
+            if file_type.is_dir() {
                 level.folders.push(format!("{dir}{name}/"));
             } else if !file_type.is_file() {
                 level.special += 1;
@@ -370,6 +394,11 @@ impl ObjectStore for LocalFolder {
         mode: WriteMode,
     ) -> Result<(), StoreError> {
         let path = self.resolve(Operation::Write, key)?;
+        if mode == WriteMode::CreateNew && fs::symlink_metadata(&path).is_ok() {
+            // Refused before the sidecar below could replace the present object's.
+            let target = path.display().to_string();
+            return Err(StoreError::new(Operation::Write, target, Problem::Exists));
+        }
         if let Some(metadata) = metadata {
             // The sidecar first: an object is never there without its metadata.
             let mut metadata = metadata.clone();
@@ -553,10 +582,11 @@ mod tests {
         let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        put(dir.path(), "back\\slash.json.gz", "x");
         let store = LocalFolder::open(dir.path()).unwrap();
         let level = store.list_dir("").unwrap();
         assert_eq!(level.objects.len(), 1);
-        assert_eq!((level.links, level.special), (1, 1));
+        assert_eq!((level.links, level.special, level.unnamed), (1, 1, 1));
         let mut buf = Vec::new();
         // Neither blocks nor follows the link.
         assert!(store.read("fifo.json.gz", &mut buf).is_err());

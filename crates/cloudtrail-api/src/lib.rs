@@ -32,27 +32,27 @@ pub struct ListKeysError {
 #[derive(Debug, thiserror::Error)]
 pub enum KeysError {
     /// The `--public-keys` file cannot be read.
-    #[error("cannot read public keys from {}: {source}", path.display())]
+    #[error("cannot read public keys from {}: {cause}", path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not a `list-public-keys` answer.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {cause}", path.display())]
     NotKeys {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
-        source: KeyFileError,
+        cause: KeyFileError,
     },
     /// A copy on disk, and no file.
     #[error("give --public-keys FILE, the saved output of `aws cloudtrail list-public-keys` for the window (a copy on disk has no CloudTrail API to ask)")]
     NoSource,
     /// CloudTrail did not answer.
     #[error("{0} (or give --public-keys FILE)")]
-    Api(#[from] ListKeysError),
+    Api(ListKeysError),
 }
 
 /// The keys to verify each region's digests with over `windows` (region -> the time range its
@@ -65,13 +65,13 @@ pub fn region_keys(
     windows: &BTreeMap<String, (i64, i64)>,
 ) -> Result<RegionKeys, KeysError> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|source| KeysError::Unreadable {
+        let text = std::fs::read_to_string(path).map_err(|cause| KeysError::Unreadable {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
-        let keys = PublicKeys::parse(&text).map_err(|source| KeysError::NotKeys {
+        let keys = PublicKeys::parse(&text).map_err(|cause| KeysError::NotKeys {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         return Ok(RegionKeys::File(keys));
     }
@@ -80,7 +80,8 @@ pub fn region_keys(
         .iter()
         .map(|(region, &(start, end))| (region.clone(), (start, end.saturating_add(2 * 3600))))
         .collect();
-    Ok(RegionKeys::PerRegion(list_public_keys(bucket, &asked)?))
+    let by_region = list_public_keys(bucket, &asked).map_err(KeysError::Api)?;
+    Ok(RegionKeys::PerRegion(by_region))
 }
 
 /// The keys valid at some time in each region's `[start, end]` (epoch seconds), every page,

@@ -73,8 +73,16 @@ impl Buckets {
             return Err(StoreError::new(Operation::Read, target, Problem::NotFound));
         };
         let mut body = Vec::new();
-        let (_, metadata) = store.read_with_metadata(key, &mut body)?;
-        Ok(Fetched { body, metadata })
+        match store.read_with_metadata(key, &mut body) {
+            Ok((_, metadata)) => Ok(Fetched { body, metadata }),
+            // A key that no file of a copy can have (a `..` segment, an empty one) is not in
+            // the copy: the digest that names it is told "not found", as for S3's NoSuchKey.
+            Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
+                let target = format!("s3://{bucket}/{key}");
+                Err(StoreError::new(Operation::Read, target, Problem::NotFound))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

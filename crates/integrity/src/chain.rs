@@ -30,7 +30,13 @@ pub enum ChainError {
     Listing(#[from] StoreError),
     /// The chain's lines could not be written.
     #[error("cannot print: {0}")]
-    Print(#[from] io::Error),
+    Print(io::Error),
+}
+
+impl From<io::Error> for ChainError {
+    fn from(e: io::Error) -> ChainError {
+        ChainError::Print(e)
+    }
 }
 
 /// What checking one trail's chain found, before anything is printed.

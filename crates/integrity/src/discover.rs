@@ -13,8 +13,8 @@ use crate::aws_cli::partition;
 use crate::walk::Trail;
 
 /// How deep below the store's top a trail's `AWSLogs/` is looked for: a trail's key prefix is
-/// a few folders at most.
-const PREFIX_DEPTH: usize = 6;
+/// a few folders at most, and each level searched costs a listing per folder.
+const PREFIX_DEPTH: usize = 4;
 
 /// Where a trail's digests are: its key prefix and organization id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,8 +38,8 @@ fn has_digests(store: &dyn ObjectStore, account_dir: &str) -> bool {
 }
 
 /// The trail's prefix and organization for `account`: the prefix given (else the store's own,
-/// a bucket URL's), or the first `AWSLogs/` folder found breadth first whose account (directly
-/// or in an organization) has digests.
+/// a bucket URL's), or the first `AWSLogs/` folder found breadth first (in key order within a
+/// level) whose account, directly or in an organization, has digests.
 pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>) -> TrailPlace {
     let base = Some(store.base()).filter(|b| !b.split('/').any(|n| n == "AWSLogs"));
     let given = given_prefix
@@ -106,8 +106,14 @@ pub fn infer_bucket(store: &dyn ObjectStore, trail: &Trail) -> Option<String> {
     let mut body = Vec::new();
     let mut text = Vec::new();
     digests.iter().rev().find_map(|digest| {
-        // An unreadable digest says nothing of its bucket; an older one may.
-        let (_, metadata) = store.read_with_metadata(&digest.key, &mut body).ok()?;
+        let metadata = match store.read_with_metadata(&digest.key, &mut body) {
+            Ok((_, metadata)) => metadata,
+            // A sidecar that does not read says nothing; the digest itself still may.
+            Err(_) => {
+                store.read(&digest.key, &mut body).ok()?;
+                None
+            }
+        };
         if let Some(bucket) = metadata.and_then(|m| m.bucket) {
             return Some(bucket);
         }

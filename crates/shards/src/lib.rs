@@ -51,12 +51,12 @@ pub enum ShardError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A local staging file failed.
-    #[error("{what}: {source}")]
+    #[error("{what}: {cause}")]
     Staging {
         /// What was being done.
         what: String,
         /// What the operating system said.
-        source: io::Error,
+        cause: io::Error,
     },
     /// A file does not read as what it should be.
     #[error("{target}: {problem}")]
@@ -232,7 +232,8 @@ impl fmt::Display for ShardDir {
 
 impl ShardDir {
     /// The folder of `shard` of `run_id`, emptied of an earlier attempt's summary (so that a
-    /// retried shard that fails is not taken for finished).
+    /// retried shard that fails is not taken for finished), and shown writable before the
+    /// shard does its work: a probe is written there and removed.
     pub fn prepare(
         store: Arc<dyn ObjectStore>,
         run_id: &str,
@@ -244,6 +245,9 @@ impl ShardDir {
             store,
         };
         dir.store.delete(&dir.file_key(SUMMARY_FILE))?;
+        let probe = dir.file_key(".write-probe");
+        dir.store.write(&probe, b"", None, WriteMode::Replace)?;
+        dir.store.delete(&probe)?;
         Ok(dir)
     }
 
@@ -267,13 +271,13 @@ impl ShardDir {
             .store
             .local_folder()
             .map_or_else(std::env::temp_dir, |p| p.to_path_buf());
-        let staging = |source| ShardError::Staging {
+        let staging = |cause| ShardError::Staging {
             what: format!(
                 "cannot stage {} in {} (set TMPDIR to a folder with free space)",
                 self.display_file(name),
                 staging_folder.display()
             ),
-            source,
+            cause,
         };
         let mut staged = tempfile::NamedTempFile::new_in(&staging_folder).map_err(staging)?;
         let mut out = HashingWriter {
@@ -374,9 +378,9 @@ impl ShardDir {
             let target = self.display_file(&output.path);
             let mut reader = self.store.read_stream(&self.file_key(&output.path))?;
             let (bytes, sha256) =
-                sha256_stream(&mut reader).map_err(|source| ShardError::Staging {
+                sha256_stream(&mut reader).map_err(|cause| ShardError::Staging {
                     what: format!("cannot read {target}"),
-                    source,
+                    cause,
                 })?;
             if bytes != output.bytes || sha256 != output.sha256 {
                 return Err(ShardError::Run {
@@ -473,7 +477,7 @@ pub fn read_run(store: Arc<dyn ObjectStore>, run_id: &str) -> Result<Run, ShardE
     };
     let found = shard_folders(&store, &run_key)?;
     let counts: Vec<u32> = found.values().flatten().map(|(_, n)| *n).collect();
-    let Some(&count) = counts.first() else {
+    let Some(&count) = counts.first().filter(|&&n| n > 0) else {
         return Err(refused(
             "no shard-K-of-N folders: not the folder of a sharded run (give OUT/RUN-ID)".into(),
         ));

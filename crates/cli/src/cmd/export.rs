@@ -283,7 +283,8 @@ fn print_ddl(out: Option<&str>, s3: &S3Options, name: &str, format: Format) -> R
             eprintln!("trailscan: LOCATION is a placeholder: give --out s3://BUCKET/PREFIX, where the export is, to fill it in");
             let regions = match LocalFolder::open(Path::new(dir)) {
                 Ok(folder) => exported_regions(&folder)?,
-                // No export there (yet): a table with no regions to edit.
+                // No readable folder there (no export yet): the table lists no regions, for
+                // the user to fill in with the placeholder LOCATION.
                 Err(_) => Vec::new(),
             };
             (PLACEHOLDER.to_string(), regions)

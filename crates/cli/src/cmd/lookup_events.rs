@@ -52,9 +52,9 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {
         let page = collector.finish().context(SPILL_FAILED)?;
         let lines = page.events.map(|item| {
-            let (position, event) = item.map_err(|e| ShardError::Staging {
+            let (position, event) = item.map_err(|cause| ShardError::Staging {
                 what: SPILL_FAILED.to_string(),
-                source: e,
+                cause,
             })?;
             let record = RawValue::from_string(event.cloudtrail_event).map_err(|e| {
                 ShardError::Malformed {
