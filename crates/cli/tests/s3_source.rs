@@ -1323,3 +1323,75 @@ fn sharded_validation_from_s3_merges_to_the_unsharded_report() {
     assert_eq!(refused.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("shard-1-of-4/chains.jsonl"));
 }
+
+/// Shards that share no folder: each writes its results to a bucket (`--out s3://...`), and
+/// `merge s3://.../RUN-ID` prints the unsharded answer; an altered result in the bucket is
+/// refused, named.
+#[test]
+fn shard_results_in_a_bucket_merge_to_the_unsharded_answer() {
+    let Some(env) = server() else { return };
+    upload(&env, "trailscan-shard-src", "");
+    aws_s3(
+        &env,
+        &["s3api", "create-bucket", "--bucket", "trailscan-shard-out"],
+    );
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let lookup = |more: &[&str]| {
+        let mut args = vec![
+            "lookup-events",
+            "--source",
+            "s3://trailscan-shard-src",
+            "--endpoint-url",
+            &endpoint,
+            "--lookup-attributes",
+            "AttributeKey=ReadOnly,AttributeValue=false",
+            "--output",
+            "text",
+        ];
+        args.extend_from_slice(more);
+        trailscan_ok(&env, &[], &args)
+    };
+    let unsharded = lookup(&[]);
+    let out = "s3://trailscan-shard-out/runs";
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        lookup(&["--shard", &shard, "--run-id", "r1", "--out", out]);
+    }
+    let merge = || {
+        trailscan(
+            &env,
+            &["merge", &format!("{out}/r1"), "--endpoint-url", &endpoint],
+        )
+    };
+    let merged = merge();
+    assert!(
+        merged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    assert!(
+        merged.stdout == unsharded,
+        "the merged answer differs from the unsharded one"
+    );
+    // An altered result: refused, the object named.
+    let altered = tempfile::NamedTempFile::new().unwrap();
+    fs::write(altered.path(), b"{}\n").unwrap();
+    let events = "s3://trailscan-shard-out/runs/r1/shard-1-of-3/events.jsonl";
+    aws_s3(
+        &env,
+        &[
+            "s3",
+            "cp",
+            "--only-show-errors",
+            altered.path().to_str().unwrap(),
+            events,
+        ],
+    );
+    let refused = merge();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(255), "{stderr}");
+    assert!(
+        stderr.contains(events) && stderr.contains("changed or truncated"),
+        "{stderr}"
+    );
+}

@@ -703,3 +703,62 @@ fn every_chain_under_the_source() {
         "--account-id narrows"
     );
 }
+
+/// acquire from a copy on disk (the seam reads a folder as it reads a bucket): every object
+/// copied with its sidecar, a manifest with every object's SHA-256, and a validation of the new
+/// copy that prints what one of the original prints; a second run copies nothing.
+#[test]
+fn acquire_from_a_copy_on_disk_validates_the_same() {
+    let source = common::sample_archive();
+    let keys = source.with_file_name("sample-archive-public-keys.json");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("evidence");
+    let acquire = || {
+        let out = common::trailscan(&["acquire", source.to_str().unwrap(), copy.to_str().unwrap()]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = acquire();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("0 with problems"), "{stderr}");
+    let manifest: Value =
+        serde_json::from_str(&fs::read_to_string(copy.join("trailscan-manifest.json")).unwrap())
+            .unwrap();
+    let objects = manifest["objects"].as_object().unwrap();
+    let sidecars = trailscan_fixtures::files_under(&copy)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".s3meta.json"))
+        .count();
+    let digests = objects
+        .keys()
+        .filter(|k| k.contains("/CloudTrail-Digest/"))
+        .count();
+    assert!(
+        digests > 0 && sidecars == digests,
+        "{sidecars} sidecars, {digests} digests"
+    );
+    for (key, entry) in objects {
+        let bytes = fs::read(source.join(key)).unwrap();
+        assert_eq!(entry["size"], bytes.len(), "{key}");
+    }
+    let window = ["--end-time", "2024-01-03T00:00:00Z"];
+    let original = validate(&source, &keys, &window);
+    let copied = validate(&copy, &keys, &window);
+    assert_eq!(original.code, 0, "{}", original.stderr);
+    assert_eq!(copied.code, original.code);
+    assert_eq!(copied.stderr, original.stderr);
+    // The same lines, the totals naming each source as typed.
+    assert_eq!(
+        copied.stdout.replace(copy.to_str().unwrap(), "SRC"),
+        original.stdout.replace(source.to_str().unwrap(), "SRC")
+    );
+    let (code, stderr) = acquire();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(": 0 copied"),
+        "a second run copies nothing: {stderr}"
+    );
+}
