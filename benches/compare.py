@@ -15,7 +15,9 @@ start included), with the peak RSS of the process tree:
   the six digest chains of the archive's two standalone accounts: the AWS CLI one chain per
   invocation as it must, trailscan all at once; one chain in parity mode is also compared
   byte for byte;
-- peak RSS of trailscan at a second, smaller archive, to show memory does not grow with size.
+- peak RSS of trailscan at a second, smaller archive, to show memory does not grow with size;
+- the S3 server a round trip away (benches/latency_proxy.rs at 0, 20 and 80 ms): lookup,
+  validate-logs (the AWS CLI's too) and acquire (`--latency-only` runs just this part).
 
 It writes BENCHMARKS.md. A benchmark, not a test: nothing here asserts a time.
 """
@@ -39,6 +41,11 @@ TARGET = Path(os.environ.get("TRAILSCAN_TARGET_DIR") or ROOT / "target")
 BIN = TARGET / "release/trailscan"
 FLOOR = TARGET / "release/inflate-floor"
 GEN = TARGET / "release/trailscan-fixtures"
+PROXY = TARGET / "release/latency-proxy"
+# Round trips added by the latency proxy: none (the server beside trailscan), EC2 to S3 in a
+# region (about 20 ms with the server's own time), and a laptop far from the bucket.
+ROUND_TRIPS_MS = (0, 20, 80)
+LATENCY_MARK = "<!-- latency -->"
 VENV = ROOT / ".venv/bin"
 PLUGIN_DIR = ROOT / "crates/cli/tests/awscli"
 BUCKET = "bench-bucket"
@@ -183,7 +190,7 @@ print(len(files))
     return int(out.stdout.strip())
 
 
-def validate_benchmarks(archive, runs, python):
+def validate_benchmarks(archive, runs, python, needle, latency_only=False):
     server_dir = Path(tempfile.mkdtemp(prefix="trailscan-bench-s3-"))
     subprocess.run([ROOT / "scripts/s3-test-server.sh", "start", server_dir], check=True, stdout=subprocess.DEVNULL)
     try:
@@ -227,16 +234,71 @@ def validate_benchmarks(archive, runs, python):
 
         aws_all = ["bash", "-c", " && ".join(shlex.join([str(VENV / "aws"), *aws_args(a, r)]) + " > /dev/null" for a, r in chains)]
         ts_s3 = [BIN, "validate-logs", "--source", f"s3://{BUCKET}", "--endpoint-url", server["AWS_ENDPOINT_URL"], "--public-keys", keys]
+        logs = sum(1 for p in (archive / "AWSLogs").rglob("*.json.gz") if "CloudTrail-Digest" not in str(p))
+        info = {"objects": objects, "logs": logs, "identical": identical, "summary": summary}
+        latency = latency_benchmarks(runs, server, env, aws_env, ts_s3, [VENV / "aws", *aws_args(account, region)],
+                                     ["--start-time", start, "--end-time", end], needle, server_dir / "acquired")
+        if latency_only:
+            return None, info, latency
         rows = {
             "aws validate": measure_with_server("AWS CLI validate-logs, 6 chains one after another", aws_all, aws_env),
             "ts validate": measure_with_server("trailscan validate-logs, the 6 chains at once", [*ts_s3, "--start-time", start, "--end-time", end], env),
             "aws validate one": measure_with_server("AWS CLI validate-logs, one chain", [VENV / "aws", *aws_args(account, region)], aws_env),
             "ts validate one": measure_with_server("trailscan validate-logs, the same chain (parity mode)", [*ts_s3, *aws_args(account, region)[2:]], env),
         }
-        logs = sum(1 for p in (archive / "AWSLogs").rglob("*.json.gz") if "CloudTrail-Digest" not in str(p))
-        return rows, {"objects": objects, "logs": logs, "identical": identical, "summary": summary}
+        return rows, info, latency
     finally:
         subprocess.run([ROOT / "scripts/s3-test-server.sh", "stop", server_dir], stdout=subprocess.DEVNULL)
+
+
+def latency_benchmarks(runs, server, env, aws_env, ts_s3, aws_one, window, needle, acquire_dir):
+    """The same work with the S3 server a round trip away (the latency proxy in front of it):
+    a needle lookup, validate-logs over the 6 chains (and the AWS CLI's over one, once: it
+    takes minutes at 80 ms), and an acquire of the whole bucket into an empty folder."""
+    upstream = server["AWS_ENDPOINT_URL"].removeprefix("http://")
+    rows = {}
+    for ms in ROUND_TRIPS_MS:
+        proxy = subprocess.Popen([PROXY, upstream, str(ms)], stdout=subprocess.PIPE, text=True)
+        try:
+            url = proxy.stdout.readline().strip()
+            swap = lambda cmd: [url if str(a) == server["AWS_ENDPOINT_URL"] else a for a in cmd]
+            print(f"round trip + {ms} ms ({url}):", flush=True)
+            lookup = [BIN, "lookup-events", "-q", "--source", f"s3://{BUCKET}", "--endpoint-url", url,
+                      "--lookup-attributes", f"AttributeKey=EventId,AttributeValue={needle}"]
+            copy = f"rm -rf {shlex.quote(str(acquire_dir))} && {shlex.quote(str(BIN))} acquire s3://{BUCKET} {shlex.quote(str(acquire_dir))} --endpoint-url {url}"
+            rows[ms] = {
+                "lookup": measure(f"needle lookup, +{ms} ms", lookup, runs, env),
+                "validate": measure(f"validate-logs, 6 chains, +{ms} ms", [*swap(ts_s3), *window], runs, env),
+                "acquire": measure(f"acquire, +{ms} ms", ["bash", "-c", copy], runs, env),
+                "aws": measure(f"AWS CLI validate-logs, one chain, +{ms} ms", aws_one, 1, {**aws_env, "AWS_ENDPOINT_URL_S3": url}),
+                "ts one": measure(f"validate-logs, the same chain, +{ms} ms", [*swap(ts_s3), *aws_one[3:]], runs, env),
+            }
+        finally:
+            proxy.kill()
+    return rows
+
+
+def latency_section(rows, vinfo):
+    base = rows[ROUND_TRIPS_MS[0]]
+    lines = [
+        LATENCY_MARK,
+        "## S3 across a network",
+        "",
+        f"The S3 server behind `latency-proxy` (benches/), which holds every request the round trip given before",
+        f"passing it on; the two standalone accounts ({vinfo['logs']} log files, {vinfo['objects']} objects). "
+        "trailscan sizes its requests in flight for the round trip it measures (`--max-concurrent-requests` overrides).",
+        "",
+        "| round trip added | needle lookup | validate-logs, 6 chains | acquire | AWS CLI validate-logs, 1 chain (1 run) | trailscan, same chain | AWS CLI / trailscan | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for ms, r in rows.items():
+        ratio = lambda k: f"{r[k]['seconds']:.2f} s ({r[k]['seconds'] / base[k]['seconds']:.2f}x)"
+        rss = max(r[k]["rss_mib"] for k in ("lookup", "validate", "acquire", "ts one"))
+        lines.append(f"| {ms} ms | {ratio('lookup')} | {ratio('validate')} | {ratio('acquire')} | "
+                     f"{r['aws']['seconds']:.1f} s | {r['ts one']['seconds']:.2f} s | "
+                     f"{r['aws']['seconds'] / r['ts one']['seconds']:.1f}x | {rss:.0f} MiB |")
+    lines += ["", "In parentheses: the time against the server a round trip away over the time against it beside trailscan.", LATENCY_MARK]
+    return lines
 
 
 def rss_at(archive, runs, needle_value, keys):
@@ -280,12 +342,23 @@ def main():
     parser.add_argument("--small-events", type=int, default=180_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the S3-across-a-network section, rewritten in place in --out")
     args = parser.parse_args()
     python = str(VENV / "python")
     cores = os.cpu_count()
     large = ROOT / f"bench-data/archive-{args.events}"
     small = ROOT / f"bench-data/archive-{args.small_events}"
     generate(large, args.events)
+    if args.latency_only:
+        _, vinfo, latency = validate_benchmarks(large, args.runs, python, pick_values(large)[0], latency_only=True)
+        section = "\n".join(latency_section(latency, vinfo))
+        text = Path(args.out).read_text()
+        parts = text.split(LATENCY_MARK)
+        text = parts[0] + section + parts[2] if len(parts) == 3 else text.rstrip("\n") + "\n\n" + section + "\n"
+        Path(args.out).write_text(text)
+        print(section)
+        return
     generate(small, args.small_events)
     files = log_files(large)
     list_file = ROOT / "bench-data" / f"archive-{args.events}.files"
@@ -300,11 +373,11 @@ def main():
     small_needle = pick_values(small)[0]
     rss_large = rss_at(large, args.runs, needle, large.parent / f"{large.name}-public-keys.json")
     rss_small = rss_at(small, args.runs, small_needle, small.parent / f"{small.name}-public-keys.json")
-    validate, vinfo = validate_benchmarks(large, args.runs, python)
-    write_report(args, rows, validate, vinfo, rss_small, rss_large, len(files), raw, events, cores)
+    validate, vinfo, latency = validate_benchmarks(large, args.runs, python, needle)
+    write_report(args, rows, validate, vinfo, rss_small, rss_large, len(files), raw, events, cores, latency)
 
 
-def write_report(args, rows, validate, vinfo, rss_small, rss_large, files, raw, events, cores):
+def write_report(args, rows, validate, vinfo, rss_small, rss_large, files, raw, events, cores, latency):
     floor = rows["floor_zlib"]["seconds"]
     needle = rows["ts needle (EventId)"]["seconds"]
     py = str(VENV / "python")
@@ -361,6 +434,8 @@ def write_report(args, rows, validate, vinfo, rss_small, rss_large, files, raw, 
         "The S3 server runs on the same two cores and spends about a millisecond of CPU per request;",
         "its CPU time per run (last column) bounds what any client can reach on this machine.",
         "",
+        *latency_section(latency, vinfo),
+        "",
         "## validate-logs on local disk",
         "",
         "| what | median | peak RSS | vs trailscan |",
@@ -394,6 +469,10 @@ def write_report(args, rows, validate, vinfo, rss_small, rss_large, files, raw, 
         f"- validate-logs on disk, whole archive: {local:.2f} s, {rows['floor_zlib_sha']['seconds'] / local:.1f}x faster than inflate + SHA-256 with stock zlib and hashlib, "
         f"{local / rows['floor_ours_sha']['seconds']:.2f}x the time of trailscan's own inflate + SHA-256",
         f"- peak RSS: at most {max(r['rss_mib'] for d in (rss_small, rss_large) for r in d.values()):.0f} MiB at both archive sizes",
+        *(f"- S3 {ms} ms away: validate-logs {latency[ms]['aws']['seconds'] / latency[ms]['ts one']['seconds']:.1f}x faster than the AWS CLI (one chain); "
+          f"lookup {latency[ms]['lookup']['seconds'] / latency[0]['lookup']['seconds']:.2f}x, validate-logs {latency[ms]['validate']['seconds'] / latency[0]['validate']['seconds']:.2f}x, "
+          f"acquire {latency[ms]['acquire']['seconds'] / latency[0]['acquire']['seconds']:.2f}x their time with the server beside them"
+          for ms in ROUND_TRIPS_MS[1:]),
         "",
     ]
     Path(args.out).write_text("\n".join(lines))

@@ -43,14 +43,28 @@ pub use store::{
     UserMetadata, WriteMode,
 };
 
-/// Worker threads that keep the cores busy for `store`: one per core on disk; where requests
-/// cross a network and a worker waits for its GET, enough to keep requests in flight (16, or
-/// two per core).
-pub fn default_threads(store: &dyn ObjectStore) -> usize {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    if store.is_remote() {
-        (2 * cores).max(16)
-    } else {
-        cores
+/// Requests kept in flight to S3 before any round trip was timed (the listing's first
+/// levels), unless `--max-concurrent-requests` says otherwise.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+
+/// The fewest requests in flight that trailscan sizes for a round trip: on a co-located
+/// server, where more compete with the server for the cores.
+pub const MIN_AUTO_REQUESTS: usize = 32;
+
+/// The most requests in flight that trailscan sizes for a round trip (80 ms and more): the
+/// objects in flight stay a few megabytes.
+pub const MAX_AUTO_REQUESTS: usize = 256;
+
+/// CPU workers: one per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Threads for work that waits on `store` more than on the CPU (fetching and hashing, copying,
+/// listing): one per request in flight for a store across a network, else one per core.
+pub fn io_threads(store: &dyn ObjectStore) -> usize {
+    match store.requests_in_flight() {
+        0 => default_threads(),
+        n => n,
     }
 }

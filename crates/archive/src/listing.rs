@@ -14,6 +14,22 @@ use crate::store::{DirListing, ObjectStore, StoreError};
 /// are in the listing's problems (the listing goes on); only the first level failing (no
 /// such folder, no access to the bucket) is an error.
 pub fn list(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, StoreError> {
+    // Across a network, a listing is round trips: as many folders listed at once as requests
+    // may be in flight. On disk, rayon's threads (one per core) list.
+    match store.requests_in_flight() {
+        0 => walk(store, selection),
+        requests => match rayon::ThreadPoolBuilder::new()
+            .num_threads(requests)
+            .build()
+        {
+            Ok(pool) => pool.install(|| walk(store, selection)),
+            // No threads to be had: the listing takes longer, and is the same.
+            Err(_) => walk(store, selection),
+        },
+    }
+}
+
+fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, StoreError> {
     let mut listing = Listing::default();
     let base = store.base();
     // Enter the base's own folders as the walk would (a source inside AWSLogs/).

@@ -17,6 +17,8 @@ pub struct S3Options {
     pub no_sign_request: bool,
     /// The client's region when the standard chain names none (`--region`, when one is given).
     pub region: Option<String>,
+    /// Requests in flight at once (`--max-concurrent-requests`); `None`: the default.
+    pub max_concurrent_requests: Option<usize>,
 }
 
 /// Whether a location names S3 (`s3://bucket[/prefix]`).

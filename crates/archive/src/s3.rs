@@ -9,9 +9,9 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;
@@ -48,12 +48,26 @@ struct Connection {
     runtime: tokio::runtime::Runtime,
     /// Objects in a row whose GET failed: see [`UNREACHABLE_STREAK`].
     unreachable_streak: AtomicU32,
+    /// The quickest answer seen so far, in microseconds (`u64::MAX` before the first): the
+    /// round trip, with as little of the server's own time as any request had.
+    round_trip_micros: AtomicU64,
+}
+
+impl Connection {
+    /// Notes how long a request took to be answered.
+    fn answered_in(&self, since: Instant) {
+        let micros = since.elapsed().as_micros().min(u128::from(u64::MAX - 1)) as u64;
+        self.round_trip_micros.fetch_min(micros, Ordering::Relaxed);
+    }
 }
 
 /// `s3://bucket[/prefix]`.
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
     connection: Arc<Connection>,
+    /// Requests to keep in flight (`--max-concurrent-requests`); `None`: sized for the round
+    /// trip, see [`requests_for_round_trip`].
+    requests: Option<usize>,
     bucket: String,
     prefix: String,
     name: String,
@@ -179,11 +193,13 @@ impl S3Bucket {
         });
         let prefix = prefix.trim_end_matches('/').to_string();
         Ok(S3Bucket {
+            requests: options.max_concurrent_requests.map(|n| n.max(1)),
             connection: Arc::new(Connection {
                 client,
                 shared,
                 runtime,
                 unreachable_streak: AtomicU32::new(0),
+                round_trip_micros: AtomicU64::new(u64::MAX),
             }),
             name: url_of(bucket, &prefix),
             bucket: bucket.to_string(),
@@ -229,6 +245,7 @@ impl S3Bucket {
                 std::thread::sleep(Duration::from_millis(100 << attempt));
             }
             let result = self.block_on(async {
+                let asked = Instant::now();
                 let out = self
                     .connection
                     .client
@@ -237,6 +254,9 @@ impl S3Bucket {
                     .key(key)
                     .send()
                     .await;
+                if out.is_ok() {
+                    self.connection.answered_in(asked);
+                }
                 let out = match out {
                     Ok(out) => out,
                     Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
@@ -329,6 +349,18 @@ impl S3Bucket {
     }
 }
 
+/// Requests to keep in flight for a round trip of `round_trip`: as many objects as the cores
+/// consume while one request is on its way (about one object of CloudTrail's size per core
+/// and millisecond, counted twice for headroom), never fewer than on a co-located server, where
+/// more only add threads that compete with the server for the CPU (measured: see
+/// BENCHMARKS.md, "S3 across a network"), and never more than
+/// [`crate::MAX_AUTO_REQUESTS`].
+pub fn requests_for_round_trip(round_trip: Duration) -> usize {
+    let cores = crate::default_threads();
+    let consumed = round_trip.as_secs_f64() * 1000.0 * cores as f64 * 2.0;
+    (consumed.ceil() as usize).clamp(crate::MIN_AUTO_REQUESTS, crate::MAX_AUTO_REQUESTS)
+}
+
 /// `s3://bucket[/prefix]`.
 fn url_of(bucket: &str, prefix: &str) -> String {
     if prefix.is_empty() {
@@ -383,6 +415,15 @@ impl ObjectStore for S3Bucket {
         true
     }
 
+    fn requests_in_flight(&self) -> usize {
+        self.requests.unwrap_or_else(|| {
+            match self.connection.round_trip_micros.load(Ordering::Relaxed) {
+                u64::MAX => crate::DEFAULT_MAX_CONCURRENT_REQUESTS,
+                micros => requests_for_round_trip(Duration::from_micros(micros)),
+            }
+        })
+    }
+
     fn display_key(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
@@ -399,7 +440,10 @@ impl ObjectStore for S3Bucket {
                 .delimiter("/")
                 .into_paginator()
                 .send();
+            let mut asked = Instant::now();
             while let Some(page) = pages.next().await {
+                self.connection.answered_in(asked);
+                asked = Instant::now();
                 let page = page.map_err(|e| {
                     let target = url_of(&self.bucket, dir.trim_end_matches('/'));
                     StoreError::new(Operation::List, target, Problem::Service(describe(&e)))
@@ -518,6 +562,7 @@ impl ObjectStore for S3Bucket {
     fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {
         Some(Box::new(S3Bucket {
             connection: Arc::clone(&self.connection),
+            requests: self.requests,
             bucket: bucket.to_string(),
             prefix: String::new(),
             name: url_of(bucket, ""),

@@ -202,10 +202,16 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         None
     }
 
-    /// Whether requests cross a network: workers should then outnumber cores, as each waits
-    /// for its answer.
+    /// Whether requests cross a network (each then waits a round trip).
     fn is_remote(&self) -> bool {
         false
+    }
+
+    /// How many requests to keep in flight at once, for a store across a network: enough to
+    /// hide the round trip (see [`crate::DEFAULT_MAX_CONCURRENT_REQUESTS`]). 0 for a store on
+    /// this machine, whose readers need no help.
+    fn requests_in_flight(&self) -> usize {
+        0
     }
 
     /// An object as a person names it: its path, or `s3://bucket/key`.

@@ -2,7 +2,9 @@
 //! listed, the worker threads, the progress display, and problems with objects reported.
 
 use anyhow::{bail, Context, Result};
-use trailscan_archive::{default_threads, list, open_archive, Listing, ObjectRef, ObjectStore};
+use trailscan_archive::{
+    default_threads, io_threads, list, open_archive, Listing, ObjectRef, ObjectStore,
+};
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
 };
@@ -10,17 +12,22 @@ use trailscan_query::{
 use crate::progress::{Meter, Progress};
 use crate::settings::SourceSettings;
 
-/// The worker threads: `threads` (`--threads`), else what `store` needs (see
-/// [`default_threads`]).
-pub fn worker_pool(threads: usize, store: &dyn ObjectStore) -> Result<rayon::ThreadPool> {
+/// Worker threads: `threads` (`--threads`), else one per core.
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
     let threads = match threads {
-        0 => default_threads(store),
+        0 => default_threads(),
         n => n,
     };
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")
+}
+
+/// Threads for work that waits on `store` (fetching and hashing, copying): `threads`
+/// (`--threads`), or one per core, and at least one per request `store` keeps in flight.
+pub fn io_pool(threads: usize, store: &dyn ObjectStore) -> Result<rayon::ThreadPool> {
+    worker_pool(threads.max(io_threads(store)))
 }
 
 /// A source opened and listed, with its worker threads and progress display.
@@ -58,7 +65,7 @@ impl OpenScan {
         let bytes = listing.objects.iter().map(|o| o.size).sum();
         progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
         Ok(OpenScan {
-            pool: worker_pool(source.threads, &*store)?,
+            pool: worker_pool(source.threads)?,
             progress,
             listing,
             store,
@@ -95,6 +102,7 @@ impl OpenScan {
         let options = ScanOptions {
             source: store,
             pool: &self.pool,
+            requests_in_flight: store.requests_in_flight(),
             max_inflated_bytes: self.max_inflated_bytes,
             max_record_bytes: self.max_record_bytes,
             hash_objects,

@@ -64,6 +64,17 @@ pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
+/// The keys of every day folder, the folders listed at once (a long window is hundreds of
+/// listings, each a round trip from S3), in the folders' order.
+fn list_days(store: &Buckets, bucket: &str, days: &[String]) -> Result<Vec<String>, StoreError> {
+    let listed: Vec<Vec<String>> = days
+        .par_iter()
+        .with_max_len(1)
+        .map(|day| store.list(bucket, day, ""))
+        .collect::<Result<_, _>>()?;
+    Ok(listed.into_iter().flatten().collect())
+}
+
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
 /// before `now`) that no digest of the folder lists, except those delivered in one of the
 /// `excused` intervals (the hours of digests already reported INVALID or missing).
@@ -79,37 +90,34 @@ pub fn unlisted_logs(
     if until < start {
         return Ok(Vec::new());
     }
-    let mut logs = Vec::new();
-    for prefix in trail.folder(ObjectKind::Log).day_prefixes(start, until) {
-        for key in store.list(&trail.bucket, &prefix, "")? {
-            if let KeyClass::CloudTrail(k) = parse_key(&key) {
+    let log_days = trail.folder(ObjectKind::Log).day_prefixes(start, until);
+    let logs: Vec<String> = list_days(store, &trail.bucket, &log_days)?
+        .into_iter()
+        .filter(|key| match parse_key(key) {
+            KeyClass::CloudTrail(k) => {
                 let is_excused = excused
                     .iter()
                     .any(|(a, b)| (*a..=*b).contains(&k.delivered_at));
-                if k.kind == ObjectKind::Log
+                k.kind == ObjectKind::Log
                     && (start..=until).contains(&k.delivered_at)
                     && !is_excused
-                {
-                    logs.push(key);
-                }
             }
-        }
-    }
+            KeyClass::NotCloudTrail(_) => false,
+        })
+        .collect();
     if logs.is_empty() {
         return Ok(Vec::new());
     }
     // Digests that may list them: delivered from an hour before the window to a few after.
-    let mut digest_keys = Vec::new();
-    for prefix in trail
+    let digest_days = trail
         .folder(ObjectKind::Digest)
-        .day_prefixes(start - 3600, until + 3 * 3600)
-    {
-        for key in store.list(&trail.bucket, &prefix, "")? {
-            if matches!(parse_key(&key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest) {
-                digest_keys.push(key);
-            }
-        }
-    }
+        .day_prefixes(start - 3600, until + 3 * 3600);
+    let digest_keys: Vec<String> = list_days(store, &trail.bucket, &digest_days)?
+        .into_iter()
+        .filter(
+            |key| matches!(parse_key(key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest),
+        )
+        .collect();
     // Each digest's end and the log files it lists: from the walk where it read the digest,
     // else (other trails' digests in the folder) read here, on all cores.
     let walked: HashMap<&str, &ValidDigest> = walked

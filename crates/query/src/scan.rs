@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -21,6 +21,10 @@ pub struct ScanOptions<'a> {
     pub source: &'a dyn ObjectStore,
     /// The threads to scan on (one worker per pool thread).
     pub pool: &'a rayon::ThreadPool,
+    /// Objects fetched at once by fetchers of their own, ahead of the workers: for a store
+    /// across a network, where a request waits a round trip and the CPU should not. 0: each
+    /// worker reads its object itself (a folder on disk).
+    pub requests_in_flight: usize,
     /// Cap on one object's inflated size.
     pub max_inflated_bytes: u64,
     /// Cap on one record's size: a larger record is skipped and reported before it is parsed
@@ -209,6 +213,7 @@ impl Worker {
     fn scan_object<S: RecordSink>(
         &mut self,
         object: &ObjectRef,
+        fetched: Option<Result<Vec<u8>, StoreError>>,
         wanted: &Wanted<'_>,
         options: &ScanOptions<'_>,
         sink: &mut S,
@@ -219,7 +224,14 @@ impl Worker {
             stats.objects_failed += 1;
             (options.report)(object, &problem);
         };
-        if let Err(e) = options.source.read(&object.key, &mut self.compressed) {
+        let read = match fetched {
+            Some(fetched) => fetched.map(|body| self.compressed = body),
+            None => options
+                .source
+                .read(&object.key, &mut self.compressed)
+                .map(drop),
+        };
+        if let Err(e) = read {
             fail(stats, ObjectProblem::read(&e));
             return Ok(true);
         }
@@ -357,6 +369,44 @@ impl Worker {
     }
 }
 
+/// Runs `consume` over `objects` fetched by `options.requests_in_flight` fetchers at once, in
+/// the order they arrive. Fetched bodies wait in a queue as long as the fetchers are many: a
+/// fetcher blocks on a full queue, so memory stays at about twice the requests in flight
+/// times an object's size. Fetchers stop taking objects once `stop` is set.
+fn fetched_ahead<'o, R>(
+    objects: &'o [ObjectRef],
+    options: &ScanOptions<'_>,
+    stop: &AtomicBool,
+    consume: impl FnOnce(FetchedObjects<'o>) -> R,
+) -> R {
+    let fetchers = options.requests_in_flight.min(objects.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::sync_channel(fetchers);
+    std::thread::scope(|scope| {
+        for _ in 0..fetchers {
+            let sender = sender.clone();
+            let next = &next;
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(object) = objects.get(i).filter(|_| !stop.load(Ordering::Relaxed)) else {
+                    return;
+                };
+                let mut body = Vec::new();
+                let fetched = options.source.read(&object.key, &mut body).map(|_| body);
+                // The consumer is gone only when the scan ended early.
+                if sender.send((object, fetched)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(sender);
+        consume(receiver.into_iter())
+    })
+}
+
+/// Objects with their bodies (or why not), as the fetchers deliver them.
+type FetchedObjects<'o> = mpsc::IntoIter<(&'o ObjectRef, Result<Vec<u8>, StoreError>)>;
+
 /// Scans `objects` in parallel. Each pool thread gets its own worker and sink (from
 /// `new_sink`), taken once per object, never per record; at the end the sinks are combined
 /// with `merge`, so the result does not depend on which thread scanned what as long as
@@ -383,35 +433,47 @@ where
     let slots: Vec<Mutex<Option<(Worker, S, ScanStats)>>> = (0..pool.current_num_threads())
         .map(|_| Mutex::new(None))
         .collect();
-    pool.install(|| {
-        objects
-            .par_iter()
-            // One job per object: log files differ a lot in size, so let rayon balance them.
-            .with_max_len(1)
-            .try_for_each(|object| {
-                if stop.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let slot = &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
-                // Uncontended: only this thread takes its own slot.
-                let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
-                let (worker, sink, stats) = guard
-                    .get_or_insert_with(|| (Worker::default(), new_sink(), ScanStats::default()));
-                let before = (stats.records, stats.records_matched);
-                let go_on = worker.scan_object(object, &wanted, options, sink, stats)?;
-                if let Some(progress) = options.progress {
-                    progress(&ObjectScanned {
-                        listed_bytes: object.size,
-                        records: stats.records - before.0,
-                        matched: stats.records_matched - before.1,
-                    });
-                }
-                if !go_on {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                Ok(())
+    // One object through the thread's own worker and sink; false once the scan should stop.
+    let scan_one = |object: &ObjectRef, fetched: Option<Result<Vec<u8>, StoreError>>| {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let slot = &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
+        // Uncontended: only this thread takes its own slot.
+        let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let (worker, sink, stats) =
+            guard.get_or_insert_with(|| (Worker::default(), new_sink(), ScanStats::default()));
+        let before = (stats.records, stats.records_matched);
+        let go_on = worker.scan_object(object, fetched, &wanted, options, sink, stats)?;
+        if let Some(progress) = options.progress {
+            progress(&ObjectScanned {
+                listed_bytes: object.size,
+                records: stats.records - before.0,
+                matched: stats.records_matched - before.1,
+            });
+        }
+        if !go_on {
+            stop.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    };
+    if options.requests_in_flight == 0 {
+        pool.install(|| {
+            objects
+                .par_iter()
+                // One job per object: log files differ a lot in size, so let rayon balance them.
+                .with_max_len(1)
+                .try_for_each(|object| scan_one(object, None))
+        })?;
+    } else {
+        fetched_ahead(objects, options, &stop, |fetched| {
+            pool.install(|| {
+                fetched
+                    .par_bridge()
+                    .try_for_each(|(object, body)| scan_one(object, Some(body)))
             })
-    })?;
+        })?;
+    }
     let mut total = ScanStats::default();
     let mut combined = new_sink();
     for slot in slots {

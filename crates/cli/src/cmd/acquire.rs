@@ -24,7 +24,7 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
-use crate::scan::worker_pool;
+use crate::scan::io_pool;
 use crate::settings::AcquireSettings;
 
 /// What happened to one object.
@@ -135,7 +135,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     let listed_bytes = objects.iter().map(|o| o.size).sum();
     progress.start(Meter::Download, objects.len() as u64, listed_bytes);
-    let pool = worker_pool(settings.threads, &*source)?;
+    let pool = io_pool(settings.threads, &*source)?;
     let known: BTreeMap<&str, &str> = manifest
         .objects
         .iter()

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
@@ -31,7 +31,7 @@ use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
-use crate::scan::worker_pool;
+use crate::scan::io_pool;
 use crate::settings::ValidateSettings;
 
 /// The source and the run's workers.
@@ -39,7 +39,8 @@ struct Validation<'s> {
     settings: &'s ValidateSettings,
     store: Arc<dyn ObjectStore>,
     copies: Vec<(String, Arc<dyn ObjectStore>)>,
-    pool: rayon::ThreadPool,
+    /// Made once the source was first listed: from S3, its size follows the round trip.
+    pool: OnceLock<rayon::ThreadPool>,
 }
 
 /// Runs a validation.
@@ -50,12 +51,11 @@ pub fn run(settings: &ValidateSettings) -> Result<ExitCode> {
         let copy = LocalFolder::open(dir).context("--bucket-copy")?;
         copies.push((bucket.clone(), Arc::new(copy) as Arc<dyn ObjectStore>));
     }
-    let pool = worker_pool(settings.threads, &*store)?;
     let validation = Validation {
         settings,
         store,
         copies,
-        pool,
+        pool: OnceLock::new(),
     };
     match &settings.trail_arn {
         Some(arn) => validation.parity(arn),
@@ -64,6 +64,15 @@ pub fn run(settings: &ValidateSettings) -> Result<ExitCode> {
 }
 
 impl Validation<'_> {
+    /// The workers that fetch and hash (see [`io_pool`]), made on first use.
+    fn pool(&self) -> Result<&rayon::ThreadPool> {
+        if self.pool.get().is_none() {
+            // Set only here, by the command's own thread.
+            let _ = self.pool.set(io_pool(self.settings.threads, &*self.store)?);
+        }
+        Ok(self.pool.get().unwrap_or_else(|| unreachable!("set above")))
+    }
+
     /// The buckets a trail delivering to `bucket` is read from.
     fn buckets(&self, bucket: &str) -> Buckets {
         let mut buckets = Buckets::new(bucket, Arc::clone(&self.store));
@@ -128,8 +137,9 @@ impl Validation<'_> {
         let buckets = self.buckets(&trail.bucket);
         let keys = keys.of(&trail.source_region);
         let checked = |n| progress.checked(n);
-        let checked = check_chain(&buckets, &trail, keys, window, s.now, &self.pool, &checked)
-            .map_err(fatal)?;
+        let pool = self.pool()?;
+        let checked =
+            check_chain(&buckets, &trail, keys, window, s.now, pool, &checked).map_err(fatal)?;
         progress.step_done();
         progress.finish();
         let result = report_chain(printer, &checked, &trail, arn, window)?;
@@ -174,7 +184,8 @@ impl Validation<'_> {
         };
         progress.start(Meter::Chains, 0, own.len() as u64);
         let checked = |n| progress.checked(n);
-        let chains: Vec<Result<ChainOutput>> = self.pool.install(|| {
+        let pool = self.pool()?;
+        let chains: Vec<Result<ChainOutput>> = pool.install(|| {
             own.par_iter()
                 .map(|&index| {
                     let (trail, oldest) = &all[index];
@@ -185,7 +196,7 @@ impl Validation<'_> {
                         keys: keys.of(&trail.source_region),
                         verbose: s.verbose,
                         now: s.now,
-                        pool: &self.pool,
+                        pool,
                         checked: &checked,
                     };
                     let title = chain_title(&trail);

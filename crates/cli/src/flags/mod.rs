@@ -70,7 +70,8 @@ pub struct AcquireArgs {
     #[command(flatten)]
     pub s3: S3Args,
 
-    /// Parallel downloads (default 16).
+    /// Parallel copies (default: one per core; from S3, at least one per request in flight,
+    /// see --max-concurrent-requests).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
@@ -145,8 +146,8 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "NAME=DIR")]
     pub bucket_copy: Vec<String>,
 
-    /// Worker threads for fetching and hashing log files (default: one per core on disk; 16 or
-    /// two per core on S3).
+    /// Worker threads for fetching and hashing log files (default: one per core; from S3, at
+    /// least one per request in flight, see --max-concurrent-requests).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
@@ -221,8 +222,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size, help_heading = "Source")]
     pub max_record_size: u64,
 
-    /// Worker threads (default: one per core on disk; 16 or two per core on S3, where
-    /// workers wait for their GETs).
+    /// Worker threads that inflate and search (default: one per core). From S3, objects are
+    /// fetched ahead of them, --max-concurrent-requests at once.
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Source")]
     pub threads: usize,
 
@@ -261,6 +262,12 @@ pub struct S3Args {
     /// Anonymous requests, for a public s3:// bucket.
     #[arg(long)]
     pub no_sign_request: bool,
+
+    /// Requests to S3 in flight at once, listings and GETs (default: 128, enough to hide
+    /// round trips of tens of milliseconds): more for a distant bucket, fewer to spare a
+    /// narrow link.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_concurrent_requests: Option<u32>,
 }
 
 impl S3Args {
@@ -272,6 +279,7 @@ impl S3Args {
             endpoint_url: self.endpoint_url.clone(),
             profile: self.profile.clone(),
             no_sign_request: self.no_sign_request,
+            max_concurrent_requests: self.max_concurrent_requests.map(|n| n as usize),
             region: match regions {
                 [one] => Some(one.clone()),
                 _ => None,
