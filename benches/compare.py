@@ -284,7 +284,8 @@ def latency_section(rows, vinfo):
         LATENCY_MARK,
         "## S3 across a network",
         "",
-        f"The S3 server behind `latency-proxy` (benches/), which holds every request the round trip given before",
+        f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
+        f"the S3 server behind `latency-proxy` (benches/), which holds every request the round trip given before",
         f"passing it on; the two standalone accounts ({vinfo['logs']} log files, {vinfo['objects']} objects). "
         "trailscan sizes its requests in flight for the round trip it measures (`--max-concurrent-requests` overrides).",
         "",

@@ -350,14 +350,14 @@ impl S3Bucket {
 }
 
 /// Requests to keep in flight for a round trip of `round_trip`: as many objects as the cores
-/// consume while one request is on its way (about one object of CloudTrail's size per core
-/// and millisecond, counted twice for headroom), never fewer than on a co-located server, where
-/// more only add threads that compete with the server for the CPU (measured: see
-/// BENCHMARKS.md, "S3 across a network"), and never more than
-/// [`crate::MAX_AUTO_REQUESTS`].
+/// could consume while requests are on their way, at about one object of CloudTrail's size
+/// per core and millisecond, counted four times over, for answers slower than the quickest and
+/// for work (a validation's walk, a listing's levels) that cannot start until an answer is in;
+/// never fewer than [`crate::MIN_AUTO_REQUESTS`], never more than [`crate::MAX_AUTO_REQUESTS`]
+/// (measured: see BENCHMARKS.md, "S3 across a network").
 pub fn requests_for_round_trip(round_trip: Duration) -> usize {
     let cores = crate::default_threads();
-    let consumed = round_trip.as_secs_f64() * 1000.0 * cores as f64 * 2.0;
+    let consumed = round_trip.as_secs_f64() * 1000.0 * cores as f64 * 4.0;
     (consumed.ceil() as usize).clamp(crate::MIN_AUTO_REQUESTS, crate::MAX_AUTO_REQUESTS)
 }
 
@@ -582,4 +582,19 @@ fn object_info(o: &aws_sdk_s3::types::Object) -> Option<ObjectInfo> {
         etag: o.e_tag().map(str::to_string),
         modified: system_time(o.last_modified()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_grow_with_the_round_trip_within_bounds() {
+        let at = |ms| requests_for_round_trip(Duration::from_millis(ms));
+        assert_eq!(at(0), crate::MIN_AUTO_REQUESTS);
+        assert_eq!(at(10_000), crate::MAX_AUTO_REQUESTS);
+        assert!(at(5) <= at(20) && at(20) <= at(80));
+        let cores = crate::default_threads();
+        assert_eq!(at(20), (20 * 4 * cores).clamp(32, 256));
+    }
 }

@@ -1,6 +1,7 @@
 //! One tester for every way of reading an archive (ripgrep's `SearcherTester`): each lookup
 //! case runs over a folder on disk and over the same objects in the S3 test server, with one
-//! worker and with many, and every run must print the same bytes on stdout, exit with the same
+//! worker and with many, with the requests in flight sized for the round trip and with one at
+//! a time, and every run must print the same bytes on stdout, exit with the same
 //! code, name the same problems (the object's location aside) and count the same in its
 //! summary. Without the S3 server (`cargo test` alone), the disk runs are still compared.
 
@@ -33,6 +34,8 @@ struct Way {
     location: String,
     env: HashMap<String, String>,
     threads: &'static str,
+    /// More flags of this way.
+    extra: &'static [&'static str],
 }
 
 struct LookupTester {
@@ -52,18 +55,24 @@ impl LookupTester {
                 location: format!("{}/", local.display()),
                 env: HashMap::new(),
                 threads,
+                extra: &[],
             });
         }
         if let Some(env) = server() {
             // At the bucket's top, so that keys (and the page tokens that carry them) are the same.
             upload_tree(&env, archive, bucket, "");
-            for threads in ["1", "16"] {
+            // The requests in flight as sized for the round trip, and one at a time.
+            for (threads, extra) in [
+                ("1", &[][..]),
+                ("2", &["--max-concurrent-requests", "1"][..]),
+            ] {
                 ways.push(Way {
-                    name: format!("S3, {threads} threads"),
+                    name: format!("S3, {threads} threads, {extra:?}"),
                     source: format!("s3://{bucket}"),
                     location: format!("s3://{bucket}/"),
                     env: env.clone(),
                     threads,
+                    extra,
                 });
             }
         }
@@ -76,6 +85,7 @@ impl LookupTester {
         if let Some(endpoint) = way.env.get("AWS_ENDPOINT_URL") {
             args.extend(["--endpoint-url", endpoint]);
         }
+        args.extend_from_slice(way.extra);
         args.extend_from_slice(case);
         let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
             .args(&args)

@@ -117,8 +117,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     manifest.source = source.name().to_string();
     let progress = Progress::on_stderr(settings.no_progress, false);
     progress.listing(source.name());
-    let mut objects = Vec::new();
-    for kind in [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest] {
+    let listing = |kind| {
         let selection = Selection {
             kind,
             accounts: settings.accounts.clone(),
@@ -127,7 +126,22 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             end: settings.end,
             ..Selection::default()
         };
-        let listing = list(&*source, &selection)?;
+        list(&*source, &selection)
+    };
+    // The three kinds' folders are listed at once: from S3, each listing is round trips.
+    let listings = std::thread::scope(|scope| {
+        let running = [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest]
+            .map(|kind| scope.spawn(move || listing(kind)));
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    let mut objects = Vec::new();
+    for listing in listings {
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
