@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod digest;
+mod fetch;
 mod folder;
 pub mod inflate;
 mod listing;
@@ -33,14 +34,15 @@ pub mod s3;
 pub mod sidecar;
 mod store;
 
+pub use fetch::map_fetched;
 pub use folder::LocalFolder;
 pub use listing::list;
 pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};
 pub use open::{is_s3_url, open_archive, open_destination, open_existing, S3Options};
 pub use store::{
-    key_under, DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
-    UserMetadata, WriteMode,
+    key_under, read_each_with_threads, DirListing, Fetched, ObjectInfo, ObjectMetadata,
+    ObjectStore, Operation, Problem, StoreError, UserMetadata, WriteMode,
 };
 
 /// Requests kept in flight to S3 before any round trip was timed (the listing's first
@@ -59,13 +61,4 @@ pub const MAX_AUTO_REQUESTS: usize = 256;
 /// CPU workers: one per core.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
-/// Threads for work that waits on `store` more than on the CPU (fetching and hashing, copying,
-/// listing): one per request in flight for a store across a network, else one per core.
-pub fn io_threads(store: &dyn ObjectStore) -> usize {
-    match store.requests_in_flight() {
-        0 => default_threads(),
-        n => n,
-    }
 }

@@ -19,7 +19,8 @@ use aws_sdk_s3::Client;
 
 use crate::open::S3Options;
 use crate::store::{
-    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
+    DirListing, Fetched, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
+    WriteMode,
 };
 
 /// Attempts at a GET whose body breaks off or comes short.
@@ -29,6 +30,14 @@ const BODY_ATTEMPTS: u32 = 4;
 /// taken as gone: the rest of the scan then fails fast, each object still named, instead of
 /// waiting out every retry of every object.
 const UNREACHABLE_STREAK: u32 = 8;
+
+/// A GET's body, user metadata, ETag and LastModified.
+type Answer = (
+    bytes::Bytes,
+    std::collections::HashMap<String, String>,
+    Option<String>,
+    Option<SystemTime>,
+);
 
 /// How one GET ended.
 enum Attempt {
@@ -228,6 +237,17 @@ impl S3Bucket {
         key: &str,
         buf: &mut Vec<u8>,
     ) -> Result<(ObjectInfo, ObjectMetadata), StoreError> {
+        let (body, info, metadata) = self.block_on(self.get_async(key))?;
+        buf.clear();
+        buf.extend_from_slice(&body);
+        Ok((info, metadata))
+    }
+
+    /// [`S3Bucket::get`] on the runtime: the body as the SDK collected it.
+    async fn get_async(
+        &self,
+        key: &str,
+    ) -> Result<(bytes::Bytes, ObjectInfo, ObjectMetadata), StoreError> {
         let streak = &self.connection.unreachable_streak;
         let unreachable = streak.load(Ordering::Relaxed);
         if unreachable >= UNREACHABLE_STREAK {
@@ -242,49 +262,11 @@ impl S3Bucket {
         // that breaks off or comes short of its Content-Length is retried here.
         for attempt in 0..BODY_ATTEMPTS {
             if attempt > 0 {
-                std::thread::sleep(Duration::from_millis(100 << attempt));
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
-            let result = self.block_on(async {
-                let asked = Instant::now();
-                let out = self
-                    .connection
-                    .client
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await;
-                if out.is_ok() {
-                    self.connection.answered_in(asked);
-                }
-                let out = match out {
-                    Ok(out) => out,
-                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                        return Err(Attempt::NotFound)
-                    }
-                    Err(e) => return Err(Attempt::Request(describe(&e))),
-                };
-                let expected = out.content_length();
-                let metadata = out.metadata().cloned().unwrap_or_default();
-                let etag = out.e_tag().map(str::to_string);
-                let modified = system_time(out.last_modified());
-                let body = match out.body.collect().await {
-                    Ok(body) => body.into_bytes(),
-                    Err(e) => return Err(Attempt::Body(redact(&format!("reading the body: {e}")))),
-                };
-                match expected {
-                    Some(n) if n >= 0 && body.len() as i64 != n => Err(Attempt::Body(format!(
-                        "truncated body: {} of {n} bytes",
-                        body.len()
-                    ))),
-                    _ => Ok((body, metadata, etag, modified)),
-                }
-            });
-            match result {
+            match self.attempt(key).await {
                 Ok((body, metadata, etag, modified)) => {
                     streak.store(0, Ordering::Relaxed);
-                    buf.clear();
-                    buf.extend_from_slice(&body);
                     let info = ObjectInfo {
                         key: key.to_string(),
                         size: body.len() as u64,
@@ -295,7 +277,7 @@ impl S3Bucket {
                         bucket: Some(self.bucket.clone()),
                         user: metadata.into_iter().collect(),
                     };
-                    return Ok((info, metadata));
+                    return Ok((body, info, metadata));
                 }
                 Err(Attempt::NotFound) => {
                     streak.store(0, Ordering::Relaxed);
@@ -317,6 +299,44 @@ impl S3Bucket {
             key,
             format!("{last} (after {BODY_ATTEMPTS} attempts)"),
         ))
+    }
+
+    /// One GET request and its whole body, checked against its Content-Length.
+    async fn attempt(&self, key: &str) -> Result<Answer, Attempt> {
+        let asked = Instant::now();
+        let out = self
+            .connection
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        if out.is_ok() {
+            self.connection.answered_in(asked);
+        }
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                return Err(Attempt::NotFound)
+            }
+            Err(e) => return Err(Attempt::Request(describe(&e))),
+        };
+        let expected = out.content_length();
+        let metadata = out.metadata().cloned().unwrap_or_default();
+        let etag = out.e_tag().map(str::to_string);
+        let modified = system_time(out.last_modified());
+        let body = match out.body.collect().await {
+            Ok(body) => body.into_bytes(),
+            Err(e) => return Err(Attempt::Body(redact(&format!("reading the body: {e}")))),
+        };
+        match expected {
+            Some(n) if n >= 0 && body.len() as i64 != n => Err(Attempt::Body(format!(
+                "truncated body: {} of {n} bytes",
+                body.len()
+            ))),
+            _ => Ok((body, metadata, etag, modified)),
+        }
     }
 
     async fn put(
@@ -493,6 +513,48 @@ impl ObjectStore for S3Bucket {
     ) -> Result<(ObjectInfo, Option<ObjectMetadata>), StoreError> {
         self.get(key, buf)
             .map(|(info, metadata)| (info, Some(metadata)))
+    }
+
+    fn read_each(
+        &self,
+        keys: &[&str],
+        in_flight: usize,
+        with_metadata: bool,
+        each: &mut dyn FnMut(usize, Result<Fetched, StoreError>) -> bool,
+    ) {
+        // Requests are tasks of the runtime, `in_flight` at once (a semaphore), so a thousand
+        // cost no thread each; answers come back through a channel to the calling thread.
+        let (sender, mut answers) = tokio::sync::mpsc::channel(in_flight.max(1));
+        let permits = Arc::new(tokio::sync::Semaphore::new(in_flight.max(1)));
+        let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        let (me, gate) = (self.clone(), Arc::clone(&permits));
+        let asking = self.connection.runtime.spawn(async move {
+            for (index, key) in keys.into_iter().enumerate() {
+                // Closed: the caller wants no more.
+                let Ok(permit) = Arc::clone(&gate).acquire_owned().await else {
+                    return;
+                };
+                let (me, sender) = (me.clone(), sender.clone());
+                tokio::spawn(async move {
+                    let fetched = me.get_async(&key).await.map(|(body, _, metadata)| Fetched {
+                        body: body.into(),
+                        metadata: with_metadata.then_some(metadata),
+                    });
+                    // The caller stopped listening: nothing to deliver to.
+                    let _ = sender.send((index, fetched)).await;
+                    drop(permit);
+                });
+            }
+        });
+        while let Some((index, fetched)) = answers.blocking_recv() {
+            if !each(index, fetched) {
+                permits.close();
+                answers.close();
+                break;
+            }
+        }
+        // Every request was asked (or the asking stopped); its end is of no further interest.
+        asking.abort();
     }
 
     fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {

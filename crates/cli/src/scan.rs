@@ -2,9 +2,7 @@
 //! listed, the worker threads, the progress display, and problems with objects reported.
 
 use anyhow::{bail, Context, Result};
-use trailscan_archive::{
-    default_threads, io_threads, list, open_archive, Listing, ObjectRef, ObjectStore,
-};
+use trailscan_archive::{default_threads, list, open_archive, Listing, ObjectRef, ObjectStore};
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
 };
@@ -22,12 +20,6 @@ pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")
-}
-
-/// Threads for work that waits on `store` (fetching and hashing, copying): `threads`
-/// (`--threads`), or one per core, and at least one per request `store` keeps in flight.
-pub fn io_pool(threads: usize, store: &dyn ObjectStore) -> Result<rayon::ThreadPool> {
-    worker_pool(threads.max(io_threads(store)))
 }
 
 /// A source opened and listed, with its worker threads and progress display.

@@ -9,16 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use trailscan_archive::{ObjectMetadata, ObjectStore, Operation, Problem, StoreError};
-
-/// An object's bytes and, where the store can know it, its metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
-    /// The object as stored (gzip for CloudTrail objects).
-    pub body: Vec<u8>,
-    /// Its metadata; `None` for a copy without its sidecar.
-    pub metadata: Option<ObjectMetadata>,
-}
+pub use trailscan_archive::Fetched;
+use trailscan_archive::{map_fetched, ObjectStore, Operation, Problem, StoreError};
 
 /// The buckets a validation reads, by name.
 #[derive(Debug, Clone)]
@@ -73,16 +65,57 @@ impl Buckets {
             return Err(StoreError::new(Operation::Read, target, Problem::NotFound));
         };
         let mut body = Vec::new();
-        match store.read_with_metadata(key, &mut body) {
-            Ok((_, metadata)) => Ok(Fetched { body, metadata }),
-            // A key that no file of a copy can have (a `..` segment, an empty one) is not in
-            // the copy: the digest that names it is told "not found", as for S3's NoSuchKey.
-            Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
-                let target = format!("s3://{bucket}/{key}");
+        let fetched = store
+            .read_with_metadata(key, &mut body)
+            .map(|(_, metadata)| Fetched { body, metadata });
+        as_in_s3(bucket, key, fetched)
+    }
+
+    /// How many requests the source keeps in flight (0 on disk): see
+    /// [`ObjectStore::requests_in_flight`].
+    pub fn requests_in_flight(&self) -> usize {
+        self.stores
+            .values()
+            .map(|s| s.requests_in_flight())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Reads `keys` of `bucket` as they arrive, with their metadata, and runs `work` on each on
+    /// the current rayon pool (see [`map_fetched`]); the results by index, in any order.
+    pub fn map_fetched<T: Send>(
+        &self,
+        bucket: &str,
+        keys: &[&str],
+        work: impl Fn(usize, Result<Fetched, StoreError>) -> T + Sync + Send,
+    ) -> Vec<(usize, T)> {
+        let Some(store) = self.store(bucket) else {
+            let missing = |i: usize| {
+                let target = format!("s3://{bucket}/{}", keys[i]);
                 Err(StoreError::new(Operation::Read, target, Problem::NotFound))
-            }
-            Err(e) => Err(e),
+            };
+            return (0..keys.len()).map(|i| (i, work(i, missing(i)))).collect();
+        };
+        let in_flight = store.requests_in_flight();
+        map_fetched(&*store, keys, in_flight, true, |i, fetched| {
+            work(i, as_in_s3(bucket, keys[i], fetched))
+        })
+    }
+}
+
+/// A key that no file of a copy can have (a `..` segment, an empty one) is not in the copy: the
+/// digest that names it is told "not found", as for S3's NoSuchKey.
+fn as_in_s3(
+    bucket: &str,
+    key: &str,
+    fetched: Result<Fetched, StoreError>,
+) -> Result<Fetched, StoreError> {
+    match fetched {
+        Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
+            let target = format!("s3://{bucket}/{key}");
+            Err(StoreError::new(Operation::Read, target, Problem::NotFound))
         }
+        other => other,
     }
 }
 

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use rayon::prelude::*;
 use serde_json::json;
 use trailscan_archive::StoreError;
 use trailscan_layout::time::format_utc;
@@ -13,7 +12,7 @@ use trailscan_layout::time::format_utc;
 use crate::buckets::Buckets;
 use crate::coverage::{unlisted_logs, Unlisted};
 use crate::keys::PublicKeys;
-use crate::logs::{hash_log, verdict, LogRead};
+use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
 use crate::walk::{
     unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, ValidDigest, Walker,
@@ -66,17 +65,7 @@ pub fn check_chain(
     // In the pool: the walk fetches and verifies the listed digests in parallel first.
     let steps = pool.install(|| Walker::new(buckets, trail, keys, start, end).walk())?;
     checked(steps.len() as u64);
-    let logs = unique_logs(&steps);
-    let reads = pool.install(|| {
-        logs.par_iter()
-            .with_max_len(1)
-            .map(|k| {
-                let read = hash_log(buckets, &k.0, &k.1);
-                checked(1);
-                (k.clone(), read)
-            })
-            .collect()
-    });
+    let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
     let excused = unaccounted_hours(&steps);
     let walked: Vec<&ValidDigest> = steps
         .iter()

@@ -64,15 +64,47 @@ pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-/// The keys of every day folder, the folders listed at once (a long window is hundreds of
-/// listings, each a round trip from S3), in the folders' order.
+/// The keys of every day folder, in the folders' order, the folders listed as many at once as
+/// the source keeps requests in flight (a long window is hundreds of listings, each a round
+/// trip from S3), or one per core on disk.
 fn list_days(store: &Buckets, bucket: &str, days: &[String]) -> Result<Vec<String>, StoreError> {
-    let listed: Vec<Vec<String>> = days
-        .par_iter()
-        .with_max_len(1)
-        .map(|day| store.list(bucket, day, ""))
-        .collect::<Result<_, _>>()?;
-    Ok(listed.into_iter().flatten().collect())
+    let listers = match store.requests_in_flight() {
+        0 => rayon::current_num_threads(),
+        n => n,
+    }
+    .clamp(1, days.len().max(1));
+    let listed: Vec<Vec<Result<Vec<String>, StoreError>>> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..listers)
+            .map(|first| {
+                scope.spawn(move || {
+                    (first..days.len())
+                        .step_by(listers)
+                        .map(|i| store.list(bucket, &days[i], ""))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    // Lister `l` listed days l, l + listers, ...: back into the days' order.
+    let mut by_day: Vec<Option<Result<Vec<String>, StoreError>>> = Vec::new();
+    by_day.resize_with(days.len(), || None);
+    for (first, results) in listed.into_iter().enumerate() {
+        for (n, result) in results.into_iter().enumerate() {
+            by_day[first + n * listers] = Some(result);
+        }
+    }
+    let mut keys = Vec::new();
+    for result in by_day.into_iter().flatten() {
+        keys.extend(result?);
+    }
+    Ok(keys)
 }
 
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours

@@ -12,7 +12,12 @@ use std::io::{self, Read};
 use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::buckets::Buckets;
+use std::collections::{BTreeMap, HashMap};
+
+use trailscan_archive::StoreError;
+
+use crate::buckets::{Buckets, Fetched};
+use crate::walk::LogKey;
 
 /// What reading a log file gave, before comparing with any digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,11 +73,41 @@ impl LogVerdict {
 
 /// Reads, inflates and hashes one log file, streaming (the inflated file is never held).
 pub fn hash_log(buckets: &Buckets, bucket: &str, key: &str) -> LogRead {
-    match buckets.get(bucket, key) {
+    hash_fetched(buckets.get(bucket, key))
+}
+
+/// Inflates and hashes a log file as read, or says why it could not be read.
+pub fn hash_fetched(fetched: Result<Fetched, StoreError>) -> LogRead {
+    match fetched {
         Ok(f) => hash_gzip(&f.body),
         Err(e) if e.is_not_found() => LogRead::NotFound,
         Err(e) => LogRead::Unreadable(e.problem.to_string()),
     }
+}
+
+/// Every log file of `logs` read (as many in flight as the source keeps) and hashed once, on
+/// the current rayon pool; `checked` is told of each.
+pub fn hash_logs(
+    buckets: &Buckets,
+    logs: &[LogKey],
+    checked: &(dyn Fn(u64) + Sync),
+) -> HashMap<LogKey, LogRead> {
+    let mut by_bucket: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (bucket, key) in logs {
+        by_bucket.entry(bucket).or_default().push(key);
+    }
+    let mut reads = HashMap::with_capacity(logs.len());
+    for (bucket, keys) in by_bucket {
+        let hashed = buckets.map_fetched(bucket, &keys, |_, fetched| {
+            let read = hash_fetched(fetched);
+            checked(1);
+            read
+        });
+        for (i, read) in hashed {
+            reads.insert((bucket.to_string(), keys[i].to_string()), read);
+        }
+    }
+    reads
 }
 
 /// Hashes the first gzip member of `body` as the AWS CLI does.

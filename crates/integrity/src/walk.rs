@@ -19,7 +19,7 @@ use trailscan_layout::key::ObjectKind;
 use trailscan_layout::paths::{digest_key, digest_time, RegionFolder};
 use trailscan_layout::time::{epoch_seconds, format_utc, parse_rfc3339};
 
-use crate::buckets::Buckets;
+use crate::buckets::{Buckets, Fetched};
 use crate::keys::{decode_key, KeyError, PublicKey, PublicKeys};
 use crate::signature::{python_text, string_to_sign, verify, SignatureError};
 
@@ -521,15 +521,15 @@ impl<'a> Walker<'a> {
         keys: &[String],
         public_keys: &HashMap<String, PublicKey>,
     ) -> Loads {
-        use rayon::prelude::*;
-        keys.par_iter()
-            .with_max_len(1)
-            .map(|key| {
-                // Standard digests never add keys; a private copy of the map keeps this Sync.
-                let mut keys_here = public_keys.clone();
-                let result = self.load(bucket, key, false, None, &mut keys_here);
-                ((bucket.to_string(), key.clone()), result)
-            })
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let loaded = self.store.map_fetched(bucket, &names, |i, fetched| {
+            // Standard digests never add keys; a private copy of the map keeps this Sync.
+            let mut keys_here = public_keys.clone();
+            self.verify(bucket, &keys[i], fetched, false, None, &mut keys_here)
+        });
+        loaded
+            .into_iter()
+            .map(|(i, result)| ((bucket.to_string(), keys[i].clone()), result))
             .collect()
     }
 
@@ -587,9 +587,30 @@ impl<'a> Walker<'a> {
         fallback_signature: Option<&Value>,
         public_keys: &mut HashMap<String, PublicKey>,
     ) -> Result<Loaded, LoadError> {
+        let fetched = self.store.get(bucket, key);
+        self.verify(
+            bucket,
+            key,
+            fetched,
+            backfill,
+            fallback_signature,
+            public_keys,
+        )
+    }
+
+    /// Validates a fetched digest (awscli `_load_and_validate_digest`).
+    fn verify(
+        &self,
+        bucket: &str,
+        key: &str,
+        fetched: Result<Fetched, StoreError>,
+        backfill: bool,
+        fallback_signature: Option<&Value>,
+        public_keys: &mut HashMap<String, PublicKey>,
+    ) -> Result<Loaded, LoadError> {
         let here = format!("Digest file\ts3://{bucket}/{key}\tINVALID");
         let invalid_format = || LoadError::Invalid(format!("{here}: invalid format"));
-        let fetched = match self.store.get(bucket, key) {
+        let fetched = match fetched {
             Ok(f) => f,
             Err(e) if e.is_not_found() => return Err(LoadError::NotFound),
             Err(e) => return Err(LoadError::Invalid(format!("{here}: {}", e.problem))),

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use rayon::prelude::*;
@@ -369,42 +369,34 @@ impl Worker {
     }
 }
 
-/// Runs `consume` over `objects` fetched by `options.requests_in_flight` fetchers at once, in
-/// the order they arrive. Fetched bodies wait in a queue as long as the fetchers are many: a
-/// fetcher blocks on a full queue, so memory stays at about twice the requests in flight
-/// times an object's size. Fetchers stop taking objects once `stop` is set.
+/// Runs `consume` over `objects` read by the store `options.requests_in_flight` at once
+/// ([`ObjectStore::read_each`]), in the order they arrive, through a queue as long as the
+/// workers are many: memory stays at about twice the requests in flight times an object's
+/// size. The reading stops once `stop` is set.
 fn fetched_ahead<'o, R>(
     objects: &'o [ObjectRef],
     options: &ScanOptions<'_>,
     stop: &AtomicBool,
     consume: impl FnOnce(FetchedObjects<'o>) -> R,
 ) -> R {
-    let fetchers = options.requests_in_flight.min(objects.len()).max(1);
-    let next = AtomicUsize::new(0);
-    let (sender, receiver) = mpsc::sync_channel(fetchers);
+    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    let (sender, receiver) = mpsc::sync_channel(options.pool.current_num_threads() * 2);
     std::thread::scope(|scope| {
-        for _ in 0..fetchers {
-            let sender = sender.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(object) = objects.get(i).filter(|_| !stop.load(Ordering::Relaxed)) else {
-                    return;
-                };
-                let mut body = Vec::new();
-                let fetched = options.source.read(&object.key, &mut body).map(|_| body);
-                // The consumer is gone only when the scan ended early.
-                if sender.send((object, fetched)).is_err() {
-                    return;
-                }
-            });
-        }
-        drop(sender);
+        scope.spawn(move || {
+            let requests = options.requests_in_flight;
+            options
+                .source
+                .read_each(&keys, requests, false, &mut |index, fetched| {
+                    let fetched = fetched.map(|f| f.body);
+                    // The consumer is gone only when the scan ended early.
+                    !stop.load(Ordering::Relaxed) && sender.send((&objects[index], fetched)).is_ok()
+                });
+        });
         consume(receiver.into_iter())
     })
 }
 
-/// Objects with their bodies (or why not), as the fetchers deliver them.
+/// Objects with their bodies (or why not), as the store delivers them.
 type FetchedObjects<'o> = mpsc::IntoIter<(&'o ObjectRef, Result<Vec<u8>, StoreError>)>;
 
 /// Scans `objects` in parallel. Each pool thread gets its own worker and sink (from

@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{
-    list, open_archive, LocalFolder, ObjectRef, ObjectStore, Problem, WriteMode,
+    list, map_fetched, open_archive, Fetched, LocalFolder, ObjectRef, ObjectStore, Problem,
+    StoreError, WriteMode,
 };
 use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_layout::key::ObjectKind;
@@ -24,7 +24,7 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
-use crate::scan::io_pool;
+use crate::scan::worker_pool;
 use crate::settings::AcquireSettings;
 
 /// What happened to one object.
@@ -35,53 +35,61 @@ enum Outcome {
     Failed(String),
 }
 
-fn copy_one(
-    source: &dyn ObjectStore,
+/// What the copy holds of an object before any fetching: `Err` with the outcome when that
+/// settles it (kept, or refused), else the size and SHA-256 of the bytes there to compare
+/// with the object's, if any.
+fn in_the_copy(
     copy: &LocalFolder,
     object: &ObjectRef,
     known: Option<&str>,
-) -> Outcome {
-    let key = &object.key;
+) -> Result<Option<ManifestEntry>, Outcome> {
     let mut existing = Vec::new();
-    let existing = match copy.read(key, &mut existing) {
-        Ok(_) => Some(existing),
-        Err(e) if e.is_not_found() => None,
+    let existing = match copy.read(&object.key, &mut existing) {
+        Ok(_) => existing,
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
-            return Outcome::Failed("unsafe key, not copied".to_string())
+            return Err(Outcome::Failed("unsafe key, not copied".to_string()))
         }
-        Err(e) => return Outcome::Failed(e.to_string()),
+        Err(e) => return Err(Outcome::Failed(e.to_string())),
+    };
+    let there = ManifestEntry {
+        size: existing.len() as u64,
+        sha256: sha256_hex(&existing),
     };
     // Resume: the same size as listed and the hash the manifest recorded.
-    if let (Some(bytes), Some(hash)) = (&existing, known) {
-        if bytes.len() as u64 == object.size && sha256_hex(bytes) == hash {
-            return Outcome::Present(ManifestEntry {
-                size: object.size,
-                sha256: hash.to_string(),
-            });
+    match known {
+        Some(hash) if there.size == object.size && there.sha256 == hash => {
+            Err(Outcome::Present(there))
         }
+        _ => Ok(Some(there)),
     }
-    let mut body = Vec::new();
-    let metadata = match source.read_with_metadata(key, &mut body) {
-        Ok((_, metadata)) => metadata,
+}
+
+/// Copies a fetched object, unless the copy holds other bytes under its key.
+fn copy_fetched(
+    copy: &LocalFolder,
+    object: &ObjectRef,
+    existing: Option<&ManifestEntry>,
+    fetched: Result<Fetched, StoreError>,
+) -> Outcome {
+    let Fetched { body, metadata } = match fetched {
+        Ok(fetched) => fetched,
         Err(e) => return Outcome::Failed(e.problem.to_string()),
     };
     let sha256 = sha256_hex(&body);
-    if let Some(bytes) = existing {
-        return if sha256_hex(&bytes) == sha256 {
-            Outcome::Present(ManifestEntry {
-                size: bytes.len() as u64,
-                sha256,
-            })
+    if let Some(there) = existing {
+        return if there.sha256 == sha256 {
+            Outcome::Present(there.clone())
         } else {
             Outcome::Differs(format!(
                 "{} differs from the object (SHA-256 {sha256}); not overwritten",
-                copy.display_key(key)
+                copy.display_key(&object.key)
             ))
         };
     }
     // A digest's signature is in its metadata, which the copy keeps in a sidecar.
     let metadata = metadata.filter(|_| object.layout.kind == ObjectKind::Digest);
-    if let Err(e) = copy.write(key, &body, metadata.as_ref(), WriteMode::CreateNew) {
+    if let Err(e) = copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
         return Outcome::Failed(e.to_string());
     }
     Outcome::Copied(ManifestEntry {
@@ -149,28 +157,45 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     let listed_bytes = objects.iter().map(|o| o.size).sum();
     progress.start(Meter::Download, objects.len() as u64, listed_bytes);
-    let pool = io_pool(settings.threads, &*source)?;
+    let pool = worker_pool(settings.threads)?;
     let known: BTreeMap<&str, &str> = manifest
         .objects
         .iter()
         .map(|(k, v)| (k.as_str(), v.sha256.as_str()))
         .collect();
-    let results = Mutex::new(Vec::new());
-    pool.install(|| {
-        objects.par_iter().with_max_len(1).for_each(|object| {
-            let known = known.get(object.key.as_str()).copied();
-            let outcome = copy_one(&*source, &copy, object, known);
+    // First what the copy already holds (on disk, on all cores), then the rest fetched, as many
+    // in flight as the source keeps, and written as each arrives.
+    let results = pool.install(|| {
+        let held: Vec<Result<Option<ManifestEntry>, Outcome>> = objects
+            .par_iter()
+            .map(|object| in_the_copy(&copy, object, known.get(object.key.as_str()).copied()))
+            .collect();
+        let mut results = Vec::with_capacity(objects.len());
+        let mut to_fetch = Vec::new();
+        for (object, held) in objects.iter().zip(held) {
+            match held {
+                Err(outcome) => {
+                    progress.object_done(object.size, 0, 0);
+                    results.push((object.key.clone(), outcome));
+                }
+                Ok(existing) => to_fetch.push((object, existing)),
+            }
+        }
+        let keys: Vec<&str> = to_fetch.iter().map(|(o, _)| o.key.as_str()).collect();
+        let requests = source.requests_in_flight();
+        let copied = map_fetched(&*source, &keys, requests, true, |i, fetched| {
+            let (object, existing) = &to_fetch[i];
+            let outcome = copy_fetched(&copy, object, existing.as_ref(), fetched);
             progress.object_done(object.size, 0, 0);
-            results
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((object.key.clone(), outcome));
-        })
+            outcome
+        });
+        for (i, outcome) in copied {
+            results.push((to_fetch[i].0.key.clone(), outcome));
+        }
+        results
     });
     progress.finish();
-    let mut results = results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut results = results;
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let (mut copied, mut bytes, mut present, mut problems) = (0u64, 0u64, 0u64, 0u64);
     for (key, outcome) in results {

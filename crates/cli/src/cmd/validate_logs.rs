@@ -11,7 +11,9 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
-use trailscan_archive::{list, open_archive, open_destination, LocalFolder, ObjectStore};
+use trailscan_archive::{
+    default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
+};
 use trailscan_cloudtrail_api::{region_keys, KeysError};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
@@ -31,7 +33,7 @@ use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
-use crate::scan::io_pool;
+use crate::scan::worker_pool;
 use crate::settings::ValidateSettings;
 
 /// The source and the run's workers.
@@ -64,11 +66,19 @@ pub fn run(settings: &ValidateSettings) -> Result<ExitCode> {
 }
 
 impl Validation<'_> {
-    /// The workers that fetch and hash (see [`io_pool`]), made on first use.
-    fn pool(&self) -> Result<&rayon::ThreadPool> {
+    /// The workers that hash and verify, one per core (`--threads`), and, from S3, as many
+    /// as `chains` validated at once so that a chain waiting on an answer holds up no other
+    /// (the requests themselves need no thread: see `ObjectStore::read_each`); made on first
+    /// use, once the source was listed and its round trip timed.
+    fn pool(&self, chains: usize) -> Result<&rayon::ThreadPool> {
         if self.pool.get().is_none() {
+            let chains = chains.min(self.store.requests_in_flight());
+            let threads = match self.settings.threads {
+                0 => default_threads(),
+                n => n,
+            };
             // Set only here, by the command's own thread.
-            let _ = self.pool.set(io_pool(self.settings.threads, &*self.store)?);
+            let _ = self.pool.set(worker_pool(threads.max(chains))?);
         }
         Ok(self.pool.get().unwrap_or_else(|| unreachable!("set above")))
     }
@@ -137,7 +147,7 @@ impl Validation<'_> {
         let buckets = self.buckets(&trail.bucket);
         let keys = keys.of(&trail.source_region);
         let checked = |n| progress.checked(n);
-        let pool = self.pool()?;
+        let pool = self.pool(1)?;
         let checked =
             check_chain(&buckets, &trail, keys, window, s.now, pool, &checked).map_err(fatal)?;
         progress.step_done();
@@ -184,7 +194,7 @@ impl Validation<'_> {
         };
         progress.start(Meter::Chains, 0, own.len() as u64);
         let checked = |n| progress.checked(n);
-        let pool = self.pool()?;
+        let pool = self.pool(own.len())?;
         let chains: Vec<Result<ChainOutput>> = pool.install(|| {
             own.par_iter()
                 .map(|&index| {

@@ -70,8 +70,8 @@ pub struct AcquireArgs {
     #[command(flatten)]
     pub s3: S3Args,
 
-    /// Parallel copies (default: one per core; from S3, at least one per request in flight,
-    /// see --max-concurrent-requests).
+    /// Worker threads that hash and write the copies (default: one per core). From S3, objects
+    /// are fetched for them, --max-concurrent-requests at once.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
@@ -146,8 +146,8 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "NAME=DIR")]
     pub bucket_copy: Vec<String>,
 
-    /// Worker threads for fetching and hashing log files (default: one per core; from S3, at
-    /// least one per request in flight, see --max-concurrent-requests).
+    /// Worker threads that verify digests and hash log files (default: one per core). From
+    /// S3, objects are fetched for them, --max-concurrent-requests at once.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

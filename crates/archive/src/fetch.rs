@@ -1,0 +1,85 @@
+//! Work on objects as they arrive: the store reads them, as many in flight as it is told, and
+//! the current rayon pool's threads work on each as soon as it is in.
+
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::store::{Fetched, ObjectStore, StoreError};
+
+/// Reads `keys` through `store` (`in_flight` at once, see [`ObjectStore::read_each`]; with
+/// `in_flight` 0, each on the thread that works on it) and runs `work` on each, with its index
+/// in `keys`, on the threads of the rayon pool this is called in; the results in any order.
+pub fn map_fetched<T, W>(
+    store: &dyn ObjectStore,
+    keys: &[&str],
+    in_flight: usize,
+    with_metadata: bool,
+    work: W,
+) -> Vec<(usize, T)>
+where
+    T: Send,
+    W: Fn(usize, Result<Fetched, StoreError>) -> T + Sync + Send,
+{
+    if in_flight == 0 {
+        return keys
+            .par_iter()
+            .with_max_len(1)
+            .enumerate()
+            .map(|(index, key)| {
+                let mut body = Vec::new();
+                let fetched = if with_metadata {
+                    store.read_with_metadata(key, &mut body).map(|(_, m)| m)
+                } else {
+                    store.read(key, &mut body).map(|_| None)
+                };
+                let fetched = fetched.map(|metadata| Fetched { body, metadata });
+                (index, work(index, fetched))
+            })
+            .collect();
+    }
+    let (sender, receiver) = mpsc::sync_channel(rayon::current_num_threads() * 2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            store.read_each(keys, in_flight, with_metadata, &mut |index, fetched| {
+                // The workers are gone only if one of them panicked.
+                sender.send((index, fetched)).is_ok()
+            });
+        });
+        receiver
+            .into_iter()
+            .par_bridge()
+            .map(|(index, fetched)| (index, work(index, fetched)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemoryStore, WriteMode};
+
+    #[test]
+    fn every_object_once_by_any_way_of_reading() {
+        let store = MemoryStore::new();
+        let keys: Vec<String> = (0..50).map(|i| format!("k/{i}")).collect();
+        for key in &keys {
+            store
+                .write(key, key.as_bytes(), None, WriteMode::Replace)
+                .unwrap();
+        }
+        let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        keys.push("missing");
+        for in_flight in [0, 1, 7] {
+            let mut got = map_fetched(&store, &keys, in_flight, false, |i, fetched| {
+                fetched
+                    .map(|f| f.body == keys[i].as_bytes())
+                    .map_err(|e| e.is_not_found())
+            });
+            got.sort_by_key(|(i, _)| *i);
+            assert_eq!(got.len(), keys.len());
+            assert!(got[..50].iter().all(|(_, r)| *r == Ok(true)));
+            assert_eq!(got[50].1, Err(true));
+        }
+    }
+}
