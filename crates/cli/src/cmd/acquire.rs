@@ -15,8 +15,8 @@ use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{
-    list, map_fetched, open_archive, Fetched, LocalFolder, ObjectRef, ObjectStore, Problem,
-    StoreError, WriteMode,
+    default_threads, list, map_fetched, open_archive, Fetched, LocalFolder, ObjectRef, ObjectStore,
+    Problem, StoreError, WriteMode,
 };
 use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_layout::key::ObjectKind;
@@ -26,6 +26,9 @@ use crate::exit_codes;
 use crate::progress::{Meter, Progress};
 use crate::scan::worker_pool;
 use crate::settings::AcquireSettings;
+
+/// Threads that hash and write copies by default, at least: a write waits on the disk.
+const WRITERS: usize = 16;
 
 /// What happened to one object.
 enum Outcome {
@@ -157,7 +160,12 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     let listed_bytes = objects.iter().map(|o| o.size).sum();
     progress.start(Meter::Download, objects.len() as u64, listed_bytes);
-    let pool = worker_pool(settings.threads)?;
+    // Writing a copy waits on the disk more than on the CPU: more writers than cores.
+    let writers = match settings.threads {
+        0 => default_threads().max(WRITERS),
+        n => n,
+    };
+    let pool = worker_pool(writers)?;
     let known: BTreeMap<&str, &str> = manifest
         .objects
         .iter()

@@ -70,8 +70,8 @@ pub struct AcquireArgs {
     #[command(flatten)]
     pub s3: S3Args,
 
-    /// Worker threads that hash and write the copies (default: one per core). From S3, objects
-    /// are fetched for them, --max-concurrent-requests at once.
+    /// Worker threads that hash and write the copies (default: 16, or one per core if more).
+    /// From S3, objects are fetched for them, --max-concurrent-requests at once.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
