@@ -15,7 +15,9 @@ mod settings;
 mod summary;
 
 use flags::{Cli, Command};
-use settings::{AcquireSettings, ExportSettings, LookupSettings, MergeSettings, ValidateSettings};
+use settings::{
+    AcquireSettings, ExportSettings, IndexSettings, LookupSettings, MergeSettings, ValidateSettings,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +31,7 @@ fn main() -> ExitCode {
         Command::Acquire(args) => AcquireSettings::new(args).and_then(|s| cmd::acquire::run(&s)),
         Command::Export(args) => ExportSettings::new(args).and_then(|s| cmd::export::run(&s)),
         Command::Merge(args) => MergeSettings::new(args).and_then(|s| cmd::merge::run(&s)),
+        Command::Index(args) => IndexSettings::new(args).and_then(|s| cmd::index::run(&s)),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

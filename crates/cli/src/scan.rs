@@ -1,8 +1,15 @@
 //! What lookup-events and export share before and around their scan: the source opened and
 //! listed, the worker threads, the progress display, and problems with objects reported.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
 use anyhow::{bail, Context, Result};
-use trailscan_archive::{default_threads, list, open_archive, Listing, ObjectRef, ObjectStore};
+use trailscan_archive::{
+    default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
+};
+use trailscan_index::{deleted_since_indexed, groups_of, plan, Caps, CatalogEntry, IndexStore};
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
 };
@@ -33,6 +40,34 @@ pub struct OpenScan {
     pool: rayon::ThreadPool,
     max_inflated_bytes: u64,
     max_record_bytes: u64,
+    /// The index's rows for the listed objects' groups, with `--index`.
+    index: Option<HashMap<String, CatalogEntry>>,
+    selection: trailscan_layout::Selection,
+}
+
+/// What the index did for a lookup, for its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexUse {
+    /// Listed objects the index holds as they are.
+    pub via_index: u64,
+    /// Of those, the ones read (candidates, or ones a scan reports).
+    pub candidates: u64,
+    /// Listed objects it does not hold.
+    pub not_indexed: u64,
+    /// Listed objects changed since indexed.
+    pub changed: u64,
+    /// Indexed objects no longer listed.
+    pub deleted: u64,
+}
+
+impl fmt::Display for IndexUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "  index: {} objects via the index ({} of them read as candidates), {} not indexed (scanned), {} changed since indexed (re-read), {} deleted since indexed",
+            self.via_index, self.candidates, self.not_indexed, self.changed, self.deleted
+        )
+    }
 }
 
 impl OpenScan {
@@ -54,8 +89,20 @@ impl OpenScan {
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
-        let bytes = listing.objects.iter().map(|o| o.size).sum();
-        progress.start(Meter::Scan, listing.objects.len() as u64, bytes);
+        let index = match &source.index {
+            Some(location) => {
+                let index_store = open_existing(location, &source.s3)
+                    .with_context(|| format!("cannot open the index {location}"))?;
+                let index = IndexStore::new(&*index_store);
+                let snapshot = index
+                    .current()?
+                    .ok_or_else(|| trailscan_index::IndexError::NoIndex(location.clone()))?;
+                let groups = groups_of(&listing.objects);
+                let requests = index_store.requests_in_flight();
+                Some(index.load(&snapshot, |s| groups.contains(&s.group()), requests)?)
+            }
+            None => None,
+        };
         Ok(OpenScan {
             pool: worker_pool(source.threads)?,
             progress,
@@ -63,7 +110,62 @@ impl OpenScan {
             store,
             max_inflated_bytes: source.max_inflated_bytes,
             max_record_bytes: source.max_record_bytes,
+            index,
+            selection: source.selection.clone(),
         })
+    }
+
+    /// The objects `request` must read, and starts the scan's bar with them: the listing's,
+    /// or with an index, those it cannot rule out plus every object it does not hold or that
+    /// changed since indexed (each reported), so that the answer is the scan's.
+    pub fn objects_to_read(
+        &self,
+        request: &LookupRequest,
+    ) -> (Cow<'_, [ObjectRef]>, Option<IndexUse>) {
+        let listed = &self.listing.objects;
+        let (objects, used) = match &self.index {
+            None => (Cow::Borrowed(&listed[..]), None),
+            Some(catalog) => {
+                let caps = Caps {
+                    max_inflated_bytes: self.max_inflated_bytes,
+                    max_record_bytes: self.max_record_bytes,
+                };
+                let planned = plan(catalog, listed, request, caps);
+                let deleted = deleted_since_indexed(
+                    catalog,
+                    listed,
+                    &self.selection,
+                    self.listing.shard_plan.as_ref(),
+                    self.store.base(),
+                );
+                let name = |key: &str| self.store.display_key(key);
+                for key in &planned.changed {
+                    self.progress.eprintln(format_args!(
+                        "trailscan: {}: changed since indexed (size, ETag or modification time); read again",
+                        name(key)
+                    ));
+                }
+                for key in &deleted {
+                    self.progress.eprintln(format_args!(
+                        "trailscan: {}: indexed, but no longer in the archive (deleted since indexed?)",
+                        name(key)
+                    ));
+                }
+                let not_candidates = planned.not_indexed + planned.changed.len() as u64;
+                let used = IndexUse {
+                    via_index: planned.via_index,
+                    candidates: planned.read.len() as u64 - not_candidates,
+                    not_indexed: planned.not_indexed,
+                    changed: planned.changed.len() as u64,
+                    deleted: deleted.len() as u64,
+                };
+                (Cow::Owned(planned.read), Some(used))
+            }
+        };
+        let bytes = objects.iter().map(|o| o.size).sum();
+        self.progress
+            .start(Meter::Scan, objects.len() as u64, bytes);
+        (objects, used)
     }
 
     /// Scans `objects` (the listing's, or a batch of them) as [`scan`] does, each problem

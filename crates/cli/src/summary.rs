@@ -5,6 +5,8 @@ use std::time::Duration;
 use trailscan_archive::Listing;
 use trailscan_query::ScanStats;
 
+use crate::scan::IndexUse;
+
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
@@ -16,6 +18,7 @@ pub fn lookup_summary(
     returned: usize,
     duplicates: u64,
     elapsed: Duration,
+    index: Option<IndexUse>,
 ) -> String {
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
@@ -25,8 +28,11 @@ pub fn lookup_summary(
     };
     let mut lines = vec![format!(
         "trailscan: {} log files listed: {} read, {} failed, {} with problems; {} ruled out by the prefilter without parsing",
-        stats.objects, stats.objects_read, stats.objects_failed, stats.objects_with_problems, stats.objects_ruled_out
+        listing.objects.len(), stats.objects_read, stats.objects_failed, stats.objects_with_problems, stats.objects_ruled_out
     )];
+    if let Some(index) = index {
+        lines.push(index.to_string());
+    }
     lines.push(format!("  skipped: {}", listing.skipped));
     if !listing.problems.is_empty() {
         lines.push(format!("  listing problems: {}", listing.problems.len()));

@@ -85,22 +85,37 @@ pub struct LookupAttribute {
     pub value: String,
 }
 
+impl AttributeKey {
+    /// Calls `each` with every value the record has for this key, as lookups compare them:
+    /// the one derivation that both matching ([`LookupAttribute::matches`]) and the index's
+    /// filters use, so that an index can never disagree with a scan.
+    pub fn values_in<'i>(self, record: &Record<'_, 'i>, mut each: impl FnMut(&'i str)) {
+        let mut one = |v: Option<&'i str>| {
+            if let Some(v) = v {
+                each(v)
+            }
+        };
+        match self {
+            AttributeKey::EventId => one(record.event_id()),
+            AttributeKey::EventName => one(record.event_name()),
+            AttributeKey::ReadOnly => {
+                one(record.read_only().map(|b| if b { "true" } else { "false" }))
+            }
+            AttributeKey::Username => one(record.username()),
+            AttributeKey::ResourceType => record.resources().for_each(|(t, _)| one(t)),
+            AttributeKey::ResourceName => record.resources().for_each(|(_, n)| one(n)),
+            AttributeKey::EventSource => one(record.event_source()),
+            AttributeKey::AccessKeyId => one(record.access_key_id()),
+        }
+    }
+}
+
 impl LookupAttribute {
     /// Whether the record has this attribute value.
     pub fn matches(&self, record: &Record<'_, '_>) -> bool {
-        let v = self.value.as_str();
-        match self.key {
-            AttributeKey::EventId => record.event_id() == Some(v),
-            AttributeKey::EventName => record.event_name() == Some(v),
-            AttributeKey::ReadOnly => {
-                record.read_only().map(|b| if b { "true" } else { "false" }) == Some(v)
-            }
-            AttributeKey::Username => record.username() == Some(v),
-            AttributeKey::ResourceType => record.resources().any(|(t, _)| t == Some(v)),
-            AttributeKey::ResourceName => record.resources().any(|(_, n)| n == Some(v)),
-            AttributeKey::EventSource => record.event_source() == Some(v),
-            AttributeKey::AccessKeyId => record.access_key_id() == Some(v),
-        }
+        let mut found = false;
+        self.key.values_in(record, |v| found |= v == self.value);
+        found
     }
 
     /// Bytes that the raw JSON text of every matching record contains, unless the text uses

@@ -56,12 +56,13 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         .transpose()?;
     let opened = OpenScan::open(source)?;
     let (listing, progress) = (&opened.listing, &opened.progress);
+    let (objects, index_use) = opened.objects_to_read(request);
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
     let mut writer =
         PartitionWriter::new(&destination.staging(), WriterOptions::new(format, file_tag));
     let mut stats = ScanStats::default();
     let mut written = Vec::new();
-    for batch in batches(&listing.objects) {
+    for batch in batches(&objects) {
         let (sink, batch_stats) =
             opened.scan(batch, request, true, RowSink::default, RowSink::merge)?;
         stats.add(&batch_stats);
@@ -116,12 +117,15 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         );
         eprintln!(
             "  {} log files listed: {} read, {} failed, {} with problems; skipped: {}",
-            stats.objects,
+            listing.objects.len(),
             stats.objects_read,
             stats.objects_failed,
             stats.objects_with_problems,
             listing.skipped
         );
+        if let Some(index) = index_use {
+            eprintln!("{index}");
+        }
         eprintln!(
             "  events: {} in the files, {} unreadable, {} selected",
             stats.records, stats.records_skipped, stats.records_matched

@@ -31,6 +31,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     };
     let opened = OpenScan::open(source)?;
     let listing = &opened.listing;
+    let (objects, index_use) = opened.objects_to_read(&settings.request);
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
     let limit = settings
@@ -39,7 +40,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     let after = settings.resume.as_ref().map(|r| r.position.clone());
     let (collector, stats) = opened
         .scan(
-            &listing.objects,
+            &objects,
             &settings.request,
             false,
             || NewestFirst::new(limit, after.clone()),
@@ -85,7 +86,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             let elapsed = started.elapsed();
             eprintln!(
                 "{}",
-                lookup_summary(listing, &stats, written as usize, 0, elapsed)
+                lookup_summary(listing, &stats, written as usize, 0, elapsed, index_use)
             );
         }
         // Problems are the merge's to report (in its exit code): a batch engine takes a
@@ -100,6 +101,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             printed.returned,
             printed.duplicates,
             started.elapsed(),
+            index_use,
         );
         eprintln!("{summary}");
     }

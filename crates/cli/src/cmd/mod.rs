@@ -2,6 +2,7 @@
 
 pub mod acquire;
 pub mod export;
+pub mod index;
 pub mod lookup_events;
 pub mod merge;
 pub mod validate_logs;

@@ -38,6 +38,42 @@ pub enum Command {
     /// Combine the shards of a sharded run: check that all are there once, then print what
     /// one unsharded run would have printed, with the counts summed.
     Merge(MergeArgs),
+    /// Build or update the lookup index (a catalog row and a filter of lookup values per log
+    /// file), so that lookup-events, export and sharded runs with --index read only the files
+    /// that can match; --verify checks an index against the archive.
+    Index(IndexArgs),
+}
+
+/// `index`.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Index only files that may hold events at or after this time (same forms as
+    /// lookup-events' --start-time).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Index only files that may hold events at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// Check the index instead of updating it: rebuild the catalog rows and filters of a
+    /// sample of indexed files from the archive and compare, and compare the catalog's
+    /// SHA-256 of each file with the hashValue its digest file lists.
+    #[arg(long, help_heading = "Index")]
+    pub verify: bool,
+
+    /// With --verify: the share of indexed files to rebuild, from 0 to 1 (1: all).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.01,
+        requires = "verify",
+        help_heading = "Index"
+    )]
+    pub sample: f64,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// `acquire`.
@@ -246,6 +282,20 @@ pub struct SourceArgs {
     /// AWS_BATCH_JOB_ID (without the child's `:index`).
     #[arg(long, value_name = "ID", help_heading = "Sharding")]
     pub run_id: Option<String>,
+
+    /// The lookup index (`trailscan index` builds it): read only the files it says can
+    /// match, and every file it does not hold or that changed since it was indexed.
+    #[arg(
+        long,
+        env = "TRAILSCAN_INDEX",
+        value_name = "DIR|s3://BUCKET/PREFIX",
+        help_heading = "Index"
+    )]
+    pub index: Option<String>,
+
+    /// Scan without the index, even if --index or TRAILSCAN_INDEX names one.
+    #[arg(long, help_heading = "Index")]
+    pub no_index: bool,
 }
 
 /// How to reach S3, for an `s3://` source.

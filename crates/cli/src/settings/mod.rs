@@ -3,11 +3,13 @@
 
 mod acquire;
 mod export;
+mod index;
 mod lookup;
 mod validate;
 
 pub use acquire::AcquireSettings;
 pub use export::ExportSettings;
+pub use index::IndexSettings;
 pub use lookup::LookupSettings;
 pub use validate::{MergeSettings, ValidateSettings};
 
@@ -42,6 +44,8 @@ pub struct SourceSettings {
     pub run_id: Option<String>,
     /// The command line less the sharding flags, which a shard records for the merge.
     pub arguments: Vec<String>,
+    /// The lookup index to read (`--index`, unless `--no-index`).
+    pub index: Option<String>,
 }
 
 impl SourceSettings {
@@ -80,6 +84,7 @@ impl SourceSettings {
             no_progress: args.no_progress,
             run_id,
             arguments: recorded_arguments(),
+            index: args.index.clone().filter(|_| !args.no_index),
         })
     }
 

@@ -312,3 +312,63 @@ pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
     });
     found.into_iter().map(|(_, id, _, _)| id).collect()
 }
+
+/// Values of each lookup attribute in an archive's log files (`insight`: its Insights files),
+/// derived as the oracle derives them: what differential tests look up.
+pub fn attribute_values(
+    root: &Path,
+    insight: bool,
+) -> std::collections::BTreeMap<&'static str, std::collections::BTreeSet<String>> {
+    let folder = if insight {
+        "CloudTrail-Insight"
+    } else {
+        "CloudTrail"
+    };
+    let mut values: std::collections::BTreeMap<_, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut add = |key: &'static str, v: Option<&str>| {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            values.entry(key).or_default().insert(v.to_string());
+        }
+    };
+    for file in log_files(root, folder) {
+        let mut text = Vec::new();
+        if GzDecoder::new(fs::File::open(&file).unwrap())
+            .read_to_end(&mut text)
+            .is_err()
+        {
+            continue;
+        }
+        let Ok(doc) = serde_json::from_slice::<Value>(&text) else {
+            continue;
+        };
+        for r in doc
+            .get("Records")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let insight = |field: &str| s(r, &[field]).or_else(|| s(r, &["insightDetails", field]));
+            add("EventId", s(r, &["eventID"]));
+            add("EventName", insight("eventName"));
+            add("EventSource", insight("eventSource"));
+            add("Username", username(r).as_deref());
+            add("AccessKeyId", s(r, &["userIdentity", "accessKeyId"]));
+            match r.get("readOnly") {
+                Some(Value::Bool(b)) => add("ReadOnly", Some(&b.to_string())),
+                Some(Value::String(x)) => add("ReadOnly", Some(x)),
+                _ => {}
+            }
+            for res in r
+                .get("resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                add("ResourceType", s(res, &["type"]));
+                add("ResourceName", s(res, &["ARN"]));
+            }
+        }
+    }
+    values
+}

@@ -1,0 +1,55 @@
+//! `index`' settings.
+
+use anyhow::Result;
+use trailscan_layout::key::ObjectKind;
+use trailscan_query::{parse_time_arg, LookupRequest};
+
+use super::SourceSettings;
+use crate::exit_codes::UsageError;
+use crate::flags::IndexArgs;
+
+/// What `index` does.
+pub struct IndexSettings {
+    /// The archive, and which of its log files (the window, accounts, regions).
+    pub source: SourceSettings,
+    /// Where the index is: a folder or `s3://BUCKET/PREFIX`.
+    pub index: String,
+    /// `--verify`: the share of indexed files to rebuild and compare.
+    pub verify: Option<f64>,
+}
+
+impl IndexSettings {
+    /// Converts and checks the flags.
+    pub fn new(args: &IndexArgs) -> Result<IndexSettings> {
+        let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
+        let request = LookupRequest {
+            start: time(&args.start_time)?,
+            end: time(&args.end_time)?,
+            ..LookupRequest::default()
+        };
+        request.validate()?;
+        if args.source.shard.is_some() {
+            return Err(
+                UsageError("index takes no --shard: one run updates an index".into()).into(),
+            );
+        }
+        let Some(index) = args.source.index.clone().filter(|_| !args.source.no_index) else {
+            return Err(UsageError(
+                "the following required arguments were not provided:\n  --index <DIR|s3://BUCKET/PREFIX>".into(),
+            )
+            .into());
+        };
+        if args.verify && !(0.0..=1.0).contains(&args.sample) {
+            return Err(UsageError(format!(
+                "--sample {}: give a share from 0 to 1",
+                args.sample
+            ))
+            .into());
+        }
+        Ok(IndexSettings {
+            source: SourceSettings::new(&args.source, ObjectKind::Log, &request)?,
+            index,
+            verify: args.verify.then_some(args.sample),
+        })
+    }
+}

@@ -1,0 +1,464 @@
+//! The lookup index, differentially: every lookup with `--index` must print exactly what the
+//! scan prints (stdout and exit code, paging tokens included), over a generated archive, the
+//! committed sample and the real samples; and a stale, damaged, foreign or raced index must
+//! never give a shorter answer.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{attribute_values, copy_tree, real_samples, sample_archive, trailscan};
+
+/// `trailscan ARGS` as (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, Vec<u8>, String) {
+    let out = trailscan(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), out.stdout, stderr)
+}
+
+fn build_index(source: &Path, index: &Path) -> String {
+    let (code, _, stderr) = run(&["index", "--source", s(source), "--index", s(index)]);
+    assert_eq!(code, 0, "index failed:\n{stderr}");
+    stderr
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs the lookup with and without the index; asserts the same stdout and exit code, and
+/// returns the indexed run's stdout and stderr.
+fn same_answer(source: &Path, index: &Path, args: &[String]) -> (Vec<u8>, String) {
+    let mut base = vec![
+        "lookup-events".to_string(),
+        "--source".into(),
+        s(source).into(),
+    ];
+    base.extend(args.iter().cloned());
+    let scan: Vec<&str> = base.iter().map(String::as_str).collect();
+    let mut indexed = scan.clone();
+    indexed.extend(["--index", s(index)]);
+    let (scan_code, scan_out, scan_err) = run(&scan);
+    let (code, out, err) = run(&indexed);
+    assert_eq!(
+        (code, String::from_utf8_lossy(&out)),
+        (scan_code, String::from_utf8_lossy(&scan_out)),
+        "lookup {args:?} differs with the index\nscan stderr:\n{scan_err}\nindexed stderr:\n{err}"
+    );
+    assert!(err.contains("via the index"), "{err}");
+    (out, err)
+}
+
+fn attr(key: &str, value: &str) -> Vec<String> {
+    vec![
+        "--lookup-attributes".into(),
+        format!("AttributeKey={key},AttributeValue={value}"),
+    ]
+}
+
+/// Picks a few values of each attribute (first, middle, last in byte order), so that both
+/// frequent and rare values are looked up.
+fn some_values(root: &Path, insight: bool) -> Vec<(&'static str, String)> {
+    let mut picked = Vec::new();
+    for (key, values) in attribute_values(root, insight) {
+        let values: Vec<&String> = values.iter().collect();
+        let mut at = vec![0, values.len() / 2, values.len() - 1];
+        at.dedup();
+        picked.extend(at.into_iter().map(|i| (key, values[i].clone())));
+    }
+    picked
+}
+
+/// Every attribute alone, AND-combined with another, inside windows that cut through files,
+/// with data events, one page at a time (following the NextToken); Insights likewise.
+fn differential(source: &Path, index: &Path, window: (&str, &str)) -> usize {
+    let mut lookups: Vec<Vec<String>> = Vec::new();
+    let values = some_values(source, false);
+    assert!(
+        values.len() >= 8,
+        "too few values in {}: {values:?}",
+        source.display()
+    );
+    for (i, (key, value)) in values.iter().enumerate() {
+        lookups.push(attr(key, value));
+        let (other_key, other_value) = &values[(i * 7 + 3) % values.len()];
+        let mut both = attr(key, value);
+        both.extend(attr(other_key, other_value));
+        lookups.push(both);
+        let mut windowed = attr(key, value);
+        windowed.extend([
+            "--start-time".into(),
+            window.0.into(),
+            "--end-time".into(),
+            window.1.into(),
+        ]);
+        lookups.push(windowed.clone());
+        windowed.push("--include-data-events".into());
+        lookups.push(windowed);
+    }
+    for key in ["EventName", "Username", "AccessKeyId", "ResourceName"] {
+        lookups.push(attr(key, "no-such-value-anywhere"));
+    }
+    lookups.push(attr("Username", "root"));
+    lookups.push(vec![
+        "--start-time".into(),
+        window.0.into(),
+        "--end-time".into(),
+        window.1.into(),
+    ]);
+    lookups.push(vec!["--end-time".into(), window.0.into()]);
+    lookups.push(vec![
+        "--start-time".into(),
+        window.1.into(),
+        "--include-data-events".into(),
+    ]);
+    for (key, value) in some_values(source, true) {
+        if ["EventId", "EventName", "EventSource"].contains(&key) {
+            let mut insight = attr(key, &value);
+            insight.extend(["--event-category".into(), "insight".into()]);
+            lookups.push(insight);
+        }
+    }
+    for lookup in &lookups {
+        same_answer(source, index, lookup);
+    }
+    // Pages: --max-items with its NextToken, then the next page from it.
+    let (key, value) = &values[values.len() / 2];
+    let mut paged = attr(key, value);
+    paged.extend(["--max-items".into(), "2".into()]);
+    let (first, _) = same_answer(source, index, &paged);
+    let first: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    if let Some(token) = first.get("NextToken").and_then(|t| t.as_str()) {
+        paged.extend(["--starting-token".into(), token.into()]);
+        same_answer(source, index, &paged);
+    }
+    let mut single = vec![
+        "--max-results".to_string(),
+        "3".into(),
+        "--output".into(),
+        "text".into(),
+    ];
+    single.extend(["--start-time".into(), window.0.into()]);
+    same_answer(source, index, &single);
+    lookups.len() + 3
+}
+
+fn generated_archive(dir: &Path) -> PathBuf {
+    let root = dir.join("archive");
+    let spec = trailscan_fixtures::ArchiveSpec {
+        seed: 77,
+        days: 3,
+        files_per_day: 8,
+        events_per_file: 30,
+        ..trailscan_fixtures::ArchiveSpec::sample()
+    };
+    trailscan_fixtures::generate(&spec, &root).unwrap();
+    root
+}
+
+#[test]
+fn lookups_with_the_index_print_what_the_scan_prints_over_a_generated_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = generated_archive(dir.path());
+    let index = dir.path().join("index");
+    build_index(&root, &index);
+    let n = differential(
+        &root,
+        &index,
+        ("2024-01-01T17:23:00Z", "2024-01-02T09:41:30Z"),
+    );
+    assert!(n > 50, "{n} lookups");
+}
+
+#[test]
+fn lookups_with_the_index_print_what_the_scan_prints_over_the_sample_and_the_real_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("sample-index");
+    build_index(&sample_archive(), &index);
+    differential(
+        &sample_archive(),
+        &index,
+        ("2024-01-01T05:17:00Z", "2024-01-02T02:00:00Z"),
+    );
+    let Some(real) = real_samples() else { return };
+    let index = dir.path().join("real-index");
+    let stderr = build_index(&real, &index);
+    assert!(stderr.contains("objects indexed"), "{stderr}");
+    differential(
+        &real,
+        &index,
+        ("2019-01-01T00:00:00Z", "2021-06-30T12:34:56Z"),
+    );
+}
+
+#[test]
+fn building_twice_gives_the_same_bytes_and_an_unchanged_archive_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    build_index(&sample_archive(), &a);
+    build_index(&sample_archive(), &b);
+    let files = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut f: Vec<_> = trailscan_fixtures::files_under(d)
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(d).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(files(&a), files(&b));
+    let again = build_index(&sample_archive(), &a);
+    assert!(again.contains("already up to date"), "{again}");
+    assert_eq!(files(&a), files(&b));
+}
+
+/// Objects added, changed and deleted after indexing: the answer stays the scan's, and the
+/// lookup says what it read again and what is gone; an update then indexes only those.
+#[test]
+fn a_stale_index_is_never_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    copy_tree(&sample_archive(), &root);
+    let index = dir.path().join("index");
+    build_index(&root, &index);
+    let logs: Vec<PathBuf> = trailscan_fixtures::files_under(&root)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/CloudTrail/") && s(p).ends_with(".json.gz"))
+        .collect();
+    // Changed: another log file's bytes under this one's name (a different size).
+    let (changed, donor, deleted) = (&logs[0], &logs[logs.len() - 1], &logs[1]);
+    fs::copy(donor, changed).unwrap();
+    fs::remove_file(deleted).unwrap();
+    // Added: a copy under a new name, delivered a minute later.
+    let name = s(&logs[2]).replace(".json.gz", "").to_string();
+    let added = format!(
+        "{}_{}.json.gz",
+        &name[..name.rfind('_').unwrap()],
+        "ffffffffffffffff"
+    );
+    fs::copy(&logs[2], &added).unwrap();
+    let donor_values = attribute_values(&root, false);
+    let mut checked = 0;
+    for (key, values) in donor_values
+        .iter()
+        .filter(|(k, _)| ["EventId", "EventName"].contains(k))
+    {
+        for value in values.iter().step_by(7) {
+            let (_, stderr) = same_answer(&root, &index, &attr(key, value));
+            assert!(stderr.contains("1 not indexed (scanned)"), "{stderr}");
+            assert!(
+                stderr.contains("1 changed since indexed (re-read)"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("1 deleted since indexed"), "{stderr}");
+            assert!(
+                stderr.contains("changed since indexed (size, ETag or modification time)"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("no longer in the archive"), "{stderr}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 5);
+    let update = build_index(&root, &index);
+    assert!(update.contains("2 objects indexed"), "{update}");
+    assert!(
+        update.contains("1 new, 1 changed since indexed"),
+        "{update}"
+    );
+    assert!(update.contains("generation 2 published"), "{update}");
+    let (_, stderr) = same_answer(&root, &index, &attr("EventName", "ConsoleLogin"));
+    assert!(
+        stderr.contains("0 not indexed (scanned), 0 changed since indexed"),
+        "{stderr}"
+    );
+}
+
+/// Damaged, missing, foreign and newer-format indexes are errors naming the file (exit 255),
+/// never a shorter answer; --no-index is the way around.
+#[test]
+fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    build_index(&sample_archive(), &good);
+    let sample = sample_archive();
+    let lookup = |index: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "lookup-events",
+            "--source",
+            s(&sample),
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+            "--index",
+            s(index),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (_, scan, _) = lookup(&good, &["--no-index"]);
+    let damage = |name: &str, how: &dyn Fn(&Path)| -> (i32, String) {
+        let broken = dir.path().join(name);
+        copy_tree(&good, &broken);
+        how(&broken);
+        let (code, out, err) = lookup(&broken, &[]);
+        assert!(out.is_empty(), "{name}: printed an answer");
+        let (no_index_code, no_index_out, _) = lookup(&broken, &["--no-index"]);
+        assert_eq!(
+            (no_index_code, &no_index_out),
+            (0, &scan),
+            "{name}: --no-index"
+        );
+        (code, err)
+    };
+    let segment = |d: &Path| {
+        let mut segs = trailscan_fixtures::files_under(&d.join("segments")).unwrap();
+        segs.sort();
+        segs.remove(0)
+    };
+    let snapshot = |d: &Path| d.join("snapshots/0000000001.json");
+    let (code, err) = damage("truncated", &|d| {
+        let seg = segment(d);
+        let bytes = fs::read(&seg).unwrap();
+        fs::write(&seg, &bytes[..bytes.len() / 2]).unwrap();
+    });
+    assert_eq!(code, 255);
+    assert!(
+        err.contains("damaged index file") && err.contains("segments/"),
+        "{err}"
+    );
+    let (code, err) = damage("flipped", &|d| {
+        let seg = segment(d);
+        let mut bytes = fs::read(&seg).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 1;
+        fs::write(&seg, bytes).unwrap();
+    });
+    assert_eq!(code, 255);
+    assert!(err.contains("SHA-256"), "{err}");
+    let (code, err) = damage("missing", &|d| fs::remove_file(segment(d)).unwrap());
+    assert_eq!(code, 255);
+    assert!(err.contains("missing or unreadable"), "{err}");
+    let (code, err) = damage("newer", &|d| {
+        let text = fs::read_to_string(snapshot(d)).unwrap();
+        fs::write(
+            snapshot(d),
+            text.replace("\"version\": 1", "\"version\": 99"),
+        )
+        .unwrap();
+    });
+    assert_eq!(code, 255);
+    assert!(
+        err.contains("index format 99") && err.contains("0000000001.json"),
+        "{err}"
+    );
+    let (code, err) = damage("foreign", &|d| {
+        fs::write(snapshot(d), b"{\"format\":\"something-else\"}").unwrap();
+    });
+    assert_eq!(code, 255);
+    assert!(err.contains("not a trailscan index"), "{err}");
+    let (code, err) = damage("garbage", &|d| fs::write(snapshot(d), b"\x00\x01").unwrap());
+    assert_eq!(code, 255);
+    assert!(
+        err.contains("damaged index file") && err.contains("not JSON"),
+        "{err}"
+    );
+    let (code, _, err) = lookup(&dir.path().join("nowhere"), &[]);
+    assert_eq!(code, 255);
+    assert!(err.contains("nowhere"), "{err}");
+}
+
+/// Two updates from the same generation: the one that publishes second fails and says so,
+/// and the index stays the first one's, whole.
+#[test]
+fn an_update_that_loses_the_race_publishes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    copy_tree(&sample_archive(), &root);
+    let index = dir.path().join("index");
+    build_index(&root, &index);
+    let store = trailscan_archive::LocalFolder::open(&index).unwrap();
+    let index_store = trailscan_index::IndexStore::new(&store);
+    let current = index_store.current().unwrap().unwrap();
+    let mut next = current.clone();
+    next.generation += 1;
+    // Two runs both read generation 1 and publish 2: the first wins, the second is refused.
+    index_store.publish(&next).unwrap();
+    let raced = index_store.publish(&next).unwrap_err();
+    assert!(raced.to_string().contains("published first"), "{raced}");
+    assert!(raced.to_string().contains("0000000002.json"), "{raced}");
+    assert_eq!(index_store.current().unwrap().unwrap(), next);
+    // The next update starts from the winner's generation.
+    let log = trailscan_fixtures::files_under(&root)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/CloudTrail/"))
+        .unwrap();
+    let name = s(&log).replace(".json.gz", "");
+    let added = format!(
+        "{}_ffffffffffffffff.json.gz",
+        &name[..name.rfind('_').unwrap()]
+    );
+    fs::copy(&log, added).unwrap();
+    let update = build_index(&root, &index);
+    assert!(update.contains("generation 3 published"), "{update}");
+    same_answer(&root, &index, &attr("EventName", "ConsoleLogin"));
+}
+
+#[test]
+fn verify_rebuilds_every_filter_and_checks_the_digests_hash_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    build_index(&sample_archive(), &index);
+    let (code, _, err) = run(&[
+        "index",
+        "--verify",
+        "--sample",
+        "1",
+        "--source",
+        s(&sample_archive()),
+        "--index",
+        s(&index),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 differ"), "{err}");
+    let matched: u64 = err
+        .split("digests: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(matched > 0, "{err}");
+    // A log file changed after indexing is a difference.
+    let root = dir.path().join("archive");
+    copy_tree(&sample_archive(), &root);
+    let index2 = dir.path().join("index2");
+    build_index(&root, &index2);
+    let logs: Vec<PathBuf> = trailscan_fixtures::files_under(&root)
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/CloudTrail/") && s(p).ends_with(".json.gz"))
+        .collect();
+    fs::copy(&logs[3], &logs[0]).unwrap();
+    let (code, _, err) = run(&[
+        "index",
+        "--verify",
+        "--sample",
+        "1",
+        "--source",
+        s(&root),
+        "--index",
+        s(&index2),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the index differs from the archive: changed since indexed"),
+        "{err}"
+    );
+}

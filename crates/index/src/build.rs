@@ -1,0 +1,150 @@
+//! Indexing objects: each read, inflated, split and every record parsed, once.
+
+use std::ops::Range;
+
+use trailscan_archive::digest::sha256_hex;
+use trailscan_archive::inflate::inflate_gzip;
+use trailscan_archive::{map_fetched, ObjectRef, ObjectStore, StoreError};
+use trailscan_records::{split_records, RecordParser};
+
+use crate::catalog::{micros_down, micros_up, nanos_since_epoch, CatalogEntry};
+use crate::filter::ValueFilter;
+use crate::hash::record_hashes;
+
+/// Called with each object indexed and its records.
+pub type OnIndexed<'a> = dyn Fn(&ObjectRef, u64) + Sync + 'a;
+
+/// How to index.
+pub struct BuildOptions<'a> {
+    /// Where the objects are.
+    pub source: &'a dyn ObjectStore,
+    /// Objects fetched at once (0: each worker reads its own; a folder on disk).
+    pub requests_in_flight: usize,
+    /// The scan's cap on an object's inflated size: a larger object is catalogued as one a
+    /// lookup must read (which reports it), not indexed.
+    pub max_inflated_bytes: u64,
+    /// The scan's cap on a record's size, likewise.
+    pub max_record_bytes: u64,
+    /// Called once per object indexed, from whichever thread did it.
+    pub progress: Option<&'a OnIndexed<'a>>,
+}
+
+/// Indexes `objects` on the current rayon pool: a catalog row for each object read (sorted
+/// by key), and the objects that could not be read with why (they stay out of the index, so
+/// that lookups read them).
+pub fn index_objects(
+    objects: &[ObjectRef],
+    options: &BuildOptions<'_>,
+) -> (Vec<CatalogEntry>, Vec<(ObjectRef, StoreError)>) {
+    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    let done = map_fetched(
+        options.source,
+        &keys,
+        options.requests_in_flight,
+        false,
+        |i, fetched| {
+            let object = &objects[i];
+            let entry = fetched.map(|f| catalog_entry(object, &f.body, options));
+            if let (Some(progress), Ok(entry)) = (options.progress, &entry) {
+                progress(object, entry.events);
+            }
+            entry
+        },
+    );
+    let (mut entries, mut failed) = (Vec::new(), Vec::new());
+    for (i, result) in done {
+        match result {
+            Ok(entry) => entries.push(entry),
+            Err(e) => failed.push((objects[i].clone(), e)),
+        }
+    }
+    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    failed.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+    (entries, failed)
+}
+
+/// The catalog row of one object's bytes. Anything a scan would report about the object
+/// makes it one that lookups read rather than answer from the index: they then report it
+/// just as a scan does.
+pub fn catalog_entry(
+    object: &ObjectRef,
+    compressed: &[u8],
+    options: &BuildOptions<'_>,
+) -> CatalogEntry {
+    let mut entry = CatalogEntry {
+        key: object.key.clone(),
+        size: object.size,
+        etag: object.etag.clone(),
+        modified_nanos: object.modified.and_then(nanos_since_epoch),
+        account: object.layout.account.clone(),
+        region: object.layout.region.clone(),
+        delivered_at: object.layout.delivered_at,
+        problem: None,
+        events: 0,
+        event_micros: None,
+        inflated_bytes: 0,
+        max_record_bytes: 0,
+        inflated_sha256: String::new(),
+        filter: ValueFilter::build(Vec::new()),
+    };
+    let mut inflated = Vec::new();
+    match inflate_gzip(compressed, &mut inflated, options.max_inflated_bytes) {
+        Ok(info) if info.trailing_bytes > 0 => {
+            entry.problem = Some(format!(
+                "{} bytes after the gzip stream",
+                info.trailing_bytes
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => {
+            entry.problem = Some(e.to_string());
+            return entry;
+        }
+    }
+    entry.inflated_bytes = inflated.len() as u64;
+    entry.inflated_sha256 = sha256_hex(&inflated);
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    if let Err(e) = split_records(&inflated, &mut spans) {
+        entry.problem = Some(format!("not a CloudTrail log file: {e}"));
+        return entry;
+    }
+    let (mut parser, mut hashes) = (RecordParser::default(), Vec::new());
+    let mut times: Option<(i64, i64)> = None;
+    for span in &spans {
+        let raw = &inflated[span.clone()];
+        entry.events += 1;
+        entry.max_record_bytes = entry.max_record_bytes.max(raw.len() as u64);
+        if raw.len() as u64 > options.max_record_bytes {
+            entry
+                .problem
+                .get_or_insert_with(|| "records larger than the cap".into());
+            continue;
+        }
+        let parsed = parser.parse(raw, |record| {
+            let time = record.event_time()?;
+            record_hashes(&record, &mut hashes);
+            Some(time)
+        });
+        match parsed {
+            Ok(Some(t)) => {
+                let (lo, hi) = (micros_down(t), micros_up(t));
+                times = Some(times.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+            Ok(None) => {
+                entry
+                    .problem
+                    .get_or_insert_with(|| "records without eventTime".into());
+            }
+            Err(e) => {
+                entry
+                    .problem
+                    .get_or_insert_with(|| format!("invalid records: {e}"));
+            }
+        }
+    }
+    entry.event_micros = times;
+    if entry.problem.is_none() {
+        entry.filter = ValueFilter::build(hashes);
+    }
+    entry
+}

@@ -1,0 +1,132 @@
+//! A lookup through the index: which listed objects it must read.
+
+use std::collections::{HashMap, HashSet};
+
+use trailscan_archive::ObjectRef;
+use trailscan_layout::key::{parse_key, KeyClass};
+use trailscan_layout::{Selection, ShardPlan, Unit};
+use trailscan_query::LookupRequest;
+
+use crate::catalog::{CatalogEntry, Freshness};
+use crate::filter::ValueFilter;
+use crate::hash::value_hash;
+use crate::snapshot::Group;
+
+/// The scan's caps, which decide whether an indexed object must still be read to report it.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// `--max-inflated-size`.
+    pub max_inflated_bytes: u64,
+    /// `--max-record-size`.
+    pub max_record_bytes: u64,
+}
+
+/// What the index decided for a lookup's listing.
+#[derive(Debug, Default)]
+pub struct IndexPlan {
+    /// The objects to read, in the listing's order: candidates of the index, objects it does
+    /// not hold, objects changed since indexed, and indexed objects a scan would report.
+    pub read: Vec<ObjectRef>,
+    /// Listed objects the index holds as they are now.
+    pub via_index: u64,
+    /// Listed objects it does not hold (scanned).
+    pub not_indexed: u64,
+    /// Listed objects changed (size, ETag or modification time) since indexed (re-read).
+    pub changed: Vec<String>,
+    /// Indexed objects that the listing should have found and did not (deleted since?).
+    pub deleted: Vec<String>,
+}
+
+/// The groups (account x region x delivery month) of the listed objects: the segments a
+/// lookup needs.
+pub fn groups_of(listed: &[ObjectRef]) -> HashSet<Group> {
+    listed
+        .iter()
+        .map(|o| Group::new(&o.layout.account, &o.layout.region, o.layout.delivered_at))
+        .collect()
+}
+
+/// Decides, for each listed object, whether the lookup must read it. An object is left out
+/// only when the index holds it unchanged, with nothing a scan would report, and either its
+/// records' times miss the window or its filter lacks one of the attribute values.
+pub fn plan(
+    catalog: &HashMap<String, CatalogEntry>,
+    listed: &[ObjectRef],
+    request: &LookupRequest,
+    caps: Caps,
+) -> IndexPlan {
+    let probes: Vec<u64> = request
+        .attributes
+        .iter()
+        .map(|a| value_hash(a.key, &a.value))
+        .collect();
+    let mut plan = IndexPlan::default();
+    for object in listed {
+        let Some(entry) = catalog.get(&object.key) else {
+            plan.not_indexed += 1;
+            plan.read.push(object.clone());
+            continue;
+        };
+        if entry.freshness(object) == Freshness::Changed {
+            plan.changed.push(object.key.clone());
+            plan.read.push(object.clone());
+            continue;
+        }
+        plan.via_index += 1;
+        if must_read(entry, request, &probes, caps) {
+            plan.read.push(object.clone());
+        }
+    }
+    plan
+}
+
+fn must_read(entry: &CatalogEntry, request: &LookupRequest, probes: &[u64], caps: Caps) -> bool {
+    if entry.problem.is_some()
+        || entry.inflated_bytes > caps.max_inflated_bytes
+        || entry.max_record_bytes > caps.max_record_bytes
+    {
+        return true;
+    }
+    if !entry.may_hold_time(request.start, request.end) {
+        return false;
+    }
+    if probes.is_empty() {
+        return true;
+    }
+    match ValueFilter::parse(&entry.filter) {
+        Ok(filter) => probes.iter().all(|&h| filter.may_contain(h)),
+        // Checked when the segment was read (its SHA-256); read the object rather than trust it.
+        Err(_) => true,
+    }
+}
+
+/// Indexed objects of `groups` that the listing (with `selection`, and the shard's units)
+/// would have found but did not: deleted from the archive since they were indexed.
+pub fn deleted_since_indexed(
+    catalog: &HashMap<String, CatalogEntry>,
+    listed: &[ObjectRef],
+    selection: &Selection,
+    shard: Option<&ShardPlan>,
+    base: &str,
+) -> Vec<String> {
+    let listed: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+    let own: Option<HashSet<&str>> = shard.map(|p| p.own.iter().map(String::as_str).collect());
+    let mut deleted: Vec<String> = catalog
+        .keys()
+        .filter(|key| !listed.contains(key.as_str()) && key.starts_with(base))
+        .filter(|key| match parse_key(key) {
+            KeyClass::CloudTrail(k) => {
+                selection.check(&k).is_ok()
+                    && own.as_ref().is_none_or(|own| {
+                        let folders = key.rsplit_once('/').map_or("", |(dir, _)| dir);
+                        Unit::from_day_folder(folders.split('/'))
+                            .is_some_and(|unit| own.contains(unit.to_string().as_str()))
+                    })
+            }
+            KeyClass::NotCloudTrail(_) => false,
+        })
+        .cloned()
+        .collect();
+    deleted.sort();
+    deleted
+}

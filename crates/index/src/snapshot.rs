@@ -1,0 +1,309 @@
+//! The snapshot: one small JSON file naming the live segments, replaced as a whole.
+//!
+//! Files under the index's folder or prefix:
+//! - `snapshots/NNNNNNNNNN.json`, one per generation, each written create-only (a rename
+//!   without replacing on disk, `If-None-Match: *` on S3): the highest generation is the
+//!   index. Two `trailscan index` runs that both read generation N race to write N+1, and
+//!   exactly one wins; the other fails and says so, having changed nothing a reader sees.
+//! - `segments/<SHA-256>.parquet`, immutable, named by their content.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use trailscan_archive::digest::sha256_hex;
+use trailscan_archive::{key_under, map_fetched, ObjectStore, Problem, StoreError, WriteMode};
+
+use crate::catalog::CatalogEntry;
+use crate::hash::{HASH_NAME, HASH_SEED};
+use crate::segment::{read_segment, write_segment};
+use crate::IndexError;
+
+/// What a snapshot says it is.
+pub const FORMAT_NAME: &str = "trailscan-index";
+
+/// The index's format. Bumped by any change to what a segment holds or how lookup values
+/// are derived or hashed ([`trailscan_records::AttributeKey::values_in`], [`crate::value_hash`]):
+/// an index of another version is refused and must be rebuilt.
+pub const FORMAT_VERSION: u32 = 1;
+
+const SNAPSHOTS: &str = "snapshots/";
+const SEGMENTS: &str = "segments/";
+
+/// One generation of the index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// [`FORMAT_NAME`].
+    pub format: String,
+    /// [`FORMAT_VERSION`].
+    pub version: u32,
+    /// The hash of lookup values ([`HASH_NAME`]) and its seed.
+    pub hash: String,
+    /// The hash's seed.
+    pub hash_seed: u64,
+    /// This generation: 1 for a new index, one more for each update.
+    pub generation: u64,
+    /// The segments, oldest first: where two hold the same key, the later one is current.
+    pub segments: Vec<SegmentInfo>,
+}
+
+/// A segment as the snapshot names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentInfo {
+    /// Its key under the index (`segments/<SHA-256>.parquet`).
+    pub file: String,
+    /// SHA-256 of its bytes, checked on every read.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// The group it belongs to: account, region and delivery month (`YYYY-MM`) of its
+    /// objects. A lookup reads only the groups of the objects it lists.
+    pub account: String,
+    /// The group's region.
+    pub region: String,
+    /// The group's delivery month.
+    pub month: String,
+    /// Catalog rows.
+    pub objects: u64,
+    /// Records in its objects.
+    pub events: u64,
+}
+
+impl SegmentInfo {
+    /// The group key.
+    pub fn group(&self) -> Group {
+        Group {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            month: self.month.clone(),
+        }
+    }
+}
+
+/// Account x region x delivery month: the unit segments are written, merged and read by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Group {
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// `YYYY-MM` of delivery.
+    pub month: String,
+}
+
+impl Group {
+    /// The group of a catalog row.
+    pub fn of(entry: &CatalogEntry) -> Group {
+        Group::new(&entry.account, &entry.region, entry.delivered_at)
+    }
+
+    /// The group of an object delivered at `delivered_at` (epoch seconds).
+    pub fn new(account: &str, region: &str, delivered_at: i64) -> Group {
+        let (y, m, _) = trailscan_layout::time::civil_from_days(delivered_at.div_euclid(86_400));
+        Group {
+            account: account.to_string(),
+            region: region.to_string(),
+            month: format!("{y:04}-{m:02}"),
+        }
+    }
+}
+
+/// Where an index lives: a store and the prefix under it.
+pub struct IndexStore<'s> {
+    store: &'s dyn ObjectStore,
+}
+
+impl<'s> IndexStore<'s> {
+    /// The index in `store`, under its base.
+    pub fn new(store: &'s dyn ObjectStore) -> IndexStore<'s> {
+        IndexStore { store }
+    }
+
+    /// The store, for messages.
+    pub fn name(&self) -> &str {
+        self.store.name()
+    }
+
+    fn key(&self, rel: &str) -> String {
+        key_under(self.store.base(), rel)
+    }
+
+    fn display(&self, rel: &str) -> String {
+        self.store.display_key(&self.key(rel))
+    }
+
+    /// The newest snapshot, or `None` where no index was ever written.
+    pub fn current(&self) -> Result<Option<Snapshot>, IndexError> {
+        let listed = self
+            .store
+            .list_keys(&self.key(SNAPSHOTS), "")
+            .map_err(|e| IndexError::Store(e.to_string()))?;
+        let newest = listed
+            .iter()
+            .filter_map(|o| {
+                let name = o.key.rsplit('/').next()?;
+                let generation: u64 = name.strip_suffix(".json")?.parse().ok()?;
+                (name == snapshot_name(generation)).then_some(generation)
+            })
+            .max();
+        let Some(generation) = newest else {
+            return Ok(None);
+        };
+        let rel = format!("{SNAPSHOTS}{}", snapshot_name(generation));
+        let mut body = Vec::new();
+        self.store
+            .read(&self.key(&rel), &mut body)
+            .map_err(|e| IndexError::Store(e.to_string()))?;
+        let file = self.display(&rel);
+        let bad = |problem: String| IndexError::Corrupt {
+            file: file.clone(),
+            problem,
+        };
+        // The format is checked before the rest: a newer trailscan may add fields.
+        let head: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| bad(format!("not JSON: {e}")))?;
+        if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+            return Err(IndexError::Foreign { file });
+        }
+        match head.get("version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(IndexError::Version {
+                    file,
+                    found: v,
+                    supported: FORMAT_VERSION,
+                })
+            }
+            None => return Err(bad("no format version".into())),
+        }
+        let snapshot: Snapshot = serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
+        if snapshot.hash != HASH_NAME || snapshot.hash_seed != HASH_SEED {
+            return Err(bad(format!(
+                "values hashed with {} seed {}, not {HASH_NAME} seed {HASH_SEED}",
+                snapshot.hash, snapshot.hash_seed
+            )));
+        }
+        if snapshot.generation != generation {
+            return Err(bad(format!(
+                "says generation {} in file {generation}",
+                snapshot.generation
+            )));
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// Reads the segments that `wanted` picks, checking each against its SHA-256, `in_flight`
+    /// at once; their rows by key, the later segment's row where two hold a key.
+    pub fn load(
+        &self,
+        snapshot: &Snapshot,
+        wanted: impl Fn(&SegmentInfo) -> bool,
+        in_flight: usize,
+    ) -> Result<HashMap<String, CatalogEntry>, IndexError> {
+        let picked: Vec<&SegmentInfo> = snapshot.segments.iter().filter(|s| wanted(s)).collect();
+        let keys: Vec<String> = picked.iter().map(|s| self.key(&s.file)).collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut read = map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
+            let info = picked[i];
+            let file = self.display(&info.file);
+            let body = fetched.map_err(|e| IndexError::Missing {
+                file: file.clone(),
+                problem: e.to_string(),
+            })?;
+            let body = body.body;
+            if body.len() as u64 != info.bytes || sha256_hex(&body) != info.sha256 {
+                return Err(IndexError::Corrupt {
+                    file,
+                    problem: format!(
+                        "{} bytes whose SHA-256 is not the snapshot's ({} bytes expected)",
+                        body.len(),
+                        info.bytes
+                    ),
+                });
+            }
+            read_segment(Bytes::from(body)).map_err(|problem| IndexError::Corrupt { file, problem })
+        });
+        read.sort_by_key(|(i, _)| *i);
+        let mut catalog = HashMap::new();
+        for (_, rows) in read {
+            for row in rows? {
+                catalog.insert(row.key.clone(), row);
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// Writes a segment of `rows` (sorted by key) and says what it is. A segment already
+    /// there under the same name has the same bytes (the name is their hash).
+    pub fn write_segment(
+        &self,
+        group: &Group,
+        rows: &[CatalogEntry],
+    ) -> Result<SegmentInfo, IndexError> {
+        let bytes = write_segment(rows)
+            .map_err(|e| IndexError::Store(format!("cannot encode a segment: {e}")))?;
+        let sha256 = sha256_hex(&bytes);
+        let file = format!("{SEGMENTS}{sha256}.parquet");
+        match self
+            .store
+            .write(&self.key(&file), &bytes, None, WriteMode::CreateNew)
+        {
+            Ok(()) => {}
+            Err(StoreError {
+                problem: Problem::Exists,
+                ..
+            }) => {}
+            Err(e) => return Err(IndexError::Store(e.to_string())),
+        }
+        Ok(SegmentInfo {
+            file,
+            sha256,
+            bytes: bytes.len() as u64,
+            account: group.account.clone(),
+            region: group.region.clone(),
+            month: group.month.clone(),
+            objects: rows.len() as u64,
+            events: rows.iter().map(|r| r.events).sum(),
+        })
+    }
+
+    /// Publishes `snapshot` as its generation, create-only.
+    pub fn publish(&self, snapshot: &Snapshot) -> Result<(), IndexError> {
+        let rel = format!("{SNAPSHOTS}{}", snapshot_name(snapshot.generation));
+        let mut body = serde_json::to_vec_pretty(snapshot).expect("a snapshot serializes");
+        body.push(b'\n');
+        match self
+            .store
+            .write(&self.key(&rel), &body, None, WriteMode::CreateNew)
+        {
+            Ok(()) => Ok(()),
+            Err(StoreError {
+                problem: Problem::Exists,
+                ..
+            }) => Err(IndexError::Raced {
+                file: self.display(&rel),
+            }),
+            Err(e) => Err(IndexError::Store(e.to_string())),
+        }
+    }
+}
+
+impl Snapshot {
+    /// An empty index's first generation.
+    pub fn first() -> Snapshot {
+        Snapshot {
+            format: FORMAT_NAME.to_string(),
+            version: FORMAT_VERSION,
+            hash: HASH_NAME.to_string(),
+            hash_seed: HASH_SEED,
+            generation: 0,
+            segments: Vec::new(),
+        }
+    }
+}
+
+fn snapshot_name(generation: u64) -> String {
+    format!("{generation:010}.json")
+}
