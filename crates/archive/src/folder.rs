@@ -307,13 +307,12 @@ impl ObjectStore for LocalFolder {
                     continue;
                 }
             };
-            let entry_path = entry.path();
             let file_type = match entry.file_type() {
                 Ok(t) => t,
                 Err(e) => {
                     level
                         .problems
-                        .push(io_error(Operation::List, &entry_path, e));
+                        .push(io_error(Operation::List, &entry.path(), e));
                     continue;
                 }
             };
@@ -342,7 +341,7 @@ impl ObjectStore for LocalFolder {
                     }),
                     Err(e) => level
                         .problems
-                        .push(io_error(Operation::List, &entry_path, e)),
+                        .push(io_error(Operation::List, &entry.path(), e)),
                 }
             }
         }

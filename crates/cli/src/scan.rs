@@ -2,14 +2,13 @@
 //! listed, the worker threads, the progress display, and problems with objects reported.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 
 use anyhow::{bail, Context, Result};
 use trailscan_archive::{
     default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
 };
-use trailscan_index::{deleted_since_indexed, groups_of, plan, Caps, CatalogEntry, IndexStore};
+use trailscan_index::{deleted_since_indexed, groups_of, plan, Caps, Catalog, IndexStore};
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
 };
@@ -41,7 +40,7 @@ pub struct OpenScan {
     max_inflated_bytes: u64,
     max_record_bytes: u64,
     /// The index's rows for the listed objects' groups, with `--index`.
-    index: Option<HashMap<String, CatalogEntry>>,
+    index: Option<Catalog>,
     selection: trailscan_layout::Selection,
 }
 
@@ -99,7 +98,7 @@ impl OpenScan {
                     .ok_or_else(|| trailscan_index::IndexError::NoIndex(location.clone()))?;
                 let groups = groups_of(&listing.objects);
                 let requests = index_store.requests_in_flight();
-                Some(index.load(&snapshot, |s| groups.contains(&s.group()), requests)?)
+                Some(index.load(&snapshot, |s| groups.contains(&s.group()), requests, false)?)
             }
             None => None,
         };

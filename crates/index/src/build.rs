@@ -1,5 +1,6 @@
 //! Indexing objects: each read, inflated, split and every record parsed, once.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use trailscan_archive::digest::sha256_hex;
@@ -63,6 +64,19 @@ pub fn index_objects(
     (entries, failed)
 }
 
+/// A thread's buffers, reused for every object it indexes.
+#[derive(Default)]
+struct Scratch {
+    inflated: Vec<u8>,
+    spans: Vec<Range<usize>>,
+    parser: RecordParser,
+    hashes: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
 /// The catalog row of one object's bytes. Anything a scan would report about the object
 /// makes it one that lookups read rather than answer from the index: they then report it
 /// just as a scan does.
@@ -85,10 +99,27 @@ pub fn catalog_entry(
         inflated_bytes: 0,
         max_record_bytes: 0,
         inflated_sha256: String::new(),
-        filter: ValueFilter::build(Vec::new()),
+        filter: Vec::new(),
     };
-    let mut inflated = Vec::new();
-    match inflate_gzip(compressed, &mut inflated, options.max_inflated_bytes) {
+    SCRATCH.with(|scratch| fill_entry(&mut entry, compressed, options, &mut scratch.borrow_mut()));
+    entry
+}
+
+fn fill_entry(
+    entry: &mut CatalogEntry,
+    compressed: &[u8],
+    options: &BuildOptions<'_>,
+    scratch: &mut Scratch,
+) {
+    let Scratch {
+        inflated,
+        spans,
+        parser,
+        hashes,
+    } = scratch;
+    hashes.clear();
+    entry.filter = ValueFilter::build(hashes);
+    match inflate_gzip(compressed, inflated, options.max_inflated_bytes) {
         Ok(info) if info.trailing_bytes > 0 => {
             entry.problem = Some(format!(
                 "{} bytes after the gzip stream",
@@ -98,19 +129,18 @@ pub fn catalog_entry(
         Ok(_) => {}
         Err(e) => {
             entry.problem = Some(e.to_string());
-            return entry;
+            return;
         }
     }
+    let inflated = &inflated[..];
     entry.inflated_bytes = inflated.len() as u64;
-    entry.inflated_sha256 = sha256_hex(&inflated);
-    let mut spans: Vec<Range<usize>> = Vec::new();
-    if let Err(e) = split_records(&inflated, &mut spans) {
+    entry.inflated_sha256 = sha256_hex(inflated);
+    if let Err(e) = split_records(inflated, spans) {
         entry.problem = Some(format!("not a CloudTrail log file: {e}"));
-        return entry;
+        return;
     }
-    let (mut parser, mut hashes) = (RecordParser::default(), Vec::new());
     let mut times: Option<(i64, i64)> = None;
-    for span in &spans {
+    for span in spans.iter() {
         let raw = &inflated[span.clone()];
         entry.events += 1;
         entry.max_record_bytes = entry.max_record_bytes.max(raw.len() as u64);
@@ -122,7 +152,7 @@ pub fn catalog_entry(
         }
         let parsed = parser.parse(raw, |record| {
             let time = record.event_time()?;
-            record_hashes(&record, &mut hashes);
+            record_hashes(&record, hashes);
             Some(time)
         });
         match parsed {
@@ -146,5 +176,4 @@ pub fn catalog_entry(
     if entry.problem.is_none() {
         entry.filter = ValueFilter::build(hashes);
     }
-    entry
 }

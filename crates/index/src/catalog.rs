@@ -1,6 +1,12 @@
 //! A catalog row: what the index knows of one log object.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow_array::{
+    Array, BinaryArray, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
+    TimestampSecondArray, UInt64Array,
+};
 
 use trailscan_archive::ObjectRef;
 use trailscan_records::EventTime;
@@ -52,28 +58,195 @@ pub enum Freshness {
 }
 
 impl CatalogEntry {
-    /// Compares the catalog's row with the object as listed now. An ETag decides where both
-    /// have one; otherwise the modification time (a copy on disk).
+    /// Compares the row with the object as listed now (see [`Row::freshness`]).
     pub fn freshness(&self, listed: &ObjectRef) -> Freshness {
-        let same = self.size == listed.size
-            && match (&self.etag, &listed.etag) {
-                (Some(indexed), Some(now)) => indexed == now,
-                (None, None) => self.modified_nanos == listed.modified.and_then(nanos_since_epoch),
-                _ => false,
-            };
-        if same {
-            Freshness::Same
-        } else {
-            Freshness::Changed
+        freshness(self.size, self.etag.as_deref(), self.modified_nanos, listed)
+    }
+}
+
+/// An ETag decides where both the row and the listing have one; otherwise the modification
+/// time (a copy on disk); the size always.
+fn freshness(
+    size: u64,
+    etag: Option<&str>,
+    modified_nanos: Option<i64>,
+    listed: &ObjectRef,
+) -> Freshness {
+    let same = size == listed.size
+        && match (etag, listed.etag.as_deref()) {
+            (Some(indexed), Some(now)) => indexed == now,
+            (None, None) => modified_nanos == listed.modified.and_then(nanos_since_epoch),
+            _ => false,
+        };
+    if same {
+        Freshness::Same
+    } else {
+        Freshness::Changed
+    }
+}
+
+/// The rows of the segments a command read, as read (Arrow columns, nothing copied), found
+/// by key. Where two segments hold a key, the later one's row is the current one.
+#[derive(Default)]
+pub struct Catalog {
+    batches: Vec<Columns>,
+    rows: HashMap<Box<str>, (u32, u32), KeyHasher>,
+}
+
+/// XXH3 rather than SipHash for the catalog's keys: they come from the user's own archive
+/// and index, not from an adversary racing the table, and a lookup hashes thousands.
+type KeyHasher = std::hash::BuildHasherDefault<twox_hash::XxHash3_64>;
+
+impl Catalog {
+    /// Adds a segment's batches; its rows replace earlier ones of the same keys.
+    pub(crate) fn add(&mut self, batches: Vec<Columns>) {
+        for columns in batches {
+            let b = self.batches.len() as u32;
+            for i in 0..columns.key.len() {
+                self.rows.insert(columns.key.value(i).into(), (b, i as u32));
+            }
+            self.batches.push(columns);
         }
+    }
+
+    /// The current row of `key`.
+    pub fn get(&self, key: &str) -> Option<Row<'_>> {
+        let &(b, i) = self.rows.get(key)?;
+        Some(Row {
+            columns: &self.batches[b as usize],
+            i: i as usize,
+        })
+    }
+
+    /// Whether the catalog holds `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.rows.contains_key(key)
+    }
+
+    /// Current rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether it holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Every current row, in no particular order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {
+        self.rows.values().map(|&(b, i)| Row {
+            columns: &self.batches[b as usize],
+            i: i as usize,
+        })
+    }
+}
+
+/// A segment's columns, typed once when read.
+pub(crate) struct Columns {
+    pub(crate) key: StringArray,
+    pub(crate) size: UInt64Array,
+    pub(crate) etag: StringArray,
+    pub(crate) modified: TimestampNanosecondArray,
+    pub(crate) account: StringArray,
+    pub(crate) region: StringArray,
+    pub(crate) delivered_at: TimestampSecondArray,
+    pub(crate) problem: StringArray,
+    pub(crate) events: UInt64Array,
+    pub(crate) first_event: TimestampMicrosecondArray,
+    pub(crate) last_event: TimestampMicrosecondArray,
+    pub(crate) inflated_bytes: UInt64Array,
+    pub(crate) max_record_bytes: UInt64Array,
+    pub(crate) inflated_sha256: StringArray,
+    pub(crate) filter: BinaryArray,
+}
+
+/// One catalog row, read in place.
+#[derive(Clone, Copy)]
+pub struct Row<'c> {
+    columns: &'c Columns,
+    i: usize,
+}
+
+fn opt_str(a: &StringArray, i: usize) -> Option<&str> {
+    a.is_valid(i).then(|| a.value(i))
+}
+
+impl<'c> Row<'c> {
+    /// The object's key.
+    pub fn key(&self) -> &'c str {
+        self.columns.key.value(self.i)
+    }
+
+    /// Why lookups must read it, if they must (see [`CatalogEntry::problem`]).
+    pub fn problem(&self) -> Option<&'c str> {
+        opt_str(&self.columns.problem, self.i)
+    }
+
+    /// Its inflated size.
+    pub fn inflated_bytes(&self) -> u64 {
+        self.columns.inflated_bytes.value(self.i)
+    }
+
+    /// Its largest record.
+    pub fn max_record_bytes(&self) -> u64 {
+        self.columns.max_record_bytes.value(self.i)
+    }
+
+    /// The serialized filter.
+    pub fn filter(&self) -> &'c [u8] {
+        self.columns.filter.value(self.i)
+    }
+
+    /// Its first and last event time in microseconds, rounded outwards.
+    pub fn event_micros(&self) -> Option<(i64, i64)> {
+        let c = self.columns;
+        (c.first_event.is_valid(self.i) && c.last_event.is_valid(self.i))
+            .then(|| (c.first_event.value(self.i), c.last_event.value(self.i)))
+    }
+
+    /// Whether the listed object is still the one indexed.
+    pub fn freshness(&self, listed: &ObjectRef) -> Freshness {
+        let c = self.columns;
+        let modified = c
+            .modified
+            .is_valid(self.i)
+            .then(|| c.modified.value(self.i));
+        freshness(
+            c.size.value(self.i),
+            opt_str(&c.etag, self.i),
+            modified,
+            listed,
+        )
     }
 
     /// Whether any record may fall in `[start, end]` (either end open).
     pub fn may_hold_time(&self, start: Option<EventTime>, end: Option<EventTime>) -> bool {
-        let Some((first, last)) = self.event_micros else {
+        let Some((first, last)) = self.event_micros() else {
             return false;
         };
         start.is_none_or(|s| last >= micros_down(s)) && end.is_none_or(|e| first <= micros_up(e))
+    }
+
+    /// The row as an owned entry.
+    pub fn to_entry(&self) -> CatalogEntry {
+        let (c, i) = (self.columns, self.i);
+        CatalogEntry {
+            key: self.key().to_string(),
+            size: c.size.value(i),
+            etag: opt_str(&c.etag, i).map(str::to_string),
+            modified_nanos: c.modified.is_valid(i).then(|| c.modified.value(i)),
+            account: c.account.value(i).to_string(),
+            region: c.region.value(i).to_string(),
+            delivered_at: c.delivered_at.value(i),
+            problem: self.problem().map(str::to_string),
+            events: c.events.value(i),
+            event_micros: self.event_micros(),
+            inflated_bytes: self.inflated_bytes(),
+            max_record_bytes: self.max_record_bytes(),
+            inflated_sha256: c.inflated_sha256.value(i).to_string(),
+            filter: self.filter().to_vec(),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub struct BadFilter(pub &'static str);
 impl ValueFilter {
     /// Serializes the set of `hashes` (in any order, repeats allowed) as the smaller of its
     /// two forms.
-    pub fn build(mut hashes: Vec<u64>) -> Vec<u8> {
+    pub fn build(hashes: &mut Vec<u64>) -> Vec<u8> {
         hashes.sort_unstable();
         hashes.dedup();
         let exact = || {
@@ -49,7 +49,7 @@ impl ValueFilter {
             return exact();
         }
         // Construction fails only on repeated keys (removed above); the list is the fallback.
-        match BinaryFuse16::try_from(&hashes) {
+        match BinaryFuse16::try_from(&hashes[..]) {
             Ok(f) if 1 + DESCRIPTOR_LEN + f.fingerprints.len() * 2 < 1 + hashes.len() * 8 => {
                 let d = &f.descriptor;
                 let mut out = Vec::with_capacity(1 + DESCRIPTOR_LEN + f.fingerprints.len() * 2);
@@ -142,7 +142,7 @@ mod tests {
     fn small_sets_are_exact_and_large_ones_fuse_filters_without_false_negatives() {
         for n in [0, 1, 5, 32, 33, 100, 5000] {
             let values = hashes(n);
-            let bytes = ValueFilter::build(values.clone());
+            let bytes = ValueFilter::build(&mut values.clone());
             let filter = ValueFilter::parse(&bytes).unwrap();
             assert_eq!(
                 matches!(filter, ValueFilter::Exact(_)),
@@ -159,22 +159,22 @@ mod tests {
     #[test]
     fn the_same_values_in_any_order_give_the_same_bytes() {
         let mut values = hashes(1000);
-        let a = ValueFilter::build(values.clone());
+        let a = ValueFilter::build(&mut values.clone());
         values.reverse();
         values.extend(hashes(10));
-        assert_eq!(a, ValueFilter::build(values));
+        assert_eq!(a, ValueFilter::build(&mut values));
     }
 
     #[test]
     fn damaged_bytes_are_refused_rather_than_probed() {
-        let bytes = ValueFilter::build(hashes(1000));
+        let bytes = ValueFilter::build(&mut hashes(1000));
         assert!(ValueFilter::parse(&bytes[..bytes.len() - 2]).is_err());
         assert!(ValueFilter::parse(&[]).is_err());
         assert!(ValueFilter::parse(&[9]).is_err());
         let mut wide = bytes.clone();
         wide[9..13].copy_from_slice(&(1u32 << 20).to_le_bytes());
         assert!(ValueFilter::parse(&wide).is_err());
-        let exact = ValueFilter::build(vec![2, 1]);
+        let exact = ValueFilter::build(&mut vec![2, 1]);
         let mut unsorted = exact.clone();
         unsorted[1..9].copy_from_slice(&3u64.to_le_bytes());
         assert!(ValueFilter::parse(&unsorted).is_err());

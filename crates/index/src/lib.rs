@@ -23,7 +23,7 @@ mod snapshot;
 mod update;
 
 pub use build::{catalog_entry, index_objects, BuildOptions, OnIndexed};
-pub use catalog::{CatalogEntry, Freshness};
+pub use catalog::{Catalog, CatalogEntry, Freshness, Row};
 pub use filter::{BadFilter, ValueFilter};
 pub use hash::{record_hashes, value_hash, HASH_NAME, HASH_SEED};
 pub use plan::{deleted_since_indexed, groups_of, plan, Caps, IndexPlan};

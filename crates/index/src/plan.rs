@@ -1,13 +1,13 @@
 //! A lookup through the index: which listed objects it must read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use trailscan_archive::ObjectRef;
 use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::{Selection, ShardPlan, Unit};
 use trailscan_query::LookupRequest;
 
-use crate::catalog::{CatalogEntry, Freshness};
+use crate::catalog::{Catalog, Freshness, Row};
 use crate::filter::ValueFilter;
 use crate::hash::value_hash;
 use crate::snapshot::Group;
@@ -38,19 +38,32 @@ pub struct IndexPlan {
 }
 
 /// The groups (account x region x delivery month) of the listed objects: the segments a
-/// lookup needs.
+/// lookup needs. The listing is sorted by key, so a group's objects mostly follow each other.
 pub fn groups_of(listed: &[ObjectRef]) -> HashSet<Group> {
-    listed
-        .iter()
-        .map(|o| Group::new(&o.layout.account, &o.layout.region, o.layout.delivered_at))
-        .collect()
+    let mut groups = HashSet::new();
+    let mut last: Option<(&str, &str, i64)> = None;
+    for o in listed {
+        let l = &o.layout;
+        let month = month_of(l.delivered_at);
+        if last != Some((&l.account, &l.region, month)) {
+            groups.insert(Group::new(&l.account, &l.region, l.delivered_at));
+            last = Some((&l.account, &l.region, month));
+        }
+    }
+    groups
+}
+
+/// Months since year 0 of a time, for telling groups apart cheaply.
+fn month_of(epoch_secs: i64) -> i64 {
+    let (y, m, _) = trailscan_layout::time::civil_from_days(epoch_secs.div_euclid(86_400));
+    y * 12 + i64::from(m)
 }
 
 /// Decides, for each listed object, whether the lookup must read it. An object is left out
 /// only when the index holds it unchanged, with nothing a scan would report, and either its
 /// records' times miss the window or its filter lacks one of the attribute values.
 pub fn plan(
-    catalog: &HashMap<String, CatalogEntry>,
+    catalog: &Catalog,
     listed: &[ObjectRef],
     request: &LookupRequest,
     caps: Caps,
@@ -80,10 +93,10 @@ pub fn plan(
     plan
 }
 
-fn must_read(entry: &CatalogEntry, request: &LookupRequest, probes: &[u64], caps: Caps) -> bool {
-    if entry.problem.is_some()
-        || entry.inflated_bytes > caps.max_inflated_bytes
-        || entry.max_record_bytes > caps.max_record_bytes
+fn must_read(entry: Row<'_>, request: &LookupRequest, probes: &[u64], caps: Caps) -> bool {
+    if entry.problem().is_some()
+        || entry.inflated_bytes() > caps.max_inflated_bytes
+        || entry.max_record_bytes() > caps.max_record_bytes
     {
         return true;
     }
@@ -93,7 +106,7 @@ fn must_read(entry: &CatalogEntry, request: &LookupRequest, probes: &[u64], caps
     if probes.is_empty() {
         return true;
     }
-    match ValueFilter::parse(&entry.filter) {
+    match ValueFilter::parse(entry.filter()) {
         Ok(filter) => probes.iter().all(|&h| filter.may_contain(h)),
         // Checked when the segment was read (its SHA-256); read the object rather than trust it.
         Err(_) => true,
@@ -103,17 +116,22 @@ fn must_read(entry: &CatalogEntry, request: &LookupRequest, probes: &[u64], caps
 /// Indexed objects of `groups` that the listing (with `selection`, and the shard's units)
 /// would have found but did not: deleted from the archive since they were indexed.
 pub fn deleted_since_indexed(
-    catalog: &HashMap<String, CatalogEntry>,
+    catalog: &Catalog,
     listed: &[ObjectRef],
     selection: &Selection,
     shard: Option<&ShardPlan>,
     base: &str,
 ) -> Vec<String> {
+    let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
+    if found == catalog.len() {
+        return Vec::new();
+    }
     let listed: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
     let own: Option<HashSet<&str>> = shard.map(|p| p.own.iter().map(String::as_str).collect());
     let mut deleted: Vec<String> = catalog
-        .keys()
-        .filter(|key| !listed.contains(key.as_str()) && key.starts_with(base))
+        .rows()
+        .map(|row| row.key())
+        .filter(|key| !listed.contains(key) && key.starts_with(base))
         .filter(|key| match parse_key(key) {
             KeyClass::CloudTrail(k) => {
                 selection.check(&k).is_ok()
@@ -125,7 +143,7 @@ pub fn deleted_since_indexed(
             }
             KeyClass::NotCloudTrail(_) => false,
         })
-        .cloned()
+        .map(str::to_string)
         .collect();
     deleted.sort();
     deleted

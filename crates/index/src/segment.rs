@@ -11,15 +11,16 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{
     TimestampMicrosecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
 };
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::basic::Compression;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
-use crate::catalog::CatalogEntry;
+use crate::catalog::{Catalog, CatalogEntry, Columns};
 
 /// Rows per row group: a segment is read whole, so this only bounds the writer's memory.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -53,8 +54,13 @@ pub fn schema() -> Schema {
 /// same bytes.
 pub fn write_segment(entries: &[CatalogEntry]) -> Result<Vec<u8>, parquet::errors::ParquetError> {
     let schema = Arc::new(schema());
+    // Uncompressed: the filters (most of the bytes) are random and do not compress, and a
+    // lookup reads a segment faster without a decompressor to set up per column.
+    let filter = ColumnPath::from("filter");
     let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_column_dictionary_enabled(filter.clone(), false)
+        .set_column_statistics_enabled(filter, EnabledStatistics::None)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("trailscan {}", env!("CARGO_PKG_VERSION")))
         .build();
@@ -115,61 +121,47 @@ fn batch(
 }
 
 /// Reads a segment back; any departure from [`schema`] is an error (a segment of another
-/// format, or damaged past what the snapshot's SHA-256 would have caught).
-pub fn read_segment(bytes: Bytes) -> Result<Vec<CatalogEntry>, String> {
+/// format, or damaged past what the snapshot's checksum would have caught).
+pub(crate) fn read_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| format!("not a Parquet file: {e}"))?
+        .with_batch_size(ROW_GROUP_ROWS)
         .build()
         .map_err(|e| e.to_string())?;
     let expected = schema();
-    let mut entries = Vec::new();
+    let mut batches = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
         if batch.schema().fields() != expected.fields() {
             return Err("columns are not those of a trailscan index segment".into());
         }
-        append_rows(&batch, &mut entries);
-    }
-    Ok(entries)
-}
-
-fn append_rows(batch: &RecordBatch, out: &mut Vec<CatalogEntry>) {
-    let c = |i: usize| batch.column(i);
-    let (key, size, etag) = (
-        c(0).as_string::<i32>(),
-        c(1).as_primitive::<UInt64Type>(),
-        c(2).as_string::<i32>(),
-    );
-    let modified = c(3).as_primitive::<TimestampNanosecondType>();
-    let (account, region) = (c(4).as_string::<i32>(), c(5).as_string::<i32>());
-    let delivered = c(6).as_primitive::<TimestampSecondType>();
-    let problem = c(7).as_string::<i32>();
-    let events = c(8).as_primitive::<UInt64Type>();
-    let first = c(9).as_primitive::<TimestampMicrosecondType>();
-    let last = c(10).as_primitive::<TimestampMicrosecondType>();
-    let inflated = c(11).as_primitive::<UInt64Type>();
-    let max_record = c(12).as_primitive::<UInt64Type>();
-    let sha = c(13).as_string::<i32>();
-    let filter = c(14).as_binary::<i32>();
-    let opt_str =
-        |a: &arrow_array::StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-    for i in 0..batch.num_rows() {
-        out.push(CatalogEntry {
-            key: key.value(i).to_string(),
-            size: size.value(i),
-            etag: opt_str(etag, i),
-            modified_nanos: modified.is_valid(i).then(|| modified.value(i)),
-            account: account.value(i).to_string(),
-            region: region.value(i).to_string(),
-            delivered_at: delivered.value(i),
-            problem: opt_str(problem, i),
-            events: events.value(i),
-            event_micros: (first.is_valid(i) && last.is_valid(i))
-                .then(|| (first.value(i), last.value(i))),
-            inflated_bytes: inflated.value(i),
-            max_record_bytes: max_record.value(i),
-            inflated_sha256: sha.value(i).to_string(),
-            filter: filter.value(i).to_vec(),
+        let c = |i: usize| batch.column(i);
+        batches.push(Columns {
+            key: c(0).as_string::<i32>().clone(),
+            size: c(1).as_primitive::<UInt64Type>().clone(),
+            etag: c(2).as_string::<i32>().clone(),
+            modified: c(3).as_primitive::<TimestampNanosecondType>().clone(),
+            account: c(4).as_string::<i32>().clone(),
+            region: c(5).as_string::<i32>().clone(),
+            delivered_at: c(6).as_primitive::<TimestampSecondType>().clone(),
+            problem: c(7).as_string::<i32>().clone(),
+            events: c(8).as_primitive::<UInt64Type>().clone(),
+            first_event: c(9).as_primitive::<TimestampMicrosecondType>().clone(),
+            last_event: c(10).as_primitive::<TimestampMicrosecondType>().clone(),
+            inflated_bytes: c(11).as_primitive::<UInt64Type>().clone(),
+            max_record_bytes: c(12).as_primitive::<UInt64Type>().clone(),
+            inflated_sha256: c(13).as_string::<i32>().clone(),
+            filter: c(14).as_binary::<i32>().clone(),
         });
     }
+    Ok(batches)
+}
+
+/// Reads a segment's rows as owned entries (for tools and tests; lookups read columns).
+pub fn read_segment(bytes: Bytes) -> Result<Vec<CatalogEntry>, String> {
+    let mut catalog = Catalog::default();
+    catalog.add(read_columns(bytes)?);
+    let mut rows: Vec<CatalogEntry> = catalog.rows().map(|r| r.to_entry()).collect();
+    rows.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(rows)
 }

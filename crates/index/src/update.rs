@@ -1,8 +1,8 @@
 //! A new generation: new rows into new segments, a group's segments merged once they are many.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use crate::catalog::CatalogEntry;
+use crate::catalog::{Catalog, CatalogEntry};
 use crate::snapshot::{Group, IndexStore, Snapshot};
 use crate::IndexError;
 
@@ -29,7 +29,7 @@ pub fn apply_update(
     index: &IndexStore<'_>,
     current: &Snapshot,
     rows: Vec<CatalogEntry>,
-    catalog: &HashMap<String, CatalogEntry>,
+    catalog: &Catalog,
 ) -> Result<(Snapshot, Update), IndexError> {
     let mut by_group: BTreeMap<Group, Vec<CatalogEntry>> = BTreeMap::new();
     for row in rows {
@@ -42,13 +42,14 @@ pub fn apply_update(
         update.rows += rows.len() as u64;
         let existing = next.segments.iter().filter(|s| s.group() == group).count();
         if existing + 1 > MAX_SEGMENTS_PER_GROUP {
-            let mut merged: BTreeMap<&str, &CatalogEntry> = catalog
-                .values()
+            let mut merged: BTreeMap<String, CatalogEntry> = catalog
+                .rows()
+                .map(|r| r.to_entry())
                 .filter(|e| Group::of(e) == group)
-                .map(|e| (e.key.as_str(), e))
+                .map(|e| (e.key.clone(), e))
                 .collect();
-            merged.extend(rows.iter().map(|e| (e.key.as_str(), e)));
-            let merged: Vec<CatalogEntry> = merged.into_values().cloned().collect();
+            merged.extend(rows.drain(..).map(|e| (e.key.clone(), e)));
+            let merged: Vec<CatalogEntry> = merged.into_values().collect();
             let info = index.write_segment(&group, &merged)?;
             next.segments.retain(|s| s.group() != group);
             next.segments.push(info);

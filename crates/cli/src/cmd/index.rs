@@ -1,6 +1,6 @@
 //! `trailscan index`: build or update the lookup index, or check it (`--verify`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,7 +11,7 @@ use trailscan_archive::{
 };
 use trailscan_index::{
     apply_update, catalog_entry, deleted_since_indexed, groups_of, index_objects, BuildOptions,
-    CatalogEntry, Freshness, IndexStore, Snapshot,
+    Catalog, CatalogEntry, Freshness, IndexStore, Snapshot,
 };
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::Selection;
@@ -21,6 +21,10 @@ use crate::progress::{Meter, Progress};
 use crate::scan::worker_pool;
 use crate::settings::IndexSettings;
 
+/// How far before the newest indexed delivery an update lists: CloudTrail delivers within
+/// minutes, late deliveries within hours; two days leave room for both.
+const UPDATE_LAG_SECS: i64 = 2 * 86_400;
+
 /// Lists the window's log and Insights files, indexes those the index does not hold as they
 /// are now, and publishes a new generation; with `--verify`, checks instead.
 pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
@@ -28,15 +32,32 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
     let source = &settings.source;
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
     let store = open_archive(&source.spec, &source.s3)?;
-    progress.listing(store.name());
-    let (listed, listing_problems) = list_logs_and_insights(&*store, &source.selection)?;
-    for problem in &listing_problems {
-        progress.eprintln(format_args!("trailscan: {problem}"));
-    }
     let index_store = open_destination(&settings.index, &source.s3)
         .with_context(|| format!("cannot open the index {}", settings.index))?;
     let index = IndexStore::new(&*index_store);
     let current = index.current()?;
+    // An update lists only what can be new: what was delivered since the newest indexed
+    // delivery, less a lag for late deliveries (unless --start-time says where to start).
+    let mut selection = source.selection.clone();
+    let since = current
+        .as_ref()
+        .filter(|_| selection.start.is_none() && settings.verify.is_none())
+        .and_then(Snapshot::last_delivered_at)
+        .map(|last| last - UPDATE_LAG_SECS);
+    if let Some(since) = since {
+        selection.start = Some(since);
+        if !source.quiet {
+            progress.eprintln(format_args!(
+                "trailscan: updating: listing files delivered since {} (two days before the newest indexed; --start-time lists from further back, such as a new account's history)",
+                trailscan_records::EventTime::from_secs(since).to_iso()
+            ));
+        }
+    }
+    progress.listing(store.name());
+    let (listed, listing_problems) = list_logs_and_insights(&*store, &selection)?;
+    for problem in &listing_problems {
+        progress.eprintln(format_args!("trailscan: {problem}"));
+    }
     if let Some(sample) = settings.verify {
         let Some(snapshot) = current else {
             bail!(trailscan_index::IndexError::NoIndex(settings.index.clone()));
@@ -48,7 +69,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
     let current = current.unwrap_or_else(Snapshot::first);
     let groups = groups_of(&listed);
     let requests = index_store.requests_in_flight();
-    let catalog = index.load(&current, |s| groups.contains(&s.group()), requests)?;
+    let catalog = index.load(&current, |s| groups.contains(&s.group()), requests, false)?;
     let mut to_index = Vec::new();
     let mut changed = 0u64;
     for object in &listed {
@@ -69,7 +90,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
         let selection = Selection {
             kind,
-            ..source.selection.clone()
+            ..selection.clone()
         };
         deleted.extend(deleted_since_indexed(
             &catalog,
@@ -193,11 +214,12 @@ fn verify(
         snapshot,
         |s| groups.contains(&s.group()),
         store.requests_in_flight(),
+        true,
     )?;
     // A fixed sample (by key), so that a second run checks the same objects.
     let sampled: Vec<&ObjectRef> = listed
         .iter()
-        .filter(|o| catalog.contains_key(&o.key) && in_sample(&o.key, sample))
+        .filter(|o| catalog.contains(&o.key) && in_sample(&o.key, sample))
         .collect();
     let options = BuildOptions {
         source: store,
@@ -216,10 +238,14 @@ fn verify(
             false,
             |i, fetched| {
                 let object = sampled[i];
-                let indexed = &catalog[&object.key];
+                let indexed = catalog.get(&object.key).expect("sampled from the catalog");
                 match fetched {
                     Err(e) => Some(format!("cannot read: {}", e.problem)),
-                    Ok(f) => difference(indexed, &catalog_entry(object, &f.body, &options), object),
+                    Ok(f) => difference(
+                        &indexed.to_entry(),
+                        &catalog_entry(object, &f.body, &options),
+                        object,
+                    ),
                 }
             },
         )
@@ -288,7 +314,7 @@ fn difference(
 fn check_digest_hashes(
     store: &dyn ObjectStore,
     selection: &Selection,
-    catalog: &HashMap<String, CatalogEntry>,
+    catalog: &Catalog,
     progress: &Progress,
 ) -> Result<(u64, u64, u64)> {
     let digests = list(
@@ -325,15 +351,16 @@ fn check_digest_hashes(
             continue;
         }
         match catalog.get(&key) {
-            Some(entry) if entry.problem.is_none() || !entry.inflated_sha256.is_empty() => {
-                if entry.inflated_sha256 == hash {
+            Some(entry) if !entry.to_entry().inflated_sha256.is_empty() => {
+                let indexed = entry.to_entry().inflated_sha256;
+                if indexed == hash {
                     matched += 1;
                 } else {
                     mismatched += 1;
                     progress.eprintln(format_args!(
                         "trailscan: {}: the catalog's SHA-256 {} is not its digest's hashValue {hash}",
                         store.display_key(&key),
-                        entry.inflated_sha256
+                        indexed
                     ));
                 }
             }
