@@ -17,7 +17,10 @@ start included), with the peak RSS of the process tree:
   byte for byte;
 - peak RSS of trailscan at a second, smaller archive, to show memory does not grow with size;
 - the S3 server a round trip away (benches/latency_proxy.rs at 0, 20 and 80 ms): lookup,
-  validate-logs (the AWS CLI's too) and acquire (`--latency-only` runs just this part).
+  validate-logs (the AWS CLI's too) and acquire (`--latency-only` runs just this part);
+- the lookup index (`trailscan index`): build, size, an update after 1 % new files, and the
+  needle, a rare AccessKeyId and a Username via the index beside the scan, on this archive and
+  on one ten times its size (`--index-only` runs just this part).
 
 It writes BENCHMARKS.md. A benchmark, not a test: nothing here asserts a time.
 """
@@ -46,6 +49,7 @@ PROXY = TARGET / "release/latency-proxy"
 # region (about 20 ms with the server's own time), and a laptop far from the bucket.
 ROUND_TRIPS_MS = (0, 20, 80)
 LATENCY_MARK = "<!-- latency -->"
+INDEX_MARK = "<!-- index -->"
 VENV = ROOT / ".venv/bin"
 PLUGIN_DIR = ROOT / "crates/cli/tests/awscli"
 BUCKET = "bench-bucket"
@@ -302,6 +306,97 @@ def latency_section(rows, vinfo):
     return lines
 
 
+def pick_username(archive):
+    """The user name (an IAM user's) in the fewest of a sample of the archive's files."""
+    files = log_files(archive)
+    users = {}
+    for f in files[:: max(1, len(files) // 200)]:
+        for r in json.load(gzip.open(f))["Records"]:
+            name = r.get("userIdentity", {}).get("userName")
+            if name and r.get("userIdentity", {}).get("type") == "IAMUser":
+                users[name] = users.get(name, 0) + 1
+    return min(users, key=lambda u: (users[u], u))
+
+
+def tree_bytes(path):
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def index_benchmarks(archive, runs, events):
+    """Build (from scratch, median of 3), size, the update after 1 % new log files, and three
+    lookups via the index beside the same lookups scanning, all in this run."""
+    needle, rare, _ = pick_values(archive)
+    user = pick_username(archive)
+    work = Path(tempfile.mkdtemp(prefix="trailscan-bench-index-"))
+    try:
+        index = work / "index"
+        builds = []
+        for _ in range(3):
+            subprocess.run(["rm", "-rf", index], check=True)
+            builds.append(run_once([BIN, "index", "-q", "--source", archive, "--index", index]))
+        build = {"seconds": statistics.median(t for t, _ in builds), "runs": [t for t, _ in builds],
+                 "rss_mib": max(r for _, r in builds)}
+        print(f"  index build: {build['seconds']:.3f} s (runs: {', '.join(f'{t:.2f}' for t in build['runs'])}), peak RSS {build['rss_mib']:.0f} MiB", flush=True)
+        size = tree_bytes(index)
+        lookups = {}
+        for label, key, value in (("needle (EventId)", "EventId", needle), ("rare (AccessKeyId)", "AccessKeyId", rare), ("Username", "Username", user)):
+            ts = [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey={key},AttributeValue={value}", "--output", "json"]
+            lookups[label] = (measure(f"scan {label}", ts, runs), measure(f"via the index {label}", ts + ["--index", index], runs))
+        # An update after 1 % new files: the index of a copy (hard links) without the newest
+        # 1 % of log files, then those files back, then `trailscan index` again.
+        copy = work / "copy"
+        subprocess.run(["cp", "-al", archive, copy], check=True)
+        logs = sorted(Path(f) for f in log_files(copy))
+        newest = sorted(logs, key=lambda p: p.name.split("_")[3])[-max(1, len(logs) // 100):]
+        aside = work / "aside"
+        for i, f in enumerate(newest):
+            (aside / str(i)).parent.mkdir(parents=True, exist_ok=True)
+            f.rename(aside / str(i))
+        partial = work / "partial-index"
+        subprocess.run([BIN, "index", "-q", "--source", copy, "--index", partial], check=True)
+        for i, f in enumerate(newest):
+            (aside / str(i)).rename(f)
+        update_t, update_rss = run_once([BIN, "index", "-q", "--source", copy, "--index", partial])
+        print(f"  index update after {len(newest)} new files (1 %): {update_t:.3f} s", flush=True)
+        return {"build": build, "size": size, "events": events, "lookups": lookups,
+                "update": {"seconds": update_t, "rss_mib": update_rss, "files": len(newest)}}
+    finally:
+        subprocess.run(["rm", "-rf", work], check=False)
+
+
+def index_section(large, tenx):
+    build, scan_needle = large["build"], large["lookups"]["needle (EventId)"][0]["seconds"]
+    lines = [
+        INDEX_MARK,
+        "## Repeated lookups: the index",
+        "",
+        f"`trailscan index` over the archive above ({large['events']:,} events), then lookups with `--index` beside the same lookups scanning, in one run "
+        "(whole process, median; page cache warm). With the index, a lookup still lists its window and checks every listed file's size and modification "
+        "time against the catalog (a stat per file on disk), then reads only the candidates.",
+        "",
+        "| lookup | scan | via the index | faster by | peak RSS (index) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, (scan, via) in large["lookups"].items():
+        lines.append(f"| {label} | {scan['seconds']:.3f} s | {via['seconds'] * 1000:.1f} ms | {scan['seconds'] / via['seconds']:.0f}x | {via['rss_mib']:.0f} MiB |")
+    mb_per_m = large["size"] / 1e6 / (large["events"] / 1e6)
+    lines += [
+        "",
+        f"- index size: {large['size'] / 1e6:.1f} MB, {mb_per_m:.1f} MB per million events",
+        f"- build: {build['seconds']:.2f} s ({build['seconds'] / scan_needle:.1f}x a needle scan; every record parsed, every file hashed), peak RSS {build['rss_mib']:.0f} MiB",
+        f"- update after {large['update']['files']} new log files (1 %): {large['update']['seconds']:.3f} s ({large['update']['seconds'] / build['seconds'] * 100:.1f} % of a build)",
+    ]
+    if tenx:
+        t_scan, t_via = tenx["lookups"]["needle (EventId)"]
+        lines += [
+            f"- ten times the archive ({tenx['events']:,} events): needle scan {t_scan['seconds']:.2f} s, via the index {t_via['seconds'] * 1000:.1f} ms "
+            f"({t_scan['seconds'] / t_via['seconds']:.0f}x); build {tenx['build']['seconds']:.1f} s (peak RSS {tenx['build']['rss_mib']:.0f} MiB), "
+            f"lookup peak RSS {t_via['rss_mib']:.0f} MiB, index {tenx['size'] / 1e6:.1f} MB",
+        ]
+    lines += [INDEX_MARK]
+    return lines
+
+
 def rss_at(archive, runs, needle_value, keys):
     return {
         "lookup": measure(f"trailscan needle lookup on {archive.name}", [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey=EventId,AttributeValue={needle_value}"], runs),
@@ -345,6 +440,10 @@ def main():
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--latency-only", action="store_true",
                         help="only the S3-across-a-network section, rewritten in place in --out")
+    parser.add_argument("--index-only", action="store_true",
+                        help="only the index section, rewritten in place in --out")
+    parser.add_argument("--tenx-events", type=int, default=9_000_000,
+                        help="events of the archive ten times the size, for the index (0: none)")
     args = parser.parse_args()
     python = str(VENV / "python")
     cores = os.cpu_count()
@@ -359,6 +458,9 @@ def main():
         text = parts[0] + section + parts[2] if len(parts) == 3 else text.rstrip("\n") + "\n\n" + section + "\n"
         Path(args.out).write_text(text)
         print(section)
+        return
+    if args.index_only:
+        replace_section(args.out, INDEX_MARK, run_index_benchmarks(args, large))
         return
     generate(small, args.small_events)
     files = log_files(large)
@@ -376,6 +478,30 @@ def main():
     rss_small = rss_at(small, args.runs, small_needle, small.parent / f"{small.name}-public-keys.json")
     validate, vinfo, latency = validate_benchmarks(large, args.runs, python, needle)
     write_report(args, rows, validate, vinfo, rss_small, rss_large, len(files), raw, events, cores, latency)
+    replace_section(args.out, INDEX_MARK, run_index_benchmarks(args, large))
+
+
+def run_index_benchmarks(args, large):
+    print("index ...", flush=True)
+    ours = index_benchmarks(large, args.runs, args.events)
+    tenx = None
+    if args.tenx_events:
+        big = ROOT / f"bench-data/archive-{args.tenx_events}"
+        generate(big, args.tenx_events)
+        print(f"index, {args.tenx_events} events ...", flush=True)
+        tenx = index_benchmarks(big, 3, args.tenx_events)
+    return index_section(ours, tenx)
+
+
+def replace_section(out, mark, lines):
+    """Writes `lines` (which begin and end with `mark`) in place of that section of `out`, or
+    at its end."""
+    section = "\n".join(lines)
+    text = Path(out).read_text()
+    parts = text.split(mark)
+    text = parts[0] + section + parts[2] if len(parts) == 3 else text.rstrip("\n") + "\n\n" + section + "\n"
+    Path(out).write_text(text)
+    print(section)
 
 
 def write_report(args, rows, validate, vinfo, rss_small, rss_large, files, raw, events, cores, latency):
