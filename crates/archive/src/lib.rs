@@ -42,7 +42,7 @@ pub use object::{Listing, ObjectRef};
 pub use open::{is_s3_url, open_archive, open_destination, open_existing, S3Options};
 pub use store::{
     key_under, read_each_with_threads, DirListing, Fetched, ObjectInfo, ObjectMetadata,
-    ObjectStore, Operation, Problem, StoreError, UserMetadata, WriteMode,
+    ObjectStore, Operation, Problem, RequestCounts, StoreError, UserMetadata, WriteMode,
 };
 
 /// Requests kept in flight to S3 before any round trip was timed (the listing's first

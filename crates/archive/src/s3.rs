@@ -19,8 +19,8 @@ use aws_sdk_s3::Client;
 
 use crate::open::S3Options;
 use crate::store::{
-    DirListing, Fetched, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError,
-    WriteMode,
+    DirListing, Fetched, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
+    RequestCounts, StoreError, WriteMode,
 };
 
 /// Attempts at a GET whose body breaks off or comes short.
@@ -60,9 +60,25 @@ struct Connection {
     /// The quickest answer seen so far, in microseconds (`u64::MAX` before the first): the
     /// round trip, with as little of the server's own time as any request had.
     round_trip_micros: AtomicU64,
+    /// Requests made: LIST, GET, PUT, other.
+    requests: [AtomicU64; 4],
+}
+
+/// Which count of [`Connection::requests`] a request adds to.
+#[derive(Clone, Copy)]
+enum Request {
+    List = 0,
+    Get = 1,
+    Put = 2,
+    Other = 3,
 }
 
 impl Connection {
+    /// Counts a request about to be sent.
+    fn asking(&self, request: Request) {
+        self.requests[request as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Notes how long a request took to be answered.
     fn answered_in(&self, since: Instant) {
         let micros = since.elapsed().as_micros().min(u128::from(u64::MAX - 1)) as u64;
@@ -209,6 +225,8 @@ impl S3Bucket {
                 runtime,
                 unreachable_streak: AtomicU32::new(0),
                 round_trip_micros: AtomicU64::new(u64::MAX),
+                // The HeadBucket that asked where the bucket is.
+                requests: [0, 0, 0, 1].map(AtomicU64::new),
             }),
             name: url_of(bucket, &prefix),
             bucket: bucket.to_string(),
@@ -303,6 +321,7 @@ impl S3Bucket {
 
     /// One GET request and its whole body, checked against its Content-Length.
     async fn attempt(&self, key: &str) -> Result<Answer, Attempt> {
+        self.connection.asking(Request::Get);
         let asked = Instant::now();
         let out = self
             .connection
@@ -359,6 +378,7 @@ impl S3Bucket {
         if mode == WriteMode::CreateNew {
             request = request.if_none_match("*");
         }
+        self.connection.asking(Request::Put);
         match request.send().await {
             Ok(_) => Ok(()),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
@@ -444,6 +464,20 @@ impl ObjectStore for S3Bucket {
         })
     }
 
+    fn requests_made(&self) -> Option<RequestCounts> {
+        let [list, get, put, other] = self
+            .connection
+            .requests
+            .each_ref()
+            .map(|n| n.load(Ordering::Relaxed));
+        Some(RequestCounts {
+            list,
+            get,
+            put,
+            other,
+        })
+    }
+
     fn display_key(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
@@ -462,6 +496,8 @@ impl ObjectStore for S3Bucket {
                 .send();
             let mut asked = Instant::now();
             while let Some(page) = pages.next().await {
+                // Each page is one request, answered or not.
+                self.connection.asking(Request::List);
                 self.connection.answered_in(asked);
                 asked = Instant::now();
                 let page = page.map_err(|e| {
@@ -495,6 +531,7 @@ impl ObjectStore for S3Bucket {
             }
             let mut pages = request.into_paginator().send();
             while let Some(page) = pages.next().await {
+                self.connection.asking(Request::List);
                 let page = page.map_err(|e| self.failed(Operation::List, prefix, describe(&e)))?;
                 keys.extend(page.contents().iter().filter_map(object_info));
             }
@@ -558,6 +595,7 @@ impl ObjectStore for S3Bucket {
     }
 
     fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {
+        self.connection.asking(Request::Get);
         let out = self.block_on(async {
             self.connection
                 .client
@@ -608,6 +646,7 @@ impl ObjectStore for S3Bucket {
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.connection.asking(Request::Other);
         self.block_on(async {
             self.connection
                 .client

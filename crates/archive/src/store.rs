@@ -76,6 +76,40 @@ pub struct DirListing {
     pub problems: Vec<StoreError>,
 }
 
+/// Requests a store made across the network, by kind: what a run cost in S3 requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// ListObjectsV2 pages.
+    pub list: u64,
+    /// GetObject.
+    pub get: u64,
+    /// PutObject.
+    pub put: u64,
+    /// Anything else (HeadBucket to find the bucket's region, DeleteObject).
+    pub other: u64,
+}
+
+impl RequestCounts {
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.list + self.get + self.put + self.other
+    }
+}
+
+impl fmt::Display for RequestCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requests ({} LIST, {} GET, {} PUT, {} other)",
+            self.total(),
+            self.list,
+            self.get,
+            self.put,
+            self.other
+        )
+    }
+}
+
 /// How a write treats an object that is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
@@ -221,6 +255,11 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// this machine, whose readers need no help.
     fn requests_in_flight(&self) -> usize {
         0
+    }
+
+    /// The requests made so far across the network (`None` for a store on this machine).
+    fn requests_made(&self) -> Option<RequestCounts> {
+        None
     }
 
     /// An object as a person names it: its path, or `s3://bucket/key`.

@@ -3,10 +3,12 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::{bail, Context, Result};
 use trailscan_archive::{
     default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
+    RequestCounts,
 };
 use trailscan_index::{deleted_since_indexed, groups_of, plan, Caps, Catalog, IndexStore};
 use trailscan_query::{
@@ -39,8 +41,11 @@ pub struct OpenScan {
     pool: rayon::ThreadPool,
     max_inflated_bytes: u64,
     max_record_bytes: u64,
-    /// The index's rows for the listed objects' groups, with `--index`.
-    index: Option<Catalog>,
+    /// The index's rows for the listed objects' groups, with `--index`; taken (and freed)
+    /// once the objects to read are known, so that the scan has the memory.
+    index: Mutex<Option<Catalog>>,
+    /// The S3 requests reading the index took, where it is in S3.
+    index_requests: Option<RequestCounts>,
     selection: trailscan_layout::Selection,
 }
 
@@ -88,6 +93,7 @@ impl OpenScan {
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
+        let mut index_requests = None;
         let index = match &source.index {
             Some(location) => {
                 let index_store = open_existing(location, &source.s3)
@@ -98,7 +104,10 @@ impl OpenScan {
                     .ok_or_else(|| trailscan_index::IndexError::NoIndex(location.clone()))?;
                 let groups = groups_of(&listing.objects);
                 let requests = index_store.requests_in_flight();
-                Some(index.load(&snapshot, |s| groups.contains(&s.group()), requests, false)?)
+                let catalog =
+                    index.load(&snapshot, |s| groups.contains(&s.group()), requests, false)?;
+                index_requests = index_store.requests_made();
+                Some(catalog)
             }
             None => None,
         };
@@ -109,9 +118,18 @@ impl OpenScan {
             store,
             max_inflated_bytes: source.max_inflated_bytes,
             max_record_bytes: source.max_record_bytes,
-            index,
+            index: Mutex::new(index),
+            index_requests,
             selection: source.selection.clone(),
         })
+    }
+
+    /// What the run cost in S3 requests, source and index, for the summary; `None` on disk.
+    pub fn requests_line(&self) -> Option<String> {
+        let source = self.store.requests_made().map(|r| format!("source {r}"));
+        let index = self.index_requests.map(|r| format!("index {r}"));
+        let parts: Vec<String> = source.into_iter().chain(index).collect();
+        (!parts.is_empty()).then(|| format!("  S3: {}", parts.join("; ")))
     }
 
     /// The objects `request` must read, and starts the scan's bar with them: the listing's,
@@ -122,7 +140,12 @@ impl OpenScan {
         request: &LookupRequest,
     ) -> (Cow<'_, [ObjectRef]>, Option<IndexUse>) {
         let listed = &self.listing.objects;
-        let (objects, used) = match &self.index {
+        let catalog = self
+            .index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let (objects, used) = match &catalog {
             None => (Cow::Borrowed(&listed[..]), None),
             Some(catalog) => {
                 let caps = Caps {
@@ -161,6 +184,7 @@ impl OpenScan {
                 (Cow::Owned(planned.read), Some(used))
             }
         };
+        drop(catalog);
         let bytes = objects.iter().map(|o| o.size).sum();
         self.progress
             .start(Meter::Scan, objects.len() as u64, bytes);

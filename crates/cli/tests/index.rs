@@ -524,6 +524,48 @@ fn an_index_in_s3_over_an_archive_in_s3() {
             "{err}"
         );
     }
+    // A needle: a few dozen LISTs of the archive's folders and one GET, its one candidate;
+    // of the index, its snapshot and the segments of the listed groups.
+    let needle = attribute_values(&sample_archive(), false)["EventId"]
+        .iter()
+        .nth(100)
+        .unwrap()
+        .clone();
+    let attribute = format!("AttributeKey=EventId,AttributeValue={needle}");
+    let (code, out, err) = run_s3(&[
+        "lookup-events",
+        "--source",
+        source,
+        "--index",
+        index,
+        "--lookup-attributes",
+        &attribute,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(String::from_utf8_lossy(&out).contains(&needle));
+    let count = |what: &str, kind: &str| -> u64 {
+        let line = err
+            .lines()
+            .find(|l| l.contains("S3: "))
+            .unwrap_or_else(|| panic!("{err}"));
+        let part = line.split(what).nth(1).unwrap_or_else(|| panic!("{line}"));
+        let before = part.split(&format!(" {kind}")).next().unwrap();
+        before
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(count("source ", "GET"), 1, "{err}");
+    let lists = count("source ", "LIST");
+    assert!((10..=60).contains(&lists), "{lists} LISTs: {err}");
+    assert_eq!(count("index ", "LIST"), 1, "{err}");
+    assert_eq!(
+        count("index ", "GET"),
+        1 + 7,
+        "the snapshot and 7 segments: {err}"
+    );
     // The same index answers for the copy on disk too (its keys are the bucket's).
     let disk = sample_archive();
     let (code, out, err) = run_s3(&[

@@ -135,6 +135,28 @@ fn fill_entry(
     let inflated = &inflated[..];
     entry.inflated_bytes = inflated.len() as u64;
     entry.inflated_sha256 = sha256_hex(inflated);
+    // The whole file in one parse where no record can be over the cap (the file is not):
+    // the largest record is then recorded as at most the file's size.
+    if entry.problem.is_none() && entry.inflated_bytes <= options.max_record_bytes {
+        let mut times: Option<(i64, i64)> = None;
+        let records = parser.parse_log_file(inflated, |record| {
+            let Some(t) = record.event_time() else {
+                return false;
+            };
+            record_hashes(&record, hashes);
+            let (lo, hi) = (micros_down(t), micros_up(t));
+            times = Some(times.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            true
+        });
+        if let Some(records) = records {
+            entry.events = records as u64;
+            entry.event_micros = times;
+            entry.max_record_bytes = entry.inflated_bytes;
+            entry.filter = ValueFilter::build(hashes);
+            return;
+        }
+        hashes.clear();
+    }
     if let Err(e) = split_records(inflated, spans) {
         entry.problem = Some(format!("not a CloudTrail log file: {e}"));
         return;

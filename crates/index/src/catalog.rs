@@ -39,7 +39,8 @@ pub struct CatalogEntry {
     pub event_micros: Option<(i64, i64)>,
     /// Its size inflated: a lookup allowed less than this must read it to report it.
     pub inflated_bytes: u64,
-    /// Its largest record: a lookup whose `--max-record-size` is smaller must read it.
+    /// Its largest record, or at most (the file's inflated size, where it was parsed whole):
+    /// a lookup whose `--max-record-size` is smaller must read it.
     pub max_record_bytes: u64,
     /// SHA-256 (hex) of the inflated bytes, which a digest file lists as the log file's
     /// `hashValue`.

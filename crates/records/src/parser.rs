@@ -56,6 +56,40 @@ impl RecordParser {
         self.tape = Some(tape.reset());
         result
     }
+
+    /// Parses a whole log file, `{"Records":[...]}`, at once (one pass, where splitting first
+    /// and parsing each record is two) and hands each record to `each`, which returns false
+    /// to give up. The number of records; `None` where the text is anything else (invalid
+    /// JSON, another top-level key, a record that is not an object) or `each` gave up: the
+    /// caller then splits the file and parses it record by record, which says what is wrong.
+    pub fn parse_log_file(
+        &mut self,
+        text: &[u8],
+        mut each: impl FnMut(Record<'_, '_>) -> bool,
+    ) -> Option<usize> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(text);
+        self.scratch.resize(text.len() + INPUT_PADDING, 0);
+        let mut tape: Tape<'_> = self.tape.take().unwrap_or_else(Tape::null).reset();
+        let parsed = fill_tape_padded(&mut self.scratch, text.len(), &mut self.buffers, &mut tape);
+        let records = parsed.ok().and_then(|()| {
+            let root = tape.as_value().as_object()?;
+            let (key, records) = root.iter().next()?;
+            if root.len() != 1 || key != "Records" {
+                return None;
+            }
+            let mut count = 0;
+            for value in records.as_array()?.iter() {
+                if !each(Record::new(value)?) {
+                    return None;
+                }
+                count += 1;
+            }
+            Some(count)
+        });
+        self.tape = Some(tape.reset());
+        records
+    }
 }
 
 #[cfg(test)]
@@ -80,5 +114,33 @@ mod tests {
             p.parse(b"{\"a\":\"\xff\"}", |_| ()).is_err(),
             "invalid UTF-8"
         );
+    }
+
+    #[test]
+    fn parses_a_whole_log_file_or_leaves_it_to_the_splitter() {
+        let mut p = RecordParser::default();
+        let mut ids = Vec::new();
+        let file = br#"{"Records":[{"eventID":"a"},{"eventID":"b\u0063"}]}"#;
+        let n = p.parse_log_file(file, |r| {
+            ids.push(r.event_id().map(str::to_owned));
+            true
+        });
+        assert_eq!(n, Some(2));
+        assert_eq!(ids, [Some("a".to_string()), Some("bc".to_string())]);
+        for other in [
+            &br#"{"Records":[{"eventID":"a"},1]}"#[..],
+            br#"{"Records":[],"More":1}"#,
+            br#"{"Other":[]}"#,
+            br#"{"Records":[{"eventID":"a"}"#,
+            br#"[]"#,
+        ] {
+            assert_eq!(
+                p.parse_log_file(other, |_| true),
+                None,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+        assert_eq!(p.parse_log_file(file, |_| false), None);
     }
 }

@@ -149,7 +149,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
             None => "already up to date: nothing published".to_string(),
         };
         eprintln!(
-            "trailscan: index {}: {added_rows} objects indexed ({added_events} events; {} new, {changed} changed since indexed; {with_problems} that lookups will read, for what a scan reports of them), {} already indexed, {} could not be read, {} deleted since indexed; {what}",
+            "trailscan: index {}: {added_rows} objects indexed ({added_events} events; {} new, {changed} changed since indexed; {with_problems} with problems, which lookups read and report), {} already indexed, {} could not be read, {} deleted since indexed; {what}",
             index.name(),
             added_rows as u64 - changed.min(added_rows as u64),
             listed.len() - to_index.len(),
@@ -163,6 +163,11 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
             bytes as f64 / events.max(1) as f64,
             started.elapsed().as_secs_f64()
         );
+        for (what, store) in [("source", &*store), ("index", &*index_store)] {
+            if let Some(requests) = store.requests_made() {
+                eprintln!("  S3: {what} {requests}");
+            }
+        }
     }
     let problems = failed.len() + listing_problems.len();
     Ok(exit_codes::completed(problems as u64))

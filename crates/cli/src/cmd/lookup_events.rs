@@ -104,6 +104,9 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             index_use,
         );
         eprintln!("{summary}");
+        if let Some(requests) = opened.requests_line() {
+            eprintln!("{requests}");
+        }
     }
     Ok(exit_codes::completed(problems))
 }
