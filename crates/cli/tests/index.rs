@@ -23,6 +23,20 @@ fn build_index(source: &Path, index: &Path) -> String {
     stderr
 }
 
+/// A copy of the sample under `dir`, indexed into `dir/NAME`; with its log files.
+fn indexed_copy(dir: &Path, name: &str) -> (PathBuf, PathBuf, Vec<PathBuf>) {
+    let root = dir.join("archive");
+    copy_tree(&sample_archive(), &root);
+    let index = dir.join(name);
+    build_index(&root, &index);
+    let logs = trailscan_fixtures::files_under(&root)
+        .unwrap()
+        .into_iter()
+        .filter(|p| s(p).contains("/CloudTrail/") && s(p).ends_with(".json.gz"))
+        .collect();
+    (root, index, logs)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -223,15 +237,7 @@ fn building_twice_gives_the_same_bytes_and_an_unchanged_archive_publishes_nothin
 #[test]
 fn a_stale_index_is_never_trusted() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("archive");
-    copy_tree(&sample_archive(), &root);
-    let index = dir.path().join("index");
-    build_index(&root, &index);
-    let logs: Vec<PathBuf> = trailscan_fixtures::files_under(&root)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/CloudTrail/") && s(p).ends_with(".json.gz"))
-        .collect();
+    let (root, index, logs) = indexed_copy(dir.path(), "index");
     // Changed: another log file's bytes under this one's name (a different size).
     let (changed, donor, deleted) = (&logs[0], &logs[logs.len() - 1], &logs[1]);
     fs::copy(donor, changed).unwrap();
@@ -379,10 +385,7 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
 #[test]
 fn an_update_that_loses_the_race_publishes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("archive");
-    copy_tree(&sample_archive(), &root);
-    let index = dir.path().join("index");
-    build_index(&root, &index);
+    let (root, index, _) = indexed_copy(dir.path(), "index");
     let store = trailscan_archive::LocalFolder::open(&index).unwrap();
     let index_store = trailscan_index::IndexStore::new(&store);
     let current = index_store.current().unwrap().unwrap();
@@ -436,15 +439,7 @@ fn verify_rebuilds_every_filter_and_checks_the_digests_hash_values() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(matched > 0, "{err}");
     // A log file changed after indexing is a difference.
-    let root = dir.path().join("archive");
-    copy_tree(&sample_archive(), &root);
-    let index2 = dir.path().join("index2");
-    build_index(&root, &index2);
-    let logs: Vec<PathBuf> = trailscan_fixtures::files_under(&root)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains("/CloudTrail/") && s(p).ends_with(".json.gz"))
-        .collect();
+    let (root, index2, logs) = indexed_copy(dir.path(), "index2");
     fs::copy(&logs[3], &logs[0]).unwrap();
     let (code, _, err) = run(&[
         "index",

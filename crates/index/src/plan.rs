@@ -33,8 +33,6 @@ pub struct IndexPlan {
     pub not_indexed: u64,
     /// Listed objects changed (size, ETag or modification time) since indexed (re-read).
     pub changed: Vec<String>,
-    /// Indexed objects that the listing should have found and did not (deleted since?).
-    pub deleted: Vec<String>,
 }
 
 /// The groups (account x region x delivery month) of the listed objects: the segments a

@@ -119,6 +119,18 @@ fn log_files(root: &Path, folder: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Each log file of `folder` that inflates and parses as JSON, with its document.
+fn log_documents(root: &Path, folder: &str) -> impl Iterator<Item = (PathBuf, Value)> {
+    log_files(root, folder).into_iter().filter_map(|file| {
+        let mut text = Vec::new();
+        GzDecoder::new(fs::File::open(&file).unwrap())
+            .read_to_end(&mut text)
+            .ok()?;
+        let doc = serde_json::from_slice::<Value>(&text).ok()?;
+        Some((file, doc))
+    })
+}
+
 /// What the oracle is asked.
 #[derive(Default, Clone)]
 pub struct Query {
@@ -267,17 +279,7 @@ pub fn oracle(root: &Path, q: &Query) -> Vec<String> {
         "CloudTrail"
     };
     let mut found: Vec<(String, String, PathBuf, usize)> = Vec::new();
-    for file in log_files(root, folder) {
-        let mut text = Vec::new();
-        if GzDecoder::new(fs::File::open(&file).unwrap())
-            .read_to_end(&mut text)
-            .is_err()
-        {
-            continue;
-        }
-        let Ok(doc) = serde_json::from_slice::<Value>(&text) else {
-            continue;
-        };
+    for (file, doc) in log_documents(root, folder) {
         let Some(records) = doc.get("Records").and_then(Value::as_array) else {
             continue;
         };
@@ -331,17 +333,7 @@ pub fn attribute_values(
             values.entry(key).or_default().insert(v.to_string());
         }
     };
-    for file in log_files(root, folder) {
-        let mut text = Vec::new();
-        if GzDecoder::new(fs::File::open(&file).unwrap())
-            .read_to_end(&mut text)
-            .is_err()
-        {
-            continue;
-        }
-        let Ok(doc) = serde_json::from_slice::<Value>(&text) else {
-            continue;
-        };
+    for (_, doc) in log_documents(root, folder) {
         for r in doc
             .get("Records")
             .and_then(Value::as_array)
