@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use trailscan_archive::{
     default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
     RequestCounts,
@@ -28,6 +28,14 @@ pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")
+}
+
+/// The error for a source that lists no `AWSLogs/` folder at all: not a CloudTrail archive.
+pub fn not_an_archive(store: &dyn ObjectStore) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
+        store.name()
+    )
 }
 
 /// A source opened and listed, with its worker threads and progress display.
@@ -85,10 +93,7 @@ impl OpenScan {
         progress.listing(store.name());
         let listing = list(&*store, &source.selection)?;
         if listing.awslogs_folders == 0 {
-            bail!(
-                "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
-                store.name()
-            );
+            return Err(not_an_archive(&*store));
         }
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));

@@ -11,6 +11,8 @@ use arrow_array::{
 use trailscan_archive::ObjectRef;
 use trailscan_records::EventTime;
 
+use crate::snapshot::Group;
+
 /// One log or Insights object as indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogEntry {
@@ -194,6 +196,21 @@ impl<'c> Row<'c> {
         self.columns.max_record_bytes.value(self.i)
     }
 
+    /// SHA-256 (hex) of its inflated bytes; empty where they could not be inflated.
+    pub fn inflated_sha256(&self) -> &'c str {
+        self.columns.inflated_sha256.value(self.i)
+    }
+
+    /// The group (account x region x delivery month) it belongs to.
+    pub fn group(&self) -> Group {
+        let c = self.columns;
+        Group::new(
+            c.account.value(self.i),
+            c.region.value(self.i),
+            c.delivered_at.value(self.i),
+        )
+    }
+
     /// The serialized filter.
     pub fn filter(&self) -> &'c [u8] {
         self.columns.filter.value(self.i)
@@ -245,7 +262,7 @@ impl<'c> Row<'c> {
             event_micros: self.event_micros(),
             inflated_bytes: self.inflated_bytes(),
             max_record_bytes: self.max_record_bytes(),
-            inflated_sha256: c.inflated_sha256.value(i).to_string(),
+            inflated_sha256: self.inflated_sha256().to_string(),
             filter: self.filter().to_vec(),
         }
     }

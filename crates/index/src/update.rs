@@ -44,9 +44,8 @@ pub fn apply_update(
         if existing + 1 > MAX_SEGMENTS_PER_GROUP {
             let mut merged: BTreeMap<String, CatalogEntry> = catalog
                 .rows()
-                .map(|r| r.to_entry())
-                .filter(|e| Group::of(e) == group)
-                .map(|e| (e.key.clone(), e))
+                .filter(|r| r.group() == group)
+                .map(|r| (r.key().to_string(), r.to_entry()))
                 .collect();
             merged.extend(rows.drain(..).map(|e| (e.key.clone(), e)));
             let merged: Vec<CatalogEntry> = merged.into_values().collect();

@@ -18,7 +18,7 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
-use crate::scan::worker_pool;
+use crate::scan::{not_an_archive, worker_pool};
 use crate::settings::IndexSettings;
 
 /// How far before the newest indexed delivery an update lists: CloudTrail delivers within
@@ -192,10 +192,7 @@ fn list_logs_and_insights(
         problems.extend(listing.problems.iter().map(ToString::to_string));
     }
     if awslogs == 0 {
-        bail!(
-            "no AWSLogs/ folder under {}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it",
-            store.name()
-        );
+        return Err(not_an_archive(store));
     }
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((objects, problems))
@@ -356,8 +353,8 @@ fn check_digest_hashes(
             continue;
         }
         match catalog.get(&key) {
-            Some(entry) if !entry.to_entry().inflated_sha256.is_empty() => {
-                let indexed = entry.to_entry().inflated_sha256;
+            Some(entry) if !entry.inflated_sha256().is_empty() => {
+                let indexed = entry.inflated_sha256();
                 if indexed == hash {
                     matched += 1;
                 } else {
