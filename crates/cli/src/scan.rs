@@ -38,6 +38,16 @@ pub fn not_an_archive(store: &dyn ObjectStore) -> anyhow::Error {
     )
 }
 
+/// Names each indexed object that the listing no longer found, on stderr.
+pub fn report_deleted(progress: &Progress, store: &dyn ObjectStore, keys: &[String]) {
+    for key in keys {
+        progress.eprintln(format_args!(
+            "trailscan: {}: indexed, but no longer in the archive (deleted since indexed?)",
+            store.display_key(key)
+        ));
+    }
+}
+
 /// A source opened and listed, with its worker threads and progress display.
 pub struct OpenScan {
     /// The progress display, already counting the listing.
@@ -172,12 +182,7 @@ impl OpenScan {
                         name(key)
                     ));
                 }
-                for key in &deleted {
-                    self.progress.eprintln(format_args!(
-                        "trailscan: {}: indexed, but no longer in the archive (deleted since indexed?)",
-                        name(key)
-                    ));
-                }
+                report_deleted(&self.progress, &*self.store, &deleted);
                 let not_candidates = planned.not_indexed + planned.changed.len() as u64;
                 let used = IndexUse {
                     via_index: planned.via_index,

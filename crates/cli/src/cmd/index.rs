@@ -18,7 +18,7 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
-use crate::scan::{not_an_archive, worker_pool};
+use crate::scan::{not_an_archive, report_deleted, worker_pool};
 use crate::settings::IndexSettings;
 
 /// How far before the newest indexed delivery an update lists: CloudTrail delivers within
@@ -100,12 +100,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
             store.base(),
         ));
     }
-    for key in &deleted {
-        progress.eprintln(format_args!(
-            "trailscan: {}: indexed, but no longer in the archive (deleted since indexed?)",
-            store.display_key(key)
-        ));
-    }
+    report_deleted(&progress, &*store, &deleted);
     progress.start(
         Meter::Scan,
         to_index.len() as u64,
