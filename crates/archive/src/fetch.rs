@@ -1,6 +1,7 @@
 //! Work on objects as they arrive: the store reads them, as many in flight as it is told, and
 //! the current rayon pool's threads work on each as soon as it is in.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -21,11 +22,37 @@ where
     T: Send,
     W: Fn(usize, Result<Fetched, StoreError>) -> T + Sync + Send,
 {
+    map_fetched_until(
+        store,
+        keys,
+        in_flight,
+        with_metadata,
+        &AtomicBool::new(false),
+        work,
+    )
+}
+
+/// [`map_fetched`] that reads no further object once `stop` is set (by `work`, say, when the
+/// destination it writes to is full): the results of the objects read before it.
+pub fn map_fetched_until<T, W>(
+    store: &dyn ObjectStore,
+    keys: &[&str],
+    in_flight: usize,
+    with_metadata: bool,
+    stop: &AtomicBool,
+    work: W,
+) -> Vec<(usize, T)>
+where
+    T: Send,
+    W: Fn(usize, Result<Fetched, StoreError>) -> T + Sync + Send,
+{
+    let stopped = || stop.load(Ordering::Relaxed);
     if in_flight == 0 {
         return keys
             .par_iter()
             .with_max_len(1)
             .enumerate()
+            .filter(|_| !stopped())
             .map(|(index, key)| {
                 let mut body = Vec::new();
                 let fetched = if with_metadata {
@@ -43,7 +70,7 @@ where
         scope.spawn(move || {
             store.read_each(keys, in_flight, with_metadata, &mut |index, fetched| {
                 // The workers are gone only if one of them panicked.
-                sender.send((index, fetched)).is_ok()
+                !stopped() && sender.send((index, fetched)).is_ok()
             });
         });
         receiver
@@ -80,6 +107,15 @@ mod tests {
             assert_eq!(got.len(), keys.len());
             assert!(got[..50].iter().all(|(_, r)| *r == Ok(true)));
             assert_eq!(got[50].1, Err(true));
+            // Stopped by the work on the tenth object: no more than the objects already
+            // read or in flight are worked on.
+            let stop = AtomicBool::new(false);
+            let got = map_fetched_until(&store, &keys, in_flight, false, &stop, |i, _| {
+                if i == 9 {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
+            assert!(got.len() < keys.len(), "{in_flight}: {}", got.len());
         }
     }
 }

@@ -2,9 +2,11 @@
 //! acquire`), or a destination for what trailscan writes.
 //!
 //! Keys become paths in one function, [`LocalFolder::path_of`], which refuses every key that
-//! could name a file outside the folder. Symbolic links are never listed; reads open only
+//! could name a file outside the folder, and every path that passes through a symbolic link
+//! inside it (a link can point anywhere). Symbolic links are never listed; reads open only
 //! regular files, without following a link at the last step and without blocking on a FIFO.
 
+use std::cell::RefCell;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +24,39 @@ fn is_safe_segment(segment: &str) -> bool {
         && segment != "."
         && segment != ".."
         && !segment.chars().any(|c| c == '\\' || c.is_control())
+}
+
+/// Renames `from` to `to` unless `to` exists, in one step (Linux's `renameat2` with
+/// `RENAME_NOREPLACE`): a kill at any moment leaves either the staged file or the object, never
+/// both. Elsewhere, and on filesystems without it, an error other than `AlreadyExists`.
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+        let (from, to) = (c_path(from)?, c_path(to)?);
+        // SAFETY: two valid NUL-terminated paths, relative to the working folder.
+        let rc = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (from, to);
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// A folder standing for a bucket's top.
@@ -129,7 +164,41 @@ impl LocalFolder {
             }
             path.push(segment);
         }
+        self.refuse_links_above(operation, &path)?;
         Ok(path)
+    }
+
+    /// Refuses `path` if a folder between the folder's top and it is a symbolic link: a copy
+    /// whose `AWSLogs` is a link to `/etc` must not be read or written through. Each existing
+    /// folder on the way is checked without following links (`lstat`); one not there yet is
+    /// created by the write as a real folder. The last folder found clean is remembered per
+    /// thread, as consecutive objects mostly share their day folder.
+    fn refuse_links_above(&self, operation: Operation, path: &Path) -> Result<(), StoreError> {
+        thread_local! {
+            static LAST_CLEAN: RefCell<PathBuf> = const { RefCell::new(PathBuf::new()) };
+        }
+        let Some(parent) = path.parent() else {
+            return Ok(());
+        };
+        if LAST_CLEAN.with(|last| *last.borrow() == parent) {
+            return Ok(());
+        }
+        let mut all_there = true;
+        for folder in parent.ancestors().take_while(|a| *a != self.key_root) {
+            match fs::symlink_metadata(folder) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let target = folder.display().to_string();
+                    return Err(StoreError::new(operation, target, Problem::LinkInPath));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => all_there = false,
+                Err(e) => return Err(io_error(operation, folder, e)),
+            }
+        }
+        if all_there {
+            LAST_CLEAN.with(|last| parent.clone_into(&mut last.borrow_mut()));
+        }
+        Ok(())
     }
 
     /// The key of a path under the folder, or `None` for a name that is not UTF-8 (no S3 key
@@ -195,16 +264,19 @@ impl LocalFolder {
     }
 
     /// Writes `body` to `path` through `path.partial`, so that the object is never seen
-    /// half-written; create-only by a hard link, which fails where a file is.
+    /// half-written (a kill leaves at most `path.partial`, which the next write of the key
+    /// replaces); create-only by a rename or hard link that fails where a file is.
     fn write_path(path: &Path, body: &[u8], mode: WriteMode) -> Result<(), StoreError> {
         let fail = |e| io_error(Operation::Write, path, e);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(fail)?;
         }
         let partial = PathBuf::from(format!("{}.partial", path.display()));
-        fs::File::create(&partial)
-            .and_then(|mut f| f.write_all(body))
-            .map_err(fail)?;
+        if let Err(e) = fs::File::create(&partial).and_then(|mut f| f.write_all(body)) {
+            // Half a file helps no one (and takes room on a full disk).
+            let _ = fs::remove_file(&partial);
+            return Err(fail(e));
+        }
         LocalFolder::publish(&partial, path, mode)
     }
 
@@ -224,6 +296,16 @@ impl LocalFolder {
                         io::ErrorKind::Unsupported | io::ErrorKind::PermissionDenied
                     )
                 };
+                match rename_no_replace(from, to) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        // The staged file is ours alone: nothing is lost if removing it fails.
+                        let _ = fs::remove_file(from);
+                        return Err(exists());
+                    }
+                    // Not on this system or filesystem: by a hard link below.
+                    Err(_) => {}
+                }
                 let published = match fs::hard_link(from, to) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(exists()),
@@ -538,6 +620,40 @@ mod tests {
         assert_eq!(
             store.path_of("a/b.json.gz").unwrap(),
             store.key_root.join("a/b.json.gz")
+        );
+    }
+
+    #[test]
+    fn links_inside_the_folder_are_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        put(&outside, "123/secret.json.gz", "secret");
+        let copy = dir.path().join("copy");
+        fs::create_dir_all(copy.join("a")).unwrap();
+        std::os::unix::fs::symlink(&outside, copy.join("a/AWSLogs")).unwrap();
+        let store = LocalFolder::open(&copy).unwrap();
+        let mut buf = Vec::new();
+        let err = store
+            .read("a/AWSLogs/123/secret.json.gz", &mut buf)
+            .unwrap_err();
+        assert!(matches!(err.problem, Problem::LinkInPath), "{err}");
+        assert!(err.to_string().contains("copy/a/AWSLogs"), "{err}");
+        let err = store.list_dir("a/AWSLogs/123/").unwrap_err();
+        assert!(matches!(err.problem, Problem::LinkInPath), "{err}");
+        // A write would create the folders below the link, outside.
+        let err = store
+            .write("a/AWSLogs/new/x.json.gz", b"x", None, WriteMode::CreateNew)
+            .unwrap_err();
+        assert!(matches!(err.problem, Problem::LinkInPath), "{err}");
+        assert!(!outside.join("new").exists());
+        // The same key is fine once the link is a real folder.
+        fs::remove_file(copy.join("a/AWSLogs")).unwrap();
+        store
+            .write("a/AWSLogs/new/x.json.gz", b"x", None, WriteMode::CreateNew)
+            .unwrap();
+        assert_eq!(
+            fs::read(copy.join("a/AWSLogs/new/x.json.gz")).unwrap(),
+            b"x"
         );
     }
 

@@ -155,6 +155,9 @@ pub enum Problem {
     /// A key that cannot name a file under the folder (`..`, an empty segment, a leading `/`,
     /// a backslash, a control character): refused, never turned into a path.
     UnsafeKey,
+    /// A folder on the way to the file is a symbolic link inside the folder: refused, never
+    /// followed (it could lead anywhere).
+    LinkInPath,
     /// What the operating system said (kept whole, for its kind).
     Io(io::Error),
     /// What S3 or the connection said, credentials redacted.
@@ -171,6 +174,9 @@ impl fmt::Display for Problem {
             Problem::NotAFolder => f.write_str("it is not a folder (give the folder that holds AWSLogs/)"),
             Problem::UnsafeKey => f.write_str(
                 "unsafe key (a `..` or `.` segment, an empty segment, a leading `/`, a backslash or a control character), refused",
+            ),
+            Problem::LinkInPath => f.write_str(
+                "a symbolic link inside the folder, refused (trailscan never follows links out of a copy)",
             ),
             Problem::Io(e) => write!(f, "{e}"),
             Problem::Service(message) => f.write_str(message),
@@ -200,6 +206,20 @@ impl StoreError {
             operation,
             target: target.into(),
             problem,
+        }
+    }
+
+    /// Whether no further write to the same destination can succeed either: a full disk or
+    /// quota, a read-only filesystem, a file-size limit, no permission. A run that writes
+    /// stops there instead of failing every object the same way.
+    pub fn ends_writing(&self) -> bool {
+        use io::ErrorKind::*;
+        match &self.problem {
+            Problem::Io(e) => matches!(
+                e.kind(),
+                StorageFull | QuotaExceeded | ReadOnlyFilesystem | FileTooLarge | PermissionDenied
+            ),
+            _ => false,
         }
     }
 

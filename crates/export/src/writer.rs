@@ -104,7 +104,7 @@ pub struct WrittenFile {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The file system refused.
-    #[error("{path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -112,7 +112,7 @@ pub enum WriteError {
         source: io::Error,
     },
     /// Rows that Arrow could not take (a bug: rows are built for the schema).
-    #[error("{path}: {source}")]
+    #[error("cannot write {path}")]
     Arrow {
         /// The file.
         path: PathBuf,
@@ -120,7 +120,7 @@ pub enum WriteError {
         source: ArrowError,
     },
     /// The Parquet writer failed.
-    #[error("{path}: {source}")]
+    #[error("cannot write {path}")]
     Parquet {
         /// The file.
         path: PathBuf,
@@ -229,7 +229,10 @@ impl PartitionWriter {
                 self.options.format.extension()
             );
             *seq += 1;
-            let path = self.root.join(&rel);
+            // Written under a hidden name and renamed when closed: a reader (or a kill) never
+            // sees a partial file under the final name; Hive, Spark and Athena skip names
+            // starting with a dot.
+            let path = self.root.join(staged_name(&rel));
             let io_err = |source| WriteError::Io {
                 path: path.clone(),
                 source,
@@ -307,7 +310,12 @@ impl PartitionWriter {
                 writer.into_inner().map_err(|e| io_err(e.into_error()))?;
             }
         }
-        let (bytes, sha256) = file_sha256(&path).map_err(io_err)?;
+        let done = self.root.join(&rel);
+        fs::rename(&path, &done).map_err(io_err)?;
+        let (bytes, sha256) = file_sha256(&done).map_err(|source| WriteError::Io {
+            path: done.clone(),
+            source,
+        })?;
         self.written.push(WrittenFile {
             path: rel,
             rows,
@@ -318,8 +326,18 @@ impl PartitionWriter {
     }
 }
 
-/// Removes the files an earlier run with the same tag left in a partition, so that a re-run
-/// that writes fewer files leaves none of the old ones behind.
+/// Where a file is written until it is closed: `dir/.part-....parquet.partial` for
+/// `dir/part-....parquet`.
+fn staged_name(rel: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((dir, name)) => format!("{dir}/.{name}.partial"),
+        None => format!(".{rel}.partial"),
+    }
+}
+
+/// Removes the files an earlier run with the same tag left in a partition, finished or
+/// staged (a run killed mid-write), so that a re-run that writes fewer files leaves none of
+/// the old ones behind.
 fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
     let prefix = format!("part-{tag}-");
     let entries = match fs::read_dir(dir) {
@@ -334,7 +352,11 @@ fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
     };
     let own: BTreeSet<PathBuf> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.strip_prefix('.').unwrap_or(&name).starts_with(&prefix)
+        })
         .map(|e| e.path())
         .collect();
     for path in own {

@@ -134,4 +134,27 @@ mod tests {
         assert!(buckets.list("other", "a/", "").unwrap().is_empty());
         assert!(buckets.get("other", "a/k").unwrap_err().is_not_found());
     }
+
+    #[test]
+    fn a_digest_naming_a_key_outside_the_copy_finds_nothing() {
+        // A digest (from a bucket an attacker wrote to) may name any key; over a copy, one
+        // that would lead out of it is an object the copy does not hold, never a file read
+        // from elsewhere.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("outside.json.gz"), b"not evidence").unwrap();
+        let copy = dir.path().join("copy");
+        let store = trailscan_archive::LocalFolder::create(&copy).unwrap();
+        let buckets = Buckets::new("bk", Arc::new(store));
+        for key in [
+            "../outside.json.gz",
+            "a/../../outside.json.gz",
+            "/etc/hostname",
+        ] {
+            let err = buckets.get("bk", key).map(|f| f.body).unwrap_err();
+            assert!(err.is_not_found(), "{key}: {err}");
+            assert_eq!(err.target, format!("s3://bk/{key}"));
+            let read = buckets.map_fetched("bk", &[key], |_, f| f.map(|f| f.body));
+            assert!(read[0].1.as_ref().unwrap_err().is_not_found(), "{key}");
+        }
+    }
 }

@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{
-    default_threads, list, map_fetched, open_archive, Fetched, LocalFolder, ObjectRef, ObjectStore,
-    Problem, StoreError, WriteMode,
+    default_threads, list, map_fetched_until, open_archive, Fetched, LocalFolder, ObjectRef,
+    ObjectStore, Problem, StoreError, WriteMode,
 };
 use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_layout::key::ObjectKind;
@@ -36,6 +37,11 @@ enum Outcome {
     Present(ManifestEntry),
     Differs(String),
     Failed(String),
+    /// A key or path the copy refuses to hold (it could lead outside DIR).
+    Refused(String),
+    /// A write after which no write to the copy can succeed (a full disk, a read-only
+    /// filesystem): the run stops.
+    CopyUnwritable(StoreError),
 }
 
 /// What the copy holds of an object before any fetching: `Err` with the outcome when that
@@ -51,7 +57,10 @@ fn in_the_copy(
         Ok(_) => existing,
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
-            return Err(Outcome::Failed("unsafe key, not copied".to_string()))
+            return Err(Outcome::Refused("unsafe key, not copied".to_string()))
+        }
+        Err(e) if matches!(e.problem, Problem::LinkInPath) => {
+            return Err(Outcome::Refused(format!("{e}; not copied")))
         }
         Err(e) => return Err(Outcome::Failed(e.to_string())),
     };
@@ -92,8 +101,13 @@ fn copy_fetched(
     }
     // A digest's signature is in its metadata, which the copy keeps in a sidecar.
     let metadata = metadata.filter(|_| object.layout.kind == ObjectKind::Digest);
-    if let Err(e) = copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
-        return Outcome::Failed(e.to_string());
+    match copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
+        Ok(()) => {}
+        Err(e) if matches!(e.problem, Problem::LinkInPath) => {
+            return Outcome::Refused(format!("{e}; not copied"))
+        }
+        Err(e) if e.ends_writing() => return Outcome::CopyUnwritable(e),
+        Err(e) => return Outcome::Failed(e.to_string()),
     }
     Outcome::Copied(ManifestEntry {
         size: body.len() as u64,
@@ -171,6 +185,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.sha256.as_str()))
         .collect();
+    let stop = AtomicBool::new(false);
     // First what the copy already holds (on disk, on all cores), then the rest fetched, as many
     // in flight as the source keeps, and written as each arrives.
     let results = pool.install(|| {
@@ -191,9 +206,12 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         }
         let keys: Vec<&str> = to_fetch.iter().map(|(o, _)| o.key.as_str()).collect();
         let requests = source.requests_in_flight();
-        let copied = map_fetched(&*source, &keys, requests, true, |i, fetched| {
+        let copied = map_fetched_until(&*source, &keys, requests, true, &stop, |i, fetched| {
             let (object, existing) = &to_fetch[i];
             let outcome = copy_fetched(&copy, object, existing.as_ref(), fetched);
+            if matches!(outcome, Outcome::CopyUnwritable(_)) {
+                stop.store(true, Ordering::Relaxed);
+            }
             progress.object_done(object.size, 0, 0);
             outcome
         });
@@ -205,7 +223,8 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     progress.finish();
     let mut results = results;
     results.sort_by(|a, b| a.0.cmp(&b.0));
-    let (mut copied, mut bytes, mut present, mut problems) = (0u64, 0u64, 0u64, 0u64);
+    let (mut copied, mut bytes, mut present, mut problems, mut refused) = (0, 0, 0, 0, 0);
+    let mut unwritable = None;
     for (key, outcome) in results {
         match outcome {
             Outcome::Copied(entry) => {
@@ -221,16 +240,38 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
                 problems += 1;
                 eprintln!("trailscan: {}: {message}", source.display_key(&key));
             }
+            Outcome::Refused(message) => {
+                refused += 1;
+                eprintln!("trailscan: {}: {message}", source.display_key(&key));
+            }
+            Outcome::CopyUnwritable(e) => {
+                unwritable.get_or_insert(e);
+            }
         }
     }
     let text = manifest.to_text();
-    copy.write(MANIFEST_FILE, text.as_bytes(), None, WriteMode::Replace)?;
+    let manifest_written = copy.write(MANIFEST_FILE, text.as_bytes(), None, WriteMode::Replace);
+    if let Some(e) = unwritable {
+        // What was copied stays: each file is whole (written under a staged name, then
+        // renamed), and the next run checks it against the object and keeps it.
+        let kept = match &manifest_written {
+            Ok(()) => format!("in the manifest {}", copy.display_key(MANIFEST_FILE)),
+            Err(m) => {
+                format!("not in a manifest ({m}); the next run checks them against the objects")
+            }
+        };
+        anyhow::bail!(
+            "{e}: the copy stopped; the {} objects copied or present so far are kept, {kept}; run `trailscan acquire` again to resume once the folder can take the rest",
+            copied + present
+        );
+    }
+    manifest_written?;
     eprintln!(
-        "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {problems} with problems; manifest {}",
+        "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",
         objects.len(),
         source.name(),
         bytes as f64 / 1e6,
         copy.display_key(MANIFEST_FILE)
     );
-    Ok(exit_codes::completed(problems))
+    Ok(exit_codes::completed(problems + refused))
 }

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_http;
+pub mod hostile_s3;
 pub mod s3;
 
 use std::fs;
