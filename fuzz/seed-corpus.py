@@ -28,6 +28,40 @@ def files(root, pattern):
     return sorted(p for p in root.rglob(pattern) if p.is_file()) if root.exists() else []
 
 
+# The attributes in AttributeKey::ALL's order, with the field that holds each one's value in
+# a plain record (None: derived, left to the fuzzer).
+ATTRIBUTES = ["eventID", "eventName", "readOnly", None, None, None, "eventSource", "accessKeyId"]
+SEEDED_RECORDS = set()
+
+
+def seed_records(text):
+    """Seeds of the record targets from one inflated log file: a few records alone, a small
+    file of them, and prefilter inputs whose value is the record's own (each attribute)."""
+    try:
+        records = json.loads(text)["Records"]
+    except (ValueError, KeyError, TypeError):
+        return
+    small = records[:3]
+    put("record_splitter", json.dumps({"Records": small}))
+    put("record_splitter", json.dumps({"Records": small}, indent=1).replace("/", "\\/"))
+    for record in records[:5]:
+        raw = json.dumps(record, separators=(",", ":"))
+        if raw in SEEDED_RECORDS or len(SEEDED_RECORDS) > 400:
+            continue
+        SEEDED_RECORDS.add(raw)
+        put("record_fields", raw)
+        for pick, field in enumerate(ATTRIBUTES):
+            value = record.get(field) if field else None
+            if field == "accessKeyId":
+                value = (record.get("userIdentity") or {}).get("accessKeyId")
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            if isinstance(value, str):
+                put("prefilter", bytes([pick]) + value.encode() + b"\n" + raw.encode())
+                escaped = raw.replace(value[:1], "\\u%04x" % ord(value[0]), 1) if value else raw
+                put("prefilter", bytes([pick]) + value.encode() + b"\n" + escaped.encode())
+
+
 def main():
     archives = [ROOT / "fixtures" / "sample-archive"]
     if SHARED.exists():
@@ -42,9 +76,11 @@ def main():
             if "CloudTrail-Digest" in key:
                 put("digest_file", b"\x00" + body)
                 put("digest_file", b"\x01" + gzip.decompress(body))
+                put("digest_json", gzip.decompress(body))
             else:
                 put("log_file", body)
                 put("log_file", gzip.decompress(body))
+                seed_records(gzip.decompress(body))
         for p in files(root, "*.s3meta.json"):
             put("sidecar_manifest", p.read_bytes())
     # A manifest as acquire writes it, for the fixture archive's first files.
@@ -64,6 +100,7 @@ def main():
     for p in files(SHARED / "integrity", "*.json"):
         if "digest" in p.name.lower() or "CloudTrail-Digest" in p.name:
             put("digest_file", b"\x01" + p.read_bytes())
+            put("digest_json", p.read_bytes())
     token = (FUZZ / "seed-token.txt").read_text().strip()
     for attrs, start, end in [
         ("AttributeKey=EventName,AttributeValue=ConsoleLogin", "2024-01-01", "2024-01-03"),

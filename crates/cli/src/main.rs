@@ -16,7 +16,8 @@ mod summary;
 
 use flags::{Cli, Command};
 use settings::{
-    AcquireSettings, ExportSettings, IndexSettings, LookupSettings, MergeSettings, ValidateSettings,
+    AcquireSettings, ExportSettings, IndexSettings, LookupSettings, MergeSettings, TraceSettings,
+    ValidateSettings,
 };
 
 fn main() -> ExitCode {
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         Command::Export(args) => ExportSettings::new(args).and_then(|s| cmd::export::run(&s)),
         Command::Merge(args) => MergeSettings::new(args).and_then(|s| cmd::merge::run(&s)),
         Command::Index(args) => IndexSettings::new(args).and_then(|s| cmd::index::run(&s)),
+        Command::Trace(args) => TraceSettings::new(args).and_then(|s| cmd::trace::run(&s)),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

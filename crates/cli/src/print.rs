@@ -9,7 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use trailscan_integrity::chain::{print_chains, ChainOutput};
-use trailscan_output::{render, PageLayout, Paging, RenderError, Terminal};
+use trailscan_output::{
+    render, render_value, OutputSettings, PageLayout, Paging, RenderError, Terminal,
+};
 use trailscan_query::{encode_token, NewestFirst, Resume};
 
 use crate::settings::LookupSettings;
@@ -83,6 +85,18 @@ pub fn print_page(settings: &LookupSettings, collector: NewestFirst) -> Result<P
         returned,
         duplicates: page.events.duplicates(),
     })
+}
+
+/// Prints an answer that is one value (a trace, a summary) on stdout in the chosen format.
+pub fn print_value(output: &OutputSettings, title: &str, value: serde_json::Value) -> Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let printed = render_value(output, title, value, &Terminal::stdout(), &mut out)
+        .and_then(|()| out.flush().map_err(RenderError::from));
+    match printed {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(RenderError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Prints every chain and the totals; writes the report.

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use common::hostile_s3::{self, HostileObject};
 use common::s3::{server, upload, upload_tree};
-use common::sample_archive;
+use common::{sample_archive, tree};
 
 /// `trailscan ARGS` with the S3 server's environment (and nothing of the test's own that
 /// would change a run).
@@ -43,18 +43,6 @@ fn run(env: &HashMap<String, String>, args: &[&str]) -> Output {
 
 fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Every file under `dir` with its bytes, by relative path (hidden and staged files too).
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    trailscan_fixtures::files_under(dir)
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            (rel, fs::read(&p).unwrap())
-        })
-        .collect()
 }
 
 /// The names in a tree, for a readable failure.
@@ -270,58 +258,109 @@ fn kill_after(env: &HashMap<String, String>, args: &[&str], after: Duration) -> 
     true
 }
 
+/// `args` with `{dir}` replaced by `dir`.
+fn with_dir(args: &[&str], dir: &Path) -> Vec<String> {
+    args.iter()
+        .map(|a| a.replace("{dir}", dir.to_str().unwrap()))
+        .collect()
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// No file under `dir` a Parquet reader would take is half-written.
+fn no_partial_parquet(dir: &Path) {
+    for (name, bytes) in tree(dir) {
+        if name.ends_with(".parquet") {
+            let whole = bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1");
+            assert!(whole, "{name} is visible half-written");
+        }
+    }
+}
+
+/// The index at `dir` is whole or absent: a lookup with it over `source` answers, or says
+/// there is no index; never a damaged one.
+fn index_whole_or_absent(source: &str, dir: &Path) {
+    let out = run(
+        &HashMap::new(),
+        &[
+            "lookup-events",
+            "--source",
+            source,
+            "--index",
+            dir.to_str().unwrap(),
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=AssumeRole",
+            "--start-time",
+            "2000-01-01",
+        ],
+    );
+    let stderr = stderr_of(&out);
+    assert!(
+        out.status.success() || stderr.contains("no index"),
+        "{} is neither a whole index nor none: {stderr}",
+        dir.display()
+    );
+}
+
 /// The points at which runs are killed, as fractions of an uninterrupted run's time.
 const KILL_POINTS: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
+
+/// What `args` writes under `{dir}` when nothing stops it (in a fresh folder under `base`),
+/// and how long it took.
+fn uninterrupted(
+    env: &HashMap<String, String>,
+    args: &[&str],
+    base: &Path,
+) -> (BTreeMap<String, Vec<u8>>, Duration) {
+    let reference = base.join("reference");
+    let started = Instant::now();
+    let out = run(env, &as_strs(&with_dir(args, &reference)));
+    let took = started.elapsed();
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    (tree(&reference), took)
+}
+
+/// Runs `args` (in `dir`) to completion; the folder must then hold `expected`, byte for byte.
+fn finishes_as(
+    env: &HashMap<String, String>,
+    args: &[String],
+    dir: &Path,
+    expected: &BTreeMap<String, Vec<u8>>,
+    after: &str,
+) {
+    let out = run(env, &as_strs(args));
+    assert!(
+        out.status.success(),
+        "{args:?} {after}: {}",
+        stderr_of(&out)
+    );
+    let finished = tree(dir);
+    assert_eq!(names(&finished), names(expected), "{args:?} {after}");
+    assert!(finished == *expected, "{args:?} {after}: other bytes");
+}
 
 /// For each kill point: `args` (writing under `{dir}`, replaced by a fresh folder) killed
 /// there, `between` checked on what it left, then `args` run to completion; the folder
 /// must then equal an uninterrupted run's, byte for byte.
-fn killed_then_resumed(
-    env: &HashMap<String, String>,
-    args: &[&str],
-    success: fn(&Output) -> bool,
-    between: &dyn Fn(&Path),
-) {
+fn killed_then_resumed(env: &HashMap<String, String>, args: &[&str], between: &dyn Fn(&Path)) {
     let base = tempfile::tempdir().unwrap();
-    let with_dir = |dir: &Path| -> Vec<String> {
-        args.iter()
-            .map(|a| a.replace("{dir}", dir.to_str().unwrap()))
-            .collect()
-    };
-    let reference = base.path().join("reference");
-    let started = Instant::now();
-    let args_ref = with_dir(&reference);
-    let out = run(
-        env,
-        &args_ref.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    let took = started.elapsed();
-    assert!(success(&out), "{args:?}: {}", stderr_of(&out));
-    let expected = tree(&reference);
+    let (expected, took) = uninterrupted(env, args, base.path());
     let mut killed = 0;
     for (i, point) in KILL_POINTS.iter().enumerate() {
         let dir = base.path().join(format!("killed-{i}"));
-        let args_here = with_dir(&dir);
-        let args_here: Vec<&str> = args_here.iter().map(String::as_str).collect();
-        killed += usize::from(kill_after(env, &args_here, took.mul_f64(*point)));
+        let args_here = with_dir(args, &dir);
+        killed += usize::from(kill_after(env, &as_strs(&args_here), took.mul_f64(*point)));
         if dir.exists() {
             between(&dir);
         }
-        let out = run(env, &args_here);
-        assert!(
-            success(&out),
-            "{args:?} after a kill at {point}: {}",
-            stderr_of(&out)
-        );
-        let resumed = tree(&dir);
-        assert_eq!(
-            names(&resumed),
-            names(&expected),
-            "{args:?}, killed at {point}"
-        );
-        assert!(
-            resumed == expected,
-            "{args:?}, killed at {point}: other bytes"
+        finishes_as(
+            env,
+            &args_here,
+            &dir,
+            &expected,
+            &format!("after a kill at {point}"),
         );
     }
     eprintln!(
@@ -334,82 +373,30 @@ fn killed_then_resumed(
     );
 }
 
-fn succeeded(out: &Output) -> bool {
-    out.status.success()
-}
-
 #[test]
 fn killed_acquire_export_and_index_runs_resume_to_the_uninterrupted_result() {
     let Some(env) = server() else { return };
     let archive = killable_archive();
     upload_tree(&env, archive, "trailscan-killed", "");
-    let nothing = |_: &Path| {};
-    killed_then_resumed(
-        &env,
-        &["acquire", "s3://trailscan-killed", "{dir}"],
-        succeeded,
-        &nothing,
-    );
     let source = archive.to_str().unwrap();
-    killed_then_resumed(
-        &env,
-        &[
-            "export",
-            "--source",
-            source,
-            "--include-data-events",
-            "--out",
-            "{dir}",
-        ],
-        succeeded,
-        &|dir| {
-            // No partial Parquet under a name a reader takes.
-            for (name, bytes) in tree(dir) {
-                if name.ends_with(".parquet") {
-                    let whole = bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1");
-                    assert!(whole, "{name} is visible half-written");
-                }
-            }
-        },
-    );
-    killed_then_resumed(
-        &env,
-        &[
-            "export", "--source", source, "--format", "jsonl", "--shard", "1/2", "--run-id",
-            "killed", "--out", "{dir}",
-        ],
-        succeeded,
-        &nothing,
-    );
-    killed_then_resumed(
-        &env,
-        &["index", "--source", source, "--index", "{dir}"],
-        succeeded,
-        &|dir| {
-            // Whole or absent: a lookup with it answers as the scan does, or says there is
-            // no index.
-            let out = run(
-                &env,
-                &[
-                    "lookup-events",
-                    "--source",
-                    source,
-                    "--index",
-                    dir.to_str().unwrap(),
-                    "--lookup-attributes",
-                    "AttributeKey=EventName,AttributeValue=AssumeRole",
-                    "--start-time",
-                    "2000-01-01",
-                ],
-            );
-            let stderr = stderr_of(&out);
-            assert!(
-                out.status.success() || stderr.contains("no index"),
-                "a killed index run left {}: {stderr}",
-                dir.display()
-            );
-        },
-    );
+    let acquire = ["acquire", "s3://trailscan-killed", "{dir}"];
+    killed_then_resumed(&env, &acquire, &|_| {});
+    let export = [
+        "export",
+        "--source",
+        source,
+        "--include-data-events",
+        "--out",
+        "{dir}",
+    ];
+    killed_then_resumed(&env, &export, &no_partial_parquet);
+    let sharded = [
+        "export", "--source", source, "--format", "jsonl", "--shard", "1/2", "--run-id", "killed",
+        "--out", "{dir}",
+    ];
+    killed_then_resumed(&env, &sharded, &|_| {});
+    let index = ["index", "--source", source, "--index", "{dir}"];
+    killed_then_resumed(&env, &index, &|dir| index_whole_or_absent(source, dir));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -467,27 +454,14 @@ fn size_of(tree: &BTreeMap<String, Vec<u8>>) -> u64 {
 /// an error naming a path on the disk; `between` checks what it left; with room, a second run
 /// finishes to the bytes of a run that had room all along.
 fn full_disk_then_room(env: &HashMap<String, String>, args: &[&str], between: &dyn Fn(&Path)) {
-    let with_dir = |dir: &Path| -> Vec<String> {
-        args.iter()
-            .map(|a| a.replace("{dir}", dir.to_str().unwrap()))
-            .collect()
-    };
     let base = tempfile::tempdir().unwrap();
-    let reference = base.path().join("reference");
-    let args_ref = with_dir(&reference);
-    let out = run(
-        env,
-        &args_ref.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
-    let expected = tree(&reference);
+    let (expected, _) = uninterrupted(env, args, base.path());
     let Some(disk) = SmallDisk::mount(size_of(&expected) / 2) else {
         return;
     };
     let dir = disk.path.join("out");
-    let args_here = with_dir(&dir);
-    let args_here: Vec<&str> = args_here.iter().map(String::as_str).collect();
-    let out = run(env, &args_here);
+    let args_here = with_dir(args, &dir);
+    let out = run(env, &as_strs(&args_here));
     let stderr = stderr_of(&out);
     assert_eq!(out.status.code(), Some(255), "{args:?}: {stderr}");
     let named = stderr
@@ -496,18 +470,7 @@ fn full_disk_then_room(env: &HashMap<String, String>, args: &[&str], between: &d
     assert!(named, "{args:?}: no error naming the path: {stderr}");
     between(&dir);
     disk.remount(&format!("size={}k", size_of(&expected) * 4 / 1024 + 1024));
-    let out = run(env, &args_here);
-    assert!(
-        out.status.success(),
-        "{args:?} with room: {}",
-        stderr_of(&out)
-    );
-    let finished = tree(&dir);
-    assert_eq!(names(&finished), names(&expected), "{args:?}");
-    assert!(
-        finished == expected,
-        "{args:?}: other bytes after a full disk"
-    );
+    finishes_as(env, &args_here, &dir, &expected, "after a full disk");
 }
 
 #[test]
@@ -521,48 +484,17 @@ fn a_full_or_read_only_destination_stops_with_the_path_and_keeps_the_work() {
             "nothing copied before the disk was full"
         );
     });
-    full_disk_then_room(
-        &env,
-        &[
-            "export",
-            "--source",
-            source,
-            "--include-data-events",
-            "--out",
-            "{dir}",
-        ],
-        &|dir| {
-            for (name, bytes) in tree(dir) {
-                if name.ends_with(".parquet") {
-                    let whole = bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1");
-                    assert!(whole, "{name} is visible half-written");
-                }
-            }
-        },
-    );
-    full_disk_then_room(
-        &env,
-        &["index", "--source", source, "--index", "{dir}"],
-        &|dir| {
-            let out = run(
-                &env,
-                &[
-                    "lookup-events",
-                    "--source",
-                    source,
-                    "--index",
-                    dir.to_str().unwrap(),
-                    "--start-time",
-                    "2000-01-01",
-                ],
-            );
-            let stderr = stderr_of(&out);
-            assert!(
-                out.status.success() || stderr.contains("no index"),
-                "{stderr}"
-            );
-        },
-    );
+    let export = [
+        "export",
+        "--source",
+        source,
+        "--include-data-events",
+        "--out",
+        "{dir}",
+    ];
+    full_disk_then_room(&env, &export, &no_partial_parquet);
+    let index = ["index", "--source", source, "--index", "{dir}"];
+    full_disk_then_room(&env, &index, &|dir| index_whole_or_absent(source, dir));
 
     // Read-only: the copy it holds is kept, and the objects missing from it are named with
     // the filesystem's refusal.

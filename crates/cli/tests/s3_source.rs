@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::s3::{aws_cli, aws_s3, server, upload};
-use common::sample_archive;
+use common::{sample_archive, tree};
 
 fn trailscan(env: &HashMap<String, String>, args: &[&str]) -> Output {
     trailscan_with(env, &[], args)
@@ -958,18 +958,6 @@ fn trailscan_ok(env: &HashMap<String, String>, extra: &[(&str, String)], args: &
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-/// Every file under `dir` with its bytes, by relative path.
-fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    trailscan_fixtures::files_under(dir)
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            (rel, fs::read(&p).unwrap())
-        })
-        .collect()
 }
 
 #[test]

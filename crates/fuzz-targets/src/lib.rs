@@ -14,30 +14,42 @@
 #![deny(missing_docs)]
 
 mod digest_file;
+mod digest_json;
 mod log_file;
 mod lookup_args;
 mod object_key;
+mod prefilter;
 mod public_keys;
+mod record_fields;
+mod record_splitter;
 mod sidecar_manifest;
 
 pub use digest_file::digest_file;
+pub use digest_json::digest_json;
 pub use log_file::log_file;
 pub use lookup_args::lookup_args;
 pub use object_key::object_key;
+pub use prefilter::prefilter;
 pub use public_keys::public_keys;
+pub use record_fields::record_fields;
+pub use record_splitter::record_splitter;
 pub use sidecar_manifest::sidecar_manifest;
 
 /// A target's body: the fuzzer's bytes in, a panic out on a finding.
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 10] = [
     ("log_file", log_file),
     ("digest_file", digest_file),
     ("public_keys", public_keys),
     ("object_key", object_key),
     ("lookup_args", lookup_args),
     ("sidecar_manifest", sidecar_manifest),
+    ("record_splitter", record_splitter),
+    ("record_fields", record_fields),
+    ("prefilter", prefilter),
+    ("digest_json", digest_json),
 ];
 
 /// The cap on inflated bytes the targets use: small, so that the fuzzer meets it.

@@ -726,7 +726,9 @@ impl<'a> Walker<'a> {
     }
 }
 
-fn log_refs(json: &Map<String, Value>) -> Vec<Option<LogRef>> {
+/// The `logFiles` of a digest's JSON, in order; an entry without its three fields is `None`
+/// (reported as such, never checked).
+pub fn log_refs(json: &Map<String, Value>) -> Vec<Option<LogRef>> {
     let Some(Value::Array(logs)) = json.get("logFiles") else {
         return Vec::new();
     };

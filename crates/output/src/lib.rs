@@ -25,8 +25,8 @@ mod text;
 pub use lookup_json::{event_value, response_value, write_response};
 pub use query::{Query, QueryError};
 pub use render::{
-    render, ColorChoice, OutputFormat, OutputSettings, PageLayout, Paging, RenderError, Terminal,
-    SERVICE_PAGE_SIZE,
+    render, render_value, ColorChoice, OutputFormat, OutputSettings, PageLayout, Paging,
+    RenderError, Terminal, SERVICE_PAGE_SIZE,
 };
 pub use table::{format_table, Styler, TableError};
 pub use terminal::sanitize_for_terminal;

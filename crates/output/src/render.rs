@@ -148,6 +148,47 @@ fn query(output: &OutputSettings, value: Value) -> Result<Value, RenderError> {
     }
 }
 
+/// Prints one answer that is not a lookup's (a trace, a summary) in json, table (titled
+/// `title`, as the AWS CLI titles a table with its operation) or text, as the AWS CLI would
+/// print such a response.
+pub fn render_value(
+    output: &OutputSettings,
+    title: &str,
+    value: Value,
+    term: &Terminal,
+    out: &mut dyn Write,
+) -> Result<(), RenderError> {
+    let mut value = query(output, value)?;
+    match output.format {
+        OutputFormat::Table | OutputFormat::Text if term.is_tty => {
+            sanitize_for_terminal(&mut value)
+        }
+        _ => {}
+    }
+    match output.format {
+        OutputFormat::Table => {
+            let colors = match output.color {
+                ColorChoice::On => true,
+                ColorChoice::Off => false,
+                ColorChoice::Auto => term.is_tty,
+            };
+            let styler = if colors {
+                Styler::Colorized
+            } else {
+                Styler::Plain
+            };
+            format_table(title, &value, term.width, styler, out)
+                .map_err(|e| RenderError::Query(e.0))??;
+        }
+        OutputFormat::Text => format_text(&value, out)?,
+        _ => {
+            write_value(out, &value, 0)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints `events` and, where the format has a place for it, `token`; returns how many
 /// events were printed.
 pub fn render(

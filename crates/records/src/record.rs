@@ -72,6 +72,27 @@ impl<'t, 'i> Record<'t, 'i> {
         str_of(self.root.get(name))
     }
 
+    /// The value at `path` (object keys, outermost first), if every step is an object.
+    fn value_at(&self, path: &[&str]) -> Option<Value<'t, 'i>> {
+        path.iter().try_fold(self.root, |v, key| v.get(key))
+    }
+
+    /// The string at `path` (`["userIdentity", "sessionContext", "sessionIssuer", "arn"]`).
+    pub fn str_at(&self, path: &[&str]) -> Option<&'i str> {
+        str_of(self.value_at(path))
+    }
+
+    /// The boolean at `path`: a JSON boolean, or the strings `"true"`/`"false"` CloudTrail
+    /// writes in `sessionContext.attributes.mfaAuthenticated`.
+    pub fn bool_at(&self, path: &[&str]) -> Option<bool> {
+        let v = self.value_at(path)?;
+        v.as_bool().or_else(|| match v.as_str()? {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        })
+    }
+
     fn user_identity(&self) -> Option<Value<'t, 'i>> {
         self.root.get("userIdentity").filter(|v| v.is_object())
     }
@@ -109,12 +130,7 @@ impl<'t, 'i> Record<'t, 'i> {
 
     /// `readOnly`: a JSON boolean, or the strings `"true"`/`"false"` some producers write.
     pub fn read_only(&self) -> Option<bool> {
-        let v = self.root.get("readOnly")?;
-        v.as_bool().or_else(|| match v.as_str()? {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        })
+        self.bool_at(&["readOnly"])
     }
 
     /// `userIdentity.accessKeyId`; an empty string counts as absent, as the service omits it.
@@ -316,6 +332,10 @@ mod tests {
             assert_eq!(r.event_name(), Some("RunInstances"));
             assert_eq!(r.event_source(), Some("ec2.amazonaws.com"));
             assert_eq!(r.event_time(), None);
+            assert_eq!(r.str_at(&["userIdentity", "type"]), Some("IAMUser"));
+            assert_eq!(r.str_at(&["userIdentity", "type", "x"]), None);
+            assert_eq!(r.str_at(&["resources", "0"]), None);
+            assert_eq!(r.bool_at(&["readOnly"]), Some(false));
         });
     }
 }

@@ -5,4 +5,5 @@ pub mod export;
 pub mod index;
 pub mod lookup_events;
 pub mod merge;
+pub mod trace;
 pub mod validate_logs;

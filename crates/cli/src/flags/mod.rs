@@ -42,6 +42,45 @@ pub enum Command {
     /// file), so that lookup-events, export and sharded runs with --index read only the files
     /// that can match; --verify checks an index against the archive.
     Index(IndexArgs),
+    /// Who was behind an access key: the event that issued it, that event's caller, and so
+    /// on back to an IAM user, root, an AWS service or an external identity, each hop linked
+    /// exactly (by the key) or by a named heuristic.
+    Trace(TraceArgs),
+}
+
+/// `trace`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("traced").required(true).args(["access_key", "principal"])))]
+pub struct TraceArgs {
+    /// The access key to trace (AKIA... or ASIA...).
+    #[arg(long, value_name = "KEY", help_heading = "Trace")]
+    pub access_key: Option<String>,
+
+    /// Trace every key this principal used in the window: an IAM user's or a session's
+    /// ARN (`userIdentity.arn`), or a role's (every session of it).
+    #[arg(long, value_name = "ARN", help_heading = "Trace")]
+    pub principal: Option<String>,
+
+    /// Uses of the key from this time on (same forms as lookup-events' --start-time); the
+    /// events that issued keys are searched from 36 hours before it, the longest a
+    /// temporary key lives.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Uses of the key up to this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// json, text or table, as the AWS CLI prints them.
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "text", "table"], help_heading = "Output")]
+    pub output: String,
+
+    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
+    pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// `index`.

@@ -5,12 +5,14 @@ mod acquire;
 mod export;
 mod index;
 mod lookup;
+mod trace;
 mod validate;
 
 pub use acquire::AcquireSettings;
 pub use export::ExportSettings;
 pub use index::IndexSettings;
 pub use lookup::LookupSettings;
+pub use trace::{TraceSettings, Traced};
 pub use validate::{MergeSettings, ValidateSettings};
 
 use anyhow::Result;

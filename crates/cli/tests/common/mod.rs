@@ -20,6 +20,18 @@ pub fn sample_archive() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sample-archive")
 }
 
+/// Every file under `dir` with its bytes, by relative path (hidden and staged files too).
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    trailscan_fixtures::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            (rel, fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
 /// `../shared/samples/real` beside the repository, if present.
 pub fn real_samples() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/real");

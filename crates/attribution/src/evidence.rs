@@ -1,0 +1,239 @@
+//! What one pass over the records collects for tracing: every event that issued a key (they
+//! are few: AssumeRole and its kin), and the uses of the keys asked about.
+
+use std::collections::{HashMap, HashSet};
+
+use trailscan_records::{EventTime, Record};
+
+use crate::identity::Identity;
+
+/// The events that issue credentials, where `responseElements` names the new key (reference
+/// section 1). Cognito's `GetCredentialsForIdentity` is a data event: there only when data
+/// events were logged.
+pub const ISSUING_EVENTS: [&str; 8] = [
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoot",
+    "GetSessionToken",
+    "GetFederationToken",
+    "CreateAccessKey",
+    "GetCredentialsForIdentity",
+];
+
+/// One copy of an event that issued a key. Cross-account, the same call is logged in both
+/// accounts: two copies with one `sharedEventID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    /// The key it issued.
+    pub issued_key: String,
+    /// `eventID`.
+    pub event_id: String,
+    /// `eventName`.
+    pub event_name: String,
+    /// `eventTime`.
+    pub event_time: EventTime,
+    /// `eventTime` as written.
+    pub event_time_text: String,
+    /// `recipientAccountId`: whose logs hold this copy.
+    pub recipient_account: Option<String>,
+    /// `awsRegion`.
+    pub region: Option<String>,
+    /// `sharedEventID`: the same call's copy in the other account has it too.
+    pub shared_event_id: Option<String>,
+    /// Who called.
+    pub caller: Identity,
+    /// `sourceIPAddress`.
+    pub source_ip: Option<String>,
+    /// `userAgent`.
+    pub user_agent: Option<String>,
+    /// `responseElements.credentials.expiration`, as written (locale text, no zone).
+    pub expiration: Option<String>,
+    /// `requestParameters.roleArn`.
+    pub role_arn: Option<String>,
+    /// `requestParameters.roleSessionName`.
+    pub session_name: Option<String>,
+    /// `requestParameters.sourceIdentity`, else `responseElements.sourceIdentity`.
+    pub source_identity: Option<String>,
+    /// The object the record was read from.
+    pub object_key: String,
+}
+
+impl Issuance {
+    /// The issuance `record` is, if it is one: an issuing event without `errorCode` whose
+    /// response names a key.
+    pub fn from_record(record: &Record<'_, '_>, object_key: &str) -> Option<Issuance> {
+        let event_name = record.event_name()?;
+        if !ISSUING_EVENTS.contains(&event_name) || record.str_field("errorCode").is_some() {
+            return None;
+        }
+        let issued_key = record
+            .str_at(&["responseElements", "credentials", "accessKeyId"])
+            .or_else(|| record.str_at(&["responseElements", "accessKey", "accessKeyId"]))
+            .filter(|k| !k.is_empty())?;
+        let event_time = record.event_time()?;
+        let owned = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
+        Some(Issuance {
+            issued_key: issued_key.to_string(),
+            event_id: record.event_id().unwrap_or_default().to_string(),
+            event_name: event_name.to_string(),
+            event_time,
+            event_time_text: record.event_time_text().unwrap_or_default().to_string(),
+            recipient_account: owned(record.str_field("recipientAccountId")),
+            region: owned(record.str_field("awsRegion")),
+            shared_event_id: owned(record.str_field("sharedEventID")),
+            caller: Identity::of(record),
+            source_ip: owned(record.str_field("sourceIPAddress")),
+            user_agent: owned(record.str_field("userAgent")),
+            expiration: owned(record.str_at(&["responseElements", "credentials", "expiration"])),
+            role_arn: owned(record.str_at(&["requestParameters", "roleArn"])),
+            session_name: owned(record.str_at(&["requestParameters", "roleSessionName"])),
+            source_identity: owned(
+                record
+                    .str_at(&["requestParameters", "sourceIdentity"])
+                    .or_else(|| record.str_at(&["responseElements", "sourceIdentity"])),
+            ),
+            object_key: object_key.to_string(),
+        })
+    }
+
+    /// The call this copy belongs to: its `sharedEventID`, else its own `eventID`.
+    pub fn call_id(&self) -> &str {
+        self.shared_event_id.as_deref().unwrap_or(&self.event_id)
+    }
+}
+
+/// The uses of one key: when, how often, and by whom (the earliest use's identity).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUses {
+    /// The earliest use.
+    pub first: EventTime,
+    /// `eventTime` of the earliest use, as written.
+    pub first_text: String,
+    /// The latest use.
+    pub last: EventTime,
+    /// `eventTime` of the latest use, as written.
+    pub last_text: String,
+    /// Events made with the key.
+    pub events: u64,
+    /// Who used it, at the earliest use.
+    pub holder: Identity,
+    /// `recipientAccountId` of the earliest use.
+    pub account: Option<String>,
+}
+
+impl KeyUses {
+    fn of(record: &Record<'_, '_>, time: EventTime) -> KeyUses {
+        let text = record.event_time_text().unwrap_or_default().to_string();
+        KeyUses {
+            first: time,
+            first_text: text.clone(),
+            last: time,
+            last_text: text,
+            events: 1,
+            holder: Identity::of(record),
+            account: record.str_field("recipientAccountId").map(str::to_string),
+        }
+    }
+
+    fn absorb(&mut self, other: KeyUses) {
+        self.events += other.events;
+        if other.last > self.last {
+            (self.last, self.last_text) = (other.last, other.last_text);
+        }
+        if (other.first, &other.holder.arn) < (self.first, &self.holder.arn) {
+            (self.first, self.first_text) = (other.first, other.first_text);
+            self.holder = other.holder;
+            self.account = other.account;
+        }
+    }
+}
+
+/// Whose key uses a pass collects.
+#[derive(Debug, Clone)]
+pub enum Wanted {
+    /// These keys.
+    Keys(HashSet<String>),
+    /// Every key the principal used: its ARN is the event's `userIdentity.arn`, or the
+    /// session issuer's (a role's ARN names all of its sessions).
+    Principal(String),
+}
+
+impl Wanted {
+    fn wants(&self, key: &str, record: &Record<'_, '_>) -> bool {
+        match self {
+            Wanted::Keys(keys) => keys.contains(key),
+            Wanted::Principal(arn) => {
+                record.str_at(&["userIdentity", "arn"]) == Some(arn)
+                    || record.str_at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"])
+                        == Some(arn)
+            }
+        }
+    }
+}
+
+/// Everything a trace needs from the records, gathered in one pass (one per worker thread,
+/// merged).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// Issuing events by the key they issued.
+    pub issuances: HashMap<String, Vec<Issuance>>,
+    /// Uses of the wanted keys, by key.
+    pub uses: HashMap<String, KeyUses>,
+}
+
+impl Evidence {
+    /// Takes what `record` (read from `object_key`) tells: an issuance, a use of a wanted key.
+    pub fn add(&mut self, record: &Record<'_, '_>, object_key: &str, wanted: &Wanted) {
+        if let Some(issuance) = Issuance::from_record(record, object_key) {
+            self.issuances
+                .entry(issuance.issued_key.clone())
+                .or_default()
+                .push(issuance);
+        }
+        let (Some(key), Some(time)) = (record.access_key_id(), record.event_time()) else {
+            return;
+        };
+        if wanted.wants(key, record) {
+            let uses = KeyUses::of(record, time);
+            match self.uses.get_mut(key) {
+                Some(known) => known.absorb(uses),
+                None => {
+                    self.uses.insert(key.to_string(), uses);
+                }
+            }
+        }
+    }
+
+    /// Both passes' evidence (from two worker threads).
+    pub fn merge(mut self, other: Evidence) -> Evidence {
+        for (key, mut found) in other.issuances {
+            self.issuances.entry(key).or_default().append(&mut found);
+        }
+        for (key, uses) in other.uses {
+            match self.uses.get_mut(&key) {
+                Some(known) => known.absorb(uses),
+                None => {
+                    self.uses.insert(key, uses);
+                }
+            }
+        }
+        self
+    }
+
+    /// Puts each key's issuances in a fixed order (time, then event id, then object), so that
+    /// a trace does not depend on which thread read what. A copy read twice (a duplicate
+    /// delivery: the same `eventID`) is kept once.
+    pub fn settle(&mut self) {
+        for found in self.issuances.values_mut() {
+            found.sort_by(|a, b| {
+                (a.event_time, &a.event_id, &a.object_key).cmp(&(
+                    b.event_time,
+                    &b.event_id,
+                    &b.object_key,
+                ))
+            });
+            found.dedup_by(|a, b| a.event_id == b.event_id && !a.event_id.is_empty());
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! `trailscan trace` over an archive written with every chain shape of the attribution
+//! reference (same-account and cross-account role chains with both copies or one,
+//! GetFederationToken, GetSessionToken, CreateAccessKey, EC2 and Lambda service roles, a
+//! failed AssumeRole, an issuer outside the archive, two keys issued to one session in one
+//! second, a chain whose issuing event is in another region and before the window), and over
+//! the real samples, whose linked key pairs the reference names.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+const USER_ACCOUNT: &str = "111111111111";
+const ROLE_ACCOUNT: &str = "222222222222";
+
+/// Writes `records` as one log file of `account` in `region`, delivered at `stamp`
+/// (`YYYYMMDDTHHMMZ`).
+fn write_log(root: &Path, account: &str, region: &str, stamp: &str, records: &[Value]) {
+    let (y, m, d) = (&stamp[0..4], &stamp[4..6], &stamp[6..8]);
+    let name = format!(
+        "{account}_CloudTrail_{region}_{stamp}_{:016x}.json.gz",
+        records.len() as u64 * 7919 + stamp.len() as u64
+    );
+    let dir = root.join(format!("AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}"));
+    fs::create_dir_all(&dir).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(json!({ "Records": records }).to_string().as_bytes())
+        .unwrap();
+    fs::write(dir.join(name), gz.finish().unwrap()).unwrap();
+}
+
+fn iam_user(account: &str, name: &str, key: &str) -> Value {
+    json!({"type": "IAMUser", "principalId": format!("AIDA{}", name.to_uppercase()),
+           "arn": format!("arn:aws:iam::{account}:user/{name}"), "accountId": account,
+           "accessKeyId": key, "userName": name})
+}
+
+fn role_session(account: &str, role: &str, session: &str, key: &str, created: &str) -> Value {
+    json!({"type": "AssumedRole", "principalId": format!("AROA{}:{session}", role.to_uppercase()),
+           "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+           "accountId": account, "accessKeyId": key,
+           "sessionContext": {"sessionIssuer": {"type": "Role", "arn": format!("arn:aws:iam::{account}:role/{role}"),
+                                                "accountId": account, "userName": role},
+                              "attributes": {"creationDate": created, "mfaAuthenticated": "true"}}})
+}
+
+fn service(name: &str) -> Value {
+    json!({"type": "AWSService", "invokedBy": name})
+}
+
+/// An issuing event (`AssumeRole` unless `name` says otherwise) copied to `recipient`.
+#[allow(clippy::too_many_arguments)]
+fn issuing(
+    name: &str,
+    id: &str,
+    time: &str,
+    recipient: &str,
+    caller: Value,
+    role: Option<(&str, &str)>,
+    key: &str,
+    shared: Option<&str>,
+) -> Value {
+    let mut event = json!({
+        "eventVersion": "1.08", "eventID": id, "eventName": name, "eventTime": time,
+        "eventSource": if name == "CreateAccessKey" { "iam.amazonaws.com" } else { "sts.amazonaws.com" },
+        "awsRegion": "us-east-1", "recipientAccountId": recipient, "userIdentity": caller,
+        "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.15.0", "readOnly": name.starts_with("Assume"),
+        "eventType": "AwsApiCall", "managementEvent": true, "eventCategory": "Management",
+        "responseElements": if name == "CreateAccessKey" {
+            json!({"accessKey": {"accessKeyId": key, "status": "Active", "userName": "ci-bot"}})
+        } else {
+            json!({"credentials": {"accessKeyId": key, "expiration": "Jan 2, 2024, 1:00:00 AM"}})
+        },
+    });
+    if let Some((role_arn, session)) = role {
+        event["requestParameters"] = json!({"roleArn": role_arn, "roleSessionName": session});
+    }
+    if let Some(shared) = shared {
+        event["sharedEventID"] = json!(shared);
+    }
+    event
+}
+
+fn used(id: &str, time: &str, recipient: &str, region: &str, identity: Value) -> Value {
+    json!({"eventVersion": "1.08", "eventID": id, "eventName": "DescribeInstances", "eventTime": time,
+           "eventSource": "ec2.amazonaws.com", "awsRegion": region, "recipientAccountId": recipient,
+           "userIdentity": identity, "sourceIPAddress": "198.51.100.9", "readOnly": true,
+           "eventType": "AwsApiCall", "managementEvent": true, "eventCategory": "Management"})
+}
+
+/// The archive: two accounts, two regions, one day (and the evening before).
+fn chains_archive(root: &Path) {
+    let (u, r) = (USER_ACCOUNT, ROLE_ACCOUNT);
+    let deploy = format!("arn:aws:iam::{u}:role/Deploy");
+    let admin = format!("arn:aws:iam::{u}:role/Admin");
+    let audit = format!("arn:aws:iam::{r}:role/Audit");
+    let ec2 = format!("arn:aws:iam::{u}:role/Ec2");
+    let lambda = format!("arn:aws:iam::{u}:role/Fn");
+    // The evening before the window: alice assumes Deploy (us-east-1, STS's global endpoint).
+    write_log(
+        root,
+        u,
+        "us-east-1",
+        "20240101T2300Z",
+        &[issuing(
+            "AssumeRole",
+            "e-deploy",
+            "2024-01-01T22:58:00Z",
+            u,
+            iam_user(u, "alice", "AKIAALICE"),
+            Some((&deploy, "alice-deploy")),
+            "ASIADEPLOY",
+            None,
+        )],
+    );
+    write_log(
+        root,
+        u,
+        "us-east-1",
+        "20240102T0100Z",
+        &[
+            // Deploy chains to Admin.
+            issuing(
+                "AssumeRole",
+                "e-admin",
+                "2024-01-02T00:55:00Z",
+                u,
+                role_session(
+                    u,
+                    "Deploy",
+                    "alice-deploy",
+                    "ASIADEPLOY",
+                    "2024-01-01T22:58:00Z",
+                ),
+                Some((&admin, "chained")),
+                "ASIAADMIN",
+                None,
+            ),
+            // bob (account U) into Audit (account R): the caller's copy.
+            issuing(
+                "AssumeRole",
+                "e-audit-u",
+                "2024-01-02T00:56:00Z",
+                u,
+                iam_user(u, "bob", "AKIABOB"),
+                Some((&audit, "bob-audit")),
+                "ASIAAUDIT",
+                Some("shared-audit"),
+            ),
+            // A failed AssumeRole: issues nothing.
+            {
+                let mut failed = issuing(
+                    "AssumeRole",
+                    "e-failed",
+                    "2024-01-02T00:57:00Z",
+                    u,
+                    iam_user(u, "mallory", "AKIAMALLORY"),
+                    Some((&admin, "m")),
+                    "ASIAFAILED",
+                    None,
+                );
+                failed["errorCode"] = json!("AccessDenied");
+                failed
+            },
+            issuing(
+                "GetFederationToken",
+                "e-fed",
+                "2024-01-02T00:58:00Z",
+                u,
+                iam_user(u, "carol", "AKIACAROL"),
+                None,
+                "ASIAFED",
+                None,
+            ),
+            issuing(
+                "GetSessionToken",
+                "e-sts",
+                "2024-01-02T00:58:30Z",
+                u,
+                iam_user(u, "dave", "AKIADAVE"),
+                None,
+                "ASIASESSION",
+                None,
+            ),
+            issuing(
+                "CreateAccessKey",
+                "e-cak",
+                "2024-01-02T00:59:00Z",
+                u,
+                iam_user(u, "admin", "AKIAADMINUSER"),
+                None,
+                "AKIACIBOT",
+                None,
+            ),
+            // EC2 issues two keys to one instance session in one second; Lambda one.
+            issuing(
+                "AssumeRole",
+                "e-ec2-1",
+                "2024-01-02T00:59:30Z",
+                u,
+                service("ec2.amazonaws.com"),
+                Some((&ec2, "i-0abc")),
+                "ASIAEC2ONE",
+                Some("shared-ec2-1"),
+            ),
+            issuing(
+                "AssumeRole",
+                "e-ec2-2",
+                "2024-01-02T00:59:30Z",
+                u,
+                service("ec2.amazonaws.com"),
+                Some((&ec2, "i-0abc")),
+                "ASIAEC2TWO",
+                Some("shared-ec2-2"),
+            ),
+            issuing(
+                "AssumeRole",
+                "e-fn",
+                "2024-01-02T00:59:40Z",
+                u,
+                service("lambda.amazonaws.com"),
+                Some((&lambda, "fn-session")),
+                "ASIALAMBDA",
+                Some("shared-fn"),
+            ),
+        ],
+    );
+    // The role account's copy of bob's call; and a call into Audit whose caller's account is
+    // not in the archive (only the role account's copy).
+    write_log(
+        root,
+        r,
+        "us-east-1",
+        "20240102T0100Z",
+        &[
+            issuing(
+                "AssumeRole",
+                "e-audit-r",
+                "2024-01-02T00:56:00Z",
+                r,
+                json!({"type": "AWSAccount", "principalId": "AIDABOB", "accountId": u}),
+                Some((&audit, "bob-audit")),
+                "ASIAAUDIT",
+                Some("shared-audit"),
+            ),
+            issuing(
+                "AssumeRole",
+                "e-outside-r",
+                "2024-01-02T00:56:30Z",
+                r,
+                json!({"type": "AWSAccount", "principalId": "AIDAEXT", "accountId": "333333333333"}),
+                Some((&audit, "ext")),
+                "ASIAOUTSIDE",
+                Some("shared-outside"),
+            ),
+        ],
+    );
+    // The uses, in eu-west-1.
+    write_log(
+        root,
+        u,
+        "eu-west-1",
+        "20240102T0200Z",
+        &[
+            used(
+                "u-admin",
+                "2024-01-02T01:30:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Admin", "chained", "ASIAADMIN", "2024-01-02T00:55:00Z"),
+            ),
+            used(
+                "u-admin-2",
+                "2024-01-02T01:40:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Admin", "chained", "ASIAADMIN", "2024-01-02T00:55:00Z"),
+            ),
+            used(
+                "u-fed",
+                "2024-01-02T01:31:00Z",
+                u,
+                "eu-west-1",
+                json!({"type": "FederatedUser", "principalId": format!("{u}:carol-fed"),
+            "arn": format!("arn:aws:sts::{u}:federated-user/carol-fed"), "accountId": u, "accessKeyId": "ASIAFED",
+            "sessionContext": {"sessionIssuer": {"type": "IAMUser", "arn": format!("arn:aws:iam::{u}:user/carol")}}}),
+            ),
+            used(
+                "u-sts",
+                "2024-01-02T01:32:00Z",
+                u,
+                "eu-west-1",
+                iam_user(u, "dave", "ASIASESSION"),
+            ),
+            used(
+                "u-cak",
+                "2024-01-02T01:33:00Z",
+                u,
+                "eu-west-1",
+                iam_user(u, "ci-bot", "AKIACIBOT"),
+            ),
+            used(
+                "u-ec2",
+                "2024-01-02T01:34:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Ec2", "i-0abc", "ASIAEC2TWO", "2024-01-02T00:59:30Z"),
+            ),
+            used(
+                "u-fn",
+                "2024-01-02T01:35:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Fn", "fn-session", "ASIALAMBDA", "2024-01-02T00:59:40Z"),
+            ),
+            // An instance key whose AssumeRole is not in the archive.
+            used(
+                "u-stolen",
+                "2024-01-02T01:36:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Ec2", "i-0def", "ASIASTOLEN", "2024-01-01T20:00:00Z"),
+            ),
+            // A key the one-second tuple cannot place: issued to i-0abc at 00:59:30, twice.
+            used(
+                "u-ambiguous",
+                "2024-01-02T01:37:00Z",
+                u,
+                "eu-west-1",
+                role_session(u, "Ec2", "i-0abc", "ASIAEC2THREE", "2024-01-02T00:59:30Z"),
+            ),
+            // mallory's failed attempt's key is never used; her own key is.
+            used(
+                "u-mallory",
+                "2024-01-02T01:38:00Z",
+                u,
+                "eu-west-1",
+                iam_user(u, "mallory", "AKIAMALLORY"),
+            ),
+        ],
+    );
+    write_log(
+        root,
+        r,
+        "eu-west-1",
+        "20240102T0200Z",
+        &[
+            used(
+                "u-audit",
+                "2024-01-02T01:39:00Z",
+                r,
+                "eu-west-1",
+                role_session(r, "Audit", "bob-audit", "ASIAAUDIT", "2024-01-02T00:56:00Z"),
+            ),
+            used(
+                "u-outside",
+                "2024-01-02T01:39:30Z",
+                r,
+                "eu-west-1",
+                role_session(r, "Audit", "ext", "ASIAOUTSIDE", "2024-01-02T00:56:30Z"),
+            ),
+        ],
+    );
+}
+
+fn trace(root: &Path, args: &[&str]) -> (Value, String) {
+    let mut all = vec!["trace", "--source", root.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = common::trailscan(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "trace {args:?}: {stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+/// (event id, link) of each hop.
+type Hops = Vec<(String, String)>;
+/// The origin's type, name and whether it is complete.
+type OriginShape = (Value, Value, Value);
+
+/// A trace's hops, then its origin.
+fn shape(t: &Value) -> (Hops, OriginShape) {
+    let hops = t["Hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["EventId"].as_str().unwrap().to_string(),
+                h["Link"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let o = &t["Origin"];
+    (
+        hops,
+        (o["Type"].clone(), o["Arn"].clone(), o["Complete"].clone()),
+    )
+}
+
+fn hops(list: &[(&str, &str)]) -> Hops {
+    list.iter()
+        .map(|(e, l)| (e.to_string(), l.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_chain_shape_of_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    chains_archive(dir.path());
+    let u = USER_ACCOUNT;
+    let window = [
+        "--start-time",
+        "2024-01-02T00:00:00Z",
+        "--end-time",
+        "2024-01-02T23:59:59Z",
+    ];
+    let cases: Vec<(&str, Hops, OriginShape)> = vec![
+        // Two hops back, the first issuing event 22 hours before the window, in another region.
+        (
+            "ASIAADMIN",
+            hops(&[("e-admin", "exact"), ("e-deploy", "exact")]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/alice")),
+                json!(true),
+            ),
+        ),
+        // Cross-account: the caller's copy names bob.
+        (
+            "ASIAAUDIT",
+            hops(&[("e-audit-u", "exact")]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/bob")),
+                json!(true),
+            ),
+        ),
+        // Only the role account's copy: the caller's account is named, not the caller.
+        (
+            "ASIAOUTSIDE",
+            hops(&[("e-outside-r", "exact")]),
+            (json!("AWSAccount"), Value::Null, json!(false)),
+        ),
+        (
+            "ASIAFED",
+            hops(&[("e-fed", "exact")]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/carol")),
+                json!(true),
+            ),
+        ),
+        (
+            "ASIASESSION",
+            hops(&[("e-sts", "exact")]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/dave")),
+                json!(true),
+            ),
+        ),
+        (
+            "AKIACIBOT",
+            hops(&[("e-cak", "exact")]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/admin")),
+                json!(true),
+            ),
+        ),
+        // Two keys issued to one session in one second: each found by its own key.
+        (
+            "ASIAEC2TWO",
+            hops(&[("e-ec2-2", "exact")]),
+            (json!("AWSService"), json!("ec2.amazonaws.com"), json!(true)),
+        ),
+        (
+            "ASIALAMBDA",
+            hops(&[("e-fn", "exact")]),
+            (
+                json!("AWSService"),
+                json!("lambda.amazonaws.com"),
+                json!(true),
+            ),
+        ),
+        // The issuer is outside the archive: where it would be is said.
+        (
+            "ASIASTOLEN",
+            hops(&[]),
+            (
+                json!("AssumedRole"),
+                json!(format!("arn:aws:sts::{u}:assumed-role/Ec2/i-0def")),
+                json!(false),
+            ),
+        ),
+        (
+            "ASIAEC2THREE",
+            hops(&[]),
+            (
+                json!("AssumedRole"),
+                json!(format!("arn:aws:sts::{u}:assumed-role/Ec2/i-0abc")),
+                json!(false),
+            ),
+        ),
+        // A long-term key with no CreateAccessKey in the archive: its user is the origin.
+        (
+            "AKIAMALLORY",
+            hops(&[]),
+            (
+                json!("IAMUser"),
+                json!(format!("arn:aws:iam::{u}:user/mallory")),
+                json!(true),
+            ),
+        ),
+        // The failed AssumeRole's key: issued by nothing, used by nothing.
+        (
+            "ASIAFAILED",
+            hops(&[]),
+            (Value::Null, Value::Null, json!(false)),
+        ),
+    ];
+    for (key, expected_hops, expected_origin) in cases {
+        let mut args = vec!["--access-key", key];
+        args.extend_from_slice(&window);
+        let (t, _) = trace(dir.path(), &args);
+        assert_eq!(shape(&t), (expected_hops, expected_origin), "{key}: {t:#}");
+    }
+    let (t, _) = trace(dir.path(), &["--access-key", "ASIAOUTSIDE"]);
+    let reason = t["Origin"]["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("333333333333") && reason.contains("shared-outside"),
+        "{reason}"
+    );
+    let (t, _) = trace(dir.path(), &["--access-key", "ASIASTOLEN"]);
+    let reason = t["Origin"]["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("arn:aws:iam::111111111111:role/Ec2") && reason.contains("i-0def"),
+        "{reason}"
+    );
+    let (t, _) = trace(dir.path(), &["--access-key", "ASIAEC2THREE"]);
+    assert!(
+        t["Origin"]["Reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 issuing events match"),
+        "{t:#}"
+    );
+    // Uses: counted in the window only.
+    let (t, _) = trace(dir.path(), &["--access-key", "ASIAADMIN"]);
+    assert_eq!(
+        (
+            t["EventsWithKey"].clone(),
+            t["FirstUse"].clone(),
+            t["LastUse"].clone()
+        ),
+        (
+            json!(2),
+            json!("2024-01-02T01:30:00Z"),
+            json!("2024-01-02T01:40:00Z")
+        )
+    );
+    let (t, _) = trace(
+        dir.path(),
+        &[
+            "--access-key",
+            "ASIAADMIN",
+            "--start-time",
+            "2024-01-02T01:35:00Z",
+        ],
+    );
+    assert_eq!(t["EventsWithKey"], 1);
+    assert_eq!(
+        t["Hops"].as_array().unwrap().len(),
+        2,
+        "issuers before the window are found"
+    );
+    // A window starting 37 hours after alice's AssumeRole: the scan starts 36 hours before
+    // the window, so the chain stops at the Deploy session and says where its issuer is.
+    let (t, _) = trace(
+        dir.path(),
+        &[
+            "--access-key",
+            "ASIAADMIN",
+            "--start-time",
+            "2024-01-03T12:00:00Z",
+        ],
+    );
+    assert_eq!(t["EventsWithKey"], 0);
+    assert_eq!(
+        shape(&t),
+        (
+            hops(&[("e-admin", "exact")]),
+            (
+                json!("AssumedRole"),
+                json!(format!("arn:aws:sts::{u}:assumed-role/Deploy/alice-deploy")),
+                json!(false)
+            )
+        )
+    );
+}
+
+#[test]
+fn every_key_of_a_principal_and_the_other_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    chains_archive(dir.path());
+    let role = format!("arn:aws:iam::{USER_ACCOUNT}:role/Ec2");
+    let (answer, stderr) = trace(dir.path(), &["--principal", &role]);
+    let keys: Vec<&str> = answer["Traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["AccessKeyId"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["ASIAEC2THREE", "ASIAEC2TWO", "ASIASTOLEN"]);
+    assert_eq!(answer["Principal"], json!(role));
+    assert!(
+        stderr.contains("ASIASTOLEN: 0 hop(s) (0 heuristic), origin AssumedRole"),
+        "{stderr}"
+    );
+    let root = dir.path().to_str().unwrap();
+    for format in ["table", "text"] {
+        let out = common::trailscan(&[
+            "trace",
+            "--source",
+            root,
+            "--access-key",
+            "ASIAADMIN",
+            "--output",
+            format,
+        ]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(out.status.success());
+        assert!(
+            text.contains("e-deploy") && text.contains("arn:aws:iam::111111111111:user/alice"),
+            "{text}"
+        );
+        if format == "table" {
+            assert!(text.lines().nth(1).unwrap().contains("Trace"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn the_real_samples_linked_pairs() {
+    let Some(real) = common::real_samples() else {
+        return;
+    };
+    let dd = real.join("DataDog__stratus-red-team");
+    let cases = [
+        (
+            "ASIA36EV31F1RB3OA8IG",
+            "099bfd30-232c-4dff-9998-3821921063ca",
+            "arn:aws:iam::307578594326:user/christophe",
+        ),
+        (
+            "ASIA9F6MXE9HSYOXYQOS",
+            "04c882a5-7652-40d1-b44c-83535fc19268",
+            "arn:aws:iam::900138736586:user/christophe",
+        ),
+        (
+            "ASIASTJKC5GCM7ZE6LUP",
+            "6e882b9d-2af8-4c67-b91f-aeac6a0e5e70",
+            "arn:aws:iam::742491224508:user/stratus-red-team-user-federation-user",
+        ),
+    ];
+    for (key, event, origin) in cases {
+        let (t, _) = trace(&dd, &["--access-key", key]);
+        assert_eq!(
+            shape(&t),
+            (
+                hops(&[(event, "exact")]),
+                (json!("IAMUser"), json!(origin), json!(true))
+            ),
+            "{key}: {t:#}"
+        );
+    }
+    // The reference's example of a key whose issuer is not in the samples: what the usage
+    // events tell is reported, not a guess.
+    let (t, _) = trace(&dd, &["--access-key", "ASIAP5CT9NN8EYVU1FXV"]);
+    assert!(t["Hops"].as_array().unwrap().is_empty());
+    assert_eq!(t["Origin"]["Complete"], false);
+    let reason = t["Origin"]["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("i-786a3A8B5C0d92eF4") && reason.contains("2024-08-02T08:20:52Z"),
+        "{reason}"
+    );
+}
