@@ -185,22 +185,35 @@ pub struct Evidence {
 impl Evidence {
     /// Takes what `record` (read from `object_key`) tells: an issuance, a use of a wanted key.
     pub fn add(&mut self, record: &Record<'_, '_>, object_key: &str, wanted: &Wanted) {
+        self.add_issuance(record, object_key);
+        if record
+            .access_key_id()
+            .is_some_and(|key| wanted.wants(key, record))
+        {
+            self.add_use(record);
+        }
+    }
+
+    /// Keeps `record` if it issued a key.
+    pub fn add_issuance(&mut self, record: &Record<'_, '_>, object_key: &str) {
         if let Some(issuance) = Issuance::from_record(record, object_key) {
             self.issuances
                 .entry(issuance.issued_key.clone())
                 .or_default()
                 .push(issuance);
         }
+    }
+
+    /// Counts `record` as a use of its key (if it names one and has a time).
+    pub fn add_use(&mut self, record: &Record<'_, '_>) {
         let (Some(key), Some(time)) = (record.access_key_id(), record.event_time()) else {
             return;
         };
-        if wanted.wants(key, record) {
-            let uses = KeyUses::of(record, time);
-            match self.uses.get_mut(key) {
-                Some(known) => known.absorb(uses),
-                None => {
-                    self.uses.insert(key.to_string(), uses);
-                }
+        let uses = KeyUses::of(record, time);
+        match self.uses.get_mut(key) {
+            Some(known) => known.absorb(uses),
+            None => {
+                self.uses.insert(key.to_string(), uses);
             }
         }
     }

@@ -16,12 +16,17 @@
 //!   user, Identity Center user) or where the next issuing event is not in the archive, which
 //!   the trace says, with where it would be.
 //!
-//! Nothing here reads files: a scan hands records to [`Evidence::add`], then [`trace`] walks.
+//! [`Summary`] counts what a principal did, with the origin of each key it used.
+//!
+//! Nothing here reads files: a scan hands records to [`Evidence::add`] (or
+//! [`Summary::add`]), then [`trace`] walks.
 
 mod evidence;
 mod identity;
+mod summary;
 mod trace;
 
 pub use evidence::{Evidence, Issuance, KeyUses, Wanted, ISSUING_EVENTS};
 pub use identity::Identity;
+pub use summary::{is_sensitive, Subject, Summary, SENSITIVE_S3_CALLS, SENSITIVE_SOURCES};
 pub use trace::{trace, Hop, Link, Origin, Trace, MAX_TEMPORARY_KEY_LIFE_SECS};

@@ -5,5 +5,6 @@ pub mod export;
 pub mod index;
 pub mod lookup_events;
 pub mod merge;
+pub mod summary;
 pub mod trace;
 pub mod validate_logs;

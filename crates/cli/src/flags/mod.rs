@@ -46,6 +46,51 @@ pub enum Command {
     /// on back to an IAM user, root, an AWS service or an external identity, each hop linked
     /// exactly (by the key) or by a named heuristic.
     Trace(TraceArgs),
+    /// What a principal did: events by name (failures and their error codes), first and last
+    /// seen, regions, source IPs, user agents, the keys used and where each was issued,
+    /// resources touched, and the sensitive calls among them.
+    Summary(SummaryArgs),
+}
+
+/// `summary`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["access_key", "principal", "source_ip", "username"])))]
+pub struct SummaryArgs {
+    /// The events made with this access key.
+    #[arg(long, value_name = "KEY", help_heading = "Summary")]
+    pub access_key: Option<String>,
+
+    /// The events of this principal: an IAM user's or a session's ARN (`userIdentity.arn`),
+    /// or a role's (every session of it).
+    #[arg(long, value_name = "ARN", help_heading = "Summary")]
+    pub principal: Option<String>,
+
+    /// The events from this source IP address, by principal.
+    #[arg(long, value_name = "IP", help_heading = "Summary")]
+    pub source_ip: Option<String>,
+
+    /// The events whose Username (as lookup-events derives it) is this, by principal.
+    #[arg(long, value_name = "NAME", help_heading = "Summary")]
+    pub username: Option<String>,
+
+    /// Events from this time on (same forms as lookup-events' --start-time).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Events up to this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// json or table (the AWS CLI's), or csv (one row per principal and event name).
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "table", "csv"], help_heading = "Output")]
+    pub output: String,
+
+    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
+    pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// `trace`.

@@ -5,6 +5,7 @@ mod acquire;
 mod export;
 mod index;
 mod lookup;
+mod summary;
 mod trace;
 mod validate;
 
@@ -12,6 +13,7 @@ pub use acquire::AcquireSettings;
 pub use export::ExportSettings;
 pub use index::IndexSettings;
 pub use lookup::LookupSettings;
+pub use summary::SummarySettings;
 pub use trace::{TraceSettings, Traced};
 pub use validate::{MergeSettings, ValidateSettings};
 

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use trailscan_attribution::MAX_TEMPORARY_KEY_LIFE_SECS;
 use trailscan_layout::key::ObjectKind;
-use trailscan_output::{OutputFormat, OutputSettings};
+use trailscan_output::{ColorChoice, OutputFormat, OutputSettings};
 use trailscan_query::{parse_time_arg, LookupRequest};
 use trailscan_records::EventTime;
 
@@ -38,27 +38,8 @@ pub struct TraceSettings {
 impl TraceSettings {
     /// Converts and checks the flags.
     pub fn new(args: &TraceArgs) -> Result<TraceSettings> {
-        let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
-        let uses = LookupRequest {
-            start: time(&args.start_time)?,
-            end: time(&args.end_time)?,
-            include_data_events: true,
-            ..LookupRequest::default()
-        };
-        uses.validate()?;
-        if args.source.shard.is_some() {
-            return Err(UsageError(
-                "trace takes no --shard: a chain crosses accounts, regions and days".into(),
-            )
-            .into());
-        }
-        let scan = LookupRequest {
-            start: uses.start.map(|t| EventTime {
-                secs: t.secs - MAX_TEMPORARY_KEY_LIFE_SECS,
-                nanos: t.nanos,
-            }),
-            ..uses.clone()
-        };
+        let (scan, uses) = windows(&args.start_time, &args.end_time)?;
+        refuse_shard("trace", &args.source)?;
         let traced = match (&args.access_key, &args.principal) {
             (Some(key), _) => Traced::Key(key.clone()),
             (None, Some(arn)) => Traced::Principal(arn.clone()),
@@ -67,17 +48,57 @@ impl TraceSettings {
                 return Err(UsageError("give --access-key or --principal".into()).into())
             }
         };
-        let format = OutputFormat::from_name(&args.output).unwrap_or(OutputFormat::Json);
         Ok(TraceSettings {
             source: SourceSettings::new(&args.source, ObjectKind::Log, &scan)?,
             traced,
             scan,
             uses,
-            output: OutputSettings {
-                format,
-                query: None,
-                color: args.color,
-            },
+            output: output(&args.output, args.color),
         })
+    }
+}
+
+/// The scan and the window of a trace or summary: the window as given (data events too:
+/// keys are used there, and Cognito issues keys there), and a scan from 36 hours before it,
+/// the longest a temporary key lives, where the events that issued its keys can be.
+pub(super) fn windows(
+    start: &Option<String>,
+    end: &Option<String>,
+) -> Result<(LookupRequest, LookupRequest)> {
+    let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
+    let window = LookupRequest {
+        start: time(start)?,
+        end: time(end)?,
+        include_data_events: true,
+        ..LookupRequest::default()
+    };
+    window.validate()?;
+    let scan = LookupRequest {
+        start: window.start.map(|t| EventTime {
+            secs: t.secs - MAX_TEMPORARY_KEY_LIFE_SECS,
+            nanos: t.nanos,
+        }),
+        ..window.clone()
+    };
+    Ok((scan, window))
+}
+
+/// Sharding splits a scan by account, region and day; a chain crosses all three.
+pub(super) fn refuse_shard(command: &str, source: &crate::flags::SourceArgs) -> Result<()> {
+    match source.shard {
+        Some(_) => Err(UsageError(format!(
+            "{command} takes no --shard: a chain of keys crosses accounts, regions and days"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// `--output` and `--color`, as checked by clap.
+pub(super) fn output(format: &str, color: ColorChoice) -> OutputSettings {
+    OutputSettings {
+        format: OutputFormat::from_name(format).unwrap_or(OutputFormat::Json),
+        query: None,
+        color,
     }
 }

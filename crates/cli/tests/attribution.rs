@@ -1,9 +1,13 @@
-//! `trailscan trace` over an archive written with every chain shape of the attribution
+//! `trailscan trace` and `trailscan summary`.
+//!
+//! trace over an archive written with every chain shape of the attribution
 //! reference (same-account and cross-account role chains with both copies or one,
 //! GetFederationToken, GetSessionToken, CreateAccessKey, EC2 and Lambda service roles, a
 //! failed AssumeRole, an issuer outside the archive, two keys issued to one session in one
 //! second, a chain whose issuing event is in another region and before the window), and over
-//! the real samples, whose linked key pairs the reference names.
+//! the real samples, whose linked key pairs the reference names. summary over the sample
+//! archive and the chains, its counts checked against an independent computation (flate2 and
+//! serde_json over the same files).
 
 mod common;
 
@@ -686,5 +690,269 @@ fn the_real_samples_linked_pairs() {
     assert!(
         reason.contains("i-786a3A8B5C0d92eF4") && reason.contains("2024-08-02T08:20:52Z"),
         "{reason}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// summary
+
+/// Every record of the archive's log files (not Insights), with a valid eventTime, once per
+/// eventID.
+fn all_records(root: &Path) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    let mut records = Vec::new();
+    for file in trailscan_fixtures::files_under(root).unwrap() {
+        let name = file.to_string_lossy();
+        if !name.ends_with(".json.gz") || !name.contains("/CloudTrail/") {
+            continue;
+        }
+        let mut text = Vec::new();
+        let read = std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(fs::File::open(&file).unwrap()),
+            &mut text,
+        );
+        let Ok(Value::Object(doc)) = read
+            .map_err(drop)
+            .and_then(|_| serde_json::from_slice(&text).map_err(drop))
+        else {
+            continue;
+        };
+        for r in doc
+            .get("Records")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let time_ok = r["eventTime"]
+                .as_str()
+                .is_some_and(|t| t.len() >= 20 && t.ends_with('Z'));
+            let id = r["eventID"].as_str().unwrap_or_default().to_string();
+            if time_ok && (id.is_empty() || seen.insert(id)) {
+                records.push(r.clone());
+            }
+        }
+    }
+    records
+}
+
+/// The principal a record's identity names, as the summary groups by: its ARN, else the
+/// service, else the principal id.
+fn principal_of(r: &Value) -> String {
+    let id = &r["userIdentity"];
+    id["arn"]
+        .as_str()
+        .or(id["invokedBy"].as_str())
+        .or(id["principalId"].as_str())
+        .unwrap_or("(unnamed)")
+        .to_string()
+}
+
+/// What the summary must say of `records`, per principal: events, failed, first and last
+/// seen, counts by event name and by error code, regions, source IPs, keys, resources.
+fn expected_summaries(records: &[&Value]) -> std::collections::BTreeMap<String, Value> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for r in records {
+        by.entry(principal_of(r)).or_default().push(r);
+    }
+    by.into_iter()
+        .map(|(principal, rs)| {
+            let mut names: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+            let tally = |m: &mut BTreeMap<String, u64>, v: &Value| {
+                if let Some(v) = v.as_str().filter(|v| !v.is_empty()) {
+                    *m.entry(v.to_string()).or_default() += 1;
+                }
+            };
+            let (mut regions, mut ips, mut keys, mut resources) =
+                (BTreeMap::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+            for r in &rs {
+                let name = format!("{}/{}", r["eventSource"].as_str().unwrap_or(""), r["eventName"].as_str().unwrap_or(""));
+                let entry = names.entry(name).or_default();
+                entry.0 += 1;
+                if let Some(code) = r["errorCode"].as_str() {
+                    entry.1 += 1;
+                    *codes.entry(code.to_string()).or_default() += 1;
+                }
+                tally(&mut regions, &r["awsRegion"]);
+                tally(&mut ips, &r["sourceIPAddress"]);
+                tally(&mut keys, &r["userIdentity"]["accessKeyId"]);
+                for res in r["resources"].as_array().into_iter().flatten() {
+                    tally(&mut resources, &res["ARN"]);
+                }
+            }
+            let times: Vec<&str> = rs.iter().map(|r| r["eventTime"].as_str().unwrap()).collect();
+            let failed: u64 = names.values().map(|n| n.1).sum();
+            (principal, json!({
+                "Events": rs.len(), "FailedEvents": failed,
+                "FirstSeen": times.iter().min(), "LastSeen": times.iter().max(),
+                "EventNames": names.into_iter().map(|(k, (n, f))| (k, json!([n, f]))).collect::<serde_json::Map<_, _>>(),
+                "ErrorCodes": codes, "Regions": regions, "SourceIPAddresses": ips,
+                "AccessKeys": keys, "Resources": resources,
+            }))
+        })
+        .collect()
+}
+
+/// The same view of what `summary` printed.
+fn printed_summaries(answer: &Value) -> std::collections::BTreeMap<String, Value> {
+    use std::collections::BTreeMap;
+    answer["Summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+            let names: serde_json::Map<String, Value> = s["EventNames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    for (code, n) in e["ErrorCodes"].as_object().unwrap() {
+                        *codes.entry(code.clone()).or_default() += n.as_u64().unwrap();
+                    }
+                    let key = format!("{}/{}", e["EventSource"].as_str().unwrap(), e["EventName"].as_str().unwrap());
+                    (key, json!([e["Count"], e["Failed"]]))
+                })
+                .collect();
+            let keys: BTreeMap<String, Value> = s["AccessKeys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| (k["AccessKeyId"].as_str().unwrap().to_string(), k["Events"].clone()))
+                .collect();
+            let resources: BTreeMap<String, Value> = s["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r["ARN"].as_str().unwrap().to_string(), r["Events"].clone()))
+                .collect();
+            (s["Principal"].as_str().unwrap().to_string(), json!({
+                "Events": s["Events"], "FailedEvents": s["FailedEvents"],
+                "FirstSeen": s["FirstSeen"], "LastSeen": s["LastSeen"],
+                "EventNames": names, "ErrorCodes": codes, "Regions": s["Regions"],
+                "SourceIPAddresses": s["SourceIPAddresses"], "AccessKeys": keys, "Resources": resources,
+            }))
+        })
+        .collect()
+}
+
+fn summary(root: &Path, args: &[&str]) -> Value {
+    let mut all = vec!["summary", "--source", root.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = common::trailscan(&all);
+    assert!(
+        out.status.success(),
+        "summary {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn summary_counts_agree_with_an_independent_count() {
+    let root = common::sample_archive();
+    let records = all_records(&root);
+    let window = ("2024-01-01T06:00:00Z", "2024-01-02T18:00:00Z");
+    let in_window = |r: &&Value| {
+        let t = r["eventTime"].as_str().unwrap();
+        t >= window.0 && t <= window.1
+    };
+    type Covers = Box<dyn Fn(&Value) -> bool>;
+    let subjects: Vec<(&str, &str, Covers)> = vec![
+        (
+            "--source-ip",
+            "s3.amazonaws.com",
+            Box::new(|r| r["sourceIPAddress"] == "s3.amazonaws.com"),
+        ),
+        (
+            "--access-key",
+            "AKIAAJHSRJFNBRPXGSVY",
+            Box::new(|r| r["userIdentity"]["accessKeyId"] == "AKIAAJHSRJFNBRPXGSVY"),
+        ),
+        (
+            "--principal",
+            "arn:aws:iam::345678901234:role/Admin",
+            Box::new(|r| {
+                r["userIdentity"]["arn"] == "arn:aws:iam::345678901234:role/Admin"
+                    || r["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+                        == "arn:aws:iam::345678901234:role/Admin"
+            }),
+        ),
+        (
+            "--principal",
+            "arn:aws:iam::210987654321:user/alice",
+            Box::new(|r| r["userIdentity"]["arn"] == "arn:aws:iam::210987654321:user/alice"),
+        ),
+    ];
+    for (flag, value, covers) in subjects {
+        let selected: Vec<&Value> = records
+            .iter()
+            .filter(in_window)
+            .filter(|r| covers(r))
+            .collect();
+        assert!(
+            !selected.is_empty(),
+            "{flag} {value} selects nothing in the sample"
+        );
+        let answer = summary(
+            &root,
+            &[
+                flag,
+                value,
+                "--start-time",
+                window.0,
+                "--end-time",
+                window.1,
+            ],
+        );
+        assert_eq!(
+            printed_summaries(&answer),
+            expected_summaries(&selected),
+            "{flag} {value}"
+        );
+    }
+}
+
+#[test]
+fn summary_names_sensitive_calls_and_where_keys_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    chains_archive(dir.path());
+    let admin = format!("arn:aws:iam::{USER_ACCOUNT}:user/admin");
+    let answer = summary(dir.path(), &["--principal", &admin]);
+    let s = &answer["Summaries"][0];
+    // CreateAccessKey is an IAM change.
+    assert_eq!(
+        s["SensitiveCalls"][0]["EventName"], "CreateAccessKey",
+        "{s:#}"
+    );
+    // Keys used by Admin-role sessions: where each was issued, and the chain's origin.
+    let role = format!("arn:aws:iam::{USER_ACCOUNT}:role/Admin");
+    let answer = summary(dir.path(), &["--principal", &role]);
+    let key = &answer["Summaries"][0]["AccessKeys"][0];
+    assert_eq!(key["AccessKeyId"], "ASIAADMIN");
+    assert_eq!(key["IssuedBy"]["EventId"], "e-admin");
+    assert_eq!(
+        key["Origin"]["Arn"],
+        format!("arn:aws:iam::{USER_ACCOUNT}:user/alice")
+    );
+    assert_eq!(key["Origin"]["Complete"], true);
+    // CSV: one row per principal and event name.
+    let out = common::trailscan(&[
+        "summary",
+        "--source",
+        dir.path().to_str().unwrap(),
+        "--principal",
+        &role,
+        "--output",
+        "csv",
+    ]);
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "Principal,Type,AccountId,EventSource,EventName,Count,Failed,ErrorCodes",
+            "arn:aws:sts::111111111111:assumed-role/Admin/chained,AssumedRole,111111111111,ec2.amazonaws.com,DescribeInstances,2,0,",
+        ]
     );
 }

@@ -1,0 +1,169 @@
+//! `trailscan summary`: what a principal did.
+//!
+//! One pass, as trace makes it (from 36 hours before the window, for the keys' issuing
+//! events): the subject's events in the window are counted per principal, every issuing
+//! event is kept, and each key used is traced to its origin from them.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use anyhow::Result;
+use serde_json::Value;
+use trailscan_attribution::{Subject, Summary};
+use trailscan_output::csv::write_row;
+use trailscan_output::OutputFormat;
+use trailscan_query::{LookupRequest, Match, RecordSink};
+
+use crate::exit_codes;
+use crate::print::print_value;
+use crate::scan::OpenScan;
+use crate::settings::SummarySettings;
+
+/// A worker's share of the pass.
+struct SummarySink<'s> {
+    summary: Summary,
+    subject: &'s Subject,
+    window: &'s LookupRequest,
+    /// The `eventID`s counted, by every worker: an event CloudTrail delivered twice (its
+    /// documented duplicates have the same `eventID`) is counted once.
+    counted: &'s Mutex<HashSet<u64>>,
+    duplicates: u64,
+}
+
+fn id_hash(event_id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    event_id.hash(&mut h);
+    h.finish()
+}
+
+impl RecordSink for SummarySink<'_> {
+    type Error = std::convert::Infallible;
+
+    fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+        self.summary.evidence.add_issuance(m.record, &m.object.key);
+        if self.window.wants_time(m.event_time) && self.subject.covers(m.record) {
+            if let Some(id) = m.record.event_id() {
+                let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
+                if !counted.insert(id_hash(id)) {
+                    self.duplicates += 1;
+                    return Ok(true);
+                }
+            }
+            self.summary.add(m.record, m.event_time);
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a summary and prints it.
+pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
+    let started = Instant::now();
+    let opened = OpenScan::open(&settings.source)?;
+    let (objects, index_use) = opened.objects_to_read(&settings.scan);
+    let (subject, window) = (&settings.subject, &settings.window);
+    let counted = Mutex::new(HashSet::new());
+    let counted = &counted;
+    let (sink, stats) = opened.scan(
+        &objects,
+        &settings.scan,
+        false,
+        || SummarySink {
+            summary: Summary::default(),
+            subject,
+            window,
+            counted,
+            duplicates: 0,
+        },
+        |a, b| {
+            Ok(SummarySink {
+                summary: a.summary.merge(b.summary),
+                duplicates: a.duplicates + b.duplicates,
+                ..a
+            })
+        },
+    )?;
+    opened.progress.finish();
+    let duplicates = sink.duplicates;
+    let mut summary = sink.summary;
+    let answer = summary.to_value();
+    match settings.output.format {
+        OutputFormat::Csv => print_csv(&answer)?,
+        _ => print_value(&settings.output, "Summary", answer)?,
+    }
+    let listing = &opened.listing;
+    if !settings.source.quiet {
+        eprintln!(
+            "trailscan: {} principal(s); {} log files listed: {} read, {} failed, {} with problems; {} events read ({} duplicate deliveries counted once); {:.3} s",
+            summary.principals(),
+            listing.objects.len(),
+            stats.objects_read,
+            stats.objects_failed,
+            stats.objects_with_problems,
+            stats.records_parsed,
+            duplicates,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(index) = index_use {
+            eprintln!("{index}");
+        }
+        if let Some(line) = opened.requests_line() {
+            eprintln!("{line}");
+        }
+    }
+    let problems =
+        stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
+    Ok(exit_codes::completed(problems))
+}
+
+/// The CSV form: one row per principal and event name, busiest first, with the failures and
+/// their error codes (`Code=N;...`).
+fn print_csv(answer: &Value) -> Result<()> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    let header = [
+        "Principal",
+        "Type",
+        "AccountId",
+        "EventSource",
+        "EventName",
+        "Count",
+        "Failed",
+        "ErrorCodes",
+    ];
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let written = (|| -> io::Result<()> {
+        write_row(&mut out, &header)?;
+        for s in answer["Summaries"].as_array().into_iter().flatten() {
+            for e in s["EventNames"].as_array().into_iter().flatten() {
+                let codes: Vec<String> = e["ErrorCodes"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(code, n)| format!("{code}={n}"))
+                    .collect();
+                write_row(
+                    &mut out,
+                    &[
+                        text(&s["Principal"]),
+                        s["Type"].as_str().unwrap_or_default().to_string(),
+                        s["AccountId"].as_str().unwrap_or_default().to_string(),
+                        text(&e["EventSource"]),
+                        text(&e["EventName"]),
+                        e["Count"].to_string(),
+                        e["Failed"].to_string(),
+                        codes.join(";"),
+                    ],
+                )?;
+            }
+        }
+        out.flush()
+    })();
+    match written {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
