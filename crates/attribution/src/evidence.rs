@@ -1,25 +1,14 @@
 //! What one pass over the records collects for tracing: every event that issued a key (they
 //! are few: AssumeRole and its kin), and the uses of the keys asked about.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
+pub use trailscan_records::ISSUING_EVENTS;
 use trailscan_records::{EventTime, Record};
 
 use crate::identity::Identity;
-
-/// The events that issue credentials, where `responseElements` names the new key (reference
-/// section 1). Cognito's `GetCredentialsForIdentity` is a data event: there only when data
-/// events were logged.
-pub const ISSUING_EVENTS: [&str; 8] = [
-    "AssumeRole",
-    "AssumeRoleWithSAML",
-    "AssumeRoleWithWebIdentity",
-    "AssumeRoot",
-    "GetSessionToken",
-    "GetFederationToken",
-    "CreateAccessKey",
-    "GetCredentialsForIdentity",
-];
 
 /// One copy of an event that issued a key. Cross-account, the same call is logged in both
 /// accounts: two copies with one `sharedEventID`.
@@ -55,22 +44,16 @@ pub struct Issuance {
     pub session_name: Option<String>,
     /// `requestParameters.sourceIdentity`, else `responseElements.sourceIdentity`.
     pub source_identity: Option<String>,
-    /// The object the record was read from.
-    pub object_key: String,
+    /// The object the record was read from (shared by the issuances of one object).
+    pub object_key: Arc<str>,
 }
 
 impl Issuance {
     /// The issuance `record` is, if it is one: an issuing event without `errorCode` whose
     /// response names a key.
-    pub fn from_record(record: &Record<'_, '_>, object_key: &str) -> Option<Issuance> {
-        let event_name = record.event_name()?;
-        if !ISSUING_EVENTS.contains(&event_name) || record.str_field("errorCode").is_some() {
-            return None;
-        }
-        let issued_key = record
-            .str_at(&["responseElements", "credentials", "accessKeyId"])
-            .or_else(|| record.str_at(&["responseElements", "accessKey", "accessKeyId"]))
-            .filter(|k| !k.is_empty())?;
+    pub fn from_record(record: &Record<'_, '_>, object_key: &Arc<str>) -> Option<Issuance> {
+        let issued_key = record.issued_access_key()?;
+        let event_name = record.event_name().unwrap_or_default();
         let event_time = record.event_time()?;
         let owned = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
         Some(Issuance {
@@ -93,7 +76,7 @@ impl Issuance {
                     .str_at(&["requestParameters", "sourceIdentity"])
                     .or_else(|| record.str_at(&["responseElements", "sourceIdentity"])),
             ),
-            object_key: object_key.to_string(),
+            object_key: Arc::clone(object_key),
         })
     }
 
@@ -160,7 +143,8 @@ pub enum Wanted {
 }
 
 impl Wanted {
-    fn wants(&self, key: &str, record: &Record<'_, '_>) -> bool {
+    /// Whether the use of `key` in `record` is one this asks for.
+    pub fn wants(&self, key: &str, record: &Record<'_, '_>) -> bool {
         match self {
             Wanted::Keys(keys) => keys.contains(key),
             Wanted::Principal(arn) => {
@@ -180,6 +164,8 @@ pub struct Evidence {
     pub issuances: HashMap<String, Vec<Issuance>>,
     /// Uses of the wanted keys, by key.
     pub uses: HashMap<String, KeyUses>,
+    /// The object of the last issuance kept, to share its key.
+    last_object: Option<Arc<str>>,
 }
 
 impl Evidence {
@@ -196,11 +182,28 @@ impl Evidence {
 
     /// Keeps `record` if it issued a key.
     pub fn add_issuance(&mut self, record: &Record<'_, '_>, object_key: &str) {
-        if let Some(issuance) = Issuance::from_record(record, object_key) {
-            self.issuances
-                .entry(issuance.issued_key.clone())
-                .or_default()
-                .push(issuance);
+        if record.issued_access_key().is_none() {
+            return;
+        }
+        // One shared copy of the key per object, not one per issuance.
+        let shared = match &self.last_object {
+            Some(last) if **last == *object_key => Arc::clone(last),
+            _ => {
+                let key: Arc<str> = Arc::from(object_key);
+                self.last_object = Some(Arc::clone(&key));
+                key
+            }
+        };
+        let Some(issuance) = Issuance::from_record(record, &shared) else {
+            return;
+        };
+        match self.issuances.get_mut(issuance.issued_key.as_str()) {
+            Some(found) => found.push(issuance),
+            // Most keys are issued once: a list of one, not the four a first push reserves.
+            None => {
+                self.issuances
+                    .insert(issuance.issued_key.clone(), vec![issuance]);
+            }
         }
     }
 
@@ -221,7 +224,12 @@ impl Evidence {
     /// Both passes' evidence (from two worker threads).
     pub fn merge(mut self, other: Evidence) -> Evidence {
         for (key, mut found) in other.issuances {
-            self.issuances.entry(key).or_default().append(&mut found);
+            match self.issuances.entry(key) {
+                Entry::Occupied(mine) => mine.into_mut().append(&mut found),
+                Entry::Vacant(none) => {
+                    none.insert(found);
+                }
+            }
         }
         for (key, uses) in other.uses {
             match self.uses.get_mut(&key) {

@@ -348,7 +348,7 @@ impl Hop {
             "SourceIdentity": text(&i.source_identity.clone().or_else(|| c.source_identity.clone())),
             "MfaAuthenticated": c.mfa_authenticated.map_or(Value::Null, Value::Bool),
             "Expiration": text(&i.expiration),
-            "SourceKey": i.object_key,
+            "SourceKey": &*i.object_key,
         })
     }
 }

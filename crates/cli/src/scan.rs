@@ -10,7 +10,9 @@ use trailscan_archive::{
     default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
     RequestCounts,
 };
-use trailscan_index::{deleted_since_indexed, groups_of, plan, Caps, Catalog, IndexStore};
+use trailscan_index::{
+    deleted_since_indexed, groups_of, plan, plan_probes, Caps, Catalog, IndexStore, Probes,
+};
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
 };
@@ -200,6 +202,47 @@ impl OpenScan {
         self.progress
             .start(Meter::Scan, objects.len() as u64, bytes);
         (objects, used)
+    }
+
+    /// The listed objects a round of a trace reads for `request`'s window: with an index,
+    /// those that may hold any of `probes` (or, with none, any event) in the window, plus
+    /// every object the index does not hold or that changed since indexed (the catalog stays
+    /// for further rounds); without, those whose delivery time can hold events of the window.
+    pub fn objects_for_round(
+        &self,
+        request: &LookupRequest,
+        probes: Probes<'_>,
+    ) -> (Vec<ObjectRef>, Option<IndexUse>) {
+        let guard = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(catalog) = guard.as_ref() else {
+            let window = trailscan_layout::Selection {
+                start: request.start.map(|t| t.secs),
+                end: request.end.map(|t| t.secs.saturating_add(1)),
+                ..self.selection.clone()
+            };
+            let objects = self
+                .listing
+                .objects
+                .iter()
+                .filter(|o| window.check(&o.layout).is_ok())
+                .cloned()
+                .collect();
+            return (objects, None);
+        };
+        let caps = Caps {
+            max_inflated_bytes: self.max_inflated_bytes,
+            max_record_bytes: self.max_record_bytes,
+        };
+        let planned = plan_probes(catalog, &self.listing.objects, request, probes, caps);
+        let not_candidates = planned.not_indexed + planned.changed.len() as u64;
+        let used = IndexUse {
+            via_index: planned.via_index,
+            candidates: planned.read.len() as u64 - not_candidates,
+            not_indexed: planned.not_indexed,
+            changed: planned.changed.len() as u64,
+            deleted: 0,
+        };
+        (planned.read, Some(used))
     }
 
     /// Scans `objects` (the listing's, or a batch of them) as [`scan`] does, each problem

@@ -956,3 +956,110 @@ fn summary_names_sensitive_calls_and_where_keys_came_from() {
         ]
     );
 }
+
+#[test]
+fn trace_with_the_index_prints_what_the_scan_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    chains_archive(&root);
+    let index = dir.path().join("index");
+    let (root_s, index_s) = (root.to_str().unwrap(), index.to_str().unwrap());
+    let built = common::trailscan(&["index", "--source", root_s, "--index", index_s]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let keys = [
+        "ASIAADMIN",
+        "ASIAAUDIT",
+        "ASIAOUTSIDE",
+        "ASIAFED",
+        "ASIASESSION",
+        "AKIACIBOT",
+        "ASIAEC2TWO",
+        "ASIALAMBDA",
+        "ASIASTOLEN",
+        "ASIAEC2THREE",
+        "AKIAMALLORY",
+        "ASIAFAILED",
+    ];
+    for key in keys {
+        for window in [&[][..], &["--start-time", "2024-01-02T01:35:00Z"][..]] {
+            let mut args = vec!["trace", "--source", root_s, "--access-key", key];
+            args.extend_from_slice(window);
+            let scanned = common::trailscan(&args);
+            args.extend_from_slice(&["--index", index_s]);
+            let indexed = common::trailscan(&args);
+            let stderr = String::from_utf8_lossy(&indexed.stderr);
+            assert!(indexed.status.success(), "{stderr}");
+            assert_eq!(
+                String::from_utf8_lossy(&indexed.stdout),
+                String::from_utf8_lossy(&scanned.stdout),
+                "{key} {window:?}"
+            );
+            assert!(stderr.contains("objects via the index"), "{stderr}");
+        }
+    }
+    // The heuristic link comes through the index too: a session whose key no event names.
+    let heuristic = dir.path().join("heuristic");
+    let role = format!("arn:aws:iam::{USER_ACCOUNT}:role/Ec2");
+    write_log(
+        &heuristic,
+        USER_ACCOUNT,
+        "us-east-1",
+        "20240102T0100Z",
+        &[issuing(
+            "AssumeRole",
+            "e-tuple",
+            "2024-01-02T00:59:50Z",
+            USER_ACCOUNT,
+            service("ec2.amazonaws.com"),
+            Some((&role, "i-0tuple")),
+            "ASIAREDACTED",
+            None,
+        )],
+    );
+    write_log(
+        &heuristic,
+        USER_ACCOUNT,
+        "eu-west-1",
+        "20240102T0200Z",
+        &[used(
+            "u-tuple",
+            "2024-01-02T01:50:00Z",
+            USER_ACCOUNT,
+            "eu-west-1",
+            role_session(
+                USER_ACCOUNT,
+                "Ec2",
+                "i-0tuple",
+                "ASIATUPLE",
+                "2024-01-02T00:59:50Z",
+            ),
+        )],
+    );
+    // Plenty of other files, which the probes must not read.
+    chains_archive(&heuristic);
+    let (h, hi) = (heuristic.to_str().unwrap(), dir.path().join("hindex"));
+    let hi = hi.to_str().unwrap();
+    assert!(common::trailscan(&["index", "--source", h, "--index", hi])
+        .status
+        .success());
+    let scanned = common::trailscan(&["trace", "--source", h, "--access-key", "ASIATUPLE"]);
+    let indexed = common::trailscan(&[
+        "trace",
+        "--source",
+        h,
+        "--access-key",
+        "ASIATUPLE",
+        "--index",
+        hi,
+    ]);
+    assert_eq!(indexed.stdout, scanned.stdout);
+    let t: Value = serde_json::from_slice(&indexed.stdout).unwrap();
+    assert_eq!(
+        shape(&t).0,
+        hops(&[("e-tuple", "heuristic(session-tuple)")])
+    );
+}

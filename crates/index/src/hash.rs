@@ -20,11 +20,27 @@ pub fn value_hash(key: AttributeKey, value: &str) -> u64 {
     )
 }
 
+/// The tag of the key an event issued ([`Record::issued_access_key`]): a ninth indexed value,
+/// not a lookup attribute, so that each hop of a trace is a probe.
+const ISSUED_KEY_TAG: u8 = 9;
+
+/// The hash of an access key as an issuing event names it (see [`ISSUED_KEY_TAG`]).
+pub fn issued_key_hash(key: &str) -> u64 {
+    XxHash3_64::oneshot_with_seed(
+        HASH_SEED.wrapping_add(u64::from(ISSUED_KEY_TAG)),
+        key.as_bytes(),
+    )
+}
+
 /// Appends the hash of every lookup value of `record` to `out`: every value of every
-/// attribute, derived by [`AttributeKey::values_in`] exactly as a lookup derives them.
+/// attribute, derived by [`AttributeKey::values_in`] exactly as a lookup derives them, and
+/// the key the record issued, if any.
 pub fn record_hashes(record: &Record<'_, '_>, out: &mut Vec<u64>) {
     for key in AttributeKey::ALL {
         key.values_in(record, |v| out.push(value_hash(key, v)));
+    }
+    if let Some(issued) = record.issued_access_key() {
+        out.push(issued_key_hash(issued));
     }
 }
 

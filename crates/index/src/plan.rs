@@ -71,6 +71,27 @@ pub fn plan(
         .iter()
         .map(|a| value_hash(a.key, &a.value))
         .collect();
+    plan_probes(catalog, listed, request, Probes::All(&probes), caps)
+}
+
+/// Which values an object's filter must (may) hold for the object to be read.
+#[derive(Debug, Clone, Copy)]
+pub enum Probes<'p> {
+    /// Every one (a lookup's attributes, AND-combined); none: every object of the window.
+    All(&'p [u64]),
+    /// At least one (a trace's keys: issued or used).
+    Any(&'p [u64]),
+}
+
+/// [`plan`] for values given as hashes ([`crate::value_hash`], [`crate::issued_key_hash`]),
+/// all or any of them, in `request`'s time window (its attributes are not looked at).
+pub fn plan_probes(
+    catalog: &Catalog,
+    listed: &[ObjectRef],
+    request: &LookupRequest,
+    probes: Probes<'_>,
+    caps: Caps,
+) -> IndexPlan {
     let mut plan = IndexPlan::default();
     for object in listed {
         let Some(entry) = catalog.get(&object.key) else {
@@ -84,14 +105,14 @@ pub fn plan(
             continue;
         }
         plan.via_index += 1;
-        if must_read(entry, request, &probes, caps) {
+        if must_read(entry, request, probes, caps) {
             plan.read.push(object.clone());
         }
     }
     plan
 }
 
-fn must_read(entry: Row<'_>, request: &LookupRequest, probes: &[u64], caps: Caps) -> bool {
+fn must_read(entry: Row<'_>, request: &LookupRequest, probes: Probes<'_>, caps: Caps) -> bool {
     if entry.problem().is_some()
         || entry.inflated_bytes() > caps.max_inflated_bytes
         || entry.max_record_bytes() > caps.max_record_bytes
@@ -101,11 +122,16 @@ fn must_read(entry: Row<'_>, request: &LookupRequest, probes: &[u64], caps: Caps
     if !entry.may_hold_time(request.start, request.end) {
         return false;
     }
-    if probes.is_empty() {
-        return true;
-    }
-    match ValueFilter::parse(entry.filter()) {
-        Ok(filter) => probes.iter().all(|&h| filter.may_contain(h)),
+    let filter = match probes {
+        Probes::All([]) => return true,
+        Probes::Any([]) => return false,
+        _ => ValueFilter::parse(entry.filter()),
+    };
+    match filter {
+        Ok(filter) => match probes {
+            Probes::All(hashes) => hashes.iter().all(|&h| filter.may_contain(h)),
+            Probes::Any(hashes) => hashes.iter().any(|&h| filter.may_contain(h)),
+        },
         // Checked when the segment was read (its SHA-256); read the object rather than trust it.
         Err(_) => true,
     }

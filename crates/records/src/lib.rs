@@ -31,5 +31,5 @@ pub use attribute::{AttributeKey, LookupAttribute, UnknownAttributeKey};
 pub use event::{LookupEvent, Resource};
 pub use event_time::EventTime;
 pub use parser::{ParseError, RecordParser};
-pub use record::{Category, Record};
+pub use record::{Category, Record, ISSUING_EVENTS};
 pub use split::{compact_into, has_log_file_outline, split_records, SplitError};

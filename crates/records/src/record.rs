@@ -27,6 +27,20 @@ pub enum Category {
     Other,
 }
 
+/// The events that issue credentials, where `responseElements` names the new key (the
+/// attribution reference, section 1). Cognito's `GetCredentialsForIdentity` is a data event:
+/// there only when data events were logged.
+pub const ISSUING_EVENTS: [&str; 8] = [
+    "AssumeRole",
+    "AssumeRoleWithSAML",
+    "AssumeRoleWithWebIdentity",
+    "AssumeRoot",
+    "GetSessionToken",
+    "GetFederationToken",
+    "CreateAccessKey",
+    "GetCredentialsForIdentity",
+];
+
 /// S3 object-level operations: the data events of records written before `eventCategory`
 /// (1.07) and `managementEvent` (1.06) existed. Lambda `Invoke` is the other one.
 const S3_OBJECT_OPERATIONS: &[&str] = &[
@@ -136,6 +150,20 @@ impl<'t, 'i> Record<'t, 'i> {
     /// `userIdentity.accessKeyId`; an empty string counts as absent, as the service omits it.
     pub fn access_key_id(&self) -> Option<&'i str> {
         str_of(self.user_identity()?.get("accessKeyId")).filter(|s| !s.is_empty())
+    }
+
+    /// The access key this record issued: an issuing event ([`ISSUING_EVENTS`]) without
+    /// `errorCode` whose `responseElements.credentials.accessKeyId` (or, for CreateAccessKey,
+    /// `responseElements.accessKey.accessKeyId`) names one. What trace links keys by, and what
+    /// the index holds for it.
+    pub fn issued_access_key(&self) -> Option<&'i str> {
+        let name = self.event_name()?;
+        if !ISSUING_EVENTS.contains(&name) || self.str_field("errorCode").is_some() {
+            return None;
+        }
+        self.str_at(&["responseElements", "credentials", "accessKeyId"])
+            .or_else(|| self.str_at(&["responseElements", "accessKey", "accessKeyId"]))
+            .filter(|k| !k.is_empty())
     }
 
     /// The `Username` lookup-events shows:

@@ -1,8 +1,8 @@
 //! `trailscan summary`: what a principal did.
 //!
-//! One pass, as trace makes it (from 36 hours before the window, for the keys' issuing
-//! events): the subject's events in the window are counted per principal, every issuing
-//! event is kept, and each key used is traced to its origin from them.
+//! One pass over the window counts the subject's events per principal (with an index, only
+//! the files that may hold its key or Username); then each key used is traced to its origin
+//! in rounds, as trace does.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -14,10 +14,13 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::Value;
 use trailscan_attribution::{Subject, Summary};
+use trailscan_index::{value_hash, Probes};
 use trailscan_output::csv::write_row;
 use trailscan_output::OutputFormat;
 use trailscan_query::{LookupRequest, Match, RecordSink};
+use trailscan_records::AttributeKey;
 
+use crate::cmd::trace::{follow_chains, Gathered};
 use crate::exit_codes;
 use crate::print::print_value;
 use crate::scan::OpenScan;
@@ -44,7 +47,6 @@ impl RecordSink for SummarySink<'_> {
     type Error = std::convert::Infallible;
 
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
-        self.summary.evidence.add_issuance(m.record, &m.object.key);
         if self.window.wants_time(m.event_time) && self.subject.covers(m.record) {
             if let Some(id) = m.record.event_id() {
                 let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
@@ -63,13 +65,19 @@ impl RecordSink for SummarySink<'_> {
 pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
     let started = Instant::now();
     let opened = OpenScan::open(&settings.source)?;
-    let (objects, index_use) = opened.objects_to_read(&settings.scan);
+    // With an index, a key or a Username is a probe; a principal or an IP is read for.
+    let hashes = match &settings.subject {
+        Subject::AccessKey(key) => vec![value_hash(AttributeKey::AccessKeyId, key)],
+        Subject::Username(name) => vec![value_hash(AttributeKey::Username, name)],
+        Subject::Principal(_) | Subject::SourceIp(_) => Vec::new(),
+    };
+    let (objects, index_use) = opened.objects_for_round(&settings.window, Probes::All(&hashes));
     let (subject, window) = (&settings.subject, &settings.window);
     let counted = Mutex::new(HashSet::new());
     let counted = &counted;
     let (sink, stats) = opened.scan(
         &objects,
-        &settings.scan,
+        &settings.window,
         false,
         || SummarySink {
             summary: Summary::default(),
@@ -86,9 +94,21 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
             })
         },
     )?;
-    opened.progress.finish();
     let duplicates = sink.duplicates;
     let mut summary = sink.summary;
+    // Where each key used came from: the walks, in rounds, as trace makes them.
+    let mut keys: Vec<String> = summary.evidence.uses.keys().cloned().collect();
+    keys.sort();
+    let mut gathered = Gathered::from(std::mem::take(&mut summary.evidence), stats, index_use);
+    follow_chains(
+        &opened,
+        &settings.scan,
+        &keys,
+        HashSet::new(),
+        &mut gathered,
+    )?;
+    summary.evidence = std::mem::take(&mut gathered.evidence);
+    let (stats, index_use) = (gathered.stats, gathered.index_use);
     let answer = summary.to_value();
     match settings.output.format {
         OutputFormat::Csv => print_csv(&answer)?,
