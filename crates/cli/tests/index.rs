@@ -357,12 +357,10 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
     assert_eq!(code, 255);
     assert!(err.contains("missing or unreadable"), "{err}");
     let (code, err) = damage("newer", &|d| {
-        let text = fs::read_to_string(snapshot(d)).unwrap();
-        fs::write(
-            snapshot(d),
-            text.replace("\"version\": 1", "\"version\": 99"),
-        )
-        .unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&fs::read(snapshot(d)).unwrap()).unwrap();
+        doc["version"] = serde_json::json!(99);
+        fs::write(snapshot(d), serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
     });
     assert_eq!(code, 255);
     assert!(
