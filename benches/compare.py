@@ -472,8 +472,9 @@ def trace_section(result):
         f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
         f"the archive above ({result['events']:,} events) with one log file more, holding a chain (an IAM user assumes R1, "
         "R1's session assumes R2, R2's assumes R3, R3's key is used); `trailscan trace --access-key` of R3's key, whole process, median. "
-        "Scanning, one pass reads every record from 36 hours before the window; with the index, each hop is a probe of the "
-        "issued-key hashes and reads only the files that may hold it.",
+        "Scanning, a first round reads every record of the window (and the 36 hours before it), then each hop only the 36 hours "
+        "before its key's use; with the index, each round is a probe of the used-key and issued-key hashes and reads only the "
+        "files that may hold them.",
         "",
         "| trace | median | peak RSS |",
         "|---|---:|---:|",
