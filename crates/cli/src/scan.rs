@@ -11,7 +11,8 @@ use trailscan_archive::{
     RequestCounts,
 };
 use trailscan_index::{
-    deleted_since_indexed, groups_of, plan, plan_probes, Caps, Catalog, IndexStore, Probes,
+    deleted_since_indexed, groups_of, plan, plan_probes, Caps, Catalog, IndexPlan, IndexStore,
+    Probes,
 };
 use trailscan_query::{
     scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
@@ -84,6 +85,20 @@ pub struct IndexUse {
     pub deleted: u64,
 }
 
+impl IndexUse {
+    /// What a plan decided, with `deleted` indexed objects no longer listed.
+    fn of(planned: &IndexPlan, deleted: u64) -> IndexUse {
+        let not_candidates = planned.not_indexed + planned.changed.len() as u64;
+        IndexUse {
+            via_index: planned.via_index,
+            candidates: planned.read.len() as u64 - not_candidates,
+            not_indexed: planned.not_indexed,
+            changed: planned.changed.len() as u64,
+            deleted,
+        }
+    }
+}
+
 impl fmt::Display for IndexUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -141,6 +156,16 @@ impl OpenScan {
         })
     }
 
+    /// The index's and S3's lines of a summary, on stderr, where there are such.
+    pub fn eprint_costs(&self, index_use: Option<IndexUse>) {
+        if let Some(index) = index_use {
+            eprintln!("{index}");
+        }
+        if let Some(line) = self.requests_line() {
+            eprintln!("{line}");
+        }
+    }
+
     /// What the run cost in S3 requests, source and index, for the summary; `None` on disk.
     pub fn requests_line(&self) -> Option<String> {
         let source = self.store.requests_made().map(|r| format!("source {r}"));
@@ -185,14 +210,7 @@ impl OpenScan {
                     ));
                 }
                 report_deleted(&self.progress, &*self.store, &deleted);
-                let not_candidates = planned.not_indexed + planned.changed.len() as u64;
-                let used = IndexUse {
-                    via_index: planned.via_index,
-                    candidates: planned.read.len() as u64 - not_candidates,
-                    not_indexed: planned.not_indexed,
-                    changed: planned.changed.len() as u64,
-                    deleted: deleted.len() as u64,
-                };
+                let used = IndexUse::of(&planned, deleted.len() as u64);
                 (Cow::Owned(planned.read), Some(used))
             }
         };
@@ -234,14 +252,7 @@ impl OpenScan {
             max_record_bytes: self.max_record_bytes,
         };
         let planned = plan_probes(catalog, &self.listing.objects, request, probes, caps);
-        let not_candidates = planned.not_indexed + planned.changed.len() as u64;
-        let used = IndexUse {
-            via_index: planned.via_index,
-            candidates: planned.read.len() as u64 - not_candidates,
-            not_indexed: planned.not_indexed,
-            changed: planned.changed.len() as u64,
-            deleted: 0,
-        };
+        let used = IndexUse::of(&planned, 0);
         (planned.read, Some(used))
     }
 

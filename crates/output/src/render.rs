@@ -141,6 +141,20 @@ pub struct PageLayout {
     pub first_page_offset: usize,
 }
 
+/// Colors for a table: `--color`, where `auto` means when stdout is a terminal.
+fn styler(output: &OutputSettings, term: &Terminal) -> Styler {
+    let colors = match output.color {
+        ColorChoice::On => true,
+        ColorChoice::Off => false,
+        ColorChoice::Auto => term.is_tty,
+    };
+    if colors {
+        Styler::Colorized
+    } else {
+        Styler::Plain
+    }
+}
+
 fn query(output: &OutputSettings, value: Value) -> Result<Value, RenderError> {
     match &output.query {
         Some(q) => q.search(&value).map_err(|e| RenderError::Query(e.0)),
@@ -167,17 +181,7 @@ pub fn render_value(
     }
     match output.format {
         OutputFormat::Table => {
-            let colors = match output.color {
-                ColorChoice::On => true,
-                ColorChoice::Off => false,
-                ColorChoice::Auto => term.is_tty,
-            };
-            let styler = if colors {
-                Styler::Colorized
-            } else {
-                Styler::Plain
-            };
-            format_table(title, &value, term.width, styler, out)
+            format_table(title, &value, term.width, styler(output, term), out)
                 .map_err(|e| RenderError::Query(e.0))??;
         }
         OutputFormat::Text => format_text(&value, out)?,
@@ -223,17 +227,7 @@ pub fn render(
         OutputFormat::Table => {
             let all: Vec<LookupEvent> = counted.collect();
             let result = prepare(query(output, response_value(&all, token))?);
-            let colors = match output.color {
-                ColorChoice::On => true,
-                ColorChoice::Off => false,
-                ColorChoice::Auto => term.is_tty,
-            };
-            let styler = if colors {
-                Styler::Colorized
-            } else {
-                Styler::Plain
-            };
-            format_table(TABLE_TITLE, &result, term.width, styler, out)
+            format_table(TABLE_TITLE, &result, term.width, styler(output, term), out)
                 .map_err(|e| RenderError::Query(e.0))??;
         }
         OutputFormat::Text => match layout.paging {

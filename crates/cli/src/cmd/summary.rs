@@ -127,12 +127,7 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
             duplicates,
             started.elapsed().as_secs_f64()
         );
-        if let Some(index) = index_use {
-            eprintln!("{index}");
-        }
-        if let Some(line) = opened.requests_line() {
-            eprintln!("{line}");
-        }
+        opened.eprint_costs(index_use);
     }
     let problems =
         stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;

@@ -350,12 +350,7 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
             stats.records_parsed,
             started.elapsed().as_secs_f64()
         );
-        if let Some(index) = gathered.index_use {
-            eprintln!("{index}");
-        }
-        if let Some(line) = opened.requests_line() {
-            eprintln!("{line}");
-        }
+        opened.eprint_costs(gathered.index_use);
     }
     let problems =
         stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;

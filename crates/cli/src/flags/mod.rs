@@ -73,21 +73,12 @@ pub struct SummaryArgs {
     #[arg(long, value_name = "NAME", help_heading = "Summary")]
     pub username: Option<String>,
 
-    /// Events from this time on (same forms as lookup-events' --start-time).
-    #[arg(long, value_name = "TIME")]
-    pub start_time: Option<String>,
-
-    /// Events up to this time.
-    #[arg(long, value_name = "TIME")]
-    pub end_time: Option<String>,
-
     /// json or table (the AWS CLI's), or csv (one row per principal and event name).
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "table", "csv"], help_heading = "Output")]
     pub output: String,
 
-    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
-    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub window: ActivityArgs,
 
     #[command(flatten)]
     pub source: SourceArgs,
@@ -106,26 +97,33 @@ pub struct TraceArgs {
     #[arg(long, value_name = "ARN", help_heading = "Trace")]
     pub principal: Option<String>,
 
-    /// Uses of the key from this time on (same forms as lookup-events' --start-time); the
-    /// events that issued keys are searched from 36 hours before it, the longest a
-    /// temporary key lives.
-    #[arg(long, value_name = "TIME")]
-    pub start_time: Option<String>,
-
-    /// Uses of the key up to this time.
-    #[arg(long, value_name = "TIME")]
-    pub end_time: Option<String>,
-
     /// json, text or table, as the AWS CLI prints them.
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "text", "table"], help_heading = "Output")]
     pub output: String,
 
-    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
-    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub window: ActivityArgs,
 
     #[command(flatten)]
     pub source: SourceArgs,
+}
+
+/// The window and table colors of trace and summary.
+#[derive(Debug, Args)]
+pub struct ActivityArgs {
+    /// Events (a key's uses, a principal's calls) from this time on (same forms as
+    /// lookup-events' --start-time); the events that issued keys are searched from 36 hours
+    /// before it, the longest a temporary key lives.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Events up to this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// Colors in table output: on, off, or auto (on when stdout is a terminal).
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = color_choice(), help_heading = "Output")]
+    pub color: ColorChoice,
 }
 
 /// `index`.

@@ -28,7 +28,7 @@ pub struct SummarySettings {
 impl SummarySettings {
     /// Converts and checks the flags.
     pub fn new(args: &SummaryArgs) -> Result<SummarySettings> {
-        let (scan, window) = windows(&args.start_time, &args.end_time)?;
+        let (scan, window) = windows(&args.window.start_time, &args.window.end_time)?;
         refuse_shard("summary", &args.source)?;
         let subject = match (
             &args.access_key,
@@ -53,7 +53,7 @@ impl SummarySettings {
             subject,
             scan,
             window,
-            output: output(&args.output, args.color),
+            output: output(&args.output, args.window.color),
         })
     }
 }

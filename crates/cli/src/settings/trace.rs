@@ -38,7 +38,7 @@ pub struct TraceSettings {
 impl TraceSettings {
     /// Converts and checks the flags.
     pub fn new(args: &TraceArgs) -> Result<TraceSettings> {
-        let (scan, uses) = windows(&args.start_time, &args.end_time)?;
+        let (scan, uses) = windows(&args.window.start_time, &args.window.end_time)?;
         refuse_shard("trace", &args.source)?;
         let traced = match (&args.access_key, &args.principal) {
             (Some(key), _) => Traced::Key(key.clone()),
@@ -53,7 +53,7 @@ impl TraceSettings {
             traced,
             scan,
             uses,
-            output: output(&args.output, args.color),
+            output: output(&args.output, args.window.color),
         })
     }
 }
