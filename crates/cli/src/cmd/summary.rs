@@ -1,8 +1,9 @@
 //! `trailscan summary`: what a principal did.
 //!
-//! One pass over the window counts the subject's events per principal (with an index, only
-//! the files that may hold its key or Username); then each key used is traced to its origin
-//! in rounds, as trace does.
+//! One pass over the window (and the 36 hours before it, for the long-term keys' issuances)
+//! counts the subject's events per principal (with an index, only the files that may hold
+//! its key or Username); then each key used is traced to its origin in rounds, as trace
+//! does.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -47,6 +48,14 @@ impl RecordSink for SummarySink<'_> {
     type Error = std::convert::Infallible;
 
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+        // Long-term keys' issuances (CreateAccessKey, few) from the whole scan: the keys'
+        // walks need them, and no later round reads that far back.
+        if m.record
+            .issued_access_key()
+            .is_some_and(|k| !k.starts_with("ASIA"))
+        {
+            self.summary.evidence.add_issuance(m.record, &m.object.key);
+        }
         if self.window.wants_time(m.event_time) && self.subject.covers(m.record) {
             if let Some(id) = m.record.event_id() {
                 let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
@@ -71,13 +80,13 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
         Subject::Username(name) => vec![value_hash(AttributeKey::Username, name)],
         Subject::Principal(_) | Subject::SourceIp(_) => Vec::new(),
     };
-    let (objects, index_use) = opened.objects_for_round(&settings.window, Probes::All(&hashes));
+    let (objects, index_use) = opened.objects_for_round(&settings.scan, Probes::All(&hashes));
     let (subject, window) = (&settings.subject, &settings.window);
     let counted = Mutex::new(HashSet::new());
     let counted = &counted;
     let (sink, stats) = opened.scan(
         &objects,
-        &settings.window,
+        &settings.scan,
         false,
         || SummarySink {
             summary: Summary::default(),
@@ -99,12 +108,15 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
     // Where each key used came from: the walks, in rounds, as trace makes them.
     let mut keys: Vec<String> = summary.evidence.uses.keys().cloned().collect();
     keys.sort();
+    let long_term_kept = index_use.is_none();
     let mut gathered = Gathered::from(std::mem::take(&mut summary.evidence), stats, index_use);
+    let probed = HashSet::new();
     follow_chains(
         &opened,
         &settings.scan,
         &keys,
-        HashSet::new(),
+        probed,
+        long_term_kept,
         &mut gathered,
     )?;
     summary.evidence = std::mem::take(&mut gathered.evidence);

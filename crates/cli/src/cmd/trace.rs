@@ -38,6 +38,9 @@ struct Interest<'s> {
     issued: &'s HashSet<String>,
     /// Every issuing event at this second (for the session tuple).
     second: Option<i64>,
+    /// Every CreateAccessKey (they are few): a long-term key's issuance may be anywhere in
+    /// the scan, so the first round, which reads all of it, keeps them all.
+    long_term: bool,
     /// Uses of these keys, in `window`.
     uses: Option<&'s Wanted>,
     window: &'s LookupRequest,
@@ -55,7 +58,11 @@ impl RecordSink for EvidenceSink<'_> {
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
         let interest = self.interest;
         if let Some(issued) = m.record.issued_access_key() {
-            if interest.issued.contains(issued) || interest.second == Some(m.event_time.secs) {
+            let long_term = interest.long_term && !issued.starts_with("ASIA");
+            if long_term
+                || interest.issued.contains(issued)
+                || interest.second == Some(m.event_time.secs)
+            {
                 self.evidence.add_issuance(m.record, &m.object.key);
             }
         }
@@ -143,8 +150,9 @@ impl Gathered {
     }
 }
 
-/// The first round: the uses `wanted` asks for in `window` (from the whole scan), and the
-/// issuances of `issued`; with an index, only the files `probes` may hold.
+/// The first round: the uses `wanted` asks for in `window` (from the whole scan), the
+/// issuances of `issued`, and every long-term key's issuance; with an index, only the files
+/// `probes` may hold (the long-term keys' issuances are then probed for as needed).
 pub fn first_round(
     opened: &OpenScan,
     scan: &LookupRequest,
@@ -157,6 +165,7 @@ pub fn first_round(
     let interest = Interest {
         issued,
         second: None,
+        long_term: true,
         uses: Some(wanted),
         window,
     };
@@ -166,12 +175,14 @@ pub fn first_round(
 
 /// Rounds until the walks from `keys` need nothing more: the issuing events of the keys
 /// reached, then the session tuples' seconds. `probed` holds the keys whose issuances the
-/// first round already kept.
+/// first round already kept; `long_term_kept`, that it kept every long-term key's (it read
+/// the whole scan).
 pub fn follow_chains(
     opened: &OpenScan,
     scan: &LookupRequest,
     keys: &[String],
     mut probed: HashSet<String>,
+    long_term_kept: bool,
     gathered: &mut Gathered,
 ) -> Result<()> {
     let mut seconds = HashSet::new();
@@ -180,18 +191,23 @@ pub fn follow_chains(
     for _ in 0..64 {
         gathered.evidence.settle();
         let traces: Vec<Trace> = keys.iter().map(|k| trace(k, &gathered.evidence)).collect();
-        // Keys reached whose issuance was not looked for, with when each was used.
+        // Keys reached whose issuance was not looked for, with when each was used: a walk
+        // goes on from a caller only if it is no person or service.
         let mut needed: Vec<(String, Option<i64>)> = Vec::new();
         for (key, t) in keys.iter().zip(&traces) {
             let first_use = gathered.evidence.uses.get(key).map(|u| u.first.secs);
             needed.push((key.clone(), first_use));
             for hop in &t.hops {
-                if let Some(caller_key) = &hop.issuance.caller.access_key_id {
+                let caller = &hop.issuance.caller;
+                if caller.is_terminal() {
+                    continue;
+                }
+                if let Some(caller_key) = &caller.access_key_id {
                     needed.push((caller_key.clone(), Some(hop.issuance.event_time.secs)));
                 }
             }
         }
-        needed.retain(|(k, _)| !probed.contains(k));
+        needed.retain(|(k, _)| !probed.contains(k) && (k.starts_with("ASIA") || !long_term_kept));
         if !needed.is_empty() {
             let issued: HashSet<String> = needed.iter().map(|(k, _)| k.clone()).collect();
             let hashes: Vec<u64> = issued.iter().map(|k| issued_key_hash(k)).collect();
@@ -199,6 +215,7 @@ pub fn follow_chains(
             let interest = Interest {
                 issued: &issued,
                 second: None,
+                long_term: false,
                 uses: None,
                 window: &no_uses_window,
             };
@@ -243,6 +260,7 @@ pub fn follow_chains(
             let interest = Interest {
                 issued: &nothing,
                 second: Some(second),
+                long_term: false,
                 uses: None,
                 window: &no_uses_window,
             };
@@ -325,7 +343,16 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
             keys
         }
     };
-    follow_chains(&opened, &settings.scan, &keys, issued, &mut gathered)?;
+    // Without an index the first round read the whole scan, long-term keys' issuances too.
+    let long_term_kept = gathered.index_use.is_none();
+    follow_chains(
+        &opened,
+        &settings.scan,
+        &keys,
+        issued,
+        long_term_kept,
+        &mut gathered,
+    )?;
     opened.progress.finish();
     let traces: Vec<Trace> = keys.iter().map(|k| trace(k, &gathered.evidence)).collect();
     summarize(settings, &traces);
@@ -341,7 +368,7 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
     let stats = &gathered.stats;
     if !settings.source.quiet {
         eprintln!(
-            "  {} log files listed: {} read in {} round(s), {} failed, {} with problems; {} events read; {:.3} s",
+            "  {} log files listed: {} object reads in {} round(s), {} failed, {} with problems; {} events read; {:.3} s",
             listing.objects.len(),
             stats.objects_read,
             gathered.rounds,
