@@ -15,7 +15,8 @@ use trailscan_index::{
     Probes,
 };
 use trailscan_query::{
-    scan, LookupRequest, ObjectProblem, ObjectScanned, RecordSink, ScanOptions, ScanStats,
+    scan, LookupRequest, ObjectProblem, ObjectScanned, Prefilter, RecordSink, ScanOptions,
+    ScanStats,
 };
 
 use crate::progress::{Meter, Progress};
@@ -271,6 +272,25 @@ impl OpenScan {
         N: Fn() -> S + Sync + Send,
         M: Fn(S, S) -> Result<S, S::Error>,
     {
+        self.scan_prefiltered(objects, request, hash_objects, None, new_sink, merge)
+    }
+
+    /// [`OpenScan::scan`] with a prefilter of the caller's (a trace's needles) instead of
+    /// the request's attributes'.
+    pub fn scan_prefiltered<S, N, M>(
+        &self,
+        objects: &[ObjectRef],
+        request: &LookupRequest,
+        hash_objects: bool,
+        prefilter: Option<&Prefilter>,
+        new_sink: N,
+        merge: M,
+    ) -> Result<(S, ScanStats), S::Error>
+    where
+        S: RecordSink + Send,
+        N: Fn() -> S + Sync + Send,
+        M: Fn(S, S) -> Result<S, S::Error>,
+    {
         let progress = &self.progress;
         let store = &*self.store;
         let report = |object: &ObjectRef, problem: &ObjectProblem| {
@@ -288,6 +308,7 @@ impl OpenScan {
             max_inflated_bytes: self.max_inflated_bytes,
             max_record_bytes: self.max_record_bytes,
             hash_objects,
+            prefilter,
             report: &report,
             progress: Some(&on_object),
         };

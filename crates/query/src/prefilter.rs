@@ -12,6 +12,8 @@ use trailscan_records::LookupAttribute;
 /// The compiled needles of a request.
 pub struct Prefilter {
     needles: Vec<Finder<'static>>,
+    /// Text holding any one needle may match (else every needle must be there).
+    any: bool,
     unicode_escape: Finder<'static>,
 }
 
@@ -24,11 +26,23 @@ impl Prefilter {
             .collect();
         // Longest first: a longer needle is usually rarer and rules text out sooner.
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        Prefilter::compile(needles, false)
+    }
+
+    /// A prefilter for text that holds any one of `needles` (each as JSON writes it, without
+    /// escapes: access keys, IP addresses, event names), for scans that keep records of
+    /// several kinds (a trace: the uses of a key, and the events that issued it).
+    pub fn any_of(needles: &[&[u8]]) -> Prefilter {
+        Prefilter::compile(needles.iter().map(|n| n.to_vec()).collect(), true)
+    }
+
+    fn compile(needles: Vec<Vec<u8>>, any: bool) -> Prefilter {
         Prefilter {
             needles: needles
                 .into_iter()
                 .map(|n| Finder::new(&n).into_owned())
                 .collect(),
+            any,
             unicode_escape: Finder::new(b"\\u").into_owned(),
         }
     }
@@ -40,8 +54,13 @@ impl Prefilter {
 
     /// Whether `text` (a whole file or one record) may hold a matching record.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        self.needles.iter().all(|f| f.find(text).is_some())
-            || self.unicode_escape.find(text).is_some()
+        let found = |f: &Finder<'_>| f.find(text).is_some();
+        let needles = if self.any {
+            self.needles.iter().any(found)
+        } else {
+            self.needles.iter().all(found)
+        };
+        needles || self.unicode_escape.find(text).is_some()
     }
 }
 
@@ -165,5 +184,15 @@ mod tests {
         assert!(!pre.may_match(br#"{"eventName":"StopInstances"}"#));
         assert!(pre.may_match(br#"{"eventName":"RunInstances"}"#));
         assert!(!Prefilter::new(&[]).is_active());
+    }
+
+    #[test]
+    fn any_of_keeps_text_with_one_needle() {
+        let p = Prefilter::any_of(&[b"ASIAKEY", b"CreateAccessKey"]);
+        assert!(p.may_match(br#"{"userIdentity":{"accessKeyId":"ASIAKEY"}}"#));
+        assert!(p.may_match(br#"{"eventName":"CreateAccessKey"}"#));
+        assert!(p.may_match(br#"{"eventName":"\u0043reateAccessKey"}"#));
+        assert!(!p.may_match(br#"{"eventName":"ListBuckets"}"#));
+        assert!(p.is_active());
     }
 }

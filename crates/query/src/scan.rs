@@ -34,6 +34,9 @@ pub struct ScanOptions<'a> {
     /// Whether to hash each object as stored (SHA-256, what its digest file lists), for
     /// sinks that record where each match came from ([`Match::object_sha256`]).
     pub hash_objects: bool,
+    /// The prefilter, where the request's attributes do not say it: text it rules out is
+    /// never parsed. `None`: the request's ([`Prefilter::new`]).
+    pub prefilter: Option<&'a Prefilter>,
     /// Called once per problem with an object, from whichever thread found it.
     pub report: &'a (dyn Fn(&ObjectRef, &ObjectProblem) + Sync),
     /// Called once per object when it is done, from whichever thread scanned it: for a
@@ -188,7 +191,7 @@ impl ScanStats {
 /// What a record must be to reach the sink, compiled once per scan.
 struct Wanted<'r> {
     request: &'r LookupRequest,
-    prefilter: Prefilter,
+    prefilter: &'r Prefilter,
     max_record_bytes: u64,
 }
 
@@ -415,9 +418,17 @@ where
     N: Fn() -> S + Sync + Send,
     M: Fn(S, S) -> Result<S, S::Error>,
 {
+    let own;
+    let prefilter = match options.prefilter {
+        Some(given) => given,
+        None => {
+            own = Prefilter::new(&request.attributes);
+            &own
+        }
+    };
     let wanted = Wanted {
         request,
-        prefilter: Prefilter::new(&request.attributes),
+        prefilter,
         max_record_bytes: options.max_record_bytes,
     };
     let stop = AtomicBool::new(false);

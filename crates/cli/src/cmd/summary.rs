@@ -18,7 +18,7 @@ use trailscan_attribution::{Subject, Summary};
 use trailscan_index::{value_hash, Probes};
 use trailscan_output::csv::write_row;
 use trailscan_output::OutputFormat;
-use trailscan_query::{LookupRequest, Match, RecordSink};
+use trailscan_query::{LookupRequest, Match, Prefilter, RecordSink};
 use trailscan_records::AttributeKey;
 
 use crate::cmd::trace::{follow_chains, Gathered};
@@ -84,10 +84,19 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
     let (subject, window) = (&settings.subject, &settings.window);
     let counted = Mutex::new(HashSet::new());
     let counted = &counted;
-    let (sink, stats) = opened.scan(
+    // A key or an IP is written plainly: records without it (or a CreateAccessKey) are not
+    // parsed. A principal's ARN or a Username may be written otherwise.
+    let prefilter = match &settings.subject {
+        Subject::AccessKey(needle) | Subject::SourceIp(needle) => {
+            Some(Prefilter::any_of(&[needle.as_bytes(), b"CreateAccessKey"]))
+        }
+        Subject::Principal(_) | Subject::Username(_) => None,
+    };
+    let (sink, stats) = opened.scan_prefiltered(
         &objects,
         &settings.scan,
         false,
+        prefilter.as_ref(),
         || SummarySink {
             summary: Summary::default(),
             subject,

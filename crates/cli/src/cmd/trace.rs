@@ -21,7 +21,7 @@ use anyhow::Result;
 use serde_json::json;
 use trailscan_attribution::{trace, Evidence, Trace, Wanted, MAX_TEMPORARY_KEY_LIFE_SECS};
 use trailscan_index::{issued_key_hash, value_hash, Probes};
-use trailscan_query::{LookupRequest, Match, RecordSink, ScanStats};
+use trailscan_query::{LookupRequest, Match, Prefilter, RecordSink, ScanStats};
 use trailscan_records::{AttributeKey, EventTime};
 
 use crate::exit_codes;
@@ -44,6 +44,19 @@ struct Interest<'s> {
     /// Uses of these keys, in `window`.
     uses: Option<&'s Wanted>,
     window: &'s LookupRequest,
+    /// Text that holds none of these is not parsed (`None`: every record is).
+    prefilter: Option<Prefilter>,
+}
+
+/// The prefilter of a round that looks for `keys` (and, with `long_term`, every
+/// CreateAccessKey): a record it keeps names one of them, as access keys are written plainly
+/// in JSON (a `\u` escape makes any text a candidate).
+fn key_prefilter<'k>(keys: impl IntoIterator<Item = &'k str>, long_term: bool) -> Prefilter {
+    let mut needles: Vec<&[u8]> = keys.into_iter().map(str::as_bytes).collect();
+    if long_term {
+        needles.push(b"CreateAccessKey");
+    }
+    Prefilter::any_of(&needles)
 }
 
 /// A worker's share of a round.
@@ -128,10 +141,11 @@ impl Gathered {
                 }
             });
         }
-        let (sink, stats) = opened.scan(
+        let (sink, stats) = opened.scan_prefiltered(
             &objects,
             scan,
             false,
+            interest.prefilter.as_ref(),
             || EvidenceSink {
                 evidence: Evidence::default(),
                 interest,
@@ -160,6 +174,7 @@ pub fn first_round(
     wanted: &Wanted,
     issued: &HashSet<String>,
     probes: Probes<'_>,
+    prefilter: Option<Prefilter>,
 ) -> Result<Gathered> {
     let mut gathered = Gathered::new();
     let interest = Interest {
@@ -168,6 +183,7 @@ pub fn first_round(
         long_term: true,
         uses: Some(wanted),
         window,
+        prefilter,
     };
     gathered.round(opened, scan, scan, probes, &interest)?;
     Ok(gathered)
@@ -218,6 +234,7 @@ pub fn follow_chains(
                 long_term: false,
                 uses: None,
                 window: &no_uses_window,
+                prefilter: Some(key_prefilter(issued.iter().map(String::as_str), false)),
             };
             gathered.round(opened, scan, &request, Probes::Any(&hashes), &interest)?;
             probed.extend(issued);
@@ -263,6 +280,7 @@ pub fn follow_chains(
                 long_term: false,
                 uses: None,
                 window: &no_uses_window,
+                prefilter: None,
             };
             gathered.round(opened, scan, &request, Probes::All(&[]), &interest)?;
         }
@@ -327,6 +345,11 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
         true => Probes::All(&[]),
         false => Probes::Any(&hashes),
     };
+    // A principal's ARN may be written with `\/`: its records are all parsed.
+    let prefilter = match &settings.traced {
+        Traced::Key(key) => Some(key_prefilter([key.as_str()], true)),
+        Traced::Principal(_) => None,
+    };
     let mut gathered = first_round(
         &opened,
         &settings.scan,
@@ -334,6 +357,7 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
         &wanted,
         &issued,
         probes,
+        prefilter,
     )?;
     let keys: Vec<String> = match &settings.traced {
         Traced::Key(key) => vec![key.clone()],
