@@ -304,6 +304,18 @@ fn index_whole_or_absent(source: &str, dir: &Path) {
     );
 }
 
+/// An export of every event of `source` into `{dir}`.
+fn export_args(source: &str) -> [&str; 6] {
+    [
+        "export",
+        "--source",
+        source,
+        "--include-data-events",
+        "--out",
+        "{dir}",
+    ]
+}
+
 /// The points at which runs are killed, as fractions of an uninterrupted run's time.
 const KILL_POINTS: [f64; 5] = [0.1, 0.3, 0.5, 0.7, 0.9];
 
@@ -381,14 +393,7 @@ fn killed_acquire_export_and_index_runs_resume_to_the_uninterrupted_result() {
     let source = archive.to_str().unwrap();
     let acquire = ["acquire", "s3://trailscan-killed", "{dir}"];
     killed_then_resumed(&env, &acquire, &|_| {});
-    let export = [
-        "export",
-        "--source",
-        source,
-        "--include-data-events",
-        "--out",
-        "{dir}",
-    ];
+    let export = export_args(source);
     killed_then_resumed(&env, &export, &no_partial_parquet);
     let sharded = [
         "export", "--source", source, "--format", "jsonl", "--shard", "1/2", "--run-id", "killed",
@@ -484,14 +489,7 @@ fn a_full_or_read_only_destination_stops_with_the_path_and_keeps_the_work() {
             "nothing copied before the disk was full"
         );
     });
-    let export = [
-        "export",
-        "--source",
-        source,
-        "--include-data-events",
-        "--out",
-        "{dir}",
-    ];
+    let export = export_args(source);
     full_disk_then_room(&env, &export, &no_partial_parquet);
     let index = ["index", "--source", source, "--index", "{dir}"];
     full_disk_then_room(&env, &index, &|dir| index_whole_or_absent(source, dir));
