@@ -8,7 +8,7 @@ use std::sync::Arc;
 pub use trailscan_records::ISSUING_EVENTS;
 use trailscan_records::{EventTime, Record};
 
-use crate::identity::Identity;
+use crate::identity::{made_by, Identity};
 
 /// One copy of an event that issued a key. Cross-account, the same call is logged in both
 /// accounts: two copies with one `sharedEventID`.
@@ -147,11 +147,7 @@ impl Wanted {
     pub fn wants(&self, key: &str, record: &Record<'_, '_>) -> bool {
         match self {
             Wanted::Keys(keys) => keys.contains(key),
-            Wanted::Principal(arn) => {
-                record.str_at(&["userIdentity", "arn"]) == Some(arn)
-                    || record.str_at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"])
-                        == Some(arn)
-            }
+            Wanted::Principal(arn) => made_by(record, arn),
         }
     }
 }

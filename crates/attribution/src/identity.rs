@@ -120,6 +120,20 @@ impl Identity {
     }
 }
 
+/// Whether `key` is temporary (`ASIA...`: STS session credentials, which live at most 36
+/// hours) rather than long-term (`AKIA...`, an IAM user's or root's, issued by
+/// CreateAccessKey at any time before).
+pub fn is_temporary_key(key: &str) -> bool {
+    key.starts_with("ASIA")
+}
+
+/// Whether `record` was made by the principal `arn`: its `userIdentity.arn`, or its session
+/// issuer's (a role's ARN names every session of the role).
+pub fn made_by(record: &Record<'_, '_>, arn: &str) -> bool {
+    record.str_at(&["userIdentity", "arn"]) == Some(arn)
+        || record.str_at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"]) == Some(arn)
+}
+
 /// The account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`), if it names one.
 pub fn account_of_arn(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())

@@ -27,6 +27,6 @@ mod summary;
 mod trace;
 
 pub use evidence::{Evidence, Issuance, KeyUses, Wanted, ISSUING_EVENTS};
-pub use identity::Identity;
+pub use identity::{is_temporary_key, made_by, Identity};
 pub use summary::{is_sensitive, Subject, Summary, SENSITIVE_S3_CALLS, SENSITIVE_SOURCES};
 pub use trace::{trace, Hop, Link, Origin, Trace, MAX_TEMPORARY_KEY_LIFE_SECS};

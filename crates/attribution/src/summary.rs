@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use trailscan_records::{EventTime, Record};
 
 use crate::evidence::Evidence;
-use crate::identity::Identity;
+use crate::identity::{made_by, Identity};
 use crate::trace::trace;
 
 /// Which events a summary is about.
@@ -30,11 +30,7 @@ impl Subject {
     pub fn covers(&self, record: &Record<'_, '_>) -> bool {
         match self {
             Subject::AccessKey(key) => record.access_key_id() == Some(key),
-            Subject::Principal(arn) => {
-                record.str_at(&["userIdentity", "arn"]) == Some(arn)
-                    || record.str_at(&["userIdentity", "sessionContext", "sessionIssuer", "arn"])
-                        == Some(arn)
-            }
+            Subject::Principal(arn) => made_by(record, arn),
             Subject::SourceIp(ip) => record.str_field("sourceIPAddress") == Some(ip),
             Subject::Username(name) => record.username() == Some(name),
         }

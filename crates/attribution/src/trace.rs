@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use trailscan_records::EventTime;
 
 use crate::evidence::{Evidence, Issuance, KeyUses};
-use crate::identity::{account_of_arn, Identity};
+use crate::identity::{account_of_arn, is_temporary_key, Identity};
 
 /// The longest a temporary key lives (GetSessionToken and GetFederationToken: 36 hours), so
 /// the furthest its issuing event can lie before a use.
@@ -154,10 +154,6 @@ pub fn trace(key: &str, evidence: &Evidence) -> Trace {
     }
 }
 
-fn is_temporary(key: &str) -> bool {
-    key.starts_with("ASIA")
-}
-
 /// The event that issued `key`, used at `used_at` by `holder`: by the key itself, else by
 /// the holder's session tuple.
 fn issuing_event<'e>(
@@ -170,7 +166,8 @@ fn issuing_event<'e>(
         None => true,
         Some(t) => {
             i.event_time.secs <= t.secs + CLOCK_SLACK_SECS
-                && (!is_temporary(key) || t.secs - i.event_time.secs <= MAX_TEMPORARY_KEY_LIFE_SECS)
+                && (!is_temporary_key(key)
+                    || t.secs - i.event_time.secs <= MAX_TEMPORARY_KEY_LIFE_SECS)
         }
     };
     let exact: Vec<&Issuance> = evidence

@@ -44,6 +44,16 @@ enum Outcome {
     CopyUnwritable(StoreError),
 }
 
+/// The outcome of a key or path the copy refuses to hold (it could lead outside DIR): an
+/// unsafe key, or a symbolic link on the way; `None` for any other failure.
+fn refused(e: &StoreError) -> Option<Outcome> {
+    match e.problem {
+        Problem::UnsafeKey => Some(Outcome::Refused("unsafe key, not copied".to_string())),
+        Problem::LinkInPath => Some(Outcome::Refused(format!("{e}; not copied"))),
+        _ => None,
+    }
+}
+
 /// What the copy holds of an object before any fetching: `Err` with the outcome when that
 /// settles it (kept, or refused), else the size and SHA-256 of the bytes there to compare
 /// with the object's, if any.
@@ -56,13 +66,7 @@ fn in_the_copy(
     let existing = match copy.read(&object.key, &mut existing) {
         Ok(_) => existing,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) if matches!(e.problem, Problem::UnsafeKey) => {
-            return Err(Outcome::Refused("unsafe key, not copied".to_string()))
-        }
-        Err(e) if matches!(e.problem, Problem::LinkInPath) => {
-            return Err(Outcome::Refused(format!("{e}; not copied")))
-        }
-        Err(e) => return Err(Outcome::Failed(e.to_string())),
+        Err(e) => return Err(refused(&e).unwrap_or_else(|| Outcome::Failed(e.to_string()))),
     };
     let there = ManifestEntry {
         size: existing.len() as u64,
@@ -101,13 +105,12 @@ fn copy_fetched(
     }
     // A digest's signature is in its metadata, which the copy keeps in a sidecar.
     let metadata = metadata.filter(|_| object.layout.kind == ObjectKind::Digest);
-    match copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
-        Ok(()) => {}
-        Err(e) if matches!(e.problem, Problem::LinkInPath) => {
-            return Outcome::Refused(format!("{e}; not copied"))
-        }
-        Err(e) if e.ends_writing() => return Outcome::CopyUnwritable(e),
-        Err(e) => return Outcome::Failed(e.to_string()),
+    if let Err(e) = copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
+        return match refused(&e) {
+            Some(outcome) => outcome,
+            None if e.ends_writing() => Outcome::CopyUnwritable(e),
+            None => Outcome::Failed(e.to_string()),
+        };
     }
     Outcome::Copied(ManifestEntry {
         size: body.len() as u64,

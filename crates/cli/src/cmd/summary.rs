@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::Value;
-use trailscan_attribution::{Subject, Summary};
+use trailscan_attribution::{is_temporary_key, Subject, Summary};
 use trailscan_index::{value_hash, Probes};
 use trailscan_output::csv::write_row;
 use trailscan_output::OutputFormat;
@@ -52,7 +52,7 @@ impl RecordSink for SummarySink<'_> {
         // walks need them, and no later round reads that far back.
         if m.record
             .issued_access_key()
-            .is_some_and(|k| !k.starts_with("ASIA"))
+            .is_some_and(|k| !is_temporary_key(k))
         {
             self.summary.evidence.add_issuance(m.record, &m.object.key);
         }

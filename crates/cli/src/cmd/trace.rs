@@ -19,7 +19,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::json;
-use trailscan_attribution::{trace, Evidence, Trace, Wanted, MAX_TEMPORARY_KEY_LIFE_SECS};
+use trailscan_attribution::{
+    is_temporary_key, trace, Evidence, Trace, Wanted, MAX_TEMPORARY_KEY_LIFE_SECS,
+};
 use trailscan_index::{issued_key_hash, value_hash, Probes};
 use trailscan_query::{LookupRequest, Match, Prefilter, RecordSink, ScanStats};
 use trailscan_records::{AttributeKey, EventTime};
@@ -71,7 +73,7 @@ impl RecordSink for EvidenceSink<'_> {
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
         let interest = self.interest;
         if let Some(issued) = m.record.issued_access_key() {
-            let long_term = interest.long_term && !issued.starts_with("ASIA");
+            let long_term = interest.long_term && !is_temporary_key(issued);
             if long_term
                 || interest.issued.contains(issued)
                 || interest.second == Some(m.event_time.secs)
@@ -223,7 +225,7 @@ pub fn follow_chains(
                 }
             }
         }
-        needed.retain(|(k, _)| !probed.contains(k) && (k.starts_with("ASIA") || !long_term_kept));
+        needed.retain(|(k, _)| !probed.contains(k) && (is_temporary_key(k) || !long_term_kept));
         if !needed.is_empty() {
             let issued: HashSet<String> = needed.iter().map(|(k, _)| k.clone()).collect();
             let hashes: Vec<u64> = issued.iter().map(|k| issued_key_hash(k)).collect();
@@ -299,7 +301,7 @@ fn issuance_window(scan: &LookupRequest, needed: &[(String, Option<i64>)]) -> Lo
         match used {
             Some(t) => {
                 end = Some(end.map_or(*t, |e| e.max(*t)));
-                if key.starts_with("ASIA") {
+                if is_temporary_key(key) {
                     let from = t - MAX_TEMPORARY_KEY_LIFE_SECS;
                     start = Some(start.map_or(from, |s| s.min(from)));
                 } else {
