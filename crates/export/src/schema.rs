@@ -172,7 +172,7 @@ fn fields(columns: &[Column]) -> Fields {
         .collect()
 }
 
-fn data_type(kind: &Kind) -> DataType {
+pub(crate) fn data_type(kind: &Kind) -> DataType {
     match kind {
         Kind::Str => DataType::Utf8,
         Kind::Struct(columns) => DataType::Struct(fields(columns)),

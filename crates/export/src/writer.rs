@@ -7,8 +7,11 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_json::ReaderBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, TimestampMillisecondType};
+use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Schema};
+use arrow_select::interleave::interleave_record_batch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
@@ -16,8 +19,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use trailscan_archive::digest::sha256_stream;
 
-use crate::row::{day_string, Row};
-use crate::schema::{arrow_schema, BLOOM_FILTER_COLUMNS};
+use crate::dates::day_string;
+use crate::jsonl::write_rows;
+use crate::schema::{arrow_schema, BLOOM_FILTER_COLUMNS, EVENT_TS, RECORD_INDEX, SOURCE_KEY};
 
 /// The output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +139,9 @@ enum OpenFile {
 }
 
 struct OpenPartition {
-    pending: Vec<Row>,
+    /// Batches of rows not written yet, each as built (unsorted).
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
     file: Option<(OpenFile, PathBuf, String, u64)>,
 }
 
@@ -165,17 +171,21 @@ impl PartitionWriter {
         }
     }
 
-    /// Adds rows to a partition, writing a row group once enough are pending.
-    pub fn add(&mut self, partition: Partition, rows: Vec<Row>) -> Result<(), WriteError> {
+    /// Adds rows (batches of the table's schema, see [`crate::RowsBuilder`]) to a partition,
+    /// writing a row group once enough are pending.
+    pub fn add(&mut self, partition: Partition, rows: Vec<RecordBatch>) -> Result<(), WriteError> {
         let open = self
             .open
             .entry(partition.clone())
             .or_insert_with(|| OpenPartition {
                 pending: Vec::new(),
+                pending_rows: 0,
                 file: None,
             });
-        open.pending.extend(rows);
-        if open.pending.len() >= self.options.row_group_rows {
+        open.pending_rows += rows.iter().map(RecordBatch::num_rows).sum::<usize>();
+        open.pending
+            .extend(rows.into_iter().filter(|b| b.num_rows() > 0));
+        if open.pending_rows >= self.options.row_group_rows {
             self.write_pending(&partition)?;
         }
         Ok(())
@@ -213,8 +223,8 @@ impl PartitionWriter {
         if open.pending.is_empty() {
             return Ok(());
         }
-        let mut rows = std::mem::take(&mut open.pending);
-        rows.sort_unstable();
+        let pending = std::mem::take(&mut open.pending);
+        open.pending_rows = 0;
         if open.file.is_none() {
             let seq = self.started.entry(partition.clone()).or_insert(0);
             let dir = self.root.join(partition.dir());
@@ -254,13 +264,14 @@ impl PartitionWriter {
         let Some((file, path, _, count)) = open.file.as_mut() else {
             unreachable!("opened above");
         };
-        *count += rows.len() as u64;
+        let batch = sorted(&pending).map_err(|source| WriteError::Arrow {
+            path: path.clone(),
+            source,
+        })?;
+        drop(pending);
+        *count += batch.num_rows() as u64;
         let size = match file {
             OpenFile::Parquet(writer) => {
-                let batch = decode(&self.schema, &rows).map_err(|source| WriteError::Arrow {
-                    path: path.clone(),
-                    source,
-                })?;
                 let parquet_err = |source| WriteError::Parquet {
                     path: path.clone(),
                     source,
@@ -270,15 +281,12 @@ impl PartitionWriter {
                 writer.bytes_written() as u64
             }
             OpenFile::Jsonl(writer) => {
-                for row in &rows {
-                    writer
-                        .write_all(&row.line)
-                        .and_then(|()| writer.write_all(b"\n"))
-                        .map_err(|source| WriteError::Io {
-                            path: path.clone(),
-                            source,
-                        })?;
-                }
+                let mut lines = Vec::new();
+                write_rows(&batch, &mut lines);
+                writer.write_all(&lines).map_err(|source| WriteError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 writer.get_ref().metadata().map_or(0, |m| m.len()) + writer.buffer().len() as u64
             }
         };
@@ -370,26 +378,29 @@ pub fn file_sha256(path: &Path) -> io::Result<(u64, String)> {
     sha256_stream(&mut File::open(path)?)
 }
 
-fn decode(schema: &Arc<Schema>, rows: &[Row]) -> Result<arrow_array::RecordBatch, ArrowError> {
-    let mut decoder = ReaderBuilder::new(schema.clone())
-        .with_batch_size(rows.len().max(1))
-        .build_decoder()?;
-    let mut text = Vec::with_capacity(rows.iter().map(|r| r.line.len() + 1).sum());
-    for row in rows {
-        text.extend_from_slice(&row.line);
-        text.push(b'\n');
-    }
-    let mut rest = &text[..];
-    while !rest.is_empty() {
-        let used = decoder.decode(rest)?;
-        if used == 0 {
-            break;
+/// The rows of `batches` in one batch, in the table's order: by event time, then by log
+/// file and position in it (unique, so the order never depends on which thread read what).
+fn sorted(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
+    let schema = arrow_schema();
+    let column = |name| schema.index_of(name);
+    let (ts, key, index) = (
+        column(EVENT_TS)?,
+        column(SOURCE_KEY)?,
+        column(RECORD_INDEX)?,
+    );
+    let mut order = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
+    for (b, batch) in batches.iter().enumerate() {
+        let ts = batch.column(ts).as_primitive::<TimestampMillisecondType>();
+        let key = batch.column(key).as_string::<i32>();
+        let index = batch.column(index).as_primitive::<Int32Type>();
+        for row in 0..batch.num_rows() {
+            order.push((ts.value(row), key.value(row), index.value(row), b, row));
         }
-        rest = &rest[used..];
     }
-    Ok(decoder
-        .flush()?
-        .unwrap_or_else(|| arrow_array::RecordBatch::new_empty(schema.clone())))
+    order.sort_unstable();
+    let indices: Vec<(usize, usize)> = order.iter().map(|&(.., b, row)| (b, row)).collect();
+    let batches: Vec<&RecordBatch> = batches.iter().collect();
+    interleave_record_batch(&batches, &indices)
 }
 
 /// zstd, page statistics, bloom filters on the lookup columns, Parquet's standard list and

@@ -81,6 +81,11 @@ impl<'t, 'i> Record<'t, 'i> {
         root.is_object().then_some(Record { root })
     }
 
+    /// The parsed record itself, for a consumer that reads every field (the export).
+    pub fn value(&self) -> Value<'t, 'i> {
+        self.root
+    }
+
     /// A top-level string field.
     pub fn str_field(&self, name: &str) -> Option<&'i str> {
         str_of(self.root.get(name))

@@ -1,9 +1,10 @@
 //! `trailscan export`: the selected events into Hive-partitioned Parquet (or JSON lines) for
 //! Athena, Trino, Spark and DuckDB; and `--print-ddl athena`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,8 +14,8 @@ use trailscan_archive::{
     S3Options, WriteMode,
 };
 use trailscan_export::{
-    athena_ddl, build_row, AthenaTable, Format, Partition, PartitionWriter, Provenance, Row,
-    WriterOptions, WrittenFile,
+    athena_ddl, AthenaTable, Format, Partition, PartitionWriter, Provenance, RecordBatch,
+    RowsBuilder, WriterOptions, WrittenFile,
 };
 use trailscan_layout::Shard;
 use trailscan_query::{Match, RecordSink, ScanStats};
@@ -58,46 +59,47 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let (listing, progress) = (&opened.listing, &opened.progress);
     let (objects, index_use) = opened.objects_to_read(request);
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
-    let mut writer =
-        PartitionWriter::new(&destination.staging(), WriterOptions::new(format, file_tag));
+    let writer = PartitionWriter::new(&destination.staging(), WriterOptions::new(format, file_tag));
     let mut stats = ScanStats::default();
-    let mut written = Vec::new();
-    let (mut scanning, mut building, mut writing) =
-        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    for batch in batches(&objects) {
-        let scan_started = Instant::now();
-        let (sink, batch_stats) =
-            opened.scan(batch, request, true, RowSink::default, RowSink::merge)?;
-        scanning += scan_started.elapsed();
-        building += sink.build_time;
-        let write_started = Instant::now();
-        stats.add(&batch_stats);
-        for (key, index, problem) in &sink.problems {
-            let object = opened.store.display_key(key);
-            progress.eprintln(format_args!(
-                "trailscan: {object}: record {index}: {problem}; not exported"
-            ));
+    let (mut scanning, mut building) = (Duration::ZERO, Duration::ZERO);
+    // The files are sorted, encoded and written on a thread of their own while the scan reads
+    // the next batch on every core; one batch waits in between at most, which bounds memory.
+    let (to_writer, batches_to_write) = sync_channel::<WriterBatch>(1);
+    let written = std::thread::scope(|scope| -> Result<WriterResult> {
+        let writer_thread = scope.spawn(|| write_batches(writer, batches_to_write, &destination));
+        for batch in batches(&objects) {
+            let scan_started = Instant::now();
+            let (sink, batch_stats) =
+                opened.scan(batch, request, true, RowSink::default, RowSink::merge)?;
+            scanning += scan_started.elapsed();
+            building += sink.build_time;
+            stats.add(&batch_stats);
+            let first = &batch[0].layout;
+            let job = WriterBatch {
+                partitions: sink.into_partitions(&first.account, &first.region)?,
+                // Rows of a day stop coming once files are delivered two days later (delivery
+                // takes minutes; a late delivery after that starts a further file in the
+                // partition).
+                delivered_day: batch[batch.len() - 1]
+                    .layout
+                    .delivered_at
+                    .div_euclid(86_400),
+            };
+            if to_writer.send(job).is_err() {
+                // The writer stopped on an error, which its join below returns.
+                break;
+            }
         }
-        let first = &batch[0].layout;
-        // Rows of a day stop coming once files are delivered two days later (delivery takes
-        // minutes; a late delivery after that starts a further file in the partition).
-        let delivered_day = batch[batch.len() - 1]
-            .layout
-            .delivered_at
-            .div_euclid(86_400);
-        for (partition, rows) in sink.into_partitions(&first.account, &first.region) {
-            writer.add(partition, rows)?;
-        }
-        writer.finish_where(|p| {
-            p.account != first.account || p.region != first.region || p.day < delivered_day - 1
-        })?;
-        written.extend(destination.publish(writer.take_written())?);
-        writing += write_started.elapsed();
-    }
-    let write_started = Instant::now();
-    written.extend(destination.publish(writer.finish()?)?);
-    writing += write_started.elapsed();
+        drop(to_writer);
+        writer_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
     progress.finish();
+    let WriterResult {
+        files: written,
+        busy: writing,
+    } = written;
     let rows: u64 = written.iter().map(|f| f.rows).sum();
     let bytes: u64 = written.iter().map(|f| f.bytes).sum();
     let elapsed = started.elapsed().as_secs_f64();
@@ -140,10 +142,10 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             stats.records, stats.records_skipped, stats.records_matched
         );
         // Where the time went, so that the next bottleneck is visible: the scan on all cores
-        // (rows built inside it, their CPU time summed over threads), then sorting, encoding
-        // and writing the files on this thread.
+        // (columns built inside it, their CPU time summed over threads), and sorting, encoding
+        // and writing the files on the writer's thread, beside the scan.
         eprintln!(
-            "  time: scan {:.3} s (building rows {:.3} s of CPU over the threads), sort, encode and write {:.3} s",
+            "  time: scan {:.3} s (building columns {:.3} s of CPU over the threads); sort, encode and write {:.3} s beside it",
             scanning.as_secs_f64(),
             building.as_secs_f64(),
             writing.as_secs_f64()
@@ -178,12 +180,55 @@ fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
     })
 }
 
-/// Collects rows per worker thread, with the day (since 1970) of each row's event time.
+/// What the scan hands the writer after each batch of objects.
+struct WriterBatch {
+    /// Rows by partition.
+    partitions: Vec<(Partition, Vec<RecordBatch>)>,
+    /// The delivery day of the batch's last object: partitions of days before the day
+    /// before are finished.
+    delivered_day: i64,
+}
+
+/// The files written, and the time the writer's thread was busy.
+struct WriterResult {
+    files: Vec<WrittenFile>,
+    busy: Duration,
+}
+
+/// The writer's thread: adds each batch's rows, finishes the partitions no more rows will
+/// come to, and publishes closed files, until the scan is done (or a write fails).
+fn write_batches(
+    mut writer: PartitionWriter,
+    batches: std::sync::mpsc::Receiver<WriterBatch>,
+    destination: &Destination,
+) -> Result<WriterResult> {
+    let mut files = Vec::new();
+    let mut busy = Duration::ZERO;
+    for batch in batches {
+        let started = Instant::now();
+        let Some((first, _)) = batch.partitions.first() else {
+            continue;
+        };
+        let (account, region) = (first.account.clone(), first.region.clone());
+        for (partition, rows) in batch.partitions {
+            writer.add(partition, rows)?;
+        }
+        writer.finish_where(|p| {
+            p.account != account || p.region != region || p.day < batch.delivered_day - 1
+        })?;
+        files.extend(destination.publish(writer.take_written())?);
+        busy += started.elapsed();
+    }
+    let started = Instant::now();
+    files.extend(destination.publish(writer.finish()?)?);
+    busy += started.elapsed();
+    Ok(WriterResult { files, busy })
+}
+
+/// Builds rows per worker thread, by the day (since 1970) of their event time.
 #[derive(Default)]
 struct RowSink {
-    rows: Vec<(i64, Row)>,
-    /// Records not exported: the object's key, the record's index, why.
-    problems: Vec<(String, usize, String)>,
+    days: BTreeMap<i64, Vec<RowsBuilder>>,
     /// The last object's SHA-256 in hex, to format it once per object, not per record.
     last_hash: Option<([u8; 32], String)>,
     /// Time spent turning records into rows (summed over threads).
@@ -191,30 +236,36 @@ struct RowSink {
 }
 
 impl RowSink {
-    fn merge(mut self, mut other: RowSink) -> Result<RowSink, std::convert::Infallible> {
+    fn merge(mut self, other: RowSink) -> Result<RowSink, std::convert::Infallible> {
         self.build_time += other.build_time;
-        self.rows.append(&mut other.rows);
-        self.problems.append(&mut other.problems);
+        for (day, mut rows) in other.days {
+            self.days.entry(day).or_default().append(&mut rows);
+        }
         Ok(self)
     }
 
     /// Rows by partition. A batch holds the files of one account and region (see
     /// [`batches`]), which are the partition's, from the files' keys as in CloudTrail's own
     /// layout.
-    fn into_partitions(self, account: &str, region: &str) -> Vec<(Partition, Vec<Row>)> {
-        let mut by_day: std::collections::BTreeMap<i64, Vec<Row>> = Default::default();
-        for (day, row) in self.rows {
-            by_day.entry(day).or_default().push(row);
-        }
-        by_day
+    fn into_partitions(
+        self,
+        account: &str,
+        region: &str,
+    ) -> Result<Vec<(Partition, Vec<RecordBatch>)>> {
+        self.days
             .into_iter()
-            .map(|(day, rows)| {
+            .map(|(day, builders)| {
                 let partition = Partition {
                     account: account.to_string(),
                     region: region.to_string(),
                     day,
                 };
-                (partition, rows)
+                let rows = builders
+                    .into_iter()
+                    .map(RowsBuilder::finish)
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("cannot build the rows' columns")?;
+                Ok((partition, rows))
             })
             .collect()
     }
@@ -236,14 +287,15 @@ impl RecordSink for RowSink {
             record_index: m.index,
         };
         let building = Instant::now();
-        let built = build_row(m.text, ts_millis, &provenance);
-        self.build_time += building.elapsed();
-        match built {
-            Ok(row) => self.rows.push((m.event_time.secs.div_euclid(86_400), row)),
-            Err(e) => self
-                .problems
-                .push((m.object.key.clone(), m.index, e.to_string())),
+        let day = m.event_time.secs.div_euclid(86_400);
+        let rows = self.days.entry(day).or_default();
+        if rows.is_empty() {
+            rows.push(RowsBuilder::default());
         }
+        if let Some(rows) = rows.last_mut() {
+            rows.append(m.record.value(), ts_millis, &provenance);
+        }
+        self.build_time += building.elapsed();
         Ok(true)
     }
 }
