@@ -60,7 +60,8 @@ pub struct OpenScan {
     pub listing: Listing,
     /// Where the objects are.
     pub store: Box<dyn ObjectStore>,
-    pool: rayon::ThreadPool,
+    /// The worker threads (`--threads`): the scan's, and any other work of the command's.
+    pub pool: rayon::ThreadPool,
     max_inflated_bytes: u64,
     max_record_bytes: u64,
     /// The index's rows for the listed objects' groups, with `--index`; taken (and freed)

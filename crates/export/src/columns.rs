@@ -15,8 +15,9 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, ListArray, MapArray, RecordBatch, StructArray};
 use arrow_buffer::{OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Fields};
-use simd_json::prelude::*;
-use simd_json::tape::Value;
+// Not the whole prelude: its `Array` trait gives `Vec` an `iter()` that boxes.
+use simd_json::prelude::{TypedScalarValue, ValueAsScalar};
+use simd_json::tape::{Object, Value};
 
 use crate::json_text::write_value;
 use crate::schema::{arrow_schema, data_type, Column, Kind, COLUMNS, RECORD_COLUMNS};
@@ -32,7 +33,8 @@ pub struct Provenance<'a> {
     pub record_index: usize,
 }
 
-/// The most members a STRUCT of the table has (the record itself: 29 columns).
+/// The most members a STRUCT of the table has (the record itself: 29 columns); a bit each
+/// in a `u32`.
 const MAX_MEMBERS: usize = 32;
 
 /// Rows of the table under construction, one column builder per column.
@@ -118,7 +120,15 @@ struct StructBuilder {
     columns: &'static [Column],
     members: Vec<ColumnBuilder>,
     nulls: NullBufferBuilder,
+    /// The columns whose names have each length: a member's column is found by comparing
+    /// its name with two or three, not all (this lookup was the export's hottest code).
+    by_length: Vec<Vec<u8>>,
+    /// For each member of the object being appended, its column ([`NO_COLUMN`]: none).
+    resolved: Vec<u8>,
 }
+
+/// A member that no column takes.
+const NO_COLUMN: u8 = u8::MAX;
 
 impl StructBuilder {
     fn new(columns: &'static [Column]) -> StructBuilder {
@@ -126,6 +136,11 @@ impl StructBuilder {
             columns.len() <= MAX_MEMBERS,
             "a STRUCT of more than {MAX_MEMBERS} members"
         );
+        let mut by_length =
+            vec![Vec::new(); columns.iter().map(|c| c.name.len() + 1).max().unwrap_or(0)];
+        for (i, column) in columns.iter().enumerate() {
+            by_length[column.name.len()].push(i as u8);
+        }
         StructBuilder {
             columns,
             members: columns
@@ -133,40 +148,83 @@ impl StructBuilder {
                 .map(|c| ColumnBuilder::new(&c.kind))
                 .collect(),
             nulls: NullBufferBuilder::new(0),
+            by_length,
+            resolved: Vec::new(),
         }
+    }
+
+    /// The column a member named `key` goes to: the column of that name compared without
+    /// case.
+    fn column_of(&self, key: &str) -> u8 {
+        let Some(candidates) = self.by_length.get(key.len()) else {
+            return NO_COLUMN;
+        };
+        candidates
+            .iter()
+            .copied()
+            .find(|&i| self.columns[usize::from(i)].name.eq_ignore_ascii_case(key))
+            .unwrap_or(NO_COLUMN)
     }
 
     /// Appends an object's members (or nulls, for a value that is not an object), without
     /// this STRUCT's own validity.
     fn append_members(&mut self, value: Value<'_, '_>, scratch: &mut Vec<u8>) -> bool {
-        let mut found: [Option<Value<'_, '_>>; MAX_MEMBERS] = [None; MAX_MEMBERS];
-        let is_object = match value.as_object() {
-            Some(object) => {
-                // Which member each column takes: its exact name, else the first member whose
-                // name equals it without case; a repeated member's last value (as serde_json).
-                let mut exact = [false; MAX_MEMBERS];
-                let mut names: [&str; MAX_MEMBERS] = [""; MAX_MEMBERS];
-                for (key, member) in object.iter() {
-                    let Some(i) = self.columns.iter().position(|c| {
-                        c.name.len() == key.len() && c.name.eq_ignore_ascii_case(key)
-                    }) else {
-                        continue;
-                    };
-                    let is_exact = self.columns[i].name == key;
-                    if found[i].is_none() || (is_exact && !exact[i]) || names[i] == key {
-                        found[i] = Some(member);
-                        exact[i] = is_exact;
-                        names[i] = key;
-                    }
-                }
-                true
+        let Some(object) = value.as_object() else {
+            for member in &mut self.members {
+                member.append(None, scratch);
             }
-            None => false,
+            return false;
         };
-        for (member, value) in self.members.iter_mut().zip(found) {
-            member.append(value, scratch);
+        let mut seen = 0u32;
+        let mut repeated = false;
+        self.resolved.clear();
+        for key in object.keys() {
+            let column = self.column_of(key);
+            if column != NO_COLUMN {
+                repeated |= seen & (1 << column) != 0;
+                seen |= 1 << column;
+            }
+            self.resolved.push(column);
         }
-        is_object
+        if repeated {
+            self.append_repeated(object, scratch);
+            return true;
+        }
+        for ((_, value), &column) in object.iter().zip(&self.resolved) {
+            if column != NO_COLUMN {
+                self.members[usize::from(column)].append(Some(value), scratch);
+            }
+        }
+        for (i, member) in self.members.iter_mut().enumerate() {
+            if seen & (1 << i) == 0 {
+                member.append(None, scratch);
+            }
+        }
+        true
+    }
+
+    /// [`Self::append_members`] for an object where a column's name comes more than once
+    /// (in different case, or repeated): the column takes the member of exactly its name,
+    /// else the first whose name equals it without case; a repeated member its last value
+    /// (as serde_json's map).
+    fn append_repeated(&mut self, object: Object<'_, '_>, scratch: &mut Vec<u8>) {
+        let mut found: Vec<Option<(&str, Value<'_, '_>)>> = vec![None; self.members.len()];
+        for ((key, value), &column) in object.iter().zip(&self.resolved) {
+            let Some(slot) = found.get_mut(usize::from(column)) else {
+                continue;
+            };
+            let exact = |name: &str| name == self.columns[usize::from(column)].name;
+            let replace = match slot {
+                None => true,
+                Some((name, _)) => *name == key || (exact(key) && !exact(name)),
+            };
+            if replace {
+                *slot = Some((key, value));
+            }
+        }
+        for (member, found) in self.members.iter_mut().zip(found) {
+            member.append(found.map(|(_, value)| value), scratch);
+        }
     }
 
     fn append(&mut self, value: Option<Value<'_, '_>>, scratch: &mut Vec<u8>) {
@@ -223,7 +281,10 @@ impl ColumnBuilder {
                     None => {
                         scratch.clear();
                         write_value(v, scratch);
-                        builder.append_value(String::from_utf8_lossy(scratch));
+                        match std::str::from_utf8(scratch) {
+                            Ok(text) => builder.append_value(text),
+                            Err(_) => builder.append_value(String::from_utf8_lossy(scratch)),
+                        }
                     }
                 },
                 None => builder.append_null(),

@@ -12,11 +12,14 @@ use arrow_array::types::{Int32Type, TimestampMillisecondType};
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Schema};
 use arrow_select::interleave::interleave_record_batch;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use trailscan_archive::digest::sha256_stream;
 
 use crate::dates::day_string;
@@ -134,7 +137,7 @@ pub enum WriteError {
 }
 
 enum OpenFile {
-    Parquet(Box<ArrowWriter<BufWriter<File>>>),
+    Parquet(Box<ParquetFile>),
     Jsonl(BufWriter<File>),
 }
 
@@ -251,11 +254,12 @@ impl PartitionWriter {
             let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io_err)?);
             let file = match self.options.format {
                 Format::Parquet => OpenFile::Parquet(Box::new(
-                    ArrowWriter::try_new(file, self.schema.clone(), Some(self.properties.clone()))
-                        .map_err(|source| WriteError::Parquet {
+                    ParquetFile::create(file, &self.schema, &self.properties).map_err(
+                        |source| WriteError::Parquet {
                             path: path.clone(),
                             source,
-                        })?,
+                        },
+                    )?,
                 )),
                 Format::Jsonl => OpenFile::Jsonl(file),
             };
@@ -272,13 +276,13 @@ impl PartitionWriter {
         *count += batch.num_rows() as u64;
         let size = match file {
             OpenFile::Parquet(writer) => {
-                let parquet_err = |source| WriteError::Parquet {
-                    path: path.clone(),
-                    source,
-                };
-                writer.write(&batch).map_err(parquet_err)?;
-                writer.flush().map_err(parquet_err)?;
-                writer.bytes_written() as u64
+                writer
+                    .write(&batch, self.options.row_group_rows)
+                    .map_err(|source| WriteError::Parquet {
+                        path: path.clone(),
+                        source,
+                    })?;
+                writer.file.bytes_written() as u64
             }
             OpenFile::Jsonl(writer) => {
                 let mut lines = Vec::new();
@@ -308,10 +312,13 @@ impl PartitionWriter {
         };
         match file {
             OpenFile::Parquet(writer) => {
-                let inner = writer.into_inner().map_err(|source| WriteError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
+                let inner = writer
+                    .file
+                    .into_inner()
+                    .map_err(|source| WriteError::Parquet {
+                        path: path.clone(),
+                        source,
+                    })?;
                 inner.into_inner().map_err(|e| io_err(e.into_error()))?;
             }
             OpenFile::Jsonl(writer) => {
@@ -330,6 +337,70 @@ impl PartitionWriter {
             bytes,
             sha256,
         });
+        Ok(())
+    }
+}
+
+/// A Parquet file being written, a row group at a time, its columns encoded in parallel.
+struct ParquetFile {
+    file: SerializedFileWriter<BufWriter<File>>,
+    columns: ArrowRowGroupWriterFactory,
+    row_groups: usize,
+}
+
+impl ParquetFile {
+    /// What `ArrowWriter` writes (the same Parquet schema, properties, and the Arrow schema
+    /// in the footer for Arrow readers), but with the encoding of a row group's columns
+    /// spread over the worker threads (rayon's pool where it runs), not one after another.
+    fn create(
+        file: BufWriter<File>,
+        schema: &Arc<Schema>,
+        properties: &WriterProperties,
+    ) -> Result<ParquetFile, ParquetError> {
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(properties.coerce_types())
+            .convert(schema)?;
+        let mut properties = properties.clone();
+        add_encoded_arrow_schema_to_metadata(schema, &mut properties);
+        let file = SerializedFileWriter::new(
+            file,
+            parquet_schema.root_schema_ptr(),
+            Arc::new(properties),
+        )?;
+        let columns = ArrowRowGroupWriterFactory::new(&file, Arc::clone(schema));
+        Ok(ParquetFile {
+            file,
+            columns,
+            row_groups: 0,
+        })
+    }
+
+    /// Writes `batch` as row groups of at most `row_group_rows` rows.
+    fn write(&mut self, batch: &RecordBatch, row_group_rows: usize) -> Result<(), ParquetError> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let rows = batch.slice(offset, row_group_rows.min(batch.num_rows() - offset));
+            offset += rows.num_rows();
+            let writers = self.columns.create_column_writers(self.row_groups)?;
+            self.row_groups += 1;
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, array) in rows.schema().fields().iter().zip(rows.columns()) {
+                leaves.extend(compute_leaves(field, array)?);
+            }
+            let chunks = writers
+                .into_par_iter()
+                .zip(leaves)
+                .map(|(mut writer, leaf)| {
+                    writer.write(&leaf)?;
+                    writer.close()
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut row_group = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk.append_to_row_group(&mut row_group)?;
+            }
+            row_group.close()?;
+        }
         Ok(())
     }
 }

@@ -66,7 +66,8 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     // the next batch on every core; one batch waits in between at most, which bounds memory.
     let (to_writer, batches_to_write) = sync_channel::<WriterBatch>(1);
     let written = std::thread::scope(|scope| -> Result<WriterResult> {
-        let writer_thread = scope.spawn(|| write_batches(writer, batches_to_write, &destination));
+        let writer_thread =
+            scope.spawn(|| write_batches(writer, batches_to_write, &destination, &opened.pool));
         for batch in batches(&objects) {
             let scan_started = Instant::now();
             let (sink, batch_stats) =
@@ -196,11 +197,14 @@ struct WriterResult {
 }
 
 /// The writer's thread: adds each batch's rows, finishes the partitions no more rows will
-/// come to, and publishes closed files, until the scan is done (or a write fails).
+/// come to, and publishes closed files, until the scan is done (or a write fails). The
+/// encoding runs on the scan's workers (`pool`), a row group's columns in parallel, taking
+/// the cores the scan leaves idle.
 fn write_batches(
     mut writer: PartitionWriter,
     batches: std::sync::mpsc::Receiver<WriterBatch>,
     destination: &Destination,
+    pool: &rayon::ThreadPool,
 ) -> Result<WriterResult> {
     let mut files = Vec::new();
     let mut busy = Duration::ZERO;
@@ -210,17 +214,20 @@ fn write_batches(
             continue;
         };
         let (account, region) = (first.account.clone(), first.region.clone());
-        for (partition, rows) in batch.partitions {
-            writer.add(partition, rows)?;
-        }
-        writer.finish_where(|p| {
-            p.account != account || p.region != region || p.day < batch.delivered_day - 1
-        })?;
+        let work = || {
+            for (partition, rows) in batch.partitions {
+                writer.add(partition, rows)?;
+            }
+            writer.finish_where(|p| {
+                p.account != account || p.region != region || p.day < batch.delivered_day - 1
+            })
+        };
+        pool.install(work)?;
         files.extend(destination.publish(writer.take_written())?);
         busy += started.elapsed();
     }
     let started = Instant::now();
-    files.extend(destination.publish(writer.finish()?)?);
+    files.extend(destination.publish(pool.install(|| writer.finish())?)?);
     busy += started.elapsed();
     Ok(WriterResult { files, busy })
 }
