@@ -20,7 +20,10 @@ start included), with the peak RSS of the process tree:
   validate-logs (the AWS CLI's too) and acquire (`--latency-only` runs just this part);
 - the lookup index (`trailscan index`): build, size, an update after 1 % new files, and the
   needle, a rare AccessKeyId and a Username via the index beside the scan, on this archive and
-  on one ten times its size (`--index-only` runs just this part).
+  on one ten times its size (`--index-only` runs just this part);
+- export: every event into Hive-partitioned Parquet (and JSON lines) beside DuckDB's own
+  conversion of the same files (`COPY ... TO ... (FORMAT parquet, PARTITION_BY ...)`), and
+  the peak RSS of the export of the archive ten times the size (`--export-only`).
 
 It writes BENCHMARKS.md. A benchmark, not a test: nothing here asserts a time.
 """
@@ -51,6 +54,7 @@ ROUND_TRIPS_MS = (0, 20, 80)
 LATENCY_MARK = "<!-- latency -->"
 INDEX_MARK = "<!-- index -->"
 TRACE_MARK = "<!-- trace -->"
+EXPORT_MARK = "<!-- export -->"
 VENV = ROOT / ".venv/bin"
 PLUGIN_DIR = ROOT / "crates/cli/tests/awscli"
 BUCKET = "bench-bucket"
@@ -319,6 +323,78 @@ def pick_username(archive):
     return min(users, key=lambda u: (users[u], u))
 
 
+DUCKDB_EXPORT_PY = """
+import sys, duckdb
+files = [l.rstrip("\\n") for l in open(sys.argv[1])]
+con = duckdb.connect()
+con.execute(
+    f"COPY (SELECT *, recipientAccountId AS account, awsRegion AS region, CAST(eventTime AS DATE) AS day"
+    f" FROM (SELECT unnest(Records, max_depth := 2) FROM read_json(?, format='auto', maximum_object_size=1073741824)))"
+    f" TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (account, region, day), OVERWRITE_OR_IGNORE)",
+    [files],
+)
+"""
+
+
+def export_benchmarks(archive, runs, events, python, tenx):
+    """trailscan export (Parquet, JSON lines) and DuckDB's conversion of the same files into
+    partitioned Parquet, each from scratch, median of `runs`; the export's own time split from
+    one run; the export of the archive ten times the size once, for its peak RSS."""
+    work = Path(tempfile.mkdtemp(prefix="trailscan-bench-export-"))
+    try:
+        list_file = work / "files"
+        list_file.write_text("\n".join(log_files(archive)) + "\n")
+        out = work / "out"
+        def fresh(cmd):
+            return ["sh", "-c", 'rm -rf "$0" && exec "$@"', out, *map(str, cmd)]
+        ts = [BIN, "export", "--source", archive, "--include-data-events", "--out", out]
+        parquet = measure("trailscan export, Parquet", fresh(ts), runs)
+        jsonl = measure("trailscan export, JSON lines", fresh(ts + ["--format", "jsonl"]), runs)
+        duck = measure("DuckDB COPY to partitioned Parquet", fresh([python, "-c", DUCKDB_EXPORT_PY, list_file, out]), runs)
+        subprocess.run(["rm", "-rf", out], check=True)
+        split = subprocess.run(ts, capture_output=True, text=True, check=True).stderr
+        split = next((l.strip() for l in split.splitlines() if l.strip().startswith("time:")), "")
+        big = None
+        if tenx:
+            subprocess.run(["rm", "-rf", out], check=True)
+            t, rss = run_once(ts[:3] + [tenx[0]] + ts[4:])
+            big = {"events": tenx[1], "seconds": t, "rss_mib": rss}
+            print(f"  trailscan export of {tenx[1]} events: {t:.1f} s, peak RSS {rss:.0f} MiB", flush=True)
+        return {"events": events, "parquet": parquet, "jsonl": jsonl, "duckdb": duck, "split": split, "big": big}
+    finally:
+        subprocess.run(["rm", "-rf", work], check=False)
+
+
+def export_section(result):
+    events, duck = result["events"], result["duckdb"]["seconds"]
+    def row(label, r):
+        return (f"| {label} | {r['seconds']:.2f} s | {events / r['seconds']:,.0f} | "
+                f"{duck / r['seconds']:.1f}x | {r['rss_mib']:.0f} MiB |")
+    lines = [
+        EXPORT_MARK,
+        "## export: every event into partitioned Parquet",
+        "",
+        f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
+        f"all {events:,} events of the archive above (`--include-data-events`), from scratch into a new folder, whole process, "
+        "median; DuckDB converts the same files into Parquet partitioned by account, region and day "
+        "(`COPY (SELECT unnest(Records, max_depth := 2) ...) TO ... (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (...))`), "
+        "on all cores as trailscan.",
+        "",
+        "| export | time | events/s | faster than DuckDB | peak RSS |",
+        "|---|---:|---:|---:|---:|",
+        row("trailscan, Parquet (zstd, statistics, bloom filters)", result["parquet"]),
+        row("trailscan, JSON lines", result["jsonl"]),
+        row("DuckDB, Parquet (zstd)", result["duckdb"]),
+        "",
+        f"Where trailscan's time goes (its own summary, one run): `{result['split']}`.",
+    ]
+    if result["big"]:
+        big = result["big"]
+        lines += ["", f"The archive ten times the size ({big['events']:,} events): {big['seconds']:.1f} s "
+                  f"({big['events'] / big['seconds']:,.0f} events/s), peak RSS {big['rss_mib']:.0f} MiB."]
+    return lines + ["", EXPORT_MARK]
+
+
 def tree_bytes(path):
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
@@ -533,6 +609,8 @@ def main():
                         help="only the index section, rewritten in place in --out")
     parser.add_argument("--trace-only", action="store_true",
                         help="only the trace section, rewritten in place in --out")
+    parser.add_argument("--export-only", action="store_true",
+                        help="only the export section, rewritten in place in --out")
     parser.add_argument("--tenx-events", type=int, default=9_000_000,
                         help="events of the archive ten times the size, for the index (0: none)")
     args = parser.parse_args()
@@ -556,6 +634,9 @@ def main():
     if args.trace_only:
         replace_section(args.out, TRACE_MARK, trace_section(trace_benchmarks(large, args.runs, args.events)))
         return
+    if args.export_only:
+        replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
+        return
     generate(small, args.small_events)
     files = log_files(large)
     list_file = ROOT / "bench-data" / f"archive-{args.events}.files"
@@ -574,6 +655,17 @@ def main():
     write_report(args, rows, validate, vinfo, rss_small, rss_large, len(files), raw, events, cores, latency)
     replace_section(args.out, INDEX_MARK, run_index_benchmarks(args, large))
     replace_section(args.out, TRACE_MARK, trace_section(trace_benchmarks(large, args.runs, args.events)))
+    replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
+
+
+def run_export_benchmarks(args, large, python):
+    print("export ...", flush=True)
+    tenx = None
+    if args.tenx_events:
+        big = ROOT / f"bench-data/archive-{args.tenx_events}"
+        generate(big, args.tenx_events)
+        tenx = (big, args.tenx_events)
+    return export_section(export_benchmarks(large, args.runs, args.events, python, tenx))
 
 
 def run_index_benchmarks(args, large):
