@@ -61,10 +61,21 @@ pub fn write_value(value: Value<'_, '_>, out: &mut Vec<u8>) {
 /// or `\u00XX` (lower-case hex), everything else (`/`, non-ASCII) as is, as serde_json does.
 pub fn write_str(s: &str, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time past the runs that need no escape (most of every value).
+        if let Some(chunk) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            if !needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let short = match b {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -74,7 +85,10 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
             0x08 => b'b',
             0x0c => b'f',
             0..=0x1f => b'u',
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         out.push(b'\\');
@@ -87,10 +101,24 @@ pub fn write_str(s: &str, out: &mut Vec<u8>) {
                 HEX[usize::from(b & 15)],
             ]);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"` or `\`.
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    // Bytes below 0x20 (bytes of 0x80 and above, UTF-8, have their high bit set and are
+    // excluded by `!word`).
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0;
+    below_space
+        || has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
 }
 
 #[cfg(test)]
@@ -106,6 +134,23 @@ mod tests {
         let mut out = Vec::new();
         write_value(tape.as_value(), &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn escapes_every_byte_that_needs_it_wherever_it_sits() {
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', 'é', '😀'] {
+            for at in 0..20 {
+                let text: String = (0..20)
+                    .map(|i| if i == at { special } else { 'a' })
+                    .collect();
+                let mut out = Vec::new();
+                write_str(&text, &mut out);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&text).unwrap()
+                );
+            }
+        }
     }
 
     #[test]
