@@ -421,26 +421,26 @@ fn every_chain_shape_of_the_reference() {
         "--end-time",
         "2024-01-02T23:59:59Z",
     ];
+    // A complete origin: an IAM user of the user account.
+    let iam_user = |name: &str| -> OriginShape {
+        (
+            json!("IAMUser"),
+            json!(format!("arn:aws:iam::{u}:user/{name}")),
+            json!(true),
+        )
+    };
     let cases: Vec<(&str, Hops, OriginShape)> = vec![
         // Two hops back, the first issuing event 22 hours before the window, in another region.
         (
             "ASIAADMIN",
             hops(&[("e-admin", "exact"), ("e-deploy", "exact")]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/alice")),
-                json!(true),
-            ),
+            iam_user("alice"),
         ),
         // Cross-account: the caller's copy names bob.
         (
             "ASIAAUDIT",
             hops(&[("e-audit-u", "exact")]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/bob")),
-                json!(true),
-            ),
+            iam_user("bob"),
         ),
         // Only the role account's copy: the caller's account is named, not the caller.
         (
@@ -448,33 +448,9 @@ fn every_chain_shape_of_the_reference() {
             hops(&[("e-outside-r", "exact")]),
             (json!("AWSAccount"), Value::Null, json!(false)),
         ),
-        (
-            "ASIAFED",
-            hops(&[("e-fed", "exact")]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/carol")),
-                json!(true),
-            ),
-        ),
-        (
-            "ASIASESSION",
-            hops(&[("e-sts", "exact")]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/dave")),
-                json!(true),
-            ),
-        ),
-        (
-            "AKIACIBOT",
-            hops(&[("e-cak", "exact")]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/admin")),
-                json!(true),
-            ),
-        ),
+        ("ASIAFED", hops(&[("e-fed", "exact")]), iam_user("carol")),
+        ("ASIASESSION", hops(&[("e-sts", "exact")]), iam_user("dave")),
+        ("AKIACIBOT", hops(&[("e-cak", "exact")]), iam_user("admin")),
         // Two keys issued to one session in one second: each found by its own key.
         (
             "ASIAEC2TWO",
@@ -510,15 +486,7 @@ fn every_chain_shape_of_the_reference() {
             ),
         ),
         // A long-term key with no CreateAccessKey in the archive: its user is the origin.
-        (
-            "AKIAMALLORY",
-            hops(&[]),
-            (
-                json!("IAMUser"),
-                json!(format!("arn:aws:iam::{u}:user/mallory")),
-                json!(true),
-            ),
-        ),
+        ("AKIAMALLORY", hops(&[]), iam_user("mallory")),
         // The failed AssumeRole's key: issued by nothing, used by nothing.
         (
             "ASIAFAILED",

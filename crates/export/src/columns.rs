@@ -7,6 +7,7 @@
 //! that is not a string kept as its JSON text in a STRING column, a STRUCT null where the
 //! record's value is not an object, an array item that is not an object a null STRUCT.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -102,14 +103,12 @@ enum ColumnBuilder {
         items: StructBuilder,
         offsets: Vec<i32>,
         nulls: NullBufferBuilder,
-        data_type: DataType,
     },
     MapOfStr {
         keys: StringBuilder,
         values: StringBuilder,
         offsets: Vec<i32>,
         nulls: NullBufferBuilder,
-        data_type: DataType,
     },
     TimestampMillis(TimestampMillisecondBuilder),
     Int32(Int32Builder),
@@ -255,14 +254,12 @@ impl ColumnBuilder {
                 items: StructBuilder::new(columns),
                 offsets: vec![0],
                 nulls: NullBufferBuilder::new(0),
-                data_type: data_type(kind),
             },
             Kind::MapOfStr => ColumnBuilder::MapOfStr {
                 keys: StringBuilder::new(),
                 values: StringBuilder::new(),
                 offsets: vec![0],
                 nulls: NullBufferBuilder::new(0),
-                data_type: data_type(kind),
             },
             Kind::TimestampMillis => ColumnBuilder::TimestampMillis(
                 TimestampMillisecondBuilder::new().with_timezone("+00:00"),
@@ -278,14 +275,7 @@ impl ColumnBuilder {
             ColumnBuilder::Str(builder) => match value {
                 Some(v) => match v.as_str() {
                     Some(s) => builder.append_value(s),
-                    None => {
-                        scratch.clear();
-                        write_value(v, scratch);
-                        match std::str::from_utf8(scratch) {
-                            Ok(text) => builder.append_value(text),
-                            Err(_) => builder.append_value(String::from_utf8_lossy(scratch)),
-                        }
-                    }
+                    None => builder.append_value(json_text(v, scratch)),
                 },
                 None => builder.append_null(),
             },
@@ -321,11 +311,7 @@ impl ColumnBuilder {
                         let text = match member.as_str() {
                             Some(s) => s.to_string(),
                             None if member.is_null() => continue,
-                            None => {
-                                scratch.clear();
-                                write_value(member, scratch);
-                                String::from_utf8_lossy(scratch).into_owned()
-                            }
+                            None => json_text(member, scratch).into_owned(),
                         };
                         match entries.iter_mut().find(|(k, _)| *k == key) {
                             Some(entry) => entry.1 = text,
@@ -359,14 +345,13 @@ impl ColumnBuilder {
                 items,
                 offsets,
                 nulls,
-                data_type,
             } => {
-                let DataType::List(field) = data_type else {
+                let DataType::List(field) = data_type(&Kind::ListOfStruct(items.columns)) else {
                     return Err(ArrowError::SchemaError("a list column's type".into()));
                 };
                 let offsets = std::mem::replace(offsets, vec![0]);
                 Arc::new(ListArray::try_new(
-                    field.clone(),
+                    field,
                     OffsetBuffer::new(ScalarBuffer::from(offsets)),
                     Arc::new(items.finish()?),
                     nulls.finish(),
@@ -377,9 +362,8 @@ impl ColumnBuilder {
                 values,
                 offsets,
                 nulls,
-                data_type,
             } => {
-                let DataType::Map(field, sorted) = data_type else {
+                let DataType::Map(field, sorted) = data_type(&Kind::MapOfStr) else {
                     return Err(ArrowError::SchemaError("a map column's type".into()));
                 };
                 let DataType::Struct(entry_fields) = field.data_type() else {
@@ -392,16 +376,27 @@ impl ColumnBuilder {
                 )?;
                 let offsets = std::mem::replace(offsets, vec![0]);
                 Arc::new(MapArray::try_new(
-                    field.clone(),
+                    field,
                     OffsetBuffer::new(ScalarBuffer::from(offsets)),
                     entries,
                     nulls.finish(),
-                    *sorted,
+                    sorted,
                 )?)
             }
             ColumnBuilder::TimestampMillis(builder) => Arc::new(builder.finish()),
             ColumnBuilder::Int32(builder) => Arc::new(builder.finish()),
         })
+    }
+}
+
+/// A value that is not a string, as the JSON text a STRING column keeps of it.
+fn json_text<'s>(value: Value<'_, '_>, scratch: &'s mut Vec<u8>) -> Cow<'s, str> {
+    scratch.clear();
+    write_value(value, scratch);
+    // Always valid: written from the parse's strings (the lossy branch is never taken).
+    match std::str::from_utf8(scratch) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(scratch),
     }
 }
 

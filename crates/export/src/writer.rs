@@ -144,7 +144,6 @@ enum OpenFile {
 struct OpenPartition {
     /// Batches of rows not written yet, each as built (unsorted).
     pending: Vec<RecordBatch>,
-    pending_rows: usize,
     file: Option<(OpenFile, PathBuf, String, u64)>,
 }
 
@@ -182,13 +181,12 @@ impl PartitionWriter {
             .entry(partition.clone())
             .or_insert_with(|| OpenPartition {
                 pending: Vec::new(),
-                pending_rows: 0,
                 file: None,
             });
-        open.pending_rows += rows.iter().map(RecordBatch::num_rows).sum::<usize>();
         open.pending
             .extend(rows.into_iter().filter(|b| b.num_rows() > 0));
-        if open.pending_rows >= self.options.row_group_rows {
+        let pending_rows: usize = open.pending.iter().map(RecordBatch::num_rows).sum();
+        if pending_rows >= self.options.row_group_rows {
             self.write_pending(&partition)?;
         }
         Ok(())
@@ -227,7 +225,6 @@ impl PartitionWriter {
             return Ok(());
         }
         let pending = std::mem::take(&mut open.pending);
-        open.pending_rows = 0;
         if open.file.is_none() {
             let seq = self.started.entry(partition.clone()).or_insert(0);
             let dir = self.root.join(partition.dir());
@@ -464,8 +461,10 @@ pub fn file_sha256(path: &Path) -> io::Result<(u64, String)> {
 /// The rows of `batches` in one batch, in the table's order: by event time, then by log
 /// file and position in it (unique, so the order never depends on which thread read what).
 fn sorted(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
-    let schema = arrow_schema();
-    let column = |name| schema.index_of(name);
+    let Some(first) = batches.first() else {
+        return Ok(RecordBatch::new_empty(arrow_schema()));
+    };
+    let column = |name| first.schema_ref().index_of(name);
     let (ts, key, index) = (
         column(EVENT_TS)?,
         column(SOURCE_KEY)?,

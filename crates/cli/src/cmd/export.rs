@@ -295,10 +295,11 @@ impl RecordSink for RowSink {
         };
         let building = Instant::now();
         let day = m.event_time.secs.div_euclid(86_400);
-        let rows = self.days.entry(day).or_default();
-        if rows.is_empty() {
-            rows.push(RowsBuilder::default());
-        }
+        // One builder per day on this thread; `merge` gathers the threads' builders.
+        let rows = self
+            .days
+            .entry(day)
+            .or_insert_with(|| vec![RowsBuilder::default()]);
         if let Some(rows) = rows.last_mut() {
             rows.append(m.record.value(), ts_millis, &provenance);
         }
