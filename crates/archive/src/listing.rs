@@ -8,7 +8,7 @@ use trailscan_layout::walk::{enter_dir, Level};
 use trailscan_layout::{assign, Selection, SkipReason, Unit};
 
 use crate::object::{Listing, ObjectRef};
-use crate::store::{DirListing, ObjectStore, StoreError};
+use crate::store::{delimited, DirListing, ObjectInfo, ObjectStore, StoreError};
 
 /// Lists the objects `selection` needs under the store's base. Folders that cannot be listed
 /// are in the listing's problems (the listing goes on); only the first level failing (no
@@ -45,13 +45,25 @@ fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, Store
     } else {
         format!("{base}/")
     };
-    let first = store.list_dir(&start)?;
-    merge_level(store, &mut listing, first, level, selection);
+    let walk = Walk {
+        store,
+        sel: selection,
+        remote: store.is_remote(),
+    };
+    let first = walk.fetch(&start, level, Levels::Store, true);
+    // Only the first level failing is an error: no such bucket or folder, no access.
+    walk.merge(
+        &mut listing,
+        first.level?,
+        first.ahead,
+        level,
+        Levels::Store,
+    );
     if let Some(shard) = selection.shard {
         let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
         listing.shard_plan = Some(plan);
-        let own: Vec<(String, Level)> = own.into_iter().map(|f| (f, Level::Day)).collect();
-        for child in list_folders_below(store, &own, selection) {
+        let own = own.into_iter().map(|f| (f, Level::Day, None)).collect();
+        for child in walk.list_below(own, Levels::Store) {
             listing.absorb(child);
         }
     }
@@ -82,88 +94,197 @@ fn enter_path<'n>(
     Some(level)
 }
 
-fn merge_level(
-    store: &dyn ObjectStore,
-    listing: &mut Listing,
-    found: DirListing,
-    level: Level,
-    sel: &Selection,
-) {
-    for _ in 0..found.links {
-        listing.skipped.file(SkipReason::Symlink);
-    }
-    for _ in 0..found.special {
-        listing.skipped.file(SkipReason::SpecialFile);
-    }
-    for _ in 0..found.unnamed {
-        listing.skipped.file(SkipReason::UnexpectedFileName);
-    }
-    listing.problems.extend(found.problems);
-    for info in found.objects {
-        match parse_key(&info.key) {
-            KeyClass::CloudTrail(layout) => match sel.check(&layout) {
-                Ok(()) => listing.objects.push(ObjectRef {
-                    key: info.key,
-                    layout,
-                    size: info.size,
-                    etag: info.etag,
-                    modified: info.modified,
-                }),
-                Err(reason) => listing.skipped.file(reason),
+/// Where a walk takes a folder's level from.
+#[derive(Clone, Copy)]
+enum Levels<'k> {
+    /// The store: a request each (a round trip from S3).
+    Store,
+    /// Every key below a folder above, brought by one request: no request at all.
+    Keys(&'k [ObjectInfo]),
+}
+
+/// One folder's answers, asked for in the same round trip: its level, and what was asked
+/// beside it.
+struct Fetched {
+    level: Result<DirListing, StoreError>,
+    ahead: Ahead,
+}
+
+/// What a walk asked for beside a folder's level (see [`Walk::fetch`]).
+#[derive(Default)]
+struct Ahead {
+    /// Every key below the folder, when one request brought them all.
+    all_below: Option<Vec<ObjectInfo>>,
+    /// The sub-folder the walk was sure to enter next, fetched.
+    foreseen: Option<(String, Box<Fetched>)>,
+}
+
+/// A walk of the layout over one store, for one selection.
+struct Walk<'a> {
+    store: &'a dyn ObjectStore,
+    sel: &'a Selection,
+    /// Whether each level costs a round trip, and so is worth asking for ahead of time.
+    remote: bool,
+}
+
+impl Walk<'_> {
+    /// Lists `folder`, at `level` of the layout. Across a network, a walk that went level by
+    /// level would wait a round trip per level (eight from a bucket's top to a day's files), so
+    /// in the same round trip it also asks for:
+    /// - every key below a kind's or a region's folder, in one request: when they fit in one
+    ///   answer (a small archive, a quiet region), the levels below come from it;
+    /// - the folder it is sure to enter next: `AWSLogs/` below where it starts, the kind's
+    ///   folder (`CloudTrail/`, ...) below an account.
+    ///
+    /// What the walk finds is the same either way: the levels taken from the keys are what the
+    /// store would have answered ([`delimited`]).
+    fn fetch(&self, folder: &str, level: Level, levels: Levels<'_>, start: bool) -> Fetched {
+        if let Levels::Keys(keys) = levels {
+            return Fetched {
+                level: Ok(delimited(folder, keys)),
+                ahead: Ahead::default(),
+            };
+        }
+        let ask_all_below = self.remote && matches!(level, Level::Kind | Level::Region);
+        let foreseen = match level {
+            _ if !self.remote => None,
+            Level::Outside if start => Some(AWSLOGS),
+            Level::Account => Some(self.sel.kind.folder()),
+            _ => None,
+        };
+        let ((found, all_below), foreseen) = rayon::join(
+            || {
+                rayon::join(
+                    || self.store.list_dir(folder),
+                    // Not an answer the walk needs: a failure here is the level's to report.
+                    || {
+                        ask_all_below
+                            .then(|| self.store.list_all_below(folder).ok().flatten())
+                            .flatten()
+                    },
+                )
             },
-            KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
+            || {
+                let name = foreseen?;
+                let next = enter_dir(level, name, self.sel).ok()?;
+                let child = format!("{folder}{name}/");
+                let fetched = self.fetch(&child, next, Levels::Store, false);
+                Some((child, Box::new(fetched)))
+            },
+        );
+        Fetched {
+            level: found,
+            ahead: Ahead {
+                all_below,
+                foreseen,
+            },
         }
     }
-    let mut below = Vec::new();
-    for folder in found.folders {
-        let name = folder
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
-        match enter_dir(level, name, sel) {
-            Ok(Level::Day) if sel.shard.is_some() => {
-                // Sharded: day folders are listed once this shard's are known.
-                match Unit::from_day_folder(folder.trim_end_matches('/').split('/')) {
-                    Some(unit) => listing.day_folders.push((unit, folder)),
-                    None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
+
+    /// Adds what `found`, a folder's level at `level`, holds to `listing`, and walks down the
+    /// sub-folders the selection wants.
+    fn merge(
+        &self,
+        listing: &mut Listing,
+        found: DirListing,
+        ahead: Ahead,
+        level: Level,
+        levels: Levels<'_>,
+    ) {
+        for _ in 0..found.links {
+            listing.skipped.file(SkipReason::Symlink);
+        }
+        for _ in 0..found.special {
+            listing.skipped.file(SkipReason::SpecialFile);
+        }
+        for _ in 0..found.unnamed {
+            listing.skipped.file(SkipReason::UnexpectedFileName);
+        }
+        listing.problems.extend(found.problems);
+        for info in found.objects {
+            match parse_key(&info.key) {
+                KeyClass::CloudTrail(layout) => match self.sel.check(&layout) {
+                    Ok(()) => listing.objects.push(ObjectRef {
+                        key: info.key,
+                        layout,
+                        size: info.size,
+                        etag: info.etag,
+                        modified: info.modified,
+                    }),
+                    Err(reason) => listing.skipped.file(reason),
+                },
+                KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
+            }
+        }
+        let mut foreseen = ahead.foreseen;
+        let mut below = Vec::new();
+        for folder in found.folders {
+            let name = folder
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or_default();
+            match enter_dir(level, name, self.sel) {
+                Ok(Level::Day) if self.sel.shard.is_some() => {
+                    // Sharded: day folders are listed once this shard's are known.
+                    match Unit::from_day_folder(folder.trim_end_matches('/').split('/')) {
+                        Some(unit) => listing.day_folders.push((unit, folder)),
+                        None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
+                    }
                 }
+                Ok(next) => {
+                    listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                    let fetched = match foreseen.take() {
+                        Some((name, fetched)) if name == folder => Some(*fetched),
+                        other => {
+                            foreseen = other;
+                            None
+                        }
+                    };
+                    below.push((folder, next, fetched));
+                }
+                Err(reason) => listing.skipped.folder(reason),
             }
-            Ok(next) => {
-                listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
-                below.push((folder, next));
-            }
-            Err(reason) => listing.skipped.folder(reason),
+        }
+        let levels = match &ahead.all_below {
+            Some(keys) => Levels::Keys(keys),
+            None => levels,
+        };
+        for child in self.list_below(below, levels) {
+            listing.absorb(child);
         }
     }
-    for child in list_folders_below(store, &below, sel) {
-        listing.absorb(child);
+
+    /// Lists folders (in parallel) and walks each down from its level; a folder fetched
+    /// already comes with its answers.
+    fn list_below(
+        &self,
+        below: Vec<(String, Level, Option<Fetched>)>,
+        levels: Levels<'_>,
+    ) -> Vec<Listing> {
+        below
+            .into_par_iter()
+            .map(|(folder, next, fetched)| {
+                let fetched = fetched.unwrap_or_else(|| self.fetch(&folder, next, levels, false));
+                let mut child = Listing::default();
+                match fetched.level {
+                    Ok(found) => self.merge(&mut child, found, fetched.ahead, next, levels),
+                    Err(e) => child.problems.push(e),
+                }
+                child
+            })
+            .collect()
     }
 }
 
-/// Lists folders (in parallel) and walks each down from its level.
-fn list_folders_below(
-    store: &dyn ObjectStore,
-    below: &[(String, Level)],
-    sel: &Selection,
-) -> Vec<Listing> {
-    below
-        .par_iter()
-        .map(|(folder, next)| {
-            let mut child = Listing::default();
-            match store.list_dir(folder) {
-                Ok(found) => merge_level(store, &mut child, found, *next, sel),
-                Err(e) => child.problems.push(e),
-            }
-            child
-        })
-        .collect()
-}
+/// The folder every archive's layout starts with.
+const AWSLOGS: &str = "AWSLogs";
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::folder::LocalFolder;
+    use crate::MemoryStore;
     use std::fs;
     use std::path::Path;
     use trailscan_layout::time::epoch_seconds;
@@ -239,7 +360,7 @@ mod tests {
     #[test]
     fn the_same_listing_from_memory() {
         let dir = archive();
-        let memory = crate::MemoryStore::new();
+        let memory = MemoryStore::new();
         for k in [A, B, D, "notes.txt", "AWSLogs/111111111111/Config/x.json"] {
             memory
                 .write(k, b"x", None, crate::WriteMode::Replace)
@@ -249,6 +370,84 @@ mod tests {
         let from_memory = list(&memory, &Selection::default()).unwrap();
         assert_eq!(keys(&from_disk), keys(&from_memory));
         assert_eq!(from_disk.skipped, from_memory.skipped);
+    }
+
+    /// Keys of three regions (one busy, two quiet) over a few days, and what is not a trail's.
+    fn bucket_keys() -> Vec<String> {
+        let mut keys = vec![
+            A.to_string(),
+            B.to_string(),
+            D.to_string(),
+            "notes.txt".to_string(),
+            "AWSLogs/111111111111/Config/x.json".to_string(),
+            "AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/15/stray.txt".to_string(),
+            "AWSLogs/111111111111/CloudTrail/us-east-1/2024/xx/15/x.json.gz".to_string(),
+        ];
+        for (region, files) in [("us-east-1", 12), ("eu-west-1", 2), ("ap-south-1", 1)] {
+            for day in 10..14 {
+                for n in 0..files {
+                    keys.push(format!("AWSLogs/111111111111/CloudTrail/{region}/2023/12/{day}/111111111111_CloudTrail_{region}_202312{day}T{:02}00Z_{n:04}.json.gz", n % 24));
+                }
+            }
+        }
+        keys
+    }
+
+    fn summary(l: &Listing) -> (Vec<&str>, String, u64, usize) {
+        (
+            keys(l),
+            l.skipped.to_string(),
+            l.awslogs_folders,
+            l.problems.len(),
+        )
+    }
+
+    #[test]
+    fn levels_taken_from_one_request_are_the_levels_listed() {
+        let stores = [
+            MemoryStore::new(),
+            MemoryStore::paged(1000),
+            MemoryStore::paged(12),
+            MemoryStore::paged(1),
+        ];
+        for store in &stores {
+            for k in bucket_keys() {
+                store
+                    .write(&k, b"x", None, crate::WriteMode::Replace)
+                    .unwrap();
+            }
+        }
+        let selections = [
+            Selection::default(),
+            Selection {
+                start: epoch_seconds(2023, 12, 12, 0, 0, 0),
+                end: epoch_seconds(2024, 1, 15, 23, 0, 0),
+                ..Selection::default()
+            },
+            Selection {
+                regions: vec!["eu-west-1".into(), "us-east-1".into()],
+                ..Selection::default()
+            },
+        ];
+        let lists = |store: &MemoryStore| store.requests_made().unwrap().list;
+        for sel in &selections {
+            let level_by_level = list(&stores[0], sel).unwrap();
+            assert!(level_by_level.objects.len() > 10);
+            for (n, store) in stores.iter().enumerate().skip(1) {
+                let before = lists(store);
+                let listing = list(store, sel).unwrap();
+                assert_eq!(summary(&listing), summary(&level_by_level), "store {n}");
+                // A kind's folder whole from one request: the top, AWSLogs, the accounts and
+                // their kind's folders (twice: its level, and all below it), the prefix and the
+                // organization of the other trail; no region, year, month or day listed.
+                if n == 1 {
+                    assert_eq!(lists(store) - before, 11);
+                }
+            }
+        }
+        // Where no folder fits in a request, every level is listed as before, and more.
+        assert!(lists(&stores[3]) > lists(&stores[2]));
+        assert!(lists(&stores[2]) > lists(&stores[1]));
     }
 
     #[test]

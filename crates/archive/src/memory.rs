@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::store::{
-    DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
+    delimited, DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
+    RequestCounts, StoreError, WriteMode,
 };
 
 /// Objects by key: their bytes and metadata.
@@ -17,12 +19,26 @@ type Objects = BTreeMap<String, (Vec<u8>, Option<ObjectMetadata>)>;
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     objects: Mutex<Objects>,
+    /// As many keys as one listing request brings ([`ObjectStore::list_all_below`]); `None`:
+    /// levels cost no request, as on disk.
+    page: Option<usize>,
+    /// Listing requests answered, for a paged store.
+    lists: AtomicU64,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// An empty store whose listing requests bring up to `page` keys, as a bucket's do (1,000
+    /// in S3): for tests of a walk that takes levels from one request.
+    pub fn paged(page: usize) -> MemoryStore {
+        MemoryStore {
+            page: Some(page),
+            ..MemoryStore::default()
+        }
     }
 
     fn objects(&self) -> MutexGuard<'_, Objects> {
@@ -53,23 +69,30 @@ impl ObjectStore for MemoryStore {
         format!("memory:{key}")
     }
 
+    fn is_remote(&self) -> bool {
+        // A paged store stands for a bucket: each of its levels is a request.
+        self.page.is_some()
+    }
+
+    fn requests_made(&self) -> Option<RequestCounts> {
+        self.page.map(|_| RequestCounts {
+            list: self.lists.load(Ordering::Relaxed),
+            ..RequestCounts::default()
+        })
+    }
+
     fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError> {
-        let mut level = DirListing::default();
-        for (key, (body, _)) in self.objects().range(dir.to_string()..) {
-            let Some(rest) = key.strip_prefix(dir) else {
-                break;
-            };
-            match rest.find('/') {
-                Some(i) => {
-                    let folder = format!("{dir}{}", &rest[..=i]);
-                    if level.folders.last() != Some(&folder) {
-                        level.folders.push(folder);
-                    }
-                }
-                None => level.objects.push(MemoryStore::info(key, body)),
-            }
-        }
-        Ok(level)
+        self.lists.fetch_add(1, Ordering::Relaxed);
+        Ok(delimited(dir, &self.list_keys(dir, "")?))
+    }
+
+    fn list_all_below(&self, dir: &str) -> Result<Option<Vec<ObjectInfo>>, StoreError> {
+        let Some(page) = self.page else {
+            return Ok(None);
+        };
+        self.lists.fetch_add(1, Ordering::Relaxed);
+        let all = self.list_keys(dir, "")?;
+        Ok((all.len() <= page).then_some(all))
     }
 
     fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError> {

@@ -539,6 +539,29 @@ impl ObjectStore for S3Bucket {
         })
     }
 
+    fn list_all_below(&self, dir: &str) -> Result<Option<Vec<ObjectInfo>>, StoreError> {
+        self.block_on(async {
+            self.connection.asking(Request::List);
+            let asked = Instant::now();
+            let page = self
+                .connection
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(dir)
+                .send()
+                .await
+                .map_err(|e| self.failed(Operation::List, dir, describe(&e)))?;
+            self.connection.answered_in(asked);
+            if page.is_truncated().unwrap_or(false) {
+                return Ok(None);
+            }
+            Ok(Some(
+                page.contents().iter().filter_map(object_info).collect(),
+            ))
+        })
+    }
+
     fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError> {
         self.get(key, buf).map(|(info, _)| info)
     }

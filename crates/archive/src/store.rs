@@ -76,6 +76,29 @@ pub struct DirListing {
     pub problems: Vec<StoreError>,
 }
 
+/// One level below `dir` of `objects` (keys in byte order), exactly as S3 answers a delimited
+/// listing of `dir`: a key with a further `/` after `dir` is in the folder up to that `/`,
+/// any other key under `dir` (`dir` itself included) is an object of the level.
+pub fn delimited(dir: &str, objects: &[ObjectInfo]) -> DirListing {
+    let mut level = DirListing::default();
+    let first = objects.partition_point(|o| o.key.as_str() < dir);
+    for object in &objects[first..] {
+        let Some(rest) = object.key.strip_prefix(dir) else {
+            break;
+        };
+        match rest.find('/') {
+            Some(i) => {
+                let folder = &object.key[..dir.len() + i + 1];
+                if level.folders.last().map(String::as_str) != Some(folder) {
+                    level.folders.push(folder.to_string());
+                }
+            }
+            None => level.objects.push(object.clone()),
+        }
+    }
+    level
+}
+
 /// Requests a store made across the network, by kind: what a run cost in S3 requests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequestCounts {
@@ -291,6 +314,16 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Every object whose key starts with `prefix` and sorts after `start_after` (empty: from
     /// the first), in byte order, as `ListObjectsV2` pages them.
     fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError>;
+
+    /// Every object below `dir` (a prefix ending in `/`), in byte order, when one request
+    /// brings them all (S3: a `ListObjectsV2` page without a delimiter that is not truncated);
+    /// `None` when they are more than a request brings, or when the store's levels cost no
+    /// round trip (the default). A walk asks it beside a level's listing, and where it comes
+    /// back whole takes the levels below from it ([`delimited`]) instead of a round trip each.
+    fn list_all_below(&self, dir: &str) -> Result<Option<Vec<ObjectInfo>>, StoreError> {
+        let _ = dir;
+        Ok(None)
+    }
 
     /// Reads an object into `buf` (cleared first, capacity kept).
     fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError>;

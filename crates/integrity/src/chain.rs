@@ -10,7 +10,7 @@ use trailscan_archive::StoreError;
 use trailscan_layout::time::format_utc;
 
 use crate::buckets::Buckets;
-use crate::coverage::{unlisted_logs, Unlisted};
+use crate::coverage::{list_folders, unlisted_logs, Unlisted};
 use crate::keys::PublicKeys;
 use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
@@ -62,10 +62,25 @@ pub fn check_chain(
     pool: &rayon::ThreadPool,
     checked: &(dyn Fn(u64) + Sync),
 ) -> Result<Checked, ChainError> {
-    // In the pool: the walk fetches and verifies the listed digests in parallel first.
-    let steps = pool.install(|| Walker::new(buckets, trail, keys, start, end).walk())?;
-    checked(steps.len() as u64);
-    let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
+    let (walked, listed) = std::thread::scope(|scope| {
+        // The coverage check's folders are listed beside the walk and the hashing, which it
+        // does not need: from S3, its listings would otherwise be round trips at the end.
+        let listing = scope.spawn(|| list_folders(buckets, trail, (start, end), now));
+        // In the pool: the walk fetches and verifies the listed digests in parallel first.
+        let walked = pool
+            .install(|| Walker::new(buckets, trail, keys, start, end).walk())
+            .map(|steps| {
+                checked(steps.len() as u64);
+                let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
+                (steps, reads)
+            });
+        let listed = listing
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (walked, listed)
+    });
+    let (steps, reads) = walked?;
+    let listed = listed?;
     let excused = unaccounted_hours(&steps);
     let walked: Vec<&ValidDigest> = steps
         .iter()
@@ -74,8 +89,8 @@ pub fn check_chain(
             _ => None,
         })
         .collect();
-    let unlisted =
-        pool.install(|| unlisted_logs(buckets, trail, (start, end), now, &excused, &walked))?;
+    let unlisted = pool
+        .install(|| unlisted_logs(buckets, trail, (start, end), now, &excused, &walked, listed));
     Ok(Checked {
         steps,
         reads,

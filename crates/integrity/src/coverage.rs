@@ -107,9 +107,48 @@ fn list_days(store: &Buckets, bucket: &str, days: &[String]) -> Result<Vec<Strin
     Ok(keys)
 }
 
+/// What the coverage check reads: the keys of the trail's log folders over the window, and of
+/// its digest folders from an hour before the window to a few after (the digests that may list
+/// those logs).
+#[derive(Debug, Default)]
+pub struct FolderKeys {
+    logs: Vec<String>,
+    digests: Vec<String>,
+}
+
+/// Lists what [`unlisted_logs`] reads. It needs nothing from the walk, so a chain's check lists
+/// it beside the walk and the hashing: from S3, a long window is hundreds of listings, each a
+/// round trip.
+pub fn list_folders(
+    store: &Buckets,
+    trail: &Trail,
+    (start, end): (i64, i64),
+    now: i64,
+) -> Result<FolderKeys, StoreError> {
+    let until = end.min(now - DIGEST_DELAY_SECS);
+    if until < start {
+        return Ok(FolderKeys::default());
+    }
+    let log_days = trail.folder(ObjectKind::Log).day_prefixes(start, until);
+    // Digests that may list them: delivered from an hour before the window to a few after.
+    let digest_days = trail
+        .folder(ObjectKind::Digest)
+        .day_prefixes(start - 3600, until + 3 * 3600);
+    let mut listed = FolderKeys::default();
+    for key in list_days(store, &trail.bucket, &[log_days, digest_days].concat())? {
+        match parse_key(&key) {
+            KeyClass::CloudTrail(k) if k.kind == ObjectKind::Log => listed.logs.push(key),
+            KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest => listed.digests.push(key),
+            _ => {}
+        }
+    }
+    Ok(listed)
+}
+
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
 /// before `now`) that no digest of the folder lists, except those delivered in one of the
-/// `excused` intervals (the hours of digests already reported INVALID or missing).
+/// `excused` intervals (the hours of digests already reported INVALID or missing); `listed`,
+/// the folders' keys ([`list_folders`]).
 pub fn unlisted_logs(
     store: &Buckets,
     trail: &Trail,
@@ -117,39 +156,26 @@ pub fn unlisted_logs(
     now: i64,
     excused: &[(i64, i64)],
     walked: &[&ValidDigest],
-) -> Result<Vec<Unlisted>, StoreError> {
+    listed: FolderKeys,
+) -> Vec<Unlisted> {
     let until = end.min(now - DIGEST_DELAY_SECS);
-    if until < start {
-        return Ok(Vec::new());
-    }
-    let log_days = trail.folder(ObjectKind::Log).day_prefixes(start, until);
-    let logs: Vec<String> = list_days(store, &trail.bucket, &log_days)?
+    let logs: Vec<String> = listed
+        .logs
         .into_iter()
         .filter(|key| match parse_key(key) {
             KeyClass::CloudTrail(k) => {
                 let is_excused = excused
                     .iter()
                     .any(|(a, b)| (*a..=*b).contains(&k.delivered_at));
-                k.kind == ObjectKind::Log
-                    && (start..=until).contains(&k.delivered_at)
-                    && !is_excused
+                (start..=until).contains(&k.delivered_at) && !is_excused
             }
             KeyClass::NotCloudTrail(_) => false,
         })
         .collect();
     if logs.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    // Digests that may list them: delivered from an hour before the window to a few after.
-    let digest_days = trail
-        .folder(ObjectKind::Digest)
-        .day_prefixes(start - 3600, until + 3 * 3600);
-    let digest_keys: Vec<String> = list_days(store, &trail.bucket, &digest_days)?
-        .into_iter()
-        .filter(
-            |key| matches!(parse_key(key), KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest),
-        )
-        .collect();
+    let digest_keys = listed.digests;
     // Each digest's end and the log files it lists: from the walk where it read the digest,
     // else (other trails' digests in the folder) read here, on all cores.
     let walked: HashMap<&str, &ValidDigest> = walked
@@ -186,8 +212,7 @@ pub fn unlisted_logs(
         .collect();
     let newest_end = read.iter().filter_map(|(end, _)| *end).max();
     let listed: BTreeSet<String> = read.into_iter().flat_map(|(_, files)| files).collect();
-    Ok(logs
-        .into_iter()
+    logs.into_iter()
         .filter(|k| !listed.contains(k))
         .map(|key| {
             let delivered = match parse_key(&key) {
@@ -201,5 +226,5 @@ pub fn unlisted_logs(
                 after_newest_digest,
             }
         })
-        .collect())
+        .collect()
 }
