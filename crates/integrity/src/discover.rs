@@ -74,12 +74,27 @@ pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>
             org_id: None,
         });
     }
+    // The top's AWSLogs/ (where a trail without a prefix delivers) asked about in the same
+    // round trip as the top's listing: from S3, each is a round trip.
+    let (top, at_top) = std::thread::scope(|scope| {
+        let at_top = scope.spawn(|| found_under(&None));
+        let top = folders(store, "");
+        let at_top = at_top
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (top, at_top)
+    });
+    let mut listed_top = Some(top);
     let mut level = vec![String::new()];
     for _ in 0..PREFIX_DEPTH {
         let mut candidates = Vec::new();
         let mut next = Vec::new();
         for dir in &level {
-            for folder in folders(store, dir) {
+            let listed = match dir.is_empty() {
+                true => listed_top.take().unwrap_or_default(),
+                false => folders(store, dir),
+            };
+            for folder in listed {
                 if folder == "AWSLogs/" || folder.ends_with("/AWSLogs/") {
                     let prefix = folder.trim_end_matches("AWSLogs/").trim_end_matches('/');
                     candidates.push(Some(prefix.to_string()).filter(|p| !p.is_empty()));
@@ -89,7 +104,11 @@ pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>
             }
         }
         candidates.sort();
-        if let Some(place) = candidates.iter().find_map(found_under) {
+        let found = |prefix: &Option<String>| match prefix {
+            None => at_top.clone(),
+            Some(_) => found_under(prefix),
+        };
+        if let Some(place) = candidates.iter().find_map(found) {
             return place;
         }
         level = next;
