@@ -294,6 +294,15 @@ impl Worker {
             stats.objects_ruled_out += 1;
             return Ok(true);
         }
+        // No record can be over the cap, none is ruled out by its text, and the sink does not
+        // read it: the file in one parse.
+        if !sink.reads_text() && !prefilter.is_active() && text.len() as u64 <= max_record_bytes {
+            let whole = self.scan_whole(object, request, sink, stats, problems);
+            if let Some(go_on) = whole {
+                return go_on;
+            }
+        }
+        let text = &self.inflated[..];
         if let Err(e) = split_records(text, &mut self.spans) {
             problems.push(ObjectProblem::NotALogFile(e));
             return Ok(true);
@@ -369,6 +378,61 @@ impl Worker {
             problems.push(ObjectProblem::RecordsWithoutTime { count, first_index });
         }
         Ok(true)
+    }
+}
+
+impl Worker {
+    /// [`Worker::scan_records`] with the whole file parsed at once: the same records, counts
+    /// and problems. `None` where the file is not `{"Records": [objects]}` (then nothing was
+    /// handed to the sink), for the splitter to say what is wrong.
+    fn scan_whole<S: RecordSink>(
+        &mut self,
+        object: &ObjectRef,
+        request: &LookupRequest,
+        sink: &mut S,
+        stats: &mut ScanStats,
+        problems: &mut Vec<ObjectProblem>,
+    ) -> Option<Result<bool, S::Error>> {
+        let object_sha256 = self.compressed_sha256.as_ref();
+        let (mut index, mut matched, mut untimed) = (0, 0, None::<(u64, usize)>);
+        let mut sunk = Ok(true);
+        let records = self.parser.parse_log_file(&self.inflated, |record| {
+            let at = index;
+            index += 1;
+            let Some(event_time) = record.event_time() else {
+                untimed.get_or_insert((0, at)).0 += 1;
+                return true;
+            };
+            if !request.wants_time(event_time)
+                || !request.wants_category(record.category())
+                || !request.wants_attributes(&record)
+            {
+                return true;
+            }
+            matched += 1;
+            sunk = sink.record(&Match {
+                object,
+                object_sha256,
+                index: at,
+                record: &record,
+                event_time,
+                text: &[],
+            });
+            matches!(sunk, Ok(true))
+        });
+        // Not a log file's shape, and no record handed over: the splitter's turn.
+        if records.is_none() && index == 0 {
+            return None;
+        }
+        let seen = records.unwrap_or(index) as u64;
+        stats.records += seen;
+        stats.records_parsed += seen;
+        stats.records_matched += matched;
+        if let Some((count, first_index)) = untimed {
+            stats.records_skipped += count;
+            problems.push(ObjectProblem::RecordsWithoutTime { count, first_index });
+        }
+        Some(sunk)
     }
 }
 
@@ -486,4 +550,127 @@ where
         }
     }
     Ok((combined, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use trailscan_archive::{MemoryStore, WriteMode};
+    use trailscan_layout::Selection;
+    use trailscan_records::EventTime;
+
+    /// Records what it is handed: the object, the index and the eventID of each match.
+    struct Seen {
+        reads_text: bool,
+        matches: Vec<(String, usize, Option<String>)>,
+    }
+
+    impl RecordSink for Seen {
+        type Error = std::convert::Infallible;
+        fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+            let id = m.record.event_id().map(str::to_string);
+            self.matches.push((m.object.key.clone(), m.index, id));
+            Ok(true)
+        }
+        fn reads_text(&self) -> bool {
+            self.reads_text
+        }
+    }
+
+    fn gzip(text: &str) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn a_file_parsed_whole_gives_what_the_splitter_gives() {
+        let event = |id: &str, time: &str| {
+            format!(
+                r#"{{"eventID":"{id}","eventTime":"{time}","eventName":"X","eventSource":"s3.amazonaws.com","eventType":"AwsApiCall","readOnly":true}}"#
+            )
+        };
+        let files = [
+            format!(
+                r#"{{"Records":[{},{}]}}"#,
+                event("a", "2024-01-15T01:00:00Z"),
+                event("b", "2024-01-15T02:00:00Z")
+            ),
+            // Untimed records, and one outside the window.
+            format!(
+                r#"{{"Records":[{},{{"eventID":"u"}},{{"eventID":"v","eventTime":"x"}},{}]}}"#,
+                event("c", "2024-01-15T03:00:00Z"),
+                event("late", "2024-02-01T00:00:00Z")
+            ),
+            // A record that is not an object, one that is not JSON, another top-level key.
+            format!(
+                r#"{{"Records":[{},7]}}"#,
+                event("d", "2024-01-15T04:00:00Z")
+            ),
+            format!(
+                r#"{{"Records":[{},{{"eventID":]}}"#,
+                event("e", "2024-01-15T05:00:00Z")
+            ),
+            format!(
+                r#"{{"Records":[{}],"More":1}}"#,
+                event("f", "2024-01-15T06:00:00Z")
+            ),
+            r#"{"Records":[]}"#.to_string(),
+            "[1]".to_string(),
+        ];
+        let store = MemoryStore::new();
+        for (n, text) in files.iter().enumerate() {
+            let key = format!("AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/15/111111111111_CloudTrail_us-east-1_20240115T0{n}00Z_abc{n}.json.gz");
+            store
+                .write(&key, &gzip(text), None, WriteMode::Replace)
+                .unwrap();
+        }
+        let objects = trailscan_archive::list(&store, &Selection::default())
+            .unwrap()
+            .objects;
+        assert_eq!(objects.len(), files.len());
+        let request = LookupRequest {
+            end: Some(EventTime::from_secs(1_705_363_200)), // 2024-01-16
+            ..LookupRequest::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let run = |reads_text: bool| {
+            let problems = Mutex::new(Vec::new());
+            let report = |o: &ObjectRef, p: &ObjectProblem| {
+                problems.lock().unwrap().push(format!("{}: {p}", o.key));
+            };
+            let options = ScanOptions {
+                source: &store,
+                pool: &pool,
+                requests_in_flight: 0,
+                max_inflated_bytes: 1 << 20,
+                max_record_bytes: 1 << 20,
+                hash_objects: false,
+                prefilter: None,
+                report: &report,
+                progress: None,
+            };
+            let new_sink = || Seen {
+                reads_text,
+                matches: Vec::new(),
+            };
+            let merge = |mut a: Seen, b: Seen| {
+                a.matches.extend(b.matches);
+                Ok(a)
+            };
+            let (mut seen, stats) = scan(&objects, &request, &options, new_sink, merge).unwrap();
+            seen.matches.sort();
+            let mut problems = problems.into_inner().unwrap();
+            problems.sort();
+            (seen.matches, format!("{stats:?}"), problems)
+        };
+        let split = run(true);
+        assert_eq!(split.0.len(), 4, "{:?}", split.0);
+        assert_eq!(split.2.len(), 4, "{:?}", split.2);
+        assert_eq!(run(false), split);
+    }
 }

@@ -15,7 +15,8 @@ pub struct Match<'a, 't, 'i> {
     pub record: &'a Record<'t, 'i>,
     /// Its parsed `eventTime`.
     pub event_time: EventTime,
-    /// Its original JSON text, as in the file.
+    /// Its original JSON text, as in the file; empty for a sink that does not read it
+    /// ([`RecordSink::reads_text`]).
     pub text: &'a [u8],
 }
 
@@ -25,6 +26,13 @@ pub trait RecordSink {
     type Error: Send;
     /// Takes one match; `Ok(false)` stops the scan.
     fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error>;
+
+    /// Whether it reads [`Match::text`]. A sink that does not lets the scan parse a file
+    /// whole, in one pass, instead of splitting it into records and parsing each (a copy of
+    /// each record and a pass of the splitter fewer).
+    fn reads_text(&self) -> bool {
+        true
+    }
 }
 
 /// A sink from a closure, for tests and small tools.

@@ -60,8 +60,9 @@ impl RecordParser {
     /// Parses a whole log file, `{"Records":[...]}`, at once (one pass, where splitting first
     /// and parsing each record is two) and hands each record to `each`, which returns false
     /// to give up. The number of records; `None` where the text is anything else (invalid
-    /// JSON, another top-level key, a record that is not an object) or `each` gave up: the
-    /// caller then splits the file and parses it record by record, which says what is wrong.
+    /// JSON, another top-level key, a record that is not an object: then before any record
+    /// was handed over) or `each` gave up: the caller then splits the file and parses it
+    /// record by record, which says what is wrong.
     pub fn parse_log_file(
         &mut self,
         text: &[u8],
@@ -78,14 +79,18 @@ impl RecordParser {
             if root.len() != 1 || key != "Records" {
                 return None;
             }
-            let mut count = 0;
-            for value in records.as_array()?.iter() {
+            let records = records.as_array()?;
+            // Every record an object before the first is handed over: `None` then always
+            // means that nothing was, but where `each` gave up.
+            if !records.iter().all(|value| Record::new(value).is_some()) {
+                return None;
+            }
+            for value in records.iter() {
                 if !each(Record::new(value)?) {
                     return None;
                 }
-                count += 1;
             }
-            Some(count)
+            Some(records.len())
         });
         self.tape = Some(tape.reset());
         records

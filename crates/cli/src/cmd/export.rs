@@ -306,6 +306,11 @@ impl RecordSink for RowSink {
         self.build_time += building.elapsed();
         Ok(true)
     }
+
+    fn reads_text(&self) -> bool {
+        // Columns are built from the parsed record.
+        false
+    }
 }
 
 /// Where files go: a store; files are written in place in a folder, or to a local staging
