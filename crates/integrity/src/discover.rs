@@ -84,6 +84,10 @@ pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (top, at_top)
     });
+    let found = |prefix: &Option<String>| match prefix {
+        None => at_top.clone(),
+        Some(_) => found_under(prefix),
+    };
     let mut listed_top = Some(top);
     let mut level = vec![String::new()];
     for _ in 0..PREFIX_DEPTH {
@@ -104,10 +108,6 @@ pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>
             }
         }
         candidates.sort();
-        let found = |prefix: &Option<String>| match prefix {
-            None => at_top.clone(),
-            Some(_) => found_under(prefix),
-        };
         if let Some(place) = candidates.iter().find_map(found) {
             return place;
         }

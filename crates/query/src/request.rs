@@ -74,6 +74,14 @@ impl LookupRequest {
         self.attributes.iter().all(|a| a.matches(record))
     }
 
+    /// Whether the record, made at `time`, is selected: in the window, of a wanted category,
+    /// with every attribute.
+    pub fn wants(&self, record: &Record<'_, '_>, time: EventTime) -> bool {
+        self.wants_time(time)
+            && self.wants_category(record.category())
+            && self.wants_attributes(record)
+    }
+
     /// A stable description of what the request selects, for binding a page token to it.
     pub fn canonical(&self) -> String {
         let mut attrs: Vec<String> = self

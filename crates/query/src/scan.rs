@@ -326,10 +326,7 @@ impl Worker {
                 let Some(event_time) = record.event_time() else {
                     return Verdict::NoTime;
                 };
-                if !request.wants_time(event_time)
-                    || !request.wants_category(record.category())
-                    || !request.wants_attributes(&record)
-                {
+                if !request.wants(&record, event_time) {
                     return Verdict::Rejected;
                 }
                 Verdict::Sunk(sink.record(&Match {
@@ -379,9 +376,7 @@ impl Worker {
         }
         Ok(true)
     }
-}
 
-impl Worker {
     /// [`Worker::scan_records`] with the whole file parsed at once: the same records, counts
     /// and problems. `None` where the file is not `{"Records": [objects]}` (then nothing was
     /// handed to the sink), for the splitter to say what is wrong.
@@ -403,10 +398,7 @@ impl Worker {
                 untimed.get_or_insert((0, at)).0 += 1;
                 return true;
             };
-            if !request.wants_time(event_time)
-                || !request.wants_category(record.category())
-                || !request.wants_attributes(&record)
-            {
+            if !request.wants(&record, event_time) {
                 return true;
             }
             matched += 1;
