@@ -7,14 +7,17 @@
 //! the store blocks on a small runtime of its own, so that the scan's rayon workers call it
 //! as they read files.
 
+use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::Client;
 
 use crate::open::S3Options;
@@ -51,6 +54,8 @@ enum Attempt {
 /// What every bucket reached through one set of credentials shares.
 #[derive(Debug)]
 struct Connection {
+    /// The client in the run's region; a bucket that lives elsewhere gets its own copy, moved
+    /// to its region ([`S3Bucket::send`]).
     client: Client,
     /// What the client was built from, for the run's other AWS clients.
     shared: aws_config::SdkConfig,
@@ -90,6 +95,9 @@ impl Connection {
 #[derive(Debug, Clone)]
 pub struct S3Bucket {
     connection: Arc<Connection>,
+    /// The client this bucket's requests go through: the connection's until S3 says the bucket
+    /// lives in another region, then one in that region (shared by this store's clones).
+    client: Arc<RwLock<Client>>,
     /// Requests to keep in flight (`--max-concurrent-requests`); `None`: sized for the round
     /// trip, see [`requests_for_round_trip`].
     requests: Option<usize>,
@@ -160,18 +168,13 @@ async fn shared_config(options: &S3Options) -> aws_config::SdkConfig {
         .build()
 }
 
-/// The region a bucket lives in, as S3 tells it on HeadBucket (`x-amz-bucket-region`, sent
-/// with the answer and with a 301 from the wrong region alike); `None` when the store does not
-/// say (S3-compatible servers) or cannot be reached (the listing then reports why).
-async fn bucket_region(client: &Client, bucket: &str) -> Option<String> {
-    match client.head_bucket().bucket(bucket).send().await {
-        Ok(answer) => answer.bucket_region().map(str::to_string),
-        Err(e) => e
-            .raw_response()?
-            .headers()
-            .get("x-amz-bucket-region")
-            .map(str::to_string),
-    }
+/// The region S3 says a bucket lives in, from a request sent to another region: its 301
+/// (PermanentRedirect) or 400 (AuthorizationHeaderMalformed) answer names it in
+/// `x-amz-bucket-region`. `None` for any other failure, and from S3-compatible servers, which
+/// do not say.
+fn region_named_by<E>(e: &SdkError<E, HttpResponse>, asked_in: Option<&str>) -> Option<String> {
+    let region = e.raw_response()?.headers().get("x-amz-bucket-region")?;
+    (Some(region) != asked_in).then(|| region.to_string())
 }
 
 /// A LastModified as a time.
@@ -196,37 +199,28 @@ impl S3Bucket {
             .enable_all()
             .build()
             .map_err(|e| failed(format!("cannot start the I/O runtime: {e}")))?;
+        // No HeadBucket to find the bucket's region first: that would cost every command a
+        // round trip before its first listing. Requests go to the run's region, and the first
+        // one S3 answers with another region moves the client there ([`S3Bucket::send`]).
         let (client, shared) = runtime.block_on(async {
             let shared = shared_config(options).await;
             let mut config = aws_sdk_s3::config::Builder::from(&shared);
             if let Some(endpoint) = &options.endpoint_url {
                 config = config.endpoint_url(endpoint).force_path_style(true);
             }
-            let client = Client::from_conf(config.build());
-            let client = match bucket_region(&client, bucket).await {
-                // Only AWS says where a bucket lives; requests must go to that region.
-                Some(region) if Some(region.as_str()) != shared.region().map(|r| r.as_ref()) => {
-                    let config = client
-                        .config()
-                        .to_builder()
-                        .region(aws_sdk_s3::config::Region::new(region));
-                    Client::from_conf(config.build())
-                }
-                _ => client,
-            };
-            (client, shared)
+            (Client::from_conf(config.build()), shared)
         });
         let prefix = prefix.trim_end_matches('/').to_string();
         Ok(S3Bucket {
             requests: options.max_concurrent_requests.map(|n| n.max(1)),
+            client: Arc::new(RwLock::new(client.clone())),
             connection: Arc::new(Connection {
                 client,
                 shared,
                 runtime,
                 unreachable_streak: AtomicU32::new(0),
                 round_trip_micros: AtomicU64::new(u64::MAX),
-                // The HeadBucket that asked where the bucket is.
-                requests: [0, 0, 0, 1].map(AtomicU64::new),
+                requests: [0; 4].map(AtomicU64::new),
             }),
             name: url_of(bucket, &prefix),
             bucket: bucket.to_string(),
@@ -241,8 +235,88 @@ impl S3Bucket {
         (&self.connection.shared, &self.connection.runtime)
     }
 
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+    fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.connection.runtime.block_on(f)
+    }
+
+    /// The client this bucket's requests go through now.
+    fn client(&self) -> Client {
+        self.client
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sends the request `request` builds on a client, and sends it again, once, from the
+    /// bucket's own region when S3 answers that the bucket lives in another: the client moves
+    /// there for every later request of this bucket. That costs the one round trip of the
+    /// wrong guess, and only for a bucket outside the run's region, where asking first
+    /// (HeadBucket) would cost every command a round trip.
+    async fn send<T, E, F, Fut>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
+    where
+        F: Fn(Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let client = self.client();
+        let asked_in = client.config().region().map(|r| r.to_string());
+        let error = match request(client).await {
+            Ok(answer) => return Ok(answer),
+            Err(e) => e,
+        };
+        let Some(region) = region_named_by(&error, asked_in.as_deref()) else {
+            return Err(error);
+        };
+        let moved = {
+            let mut current = self.client.write().unwrap_or_else(PoisonError::into_inner);
+            if current.config().region().map(|r| r.as_ref()) != Some(region.as_str()) {
+                let config = current
+                    .config()
+                    .to_builder()
+                    .region(aws_sdk_s3::config::Region::new(region));
+                *current = Client::from_conf(config.build());
+            }
+            current.clone()
+        };
+        request(moved).await
+    }
+
+    /// ListObjectsV2 below `prefix` (grouped at `delimiter`, after `start_after`), page by
+    /// page, each handed to `each`; what S3 said when a page fails.
+    async fn list_pages(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        start_after: &str,
+        each: &mut dyn FnMut(&ListObjectsV2Output),
+    ) -> Result<(), String> {
+        let mut token: Option<String> = None;
+        loop {
+            // Each page is one request, answered or not.
+            self.connection.asking(Request::List);
+            let asked = Instant::now();
+            let page = self
+                .send(|c| {
+                    c.list_objects_v2()
+                        .bucket(&self.bucket)
+                        .prefix(prefix)
+                        .set_delimiter(delimiter.map(str::to_string))
+                        .set_start_after((!start_after.is_empty()).then(|| start_after.into()))
+                        .set_continuation_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| describe(&e))?;
+            self.connection.answered_in(asked);
+            each(&page);
+            match page.next_continuation_token() {
+                // A server that hands back the token it was given would page forever.
+                Some(next) if token.as_deref() == Some(next) => {
+                    return Err(format!("the listing repeats its continuation token {next}"))
+                }
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_string()),
+                _ => return Ok(()),
+            }
+        }
     }
 
     fn failed(&self, operation: Operation, key: &str, reason: String) -> StoreError {
@@ -324,12 +398,7 @@ impl S3Bucket {
         self.connection.asking(Request::Get);
         let asked = Instant::now();
         let out = self
-            .connection
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+            .send(|c| c.get_object().bucket(&self.bucket).key(key).send())
             .await;
         if out.is_ok() {
             self.connection.answered_in(asked);
@@ -365,21 +434,26 @@ impl S3Bucket {
         metadata: Option<&ObjectMetadata>,
         mode: WriteMode,
     ) -> Result<(), StoreError> {
-        let mut request = self
-            .connection
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body);
-        if let Some(metadata) = metadata {
-            request = request.set_metadata(Some(metadata.user.clone().into_iter().collect()));
-        }
-        if mode == WriteMode::CreateNew {
-            request = request.if_none_match("*");
-        }
+        // A body from memory or from a file can be sent again (for [`S3Bucket::send`]).
+        let body = body.into_inner();
+        let user = metadata.map(|m| m.user.clone().into_iter().collect());
         self.connection.asking(Request::Put);
-        match request.send().await {
+        let sent = self
+            .send(|c| {
+                let again = body.try_clone().unwrap_or_else(SdkBody::taken);
+                let mut request = c
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .body(ByteStream::new(again))
+                    .set_metadata(user.clone());
+                if mode == WriteMode::CreateNew {
+                    request = request.if_none_match("*");
+                }
+                request.send()
+            })
+            .await;
+        match sent {
             Ok(_) => Ok(()),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
                 StoreError::new(Operation::Write, self.display_key(key), Problem::Exists),
@@ -483,60 +557,31 @@ impl ObjectStore for S3Bucket {
     }
 
     fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError> {
-        self.block_on(async {
-            let mut level = DirListing::default();
-            let mut pages = self
-                .connection
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(dir)
-                .delimiter("/")
-                .into_paginator()
-                .send();
-            let mut asked = Instant::now();
-            while let Some(page) = pages.next().await {
-                // Each page is one request, answered or not.
-                self.connection.asking(Request::List);
-                self.connection.answered_in(asked);
-                asked = Instant::now();
-                let page = page.map_err(|e| {
-                    let target = url_of(&self.bucket, dir.trim_end_matches('/'));
-                    StoreError::new(Operation::List, target, Problem::Service(describe(&e)))
-                })?;
-                level.folders.extend(
-                    page.common_prefixes()
-                        .iter()
-                        .filter_map(|p| p.prefix().map(str::to_string)),
-                );
-                level
-                    .objects
-                    .extend(page.contents().iter().filter_map(object_info));
-            }
-            Ok(level)
-        })
+        let mut level = DirListing::default();
+        self.block_on(self.list_pages(dir, Some("/"), "", &mut |page| {
+            level.folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
+            level
+                .objects
+                .extend(page.contents().iter().filter_map(object_info));
+        }))
+        .map_err(|e| {
+            let target = url_of(&self.bucket, dir.trim_end_matches('/'));
+            StoreError::new(Operation::List, target, Problem::Service(e))
+        })?;
+        Ok(level)
     }
 
     fn list_keys(&self, prefix: &str, start_after: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        self.block_on(async {
-            let mut keys = Vec::new();
-            let mut request = self
-                .connection
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix);
-            if !start_after.is_empty() {
-                request = request.start_after(start_after);
-            }
-            let mut pages = request.into_paginator().send();
-            while let Some(page) = pages.next().await {
-                self.connection.asking(Request::List);
-                let page = page.map_err(|e| self.failed(Operation::List, prefix, describe(&e)))?;
-                keys.extend(page.contents().iter().filter_map(object_info));
-            }
-            Ok(keys)
-        })
+        let mut keys = Vec::new();
+        self.block_on(self.list_pages(prefix, None, start_after, &mut |page| {
+            keys.extend(page.contents().iter().filter_map(object_info));
+        }))
+        .map_err(|e| self.failed(Operation::List, prefix, e))?;
+        Ok(keys)
     }
 
     fn list_all_below(&self, dir: &str) -> Result<Option<Vec<ObjectInfo>>, StoreError> {
@@ -544,12 +589,7 @@ impl ObjectStore for S3Bucket {
             self.connection.asking(Request::List);
             let asked = Instant::now();
             let page = self
-                .connection
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(dir)
-                .send()
+                .send(|c| c.list_objects_v2().bucket(&self.bucket).prefix(dir).send())
                 .await
                 .map_err(|e| self.failed(Operation::List, dir, describe(&e)))?;
             self.connection.answered_in(asked);
@@ -619,15 +659,7 @@ impl ObjectStore for S3Bucket {
 
     fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {
         self.connection.asking(Request::Get);
-        let out = self.block_on(async {
-            self.connection
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-        });
+        let out = self.block_on(self.send(|c| c.get_object().bucket(&self.bucket).key(key).send()));
         match out {
             Ok(out) => Ok(Box::new(BodyReader {
                 body: out.body,
@@ -670,21 +702,14 @@ impl ObjectStore for S3Bucket {
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.connection.asking(Request::Other);
-        self.block_on(async {
-            self.connection
-                .client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-        })
-        .map(drop)
-        .map_err(|e| self.failed(Operation::Write, key, describe(&e)))
+        self.block_on(self.send(|c| c.delete_object().bucket(&self.bucket).key(key).send()))
+            .map(drop)
+            .map_err(|e| self.failed(Operation::Write, key, describe(&e)))
     }
 
     fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {
         Some(Box::new(S3Bucket {
+            client: Arc::new(RwLock::new(self.connection.client.clone())),
             connection: Arc::clone(&self.connection),
             requests: self.requests,
             bucket: bucket.to_string(),
