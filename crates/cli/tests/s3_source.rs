@@ -295,6 +295,17 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
     )
     .unwrap();
+    // And a log file no digest lists: from S3 the coverage check lists the region's folder in
+    // one request, on disk day by day; both must find it.
+    let inserted = written[1].logs[0]
+        .0
+        .replace("Rn01abcdefghijk", "Xx99zzzzzzzzzzz");
+    assert_ne!(inserted, written[1].logs[0].0);
+    fs::write(
+        work.path().join(bucket).join(&inserted),
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    )
+    .unwrap();
     let keys = work.path().join("keys.json");
     fs::write(&keys, signer.public_keys_json(1_705_000_000, 1_706_000_000)).unwrap();
     upload_signed(&env, bucket, &work.path().join(bucket));
@@ -329,6 +340,13 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         "{s3_out}"
     );
     assert!(String::from_utf8_lossy(&s3.stderr).contains("INVALID: hash value doesn't match"));
+    assert!(
+        String::from_utf8_lossy(&s3.stderr).contains(&format!(
+            "Log file\ts3://{bucket}/{inserted}\tINVALID: not listed in any digest"
+        )),
+        "{}",
+        String::from_utf8_lossy(&s3.stderr)
+    );
     // The fixtures' own copy, with sidecars, gives the same bytes.
     let local = validate(work.path().join(bucket).to_str().unwrap(), &[]);
     assert_eq!(
@@ -358,7 +376,7 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
     );
     assert!(
         String::from_utf8_lossy(&acquire.stderr)
-            .contains("6 objects listed in s3://validate-bucket: 6 copied"),
+            .contains("7 objects listed in s3://validate-bucket: 7 copied"),
         "{}",
         String::from_utf8_lossy(&acquire.stderr)
     );
@@ -370,12 +388,12 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(copy.join("trailscan-manifest.json")).unwrap())
             .unwrap();
-    assert_eq!(manifest["objects"].as_object().unwrap().len(), 6);
+    assert_eq!(manifest["objects"].as_object().unwrap().len(), 7);
 
     // Again: resumes; a local file that differs is reported, never overwritten.
     let again = acquire_copy();
     assert!(
-        String::from_utf8_lossy(&again.stderr).contains("0 copied (0.0 MB), 6 already present"),
+        String::from_utf8_lossy(&again.stderr).contains("0 copied (0.0 MB), 7 already present"),
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
@@ -410,7 +428,7 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         terminal.contains("listing s3://validate-bucket"),
         "{terminal}"
     );
-    assert!(terminal.contains(" in 6/6 objects ("), "{terminal}");
+    assert!(terminal.contains(" in 7/7 objects ("), "{terminal}");
 
     // A manifest that does not read is refused, named, and left as it is: writing a new one
     // would drop the hashes of what was copied before.
@@ -438,7 +456,7 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         serde_json::from_str(&fs::read_to_string(&manifest_path).unwrap()).unwrap();
     assert_eq!(
         manifest["objects"].as_object().unwrap().len(),
-        5,
+        6,
         "all but the changed file"
     );
 }

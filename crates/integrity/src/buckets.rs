@@ -58,6 +58,21 @@ impl Buckets {
         Ok(found.into_iter().map(|o| o.key).collect())
     }
 
+    /// Every key below `dir` (a prefix ending in `/`) of `bucket`, in S3's order, when one
+    /// request brings them all; `None` when it does not, or on disk (see
+    /// [`ObjectStore::list_all_below`]).
+    pub fn list_all_below(
+        &self,
+        bucket: &str,
+        dir: &str,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let Some(store) = self.store(bucket) else {
+            return Ok(Some(Vec::new()));
+        };
+        let found = store.list_all_below(dir)?;
+        Ok(found.map(|objects| objects.into_iter().map(|o| o.key).collect()))
+    }
+
     /// An object and its metadata.
     pub fn get(&self, bucket: &str, key: &str) -> Result<Fetched, StoreError> {
         let Some(store) = self.store(bucket) else {

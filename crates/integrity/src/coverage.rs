@@ -129,13 +129,28 @@ pub fn list_folders(
     if until < start {
         return Ok(FolderKeys::default());
     }
-    let log_days = trail.folder(ObjectKind::Log).day_prefixes(start, until);
+    let logs = trail.folder(ObjectKind::Log);
+    let log_days = logs.day_prefixes(start, until);
     // Digests that may list them: delivered from an hour before the window to a few after.
-    let digest_days = trail
-        .folder(ObjectKind::Digest)
-        .day_prefixes(start - 3600, until + 3 * 3600);
+    let digests = trail.folder(ObjectKind::Digest);
+    let digest_days = digests.day_prefixes(start - 3600, until + 3 * 3600);
+    let mut days = Vec::new();
+    let mut keys = Vec::new();
+    // A quiet region's folder (a month of a small trail, the hourly digests of a month) comes
+    // whole in one request from S3, instead of a request per day: keep its window's days.
+    for (folder, wanted) in [(logs.key(), log_days), (digests.key(), digest_days)] {
+        match store.list_all_below(&trail.bucket, &format!("{folder}/"))? {
+            Some(all) => keys.extend(all.into_iter().filter(|key| {
+                wanted
+                    .binary_search_by(|day| day.as_str().cmp(day_folder(key, &folder)))
+                    .is_ok()
+            })),
+            None => days.extend(wanted),
+        }
+    }
+    keys.extend(list_days(store, &trail.bucket, &days)?);
     let mut listed = FolderKeys::default();
-    for key in list_days(store, &trail.bucket, &[log_days, digest_days].concat())? {
+    for key in keys {
         match parse_key(&key) {
             KeyClass::CloudTrail(k) if k.kind == ObjectKind::Log => listed.logs.push(key),
             KeyClass::CloudTrail(k) if k.kind == ObjectKind::Digest => listed.digests.push(key),
@@ -143,6 +158,15 @@ pub fn list_folders(
         }
     }
     Ok(listed)
+}
+
+/// `FOLDER/YYYY/MM/DD/` of a key below `folder` (as [`RegionFolder::day_prefix`] writes it;
+/// the whole key when it is not that deep).
+///
+/// [`RegionFolder::day_prefix`]: trailscan_layout::paths::RegionFolder::day_prefix
+fn day_folder<'k>(key: &'k str, folder: &str) -> &'k str {
+    let day = folder.len() + "/YYYY/MM/DD/".len();
+    key.get(..day).unwrap_or(key)
 }
 
 /// Log files of the trail's folder delivered in `[start, end]` (and not in the last two hours
