@@ -137,3 +137,73 @@ fn a_bucket() {
     behaves_as_s3_does(&under, "under/a/prefix");
     assert!(under.s3().is_some());
 }
+
+/// `--max-concurrent-requests` caps the whole run, not each operation: three reads at once,
+/// each allowed three requests in flight, never have more than three in flight together (the
+/// way validate-logs' chains share them). A loopback server that holds each request a while
+/// counts how many it holds at once.
+#[cfg(feature = "s3")]
+#[test]
+fn requests_in_flight_are_capped_for_the_whole_run() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use trailscan_archive::s3::S3Bucket;
+    use trailscan_archive::S3Options;
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (held, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (h, m) = (Arc::clone(&held), Arc::clone(&most));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (held, most) = (Arc::clone(&h), Arc::clone(&m));
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                loop {
+                    // A GET: its head, up to the empty line.
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        line.clear();
+                    }
+                    if line != "\r\n" {
+                        return;
+                    }
+                    let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    held.fetch_sub(1, Ordering::SeqCst);
+                    let answer = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let options = S3Options {
+        endpoint_url: Some(url),
+        no_sign_request: true,
+        region: Some("us-east-1".into()),
+        max_concurrent_requests: Some(3),
+        ..S3Options::default()
+    };
+    let bucket = S3Bucket::open("s3://capped", &options).unwrap();
+    let keys: Vec<String> = (0..12).map(|i| format!("k/{i}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                let mut read = 0;
+                bucket.read_each(&keys, 3, false, &mut |_, fetched| {
+                    assert_eq!(fetched.unwrap().body, b"hello");
+                    read += 1;
+                    true
+                });
+                assert_eq!(read, keys.len());
+            });
+        }
+    });
+    assert_eq!(most.load(Ordering::SeqCst), 3, "requests held at once");
+}
