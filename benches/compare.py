@@ -334,7 +334,7 @@ def latency_section(rows, vinfo):
     d = lambda k: f"{direct[k]['seconds']:.2f} s ({direct[k]['seconds'] / base[k]['seconds']:.2f}x the 0 ms row)"
     lines += ["", "In parentheses: the time against the server a round trip away over the time against it beside trailscan.",
               f"Straight to the server, without the proxy: needle lookup {d('lookup')}, validate-logs {d('validate')}, acquire {d('acquire')}; "
-              "the difference is the proxy's own CPU on the two cores trailscan and the server share, which a real network does not take.",
+              "the proxy's own CPU shares the two cores with trailscan and the server (a real network takes none of it).",
               LATENCY_MARK]
     return lines
 
