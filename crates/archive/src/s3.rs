@@ -86,7 +86,7 @@ enum Request {
 
 impl Connection {
     /// Counts a request about to be sent, once one of the run's [`Connection::slots`] is free;
-    /// the request is in flight until the slot is dropped (after its body, for a GET).
+    /// the request is in flight until the slot is dropped (after its body, for a GET read whole).
     async fn asking(self: &Arc<Self>, request: Request) -> tokio::sync::OwnedSemaphorePermit {
         let slot = Arc::clone(&self.slots).acquire_owned().await;
         self.requests[request as usize].fetch_add(1, Ordering::Relaxed);
@@ -502,8 +502,6 @@ fn url_of(bucket: &str, prefix: &str) -> String {
 /// A GET's body read as it arrives, for [`ObjectStore::read_stream`].
 struct BodyReader {
     body: ByteStream,
-    /// The GET is in flight until its body is read (or given up).
-    _slot: tokio::sync::OwnedSemaphorePermit,
     connection: Arc<Connection>,
     chunk: Vec<u8>,
     at: usize,
@@ -675,17 +673,17 @@ impl ObjectStore for S3Bucket {
     }
 
     fn read_stream(&self, key: &str) -> Result<Box<dyn io::Read + Send>, StoreError> {
-        let (slot, out) = self.block_on(async {
-            let slot = self.connection.asking(Request::Get).await;
-            let out = self
-                .send(|c| c.get_object().bucket(&self.bucket).key(key).send())
-                .await;
-            (slot, out)
+        // The slot is given back once the answer starts: a stream is read at its reader's
+        // pace, and one held open while its reader asks for something else must not wait on
+        // itself (with `--max-concurrent-requests 1`).
+        let out = self.block_on(async {
+            let _slot = self.connection.asking(Request::Get).await;
+            self.send(|c| c.get_object().bucket(&self.bucket).key(key).send())
+                .await
         });
         match out {
             Ok(out) => Ok(Box::new(BodyReader {
                 body: out.body,
-                _slot: slot,
                 connection: Arc::clone(&self.connection),
                 chunk: Vec::new(),
                 at: 0,
