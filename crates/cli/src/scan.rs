@@ -52,6 +52,31 @@ pub fn report_deleted(progress: &Progress, store: &dyn ObjectStore, keys: &[Stri
     }
 }
 
+/// The index at `location`: the rows of every segment whose group (account x region x
+/// delivery month) the selection may need, and the S3 requests reading them took.
+fn load_index(location: &str, source: &SourceSettings) -> Result<(Catalog, Option<RequestCounts>)> {
+    let index_store = open_existing(location, &source.s3)
+        .with_context(|| format!("cannot open the index {location}"))?;
+    let index = IndexStore::new(&*index_store);
+    let snapshot = index
+        .current()?
+        .ok_or_else(|| trailscan_index::IndexError::NoIndex(location.to_string()))?;
+    let selection = &source.selection;
+    let wanted = |s: &trailscan_index::SegmentInfo| {
+        let month = s
+            .month
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse().ok()?, m.parse().ok()?)));
+        selection.wants_account(&s.account)
+            && selection.wants_region(&s.region)
+            // A month that does not parse is read: the rows, not the name, decide.
+            && month.is_none_or(|(y, m)| selection.month_may_match(y, m))
+    };
+    let requests = index_store.requests_in_flight();
+    let catalog = index.load(&snapshot, wanted, requests, false)?;
+    Ok((catalog, index_store.requests_made()))
+}
+
 /// A source opened and listed, with its worker threads and progress display.
 pub struct OpenScan {
     /// The progress display, already counting the listing.
@@ -120,30 +145,36 @@ impl OpenScan {
         let progress = Progress::on_stderr(source.no_progress, source.quiet);
         let store = open_archive(&source.spec, &source.s3)?;
         progress.listing(store.name());
-        let listing = list(&*store, &source.selection)?;
+        // With `--index`, the index is read beside the listing: the segments the selection may
+        // need, narrowed to the listed objects' groups once the listing is in. From S3 that
+        // saves the index's round trips; on disk, the listing's stats and the segments'
+        // decoding run on both cores.
+        let (listing, index) = std::thread::scope(|scope| {
+            let loading = source
+                .index
+                .as_ref()
+                .map(|location| scope.spawn(|| load_index(location, source)));
+            let listing = list(&*store, &source.selection);
+            let index = loading.map(|loading| {
+                loading
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            (listing, index)
+        });
+        let listing = listing?;
         if listing.awslogs_folders == 0 {
             return Err(not_an_archive(&*store));
         }
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
-        let mut index_requests = None;
-        let index = match &source.index {
-            Some(location) => {
-                let index_store = open_existing(location, &source.s3)
-                    .with_context(|| format!("cannot open the index {location}"))?;
-                let index = IndexStore::new(&*index_store);
-                let snapshot = index
-                    .current()?
-                    .ok_or_else(|| trailscan_index::IndexError::NoIndex(location.clone()))?;
-                let groups = groups_of(&listing.objects);
-                let requests = index_store.requests_in_flight();
-                let catalog =
-                    index.load(&snapshot, |s| groups.contains(&s.group()), requests, false)?;
-                index_requests = index_store.requests_made();
-                Some(catalog)
+        let (index, index_requests) = match index.transpose()? {
+            Some((mut catalog, requests)) => {
+                catalog.retain_groups(&groups_of(&listing.objects));
+                (Some(catalog), requests)
             }
-            None => None,
+            None => (None, None),
         };
         Ok(OpenScan {
             pool: worker_pool(source.threads)?,

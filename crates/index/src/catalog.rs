@@ -1,6 +1,6 @@
 //! A catalog row: what the index knows of one log object.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_array::{
@@ -136,6 +136,37 @@ impl Catalog {
         self.rows.is_empty()
     }
 
+    /// Keeps only the rows of `groups` (those of a lookup's listed objects): rows of groups
+    /// read but not listed would otherwise look deleted since indexed.
+    pub fn retain_groups(&mut self, groups: &HashSet<Group>) {
+        // A segment's rows are one group's, sorted by key: a group is looked up once per run
+        // of rows that share it, not once per row.
+        let keep: Vec<Vec<bool>> = self
+            .batches
+            .iter()
+            .map(|c| {
+                let mut last: Option<(&str, &str, i64, bool)> = None;
+                (0..c.key.len())
+                    .map(|i| {
+                        let (account, region) = (c.account.value(i), c.region.value(i));
+                        let month = month_index(c.delivered_at.value(i));
+                        match last {
+                            Some((a, r, m, kept)) if (a, r, m) == (account, region, month) => kept,
+                            _ => {
+                                let row = Row { columns: c, i };
+                                let kept = groups.contains(&row.group());
+                                last = Some((account, region, month, kept));
+                                kept
+                            }
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        self.rows
+            .retain(|_, &mut (b, i)| keep[b as usize][i as usize]);
+    }
+
     /// Every current row, in no particular order.
     pub fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {
         self.rows.values().map(|&(b, i)| Row {
@@ -266,6 +297,13 @@ impl<'c> Row<'c> {
             filter: self.filter().to_vec(),
         }
     }
+}
+
+/// Months since year 0 of a delivery time: equal for two times of the same group's month,
+/// and cheap to compare (no text).
+pub(crate) fn month_index(epoch_secs: i64) -> i64 {
+    let (y, m, _) = trailscan_layout::time::civil_from_days(epoch_secs.div_euclid(86_400));
+    y * 12 + i64::from(m)
 }
 
 /// A modification time as the catalog stores it.

@@ -7,7 +7,7 @@ use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::{Selection, ShardPlan, Unit};
 use trailscan_query::LookupRequest;
 
-use crate::catalog::{Catalog, Freshness, Row};
+use crate::catalog::{month_index, Catalog, Freshness, Row};
 use crate::filter::ValueFilter;
 use crate::hash::value_hash;
 use crate::snapshot::Group;
@@ -42,19 +42,13 @@ pub fn groups_of(listed: &[ObjectRef]) -> HashSet<Group> {
     let mut last: Option<(&str, &str, i64)> = None;
     for o in listed {
         let l = &o.layout;
-        let month = month_of(l.delivered_at);
+        let month = month_index(l.delivered_at);
         if last != Some((&l.account, &l.region, month)) {
             groups.insert(Group::new(&l.account, &l.region, l.delivered_at));
             last = Some((&l.account, &l.region, month));
         }
     }
     groups
-}
-
-/// Months since year 0 of a time, for telling groups apart cheaply.
-fn month_of(epoch_secs: i64) -> i64 {
-    let (y, m, _) = trailscan_layout::time::civil_from_days(epoch_secs.div_euclid(86_400));
-    y * 12 + i64::from(m)
 }
 
 /// Decides, for each listed object, whether the lookup must read it. An object is left out

@@ -211,6 +211,30 @@ mod tests {
         );
     }
 
+    /// Only the rows of the groups kept stay, whichever segments they were read from.
+    #[test]
+    fn rows_of_other_groups_are_let_go() {
+        let mut rows: Vec<CatalogEntry> = (0..12).map(entry).collect();
+        for row in rows.iter_mut().filter(|r| r.size % 3 == 0) {
+            row.account = "210987654321".into();
+            row.key = row.key.replace("123456789012", "210987654321");
+        }
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut catalog = Catalog::default();
+        catalog.add(read_columns(Bytes::from(write_segment(&rows).unwrap())).unwrap());
+        let kept = crate::Group::new("123456789012", "us-east-1", 1_704_067_200);
+        catalog.retain_groups(&[kept.clone()].into_iter().collect());
+        let expected: Vec<&str> = rows
+            .iter()
+            .filter(|r| crate::Group::of(r) == kept)
+            .map(|r| r.key.as_str())
+            .collect();
+        assert_eq!(expected.len(), 8);
+        let mut left: Vec<&str> = catalog.rows().map(|r| r.key()).collect();
+        left.sort();
+        assert_eq!(left, expected);
+    }
+
     /// A segment damaged anywhere (past the checksum that normally catches it first) is an
     /// error or some rows, never a panic.
     #[test]
