@@ -186,6 +186,16 @@ fn region_named_by<E>(e: &SdkError<E, HttpResponse>, asked_in: Option<&str>) -> 
     (Some(region) != asked_in).then(|| region.to_string())
 }
 
+/// Whether S3 refused a request for going to another region than the bucket's (301
+/// PermanentRedirect, or 400 AuthorizationHeaderMalformed for a signature of the wrong region).
+fn sent_to_another_region<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    e.raw_response().is_some_and(|r| r.status().as_u16() == 301)
+        || matches!(
+            e.code(),
+            Some("PermanentRedirect" | "AuthorizationHeaderMalformed")
+        )
+}
+
 /// A LastModified as a time.
 fn system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTime> {
     let t = t?;
@@ -269,16 +279,23 @@ impl S3Bucket {
     /// (HeadBucket) would cost every command a round trip.
     async fn send<T, E, F, Fut>(&self, request: F) -> Result<T, SdkError<E, HttpResponse>>
     where
+        E: ProvideErrorMetadata,
         F: Fn(Client) -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     {
         let client = self.client();
         let asked_in = client.config().region().map(|r| r.to_string());
-        let error = match request(client).await {
+        let error = match request(client.clone()).await {
             Ok(answer) => return Ok(answer),
             Err(e) => e,
         };
-        let Some(region) = region_named_by(&error, asked_in.as_deref()) else {
+        let region = match region_named_by(&error, asked_in.as_deref()) {
+            Some(region) => Some(region),
+            // Refused for its region without naming the bucket's: HeadBucket names it.
+            None if sent_to_another_region(&error) => self.ask_region(&client).await,
+            None => None,
+        };
+        let Some(region) = region.filter(|r| Some(r.as_str()) != asked_in.as_deref()) else {
             return Err(error);
         };
         let moved = {
@@ -293,6 +310,17 @@ impl S3Bucket {
             current.clone()
         };
         request(moved).await
+    }
+
+    /// The bucket's region, as S3 names it in HeadBucket's answer (`x-amz-bucket-region`, on
+    /// a 301 from the wrong region too). Counted, but without a request slot: it is asked
+    /// while the request it rescues holds one.
+    async fn ask_region(&self, client: &Client) -> Option<String> {
+        self.connection.requests[Request::Other as usize].fetch_add(1, Ordering::Relaxed);
+        match client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(answer) => answer.bucket_region().map(str::to_string),
+            Err(e) => region_named_by(&e, None),
+        }
     }
 
     /// ListObjectsV2 below `prefix` (grouped at `delimiter`, after `start_after`), page by

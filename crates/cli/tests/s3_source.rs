@@ -897,13 +897,26 @@ fn public_keys_from_list_public_keys() {
 /// request again in the bucket's region and stays there, instead of failing.
 #[test]
 fn a_bucket_in_another_region_is_followed() {
+    follows_a_bucket_in_another_region(true);
+}
+
+/// The same when the refusals do not name the region: HeadBucket's answer does.
+#[test]
+fn a_bucket_in_another_region_is_followed_through_head_bucket() {
+    follows_a_bucket_in_another_region(false);
+}
+
+/// Looks up a bucket of eu-west-1 from a client of us-east-1; `named` whether S3's refusals of
+/// other requests than HeadBucket say where the bucket lives.
+fn follows_a_bucket_in_another_region(named: bool) {
     use common::fake_http::{serve, Response};
-    let far = serve(|request| {
+    let far = serve(move |request| {
         let region_header = ("x-amz-bucket-region".to_string(), "eu-west-1".to_string());
         if request.signed_region() != Some("eu-west-1") {
+            let says = named || request.method == "HEAD";
             return Response {
                 status: 301,
-                headers: vec![region_header],
+                headers: if says { vec![region_header] } else { vec![] },
                 body: "<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message></Error>".into(),
             };
         }
@@ -963,10 +976,18 @@ fn a_bucket_in_another_region_is_followed() {
             .count()
     };
     // No HeadBucket first: the first requests go to the client's region, are answered 301,
-    // and are sent again in the bucket's; from then on the client stays there. The top's
-    // listing and the `AWSLogs/` one asked beside it are the only ones that can go astray.
-    assert!(requests.iter().all(|r| r.method == "GET"), "{requests:?}");
-    assert!((1..=2).contains(&signed_in("us-east-1")), "{requests:?}");
+    // and are sent again in the bucket's (after a HeadBucket, where the 301 did not name it);
+    // from then on the client stays there. The top's listing and the `AWSLogs/` one asked
+    // beside it are the only ones that can go astray.
+    let heads = requests.iter().filter(|r| r.method == "HEAD").count();
+    match named {
+        true => assert_eq!(heads, 0, "{requests:?}"),
+        false => assert!((1..=2).contains(&heads), "{requests:?}"),
+    }
+    assert!(
+        (1..=2).contains(&(signed_in("us-east-1") - heads)),
+        "{requests:?}"
+    );
     assert_eq!(
         signed_in("eu-west-1") + signed_in("us-east-1"),
         requests.len()
@@ -978,7 +999,7 @@ fn a_bucket_in_another_region_is_followed() {
     assert!(
         requests[..first_answered]
             .iter()
-            .all(|r| r.target.contains("list-type=2")),
+            .all(|r| r.target.contains("list-type=2") || r.method == "HEAD"),
         "{requests:?}"
     );
     assert!(signed_in("eu-west-1") >= 2, "{requests:?}");
