@@ -83,6 +83,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicUsize;
+
     use super::*;
     use crate::{MemoryStore, WriteMode};
 
@@ -107,12 +109,14 @@ mod tests {
             assert_eq!(got.len(), keys.len());
             assert!(got[..50].iter().all(|(_, r)| *r == Ok(true)));
             assert_eq!(got[50].1, Err(true));
-            // Stopped by the work on the tenth object: no more than the objects already
-            // read or in flight are worked on.
-            let stop = AtomicBool::new(false);
-            let got = map_fetched_until(&store, &keys, in_flight, false, &stop, |i, _| {
-                if i == 9 {
-                    stop.store(true, Ordering::Relaxed);
+            // Stopped by the work from the tenth object worked on: no more than the objects
+            // already read or in flight are worked on. (From the tenth, not on the one of
+            // index 9: a worker holding that one can be held up while the others work
+            // through every other object.)
+            let (stop, worked) = (AtomicBool::new(false), AtomicUsize::new(0));
+            let got = map_fetched_until(&store, &keys, in_flight, false, &stop, |_, _| {
+                if worked.fetch_add(1, Ordering::SeqCst) >= 9 {
+                    stop.store(true, Ordering::SeqCst);
                 }
             });
             assert!(got.len() < keys.len(), "{in_flight}: {}", got.len());
