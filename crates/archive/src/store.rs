@@ -108,7 +108,8 @@ pub struct RequestCounts {
     pub get: u64,
     /// PutObject.
     pub put: u64,
-    /// Anything else (HeadBucket to find the bucket's region, DeleteObject).
+    /// Anything else (DeleteObject; HeadBucket, where S3 refused a request for the wrong
+    /// region without naming the bucket's).
     pub other: u64,
 }
 

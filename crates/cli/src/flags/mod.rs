@@ -395,8 +395,9 @@ pub struct S3Args {
     #[arg(long)]
     pub no_sign_request: bool,
 
-    /// Requests to S3 in flight at once, listings and GETs (default: sized for the round trip
-    /// trailscan measures, 32 to 256): more for a distant bucket, fewer to spare a narrow link.
+    /// Requests to S3 in flight at once, listings and GETs, over the whole run (default: each
+    /// operation sized for the round trip trailscan measures, 32 to 256, and 256 in all): more
+    /// for a distant bucket, fewer to spare a narrow link.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_concurrent_requests: Option<u32>,
 }
