@@ -252,3 +252,71 @@ pub fn unlisted_logs(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use trailscan_archive::{MemoryStore, ObjectStore, WriteMode};
+
+    use super::*;
+
+    const ACCOUNT: &str = "111122223333";
+
+    fn log(region: &str, day: u32) -> String {
+        format!("AWSLogs/{ACCOUNT}/CloudTrail/{region}/2024/01/{day:02}/{ACCOUNT}_CloudTrail_{region}_202401{day:02}T0100Z_abcdefghijklmnop.json.gz")
+    }
+
+    fn digest(day: u32) -> String {
+        format!("AWSLogs/{ACCOUNT}/CloudTrail-Digest/us-east-1/2024/01/{day:02}/{ACCOUNT}_CloudTrail-Digest_us-east-1_t_us-east-1_202401{day:02}T010000Z.json.gz")
+    }
+
+    /// A region's folder taken from one request (where one brings it all) gives the keys that
+    /// listing it day by day gives: the window's days, nothing of another region or depth.
+    #[test]
+    fn a_folder_in_one_request_or_day_by_day_gives_the_same_keys() {
+        let trail = Trail {
+            bucket: "b".into(),
+            prefix: None,
+            account: ACCOUNT.into(),
+            org_id: None,
+            name: "t".into(),
+            home_region: "us-east-1".into(),
+            source_region: "us-east-1".into(),
+        };
+        let mut keys: Vec<String> = (1..=5)
+            .flat_map(|d| [log("us-east-1", d), digest(d)])
+            .collect();
+        keys.push(log("eu-west-1", 2));
+        keys.push(format!(
+            "AWSLogs/{ACCOUNT}/CloudTrail/us-east-1/2024/01/notes.txt"
+        ));
+        // 2024-01-02T00:00Z to 2024-01-03T12:00Z: logs of those two days, and the digests
+        // delivered from an hour before to three hours after (2024-01-01 to 2024-01-03).
+        let window = (1_704_153_600, 1_704_283_200);
+        let listed = |store: MemoryStore| {
+            for key in &keys {
+                store.write(key, b"x", None, WriteMode::Replace).unwrap();
+            }
+            let found = list_folders(
+                &Buckets::new("b", Arc::new(store)),
+                &trail,
+                window,
+                2_000_000_000,
+            );
+            let found = found.unwrap();
+            (found.logs, found.digests)
+        };
+        let by_day = listed(MemoryStore::new());
+        assert_eq!(
+            by_day,
+            (
+                vec![log("us-east-1", 2), log("us-east-1", 3)],
+                vec![digest(1), digest(2), digest(3)]
+            )
+        );
+        // Requests that bring every key of a folder, and requests that bring two.
+        assert_eq!(listed(MemoryStore::paged(1000)), by_day);
+        assert_eq!(listed(MemoryStore::paged(2)), by_day);
+    }
+}
