@@ -19,5 +19,6 @@ pub use columns::{Provenance, RowsBuilder};
 pub use dates::{day_string, iso_millis};
 pub use ddl::{athena_ddl, AthenaTable};
 pub use writer::{
-    file_sha256, Format, Partition, PartitionWriter, WriteError, WriterOptions, WrittenFile,
+    file_sha256, Format, Partition, PartitionWriter, WriteError, WriteTimes, WriterOptions,
+    WrittenFile,
 };

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMillisecondType};
@@ -138,7 +140,7 @@ pub enum WriteError {
 
 enum OpenFile {
     Parquet(Box<ParquetFile>),
-    Jsonl(BufWriter<File>),
+    Jsonl(BufWriter<TimedFile>),
 }
 
 struct OpenPartition {
@@ -157,6 +159,55 @@ pub struct PartitionWriter {
     /// Files started per partition in this run (the next file's sequence number).
     started: BTreeMap<Partition, u32>,
     written: Vec<WrittenFile>,
+    /// Time spent sorting rows and hashing closed files.
+    times: WriteTimes,
+    /// Nanoseconds spent in the files' writes (shared with each [`TimedFile`]).
+    writing: Arc<AtomicU64>,
+}
+
+/// Where a [`PartitionWriter`]'s time went, beside what its caller measures as a whole (the
+/// rest is encoding: Parquet's columns, or JSON lines' text).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteTimes {
+    /// Sorting each row group's rows.
+    pub sort: Duration,
+    /// In the file system's writes.
+    pub write: Duration,
+    /// Reading each closed file back for its SHA-256.
+    pub hash: Duration,
+}
+
+/// A file that counts the time its writes take.
+struct TimedFile {
+    file: File,
+    nanos: Arc<AtomicU64>,
+}
+
+impl TimedFile {
+    fn new(file: File, nanos: &Arc<AtomicU64>) -> TimedFile {
+        TimedFile {
+            file,
+            nanos: Arc::clone(nanos),
+        }
+    }
+
+    fn timed<T>(&mut self, f: impl FnOnce(&mut File) -> T) -> T {
+        let started = Instant::now();
+        let out = f(&mut self.file);
+        let nanos = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+        out
+    }
+}
+
+impl Write for TimedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.timed(|f| f.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.timed(|f| f.flush())
+    }
 }
 
 impl PartitionWriter {
@@ -170,6 +221,16 @@ impl PartitionWriter {
             open: BTreeMap::new(),
             started: BTreeMap::new(),
             written: Vec::new(),
+            times: WriteTimes::default(),
+            writing: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Where the time went so far.
+    pub fn times(&self) -> WriteTimes {
+        WriteTimes {
+            write: Duration::from_nanos(self.writing.load(Ordering::Relaxed)),
+            ..self.times
         }
     }
 
@@ -248,7 +309,8 @@ impl PartitionWriter {
                 source,
             };
             fs::create_dir_all(&dir).map_err(io_err)?;
-            let file = BufWriter::with_capacity(1 << 20, File::create(&path).map_err(io_err)?);
+            let file = File::create(&path).map_err(io_err)?;
+            let file = BufWriter::with_capacity(1 << 20, TimedFile::new(file, &self.writing));
             let file = match self.options.format {
                 Format::Parquet => OpenFile::Parquet(Box::new(
                     ParquetFile::create(file, &self.schema, &self.properties).map_err(
@@ -265,10 +327,12 @@ impl PartitionWriter {
         let Some((file, path, _, count)) = open.file.as_mut() else {
             unreachable!("opened above");
         };
+        let sorting = Instant::now();
         let batch = sorted(&pending).map_err(|source| WriteError::Arrow {
             path: path.clone(),
             source,
         })?;
+        self.times.sort += sorting.elapsed();
         drop(pending);
         *count += batch.num_rows() as u64;
         let size = match file {
@@ -300,7 +364,8 @@ impl PartitionWriter {
                         source,
                     })?;
                 }
-                writer.get_ref().metadata().map_or(0, |m| m.len()) + writer.buffer().len() as u64
+                writer.get_ref().file.metadata().map_or(0, |m| m.len())
+                    + writer.buffer().len() as u64
             }
         };
         if size >= self.options.max_file_bytes {
@@ -336,10 +401,12 @@ impl PartitionWriter {
         }
         let done = self.root.join(&rel);
         fs::rename(&path, &done).map_err(io_err)?;
+        let hashing = Instant::now();
         let (bytes, sha256) = file_sha256(&done).map_err(|source| WriteError::Io {
             path: done.clone(),
             source,
         })?;
+        self.times.hash += hashing.elapsed();
         self.written.push(WrittenFile {
             path: rel,
             rows,
@@ -352,7 +419,7 @@ impl PartitionWriter {
 
 /// A Parquet file being written, a row group at a time, its columns encoded in parallel.
 struct ParquetFile {
-    file: SerializedFileWriter<BufWriter<File>>,
+    file: SerializedFileWriter<BufWriter<TimedFile>>,
     columns: ArrowRowGroupWriterFactory,
     row_groups: usize,
 }
@@ -362,7 +429,7 @@ impl ParquetFile {
     /// in the footer for Arrow readers), but with the encoding of a row group's columns
     /// spread over the worker threads (rayon's pool where it runs), not one after another.
     fn create(
-        file: BufWriter<File>,
+        file: BufWriter<TimedFile>,
         schema: &Arc<Schema>,
         properties: &WriterProperties,
     ) -> Result<ParquetFile, ParquetError> {

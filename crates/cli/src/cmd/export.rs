@@ -15,7 +15,7 @@ use trailscan_archive::{
 };
 use trailscan_export::{
     athena_ddl, AthenaTable, Format, Partition, PartitionWriter, Provenance, RecordBatch,
-    RowsBuilder, WriterOptions, WrittenFile,
+    RowsBuilder, WriteTimes, WriterOptions, WrittenFile,
 };
 use trailscan_layout::Shard;
 use trailscan_query::{Match, RecordSink, ScanStats};
@@ -100,6 +100,8 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let WriterResult {
         files: written,
         busy: writing,
+        times,
+        publishing,
     } = written;
     let rows: u64 = written.iter().map(|f| f.rows).sum();
     let bytes: u64 = written.iter().map(|f| f.bytes).sum();
@@ -143,13 +145,20 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             stats.records, stats.records_skipped, stats.records_matched
         );
         // Where the time went, so that the next bottleneck is visible: the scan on all cores
-        // (columns built inside it, their CPU time summed over threads), and sorting, encoding
-        // and writing the files on the writer's thread, beside the scan.
+        // (columns built inside it, their CPU time summed over threads), and on the writer's
+        // thread beside it, sorting, encoding (what the rest is), writing, hashing and
+        // publishing the files.
+        let encoding = writing.saturating_sub(times.sort + times.write + times.hash + publishing);
         eprintln!(
-            "  time: scan {:.3} s (building columns {:.3} s of CPU over the threads); sort, encode and write {:.3} s beside it",
+            "  time: scan {:.3} s (building columns {:.3} s of CPU over the threads); beside it {:.3} s: sort {:.3} s, encode {:.3} s, write {:.3} s, hash {:.3} s, publish {:.3} s",
             scanning.as_secs_f64(),
             building.as_secs_f64(),
-            writing.as_secs_f64()
+            writing.as_secs_f64(),
+            times.sort.as_secs_f64(),
+            encoding.as_secs_f64(),
+            times.write.as_secs_f64(),
+            times.hash.as_secs_f64(),
+            publishing.as_secs_f64(),
         );
     }
     if shard.is_some() {
@@ -190,10 +199,13 @@ struct WriterBatch {
     delivered_day: i64,
 }
 
-/// The files written, and the time the writer's thread was busy.
+/// The files written, the time the writer's thread was busy, and where that time went.
 struct WriterResult {
     files: Vec<WrittenFile>,
     busy: Duration,
+    times: WriteTimes,
+    /// Moving closed files into place (from S3: uploading them).
+    publishing: Duration,
 }
 
 /// The writer's thread: adds each batch's rows, finishes the partitions no more rows will
@@ -207,7 +219,13 @@ fn write_batches(
     pool: &rayon::ThreadPool,
 ) -> Result<WriterResult> {
     let mut files = Vec::new();
-    let mut busy = Duration::ZERO;
+    let (mut busy, mut publishing) = (Duration::ZERO, Duration::ZERO);
+    let mut publish = |written: Vec<WrittenFile>| -> Result<()> {
+        let started = Instant::now();
+        files.extend(destination.publish(written)?);
+        publishing += started.elapsed();
+        Ok(())
+    };
     for batch in batches {
         let started = Instant::now();
         let Some((first, _)) = batch.partitions.first() else {
@@ -223,13 +241,19 @@ fn write_batches(
             })
         };
         pool.install(work)?;
-        files.extend(destination.publish(writer.take_written())?);
+        publish(writer.take_written())?;
         busy += started.elapsed();
     }
     let started = Instant::now();
-    files.extend(destination.publish(pool.install(|| writer.finish())?)?);
+    pool.install(|| writer.finish_where(|_| true))?;
+    publish(writer.take_written())?;
     busy += started.elapsed();
-    Ok(WriterResult { files, busy })
+    Ok(WriterResult {
+        files,
+        busy,
+        times: writer.times(),
+        publishing,
+    })
 }
 
 /// Builds rows per worker thread, by the day (since 1970) of their event time.
