@@ -177,13 +177,12 @@ async fn shared_config(options: &S3Options) -> aws_config::SdkConfig {
         .build()
 }
 
-/// The region S3 says a bucket lives in, from a request sent to another region: its 301
-/// (PermanentRedirect) or 400 (AuthorizationHeaderMalformed) answer names it in
-/// `x-amz-bucket-region`. `None` for any other failure, and from S3-compatible servers, which
-/// do not say.
-fn region_named_by<E>(e: &SdkError<E, HttpResponse>, asked_in: Option<&str>) -> Option<String> {
+/// The region S3 names for the bucket in a failed request's answer (`x-amz-bucket-region`:
+/// on a 301 PermanentRedirect or a 400 AuthorizationHeaderMalformed from another region, and
+/// on HeadBucket's); `None` where it names none, as S3-compatible servers do not.
+fn region_named_by<E>(e: &SdkError<E, HttpResponse>) -> Option<String> {
     let region = e.raw_response()?.headers().get("x-amz-bucket-region")?;
-    (Some(region) != asked_in).then(|| region.to_string())
+    Some(region.to_string())
 }
 
 /// Whether S3 refused a request for going to another region than the bucket's (301
@@ -289,7 +288,7 @@ impl S3Bucket {
             Ok(answer) => return Ok(answer),
             Err(e) => e,
         };
-        let region = match region_named_by(&error, asked_in.as_deref()) {
+        let region = match region_named_by(&error) {
             Some(region) => Some(region),
             // Refused for its region without naming the bucket's: HeadBucket names it.
             None if sent_to_another_region(&error) => self.ask_region(&client).await,
@@ -319,7 +318,7 @@ impl S3Bucket {
         self.connection.requests[Request::Other as usize].fetch_add(1, Ordering::Relaxed);
         match client.head_bucket().bucket(&self.bucket).send().await {
             Ok(answer) => answer.bucket_region().map(str::to_string),
-            Err(e) => region_named_by(&e, None),
+            Err(e) => region_named_by(&e),
         }
     }
 
@@ -334,22 +333,9 @@ impl S3Bucket {
     ) -> Result<(), String> {
         let mut token: Option<String> = None;
         loop {
-            // Each page is one request, answered or not.
-            let _slot = self.connection.asking(Request::List).await;
-            let asked = Instant::now();
             let page = self
-                .send(|c| {
-                    c.list_objects_v2()
-                        .bucket(&self.bucket)
-                        .prefix(prefix)
-                        .set_delimiter(delimiter.map(str::to_string))
-                        .set_start_after((!start_after.is_empty()).then(|| start_after.into()))
-                        .set_continuation_token(token.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| describe(&e))?;
-            self.connection.answered_in(asked);
+                .list_page(prefix, delimiter, start_after, token.clone())
+                .await?;
             each(&page);
             match page.next_continuation_token() {
                 // A server that hands back the token it was given would page forever.
@@ -360,6 +346,32 @@ impl S3Bucket {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// One ListObjectsV2 request (a page, from `token` on): what S3 said when it fails.
+    async fn list_page(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        start_after: &str,
+        token: Option<String>,
+    ) -> Result<ListObjectsV2Output, String> {
+        let _slot = self.connection.asking(Request::List).await;
+        let asked = Instant::now();
+        let page = self
+            .send(|c| {
+                c.list_objects_v2()
+                    .bucket(&self.bucket)
+                    .prefix(prefix)
+                    .set_delimiter(delimiter.map(str::to_string))
+                    .set_start_after((!start_after.is_empty()).then(|| start_after.into()))
+                    .set_continuation_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|e| describe(&e))?;
+        self.connection.answered_in(asked);
+        Ok(page)
     }
 
     fn failed(&self, operation: Operation, key: &str, reason: String) -> StoreError {
@@ -628,21 +640,15 @@ impl ObjectStore for S3Bucket {
     }
 
     fn list_all_below(&self, dir: &str) -> Result<Option<Vec<ObjectInfo>>, StoreError> {
-        self.block_on(async {
-            let _slot = self.connection.asking(Request::List).await;
-            let asked = Instant::now();
-            let page = self
-                .send(|c| c.list_objects_v2().bucket(&self.bucket).prefix(dir).send())
-                .await
-                .map_err(|e| self.failed(Operation::List, dir, describe(&e)))?;
-            self.connection.answered_in(asked);
-            if page.is_truncated().unwrap_or(false) {
-                return Ok(None);
-            }
-            Ok(Some(
-                page.contents().iter().filter_map(object_info).collect(),
-            ))
-        })
+        let page = self
+            .block_on(self.list_page(dir, None, "", None))
+            .map_err(|e| self.failed(Operation::List, dir, e))?;
+        if page.is_truncated().unwrap_or(false) {
+            return Ok(None);
+        }
+        Ok(Some(
+            page.contents().iter().filter_map(object_info).collect(),
+        ))
     }
 
     fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError> {
