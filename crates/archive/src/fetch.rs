@@ -81,6 +81,25 @@ where
     })
 }
 
+/// Runs `beside` on a thread of its own while `here` runs on this one, and returns both
+/// results (`here`'s first); a panic in either is this thread's. For requests that wait on the
+/// network and do not need each other's answers: from S3, each is a round trip, and two at
+/// once cost one. (Not `rayon::join`: both may block on I/O, which must not hold a pool's
+/// worker.)
+pub fn alongside<H, B>(beside: impl FnOnce() -> B + Send, here: impl FnOnce() -> H) -> (H, B)
+where
+    B: Send,
+{
+    std::thread::scope(|scope| {
+        let beside = scope.spawn(beside);
+        let here = here();
+        let beside = beside
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (here, beside)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;

@@ -34,7 +34,7 @@ pub mod s3;
 pub mod sidecar;
 mod store;
 
-pub use fetch::{map_fetched, map_fetched_until};
+pub use fetch::{alongside, map_fetched, map_fetched_until};
 pub use folder::LocalFolder;
 pub use listing::list;
 pub use memory::MemoryStore;

@@ -7,7 +7,7 @@ use std::sync::{Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use trailscan_archive::{
-    default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
+    alongside, default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
     RequestCounts,
 };
 use trailscan_index::{
@@ -149,19 +149,13 @@ impl OpenScan {
         // need, narrowed to the listed objects' groups once the listing is in. From S3 that
         // saves the index's round trips; on disk, the listing's stats and the segments'
         // decoding run on both cores.
-        let (listing, index) = std::thread::scope(|scope| {
-            let loading = source
-                .index
-                .as_ref()
-                .map(|location| scope.spawn(|| load_index(location, source)));
-            let listing = list(&*store, &source.selection);
-            let index = loading.map(|loading| {
-                loading
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            });
-            (listing, index)
-        });
+        let (listing, index) = alongside(
+            || {
+                let location = source.index.as_ref()?;
+                Some(load_index(location, source))
+            },
+            || list(&*store, &source.selection),
+        );
         let listing = listing?;
         if listing.awslogs_folders == 0 {
             return Err(not_an_archive(&*store));

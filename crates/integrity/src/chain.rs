@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde_json::json;
-use trailscan_archive::StoreError;
+use trailscan_archive::{alongside, StoreError};
 use trailscan_layout::time::format_utc;
 
 use crate::buckets::Buckets;
@@ -62,23 +62,20 @@ pub fn check_chain(
     pool: &rayon::ThreadPool,
     checked: &(dyn Fn(u64) + Sync),
 ) -> Result<Checked, ChainError> {
-    let (walked, listed) = std::thread::scope(|scope| {
-        // The coverage check's folders are listed beside the walk and the hashing, which it
-        // does not need: from S3, its listings would otherwise be round trips at the end.
-        let listing = scope.spawn(|| list_folders(buckets, trail, (start, end), now));
-        // In the pool: the walk fetches and verifies the listed digests in parallel first.
-        let walked = pool
-            .install(|| Walker::new(buckets, trail, keys, start, end).walk())
-            .map(|steps| {
-                checked(steps.len() as u64);
-                let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
-                (steps, reads)
-            });
-        let listed = listing
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (walked, listed)
-    });
+    // The coverage check's folders are listed beside the walk and the hashing, which it does
+    // not need: from S3, its listings would otherwise be round trips at the end.
+    let (walked, listed) = alongside(
+        || list_folders(buckets, trail, (start, end), now),
+        || {
+            // In the pool: the walk fetches and verifies the listed digests in parallel first.
+            pool.install(|| Walker::new(buckets, trail, keys, start, end).walk())
+                .map(|steps| {
+                    checked(steps.len() as u64);
+                    let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
+                    (steps, reads)
+                })
+        },
+    );
     let (steps, reads) = walked?;
     let listed = listed?;
     let excused = unaccounted_hours(&steps);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
-use trailscan_archive::{Listing, ObjectStore};
+use trailscan_archive::{alongside, Listing, ObjectStore};
 use trailscan_layout::key::{is_org_id, ObjectKind};
 
 use crate::aws_cli::partition;
@@ -76,14 +76,7 @@ pub fn locate(store: &dyn ObjectStore, account: &str, given_prefix: Option<&str>
     }
     // The top's AWSLogs/ (where a trail without a prefix delivers) asked about in the same
     // round trip as the top's listing: from S3, each is a round trip.
-    let (top, at_top) = std::thread::scope(|scope| {
-        let at_top = scope.spawn(|| found_under(&None));
-        let top = folders(store, "");
-        let at_top = at_top
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (top, at_top)
-    });
+    let (top, at_top) = alongside(|| found_under(&None), || folders(store, ""));
     let found = |prefix: &Option<String>| match prefix {
         None => at_top.clone(),
         Some(_) => found_under(prefix),
