@@ -16,6 +16,10 @@ use crate::store::{
     DirListing, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem, StoreError, WriteMode,
 };
 
+/// From this size on, [`LocalFolder`]'s `read_shared` maps a file instead of reading it: below
+/// it, a map costs more system calls than the copy it saves.
+const MAP_FROM_BYTES: u64 = 64 * 1024;
+
 /// Whether `segment` (a part of a key between `/`) can name a file or folder under a folder
 /// and nothing else: not empty, not `.` or `..`, no backslash (a separator on Windows), no
 /// control character.
@@ -452,6 +456,28 @@ impl ObjectStore for LocalFolder {
         file.read_to_end(buf)
             .map_err(|e| io_error(Operation::Read, &self.key_root.join(key), e))?;
         Ok(info)
+    }
+
+    /// A file of [`MAP_FROM_BYTES`] or more is mapped: its pages are the page cache's, where
+    /// a copy would take a fault on every fresh 4 KiB page of the buffer (a lookup reading an
+    /// index of 6.7 MB took 1,640 of them, about 2.5 us each on this project's machines).
+    /// A file truncated by another program while it is mapped would end the process (SIGBUS)
+    /// where a read would have reported it; the index's segments, read this way, are written
+    /// once under their own hash and never changed in place.
+    fn read_shared(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
+        let (mut file, info) = self.open_regular(key)?;
+        let path = || self.key_root.join(key);
+        if info.size < MAP_FROM_BYTES {
+            let mut buf = Vec::new();
+            file.read_to_end(&mut buf)
+                .map_err(|e| io_error(Operation::Read, &path(), e))?;
+            return Ok(bytes::Bytes::from(buf));
+        }
+        // SAFETY: the map is read only and lives as long as the bytes that own it; see above
+        // for a file changed while mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .map_err(|e| io_error(Operation::Read, &path(), e))?;
+        Ok(bytes::Bytes::from_owner(map))
     }
 
     fn read_with_metadata(

@@ -329,6 +329,15 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// Reads an object into `buf` (cleared first, capacity kept).
     fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError>;
 
+    /// Reads an object whole, as bytes that may be shared and sliced without a copy. On disk a
+    /// large file is mapped rather than copied (see [`crate::LocalFolder`]); the default reads
+    /// it into a buffer.
+    fn read_shared(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
+        let mut buf = Vec::new();
+        self.read(key, &mut buf)?;
+        Ok(bytes::Bytes::from(buf))
+    }
+
     /// Reads an object into `buf` with its metadata; `None` where the store cannot know it (a
     /// copy on disk without its `.s3meta.json` sidecar).
     fn read_with_metadata(

@@ -242,7 +242,9 @@ impl OpenScan {
             }
         };
         drop(catalog);
-        give_back_freed_memory();
+        if objects.len() >= TRIM_BEFORE_OBJECTS {
+            give_back_freed_memory();
+        }
         let bytes = objects.iter().map(|o| o.size).sum();
         self.progress
             .start(Meter::Scan, objects.len() as u64, bytes);
@@ -341,6 +343,10 @@ impl OpenScan {
         scan(objects, request, &options, new_sink, merge)
     }
 }
+
+/// From this many objects to read on, the memory the catalog held is given back before the
+/// scan; a scan of fewer cannot grow into it, and the trim costs about a millisecond.
+const TRIM_BEFORE_OBJECTS: usize = 256;
 
 /// Returns the memory just freed (the catalog) to the system before a scan that may need it:
 /// glibc keeps freed blocks of that size in the heap (its mmap threshold grows with them),

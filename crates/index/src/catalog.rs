@@ -4,10 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_array::{
-    Array, BinaryArray, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray,
-    TimestampSecondArray, UInt64Array,
+    Array, StringArray, TimestampMicrosecondArray, TimestampNanosecondArray, TimestampSecondArray,
+    UInt64Array,
 };
 
+use bytes::Bytes;
 use trailscan_archive::ObjectRef;
 use trailscan_records::EventTime;
 
@@ -192,7 +193,9 @@ pub(crate) struct Columns {
     pub(crate) inflated_bytes: UInt64Array,
     pub(crate) max_record_bytes: UInt64Array,
     pub(crate) inflated_sha256: StringArray,
-    pub(crate) filter: BinaryArray,
+    /// Each row's serialized filter, a slice of the segment's bytes (see
+    /// `segment::filters_in_place`).
+    pub(crate) filter: Vec<Bytes>,
 }
 
 /// One catalog row, read in place.
@@ -244,7 +247,7 @@ impl<'c> Row<'c> {
 
     /// The serialized filter.
     pub fn filter(&self) -> &'c [u8] {
-        self.columns.filter.value(self.i)
+        &self.columns.filter[self.i]
     }
 
     /// Its first and last event time in microseconds, rounded outwards.

@@ -8,6 +8,7 @@
 //! - `segments/<SHA-256>.parquet`, immutable, named by their content.
 
 use bytes::Bytes;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{key_under, map_fetched, ObjectStore, Problem, StoreError, WriteMode};
@@ -211,15 +212,13 @@ impl<'s> IndexStore<'s> {
         let picked: Vec<&SegmentInfo> = snapshot.segments.iter().filter(|s| wanted(s)).collect();
         let keys: Vec<String> = picked.iter().map(|s| self.key(&s.file)).collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let mut read = map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
+        let check = |i: usize, body: Result<Bytes, StoreError>| {
             let info = picked[i];
             let file = self.display(&info.file);
-            let body = fetched
-                .map_err(|e| IndexError::Missing {
-                    file: file.clone(),
-                    problem: e.to_string(),
-                })?
-                .body;
+            let body = body.map_err(|e| IndexError::Missing {
+                file: file.clone(),
+                problem: e.to_string(),
+            })?;
             let damaged = |what: &str| IndexError::Corrupt {
                 file: file.clone(),
                 problem: format!(
@@ -234,11 +233,24 @@ impl<'s> IndexStore<'s> {
             if thorough && sha256_hex(&body) != info.sha256 {
                 return Err(damaged("SHA-256"));
             }
-            read_columns(Bytes::from(body)).map_err(|problem| IndexError::Corrupt {
+            read_columns(body).map_err(|problem| IndexError::Corrupt {
                 file: file.clone(),
                 problem,
             })
-        });
+        };
+        // Across a network, `in_flight` requests at once; on disk, each segment is shared
+        // where it lies (mapped, not copied), on every core.
+        let mut read = if self.store.is_remote() {
+            map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
+                check(i, fetched.map(|f| Bytes::from(f.body)))
+            })
+        } else {
+            key_refs
+                .par_iter()
+                .enumerate()
+                .map(|(i, key)| (i, check(i, self.store.read_shared(key))))
+                .collect()
+        };
         read.sort_by_key(|(i, _)| *i);
         let mut catalog = Catalog::default();
         for (_, batches) in read {
