@@ -67,6 +67,9 @@ fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, Store
             listing.absorb(child);
         }
     }
+    listing.gather();
+    // Already in order where every file lies in a day's folder (the walk lists folders in
+    // order): then this only checks it.
     listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(listing)
 }

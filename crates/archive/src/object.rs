@@ -38,15 +38,34 @@ pub struct Listing {
     pub shard_plan: Option<ShardPlan>,
     /// With a shard: day folders found by the walk and not yet listed.
     pub(crate) day_folders: Vec<(Unit, String)>,
+    /// During a walk: the objects of folders below, in order after `objects`, each folder's
+    /// as listed. They are moved into `objects` once, at the end ([`Listing::gather`]), not
+    /// copied up at every level of the layout (seven from a day's folder to the top; at 45,000
+    /// files that copying was a tenth of a lookup's time with the index).
+    pub(crate) parts: Vec<Vec<ObjectRef>>,
 }
 
 impl Listing {
-    /// Adds another listing's findings to this one.
-    pub fn absorb(&mut self, other: Listing) {
-        self.objects.extend(other.objects);
+    /// Adds another listing's findings to this one; its objects stay in parts until
+    /// [`Listing::gather`].
+    pub(crate) fn absorb(&mut self, other: Listing) {
+        if !other.objects.is_empty() {
+            self.parts.push(other.objects);
+        }
+        self.parts.extend(other.parts);
         self.skipped.merge(&other.skipped);
         self.problems.extend(other.problems);
         self.awslogs_folders += other.awslogs_folders;
         self.day_folders.extend(other.day_folders);
+    }
+
+    /// Moves the objects of every part into `objects`, in order.
+    pub(crate) fn gather(&mut self) {
+        let parts = std::mem::take(&mut self.parts);
+        self.objects
+            .reserve(parts.iter().map(Vec::len).sum::<usize>());
+        for part in parts {
+            self.objects.extend(part);
+        }
     }
 }
