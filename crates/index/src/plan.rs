@@ -2,6 +2,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use trailscan_archive::ObjectRef;
 use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::{Selection, ShardPlan, Unit};
@@ -86,24 +88,42 @@ pub fn plan_probes(
     probes: Probes<'_>,
     caps: Caps,
 ) -> IndexPlan {
+    // Each object is decided on its own, on every core: a lookup over the benchmark archive
+    // decides 4,500 (a catalog lookup and a probe each), at 9 M events 45,000.
+    let decisions: Vec<Decision> = listed
+        .par_iter()
+        .map(|object| match catalog.get(&object.key) {
+            None => Decision::NotIndexed,
+            Some(entry) if entry.freshness(object) == Freshness::Changed => Decision::Changed,
+            Some(entry) if must_read(entry, request, probes, caps) => Decision::Read,
+            Some(_) => Decision::Skip,
+        })
+        .collect();
     let mut plan = IndexPlan::default();
-    for object in listed {
-        let Some(entry) = catalog.get(&object.key) else {
-            plan.not_indexed += 1;
-            plan.read.push(object.clone());
-            continue;
-        };
-        if entry.freshness(object) == Freshness::Changed {
-            plan.changed.push(object.key.clone());
-            plan.read.push(object.clone());
-            continue;
+    for (object, decision) in listed.iter().zip(decisions) {
+        match decision {
+            Decision::NotIndexed => plan.not_indexed += 1,
+            Decision::Changed => plan.changed.push(object.key.clone()),
+            Decision::Read | Decision::Skip => plan.via_index += 1,
         }
-        plan.via_index += 1;
-        if must_read(entry, request, probes, caps) {
+        if decision != Decision::Skip {
             plan.read.push(object.clone());
         }
     }
     plan
+}
+
+/// What the index decided for one listed object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Decision {
+    /// Not in the index: scanned.
+    NotIndexed,
+    /// Changed since indexed: read again.
+    Changed,
+    /// Indexed, and may match (or a scan would report it): read.
+    Read,
+    /// Indexed, and cannot match: left out.
+    Skip,
 }
 
 fn must_read(entry: Row<'_>, request: &LookupRequest, probes: Probes<'_>, caps: Caps) -> bool {
