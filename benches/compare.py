@@ -86,6 +86,24 @@ def measure(name, cmd, runs, env=None):
     return {"name": name, "seconds": median, "runs": times, "rss_mib": rss}
 
 
+def measure_side_by_side(first, second, runs):
+    """`measure` of two commands, their runs taking turns: a machine that slows down or speeds
+    up during the run (a shared host does) moves both alike, and their ratio holds."""
+    times = {name: [] for name, _ in (first, second)}
+    rss = {name: 0.0 for name, _ in (first, second)}
+    for _ in range(runs):
+        for name, cmd in (first, second):
+            t, r = run_once(cmd)
+            times[name].append(t)
+            rss[name] = max(rss[name], r)
+    results = []
+    for name, _ in (first, second):
+        median = statistics.median(times[name])
+        print(f"  {name}: {median:.3f} s (runs: {', '.join(f'{t:.2f}' for t in times[name])}), peak RSS {rss[name]:.0f} MiB", flush=True)
+        results.append({"name": name, "seconds": median, "runs": times[name], "rss_mib": rss[name]})
+    return tuple(results)
+
+
 def log_files(archive):
     return sorted(
         str(p) for p in archive.rglob("*.json.gz") if "CloudTrail-Digest" not in str(p)
@@ -455,7 +473,7 @@ def index_benchmarks(archive, runs, events):
         lookups = {}
         for label, key, value in (("needle (EventId)", "EventId", needle), ("rare (AccessKeyId)", "AccessKeyId", rare), ("Username", "Username", user)):
             ts = [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey={key},AttributeValue={value}", "--output", "json"]
-            lookups[label] = (measure(f"scan {label}", ts, runs), measure(f"via the index {label}", ts + ["--index", index], runs))
+            lookups[label] = measure_side_by_side((f"scan {label}", ts), (f"via the index {label}", ts + ["--index", index]), runs)
         # An update after 1 % new files: the index of a copy (hard links) without the newest
         # 1 % of log files, then those files back, then `trailscan index` again.
         copy = work / "copy"
@@ -486,7 +504,7 @@ def index_section(large, tenx):
         "",
         f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
         f"`trailscan index` over the archive above ({large['events']:,} events), then lookups with `--index` beside the same lookups scanning, in one run "
-        "(whole process, median; page cache warm). With the index, a lookup still lists its window and checks every listed file's size and modification "
+        "(their runs taking turns; whole process, median; page cache warm). With the index, a lookup still lists its window and checks every listed file's size and modification "
         "time against the catalog (a stat per file on disk), then reads only the candidates.",
         "",
         "| lookup | scan | via the index | faster by | peak RSS (index) |",
