@@ -160,7 +160,10 @@ pub fn deleted_since_indexed(
     shard: Option<&ShardPlan>,
     base: &str,
 ) -> Vec<String> {
-    let found = listed.par_iter().filter(|o| catalog.contains(&o.key)).count();
+    let found = listed
+        .par_iter()
+        .filter(|o| catalog.contains(&o.key))
+        .count();
     if found == catalog.len() {
         return Vec::new();
     }
