@@ -246,8 +246,9 @@ impl OpenScan {
             give_back_freed_memory();
         } else if let Some(catalog) = catalog {
             // Letting the catalog go (its segments unmapped, its keys freed) takes about a
-            // millisecond; beside a scan of a few objects, it goes on a thread of its own.
-            std::thread::spawn(move || drop(catalog));
+            // millisecond; beside a scan of a few objects, it goes on a thread of its own
+            // (where no thread can be had, the refused closure drops it here).
+            let _ = std::thread::Builder::new().spawn(move || drop(catalog));
         }
         let bytes = objects.iter().map(|o| o.size).sum();
         self.progress
