@@ -555,8 +555,8 @@ fn sorted(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
 /// zstd, page statistics, bloom filters on the lookup columns, Parquet's standard list and
 /// map names (`set_coerce_types`: `element`, not Arrow's `item`, which Athena and Spark read).
 fn parquet_properties(row_group_rows: usize) -> WriterProperties {
-    // zstd's level 1, not 3: over the benchmark archive it wrote smaller files (74.9 MB
-    // against 80.9 MB; CloudTrail's columns repeat, which level 1's fast matcher finds as
+    // zstd's level 1, not 3: over the benchmark archive it wrote smaller files (74.2 MB
+    // against 80.2 MB; CloudTrail's columns repeat, which level 1's fast matcher finds as
     // well) in less time (4.18 s against 4.65 s, medians of 5 runs taking turns).
     let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
