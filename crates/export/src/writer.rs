@@ -267,12 +267,6 @@ impl PartitionWriter {
         Ok(())
     }
 
-    /// Finishes everything and returns the files written, in the order they were closed.
-    pub fn finish(mut self) -> Result<Vec<WrittenFile>, WriteError> {
-        self.finish_where(|_| true)?;
-        Ok(self.written)
-    }
-
     /// Files closed so far (taken: each is returned once).
     pub fn take_written(&mut self) -> Vec<WrittenFile> {
         std::mem::take(&mut self.written)
