@@ -151,7 +151,7 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
         return Err("columns are not those of a trailscan index segment".into());
     }
     let filter_column = expected.fields().len() - 1;
-    let filters = filters_in_place(&bytes, builder.metadata(), filter_column)?;
+    let mut filters = filters_in_place(&bytes, builder.metadata(), filter_column)?.into_iter();
     let catalog_columns = ProjectionMask::roots(builder.parquet_schema(), 0..filter_column);
     let reader = builder
         .with_projection(catalog_columns)
@@ -159,14 +159,13 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut batches = Vec::new();
-    let mut rows = 0;
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
         let c = |i: usize| batch.column(i);
-        let filter = filters
-            .get(rows..rows + batch.num_rows())
-            .ok_or("fewer filters than rows")?;
-        rows += batch.num_rows();
+        let filter: Vec<Bytes> = filters.by_ref().take(batch.num_rows()).collect();
+        if filter.len() != batch.num_rows() {
+            return Err("fewer filters than rows".into());
+        }
         batches.push(Columns {
             key: c(0).as_string::<i32>().clone(),
             size: c(1).as_primitive::<UInt64Type>().clone(),
@@ -182,11 +181,11 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
             inflated_bytes: c(11).as_primitive::<UInt64Type>().clone(),
             max_record_bytes: c(12).as_primitive::<UInt64Type>().clone(),
             inflated_sha256: c(13).as_string::<i32>().clone(),
-            filter: filter.to_vec(),
+            filter,
         });
     }
-    if rows != filters.len() {
-        return Err(format!("{} rows and {} filters", rows, filters.len()));
+    if filters.next().is_some() {
+        return Err("more filters than rows".into());
     }
     Ok(batches)
 }
