@@ -225,6 +225,7 @@ impl OpenScan {
                 let deleted = deleted_since_indexed(
                     catalog,
                     listed,
+                    planned.indexed(),
                     &self.selection,
                     self.listing.shard_plan.as_ref(),
                     self.store.base(),

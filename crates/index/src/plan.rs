@@ -37,6 +37,13 @@ pub struct IndexPlan {
     pub changed: Vec<String>,
 }
 
+impl IndexPlan {
+    /// Listed objects the catalog holds, changed or not.
+    pub fn indexed(&self) -> usize {
+        self.via_index as usize + self.changed.len()
+    }
+}
+
 /// The groups (account x region x delivery month) of the listed objects: the segments a
 /// lookup needs. The listing is sorted by key, so a group's objects mostly follow each other.
 pub fn groups_of(listed: &[ObjectRef]) -> HashSet<Group> {
@@ -152,18 +159,17 @@ fn must_read(entry: Row<'_>, request: &LookupRequest, probes: Probes<'_>, caps: 
 }
 
 /// Indexed objects of `groups` that the listing (with `selection`, and the shard's units)
-/// would have found but did not: deleted from the archive since they were indexed.
+/// would have found but did not: deleted from the archive since they were indexed. `found` is
+/// how many of `listed` the catalog holds, which the caller knows from looking each up: when
+/// it is every row, none was deleted.
 pub fn deleted_since_indexed(
     catalog: &Catalog,
     listed: &[ObjectRef],
+    found: usize,
     selection: &Selection,
     shard: Option<&ShardPlan>,
     base: &str,
 ) -> Vec<String> {
-    let found = listed
-        .par_iter()
-        .filter(|o| catalog.contains(&o.key))
-        .count();
     if found == catalog.len() {
         return Vec::new();
     }

@@ -86,6 +86,8 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
             Some(_) => {}
         }
     }
+    // Every listed object but the new ones is in the catalog.
+    let found = listed.len() - (to_index.len() - changed as usize);
     let mut deleted = Vec::new();
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
         let selection = Selection {
@@ -95,6 +97,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         deleted.extend(deleted_since_indexed(
             &catalog,
             &listed,
+            found,
             &selection,
             None,
             store.base(),
