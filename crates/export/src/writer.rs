@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMillisecondType};
+use arrow_array::Array;
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Schema};
-use arrow_select::interleave::interleave_record_batch;
+use arrow_select::interleave::interleave;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
@@ -540,10 +541,18 @@ fn sorted(batches: &[RecordBatch]) -> Result<RecordBatch, ArrowError> {
             order.push((ts.value(row), key.value(row), index.value(row), b, row));
         }
     }
-    order.sort_unstable();
+    order.par_sort_unstable();
     let indices: Vec<(usize, usize)> = order.iter().map(|&(.., b, row)| (b, row)).collect();
-    let batches: Vec<&RecordBatch> = batches.iter().collect();
-    interleave_record_batch(&batches, &indices)
+    // Column by column on every core: the writer's thread waits on this, and the scan's
+    // next batch waits on the writer.
+    let columns = (0..first.num_columns())
+        .into_par_iter()
+        .map(|c| {
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b.column(c).as_ref()).collect();
+            interleave(&arrays, &indices)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(first.schema(), columns)
 }
 
 /// zstd, page statistics, bloom filters on the lookup columns, Parquet's standard list and
