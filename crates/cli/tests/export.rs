@@ -354,3 +354,44 @@ fn export_is_deterministic_and_names_broken_files() {
     }
     assert_eq!(rows, 654);
 }
+
+/// The flag reaches the writer and the summary says what it did (that the rows and files
+/// stay the same in smaller row groups is the writer's own test).
+#[test]
+fn a_memory_budget_writes_row_groups_early_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--source",
+            sample_archive().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = trailscan(&refs);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let names = |dir: &Path| -> Vec<PathBuf> {
+        trailscan_fixtures::files_under(dir)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.strip_prefix(dir).unwrap().to_path_buf())
+            .collect()
+    };
+    let (roomy, tight) = (tmp.path().join("roomy"), tmp.path().join("tight"));
+    let stderr = export(&roomy, &[]);
+    assert!(!stderr.contains("before they were full"), "{stderr}");
+    let stderr = export(&tight, &["--memory-budget", "1K"]);
+    assert!(
+        stderr.contains("row groups written before they were full, to keep the rows waiting within --memory-budget (0.0 MB)"),
+        "{stderr}"
+    );
+    assert_eq!(names(&roomy), names(&tight));
+    assert!(stderr.contains("exported 654 events"), "{stderr}");
+}

@@ -20,5 +20,5 @@ pub use dates::{day_string, iso_millis};
 pub use ddl::{athena_ddl, AthenaTable};
 pub use writer::{
     file_sha256, Format, Partition, PartitionWriter, WriteError, WriteTimes, WriterOptions,
-    WrittenFile,
+    WrittenFile, MEMORY_PER_VALUE_BYTE,
 };

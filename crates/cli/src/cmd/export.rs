@@ -31,7 +31,7 @@ const OBJECTS_PER_BATCH: usize = 256;
 
 /// Runs the export (or prints the DDL).
 pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
-    let (source, request, format, out, run_id) = match settings {
+    let (source, request, format, out, run_id, memory_budget) = match settings {
         ExportSettings::PrintDdl {
             out,
             s3,
@@ -44,7 +44,8 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             format,
             out,
             run_id,
-        } => (source, request, *format, out, run_id),
+            memory_budget,
+        } => (source, request, *format, out, run_id, *memory_budget),
     };
     let started = Instant::now();
     let shard = source.selection.shard;
@@ -59,7 +60,13 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let (listing, progress) = (&opened.listing, &opened.progress);
     let (objects, index_use) = opened.objects_to_read(request);
     let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
-    let writer = PartitionWriter::new(&destination.staging(), WriterOptions::new(format, file_tag));
+    let writer = PartitionWriter::new(
+        &destination.staging(),
+        WriterOptions {
+            memory_budget,
+            ..WriterOptions::new(format, file_tag)
+        },
+    );
     let mut stats = ScanStats::default();
     let (mut scanning, mut building) = (Duration::ZERO, Duration::ZERO);
     // The files are sorted, encoded and written on a thread of their own while the scan reads
@@ -102,6 +109,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         busy: writing,
         times,
         publishing,
+        early_row_groups,
     } = written;
     let rows: u64 = written.iter().map(|f| f.rows).sum();
     let bytes: u64 = written.iter().map(|f| f.bytes).sum();
@@ -160,6 +168,12 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             times.hash.as_secs_f64(),
             publishing.as_secs_f64(),
         );
+        if early_row_groups > 0 {
+            eprintln!(
+                "  memory: {early_row_groups} row groups written before they were full, to keep the rows waiting within --memory-budget ({:.1} MB)",
+                memory_budget as f64 / 1e6
+            );
+        }
     }
     if shard.is_some() {
         // Problems are the merge's to report: a batch engine takes a non-zero exit for a
@@ -206,6 +220,8 @@ struct WriterResult {
     times: WriteTimes,
     /// Moving closed files into place (from S3: uploading them).
     publishing: Duration,
+    /// Row groups written before they were full, to stay within `--memory-budget`.
+    early_row_groups: u64,
 }
 
 /// The writer's thread: adds each batch's rows, finishes the partitions no more rows will
@@ -253,6 +269,7 @@ fn write_batches(
         busy,
         times: writer.times(),
         publishing,
+        early_row_groups: writer.early_row_groups(),
     })
 }
 

@@ -546,6 +546,14 @@ pub struct ExportArgs {
     )]
     pub table_name: String,
 
+    /// About the most memory the rows gathered into row groups take, over all partitions
+    /// (K, M, G: powers of 1024; the scan's buffers come on top). Past it, the partition with
+    /// the most rows waiting is written out as a row group before it is full (128 Ki rows):
+    /// memory stays flat with busy partitions, at the price of smaller row groups. The same
+    /// budget writes the same files.
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size, help_heading = "Export")]
+    pub memory_budget: u64,
+
     #[command(flatten)]
     pub source: SourceArgs,
 }

@@ -23,6 +23,8 @@ pub enum ExportSettings {
         out: String,
         /// The run's name in file names: `--run-id`, AWS Batch's job id, or `export`.
         run_id: String,
+        /// `--memory-budget`: bytes of rows waiting to be written.
+        memory_budget: u64,
     },
     /// `--print-ddl athena`.
     PrintDdl {
@@ -66,6 +68,7 @@ impl ExportSettings {
             format: args.format,
             out,
             run_id,
+            memory_budget: args.memory_budget,
         })
     }
 }
