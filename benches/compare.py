@@ -33,6 +33,7 @@ import gzip
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import statistics
@@ -62,9 +63,10 @@ BUCKET = "bench-bucket"
 INDEX_BUCKET = "bench-index"
 
 
-def run_once(cmd, env=None):
-    """Wall seconds and peak RSS (MiB) of `cmd` and its children. The RSS comes from GNU time
-    around the command: a child forked from this Python process would count Python's pages."""
+def run_once(cmd, env=None, keep_stderr=False):
+    """Wall seconds and peak RSS (MiB) of `cmd` and its children (and its stderr, with
+    `keep_stderr`). The RSS comes from GNU time around the command: a child forked from this
+    Python process would count Python's pages."""
     with tempfile.NamedTemporaryFile("r") as rss_file:
         start = time.perf_counter()
         done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, cmd)],
@@ -72,7 +74,10 @@ def run_once(cmd, env=None):
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
             sys.exit(f"failed ({done.returncode}): {shlex.join(map(str, cmd))}\n{done.stderr.decode(errors='replace')}")
-        return elapsed, int(rss_file.read().split()[-1]) / 1024
+        rss = int(rss_file.read().split()[-1]) / 1024
+        if keep_stderr:
+            return elapsed, rss, done.stderr.decode(errors="replace")
+        return elapsed, rss
 
 
 def measure(name, cmd, runs, env=None):
@@ -86,18 +91,18 @@ def measure(name, cmd, runs, env=None):
     return {"name": name, "seconds": median, "runs": times, "rss_mib": rss}
 
 
-def measure_side_by_side(first, second, runs):
-    """`measure` of two commands, their runs taking turns: a machine that slows down or speeds
-    up during the run (a shared host does) moves both alike, and their ratio holds."""
-    times = {name: [] for name, _ in (first, second)}
-    rss = {name: 0.0 for name, _ in (first, second)}
+def measure_side_by_side(runs, *commands):
+    """`measure` of (name, command) pairs, their runs taking turns: a machine that slows down
+    or speeds up during the run (a shared host does) moves them alike, and their ratios hold."""
+    times = {name: [] for name, _ in commands}
+    rss = {name: 0.0 for name, _ in commands}
     for _ in range(runs):
-        for name, cmd in (first, second):
+        for name, cmd in commands:
             t, r = run_once(cmd)
             times[name].append(t)
             rss[name] = max(rss[name], r)
     results = []
-    for name, _ in (first, second):
+    for name, _ in commands:
         median = statistics.median(times[name])
         print(f"  {name}: {median:.3f} s (runs: {', '.join(f'{t:.2f}' for t in times[name])}), peak RSS {rss[name]:.0f} MiB", flush=True)
         results.append({"name": name, "seconds": median, "runs": times[name], "rss_mib": rss[name]})
@@ -391,10 +396,36 @@ con.execute(
 """
 
 
+BUSY_EVENTS = 3_000_000
+BUSY_FILES_PER_DAY = 1000
+BUDGETS = ("512M", "256M", "128M")
+
+
+def budget_benchmarks(out):
+    """Exports of an archive of busy partitions (200,000 events a day per account and region,
+    so that row groups fill to 128 Ki rows) under each of `BUDGETS`, once each: time, peak
+    RSS, and the row groups written early to keep within the budget."""
+    busy = ROOT / f"bench-data/archive-busy-{BUSY_EVENTS}"
+    if not (busy / "AWSLogs").is_dir():
+        print(f"generating {busy} ...", flush=True)
+        subprocess.run([GEN, "bench", busy, "--events", str(BUSY_EVENTS), "--seed", "1",
+                        "--files-per-day", str(BUSY_FILES_PER_DAY)], check=True)
+    results = []
+    for budget in BUDGETS:
+        subprocess.run(["rm", "-rf", out], check=True)
+        t, rss, stderr = run_once([BIN, "export", "--source", busy, "--include-data-events", "--out", out,
+                                   "--memory-budget", budget], keep_stderr=True)
+        early = re.search(r"memory: (\d+) row groups written before", stderr)
+        results.append({"budget": budget, "seconds": t, "rss_mib": rss, "early": int(early[1]) if early else 0})
+        print(f"  busy partitions, --memory-budget {budget}: {t:.1f} s, peak RSS {rss:.0f} MiB", flush=True)
+    return results
+
+
 def export_benchmarks(archive, runs, events, python, tenx):
     """trailscan export (Parquet, JSON lines) and DuckDB's conversion of the same files into
     partitioned Parquet, each from scratch, median of `runs`; the export's own time split from
-    one run; the export of the archive ten times the size once, for its peak RSS."""
+    one run; the export of the archive ten times the size once, for its peak RSS; the busy
+    partitions under memory budgets."""
     work = Path(tempfile.mkdtemp(prefix="trailscan-bench-export-"))
     try:
         list_file = work / "files"
@@ -403,9 +434,12 @@ def export_benchmarks(archive, runs, events, python, tenx):
         def fresh(cmd):
             return ["sh", "-c", 'rm -rf "$0" && exec "$@"', out, *map(str, cmd)]
         ts = [BIN, "export", "--source", archive, "--include-data-events", "--out", out]
-        parquet = measure("trailscan export, Parquet", fresh(ts), runs)
-        jsonl = measure("trailscan export, JSON lines", fresh(ts + ["--format", "jsonl"]), runs)
-        duck = measure("DuckDB COPY to partitioned Parquet", fresh([python, "-c", DUCKDB_EXPORT_PY, list_file, out]), runs)
+        parquet, jsonl, duck = measure_side_by_side(
+            runs,
+            ("trailscan export, Parquet", fresh(ts)),
+            ("trailscan export, JSON lines", fresh(ts + ["--format", "jsonl"])),
+            ("DuckDB COPY to partitioned Parquet", fresh([python, "-c", DUCKDB_EXPORT_PY, list_file, out])),
+        )
         subprocess.run(["rm", "-rf", out], check=True)
         split = subprocess.run(ts, capture_output=True, text=True, check=True).stderr
         split = next((l.strip() for l in split.splitlines() if l.strip().startswith("time:")), "")
@@ -415,7 +449,9 @@ def export_benchmarks(archive, runs, events, python, tenx):
             t, rss = run_once(ts[:3] + [tenx[0]] + ts[4:])
             big = {"events": tenx[1], "seconds": t, "rss_mib": rss}
             print(f"  trailscan export of {tenx[1]} events: {t:.1f} s, peak RSS {rss:.0f} MiB", flush=True)
-        return {"events": events, "parquet": parquet, "jsonl": jsonl, "duckdb": duck, "split": split, "big": big}
+        budgets = budget_benchmarks(out)
+        return {"events": events, "parquet": parquet, "jsonl": jsonl, "duckdb": duck, "split": split, "big": big,
+                "budgets": budgets}
     finally:
         subprocess.run(["rm", "-rf", work], check=False)
 
@@ -431,7 +467,7 @@ def export_section(result):
         "",
         f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
         f"all {events:,} events of the archive above (`--include-data-events`), from scratch into a new folder, whole process, "
-        "median; DuckDB converts the same files into Parquet partitioned by account, region and day "
+        "median, the three commands' runs taking turns; DuckDB converts the same files into Parquet partitioned by account, region and day "
         "(`COPY (SELECT unnest(Records, max_depth := 2) ...) TO ... (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (...))`), "
         "on all cores as trailscan.",
         "",
@@ -447,6 +483,12 @@ def export_section(result):
         big = result["big"]
         lines += ["", f"The archive ten times the size ({big['events']:,} events): {big['seconds']:.1f} s "
                   f"({big['events'] / big['seconds']:,.0f} events/s), peak RSS {big['rss_mib']:.0f} MiB."]
+    lines += ["", f"Busy partitions: a generated archive of {BUSY_EVENTS:,} events, {BUSY_FILES_PER_DAY * 200:,} a day per account "
+              "and region, so that row groups fill to 128 Ki rows, exported once under each `--memory-budget`:", "",
+              "| --memory-budget | time | peak RSS | row groups written early |", "|---|---:|---:|---:|"]
+    for b in result["budgets"]:
+        default = " (default)" if b["budget"] == BUDGETS[0] else ""
+        lines.append(f"| {b['budget']}{default} | {b['seconds']:.1f} s | {b['rss_mib']:.0f} MiB | {b['early']} |")
     return lines + ["", EXPORT_MARK]
 
 
@@ -473,7 +515,7 @@ def index_benchmarks(archive, runs, events):
         lookups = {}
         for label, key, value in (("needle (EventId)", "EventId", needle), ("rare (AccessKeyId)", "AccessKeyId", rare), ("Username", "Username", user)):
             ts = [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey={key},AttributeValue={value}", "--output", "json"]
-            lookups[label] = measure_side_by_side((f"scan {label}", ts), (f"via the index {label}", ts + ["--index", index]), runs)
+            lookups[label] = measure_side_by_side(runs, (f"scan {label}", ts), (f"via the index {label}", ts + ["--index", index]))
         # An update after 1 % new files: the index of a copy (hard links) without the newest
         # 1 % of log files, then those files back, then `trailscan index` again.
         copy = work / "copy"
