@@ -170,8 +170,8 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         );
         if early_row_groups > 0 {
             eprintln!(
-                "  memory: {early_row_groups} row groups written before they were full, to keep the rows waiting within --memory-budget ({:.1} MB)",
-                memory_budget as f64 / 1e6
+                "  memory: a partition's rows written early {early_row_groups} times (before 128 Ki rows), to keep the rows waiting within --memory-budget ({})",
+                binary_size(memory_budget)
             );
         }
     }
@@ -183,6 +183,16 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let problems =
         stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
     Ok(exit_codes::completed(problems))
+}
+
+/// A size as `--memory-budget` takes it (powers of 1024): `512 MiB`, `1.5 GiB`, `64 KiB`.
+fn binary_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        b if b >= 1 << 20 => format!("{:.0} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Consecutive objects of one account and region (the listing is sorted by key, so by
