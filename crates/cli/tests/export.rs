@@ -280,6 +280,20 @@ fn the_printed_ddl_declares_the_files_columns() {
     assert_eq!(result["columns"], 36, "{result}");
 }
 
+/// The files under `dir`, by their paths below it (sorted), with their bytes.
+fn files_with_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = trailscan_fixtures::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.strip_prefix(dir).unwrap().to_path_buf(), bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn export_is_deterministic_and_names_broken_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -312,25 +326,18 @@ fn export_is_deterministic_and_names_broken_files() {
         stderr.contains("exported 654 events"),
         "the rest is exported: {stderr}"
     );
-    let files = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
-        trailscan_fixtures::files_under(dir)
-            .unwrap()
-            .into_iter()
-            .map(|p| {
-                let b = std::fs::read(&p).unwrap();
-                (p, b)
-            })
-            .collect()
-    };
-    let before = files(&out);
+    let before = files_with_bytes(&out);
     assert_eq!(before.len(), 13, "one file per account, region and day");
     // A re-run replaces its own files with the same bytes.
     assert_eq!(export("parquet").status.code(), Some(1));
-    assert!(files(&out) == before, "a re-run changed the export");
+    assert!(
+        files_with_bytes(&out) == before,
+        "a re-run changed the export"
+    );
     // JSON lines: the same rows, newest last within a file (sorted by event time).
     export("jsonl");
     let mut rows = 0;
-    for (path, bytes) in files(&out)
+    for (path, bytes) in files_with_bytes(&out)
         .into_iter()
         .filter(|(p, _)| p.extension().is_some_and(|e| e == "jsonl"))
     {
@@ -374,16 +381,6 @@ fn a_memory_budget_writes_rows_early_and_says_so() {
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
-    let files = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
-        trailscan_fixtures::files_under(dir)
-            .unwrap()
-            .into_iter()
-            .map(|p| {
-                let bytes = std::fs::read(&p).unwrap();
-                (p.strip_prefix(dir).unwrap().to_path_buf(), bytes)
-            })
-            .collect()
-    };
     let (roomy, tight) = (tmp.path().join("roomy"), tmp.path().join("tight"));
     let stderr = export(&roomy, &[]);
     assert!(!stderr.contains("written early"), "{stderr}");
@@ -395,11 +392,11 @@ fn a_memory_budget_writes_rows_early_and_says_so() {
         "{stderr}"
     );
     let names = |files: Vec<(PathBuf, Vec<u8>)>| files.into_iter().map(|f| f.0).collect::<Vec<_>>();
-    let first = files(&tight);
-    assert_eq!(names(files(&roomy)), names(first.clone()));
+    let first = files_with_bytes(&tight);
+    assert_eq!(names(files_with_bytes(&roomy)), names(first.clone()));
     export(&tight, &["--memory-budget", "1K"]);
     assert!(
-        files(&tight) == first,
+        files_with_bytes(&tight) == first,
         "a re-run under the same budget changed the export"
     );
 }

@@ -404,21 +404,19 @@ fn json_text<'s>(value: Value<'_, '_>, scratch: &'s mut Vec<u8>) -> Cow<'s, str>
 mod tests {
     use super::*;
     use crate::jsonl::write_rows;
-    use simd_json::{fill_tape_padded, Buffers, Tape, INPUT_PADDING};
+    use crate::test_support::with_tape;
 
     /// The row of one record, as its JSON line, parsed back.
     fn row(json: &str) -> serde_json::Value {
-        let mut input = json.as_bytes().to_vec();
-        input.resize(json.len() + INPUT_PADDING, 0);
-        let mut tape = Tape::null();
-        fill_tape_padded(&mut input, json.len(), &mut Buffers::new(64), &mut tape).unwrap();
         let mut rows = RowsBuilder::default();
         let provenance = Provenance {
             source_key: "AWSLogs/k.json.gz",
             source_sha256: "ab",
             record_index: 7,
         };
-        rows.append(tape.as_value(), 1_705_287_845_000, &provenance);
+        with_tape(json, |value| {
+            rows.append(value, 1_705_287_845_000, &provenance)
+        });
         let mut line = Vec::new();
         write_rows(&rows.finish().unwrap(), &mut line);
         assert_eq!(line.pop(), Some(b'\n'));

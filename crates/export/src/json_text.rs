@@ -124,15 +124,11 @@ fn needs_escape(word: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use simd_json::{fill_tape_padded, Buffers, Tape, INPUT_PADDING};
+    use crate::test_support::with_tape;
 
     fn compact(text: &str) -> String {
-        let mut input = text.as_bytes().to_vec();
-        input.resize(text.len() + INPUT_PADDING, 0);
-        let mut tape = Tape::null();
-        fill_tape_padded(&mut input, text.len(), &mut Buffers::new(64), &mut tape).unwrap();
         let mut out = Vec::new();
-        write_value(tape.as_value(), &mut out);
+        with_tape(text, |value| write_value(value, &mut out));
         String::from_utf8(out).unwrap()
     }
 

@@ -22,3 +22,18 @@ pub use writer::{
     file_sha256, Format, Partition, PartitionWriter, WriteError, WriteTimes, WriterOptions,
     WrittenFile, MEMORY_PER_VALUE_BYTE,
 };
+
+#[cfg(test)]
+mod test_support {
+    use simd_json::tape::Value;
+    use simd_json::{fill_tape_padded, Buffers, Tape, INPUT_PADDING};
+
+    /// Calls `f` with `text` parsed as the scan parses a log file (simd-json's tape).
+    pub(crate) fn with_tape<T>(text: &str, f: impl FnOnce(Value<'_, '_>) -> T) -> T {
+        let mut input = text.as_bytes().to_vec();
+        input.resize(text.len() + INPUT_PADDING, 0);
+        let mut tape = Tape::null();
+        fill_tape_padded(&mut input, text.len(), &mut Buffers::new(64), &mut tape).unwrap();
+        f(tape.as_value())
+    }
+}

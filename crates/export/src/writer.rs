@@ -670,9 +670,9 @@ fn parquet_properties(row_group_rows: usize) -> WriterProperties {
 mod tests {
     use super::*;
     use crate::columns::{Provenance, RowsBuilder};
+    use crate::test_support::with_tape;
     use arrow_array::StringArray;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    use simd_json::{fill_tape_padded, Buffers, Tape, INPUT_PADDING};
 
     /// Rows `range` of a log file `key` of `day`, their event times in reverse order (so
     /// that the sort shows), of varied sizes.
@@ -687,20 +687,13 @@ mod tests {
                 "v".repeat(i % 13),
                 "o".repeat(i % 31)
             );
-            let mut input = json.as_bytes().to_vec();
-            input.resize(json.len() + INPUT_PADDING, 0);
-            let mut tape = Tape::null();
-            fill_tape_padded(&mut input, json.len(), &mut Buffers::new(64), &mut tape).unwrap();
             let provenance = Provenance {
                 source_key: key,
                 source_sha256: "ab",
                 record_index: i,
             };
-            builder.append(
-                tape.as_value(),
-                (day * 86_400 + 10_000 - i as i64) * 1000,
-                &provenance,
-            );
+            let ts_millis = (day * 86_400 + 10_000 - i as i64) * 1000;
+            with_tape(&json, |value| builder.append(value, ts_millis, &provenance));
         }
         builder.finish().unwrap()
     }
