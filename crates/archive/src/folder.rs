@@ -213,6 +213,18 @@ impl LocalFolder {
         Some(parts?.join("/"))
     }
 
+    /// Appends the rest of `file`, opened for `key`, to `buf`.
+    fn read_opened(
+        &self,
+        key: &str,
+        file: &mut fs::File,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
+        file.read_to_end(buf)
+            .map_err(|e| io_error(Operation::Read, &self.key_root.join(key), e))?;
+        Ok(())
+    }
+
     /// Opens a regular file for reading: not through a symbolic link at the last step, and
     /// without blocking on a FIFO (then refused as not a file).
     fn open_regular(&self, key: &str) -> Result<(fs::File, ObjectInfo), StoreError> {
@@ -453,8 +465,7 @@ impl ObjectStore for LocalFolder {
     fn read(&self, key: &str, buf: &mut Vec<u8>) -> Result<ObjectInfo, StoreError> {
         let (mut file, info) = self.open_regular(key)?;
         buf.clear();
-        file.read_to_end(buf)
-            .map_err(|e| io_error(Operation::Read, &self.key_root.join(key), e))?;
+        self.read_opened(key, &mut file, buf)?;
         Ok(info)
     }
 
@@ -466,17 +477,15 @@ impl ObjectStore for LocalFolder {
     /// once under their own hash and never changed in place.
     fn read_shared(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
         let (mut file, info) = self.open_regular(key)?;
-        let path = || self.key_root.join(key);
         if info.size < MAP_FROM_BYTES {
             let mut buf = Vec::new();
-            file.read_to_end(&mut buf)
-                .map_err(|e| io_error(Operation::Read, &path(), e))?;
+            self.read_opened(key, &mut file, &mut buf)?;
             return Ok(bytes::Bytes::from(buf));
         }
         // SAFETY: the map is read only and lives as long as the bytes that own it; see above
         // for a file changed while mapped.
         let map = unsafe { memmap2::Mmap::map(&file) }
-            .map_err(|e| io_error(Operation::Read, &path(), e))?;
+            .map_err(|e| io_error(Operation::Read, &self.key_root.join(key), e))?;
         Ok(bytes::Bytes::from_owner(map))
     }
 
