@@ -377,6 +377,10 @@ impl LocalFolder {
 }
 
 impl ObjectStore for LocalFolder {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

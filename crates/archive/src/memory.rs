@@ -57,6 +57,10 @@ impl MemoryStore {
 }
 
 impl ObjectStore for MemoryStore {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn name(&self) -> &str {
         "memory"
     }

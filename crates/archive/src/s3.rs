@@ -203,6 +203,12 @@ fn system_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTim
 }
 
 impl S3Bucket {
+    /// The S3 bucket behind `store`, if it is one: for the clients that share its
+    /// configuration (CloudTrail's ListPublicKeys).
+    pub fn of(store: &dyn ObjectStore) -> Option<&S3Bucket> {
+        store.as_any().downcast_ref()
+    }
+
     /// Connects to `s3://bucket[/prefix]`.
     pub fn open(url: &str, options: &S3Options) -> Result<S3Bucket, StoreError> {
         let failed =
@@ -776,8 +782,8 @@ impl ObjectStore for S3Bucket {
         }))
     }
 
-    fn s3(&self) -> Option<&S3Bucket> {
-        Some(self)
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

@@ -388,12 +388,10 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         None
     }
 
-    /// The S3 bucket behind this store, for the clients that share its configuration
-    /// (CloudTrail's ListPublicKeys).
-    #[cfg(feature = "s3")]
-    fn s3(&self) -> Option<&crate::s3::S3Bucket> {
-        None
-    }
+    /// The store itself as [`std::any::Any`], so that code needing one kind of store (a
+    /// CloudTrail client sharing an S3 bucket's configuration: `s3::S3Bucket::of`) can ask
+    /// for it without this trait naming every kind of store.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// `base/rel`, or `rel` when `base` is empty: the key of `rel` under a store's base.

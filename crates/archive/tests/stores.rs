@@ -135,7 +135,9 @@ fn a_bucket() {
     behaves_as_s3_does(&root, "");
     let under = S3Bucket::open("s3://trailscan-store-test/under/a/prefix", &options).unwrap();
     behaves_as_s3_does(&under, "under/a/prefix");
-    assert!(under.s3().is_some());
+    // Found behind the trait object, as the CloudTrail client asks for it.
+    let under: Box<dyn ObjectStore> = Box::new(under);
+    assert!(S3Bucket::of(&*under).is_some());
 }
 
 /// `--max-concurrent-requests` caps the whole run, not each operation: three reads at once,

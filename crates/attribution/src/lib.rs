@@ -18,15 +18,21 @@
 //!
 //! [`Summary`] counts what a principal did, with the origin of each key it used.
 //!
-//! Nothing here reads files: a scan hands records to [`Evidence::add`] (or
-//! [`Summary::add`]), then [`trace`] walks.
+//! Nothing here reads files: [`Planner`] decides which records each round of reading needs
+//! (a [`Round`] at a time), an [`Executor`] of the engine's reads them and hands them
+//! to [`Interest::keep`] (or [`Summary::add`]), then [`trace`] walks.
 
 mod evidence;
 mod identity;
+mod rounds;
 mod summary;
 mod trace;
 
 pub use evidence::{Evidence, Issuance, KeyUses, Wanted, ISSUING_EVENTS};
 pub use identity::{is_temporary_key, made_by, Identity};
+pub use rounds::{
+    first_round, follow_chains, gather, Executor, Gathered, Interest, Needles, Planner, Round,
+    Traced, Window, MAX_ROUNDS,
+};
 pub use summary::{is_sensitive, Subject, Summary, SENSITIVE_S3_CALLS, SENSITIVE_SOURCES};
 pub use trace::{trace, Hop, Link, Origin, Trace, MAX_TEMPORARY_KEY_LIFE_SECS};

@@ -14,7 +14,7 @@ use crate::identity::{account_of_arn, is_temporary_key, Identity};
 pub const MAX_TEMPORARY_KEY_LIFE_SECS: i64 = 36 * 3600;
 
 /// How far a use may be logged before its key's issuance (clocks of two services).
-const CLOCK_SLACK_SECS: i64 = 60;
+pub(crate) const CLOCK_SLACK_SECS: i64 = 60;
 
 /// More hops than any real chain has: a guard against a loop in forged records.
 const MAX_HOPS: usize = 32;

@@ -10,7 +10,6 @@ mod exit_codes;
 mod flags;
 mod print;
 mod progress;
-mod scan;
 mod settings;
 mod summary;
 

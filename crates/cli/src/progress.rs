@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use indicatif::{HumanCount, ProgressBar, ProgressState, ProgressStyle};
+use trailscan_engine::Reporter;
 
 /// How often the display is redrawn without news (the clock and spinner move on while a
 /// worker waits for S3).
@@ -43,6 +44,8 @@ pub enum Meter {
 pub struct Progress {
     bar: Option<ProgressBar>,
     counters: Arc<Counters>,
+    /// `--quiet`: notes are not shown (problems are).
+    quiet: bool,
 }
 
 impl Progress {
@@ -52,6 +55,7 @@ impl Progress {
         Progress {
             bar: shown.then(ProgressBar::new_spinner),
             counters: Arc::default(),
+            quiet,
         }
     }
 
@@ -159,6 +163,32 @@ impl Progress {
             bar.force_draw();
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The engine's reports: the spinner and the bar, problems and notes as `trailscan: ` lines
+/// above them.
+impl Reporter for Progress {
+    fn listing(&self, what: &str) {
+        Progress::listing(self, what);
+    }
+
+    fn scanning(&self, objects: u64, bytes: u64) {
+        self.start(Meter::Scan, objects, bytes);
+    }
+
+    fn object_done(&self, bytes: u64, events: u64, matched: u64) {
+        Progress::object_done(self, bytes, events, matched);
+    }
+
+    fn note(&self, message: &dyn Display) {
+        if !self.quiet {
+            self.eprintln(format_args!("trailscan: {message}"));
+        }
+    }
+
+    fn problem(&self, message: &dyn Display) {
+        self.eprintln(format_args!("trailscan: {message}"));
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use trailscan_archive::Listing;
 use trailscan_query::ScanStats;
 
-use crate::scan::IndexUse;
+use trailscan_engine::IndexUse;
 
 fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)

@@ -57,6 +57,41 @@ pub fn athena_ddl(table: &AthenaTable<'_>) -> String {
     )
 }
 
+/// The value of partition `key` in a folder's name (`.../region=us-east-1/` -> `us-east-1`).
+fn partition_value<'a>(name: &'a str, key: &str) -> Option<&'a str> {
+    name.trim_end_matches('/')
+        .rsplit('/')
+        .next()?
+        .strip_prefix(key)?
+        .strip_prefix('=')
+}
+
+/// The regions an export holds: its `v1/account=*/region=*` folders (none where there is no
+/// export yet), for the table's partition projection.
+pub fn exported_regions(
+    store: &dyn trailscan_archive::ObjectStore,
+) -> Result<Vec<String>, trailscan_archive::StoreError> {
+    let v1 = match store.base() {
+        "" => "v1/".to_string(),
+        base => format!("{base}/v1/"),
+    };
+    let mut regions = std::collections::BTreeSet::new();
+    let accounts = match store.list_dir(&v1) {
+        Ok(level) => level.folders,
+        // No export there (yet): a table with no regions to edit.
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    for account in accounts {
+        for region in store.list_dir(&account)?.folders {
+            if let Some(r) = partition_value(&region, "region") {
+                regions.insert(r.to_string());
+            }
+        }
+    }
+    Ok(regions.into_iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,9 @@
 //!
 //! [`schema`] declares the columns once; [`RowsBuilder`] turns parsed records into rows,
 //! Arrow columns; [`PartitionWriter`] writes rows into `v1/account=/region=/day=` partitions, sorted by
-//! event time, with bloom filters on the lookup columns; [`athena_ddl`] prints the table.
+//! event time, with bloom filters on the lookup columns; [`export_objects`] runs the scan's
+//! batches into it on a writer thread and publishes each closed file at a [`Destination`];
+//! [`athena_ddl`] prints the table.
 #![deny(missing_docs)]
 
 mod columns;
@@ -11,13 +13,17 @@ mod dates;
 mod ddl;
 mod json_text;
 mod jsonl;
+mod pipeline;
 pub mod schema;
 mod writer;
 
 pub use arrow_array::RecordBatch;
 pub use columns::{Provenance, RowsBuilder};
 pub use dates::{day_string, iso_millis};
-pub use ddl::{athena_ddl, AthenaTable};
+pub use ddl::{athena_ddl, exported_regions, AthenaTable};
+pub use pipeline::{
+    export_objects, Destination, ExportError, Exported, RowSink, OBJECTS_PER_BATCH,
+};
 pub use writer::{
     file_sha256, Format, Partition, PartitionWriter, WriteError, WriteTimes, WriterOptions,
     WrittenFile, MEMORY_PER_VALUE_BYTE,

@@ -1,8 +1,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use trailscan_integrity::coverage::listed_objects;
+use trailscan_integrity::digest_body::{listed_objects, log_refs};
 use trailscan_integrity::signature::{python_text, string_to_sign};
-use trailscan_integrity::walk::log_refs;
 use trailscan_layout::time::parse_rfc3339;
 
 /// A digest's inflated JSON to every reader of its fields that validation uses once the

@@ -13,7 +13,7 @@ use hashbrown::hash_table::{Entry, HashTable};
 use trailscan_archive::ObjectRef;
 use trailscan_records::EventTime;
 
-use crate::snapshot::Group;
+use crate::group::{month_index, Group};
 
 /// One log or Insights object as indexed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +63,11 @@ pub enum Freshness {
 }
 
 impl CatalogEntry {
+    /// The group (account x region x delivery month) it belongs to.
+    pub fn group(&self) -> Group {
+        Group::new(&self.account, &self.region, self.delivered_at)
+    }
+
     /// Compares the row with the object as listed now (see [`Row::freshness`]).
     pub fn freshness(&self, listed: &ObjectRef) -> Freshness {
         freshness(self.size, self.etag.as_deref(), self.modified_nanos, listed)
@@ -316,13 +321,6 @@ impl<'c> Row<'c> {
             filter: self.filter().to_vec(),
         }
     }
-}
-
-/// Months since year 0 of a delivery time: equal for two times of the same group's month,
-/// and cheap to compare (no text).
-pub(crate) fn month_index(epoch_secs: i64) -> i64 {
-    let (y, m, _) = trailscan_layout::time::civil_from_days(epoch_secs.div_euclid(86_400));
-    y * 12 + i64::from(m)
 }
 
 /// A modification time as the catalog stores it.

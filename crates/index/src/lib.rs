@@ -16,20 +16,24 @@
 mod build;
 mod catalog;
 mod filter;
+mod group;
 mod hash;
 mod plan;
 mod segment;
 mod snapshot;
 mod update;
+mod verify;
 
 pub use build::{catalog_entry, index_objects, BuildOptions, OnIndexed};
 pub use catalog::{Catalog, CatalogEntry, Freshness, Row};
 pub use filter::{BadFilter, ValueFilter};
+pub use group::Group;
 pub use hash::{issued_key_hash, record_hashes, value_hash, HASH_NAME, HASH_SEED};
 pub use plan::{deleted_since_indexed, groups_of, plan, plan_probes, Caps, IndexPlan, Probes};
 pub use segment::{read_segment, write_segment};
-pub use snapshot::{Group, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION};
-pub use update::{apply_update, Update};
+pub use snapshot::{IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION};
+pub use update::{apply_update, to_index, ToIndex, Update};
+pub use verify::{compare_with_digests, in_sample, rebuild_and_compare, DigestComparison};
 
 /// What is wrong with an index. Each names the file; none is ever answered with a shorter
 /// lookup: the way around is `--no-index` (or rebuilding it).

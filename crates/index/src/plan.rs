@@ -9,10 +9,10 @@ use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::{Selection, ShardPlan, Unit};
 use trailscan_query::LookupRequest;
 
-use crate::catalog::{month_index, Catalog, Freshness, Row};
+use crate::catalog::{Catalog, Freshness, Row};
 use crate::filter::ValueFilter;
+use crate::group::{month_index, Group};
 use crate::hash::value_hash;
-use crate::snapshot::Group;
 
 /// The scan's caps, which decide whether an indexed object must still be read to report it.
 #[derive(Debug, Clone, Copy)]

@@ -351,7 +351,7 @@ mod tests {
         catalog.retain_groups(&[kept.clone()].into_iter().collect());
         let expected: Vec<&str> = rows
             .iter()
-            .filter(|r| crate::Group::of(r) == kept)
+            .filter(|r| r.group() == kept)
             .map(|r| r.key.as_str())
             .collect();
         assert_eq!(expected.len(), 8);

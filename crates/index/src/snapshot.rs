@@ -15,6 +15,7 @@ use trailscan_archive::{key_under, map_fetched, ObjectStore, Problem, StoreError
 
 use crate::catalog::Catalog;
 use crate::catalog::CatalogEntry;
+use crate::group::Group;
 use crate::hash::{HASH_NAME, HASH_SEED};
 use crate::segment::{read_columns, write_segment};
 use crate::IndexError;
@@ -84,34 +85,6 @@ impl SegmentInfo {
             account: self.account.clone(),
             region: self.region.clone(),
             month: self.month.clone(),
-        }
-    }
-}
-
-/// Account x region x delivery month: the unit segments are written, merged and read by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Group {
-    /// Account id.
-    pub account: String,
-    /// Region.
-    pub region: String,
-    /// `YYYY-MM` of delivery.
-    pub month: String,
-}
-
-impl Group {
-    /// The group of a catalog row.
-    pub fn of(entry: &CatalogEntry) -> Group {
-        Group::new(&entry.account, &entry.region, entry.delivered_at)
-    }
-
-    /// The group of an object delivered at `delivered_at` (epoch seconds).
-    pub fn new(account: &str, region: &str, delivered_at: i64) -> Group {
-        let (y, m, _) = trailscan_layout::time::civil_from_days(delivered_at.div_euclid(86_400));
-        Group {
-            account: account.to_string(),
-            region: region.to_string(),
-            month: format!("{y:04}-{m:02}"),
         }
     }
 }

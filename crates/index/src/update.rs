@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{Catalog, CatalogEntry};
-use crate::snapshot::{Group, IndexStore, Snapshot};
+use trailscan_archive::ObjectRef;
+
+use crate::catalog::{Catalog, CatalogEntry, Freshness};
+use crate::group::Group;
+use crate::snapshot::{IndexStore, Snapshot};
 use crate::IndexError;
 
 /// A group holds at most this many segments: one more and they are merged into one, so that
@@ -21,6 +24,40 @@ pub struct Update {
     pub groups_merged: u64,
 }
 
+/// What an update must index of what it listed.
+#[derive(Debug, Default, Clone)]
+pub struct ToIndex {
+    /// Listed objects the catalog does not hold as they are now, in the listing's order.
+    pub objects: Vec<ObjectRef>,
+    /// Of those, the keys of the ones it holds as they were (changed since indexed).
+    pub changed: Vec<String>,
+}
+
+impl ToIndex {
+    /// Listed objects the catalog holds (as they are or as they were): every listed one
+    /// but the new.
+    pub fn found_in(&self, listed: usize) -> usize {
+        listed - (self.objects.len() - self.changed.len())
+    }
+}
+
+/// The objects of `listed` that an update indexes: those `catalog` does not hold, and those
+/// that changed since indexed (size, ETag or modification time).
+pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
+    let mut to_index = ToIndex::default();
+    for object in listed {
+        match catalog.get(&object.key) {
+            None => to_index.objects.push(object.clone()),
+            Some(entry) if entry.freshness(object) == Freshness::Changed => {
+                to_index.changed.push(object.key.clone());
+                to_index.objects.push(object.clone());
+            }
+            Some(_) => {}
+        }
+    }
+    to_index
+}
+
 /// Writes `rows` (new objects, and objects changed since indexed) into `current`'s next
 /// generation and publishes it. `catalog` holds the current rows of every group `rows`
 /// fall in (what a merge rewrites). Nothing a reader sees changes until the snapshot is
@@ -33,7 +70,7 @@ pub fn apply_update(
 ) -> Result<(Snapshot, Update), IndexError> {
     let mut by_group: BTreeMap<Group, Vec<CatalogEntry>> = BTreeMap::new();
     for row in rows {
-        by_group.entry(Group::of(&row)).or_default().push(row);
+        by_group.entry(row.group()).or_default().push(row);
     }
     let mut next = current.clone();
     next.generation += 1;

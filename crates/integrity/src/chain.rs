@@ -11,12 +11,11 @@ use trailscan_layout::time::format_utc;
 
 use crate::buckets::Buckets;
 use crate::coverage::{list_folders, unlisted_logs, Unlisted};
+use crate::digest_body::ValidDigest;
 use crate::keys::PublicKeys;
 use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
-use crate::walk::{
-    unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, ValidDigest, Walker,
-};
+use crate::walk::{unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, Walker};
 
 /// Why a chain could not be checked.
 #[derive(Debug, thiserror::Error)]

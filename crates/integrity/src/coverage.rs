@@ -10,14 +10,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
 use trailscan_archive::StoreError;
 use trailscan_layout::key::{parse_key, KeyClass, ObjectKind};
 use trailscan_layout::time::{format_utc, parse_rfc3339};
 
 use crate::buckets::Buckets;
-use crate::walk::{Trail, ValidDigest};
+use crate::digest_body::{listed_objects, ValidDigest};
+use crate::walk::Trail;
 
 /// How long after delivery a log file may still be waiting for its digest.
 pub const DIGEST_DELAY_SECS: i64 = 2 * 3600;
@@ -46,22 +47,6 @@ impl Unlisted {
             None => format!("Log file\ts3://{}/{}\tINVALID: not listed in any digest", self.bucket, self.key),
         }
     }
-}
-
-/// The `s3Object` of every `logFiles` entry that names one: the log files a digest lists
-/// (an entry missing its other fields still lists its object).
-pub fn listed_objects(digest: &Map<String, Value>) -> Vec<String> {
-    digest
-        .get("logFiles")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|l| {
-            l.get("s3Object")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect()
 }
 
 /// The keys of every day folder, in the folders' order, the folders listed as many at once as

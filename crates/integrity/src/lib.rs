@@ -23,6 +23,7 @@ pub mod aws_cli;
 pub mod buckets;
 pub mod chain;
 pub mod coverage;
+pub mod digest_body;
 pub mod discover;
 pub mod keys;
 pub mod logs;

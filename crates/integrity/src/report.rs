@@ -11,8 +11,9 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 use trailscan_layout::time::format_utc;
 
+use crate::digest_body::ValidDigest;
 use crate::logs::LogVerdict;
-use crate::walk::{Step, ValidDigest};
+use crate::walk::Step;
 
 /// Counts for the summary and the exit code.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -20,6 +20,7 @@ use trailscan_layout::paths::{digest_key, digest_time, RegionFolder};
 use trailscan_layout::time::{epoch_seconds, format_utc, parse_rfc3339};
 
 use crate::buckets::{Buckets, Fetched};
+use crate::digest_body::{listed_objects, log_refs, ValidDigest};
 use crate::keys::{decode_key, KeyError, PublicKey, PublicKeys};
 use crate::signature::{python_text, string_to_sign, verify, SignatureError};
 
@@ -53,35 +54,6 @@ impl Trail {
             region: &self.source_region,
         }
     }
-}
-
-/// A log file a valid digest lists.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct LogRef {
-    /// `s3Bucket`.
-    pub bucket: String,
-    /// `s3Object`.
-    pub key: String,
-    /// `hashValue`, lowercase hex SHA-256 of the inflated file.
-    pub hash: String,
-}
-
-/// A digest whose signature verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidDigest {
-    /// Where it is.
-    pub bucket: String,
-    /// Its key.
-    pub key: String,
-    /// `digestStartTime`, epoch seconds.
-    pub start: i64,
-    /// `digestEndTime`, epoch seconds.
-    pub end: i64,
-    /// `logFiles`, in order; entries without the three fields are `None`.
-    pub logs: Vec<Option<LogRef>>,
-    /// Every object `logFiles` names, for the coverage check (which then need not read the
-    /// digest again).
-    pub listed: Vec<String>,
 }
 
 /// One thing the walk found, in the order the AWS CLI reports it.
@@ -424,7 +396,7 @@ impl<'a> Walker<'a> {
                             start,
                             end: loaded.end,
                             logs: log_refs(&loaded.json),
-                            listed: crate::coverage::listed_objects(&loaded.json),
+                            listed: listed_objects(&loaded.json),
                         }));
                     } else {
                         steps.push(Step::Unverified {
@@ -724,24 +696,6 @@ impl<'a> Walker<'a> {
             end,
         })
     }
-}
-
-/// The `logFiles` of a digest's JSON, in order; an entry without its three fields is `None`
-/// (reported as such, never checked).
-pub fn log_refs(json: &Map<String, Value>) -> Vec<Option<LogRef>> {
-    let Some(Value::Array(logs)) = json.get("logFiles") else {
-        return Vec::new();
-    };
-    logs.iter()
-        .map(|l| {
-            let field = |k: &str| l.get(k).and_then(Value::as_str).map(str::to_string);
-            Some(LogRef {
-                bucket: field("s3Bucket")?,
-                key: field("s3Object")?,
-                hash: field("hashValue")?,
-            })
-        })
-        .collect()
 }
 
 /// The newest digest, or the newest strictly older than `before` (popping what it passes).

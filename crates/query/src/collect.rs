@@ -11,79 +11,11 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
 use std::io;
 
-use trailscan_records::{compact_into, EventTime, LookupEvent};
+use trailscan_records::{compact_into, LookupEvent};
 
+use crate::position::{Ordered, Position};
 use crate::sink::{Match, RecordSink};
 use crate::spill::{write_run, Run};
-
-/// Where an event stands in the order; also what a page token remembers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Position {
-    /// `eventTime` seconds.
-    #[serde(rename = "s")]
-    pub secs: i64,
-    /// `eventTime` nanoseconds.
-    #[serde(rename = "n")]
-    pub nanos: u32,
-    /// `eventID`, empty when the record has none.
-    #[serde(rename = "e")]
-    pub event_id: String,
-    /// Object key: orders records without `eventID`, and picks among duplicates.
-    #[serde(rename = "k")]
-    pub key: String,
-    /// Position in the object's `Records`.
-    #[serde(rename = "i")]
-    pub index: u64,
-}
-
-impl Position {
-    fn time(&self) -> EventTime {
-        EventTime {
-            secs: self.secs,
-            nanos: self.nanos,
-        }
-    }
-
-    /// The event order: newest first, then by event id, then (without an id) by provenance.
-    /// `Equal` means "the same event".
-    pub fn order(&self, other: &Position) -> Ordering {
-        other
-            .time()
-            .cmp(&self.time())
-            .then_with(|| self.event_id.cmp(&other.event_id))
-            .then_with(|| {
-                if self.event_id.is_empty() {
-                    self.provenance().cmp(&other.provenance())
-                } else {
-                    Ordering::Equal
-                }
-            })
-    }
-
-    fn provenance(&self) -> (&str, u64) {
-        (&self.key, self.index)
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Ordered(Position);
-
-impl PartialEq for Ordered {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.order(&other.0) == Ordering::Equal
-    }
-}
-impl Eq for Ordered {}
-impl PartialOrd for Ordered {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ordered {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.order(&other.0)
-    }
-}
 
 /// Bytes of events a collector holds before it writes them to disk as a sorted run. Only a
 /// lookup without `--max-results` can need more (a page holds its size plus one); the
@@ -388,6 +320,7 @@ impl RecordSink for NewestFirst {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trailscan_records::EventTime;
 
     fn pos(secs: i64, id: &str, key: &str, index: u64) -> Position {
         Position {

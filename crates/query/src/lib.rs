@@ -21,6 +21,7 @@
 mod attribute_arg;
 mod collect;
 mod page;
+mod position;
 mod prefilter;
 mod request;
 mod scan;
@@ -29,8 +30,9 @@ mod spill;
 mod time_arg;
 
 pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
-pub use collect::{Events, NewestFirst, Page, Position, DEFAULT_SPILL_BUDGET};
+pub use collect::{Events, NewestFirst, Page, DEFAULT_SPILL_BUDGET};
 pub use page::{decode_token, encode_token, Resume, TokenError};
+pub use position::Position;
 pub use prefilter::Prefilter;
 pub use request::{LookupRequest, RequestError};
 pub use scan::{scan, ObjectProblem, ObjectScanned, ScanOptions, ScanStats};

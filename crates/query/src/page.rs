@@ -9,7 +9,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::collect::Position;
+use crate::position::Position;
 
 /// A `--next-token` that is not ours or belongs to another request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

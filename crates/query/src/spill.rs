@@ -7,7 +7,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use trailscan_records::{EventTime, LookupEvent, Resource};
 
-use crate::collect::Position;
+use crate::position::Position;
 
 /// A sorted run being read back.
 pub struct Run {

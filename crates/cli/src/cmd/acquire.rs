@@ -25,8 +25,8 @@ use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
-use crate::scan::worker_pool;
 use crate::settings::AcquireSettings;
+use trailscan_engine::worker_pool;
 
 /// Threads that hash and write copies by default, at least: a write waits on the disk.
 const WRITERS: usize = 16;

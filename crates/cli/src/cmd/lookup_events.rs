@@ -7,12 +7,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::value::RawValue;
 use trailscan_archive::open_destination;
+use trailscan_engine::Source;
 use trailscan_query::NewestFirst;
 use trailscan_shards::{Counts, EventLine, ShardDir, ShardError, ShardSummary, EVENTS_FILE};
 
 use crate::exit_codes;
 use crate::print::{print_page, SPILL_FAILED};
-use crate::scan::OpenScan;
+use crate::progress::Progress;
 use crate::settings::LookupSettings;
 use crate::summary::lookup_summary;
 
@@ -22,14 +23,15 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     let started = Instant::now();
     let source = &settings.source;
     // A shard's folder is made ready first: a shard that cannot write fails before scanning.
-    let shard_dir = match (&settings.shard_out, source.selection.shard) {
+    let shard_dir = match (&settings.shard_out, source.options.selection.shard) {
         (Some(out), Some(shard)) => {
-            let store = Arc::from(open_destination(out, &source.s3)?);
+            let store = Arc::from(open_destination(out, &source.options.s3)?);
             Some(ShardDir::prepare(store, source.required_run_id()?, shard)?)
         }
         _ => None,
     };
-    let opened = OpenScan::open(source)?;
+    let progress = Progress::on_stderr(source.no_progress, source.quiet);
+    let opened = Source::open(&source.options, &progress)?;
     let listing = &opened.listing;
     let (objects, index_use) = opened.objects_to_read(&settings.request);
     // A shard keeps one event more than the page: a merge needs it to know whether a next
@@ -47,9 +49,8 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             NewestFirst::merge,
         )
         .context(SPILL_FAILED)?;
-    opened.progress.finish();
-    let problems =
-        stats.objects_failed + stats.objects_with_problems + listing.problems.len() as u64;
+    progress.finish();
+    let problems = opened.problems(&stats);
     if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {
         let page = collector.finish().context(SPILL_FAILED)?;
         let lines = page.events.map(|item| {
@@ -70,7 +71,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
         let summary = ShardSummary::new(
             "lookup-events",
             arguments,
-            &source.spec,
+            &source.options.spec,
             run_id,
             plan,
             counts,

@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
+use trailscan_archive::s3::S3Bucket;
 use trailscan_archive::{
     default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
 };
@@ -33,8 +34,8 @@ use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
-use crate::scan::worker_pool;
 use crate::settings::ValidateSettings;
+use trailscan_engine::worker_pool;
 
 /// The source and the run's workers.
 struct Validation<'s> {
@@ -108,7 +109,7 @@ impl Validation<'_> {
     /// fatal as the AWS CLI's is.
     fn keys(&self, windows: &BTreeMap<String, (i64, i64)>) -> Result<RegionKeys> {
         let file = self.settings.public_keys.as_deref();
-        region_keys(file, self.store.s3(), windows).map_err(|e| match e {
+        region_keys(file, S3Bucket::of(&*self.store), windows).map_err(|e| match e {
             KeysError::Api(_) => aws_cli_error(e.to_string()),
             other => other.into(),
         })

@@ -55,7 +55,7 @@ impl ExportSettings {
         };
         let request = lookup_request(&args.selection)?;
         let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
-        let run_id = match source.selection.shard {
+        let run_id = match source.options.selection.shard {
             Some(_) => source.required_run_id()?.to_string(),
             None => source
                 .run_id

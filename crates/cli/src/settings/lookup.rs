@@ -77,15 +77,15 @@ impl LookupSettings {
             },
         };
         let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
-        if source.selection.shard.is_some() && args.out.is_none() {
+        if source.options.selection.shard.is_some() && args.out.is_none() {
             bail!(UsageError(
                 "--shard needs --out DIR: a shard writes its results there for `trailscan merge`"
                     .into()
             ));
         }
-        let mut accounts = source.selection.accounts.clone();
+        let mut accounts = source.options.selection.accounts.clone();
         accounts.sort();
-        let mut regions = source.selection.regions.clone();
+        let mut regions = source.options.selection.regions.clone();
         regions.sort();
         let canonical = format!(
             "{};accounts={accounts:?};regions={regions:?}",

@@ -2,6 +2,7 @@
 //! before it runs (ripgrep's LowArgs -> HiArgs), so that no command parses a flag.
 
 mod acquire;
+mod attribution;
 mod export;
 mod index;
 mod lookup;
@@ -14,11 +15,11 @@ pub use export::ExportSettings;
 pub use index::IndexSettings;
 pub use lookup::LookupSettings;
 pub use summary::SummarySettings;
-pub use trace::{TraceSettings, Traced};
+pub use trace::TraceSettings;
 pub use validate::{MergeSettings, ValidateSettings};
 
 use anyhow::Result;
-use trailscan_archive::S3Options;
+use trailscan_engine::SourceOptions;
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::{Selection, Shard};
 use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
@@ -26,20 +27,10 @@ use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
 use crate::exit_codes::UsageError;
 use crate::flags::{SelectionArgs, SourceArgs};
 
-/// How to read the source.
+/// How to read the source: the engine's options, and what the binary does around them.
 pub struct SourceSettings {
-    /// The source: a folder or `s3://bucket/prefix`.
-    pub spec: String,
-    /// How to reach S3.
-    pub s3: S3Options,
-    /// Which objects to read.
-    pub selection: Selection,
-    /// Worker threads (0: one per core).
-    pub threads: usize,
-    /// Cap on one object's inflated size.
-    pub max_inflated_bytes: u64,
-    /// Cap on one record's size.
-    pub max_record_bytes: u64,
+    /// The source, the selection, the index and the limits, for the engine.
+    pub options: SourceOptions,
     /// No summary.
     pub quiet: bool,
     /// No progress display.
@@ -48,8 +39,6 @@ pub struct SourceSettings {
     pub run_id: Option<String>,
     /// The command line less the sharding flags, which a shard records for the merge.
     pub arguments: Vec<String>,
-    /// The lookup index to read (`--index`, unless `--no-index`).
-    pub index: Option<String>,
 }
 
 impl SourceSettings {
@@ -78,17 +67,19 @@ impl SourceSettings {
         };
         let run_id = resolve_run_id(args.run_id.as_deref())?;
         Ok(SourceSettings {
-            spec,
-            s3: args.s3.options(&args.regions),
-            selection,
-            threads: args.threads,
-            max_inflated_bytes: args.max_inflated_size,
-            max_record_bytes: args.max_record_size,
+            options: SourceOptions {
+                spec,
+                s3: args.s3.options(&args.regions),
+                selection,
+                threads: args.threads,
+                max_inflated_bytes: args.max_inflated_size,
+                max_record_bytes: args.max_record_size,
+                index: args.index.clone().filter(|_| !args.no_index),
+            },
             quiet: args.quiet,
             no_progress: args.no_progress,
             run_id,
             arguments: recorded_arguments(),
-            index: args.index.clone().filter(|_| !args.no_index),
         })
     }
 

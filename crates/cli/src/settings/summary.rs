@@ -6,7 +6,7 @@ use trailscan_layout::key::ObjectKind;
 use trailscan_output::OutputSettings;
 use trailscan_query::LookupRequest;
 
-use super::trace::{output, refuse_shard, windows};
+use super::attribution::{output, refuse_shard, windows};
 use super::SourceSettings;
 use crate::exit_codes::UsageError;
 use crate::flags::SummaryArgs;

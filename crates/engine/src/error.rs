@@ -1,0 +1,31 @@
+//! What can stop the engine before or around a scan. Problems with single objects never do:
+//! they are reported ([`crate::Reporter::problem`]) and counted, and the scan goes on.
+
+use trailscan_archive::StoreError;
+use trailscan_index::IndexError;
+
+/// Why a source could not be opened, listed or read with its index.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The source (or another store) failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The index is missing, damaged or of another version.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// The index's store could not be opened.
+    #[error("cannot open the index {location}")]
+    OpenIndex {
+        /// `--index` as given.
+        location: String,
+        /// Why.
+        #[source]
+        source: StoreError,
+    },
+    /// The source lists no `AWSLogs/` folder at all.
+    #[error("no AWSLogs/ folder under {0}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it")]
+    NotAnArchive(String),
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads")]
+    Threads(#[source] rayon::ThreadPoolBuildError),
+}

@@ -1,0 +1,56 @@
+//! What the index did for a question, for its summary.
+
+use std::fmt;
+
+use trailscan_index::IndexPlan;
+
+/// What the index did for a lookup, for its summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexUse {
+    /// Listed objects the index holds as they are.
+    pub via_index: u64,
+    /// Of those, the ones read (candidates, or ones a scan reports).
+    pub candidates: u64,
+    /// Listed objects it does not hold.
+    pub not_indexed: u64,
+    /// Listed objects changed since indexed.
+    pub changed: u64,
+    /// Indexed objects no longer listed.
+    pub deleted: u64,
+}
+
+impl IndexUse {
+    /// What a plan decided, with `deleted` indexed objects no longer listed.
+    pub(crate) fn of(planned: &IndexPlan, deleted: u64) -> IndexUse {
+        let not_candidates = planned.not_indexed + planned.changed.len() as u64;
+        IndexUse {
+            via_index: planned.via_index,
+            candidates: planned.read.len() as u64 - not_candidates,
+            not_indexed: planned.not_indexed,
+            changed: planned.changed.len() as u64,
+            deleted,
+        }
+    }
+
+    /// This round's use added to the rounds' before it: the first round's counts, and the
+    /// candidates of every round.
+    pub(crate) fn and_then(sum: Option<IndexUse>, round: IndexUse) -> IndexUse {
+        match sum {
+            None => round,
+            Some(mut sum) => {
+                sum.candidates += round.candidates;
+                sum
+            }
+        }
+    }
+}
+
+impl fmt::Display for IndexUse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "  index: {} objects via the index ({} of them read as candidates), {} not indexed (scanned), {} changed since indexed (re-read), {} deleted since indexed",
+            self.via_index, self.candidates, self.not_indexed, self.changed, self.deleted
+        )
+    }
+}

@@ -1,0 +1,62 @@
+//! The query engine as a library: open a source with an optional index, plan which objects
+//! a question must read, scan them into a sink on every core, and report problems and counts.
+//!
+//! Every command of the `trailscan` binary is wiring around these calls: settings in, an
+//! engine call, print. A server, a Python binding or a test harness asks the same questions
+//! the same way. The engine prints nothing: progress and problems go to a [`Reporter`] of the
+//! caller's (the binary's draws a bar and writes stderr; [`Silent`] shows nothing).
+//!
+//! - [`Source::open`] opens the store (disk or S3), lists what the selection needs and, with
+//!   an index, loads the index's rows for what was listed, beside the listing;
+//! - [`Source::objects_to_read`] plans a lookup: every listed object, or with an index those it
+//!   cannot rule out, plus every object it does not hold or that changed since indexed;
+//! - [`Source::scan`] reads them into a [`trailscan_query::RecordSink`] per worker thread;
+//! - [`trace`] and [`summarize`] run credential attribution in rounds that attribution's
+//!   planner decides and this crate's [`RoundReader`] reads;
+//! - [`update_index`] and [`verify_index`] build, update and check the index.
+//!
+//! A lookup with an index, as `trailscan lookup-events --index` makes it:
+//!
+//! ```
+//! use trailscan_engine::{update_index, Silent, Source, SourceOptions};
+//! use trailscan_query::{parse_attribute_arg, LookupRequest, NewestFirst};
+//!
+//! # let folder = tempfile::tempdir()?;
+//! # let index = folder.path().to_str().unwrap();
+//! # update_index(&SourceOptions::new("../../fixtures/sample-archive"), index, &Silent)?;
+//! let options = SourceOptions {
+//!     index: Some(index.to_string()),
+//!     ..SourceOptions::new("../../fixtures/sample-archive")
+//! };
+//! let source = Source::open(&options, &Silent)?;
+//! let request = LookupRequest {
+//!     attributes: parse_attribute_arg("AttributeKey=EventName,AttributeValue=ConsoleLogin")?,
+//!     ..LookupRequest::default()
+//! };
+//! let (objects, index_use) = source.objects_to_read(&request);
+//! let newest_two = || NewestFirst::new(Some(2), None);
+//! let (collector, _stats) = source.scan(&objects, &request, false, newest_two, NewestFirst::merge)?;
+//! let page = collector.finish()?;
+//! assert_eq!(page.events.count(), 2);
+//! // The index ruled most of the archive out before anything was read.
+//! assert!(index_use.unwrap().candidates < source.listing.objects.len() as u64 / 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod attribution;
+mod error;
+mod index_use;
+mod indexing;
+mod memory;
+mod report;
+mod rounds;
+mod source;
+
+pub use attribution::{summarize, trace, SummaryRun, TraceRun};
+pub use error::Error;
+pub use index_use::IndexUse;
+pub use indexing::{update_index, verify_index, IndexUpdate, IndexVerification, UPDATE_LAG_SECS};
+pub use report::{Reporter, Silent};
+pub use rounds::{in_window, window_of, RoundReader};
+pub use source::{report_deleted, worker_pool, Source, SourceOptions, DEFAULT_MAX_RECORD_BYTES};

@@ -1,0 +1,353 @@
+//! A source opened for questions: the store, its listing, the index's rows for it, and the
+//! worker threads; then, per question, the objects to read and the scan over them.
+
+use std::borrow::Cow;
+use std::sync::{Mutex, PoisonError};
+
+use trailscan_archive::{
+    alongside, default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
+    RequestCounts, S3Options,
+};
+use trailscan_index::{
+    deleted_since_indexed, groups_of, plan, plan_probes, Caps, Catalog, IndexError, IndexStore,
+    Probes, SegmentInfo,
+};
+use trailscan_layout::Selection;
+use trailscan_query::{
+    scan, LookupRequest, ObjectProblem, ObjectScanned, Prefilter, RecordSink, ScanOptions,
+    ScanStats,
+};
+
+use crate::index_use::IndexUse;
+use crate::memory::let_catalog_go;
+use crate::report::Reporter;
+use crate::Error;
+
+/// The largest record read by default (`--max-record-size`): CloudTrail's records are
+/// kilobytes; a larger one is reported and skipped unparsed.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 4 << 20;
+
+/// Where to read and how: what `--source`, the selection flags, `--index` and the limits
+/// say, typed.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// A folder, or `s3://bucket[/prefix]`.
+    pub spec: String,
+    /// How to reach S3.
+    pub s3: S3Options,
+    /// Which objects to read.
+    pub selection: Selection,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// Cap on one object's inflated size.
+    pub max_inflated_bytes: u64,
+    /// Cap on one record's size.
+    pub max_record_bytes: u64,
+    /// The lookup index to read, if any: a folder or `s3://bucket/prefix`.
+    pub index: Option<String>,
+}
+
+impl SourceOptions {
+    /// The source at `spec`, every log file, no index, the default limits.
+    pub fn new(spec: impl Into<String>) -> SourceOptions {
+        SourceOptions {
+            spec: spec.into(),
+            s3: S3Options::default(),
+            selection: Selection::default(),
+            threads: 0,
+            max_inflated_bytes: trailscan_archive::inflate::DEFAULT_MAX_INFLATED_BYTES,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            index: None,
+        }
+    }
+
+    fn caps(&self) -> Caps {
+        Caps {
+            max_inflated_bytes: self.max_inflated_bytes,
+            max_record_bytes: self.max_record_bytes,
+        }
+    }
+}
+
+/// Worker threads: `threads`, else one per core.
+pub fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    let threads = match threads {
+        0 => default_threads(),
+        n => n,
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(Error::Threads)
+}
+
+/// A source opened and listed, with its worker threads and, with an index, the index's rows
+/// for what was listed.
+pub struct Source<'r> {
+    /// What the selection needs.
+    pub listing: Listing,
+    /// Where the objects are.
+    pub store: Box<dyn ObjectStore>,
+    /// The worker threads: the scan's, and any other work of the caller's.
+    pub pool: rayon::ThreadPool,
+    reporter: &'r dyn Reporter,
+    options: SourceOptions,
+    /// The index's rows for the listed objects' groups; taken (and freed) by the first
+    /// [`Source::objects_to_read`], so that the scan has the memory, or kept for rounds.
+    index: Mutex<Option<Catalog>>,
+    /// The S3 requests reading the index took, where it is in S3.
+    index_requests: Option<RequestCounts>,
+}
+
+impl<'r> Source<'r> {
+    /// Opens the source and lists what the selection needs, reading the index (if any)
+    /// beside the listing; listing problems are reported (the scan goes on without those
+    /// folders). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail
+    /// archive.
+    pub fn open(options: &SourceOptions, reporter: &'r dyn Reporter) -> Result<Source<'r>, Error> {
+        let store = open_archive(&options.spec, &options.s3)?;
+        reporter.listing(store.name());
+        // The index is read beside the listing: the segments the selection may need, narrowed
+        // to the listed objects' groups once the listing is in. From S3 that saves the
+        // index's round trips; on disk, the listing's stats and the segments' decoding run on
+        // both cores.
+        let (listing, index) = alongside(
+            || {
+                Some(load_index(
+                    options.index.as_ref()?,
+                    &options.s3,
+                    &options.selection,
+                ))
+            },
+            || list(&*store, &options.selection),
+        );
+        let listing = listing?;
+        if listing.awslogs_folders == 0 {
+            return Err(Error::NotAnArchive(store.name().to_string()));
+        }
+        for problem in &listing.problems {
+            reporter.problem(problem);
+        }
+        let (index, index_requests) = match index.transpose()? {
+            Some((mut catalog, requests)) => {
+                catalog.retain_groups(&groups_of(&listing.objects));
+                (Some(catalog), requests)
+            }
+            None => (None, None),
+        };
+        Ok(Source {
+            pool: worker_pool(options.threads)?,
+            listing,
+            store,
+            reporter,
+            options: options.clone(),
+            index: Mutex::new(index),
+            index_requests,
+        })
+    }
+
+    /// Whether an index decides which objects are read.
+    pub fn has_index(&self) -> bool {
+        self.index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Listing problems and objects that failed or had problems in `stats`: what makes a
+    /// completed run's answer partial.
+    pub fn problems(&self, stats: &ScanStats) -> u64 {
+        stats.objects_failed + stats.objects_with_problems + self.listing.problems.len() as u64
+    }
+
+    /// What the run cost in S3 requests, source and index, for a summary; `None` on disk.
+    pub fn requests_line(&self) -> Option<String> {
+        let source = self.store.requests_made().map(|r| format!("source {r}"));
+        let index = self.index_requests.map(|r| format!("index {r}"));
+        let parts: Vec<String> = source.into_iter().chain(index).collect();
+        (!parts.is_empty()).then(|| format!("  S3: {}", parts.join("; ")))
+    }
+
+    /// The objects `request` must read, and tells the reporter the scan starts: the
+    /// listing's, or with an index, those it cannot rule out plus every object it does not
+    /// hold or that changed since indexed (each reported), so that the answer is the scan's.
+    /// The index's rows are let go here.
+    pub fn objects_to_read(
+        &self,
+        request: &LookupRequest,
+    ) -> (Cow<'_, [ObjectRef]>, Option<IndexUse>) {
+        let listed = &self.listing.objects;
+        let catalog = self
+            .index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let (objects, used) = match &catalog {
+            None => (Cow::Borrowed(&listed[..]), None),
+            Some(catalog) => {
+                let planned = plan(catalog, listed, request, self.options.caps());
+                let deleted = deleted_since_indexed(
+                    catalog,
+                    listed,
+                    planned.indexed(),
+                    &self.options.selection,
+                    self.listing.shard_plan.as_ref(),
+                    self.store.base(),
+                );
+                let name = |key: &str| self.store.display_key(key);
+                for key in &planned.changed {
+                    self.reporter.problem(&format_args!(
+                        "{}: changed since indexed (size, ETag or modification time); read again",
+                        name(key)
+                    ));
+                }
+                report_deleted(self.reporter, &*self.store, &deleted);
+                let used = IndexUse::of(&planned, deleted.len() as u64);
+                (Cow::Owned(planned.read), Some(used))
+            }
+        };
+        if let Some(catalog) = catalog {
+            let_catalog_go(catalog, objects.len());
+        }
+        let bytes = objects.iter().map(|o| o.size).sum();
+        self.reporter.scanning(objects.len() as u64, bytes);
+        (objects, used)
+    }
+
+    /// The listed objects a round of reading needs for `request`'s window: with an index,
+    /// those that may hold any of `probes` (or, with none, any event) in the window, plus
+    /// every object the index does not hold or that changed since indexed (the index's rows
+    /// stay for further rounds); without, those whose delivery time can hold events of the
+    /// window.
+    pub fn objects_for_round(
+        &self,
+        request: &LookupRequest,
+        probes: Probes<'_>,
+    ) -> (Vec<ObjectRef>, Option<IndexUse>) {
+        let guard = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(catalog) = guard.as_ref() else {
+            let window = Selection {
+                start: request.start.map(|t| t.secs),
+                end: request.end.map(|t| t.secs.saturating_add(1)),
+                ..self.options.selection.clone()
+            };
+            let objects = self
+                .listing
+                .objects
+                .iter()
+                .filter(|o| window.check(&o.layout).is_ok())
+                .cloned()
+                .collect();
+            return (objects, None);
+        };
+        let planned = plan_probes(
+            catalog,
+            &self.listing.objects,
+            request,
+            probes,
+            self.options.caps(),
+        );
+        let used = IndexUse::of(&planned, 0);
+        (planned.read, Some(used))
+    }
+
+    /// Scans `objects` (the listing's, or a batch of them) for `request` on the worker
+    /// threads, into a sink per thread made by `new_sink` and joined by `merge`; each problem
+    /// with an object is reported, and each object done. With `hash_objects`, each object's
+    /// SHA-256 as stored reaches the sink.
+    pub fn scan<S, N, M>(
+        &self,
+        objects: &[ObjectRef],
+        request: &LookupRequest,
+        hash_objects: bool,
+        new_sink: N,
+        merge: M,
+    ) -> Result<(S, ScanStats), S::Error>
+    where
+        S: RecordSink + Send,
+        N: Fn() -> S + Sync + Send,
+        M: Fn(S, S) -> Result<S, S::Error>,
+    {
+        self.scan_prefiltered(objects, request, hash_objects, None, new_sink, merge)
+    }
+
+    /// [`Source::scan`] with a prefilter of the caller's (a trace's needles) instead of the
+    /// request's attributes'.
+    pub fn scan_prefiltered<S, N, M>(
+        &self,
+        objects: &[ObjectRef],
+        request: &LookupRequest,
+        hash_objects: bool,
+        prefilter: Option<&Prefilter>,
+        new_sink: N,
+        merge: M,
+    ) -> Result<(S, ScanStats), S::Error>
+    where
+        S: RecordSink + Send,
+        N: Fn() -> S + Sync + Send,
+        M: Fn(S, S) -> Result<S, S::Error>,
+    {
+        let reporter = self.reporter;
+        let store = &*self.store;
+        let report = |object: &ObjectRef, problem: &ObjectProblem| {
+            reporter.problem(&format_args!(
+                "{}: {problem}",
+                store.display_key(&object.key)
+            ))
+        };
+        let on_object =
+            |o: &ObjectScanned| reporter.object_done(o.listed_bytes, o.records, o.matched);
+        let options = ScanOptions {
+            source: store,
+            pool: &self.pool,
+            requests_in_flight: store.requests_in_flight(),
+            max_inflated_bytes: self.options.max_inflated_bytes,
+            max_record_bytes: self.options.max_record_bytes,
+            hash_objects,
+            prefilter,
+            report: &report,
+            progress: Some(&on_object),
+        };
+        scan(objects, request, &options, new_sink, merge)
+    }
+}
+
+/// Reports each indexed object that the listing no longer found.
+pub fn report_deleted(reporter: &dyn Reporter, store: &dyn ObjectStore, keys: &[String]) {
+    for key in keys {
+        reporter.problem(&format_args!(
+            "{}: indexed, but no longer in the archive (deleted since indexed?)",
+            store.display_key(key)
+        ));
+    }
+}
+
+/// The index at `location`: the rows of every segment whose group (account x region x
+/// delivery month) `selection` may need, and the S3 requests reading them took.
+fn load_index(
+    location: &str,
+    s3: &S3Options,
+    selection: &Selection,
+) -> Result<(Catalog, Option<RequestCounts>), Error> {
+    let index_store = open_existing(location, s3).map_err(|source| Error::OpenIndex {
+        location: location.to_string(),
+        source,
+    })?;
+    let index = IndexStore::new(&*index_store);
+    let snapshot = index
+        .current()?
+        .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
+    let wanted = |s: &SegmentInfo| {
+        let month = s
+            .month
+            .split_once('-')
+            .and_then(|(y, m)| Some((y.parse().ok()?, m.parse().ok()?)));
+        selection.wants_account(&s.account)
+            && selection.wants_region(&s.region)
+            // A month that does not parse is read: the rows, not the name, decide.
+            && month.is_none_or(|(y, m)| selection.month_may_match(y, m))
+    };
+    let requests = index_store.requests_in_flight();
+    let catalog = index.load(&snapshot, wanted, requests, false)?;
+    Ok((catalog, index_store.requests_made()))
+}

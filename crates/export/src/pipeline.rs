@@ -1,0 +1,333 @@
+//! The export's pipeline: the scan's matches into rows per worker ([`RowSink`]), batches of
+//! objects handed to a writer thread, partitions finished once no more rows can come to
+//! them, and closed files published at the destination ([`Destination`]).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_schema::ArrowError;
+use trailscan_archive::{
+    key_under, open_destination, ObjectRef, ObjectStore, S3Options, StoreError, WriteMode,
+};
+use trailscan_query::{Match, RecordSink, ScanStats};
+
+use crate::columns::{Provenance, RowsBuilder};
+use crate::writer::{Partition, PartitionWriter, WriteError, WriteTimes, WrittenFile};
+use crate::RecordBatch;
+
+/// Objects scanned between two hand-overs to the writer: bounds the rows held in memory
+/// (a few hundred thousand) while keeping every core busy.
+pub const OBJECTS_PER_BATCH: usize = 256;
+
+/// Why an export stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// A file could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The destination refused a file.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Rows that Arrow could not take (a bug: rows are built for the schema).
+    #[error("cannot build the rows' columns")]
+    Columns(#[source] ArrowError),
+    /// No local folder to write files in before they are uploaded.
+    #[error("cannot create a staging folder (set TMPDIR to a folder with free space)")]
+    Staging(#[source] std::io::Error),
+}
+
+/// What an export wrote, and where the writer's time went.
+pub struct Exported {
+    /// The files written, as published.
+    pub files: Vec<WrittenFile>,
+    /// The scans' counts, over every batch.
+    pub stats: ScanStats,
+    /// Time spent scanning (on every core).
+    pub scanning: Duration,
+    /// CPU time spent turning records into rows, summed over the scan's threads.
+    pub building: Duration,
+    /// The time the writer's thread was busy.
+    pub writing: Duration,
+    /// Where the writer's time went.
+    pub times: WriteTimes,
+    /// Moving closed files into place (from S3: uploading them).
+    pub publishing: Duration,
+    /// Row groups written before they were full, to stay within the memory budget.
+    pub early_row_groups: u64,
+}
+
+/// Exports `objects`: `scan` reads each batch of them (consecutive objects of one account and
+/// region) into rows, and `writer` sorts, encodes and writes them on a thread of its own
+/// while the next batch is scanned; one batch waits in between at most, which bounds memory.
+/// The encoding runs on `pool` (the scan's workers), a row group's columns in parallel,
+/// taking the cores the scan leaves idle. Closed files are published at `destination`.
+pub fn export_objects(
+    objects: &[ObjectRef],
+    writer: PartitionWriter,
+    destination: &Destination,
+    pool: &rayon::ThreadPool,
+    mut scan: impl FnMut(&[ObjectRef]) -> (RowSink, ScanStats),
+) -> Result<Exported, ExportError> {
+    let mut stats = ScanStats::default();
+    let (mut scanning, mut building) = (Duration::ZERO, Duration::ZERO);
+    let (to_writer, batches_to_write) = sync_channel::<WriterBatch>(1);
+    let written = std::thread::scope(|scope| -> Result<WriterResult, ExportError> {
+        let writer_thread =
+            scope.spawn(|| write_batches(writer, batches_to_write, destination, pool));
+        for batch in batches(objects) {
+            let scan_started = Instant::now();
+            let (sink, batch_stats) = scan(batch);
+            scanning += scan_started.elapsed();
+            building += sink.build_time;
+            stats.add(&batch_stats);
+            let first = &batch[0].layout;
+            let job = WriterBatch {
+                partitions: sink.into_partitions(&first.account, &first.region)?,
+                // Rows of a day stop coming once files are delivered two days later (delivery
+                // takes minutes; a late delivery after that starts a further file in the
+                // partition).
+                delivered_day: batch[batch.len() - 1]
+                    .layout
+                    .delivered_at
+                    .div_euclid(86_400),
+            };
+            if to_writer.send(job).is_err() {
+                // The writer stopped on an error, which its join below returns.
+                break;
+            }
+        }
+        drop(to_writer);
+        writer_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok(Exported {
+        files: written.files,
+        stats,
+        scanning,
+        building,
+        writing: written.busy,
+        times: written.times,
+        publishing: written.publishing,
+        early_row_groups: written.early_row_groups,
+    })
+}
+
+/// Consecutive objects of one account and region (the listing is sorted by key, so by
+/// account, region and delivery day), at most [`OBJECTS_PER_BATCH`] at a time.
+fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
+    let mut rest = objects;
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let same = rest
+            .iter()
+            .take(OBJECTS_PER_BATCH)
+            .take_while(|o| {
+                o.layout.account == first.layout.account && o.layout.region == first.layout.region
+            })
+            .count();
+        let (batch, tail) = rest.split_at(same);
+        rest = tail;
+        Some(batch)
+    })
+}
+
+/// What the scan hands the writer after each batch of objects.
+struct WriterBatch {
+    /// Rows by partition.
+    partitions: Vec<(Partition, Vec<RecordBatch>)>,
+    /// The delivery day of the batch's last object: partitions of days before the day
+    /// before are finished.
+    delivered_day: i64,
+}
+
+/// The files written, the time the writer's thread was busy, and where that time went.
+struct WriterResult {
+    files: Vec<WrittenFile>,
+    busy: Duration,
+    times: WriteTimes,
+    publishing: Duration,
+    early_row_groups: u64,
+}
+
+/// The writer's thread: adds each batch's rows, finishes the partitions no more rows will
+/// come to, and publishes closed files, until the scan is done (or a write fails).
+fn write_batches(
+    mut writer: PartitionWriter,
+    batches: Receiver<WriterBatch>,
+    destination: &Destination,
+    pool: &rayon::ThreadPool,
+) -> Result<WriterResult, ExportError> {
+    let mut files = Vec::new();
+    let (mut busy, mut publishing) = (Duration::ZERO, Duration::ZERO);
+    let mut publish = |written: Vec<WrittenFile>| -> Result<(), ExportError> {
+        let started = Instant::now();
+        files.extend(destination.publish(written)?);
+        publishing += started.elapsed();
+        Ok(())
+    };
+    for batch in batches {
+        let started = Instant::now();
+        let Some((first, _)) = batch.partitions.first() else {
+            continue;
+        };
+        let (account, region) = (first.account.clone(), first.region.clone());
+        let work = || {
+            for (partition, rows) in batch.partitions {
+                writer.add(partition, rows)?;
+            }
+            writer.finish_where(|p| {
+                p.account != account || p.region != region || p.day < batch.delivered_day - 1
+            })
+        };
+        pool.install(work)?;
+        publish(writer.take_written())?;
+        busy += started.elapsed();
+    }
+    let started = Instant::now();
+    pool.install(|| writer.finish_where(|_| true))?;
+    publish(writer.take_written())?;
+    busy += started.elapsed();
+    Ok(WriterResult {
+        files,
+        busy,
+        times: writer.times(),
+        publishing,
+        early_row_groups: writer.early_row_groups(),
+    })
+}
+
+/// Builds rows per worker thread, by the day (since 1970) of their event time.
+#[derive(Default)]
+pub struct RowSink {
+    days: BTreeMap<i64, Vec<RowsBuilder>>,
+    /// The last object's SHA-256 in hex, to format it once per object, not per record.
+    last_hash: Option<([u8; 32], String)>,
+    /// Time spent turning records into rows (summed over threads).
+    build_time: Duration,
+}
+
+impl RowSink {
+    /// Two workers' rows as one.
+    pub fn merge(mut self, other: RowSink) -> Result<RowSink, std::convert::Infallible> {
+        self.build_time += other.build_time;
+        for (day, mut rows) in other.days {
+            self.days.entry(day).or_default().append(&mut rows);
+        }
+        Ok(self)
+    }
+
+    /// Rows by partition. A batch holds the files of one account and region (see
+    /// [`batches`]), which are the partition's, from the files' keys as in CloudTrail's own
+    /// layout.
+    fn into_partitions(
+        self,
+        account: &str,
+        region: &str,
+    ) -> Result<Vec<(Partition, Vec<RecordBatch>)>, ExportError> {
+        self.days
+            .into_iter()
+            .map(|(day, builders)| {
+                let partition = Partition {
+                    account: account.to_string(),
+                    region: region.to_string(),
+                    day,
+                };
+                let rows = builders
+                    .into_iter()
+                    .map(RowsBuilder::finish)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(ExportError::Columns)?;
+                Ok((partition, rows))
+            })
+            .collect()
+    }
+}
+
+impl RecordSink for RowSink {
+    type Error = std::convert::Infallible;
+
+    fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+        let hash = m.object_sha256.copied().unwrap_or_default();
+        if self.last_hash.as_ref().is_none_or(|(h, _)| *h != hash) {
+            self.last_hash = Some((hash, hex::encode(hash)));
+        }
+        let hex = self.last_hash.as_ref().map_or("", |(_, hex)| hex.as_str());
+        let ts_millis = m.event_time.secs * 1000 + i64::from(m.event_time.nanos / 1_000_000);
+        let provenance = Provenance {
+            source_key: &m.object.key,
+            source_sha256: hex,
+            record_index: m.index,
+        };
+        let building = Instant::now();
+        let day = m.event_time.secs.div_euclid(86_400);
+        // One builder per day on this thread; `merge` gathers the threads' builders.
+        let rows = self
+            .days
+            .entry(day)
+            .or_insert_with(|| vec![RowsBuilder::default()]);
+        if let Some(rows) = rows.last_mut() {
+            rows.append(m.record.value(), ts_millis, &provenance);
+        }
+        self.build_time += building.elapsed();
+        Ok(true)
+    }
+
+    fn reads_text(&self) -> bool {
+        // Columns are built from the parsed record.
+        false
+    }
+}
+
+/// Where files go: a store; files are written in place in a folder, or to a local staging
+/// folder first and uploaded as each is closed (then removed locally).
+pub struct Destination {
+    /// The store files are published in.
+    pub store: Arc<dyn ObjectStore>,
+    staging: Option<tempfile::TempDir>,
+}
+
+impl Destination {
+    /// The destination `out` (a folder, or `s3://bucket/prefix`).
+    pub fn open(out: &str, s3: &S3Options) -> Result<Destination, ExportError> {
+        let store: Arc<dyn ObjectStore> = Arc::from(open_destination(out, s3)?);
+        let staging = match store.local_folder() {
+            Some(_) => None,
+            None => Some(
+                tempfile::Builder::new()
+                    .prefix("trailscan-export-")
+                    .tempdir()
+                    .map_err(ExportError::Staging)?,
+            ),
+        };
+        Ok(Destination { store, staging })
+    }
+
+    /// The folder files are written in: the destination's own, or the staging folder.
+    pub fn staging(&self) -> PathBuf {
+        match (&self.staging, self.store.local_folder()) {
+            (Some(staging), _) => staging.path().to_path_buf(),
+            (None, Some(folder)) => folder.join(self.store.base()),
+            // A store has a local folder, or gets a staging folder when opened.
+            (None, None) => std::env::temp_dir(),
+        }
+    }
+
+    /// Makes closed files visible at the destination.
+    fn publish(&self, files: Vec<WrittenFile>) -> Result<Vec<WrittenFile>, StoreError> {
+        if let Some(staging) = &self.staging {
+            for file in &files {
+                let key = key_under(self.store.base(), &file.path);
+                self.store.write_file(
+                    &key,
+                    &staging.path().join(&file.path),
+                    WriteMode::Replace,
+                )?;
+            }
+        }
+        Ok(files)
+    }
+}
