@@ -89,6 +89,18 @@ fn open(options: &SourceOptions, location: &str) -> Result<Opened, Error> {
     })
 }
 
+/// How to index objects of `store`: with the scan's caps, so that an object a scan would
+/// report is catalogued as one a lookup must read.
+fn build_options<'a>(store: &'a dyn ObjectStore, options: &SourceOptions) -> BuildOptions<'a> {
+    BuildOptions {
+        source: store,
+        requests_in_flight: store.requests_in_flight(),
+        max_inflated_bytes: options.max_inflated_bytes,
+        max_record_bytes: options.max_record_bytes,
+        progress: None,
+    }
+}
+
 /// Lists the log and Insights files of `selection`, sorted by key, and what could not be
 /// listed (each reported).
 fn list_indexable(
@@ -181,11 +193,8 @@ pub fn update_index(
     reporter.scanning(objects.len() as u64, objects.iter().map(|o| o.size).sum());
     let on_object = |o: &ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
     let build = BuildOptions {
-        source: &*store,
-        requests_in_flight: store.requests_in_flight(),
-        max_inflated_bytes: options.max_inflated_bytes,
-        max_record_bytes: options.max_record_bytes,
         progress: Some(&on_object),
+        ..build_options(&*store, options)
     };
     let pool = worker_pool(options.threads)?;
     let (rows, failed) = pool.install(|| index_objects(objects, &build));
@@ -248,13 +257,7 @@ pub fn verify_index(
         store.requests_in_flight(),
         true,
     )?;
-    let build = BuildOptions {
-        source: &*store,
-        requests_in_flight: store.requests_in_flight(),
-        max_inflated_bytes: options.max_inflated_bytes,
-        max_record_bytes: options.max_record_bytes,
-        progress: None,
-    };
+    let build = build_options(&*store, options);
     let pool = worker_pool(options.threads)?;
     let compared = pool.install(|| rebuild_and_compare(&catalog, &listed, sample, &build));
     let differences = compared
