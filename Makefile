@@ -39,6 +39,7 @@ test: pydeps
 
 lint:
 	$(CARGO) fmt --all -- --check
+	python3 scripts/check-module-loops.py
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Regenerates fixtures/sample-archive from the generator (after changing it).

@@ -31,6 +31,7 @@ mod object;
 mod open;
 #[cfg(feature = "s3")]
 pub mod s3;
+mod s3_options;
 pub mod sidecar;
 mod store;
 
@@ -39,7 +40,8 @@ pub use folder::LocalFolder;
 pub use listing::list;
 pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};
-pub use open::{is_s3_url, open_archive, open_destination, open_existing, S3Options};
+pub use open::{is_s3_url, open_archive, open_destination, open_existing};
+pub use s3_options::S3Options;
 pub use store::{
     key_under, read_each_with_threads, DirListing, Fetched, ObjectInfo, ObjectMetadata,
     ObjectStore, Operation, Problem, RequestCounts, StoreError, UserMetadata, WriteMode,

@@ -4,22 +4,8 @@
 use std::path::Path;
 
 use crate::folder::LocalFolder;
+use crate::s3_options::S3Options;
 use crate::store::{ObjectStore, StoreError};
-
-/// How to reach S3.
-#[derive(Debug, Clone, Default)]
-pub struct S3Options {
-    /// A custom endpoint (an S3-compatible store); addressed path-style.
-    pub endpoint_url: Option<String>,
-    /// A named profile of the shared config and credentials files.
-    pub profile: Option<String>,
-    /// Anonymous requests (public buckets).
-    pub no_sign_request: bool,
-    /// The client's region when the standard chain names none (`--region`, when one is given).
-    pub region: Option<String>,
-    /// Requests in flight at once (`--max-concurrent-requests`); `None`: the default.
-    pub max_concurrent_requests: Option<usize>,
-}
 
 /// Whether a location names S3 (`s3://bucket[/prefix]`).
 pub fn is_s3_url(location: &str) -> bool {

@@ -20,7 +20,7 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_sdk_s3::Client;
 
-use crate::open::S3Options;
+use crate::s3_options::S3Options;
 use crate::store::{
     DirListing, Fetched, ObjectInfo, ObjectMetadata, ObjectStore, Operation, Problem,
     RequestCounts, StoreError, WriteMode,
