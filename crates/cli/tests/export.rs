@@ -305,6 +305,11 @@ fn export_is_deterministic_and_names_broken_files() {
     std::fs::write(&broken, b"\x1f\x8b\x08\x00 not really gzip").unwrap();
     let out = tmp.path().join("out");
     let export = |format: &str| {
+        let out = match format {
+            "parquet" => out.clone(),
+            // Another table: another folder.
+            _ => tmp.path().join(format),
+        };
         trailscan(&[
             "export",
             "--source",
@@ -327,7 +332,8 @@ fn export_is_deterministic_and_names_broken_files() {
         "the rest is exported: {stderr}"
     );
     let before = files_with_bytes(&out);
-    assert_eq!(before.len(), 13, "one file per account, region and day");
+    let tables = before.iter().filter(|(p, _)| p.starts_with("v1")).count();
+    assert_eq!(tables, 13, "one file per account, region and day");
     // A re-run replaces its own files with the same bytes.
     assert_eq!(export("parquet").status.code(), Some(1));
     assert!(
@@ -337,7 +343,7 @@ fn export_is_deterministic_and_names_broken_files() {
     // JSON lines: the same rows, newest last within a file (sorted by event time).
     export("jsonl");
     let mut rows = 0;
-    for (path, bytes) in files_with_bytes(&out)
+    for (path, bytes) in files_with_bytes(&tmp.path().join("jsonl"))
         .into_iter()
         .filter(|(p, _)| p.extension().is_some_and(|e| e == "jsonl"))
     {
@@ -398,5 +404,114 @@ fn a_memory_budget_writes_rows_early_and_says_so() {
     assert!(
         files_with_bytes(&tight) == first,
         "a re-run under the same budget changed the export"
+    );
+}
+
+/// An export of the sample into `out` with `flags`; its exit code 0.
+fn export_into(out: &Path, flags: &[&str]) -> String {
+    let source = sample_archive();
+    let mut args = vec![
+        "export",
+        "--source",
+        source.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let output = trailscan(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{flags:?}: {stderr}");
+    stderr
+}
+
+/// Any sequence of exports into one folder leaves the table DuckDB reads holding each event of
+/// the delivery days they read exactly once: a window cut through a day, then another window
+/// overlapping it, a re-run, a wider and a narrower window, another run id. (Before the model,
+/// the second window replaced the first's files of 2024-01-02 and 168 of 654 rows were lost.)
+#[test]
+fn exports_into_one_folder_hold_each_event_of_their_windows_once() {
+    let Some(python) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = tmp.path().join("whole");
+    export_into(&whole, &[]);
+    let expected = check(&python, &["counts", whole.to_str().unwrap()]);
+    assert_eq!(expected["rows"], 654, "{expected}");
+    assert_eq!(expected["records"], 654, "each record of the sample once");
+
+    let out = tmp.path().join("out");
+    let counts = || check(&python, &["counts", out.to_str().unwrap()]);
+    let stderr = export_into(&out, &["--end-time", "2024-01-02T21:00:00Z"]);
+    assert!(stderr.contains("each exported whole"), "{stderr}");
+    export_into(&out, &["--start-time", "2024-01-02T12:00:00Z"]);
+    assert_eq!(
+        counts(),
+        expected,
+        "two overlapping windows: their union, once"
+    );
+    let tree = files_with_bytes(&out);
+    assert!(
+        files_with_bytes(&whole) == tree,
+        "the same files as one export of everything"
+    );
+
+    for flags in [
+        &["--start-time", "2024-01-02T12:00:00Z"][..],
+        &[],
+        &[
+            "--start-time",
+            "2024-01-02T03:00:00Z",
+            "--end-time",
+            "2024-01-02T04:00:00Z",
+        ],
+        &["--run-id", "another", "--end-time", "2024-01-01T12:00:00Z"],
+    ] {
+        export_into(&out, flags);
+        assert_eq!(counts(), expected, "after {flags:?}");
+        assert!(
+            files_with_bytes(&out) == tree,
+            "{flags:?} changed the files"
+        );
+    }
+
+    // A narrower window alone holds the whole delivery days it touches, and only those.
+    let narrow = tmp.path().join("narrow");
+    let stderr = export_into(&narrow, &["--start-time", "2024-01-02T12:00:00Z"]);
+    assert!(stderr.contains("from 2024-01-02 to 2024-01-02"), "{stderr}");
+    let files = files_with_bytes(&narrow);
+    assert!(files
+        .iter()
+        .all(|(p, _)| !p.to_string_lossy().contains("delivered-2024-01-01")));
+    assert!(files
+        .iter()
+        .all(|(p, bytes)| tree.iter().any(|(q, b)| q == p && b == bytes)));
+}
+
+/// An export of another definition (attributes, data events, format) into a folder is
+/// refused, naming both: its rows would be another table.
+#[test]
+fn an_export_of_other_rows_into_the_same_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    export_into(
+        &out,
+        &[
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+        ],
+    );
+    let source = sample_archive();
+    let refused = trailscan(&[
+        "export",
+        "--source",
+        source.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--include-data-events",
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(255), "{stderr}");
+    assert!(
+        stderr.contains("trailscan-export.json: this folder holds an export of parquet, EventName=ConsoleLogin, and this one asks for parquet, every event, data events included"),
+        "{stderr}"
     );
 }

@@ -4,6 +4,7 @@
   export_check.py ids EXPORT WHERE...  distinct eventid of the rows matching each WHERE (JSON list of lists)
   export_check.py bloom FILE           columns with a bloom filter in a Parquet file (JSON)
   export_check.py ddl DDL EXPORT       compares the DDL's columns (parsed by sqlglot) with the files' schema
+  export_check.py counts EXPORT        rows, distinct (log file, record) and distinct eventid (JSON)
 
 DuckDB reads the export as the reference (scale-out.md) says engines do: hive partitioning,
 account as VARCHAR (not BIGINT, which would drop leading zeros).
@@ -103,6 +104,15 @@ def ddl(ddl_path, export):
     print(json.dumps({"columns": len(declared), "location": location.this.name if location else None}))
 
 
+def counts(export):
+    con = connect()
+    row = con.sql(
+        f"SELECT count(*), count(DISTINCT (source_key, record_index)), count(DISTINCT eventid) FROM {table(export)}"
+    ).fetchone()
+    print(json.dumps({"rows": row[0], "records": row[1], "events": row[2]}))
+
+
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"pick": pick, "ids": lambda e, *w: ids(e, w), "bloom": bloom, "ddl": ddl}[mode](*args)
+    modes = {"pick": pick, "ids": lambda e, *w: ids(e, w), "bloom": bloom, "ddl": ddl, "counts": counts}
+    modes[mode](*args)

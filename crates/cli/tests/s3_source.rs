@@ -1439,3 +1439,123 @@ fn shard_results_in_a_bucket_merge_to_the_unsharded_answer() {
         "{stderr}"
     );
 }
+
+/// The export model in a bucket: two overlapping windows exported into one prefix hold their
+/// union once, and a file an earlier export wrote for a delivery day (its manifest names it)
+/// that a re-export of the day does not write again is deleted, so that Athena cannot count
+/// its rows twice. DuckDB counts the rows of the prefix copied down.
+#[test]
+fn exports_into_one_prefix_hold_each_event_once() {
+    let Some(env) = server() else { return };
+    let Some(python) = std::env::var_os("TRAILSCAN_AWSCLI_PYTHON") else {
+        eprintln!("NOTICE: no TRAILSCAN_AWSCLI_PYTHON (run `make test`); skipping");
+        return;
+    };
+    upload(&env, "trailscan-model-src", "");
+    aws_s3(
+        &env,
+        &["s3api", "create-bucket", "--bucket", "trailscan-model-out"],
+    );
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let out = "s3://trailscan-model-out/ct";
+    let export = |window: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--source",
+            "s3://trailscan-model-src",
+            "--endpoint-url",
+            &endpoint,
+            "--out",
+            out,
+        ];
+        args.extend(window);
+        trailscan_ok(&env, &[], &args);
+    };
+    let copy = tempfile::tempdir().unwrap();
+    let counts = || {
+        let dir = copy.path().join("ct");
+        let _ = fs::remove_dir_all(&dir);
+        aws_s3(
+            &env,
+            &[
+                "s3",
+                "cp",
+                "--recursive",
+                "--only-show-errors",
+                out,
+                dir.to_str().unwrap(),
+            ],
+        );
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_check.py");
+        let checked = Command::new(&python)
+            .arg(script)
+            .args(["counts", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(checked.status.success(), "{checked:?}");
+        serde_json::from_slice::<serde_json::Value>(&checked.stdout).unwrap()
+    };
+    export(&["--end-time", "2024-01-02T21:00:00Z"]);
+    export(&["--start-time", "2024-01-02T12:00:00Z"]);
+    let union = counts();
+    assert_eq!(
+        (union["rows"].as_u64(), union["records"].as_u64()),
+        (Some(654), Some(654)),
+        "{union}"
+    );
+
+    // An earlier export's second part of a day, which its manifest names.
+    let day = "v1/account=123456789012/region=eu-west-1/day=2024-01-02";
+    let manifest = "ct/manifests/account=123456789012/region=eu-west-1/delivered=2024-01-02.json";
+    let local = copy.path().join("ct");
+    let first = format!("{day}/delivered-2024-01-02-00000.parquet");
+    let stale = format!("{day}/delivered-2024-01-02-00001.parquet");
+    fs::copy(local.join(&first), local.join(&stale)).unwrap();
+    let mut listed: serde_json::Value =
+        serde_json::from_slice(&fs::read(local.join(&manifest[3..])).unwrap()).unwrap();
+    let mut second = listed["files"][0].clone();
+    second["path"] = stale.clone().into();
+    listed["files"].as_array_mut().unwrap().push(second);
+    fs::write(
+        local.join(&manifest[3..]),
+        serde_json::to_vec(&listed).unwrap(),
+    )
+    .unwrap();
+    for key in [stale.as_str(), &manifest[3..]] {
+        aws_s3(
+            &env,
+            &[
+                "s3",
+                "cp",
+                "--only-show-errors",
+                local.join(key).to_str().unwrap(),
+                &format!("{out}/{key}"),
+            ],
+        );
+    }
+    assert!(
+        counts()["rows"].as_u64() > Some(654),
+        "the stale part is read"
+    );
+    let stderr = trailscan(
+        &env,
+        &[
+            "export",
+            "--source",
+            "s3://trailscan-model-src",
+            "--endpoint-url",
+            &endpoint,
+            "--out",
+            out,
+            "--start-time",
+            "2024-01-02T12:00:00Z",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&stderr.stderr);
+    assert!(
+        stderr
+            .contains("1 files an earlier export wrote for them and this one did not were removed"),
+        "{stderr}"
+    );
+    assert_eq!(counts(), union, "the stale part is gone from the bucket");
+}

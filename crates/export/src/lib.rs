@@ -11,22 +11,24 @@
 mod columns;
 mod dates;
 mod ddl;
+mod error;
 mod json_text;
 mod jsonl;
 mod pipeline;
 pub mod schema;
+mod table;
 mod writer;
 
 pub use arrow_array::RecordBatch;
 pub use columns::{Provenance, RowsBuilder};
 pub use dates::{day_string, iso_millis};
 pub use ddl::{athena_ddl, exported_regions, AthenaTable};
-pub use pipeline::{
-    export_objects, Destination, ExportError, Exported, RowSink, OBJECTS_PER_BATCH,
-};
+pub use error::ExportError;
+pub use pipeline::{export_objects, Destination, Exported, RowSink, OBJECTS_PER_BATCH};
+pub use table::{claim_table, record_delivery_days, TableDefinition, DEFINITION_FILE};
 pub use writer::{
-    file_sha256, Format, Partition, PartitionWriter, WriteError, WriteTimes, WriterOptions,
-    WrittenFile, MEMORY_PER_VALUE_BYTE,
+    file_sha256, DeliveryDay, Format, Partition, PartitionWriter, WriteError, WriteTimes,
+    WriterOptions, WrittenFile, MEMORY_PER_VALUE_BYTE,
 };
 
 #[cfg(test)]

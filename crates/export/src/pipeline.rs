@@ -2,42 +2,26 @@
 //! objects handed to a writer thread, partitions finished once no more rows can come to
 //! them, and closed files published at the destination ([`Destination`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_schema::ArrowError;
 use trailscan_archive::{
     key_under, open_destination, ObjectRef, ObjectStore, S3Options, StoreError, WriteMode,
 };
 use trailscan_query::{Match, RecordSink, ScanStats};
 
 use crate::columns::{Provenance, RowsBuilder};
-use crate::writer::{Partition, PartitionWriter, WriteError, WriteTimes, WrittenFile};
+use crate::error::ExportError;
+use crate::table::record_delivery_days;
+use crate::writer::{DeliveryDay, Partition, PartitionWriter, WriteTimes, WrittenFile};
 use crate::RecordBatch;
 
 /// Objects scanned between two hand-overs to the writer: bounds the rows held in memory
 /// (a few hundred thousand) while keeping every core busy.
 pub const OBJECTS_PER_BATCH: usize = 256;
-
-/// Why an export stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// A file could not be written.
-    #[error(transparent)]
-    Write(#[from] WriteError),
-    /// The destination refused a file.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Rows that Arrow could not take (a bug: rows are built for the schema).
-    #[error("cannot build the rows' columns")]
-    Columns(#[source] ArrowError),
-    /// No local folder to write files in before they are uploaded.
-    #[error("cannot create a staging folder (set TMPDIR to a folder with free space)")]
-    Staging(#[source] std::io::Error),
-}
 
 /// What an export wrote, and where the writer's time went.
 pub struct Exported {
@@ -57,15 +41,21 @@ pub struct Exported {
     pub publishing: Duration,
     /// Row groups written before they were full, to stay within the memory budget.
     pub early_row_groups: u64,
+    /// Files an earlier export wrote for the delivery days read that this one did not write
+    /// again, removed.
+    pub stale_removed: u64,
 }
 
 /// Exports `objects`: `scan` reads each batch of them (consecutive objects of one account and
 /// region) into rows, and `writer` sorts, encodes and writes them on a thread of its own
 /// while the next batch is scanned; one batch waits in between at most, which bounds memory.
 /// The encoding runs on `pool` (the scan's workers), a row group's columns in parallel,
-/// taking the cores the scan leaves idle. Closed files are published at `destination`.
+/// taking the cores the scan leaves idle. Closed files are published at `destination`; then
+/// the manifest of every delivery day of `days` (those read, each whole) is written and the
+/// files those days no longer have are removed ([`crate::record_delivery_days`]).
 pub fn export_objects(
     objects: &[ObjectRef],
+    days: &BTreeSet<DeliveryDay>,
     writer: PartitionWriter,
     destination: &Destination,
     pool: &rayon::ThreadPool,
@@ -86,9 +76,8 @@ pub fn export_objects(
             let first = &batch[0].layout;
             let job = WriterBatch {
                 partitions: sink.into_partitions(&first.account, &first.region)?,
-                // Rows of a day stop coming once files are delivered two days later (delivery
-                // takes minutes; a late delivery after that starts a further file in the
-                // partition).
+                // The listing is sorted by key, so by delivery day: rows of earlier delivery
+                // days of this account and region stop coming.
                 delivered_day: batch[batch.len() - 1]
                     .layout
                     .delivered_at
@@ -104,7 +93,9 @@ pub fn export_objects(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
+    let stale_removed = record_delivery_days(&*destination.store, days, &written.files)?;
     Ok(Exported {
+        stale_removed,
         files: written.files,
         stats,
         scanning,
@@ -139,8 +130,8 @@ fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
 struct WriterBatch {
     /// Rows by partition.
     partitions: Vec<(Partition, Vec<RecordBatch>)>,
-    /// The delivery day of the batch's last object: partitions of days before the day
-    /// before are finished.
+    /// The delivery day of the batch's last object: partitions of rows delivered before it
+    /// are finished.
     delivered_day: i64,
 }
 
@@ -180,7 +171,7 @@ fn write_batches(
                 writer.add(partition, rows)?;
             }
             writer.finish_where(|p| {
-                p.account != account || p.region != region || p.day < batch.delivered_day - 1
+                p.account != account || p.region != region || p.delivered_day < batch.delivered_day
             })
         };
         pool.install(work)?;
@@ -200,10 +191,11 @@ fn write_batches(
     })
 }
 
-/// Builds rows per worker thread, by the day (since 1970) of their event time.
+/// Builds rows per worker thread, by the days (since 1970) of their event time and of their
+/// log file's delivery.
 #[derive(Default)]
 pub struct RowSink {
-    days: BTreeMap<i64, Vec<RowsBuilder>>,
+    days: BTreeMap<(i64, i64), Vec<RowsBuilder>>,
     /// The last object's SHA-256 in hex, to format it once per object, not per record.
     last_hash: Option<([u8; 32], String)>,
     /// Time spent turning records into rows (summed over threads).
@@ -230,11 +222,12 @@ impl RowSink {
     ) -> Result<Vec<(Partition, Vec<RecordBatch>)>, ExportError> {
         self.days
             .into_iter()
-            .map(|(day, builders)| {
+            .map(|((day, delivered_day), builders)| {
                 let partition = Partition {
                     account: account.to_string(),
                     region: region.to_string(),
                     day,
+                    delivered_day,
                 };
                 let rows = builders
                     .into_iter()
@@ -264,10 +257,11 @@ impl RecordSink for RowSink {
         };
         let building = Instant::now();
         let day = m.event_time.secs.div_euclid(86_400);
-        // One builder per day on this thread; `merge` gathers the threads' builders.
+        let delivered_day = m.object.layout.delivered_at.div_euclid(86_400);
+        // One builder per pair of days on this thread; `merge` gathers the threads' builders.
         let rows = self
             .days
-            .entry(day)
+            .entry((day, delivered_day))
             .or_insert_with(|| vec![RowsBuilder::default()]);
         if let Some(rows) = rows.last_mut() {
             rows.append(m.record.value(), ts_millis, &provenance);

@@ -49,7 +49,10 @@ impl Format {
     }
 }
 
-/// One Hive partition: an account, a region, and a UTC day of event time.
+/// What one set of files holds: the rows of one Hive partition (an account, a region, and a
+/// UTC day of event time) that came from the log files of one delivery day. A delivery day's
+/// files name their rows' partition and their delivery day, so that exporting that day again
+/// writes the same names and replaces them, whatever else was exported.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Partition {
     /// 12-digit account id (from the log file's key).
@@ -58,6 +61,8 @@ pub struct Partition {
     pub region: String,
     /// Days since 1970-01-01 of the event time.
     pub day: i64,
+    /// Days since 1970-01-01 of the log files' delivery (their key's folder).
+    pub delivered_day: i64,
 }
 
 impl Partition {
@@ -70,6 +75,31 @@ impl Partition {
             day_string(self.day)
         )
     }
+
+    /// The delivery day its rows come from.
+    pub fn delivery_day(&self) -> DeliveryDay {
+        DeliveryDay {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            day: self.delivered_day,
+        }
+    }
+
+    /// The start of its files' names: `delivered-<YYYY-MM-DD>-`.
+    pub fn file_prefix(&self) -> String {
+        format!("delivered-{}-", day_string(self.delivered_day))
+    }
+}
+
+/// One account x region x delivery day: the unit an export reads whole and writes files for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeliveryDay {
+    /// Account id.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// Days since 1970-01-01 of delivery.
+    pub day: i64,
 }
 
 /// How files are named and sized.
@@ -77,9 +107,6 @@ impl Partition {
 pub struct WriterOptions {
     /// Parquet or JSON lines.
     pub format: Format,
-    /// The part of each file name that says which run and shard wrote it, so that a re-run
-    /// or a retried shard replaces its own files and never duplicates them.
-    pub file_tag: String,
     /// Rows per row group (and per sort): bounds memory per open partition.
     pub row_group_rows: usize,
     /// A file is closed once it holds this many bytes and a new one started.
@@ -94,10 +121,9 @@ pub struct WriterOptions {
 impl WriterOptions {
     /// 128 Ki rows per row group; files closed past 200 MB (Athena reads 64-256 MB files
     /// best); a memory budget of 512 MiB (128 MiB of values waiting).
-    pub fn new(format: Format, file_tag: String) -> WriterOptions {
+    pub fn new(format: Format) -> WriterOptions {
         WriterOptions {
             format,
-            file_tag,
             row_group_rows: 128 * 1024,
             max_file_bytes: 200 << 20,
             memory_budget: 512 << 20,
@@ -116,6 +142,8 @@ pub struct WrittenFile {
     pub bytes: u64,
     /// SHA-256 (hex) of its bytes.
     pub sha256: String,
+    /// The delivery day its rows come from.
+    pub delivery_day: DeliveryDay,
 }
 
 /// Why a file could not be written.
@@ -309,7 +337,7 @@ impl PartitionWriter {
             self.write_pending(&partition)?;
             if let Some(mut open) = self.open.remove(&partition) {
                 if let Some(file) = open.file.take() {
-                    self.close(file)?;
+                    self.close(file, partition.delivery_day())?;
                 }
             }
         }
@@ -334,12 +362,12 @@ impl PartitionWriter {
             let seq = self.started.entry(partition.clone()).or_insert(0);
             let dir = self.root.join(partition.dir());
             if *seq == 0 {
-                remove_own_files(&dir, &self.options.file_tag)?;
+                remove_own_files(&dir, &partition.file_prefix())?;
             }
             let rel = format!(
-                "{}/part-{}-{:05}.{}",
+                "{}/{}{:05}.{}",
                 partition.dir(),
-                self.options.file_tag,
+                partition.file_prefix(),
                 *seq,
                 self.options.format.extension()
             );
@@ -414,7 +442,7 @@ impl PartitionWriter {
         };
         if size >= self.options.max_file_bytes {
             if let Some(file) = open.file.take() {
-                self.close(file)?;
+                self.close(file, partition.delivery_day())?;
             }
         }
         Ok(())
@@ -423,6 +451,7 @@ impl PartitionWriter {
     fn close(
         &mut self,
         (file, path, rel, rows): (OpenFile, PathBuf, String, u64),
+        delivery_day: DeliveryDay,
     ) -> Result<(), WriteError> {
         let io_err = |source| WriteError::Io {
             path: path.clone(),
@@ -456,6 +485,7 @@ impl PartitionWriter {
             rows,
             bytes,
             sha256,
+            delivery_day,
         });
         Ok(())
     }
@@ -534,11 +564,10 @@ fn staged_name(rel: &str) -> String {
     }
 }
 
-/// Removes the files an earlier run with the same tag left in a partition, finished or
-/// staged (a run killed mid-write), so that a re-run that writes fewer files leaves none of
-/// the old ones behind.
-fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
-    let prefix = format!("part-{tag}-");
+/// Removes the files an earlier run left in a partition under the names this one writes
+/// (`prefix`), finished or staged (a run killed mid-write), so that a re-run that writes fewer
+/// files leaves none of the old ones behind.
+fn remove_own_files(dir: &Path, prefix: &str) -> Result<(), WriteError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
@@ -554,7 +583,7 @@ fn remove_own_files(dir: &Path, tag: &str) -> Result<(), WriteError> {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.strip_prefix('.').unwrap_or(&name).starts_with(&prefix)
+            name.strip_prefix('.').unwrap_or(&name).starts_with(prefix)
         })
         .map(|e| e.path())
         .collect();
@@ -710,7 +739,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let options = WriterOptions {
             memory_budget: budget,
-            ..WriterOptions::new(Format::Parquet, "t".into())
+            ..WriterOptions::new(Format::Parquet)
         };
         let mut writer = PartitionWriter::new(dir.path(), options);
         for file in 0..3 {
@@ -719,6 +748,7 @@ mod tests {
                     account: "123456789012".into(),
                     region: "us-east-1".into(),
                     day,
+                    delivered_day: day,
                 };
                 let key = format!("f{file}");
                 let batches = match split {

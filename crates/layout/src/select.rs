@@ -19,7 +19,7 @@ pub const NEWEST_RECORD_SLACK_SECS: i64 = 60 + 5 * 60;
 pub const DEFAULT_DELIVERY_MARGIN_SECS: i64 = 3600;
 
 /// Which objects a scan reads: kind, accounts, regions and a time window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
     /// `Log` for `CloudTrail/`, `Insight` for `CloudTrail-Insight/`.
     pub kind: ObjectKind,
@@ -73,6 +73,26 @@ impl Selection {
             .end
             .is_some_and(|e| first - self.delivery_margin_secs > e);
         !too_early && !too_late
+    }
+
+    /// The same selection widened to whole delivery days: every file delivered on a day when
+    /// this selection may want one. What an export reads, so that what it writes for an
+    /// account x region x delivery day never depends on where a window cut that day.
+    pub fn whole_delivery_days(&self) -> Selection {
+        const DAY: i64 = 86_400;
+        Selection {
+            // The first day: that of the earliest file that may hold a record of the window.
+            start: self.start.map(|s| {
+                (s - NEWEST_RECORD_SLACK_SECS).div_euclid(DAY) * DAY + NEWEST_RECORD_SLACK_SECS
+            }),
+            // The last: that of the latest file the margin reaches.
+            end: self.end.map(|e| {
+                (e + self.delivery_margin_secs).div_euclid(DAY) * DAY + DAY
+                    - 1
+                    - self.delivery_margin_secs
+            }),
+            ..self.clone()
+        }
     }
 
     /// Whether the `YYYY` folder can hold a wanted file.
@@ -139,6 +159,28 @@ mod tests {
             end: at(end),
             ..Selection::default()
         }
+    }
+
+    #[test]
+    fn whole_delivery_days_take_every_file_of_the_days_a_window_touches() {
+        let sel = window((2024, 1, 15, 12), (2024, 1, 16, 6));
+        let whole = sel.whole_delivery_days();
+        let day = |d: u32| epoch_seconds(2024, 1, d, 0, 0, 0).unwrap();
+        let wanted = |s: &Selection, t: i64| s.delivery_period_may_match(t, t);
+        // The 15th from its first second (the window cut it at noon), the 16th to its last
+        // second, the 17th not (the margin of an hour ends at 07:00 on the 16th).
+        assert!(!wanted(&sel, day(15)) && wanted(&whole, day(15)));
+        assert!(wanted(&whole, day(17) - 1) && !wanted(&whole, day(17)));
+        assert!(!wanted(&whole, day(15) - 1));
+        // A window that ends just before midnight reaches the next day with its margin.
+        let late = window((2024, 1, 15, 0), (2024, 1, 15, 23)).whole_delivery_days();
+        assert!(wanted(&late, day(17) - 1) && !wanted(&late, day(17)));
+        // Open ends stay open; widening twice changes nothing.
+        assert_eq!(
+            Selection::default().whole_delivery_days(),
+            Selection::default()
+        );
+        assert_eq!(whole.whole_delivery_days(), whole);
     }
 
     #[test]

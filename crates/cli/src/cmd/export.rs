@@ -1,6 +1,7 @@
 //! `trailscan export`: the selected events into Hive-partitioned Parquet (or JSON lines) for
 //! Athena, Trino, Spark and DuckDB; and `--print-ddl athena`.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,10 +11,10 @@ use anyhow::Result;
 use trailscan_archive::{is_s3_url, open_existing, LocalFolder, S3Options};
 use trailscan_engine::Source;
 use trailscan_export::{
-    athena_ddl, export_objects, exported_regions, AthenaTable, Destination, Exported, Format,
-    PartitionWriter, RowSink, WriterOptions,
+    athena_ddl, claim_table, day_string, export_objects, exported_regions, AthenaTable,
+    DeliveryDay, Destination, Exported, Format, PartitionWriter, RowSink, WriterOptions,
 };
-use trailscan_layout::Shard;
+use trailscan_records::EventTime;
 use trailscan_shards::{Counts, Output, ShardDir, ShardSummary};
 
 use crate::exit_codes;
@@ -22,7 +23,7 @@ use crate::settings::ExportSettings;
 
 /// Runs the export (or prints the DDL).
 pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
-    let (source, request, format, out, run_id, memory_budget) = match settings {
+    let (source, request, window, definition, format, out, run_id, memory_budget) = match settings {
         ExportSettings::PrintDdl {
             out,
             s3,
@@ -32,16 +33,27 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         ExportSettings::Export {
             source,
             request,
+            window,
+            definition,
             format,
             out,
             run_id,
             memory_budget,
-        } => (source, request, *format, out, run_id, *memory_budget),
+        } => (
+            source,
+            request,
+            window,
+            definition,
+            *format,
+            out,
+            run_id,
+            *memory_budget,
+        ),
     };
     let started = Instant::now();
     let shard = source.options.selection.shard;
-    let shard_label = shard.unwrap_or(Shard { index: 0, count: 1 });
     let destination = Destination::open(out, &source.options.s3)?;
+    claim_table(&*destination.store, definition)?;
     // A retried shard's earlier summary goes first: until the new one is written, the shard
     // is not taken for finished.
     let shard_dir = shard
@@ -51,23 +63,34 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let opened = Source::open(&source.options, &progress)?;
     let listing = &opened.listing;
     let (objects, index_use) = opened.objects_to_read(request);
-    let file_tag = format!("{run_id}-{}-of-{}", shard_label.index, shard_label.count);
+    let days: BTreeSet<DeliveryDay> = listing
+        .objects
+        .iter()
+        .map(|o| DeliveryDay {
+            account: o.layout.account.clone(),
+            region: o.layout.region.clone(),
+            day: o.layout.delivered_at.div_euclid(86_400),
+        })
+        .collect();
     let writer = PartitionWriter::new(
         &destination.staging(),
         WriterOptions {
             memory_budget,
-            ..WriterOptions::new(format, file_tag)
+            ..WriterOptions::new(format)
         },
     );
+    let scan_batch =
+        |batch: &[_]| match opened.scan(batch, request, true, RowSink::default, RowSink::merge) {
+            Ok(scanned) => scanned,
+            Err(never) => match never {},
+        };
     let exported = export_objects(
         &objects,
+        &days,
         writer,
         &destination,
         &opened.pool,
-        |batch| match opened.scan(batch, request, true, RowSink::default, RowSink::merge) {
-            Ok(scanned) => scanned,
-            Err(never) => match never {},
-        },
+        scan_batch,
     )?;
     progress.finish();
     let Exported { files, stats, .. } = &exported;
@@ -109,9 +132,10 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             eprintln!("{index}");
         }
         eprintln!(
-            "  events: {} in the files, {} unreadable, {} selected",
+            "  events: {} in the files, {} unreadable, {} selected (duplicate deliveries kept as delivered: each row names its log file)",
             stats.records, stats.records_skipped, stats.records_matched
         );
+        eprintln!("{}", days_line(&days, window, exported.stale_removed));
         eprint_times(&exported, memory_budget);
     }
     if shard.is_some() {
@@ -154,6 +178,34 @@ fn eprint_times(exported: &Exported, memory_budget: u64) {
             binary_size(memory_budget)
         );
     }
+}
+
+/// Which delivery days were exported (each whole, whatever the window), and what an earlier
+/// export of them left that was removed.
+fn days_line(
+    days: &BTreeSet<DeliveryDay>,
+    window: &(Option<EventTime>, Option<EventTime>),
+    stale_removed: u64,
+) -> String {
+    let dates: BTreeSet<i64> = days.iter().map(|d| d.day).collect();
+    let mut line = match (dates.first(), dates.last()) {
+        (Some(first), Some(last)) => format!(
+            "  delivery days: {} account x region x day units from {} to {}, each exported whole",
+            days.len(),
+            day_string(*first),
+            day_string(*last)
+        ),
+        _ => "  delivery days: none listed".to_string(),
+    };
+    if window.0.is_some() || window.1.is_some() {
+        line.push_str(" (the window selects days; every event of them is exported)");
+    }
+    if stale_removed > 0 {
+        line.push_str(&format!(
+            "; {stale_removed} files an earlier export wrote for them and this one did not were removed"
+        ));
+    }
+    line
 }
 
 /// A size as `--memory-budget` takes it (powers of 1024): `512 MiB`, `1.5 GiB`, `64 KiB`.

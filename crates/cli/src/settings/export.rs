@@ -2,8 +2,9 @@
 
 use anyhow::Result;
 use trailscan_archive::S3Options;
-use trailscan_export::Format;
+use trailscan_export::{Format, TableDefinition};
 use trailscan_query::LookupRequest;
+use trailscan_records::EventTime;
 
 use super::{lookup_request, object_kind, SourceSettings};
 use crate::exit_codes::UsageError;
@@ -13,15 +14,21 @@ use crate::flags::ExportArgs;
 pub enum ExportSettings {
     /// Export the selected events.
     Export {
-        /// The source.
+        /// The source, its selection widened to whole delivery days.
         source: Box<SourceSettings>,
-        /// The selection.
+        /// The selection: the attributes and categories, every event time (a delivery day is
+        /// exported whole).
         request: LookupRequest,
+        /// The window as given, for the summary.
+        window: (Option<EventTime>, Option<EventTime>),
+        /// What selects the rows, recorded in the export's folder.
+        definition: TableDefinition,
         /// Parquet or JSON lines.
         format: Format,
         /// Where: a folder or `s3://BUCKET[/PREFIX]`.
         out: String,
-        /// The run's name in file names: `--run-id`, AWS Batch's job id, or `export`.
+        /// The run's name, for a shard's summary: `--run-id`, AWS Batch's job id, or
+        /// `export`.
         run_id: String,
         /// `--memory-budget`: bytes of rows waiting to be written.
         memory_budget: u64,
@@ -53,8 +60,23 @@ impl ExportSettings {
         let Some(out) = args.out.clone() else {
             return Err(UsageError("--out is required".into()).into());
         };
-        let request = lookup_request(&args.selection)?;
-        let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
+        let mut request = lookup_request(&args.selection)?;
+        let mut source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
+        // What an export writes for a delivery day never depends on where a window cut it:
+        // the days the window touches are read whole, every event of them exported.
+        let selection = &mut source.options.selection;
+        *selection = selection.whole_delivery_days();
+        let window = (request.start.take(), request.end.take());
+        let definition = TableDefinition {
+            format: args.format.extension().to_string(),
+            attributes: request
+                .attributes
+                .iter()
+                .map(|a| format!("{}={}", a.key, a.value))
+                .collect(),
+            include_data_events: request.include_data_events,
+            insight: request.insight,
+        };
         let run_id = match source.options.selection.shard {
             Some(_) => source.required_run_id()?.to_string(),
             None => source
@@ -65,6 +87,8 @@ impl ExportSettings {
         Ok(ExportSettings::Export {
             source: Box::new(source),
             request,
+            window,
+            definition,
             format: args.format,
             out,
             run_id,
