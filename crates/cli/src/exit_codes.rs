@@ -12,6 +12,8 @@
 
 use std::process::ExitCode;
 
+use trailscan_layout::printable::printable_lines;
+
 /// Completed, nothing wrong.
 pub const SUCCESS: u8 = 0;
 /// Completed with problems in some objects.
@@ -64,7 +66,11 @@ pub fn fatal(error: &anyhow::Error) -> ExitCode {
         eprint!("\n{message}\n");
         return ExitCode::from(FATAL);
     }
-    eprintln!("trailscan: error: {error:#}");
+    // An error may quote a key or a record: control characters escaped, lines kept.
+    eprintln!(
+        "{}",
+        printable_lines(&format!("trailscan: error: {error:#}"))
+    );
     if error.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(USAGE)
     } else {

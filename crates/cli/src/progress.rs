@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use indicatif::{HumanCount, ProgressBar, ProgressState, ProgressStyle};
 use trailscan_engine::Reporter;
+use trailscan_layout::printable::{printable, printable_lines};
 
 /// How often the display is redrawn without news (the clock and spinner move on while a
 /// worker waits for S3).
@@ -148,8 +149,11 @@ impl Progress {
         }
     }
 
-    /// Prints a line on stderr without tearing the bar.
+    /// Prints a line on stderr without tearing the bar, control characters (from keys or
+    /// records) escaped.
     pub fn eprintln(&self, line: impl Display) {
+        let line = line.to_string();
+        let line = printable_lines(&line);
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
@@ -183,12 +187,12 @@ impl Reporter for Progress {
 
     fn note(&self, message: &dyn Display) {
         if !self.quiet {
-            self.eprintln(format_args!("trailscan: {message}"));
+            self.eprintln(printable(&format!("trailscan: {message}")));
         }
     }
 
     fn problem(&self, message: &dyn Display) {
-        self.eprintln(format_args!("trailscan: {message}"));
+        self.eprintln(printable(&format!("trailscan: {message}")));
     }
 }
 

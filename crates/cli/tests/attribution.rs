@@ -1031,3 +1031,40 @@ fn trace_with_the_index_prints_what_the_scan_prints() {
         hops(&[("e-tuple", "heuristic(session-tuple)")])
     );
 }
+
+/// A record's strings reach stderr escaped: a user named with a terminal escape sequence
+/// (whoever made the calls chose it) cannot retitle or rewrite the analyst's terminal
+/// through trace's summary line. (Before: the line carried the sequence raw.)
+#[test]
+fn a_records_control_characters_never_reach_the_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evil = "mallory\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let key = "AKIAEVILEVILEVIL0001";
+    write_log(
+        tmp.path(),
+        USER_ACCOUNT,
+        "us-east-1",
+        "20240101T1000Z",
+        &[used(
+            "e1",
+            "2024-01-01T09:58:00Z",
+            USER_ACCOUNT,
+            "us-east-1",
+            iam_user(USER_ACCOUNT, evil, key),
+        )],
+    );
+    let (answer, stderr) = trace(tmp.path(), &["--access-key", key]);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "a raw control character on stderr: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("user/mallory\\x1b]0;pwned\\x07\\x1b[2J"),
+        "the name shown escaped: {stderr}"
+    );
+    // The answer itself (JSON) keeps the name as it is, escaped the JSON way.
+    assert_eq!(
+        answer["Origin"]["Arn"],
+        format!("arn:aws:iam::{USER_ACCOUNT}:user/{evil}")
+    );
+}

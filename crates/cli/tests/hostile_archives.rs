@@ -526,3 +526,57 @@ fn a_full_or_read_only_destination_stops_with_the_path_and_keeps_the_work() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(tree(&copy) == tree(&reference));
 }
+
+/// Keys with control characters (anyone who can write into the trail bucket chooses keys) reach
+/// no output raw: validate-logs names them escaped (`\x1b`) on its lines, lookups and exports
+/// count them as skipped. (Before: validate-logs printed the escape sequences as they were.)
+#[test]
+fn keys_with_control_characters_are_printed_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("copy");
+    common::copy_tree(&sample_archive(), &copy);
+    let day = copy.join("AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/02");
+    let first = fs::read_dir(&day).unwrap().next().unwrap().unwrap().path();
+    let evil = "123456789012_CloudTrail_eu-west-1_20240102T0010Z_ab\u{1b}]0;pwned\u{7}cd.json.gz";
+    fs::copy(&first, day.join(evil)).unwrap();
+    let copy = copy.to_str().unwrap();
+    let keys = sample_archive()
+        .parent()
+        .unwrap()
+        .join("sample-archive-public-keys.json");
+    let runs = [
+        vec![
+            "validate-logs",
+            "--source",
+            copy,
+            "--public-keys",
+            keys.to_str().unwrap(),
+        ],
+        vec!["lookup-events", "--source", copy, "--max-results", "1"],
+        vec![
+            "trace",
+            "--source",
+            copy,
+            "--access-key",
+            "AKIAIOSFODNN7EXAMPLE",
+        ],
+    ];
+    for args in runs {
+        let out = common::trailscan(&args);
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert!(
+                !bytes.iter().any(|b| *b == 0x1b || *b == 0x07),
+                "{args:?}: a raw control character on {stream}: {}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        if args[0] == "validate-logs" {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr
+                    .contains("_ab\\x1b]0;pwned\\x07cd.json.gz\tINVALID: not listed in any digest"),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -9,6 +9,7 @@
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
+use trailscan_layout::printable::printable_columns;
 use trailscan_layout::time::format_utc;
 
 use crate::digest_body::ValidDigest;
@@ -187,6 +188,9 @@ impl<'w> Printer<'w> {
     }
 
     fn status(&mut self, message: &str, is_error: bool) -> io::Result<()> {
+        // Keys come from the bucket's listing and the digests: a control character in one
+        // must not reach the reader's terminal or forge a line.
+        let message = printable_columns(message);
         if is_error {
             if self.double_spaced {
                 write!(self.err, "{message}\n\n")?;

@@ -26,6 +26,7 @@
 
 pub mod key;
 pub mod paths;
+pub mod printable;
 mod select;
 mod shard;
 mod skip;

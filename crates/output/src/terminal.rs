@@ -7,6 +7,7 @@
 //! anyway.
 
 use serde_json::Value;
+use trailscan_layout::printable::printable_lines;
 
 /// Escapes control characters other than tab and newline in every string of `value`.
 pub fn sanitize_for_terminal(value: &mut Value) {
@@ -23,20 +24,7 @@ fn is_unsafe(c: char) -> bool {
 }
 
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_unsafe(c) {
-            let cp = c as u32;
-            if cp < 0x100 {
-                out.push_str(&format!("\\x{cp:02x}"));
-            } else {
-                out.push_str(&format!("\\u{cp:04x}"));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    printable_lines(s).into_owned()
 }
 
 #[cfg(test)]

@@ -19,14 +19,15 @@ use trailscan_archive::{
     default_threads, list, map_fetched_until, open_archive, Fetched, LocalFolder, ObjectRef,
     ObjectStore, Problem, StoreError, WriteMode,
 };
+use trailscan_engine::worker_pool;
 use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
 use trailscan_layout::key::ObjectKind;
+use trailscan_layout::printable::printable;
 use trailscan_layout::Selection;
 
 use crate::exit_codes;
 use crate::progress::{Meter, Progress};
 use crate::settings::AcquireSettings;
-use trailscan_engine::worker_pool;
 
 /// Threads that hash and write copies by default, at least: a write waits on the disk.
 const WRITERS: usize = 16;
@@ -241,11 +242,13 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             }
             Outcome::Differs(message) | Outcome::Failed(message) => {
                 problems += 1;
-                eprintln!("trailscan: {}: {message}", source.display_key(&key));
+                let line = format!("trailscan: {}: {message}", source.display_key(&key));
+                eprintln!("{}", printable(&line));
             }
             Outcome::Refused(message) => {
                 refused += 1;
-                eprintln!("trailscan: {}: {message}", source.display_key(&key));
+                let line = format!("trailscan: {}: {message}", source.display_key(&key));
+                eprintln!("{}", printable(&line));
             }
             Outcome::CopyUnwritable(e) => {
                 unwritable.get_or_insert(e);

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use trailscan_engine::{update_index, verify_index, IndexUpdate, IndexVerification};
+use trailscan_layout::printable::printable;
 
 use crate::exit_codes;
 use crate::progress::Progress;
@@ -23,7 +24,10 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
     let update = update_index(&source.options, &settings.index, &progress)?;
     progress.finish();
     for (name, problem) in &update.failed {
-        eprintln!("trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it");
+        let line = format!(
+            "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
+        );
+        eprintln!("{}", printable(&line));
     }
     if !source.quiet {
         print_update(&update, started);

@@ -8,6 +8,7 @@ use anyhow::Result;
 use serde_json::json;
 use trailscan_attribution::{Link, Trace, Traced};
 use trailscan_engine::Source;
+use trailscan_layout::printable::printable;
 
 use crate::exit_codes;
 use crate::print::print_value;
@@ -64,7 +65,7 @@ fn summarize(settings: &TraceSettings, traces: &[Trace]) {
     }
     for t in traces {
         let heuristic = t.hops.iter().filter(|h| h.link != Link::Exact).count();
-        eprintln!(
+        let line = format!(
             "trailscan: {}: {} hop(s) ({} heuristic), origin {} {}{}",
             t.access_key,
             t.hops.len(),
@@ -77,5 +78,7 @@ fn summarize(settings: &TraceSettings, traces: &[Trace]) {
                 " (incomplete)"
             }
         );
+        // The key and the ARN come from records: whoever made the calls chose them.
+        eprintln!("{}", printable(&line));
     }
 }
