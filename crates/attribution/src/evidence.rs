@@ -52,7 +52,13 @@ impl Issuance {
     /// The issuance `record` is, if it is one: an issuing event without `errorCode` whose
     /// response names a key.
     pub fn from_record(record: &Record<'_, '_>, object_key: &Arc<str>) -> Option<Issuance> {
-        let issued_key = record.issued_access_key()?;
+        let issued_key = match record.issued_access_key() {
+            Some(key) => key,
+            // A successful AssumeRole* whose response names no key (omitted or redacted) is
+            // kept for the session tuple, under no key.
+            None if names_a_session_without_a_key(record) => "",
+            None => return None,
+        };
         let event_name = record.event_name().unwrap_or_default();
         let event_time = record.event_time()?;
         let owned = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_string);
@@ -84,6 +90,21 @@ impl Issuance {
     pub fn call_id(&self) -> &str {
         self.shared_event_id.as_deref().unwrap_or(&self.event_id)
     }
+}
+
+/// Whether `record` is a successful issuing event that names a role session (role and
+/// session name) but no key in its response: what the session tuple can link, and nothing
+/// else can.
+pub fn names_a_session_without_a_key(record: &Record<'_, '_>) -> bool {
+    record
+        .event_name()
+        .is_some_and(|name| ISSUING_EVENTS.contains(&name))
+        && record.str_field("errorCode").is_none()
+        && record.issued_access_key().is_none()
+        && record.str_at(&["requestParameters", "roleArn"]).is_some()
+        && record
+            .str_at(&["requestParameters", "roleSessionName"])
+            .is_some()
 }
 
 /// The uses of one key: when, how often, and by whom (the earliest use's identity).
@@ -176,9 +197,9 @@ impl Evidence {
         }
     }
 
-    /// Keeps `record` if it issued a key.
+    /// Keeps `record` if it issued a key (or a session whose key its response does not name).
     pub fn add_issuance(&mut self, record: &Record<'_, '_>, object_key: &str) {
-        if record.issued_access_key().is_none() {
+        if record.issued_access_key().is_none() && !names_a_session_without_a_key(record) {
             return;
         }
         // One shared copy of the key per object, not one per issuance.

@@ -76,11 +76,17 @@ impl Interest {
         object_key: &str,
         evidence: &mut Evidence,
     ) {
-        if let Some(issued) = record.issued_access_key() {
-            let long_term = self.long_term && !is_temporary_key(issued);
-            if long_term || self.issued.contains(issued) || self.second == Some(event_time.secs) {
-                evidence.add_issuance(record, object_key);
+        let at_second = self.second == Some(event_time.secs);
+        match record.issued_access_key() {
+            Some(issued) => {
+                let long_term = self.long_term && !is_temporary_key(issued);
+                if long_term || self.issued.contains(issued) || at_second {
+                    evidence.add_issuance(record, object_key);
+                }
             }
+            // A session issued at that second without its key in the response: the tuple's.
+            None if at_second => evidence.add_issuance(record, object_key),
+            None => {}
         }
         if let Some((wanted, window)) = &self.uses {
             let key = record.access_key_id();

@@ -79,6 +79,9 @@ enum Found<'e> {
     Linked(&'e Issuance, Link),
     /// Several calls match a heuristic equally.
     Ambiguous(usize),
+    /// The session's tuple matches only calls whose responses name other keys: evidence
+    /// against each of them.
+    OtherKeys(Vec<&'e Issuance>),
     Missing,
 }
 
@@ -134,6 +137,19 @@ pub fn trace(key: &str, evidence: &Evidence) -> Trace {
                     ),
                 );
             }
+            Found::OtherKeys(calls) => {
+                let named: Vec<String> = calls
+                    .iter()
+                    .map(|i| format!("{} {} issued {}", i.event_name, i.event_id, i.issued_key))
+                    .collect();
+                break unfinished(
+                    holder.as_ref(),
+                    format!(
+                        "the session's role, name and creation second match only calls that issued other keys ({}): none of them issued {current}, and its issuing event is not in the archive",
+                        named.join("; ")
+                    ),
+                );
+            }
             Found::Missing => match &holder {
                 Some(h) if h.is_terminal() => break terminal(h),
                 Some(h) => break unfinished(Some(h), missing_issuer(&current, h)),
@@ -181,8 +197,9 @@ fn issuing_event<'e>(
         return Found::Linked(caller_copy(&copies), Link::Exact);
     }
     // An assumed-role session names its role, session and creation time; an issuing event
-    // with all three, to the second, is very likely the one (ambiguous when one session name
-    // was issued several times in that second, as EC2 does).
+    // with all three, to the second, whose response names no key, is very likely the one
+    // (ambiguous when one session name was issued several times in that second, as EC2 does).
+    // One whose response names another key did not issue this one: never linked.
     let Some(holder) = holder else {
         return Found::Missing;
     };
@@ -198,15 +215,25 @@ fn issuing_event<'e>(
         return Found::Missing;
     };
     let mut calls: BTreeMap<&str, Vec<&Issuance>> = BTreeMap::new();
+    let mut other_keys: Vec<&Issuance> = Vec::new();
     for issuance in evidence.issuances.values().flatten() {
         if issuance.role_arn.as_deref() == Some(role)
             && issuance.session_name.as_deref() == Some(session)
             && issuance.event_time.secs == created
         {
-            calls.entry(issuance.call_id()).or_default().push(issuance);
+            match issuance.issued_key.is_empty() {
+                true => calls.entry(issuance.call_id()).or_default().push(issuance),
+                false => other_keys.push(issuance),
+            }
         }
     }
     match calls.len() {
+        0 if !other_keys.is_empty() => {
+            other_keys
+                .sort_by(|a, b| (a.call_id(), &a.issued_key).cmp(&(b.call_id(), &b.issued_key)));
+            other_keys.dedup_by(|a, b| a.call_id() == b.call_id());
+            Found::OtherKeys(other_keys)
+        }
         0 => Found::Missing,
         1 => {
             let copies = calls.into_values().next().unwrap_or_default();
@@ -601,41 +628,47 @@ mod tests {
         let role = format!("arn:aws:iam::{A}:role/Ec2");
         let ec2 = json!({"type": "AWSService", "invokedBy": "ec2.amazonaws.com"});
         let at = "2024-01-01T00:00:00Z";
-        let one = [
-            assume_role("k1", at, A, ec2.clone(), &role, "i-1", "ASIAREDACTED"),
-            used(
-                "2024-01-01T00:01:00Z",
-                A,
-                session(A, "Ec2", "i-1", "ASIAUSED", at),
-            ),
-        ];
+        // The issuing event's response names no key (omitted): the tuple links it.
+        let mut keyless = assume_role("k1", at, A, ec2.clone(), &role, "i-1", "unused");
+        keyless["responseElements"] = Value::Null;
+        let use_of = |key: &str| used("2024-01-01T00:01:00Z", A, session(A, "Ec2", "i-1", key, at));
+        let one = [keyless.clone(), use_of("ASIAUSED")];
         let t = trace("ASIAUSED", &evidence(&one, &["ASIAUSED"]));
         assert_eq!(
             links(&t),
             [("k1".into(), "heuristic(session-tuple)".into())]
         );
-        // Two keys issued to one session in one second: each exact by its key; a third,
-        // issued elsewhere, is ambiguous by the tuple.
+        // Its response names another key: that is evidence against it, never a link.
+        let other = [
+            assume_role("k1", at, A, ec2.clone(), &role, "i-1", "ASIAOTHER"),
+            use_of("ASIAUSED"),
+        ];
+        let t = trace("ASIAUSED", &evidence(&other, &["ASIAUSED"]));
+        assert!(t.hops.is_empty() && !t.origin.complete);
+        assert!(
+            t.origin.reason.contains("AssumeRole k1 issued ASIAOTHER")
+                && t.origin.reason.contains("none of them issued ASIAUSED"),
+            "{}",
+            t.origin.reason
+        );
+        // Two keys issued to one session in one second: each exact by its key; a third key
+        // is linked to neither. Two keyless calls in that second are ambiguous by the tuple.
         let two = [
             assume_role("k1", at, A, ec2.clone(), &role, "i-1", "ASIAK1"),
-            assume_role("k2", at, A, ec2, &role, "i-1", "ASIAK2"),
-            used(
-                "2024-01-01T00:01:00Z",
-                A,
-                session(A, "Ec2", "i-1", "ASIAK2", at),
-            ),
-            used(
-                "2024-01-01T00:01:00Z",
-                A,
-                session(A, "Ec2", "i-1", "ASIAK3", at),
-            ),
+            assume_role("k2", at, A, ec2.clone(), &role, "i-1", "ASIAK2"),
+            use_of("ASIAK2"),
+            use_of("ASIAK3"),
         ];
         let found = evidence(&two, &["ASIAK2", "ASIAK3"]);
         assert_eq!(
             links(&trace("ASIAK2", &found)),
             [("k2".into(), "exact".into())]
         );
-        let ambiguous = trace("ASIAK3", &found);
+        assert!(trace("ASIAK3", &found).hops.is_empty());
+        let mut second = keyless.clone();
+        second["eventID"] = json!("k2");
+        let ambiguous = evidence(&[keyless, second, use_of("ASIAK3")], &["ASIAK3"]);
+        let ambiguous = trace("ASIAK3", &ambiguous);
         assert!(ambiguous.hops.is_empty());
         assert!(!ambiguous.origin.complete);
         assert!(
