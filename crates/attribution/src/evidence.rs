@@ -44,6 +44,9 @@ pub struct Issuance {
     pub session_name: Option<String>,
     /// `requestParameters.sourceIdentity`, else `responseElements.sourceIdentity`.
     pub source_identity: Option<String>,
+    /// The user a CreateAccessKey made the key for: `responseElements.accessKey.userName`,
+    /// else `requestParameters.userName` (neither: the caller's own).
+    pub key_user: Option<String>,
     /// The object the record was read from (shared by the issuances of one object).
     pub object_key: Arc<str>,
 }
@@ -81,6 +84,11 @@ impl Issuance {
                 record
                     .str_at(&["requestParameters", "sourceIdentity"])
                     .or_else(|| record.str_at(&["responseElements", "sourceIdentity"])),
+            ),
+            key_user: owned(
+                record
+                    .str_at(&["responseElements", "accessKey", "userName"])
+                    .or_else(|| record.str_at(&["requestParameters", "userName"])),
             ),
             object_key: Arc::clone(object_key),
         })

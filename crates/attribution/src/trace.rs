@@ -72,6 +72,9 @@ pub struct Trace {
     pub origin: Origin,
     /// The key's own uses in the window.
     pub uses: Option<KeyUses>,
+    /// For a long-term key, the CreateAccessKey that made it, when it is in the searched
+    /// window: a fact about the key, not a hop of who used it.
+    pub created_by: Option<Issuance>,
 }
 
 /// What the archive holds of a key's issuance.
@@ -87,6 +90,9 @@ enum Found<'e> {
 
 /// Traces `key` back through `evidence`.
 pub fn trace(key: &str, evidence: &Evidence) -> Trace {
+    if !is_temporary_key(key) {
+        return long_term(key, evidence);
+    }
     let uses = evidence.uses.get(key).cloned();
     let mut hops: Vec<Hop> = Vec::new();
     let mut current = key.to_string();
@@ -167,6 +173,66 @@ pub fn trace(key: &str, evidence: &Evidence) -> Trace {
         hops,
         origin,
         uses,
+        created_by: None,
+    }
+}
+
+/// A long-term key (`AKIA`) belongs to its user, whoever created it: its origin is the user
+/// its uses name (or, unused in the window, the one its CreateAccessKey names), the same
+/// whether or not the CreateAccessKey is in the searched window; that event, when it is, is
+/// reported as `created_by`.
+fn long_term(key: &str, evidence: &Evidence) -> Trace {
+    let uses = evidence.uses.get(key).cloned();
+    let used_at = uses.as_ref().map(|u| u.first);
+    let created: Vec<&Issuance> = evidence
+        .issuances
+        .get(key)
+        .into_iter()
+        .flatten()
+        .filter(|i| used_at.is_none_or(|t| i.event_time.secs <= t.secs + CLOCK_SLACK_SECS))
+        .collect();
+    let created_by = latest_call(&created).map(|copies| caller_copy(&copies).clone());
+    let origin = match (uses.as_ref().map(|u| &u.holder), &created_by) {
+        (Some(holder), _) if holder.is_terminal() => terminal(holder),
+        (Some(holder), _) => unfinished(
+            Some(holder),
+            format!("{key} is a long-term key, but its uses name no IAM user or root user"),
+        ),
+        (None, Some(creation)) => owner_of_created_key(creation),
+        (None, None) => unfinished(
+            None,
+            format!("no event in the archive's window uses or issued {key}"),
+        ),
+    };
+    Trace {
+        access_key: key.to_string(),
+        hops: Vec::new(),
+        origin,
+        uses,
+        created_by,
+    }
+}
+
+/// The user a CreateAccessKey made its key for: the one it names, else its caller.
+fn owner_of_created_key(creation: &Issuance) -> Origin {
+    let Some(user) = &creation.key_user else {
+        return terminal(&creation.caller);
+    };
+    let account = creation
+        .recipient_account
+        .clone()
+        .or_else(|| creation.caller.account().map(str::to_string));
+    Origin {
+        kind: Some("IAMUser".to_string()),
+        arn: account
+            .as_ref()
+            .map(|a| format!("arn:aws:iam::{a}:user/{user}")),
+        account_id: account,
+        complete: true,
+        reason: format!(
+            "an IAM user: the key's owner, named by {} {} (the key is not used in the window)",
+            creation.event_name, creation.event_id
+        ),
     }
 }
 
@@ -382,7 +448,7 @@ impl Trace {
     pub fn to_value(&self) -> Value {
         let o = &self.origin;
         let uses = self.uses.as_ref();
-        json!({
+        let mut value = json!({
             "AccessKeyId": self.access_key,
             "Hops": self.hops.iter().map(Hop::to_value).collect::<Vec<_>>(),
             "Origin": {
@@ -395,7 +461,17 @@ impl Trace {
             "FirstUse": uses.map_or(Value::Null, |u| Value::String(u.first_text.clone())),
             "LastUse": uses.map_or(Value::Null, |u| Value::String(u.last_text.clone())),
             "EventsWithKey": uses.map_or(0, |u| u.events),
-        })
+        });
+        if !is_temporary_key(&self.access_key) {
+            value["CreatedBy"] = self.created_by.as_ref().map_or(Value::Null, |issuance| {
+                Hop {
+                    issuance: issuance.clone(),
+                    link: Link::Exact,
+                }
+                .to_value()
+            });
+        }
+        value
     }
 }
 

@@ -450,7 +450,8 @@ fn every_chain_shape_of_the_reference() {
         ),
         ("ASIAFED", hops(&[("e-fed", "exact")]), iam_user("carol")),
         ("ASIASESSION", hops(&[("e-sts", "exact")]), iam_user("dave")),
-        ("AKIACIBOT", hops(&[("e-cak", "exact")]), iam_user("admin")),
+        // A long-term key belongs to its user; who created it is reported, not a hop.
+        ("AKIACIBOT", hops(&[]), iam_user("ci-bot")),
         // Two keys issued to one session in one second: each found by its own key.
         (
             "ASIAEC2TWO",
@@ -1073,4 +1074,68 @@ fn a_records_control_characters_never_reach_the_terminal() {
         answer["Origin"]["Arn"],
         format!("arn:aws:iam::{USER_ACCOUNT}:user/{evil}")
     );
+}
+
+/// A long-term key's origin is its user whether or not the CreateAccessKey that made it is
+/// in the searched window; the creation is reported as `CreatedBy` when it is. (Before: with
+/// the CreateAccessKey in the window, its caller became a hop and the origin.)
+#[test]
+fn a_long_term_keys_origin_is_its_user_whatever_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = USER_ACCOUNT;
+    write_log(
+        tmp.path(),
+        u,
+        "us-east-1",
+        "20240101T0005Z",
+        &[issuing(
+            "CreateAccessKey",
+            "e-cak",
+            "2024-01-01T00:00:00Z",
+            u,
+            iam_user(u, "admin", "AKIAADMINUSER"),
+            None,
+            "AKIACIBOT",
+            None,
+        )],
+    );
+    write_log(
+        tmp.path(),
+        u,
+        "us-east-1",
+        "20240102T1605Z",
+        &[used(
+            "u-cak",
+            "2024-01-02T16:00:00Z",
+            u,
+            "us-east-1",
+            iam_user(u, "ci-bot", "AKIACIBOT"),
+        )],
+    );
+    let (whole, _) = trace(tmp.path(), &["--access-key", "AKIACIBOT"]);
+    // The scan starts 36 hours before the window: after the CreateAccessKey.
+    let (late, _) = trace(
+        tmp.path(),
+        &[
+            "--access-key",
+            "AKIACIBOT",
+            "--start-time",
+            "2024-01-02T15:00:00Z",
+        ],
+    );
+    for t in [&whole, &late] {
+        assert_eq!(t["Hops"], json!([]), "{t:#}");
+        assert_eq!(
+            t["Origin"]["Arn"],
+            json!(format!("arn:aws:iam::{u}:user/ci-bot")),
+            "{t:#}"
+        );
+        assert_eq!(t["Origin"]["Complete"], json!(true));
+    }
+    assert_eq!(whole["CreatedBy"]["EventId"], json!("e-cak"), "{whole:#}");
+    assert_eq!(
+        whole["CreatedBy"]["CallerArn"],
+        json!(format!("arn:aws:iam::{u}:user/admin"))
+    );
+    assert_eq!(late["CreatedBy"], Value::Null, "{late:#}");
 }
