@@ -189,6 +189,9 @@ pub struct Evidence {
     pub issuances: HashMap<String, Vec<Issuance>>,
     /// Uses of the wanted keys, by key.
     pub uses: HashMap<String, KeyUses>,
+    /// Where the searched window starts (`None`: the archive's start): an issuing event
+    /// before it was not looked for, which a trace must say rather than call it missing.
+    pub searched_from: Option<EventTime>,
     /// The object of the last issuance kept, to share its key.
     last_object: Option<Arc<str>>,
 }
@@ -264,6 +267,7 @@ impl Evidence {
                 }
             }
         }
+        self.searched_from = self.searched_from.or(other.searched_from);
         self
     }
 

@@ -376,6 +376,7 @@ pub fn gather<E: Executor>(
 ) -> Result<Gathered, E::Error> {
     let first = first_round(traced, scan, uses);
     let mut evidence = executor.read(&first)?;
+    evidence.searched_from = scan.start;
     let keys: Vec<String> = match traced {
         Traced::Key(key) => vec![key.clone()],
         Traced::Principal(_) => {

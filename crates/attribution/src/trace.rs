@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use serde_json::{json, Value};
+use trailscan_layout::time::format_utc;
 use trailscan_records::EventTime;
 
 use crate::evidence::{Evidence, Issuance, KeyUses};
@@ -158,7 +159,13 @@ pub fn trace(key: &str, evidence: &Evidence) -> Trace {
             }
             Found::Missing => match &holder {
                 Some(h) if h.is_terminal() => break terminal(h),
-                Some(h) => break unfinished(Some(h), missing_issuer(&current, h)),
+                Some(h) => {
+                    let reason = match before_the_search(&current, used_at, evidence) {
+                        Some(reason) => reason,
+                        None => missing_issuer(&current, h),
+                    };
+                    break unfinished(Some(h), reason);
+                }
                 None => {
                     break unfinished(
                         None,
@@ -387,6 +394,24 @@ fn only_the_role_account_copy(issuance: &Issuance) -> Origin {
             issuance.shared_event_id.as_deref().unwrap_or("none"),
         ),
     }
+}
+
+/// Why the event that issued `key` (first used at `used_at`) may be outside what was read:
+/// when it can lie before the searched window's start, the trace says so and how far back to
+/// search, instead of calling it missing from the archive.
+fn before_the_search(key: &str, used_at: Option<EventTime>, evidence: &Evidence) -> Option<String> {
+    let from = evidence.searched_from?;
+    let used = used_at?;
+    let earliest = used.secs - MAX_TEMPORARY_KEY_LIFE_SECS;
+    if !is_temporary_key(key) || earliest >= from.secs {
+        return None;
+    }
+    Some(format!(
+        "the event that issued {key} is not in the searched window, which starts {}: {key} was first used at {}, and a temporary key may be issued up to 36 hours before its use; it may have been issued before the window: run again with --start-time {} (the search reads 36 hours before --start-time) to search all of that",
+        format_utc(from.secs),
+        format_utc(used.secs),
+        format_utc(used.secs),
+    ))
 }
 
 /// Where the event that issued `key` to `holder` would be.

@@ -111,6 +111,7 @@ pub fn summarize(
     };
     let duplicates = sink.duplicates;
     let mut summary = sink.summary;
+    summary.evidence.searched_from = scan.start;
     // Where each key used came from: the walks, in rounds, as trace makes them.
     let mut keys: Vec<String> = summary.evidence.uses.keys().cloned().collect();
     keys.sort();

@@ -214,39 +214,35 @@ impl<'r> Source<'r> {
         (objects, used)
     }
 
-    /// The listed objects a round of reading needs for `request`'s window: with an index,
-    /// those that may hold any of `probes` (or, with none, any event) in the window, plus
-    /// every object the index does not hold or that changed since indexed (the index's rows
-    /// stay for further rounds); without, those whose delivery time can hold events of the
-    /// window.
+    /// The listed objects a round of reading needs for `request`'s window. One rule, with or
+    /// without an index: the files whose delivery time can hold events of the window (from
+    /// its start to its end plus `--delivery-margin`, as a listing selects them); with an
+    /// index, of those, the ones that may hold any of `probes` (or, with none, any event) in
+    /// the window, plus every object the index does not hold or that changed since indexed
+    /// (the index's rows stay for further rounds). A file delivered later than the margin is
+    /// read by neither.
     pub fn objects_for_round(
         &self,
         request: &LookupRequest,
         probes: Probes<'_>,
     ) -> (Vec<ObjectRef>, Option<IndexUse>) {
+        let window = Selection {
+            start: request.start.map(|t| t.secs),
+            end: request.end.map(|t| t.secs.saturating_add(1)),
+            ..self.options.selection.clone()
+        };
+        let delivered: Vec<ObjectRef> = self
+            .listing
+            .objects
+            .iter()
+            .filter(|o| window.check(&o.layout).is_ok())
+            .cloned()
+            .collect();
         let guard = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(catalog) = guard.as_ref() else {
-            let window = Selection {
-                start: request.start.map(|t| t.secs),
-                end: request.end.map(|t| t.secs.saturating_add(1)),
-                ..self.options.selection.clone()
-            };
-            let objects = self
-                .listing
-                .objects
-                .iter()
-                .filter(|o| window.check(&o.layout).is_ok())
-                .cloned()
-                .collect();
-            return (objects, None);
+            return (delivered, None);
         };
-        let planned = plan_probes(
-            catalog,
-            &self.listing.objects,
-            request,
-            probes,
-            self.options.caps(),
-        );
+        let planned = plan_probes(catalog, &delivered, request, probes, self.options.caps());
         let used = IndexUse::of(&planned, 0);
         (planned.read, Some(used))
     }
