@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub use trailscan_records::ISSUING_EVENTS;
-use trailscan_records::{EventTime, Record};
+use trailscan_records::{event_identity, EventTime, Record};
 
 use crate::identity::{made_by, Identity};
 
@@ -126,8 +126,13 @@ pub struct KeyUses {
     pub last: EventTime,
     /// `eventTime` of the latest use, as written.
     pub last_text: String,
-    /// Events made with the key.
+    /// Events made with the key, each counted once however often it was delivered
+    /// ([`trailscan_records::event_identity`]).
     pub events: u64,
+    /// The identities of the events counted that have an `eventID`.
+    seen: HashSet<u128>,
+    /// Events counted without an `eventID` (never anyone's duplicate).
+    unidentified: u64,
     /// Who used it, at the earliest use.
     pub holder: Identity,
     /// `recipientAccountId` of the earliest use.
@@ -137,19 +142,27 @@ pub struct KeyUses {
 impl KeyUses {
     fn of(record: &Record<'_, '_>, time: EventTime) -> KeyUses {
         let text = record.event_time_text().unwrap_or_default().to_string();
+        let (seen, unidentified) = match record.event_id() {
+            Some(id) => (HashSet::from([event_identity(time, id)]), 0),
+            None => (HashSet::new(), 1),
+        };
         KeyUses {
             first: time,
             first_text: text.clone(),
             last: time,
             last_text: text,
             events: 1,
+            seen,
+            unidentified,
             holder: Identity::of(record),
             account: record.str_field("recipientAccountId").map(str::to_string),
         }
     }
 
     fn absorb(&mut self, other: KeyUses) {
-        self.events += other.events;
+        self.seen.extend(other.seen);
+        self.unidentified += other.unidentified;
+        self.events = self.seen.len() as u64 + self.unidentified;
         if other.last > self.last {
             (self.last, self.last_text) = (other.last, other.last_text);
         }

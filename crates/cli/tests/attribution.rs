@@ -1283,3 +1283,45 @@ fn a_late_delivery_is_read_alike_with_and_without_the_index() {
         assert_eq!(complete, margin == "2h", "{margin}: {scanned:#}");
     }
 }
+
+/// One rule for duplicate deliveries in every question: the same `eventID` at the same
+/// `eventTime` is one event. A use delivered twice (in two log files) counts once in trace,
+/// summary and lookups alike; a record that reuses the id at another time is another event.
+/// (Before: trace counted 3, summary 1 (by id alone), lookups 2.)
+#[test]
+fn a_duplicate_delivery_counts_once_in_every_question() {
+    let tmp = tempfile::tempdir().unwrap();
+    let u = USER_ACCOUNT;
+    let key = "AKIADUPLICATE0000001";
+    let use_at = |time: &str| used("u-dup", time, u, "us-east-1", iam_user(u, "erin", key));
+    let once = use_at("2024-01-02T10:00:00Z");
+    write_log(
+        tmp.path(),
+        u,
+        "us-east-1",
+        "20240102T1005Z",
+        &[once.clone()],
+    );
+    // The same record again in a later file (CloudTrail's documented duplicate delivery),
+    // and the id reused at another second.
+    write_log(
+        tmp.path(),
+        u,
+        "us-east-1",
+        "20240102T1010Z",
+        &[once, use_at("2024-01-02T10:07:00Z")],
+    );
+    let (t, _) = trace(tmp.path(), &["--access-key", key]);
+    assert_eq!(t["EventsWithKey"], json!(2), "{t:#}");
+    let s = summary(tmp.path(), &["--access-key", key]);
+    let counted = s["Summaries"][0]["EventNames"][0]["Count"].clone();
+    assert_eq!(counted, json!(2), "{s:#}");
+    let (code, answer, _) = common::lookup(
+        tmp.path(),
+        &[
+            "--lookup-attributes",
+            &format!("AttributeKey=AccessKeyId,AttributeValue={key}"),
+        ],
+    );
+    assert_eq!((code, answer["Events"].as_array().unwrap().len()), (0, 2));
+}

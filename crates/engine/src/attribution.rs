@@ -3,7 +3,6 @@
 //! are attribution's planner's; the reading is [`RoundReader`]'s.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 
 use trailscan_attribution::{
@@ -11,7 +10,7 @@ use trailscan_attribution::{
 };
 use trailscan_index::{value_hash, Probes};
 use trailscan_query::{LookupRequest, Match, Prefilter, RecordSink, ScanStats};
-use trailscan_records::AttributeKey;
+use trailscan_records::{event_identity, AttributeKey};
 
 use crate::index_use::IndexUse;
 use crate::rounds::{window_of, RoundReader};
@@ -135,16 +134,10 @@ struct SummarySink<'s> {
     summary: Summary,
     subject: &'s Subject,
     window: &'s LookupRequest,
-    /// The `eventID`s counted, by every worker: an event CloudTrail delivered twice (its
-    /// documented duplicates have the same `eventID`) is counted once.
-    counted: &'s Mutex<HashSet<u64>>,
+    /// The events counted, by every worker: an event CloudTrail delivered twice is counted
+    /// once ([`event_identity`]: the same `eventID` at the same `eventTime`).
+    counted: &'s Mutex<HashSet<u128>>,
     duplicates: u64,
-}
-
-fn id_hash(event_id: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    event_id.hash(&mut h);
-    h.finish()
 }
 
 impl RecordSink for SummarySink<'_> {
@@ -162,7 +155,7 @@ impl RecordSink for SummarySink<'_> {
         if self.window.wants_time(m.event_time) && self.subject.covers(m.record) {
             if let Some(id) = m.record.event_id() {
                 let mut counted = self.counted.lock().unwrap_or_else(PoisonError::into_inner);
-                if !counted.insert(id_hash(id)) {
+                if !counted.insert(event_identity(m.event_time, id)) {
                     self.duplicates += 1;
                     return Ok(true);
                 }

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod attribute;
+mod duplicates;
 mod event;
 mod event_time;
 mod parser;
@@ -28,6 +29,7 @@ mod record;
 mod split;
 
 pub use attribute::{AttributeKey, LookupAttribute, UnknownAttributeKey};
+pub use duplicates::event_identity;
 pub use event::{LookupEvent, Resource};
 pub use event_time::EventTime;
 pub use parser::{ParseError, RecordParser};
