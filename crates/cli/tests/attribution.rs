@@ -1300,7 +1300,7 @@ fn a_duplicate_delivery_counts_once_in_every_question() {
         u,
         "us-east-1",
         "20240102T1005Z",
-        &[once.clone()],
+        std::slice::from_ref(&once),
     );
     // The same record again in a later file (CloudTrail's documented duplicate delivery),
     // and the id reused at another second.
