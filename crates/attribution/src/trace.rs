@@ -300,6 +300,9 @@ fn issuing_event<'e>(
             }
         }
     }
+    // A call of which any copy names another key did not issue this one, whatever its other
+    // copies say.
+    calls.retain(|call, _| other_keys.iter().all(|i| i.call_id() != *call));
     match calls.len() {
         0 if !other_keys.is_empty() => {
             other_keys
@@ -752,6 +755,18 @@ mod tests {
             "{}",
             t.origin.reason
         );
+        // One copy of a call names another key, another copy (the role account's) none: the
+        // call issued that other key, not this one.
+        let mut keyed = assume_role("k1", at, A, ec2.clone(), &role, "i-1", "ASIAOTHER");
+        keyed["sharedEventID"] = json!("call-1");
+        let mut copy = keyless.clone();
+        copy["eventID"] = json!("k1-copy");
+        copy["sharedEventID"] = json!("call-1");
+        let t = trace(
+            "ASIAUSED",
+            &evidence(&[keyed, copy, use_of("ASIAUSED")], &["ASIAUSED"]),
+        );
+        assert!(t.hops.is_empty(), "{:?}", links(&t));
         // Two keys issued to one session in one second: each exact by its key; a third key
         // is linked to neither. Two keyless calls in that second are ambiguous by the tuple.
         let two = [

@@ -63,7 +63,7 @@ pub fn aws_cli_error(message: impl Into<String>) -> anyhow::Error {
 /// Prints a fatal error and returns its code.
 pub fn fatal(error: &anyhow::Error) -> ExitCode {
     if let Some(AwsCliError(message)) = error.downcast_ref::<AwsCliError>() {
-        eprint!("\n{message}\n");
+        eprint!("\n{}\n", printable_lines(message));
         return ExitCode::from(FATAL);
     }
     // An error may quote a key or a record: control characters escaped, lines kept.

@@ -511,7 +511,21 @@ fn an_export_of_other_rows_into_the_same_folder_is_refused() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(255), "{stderr}");
     assert!(
-        stderr.contains("trailscan-export.json: this folder holds an export of parquet, EventName=ConsoleLogin, and this one asks for parquet, every event, data events included"),
+        stderr.contains("trailscan-export.json: this folder holds an export of parquet, EventName=ConsoleLogin, from ")
+            && stderr.contains("and this one asks for parquet, every event, data events included, from "),
         "{stderr}"
     );
+    // Another source (a copy) is another table: its files would replace these.
+    let copy = tmp.path().join("copy");
+    common::copy_tree(&source, &copy);
+    let other = trailscan(&[
+        "export",
+        "--source",
+        copy.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+    ]);
+    assert_eq!(other.status.code(), Some(255), "{other:?}");
 }

@@ -92,6 +92,7 @@ fn keys_that_would_leave_the_copy_are_refused_and_named() {
             .map(|key| HostileObject {
                 key: key.clone(),
                 body: body.clone(),
+                denied: false,
             })
             .collect(),
     );
@@ -579,4 +580,61 @@ fn keys_with_control_characters_are_printed_escaped() {
             );
         }
     }
+}
+
+/// An export that cannot read a log file (the store refuses it: a transient error, a policy)
+/// does not write that file's delivery day at all: what an earlier export wrote for the day
+/// stays as it was, and the summary says so. (Before: the day was rewritten without the
+/// file's rows, and an export that had been complete lost them.)
+#[test]
+fn an_export_that_cannot_read_a_day_keeps_the_days_earlier_export() {
+    let Some(env) = server() else { return };
+    let bucket = "trailscan-denied";
+    upload(&env, bucket, "");
+    let denied = "AWSLogs/123456789012/CloudTrail/eu-west-1/2024/01/02";
+    let key = fs::read_dir(sample_archive().join(denied))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .min()
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let export = |env: &HashMap<String, String>| {
+        run(
+            env,
+            &[
+                "export",
+                "--source",
+                &format!("s3://{bucket}"),
+                "--out",
+                out.path().to_str().unwrap(),
+            ],
+        )
+    };
+    let first = export(&env);
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    let complete = tree(out.path());
+    let proxy = hostile_s3::start(
+        &env["AWS_ENDPOINT_URL"],
+        bucket,
+        vec![HostileObject {
+            key: format!("{denied}/{key}"),
+            body: Vec::new(),
+            denied: true,
+        }],
+    );
+    let mut refusing = env.clone();
+    refusing.insert("AWS_ENDPOINT_URL".into(), proxy);
+    let second = export(&refusing);
+    let stderr = stderr_of(&second);
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&key), "the object is named: {stderr}");
+    assert!(
+        stderr.contains("1 of them not written, a log file of theirs could not be read"),
+        "{stderr}"
+    );
+    assert!(
+        tree(out.path()) == complete,
+        "the export changed: {:?}",
+        names(&tree(out.path()))
+    );
 }

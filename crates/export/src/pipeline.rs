@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use trailscan_archive::{
     key_under, open_destination, ObjectRef, ObjectStore, S3Options, StoreError, WriteMode,
 };
-use trailscan_query::{Match, RecordSink, ScanStats};
+use trailscan_query::{Match, ObjectProblem, RecordSink, ScanStats};
 
 use crate::columns::{Provenance, RowsBuilder};
 use crate::error::ExportError;
@@ -44,6 +44,9 @@ pub struct Exported {
     /// Files an earlier export wrote for the delivery days read that this one did not write
     /// again, removed.
     pub stale_removed: u64,
+    /// Delivery days not written because one of their objects could not be read: what an
+    /// earlier export wrote for them is kept as it was.
+    pub failed_days: BTreeSet<DeliveryDay>,
 }
 
 /// Exports `objects`: `scan` reads each batch of them (consecutive objects of one account and
@@ -69,12 +72,16 @@ pub fn export_objects(
             scope.spawn(|| write_batches(writer, batches_to_write, destination, pool));
         for batch in batches(objects) {
             let scan_started = Instant::now();
-            let (sink, batch_stats) = scan(batch);
+            let (mut sink, batch_stats) = scan(batch);
             scanning += scan_started.elapsed();
             building += sink.build_time;
             stats.add(&batch_stats);
             let first = &batch[0].layout;
+            let failed_days = std::mem::take(&mut sink.failed_days);
             let job = WriterBatch {
+                account: first.account.clone(),
+                region: first.region.clone(),
+                failed_days,
                 partitions: sink.into_partitions(&first.account, &first.region)?,
                 // The listing is sorted by key, so by delivery day: rows of earlier delivery
                 // days of this account and region stop coming.
@@ -93,9 +100,11 @@ pub fn export_objects(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })?;
-    let stale_removed = record_delivery_days(&*destination.store, days, &written.files)?;
+    let complete: BTreeSet<DeliveryDay> = days.difference(&written.failed_days).cloned().collect();
+    let stale_removed = record_delivery_days(&*destination.store, &complete, &written.files)?;
     Ok(Exported {
         stale_removed,
+        failed_days: written.failed_days,
         files: written.files,
         stats,
         scanning,
@@ -128,8 +137,13 @@ fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
 
 /// What the scan hands the writer after each batch of objects.
 struct WriterBatch {
+    /// The batch's account and region.
+    account: String,
+    region: String,
     /// Rows by partition.
     partitions: Vec<(Partition, Vec<RecordBatch>)>,
+    /// Delivery days (since 1970) of the batch's objects that could not be read whole.
+    failed_days: BTreeSet<i64>,
     /// The delivery day of the batch's last object: partitions of rows delivered before it
     /// are finished.
     delivered_day: i64,
@@ -138,6 +152,7 @@ struct WriterBatch {
 /// The files written, the time the writer's thread was busy, and where that time went.
 struct WriterResult {
     files: Vec<WrittenFile>,
+    failed_days: BTreeSet<DeliveryDay>,
     busy: Duration,
     times: WriteTimes,
     publishing: Duration,
@@ -160,15 +175,23 @@ fn write_batches(
         publishing += started.elapsed();
         Ok(())
     };
+    let mut failed_days = BTreeSet::new();
     for batch in batches {
         let started = Instant::now();
-        let Some((first, _)) = batch.partitions.first() else {
-            continue;
-        };
-        let (account, region) = (first.account.clone(), first.region.clone());
+        let (account, region) = (batch.account, batch.region);
+        // A day with an object that could not be read is not written at all: what an earlier
+        // export wrote for it stays, whole, until a run reads all of it.
+        failed_days.extend(batch.failed_days.iter().map(|&day| DeliveryDay {
+            account: account.clone(),
+            region: region.clone(),
+            day,
+        }));
+        writer.discard_where(|p| failed_days.contains(&p.delivery_day()))?;
         let work = || {
             for (partition, rows) in batch.partitions {
-                writer.add(partition, rows)?;
+                if !failed_days.contains(&partition.delivery_day()) {
+                    writer.add(partition, rows)?;
+                }
             }
             writer.finish_where(|p| {
                 p.account != account || p.region != region || p.delivered_day < batch.delivered_day
@@ -184,6 +207,7 @@ fn write_batches(
     busy += started.elapsed();
     Ok(WriterResult {
         files,
+        failed_days,
         busy,
         times: writer.times(),
         publishing,
@@ -200,12 +224,15 @@ pub struct RowSink {
     last_hash: Option<([u8; 32], String)>,
     /// Time spent turning records into rows (summed over threads).
     build_time: Duration,
+    /// Delivery days (since 1970) of objects that could not be read whole.
+    failed_days: BTreeSet<i64>,
 }
 
 impl RowSink {
     /// Two workers' rows as one.
-    pub fn merge(mut self, other: RowSink) -> Result<RowSink, std::convert::Infallible> {
+    pub fn merge(mut self, mut other: RowSink) -> Result<RowSink, std::convert::Infallible> {
         self.build_time += other.build_time;
+        self.failed_days.append(&mut other.failed_days);
         for (day, mut rows) in other.days {
             self.days.entry(day).or_default().append(&mut rows);
         }
@@ -273,6 +300,17 @@ impl RecordSink for RowSink {
     fn reads_text(&self) -> bool {
         // Columns are built from the parsed record.
         false
+    }
+
+    /// A day whose object could not be read (the store failed: a transient error, or an
+    /// object gone since listed) is not written, so that an earlier complete export of it is
+    /// not replaced by less. An object whose bytes are broken (not gzip, not a log file)
+    /// stays broken: its day is written without it, the same on every run.
+    fn object_failed(&mut self, object: &ObjectRef, problem: &ObjectProblem) {
+        if matches!(problem, ObjectProblem::Read(_)) {
+            self.failed_days
+                .insert(object.layout.delivered_at.div_euclid(86_400));
+        }
     }
 }
 

@@ -11,9 +11,11 @@
 //! delivered=<day>.json`, outside the table) names that day's files; files a day no longer
 //! writes are removed when its new manifest is written.
 //!
-//! The definition (format, attributes, data events, Insights) is recorded in
+//! The definition (the source, format, attributes, data events, Insights) is recorded in
 //! `trailscan-export.json` by the first export; an export of another definition into the
-//! same folder is refused, since its rows would be another table.
+//! same folder is refused, since its rows would be another table. The source is part of it
+//! because files are named by account, region and delivery day only: two sources (an
+//! account's trail and an organization's) would replace each other's files.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,9 +33,11 @@ pub const DEFINITION_FILE: &str = "trailscan-export.json";
 /// export into one folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableDefinition {
+    /// `--source` as given.
+    pub source: String,
     /// `parquet` or `jsonl`.
     pub format: String,
-    /// `--lookup-attributes`, as `Key=Value`, in the order given.
+    /// `--lookup-attributes`, as `Key=Value`, sorted.
     pub attributes: Vec<String>,
     /// `--include-data-events`.
     pub include_data_events: bool,
@@ -74,7 +78,12 @@ pub fn claim_table(
         Ok(()) => Ok(()),
         // Another shard recorded it first: it must be the same.
         Err(e) if matches!(e.problem, Problem::Exists) => claim_table(store, definition),
-        Err(e) => Err(e.into()),
+        // S3 may answer shards writing at once with a conflict instead: the same, if one
+        // of them got it written.
+        Err(e) => match read_json::<TableDefinition>(store, &key) {
+            Ok(Some(_)) => claim_table(store, definition),
+            _ => Err(e.into()),
+        },
     }
 }
 
@@ -84,14 +93,15 @@ fn describe(d: &TableDefinition) -> String {
         false => d.attributes.join(" and "),
     };
     format!(
-        "{}, {attributes}{}{}",
+        "{}, {attributes}{}{}, from {}",
         d.format,
         if d.include_data_events {
             ", data events included"
         } else {
             ""
         },
-        if d.insight { ", Insights events" } else { "" }
+        if d.insight { ", Insights events" } else { "" },
+        d.source
     )
 }
 
@@ -139,27 +149,67 @@ pub fn record_delivery_days(
                 sha256: file.sha256.clone(),
             });
     }
+    let work: Vec<(&DeliveryDay, Manifest)> = days
+        .iter()
+        .map(|day| {
+            let mut files = by_day.remove(day).unwrap_or_default();
+            files.sort_by(|a, b| a.path.cmp(&b.path));
+            (day, Manifest { files })
+        })
+        .collect();
+    // A read and maybe a write per day: from S3, as many at once as the store keeps
+    // requests in flight (a year of an organization's days is hundreds of thousands).
+    let workers = match store.requests_in_flight() {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, work.len().max(1));
+    let results: Vec<Result<u64, ExportError>> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..workers)
+            .map(|first| {
+                let work = &work;
+                scope.spawn(move || {
+                    let mut removed = 0;
+                    for (day, manifest) in work.iter().skip(first).step_by(workers) {
+                        removed += record_day(store, day, manifest)?;
+                    }
+                    Ok(removed)
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.into_iter().sum()
+}
+
+/// Writes `day`'s manifest and removes the files its earlier one named that `manifest` does
+/// not: the files removed.
+fn record_day(
+    store: &dyn ObjectStore,
+    day: &DeliveryDay,
+    manifest: &Manifest,
+) -> Result<u64, ExportError> {
+    let key = key_under(store.base(), &manifest_key(day));
+    let earlier = read_json::<Manifest>(store, &key)?.unwrap_or_default();
+    let kept: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     let mut removed = 0;
-    for day in days {
-        let mut manifest = Manifest {
-            files: by_day.remove(day).unwrap_or_default(),
-        };
-        manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
-        let key = key_under(store.base(), &manifest_key(day));
-        let earlier = read_json::<Manifest>(store, &key)?.unwrap_or_default();
-        let kept: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
-        for stale in earlier
-            .files
-            .iter()
-            .filter(|f| !kept.contains(f.path.as_str()))
-        {
-            store.delete(&key_under(store.base(), &stale.path))?;
-            removed += 1;
-        }
-        if earlier != manifest {
-            let text = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-            store.write(&key, &text, None, WriteMode::Replace)?;
-        }
+    for stale in earlier
+        .files
+        .iter()
+        .filter(|f| !kept.contains(f.path.as_str()))
+    {
+        store.delete(&key_under(store.base(), &stale.path))?;
+        removed += 1;
+    }
+    if &earlier != manifest {
+        let text = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
+        store.write(&key, &text, None, WriteMode::Replace)?;
     }
     Ok(removed)
 }
@@ -189,6 +239,7 @@ mod tests {
 
     fn definition(format: &str) -> TableDefinition {
         TableDefinition {
+            source: "s3://trail-bucket".into(),
             format: format.into(),
             attributes: vec!["EventName=ConsoleLogin".into()],
             include_data_events: false,
@@ -205,7 +256,7 @@ mod tests {
         assert_eq!(
             other.to_string(),
             format!(
-                "memory:{DEFINITION_FILE}: this folder holds an export of parquet, EventName=ConsoleLogin, and this one asks for jsonl, EventName=ConsoleLogin: export into another --out (or remove the folder to start again)"
+                "memory:{DEFINITION_FILE}: this folder holds an export of parquet, EventName=ConsoleLogin, from s3://trail-bucket, and this one asks for jsonl, EventName=ConsoleLogin, from s3://trail-bucket: export into another --out (or remove the folder to start again)"
             )
         );
     }

@@ -344,6 +344,27 @@ impl PartitionWriter {
         Ok(())
     }
 
+    /// Drops every open partition for which `discard` says so: its rows waiting and its
+    /// file being written (staged, never published). Files it closed before (past the size
+    /// at which a file is closed) stay.
+    pub fn discard_where(
+        &mut self,
+        discard: impl Fn(&Partition) -> bool,
+    ) -> Result<(), WriteError> {
+        let dropped: Vec<Partition> = self.open.keys().filter(|p| discard(p)).cloned().collect();
+        for partition in dropped {
+            let Some(open) = self.open.remove(&partition) else {
+                continue;
+            };
+            self.waiting_bytes -= open.pending_bytes;
+            if let Some((file, path, _, _)) = open.file {
+                drop(file);
+                fs::remove_file(&path).map_err(|source| WriteError::Io { path, source })?;
+            }
+        }
+        Ok(())
+    }
+
     /// Files closed so far (taken: each is returned once).
     pub fn take_written(&mut self) -> Vec<WrittenFile> {
         std::mem::take(&mut self.written)
@@ -564,9 +585,10 @@ fn staged_name(rel: &str) -> String {
     }
 }
 
-/// Removes the files an earlier run left in a partition under the names this one writes
-/// (`prefix`), finished or staged (a run killed mid-write), so that a re-run that writes fewer
-/// files leaves none of the old ones behind.
+/// Removes the staged files (a run killed mid-write) an earlier run left in a partition under
+/// the names this one writes (`prefix`). Finished files stay until this run's own replace
+/// them (a rename over the same name) or the delivery day's manifest says they are no longer
+/// its (`crate::record_delivery_days`): a run that fails to read a day keeps the day's files.
 fn remove_own_files(dir: &Path, prefix: &str) -> Result<(), WriteError> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -583,7 +605,8 @@ fn remove_own_files(dir: &Path, prefix: &str) -> Result<(), WriteError> {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.strip_prefix('.').unwrap_or(&name).starts_with(prefix)
+            name.strip_prefix('.')
+                .is_some_and(|n| n.starts_with(prefix))
         })
         .map(|e| e.path())
         .collect();

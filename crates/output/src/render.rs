@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use serde_json::{json, Value};
+use trailscan_layout::printable::printable_lines;
 use trailscan_records::LookupEvent;
 
 use crate::csv::{event_row, write_query_rows, write_row, EVENT_COLUMNS};
@@ -268,13 +269,20 @@ pub fn render(
         OutputFormat::Csv if output.query.is_none() => {
             write_row(out, &EVENT_COLUMNS)?;
             for event in counted {
-                write_row(out, &event_row(&event))?;
+                let mut row = event_row(&event);
+                if term.is_tty {
+                    // As text and table: a record's control characters shown escaped.
+                    for cell in &mut row {
+                        *cell = printable_lines(cell).into_owned();
+                    }
+                }
+                write_row(out, &row)?;
             }
             note_token(token);
         }
         OutputFormat::Csv => {
             let all: Vec<LookupEvent> = counted.collect();
-            let result = query(output, response_value(&all, token))?;
+            let result = prepare(query(output, response_value(&all, token))?);
             let names = output.query.as_ref().and_then(|q| q.list_column_names());
             write_query_rows(out, &result, names).map_err(RenderError::Query)??;
             note_token(token);

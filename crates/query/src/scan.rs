@@ -1,17 +1,17 @@
 //! The parallel scan: objects over all cores, one worker with its own buffers per thread.
 
-use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
-use trailscan_archive::inflate::{inflate_gzip, InflateError};
+use trailscan_archive::inflate::inflate_gzip;
 use trailscan_archive::{ObjectRef, ObjectStore, StoreError};
-use trailscan_records::{has_log_file_outline, split_records, RecordParser, SplitError};
+use trailscan_records::{has_log_file_outline, split_records, RecordParser};
 
 use crate::prefilter::Prefilter;
+use crate::problem::ObjectProblem;
 use crate::request::LookupRequest;
 use crate::sink::{Match, RecordSink};
 
@@ -53,95 +53,6 @@ pub struct ObjectScanned {
     pub records: u64,
     /// Records that passed every filter.
     pub matched: u64,
-}
-
-/// Something wrong with one object. The first three mean the object was not read; the rest
-/// mean it was read, but not all of it could be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ObjectProblem {
-    /// The file could not be read.
-    Read(String),
-    /// Not a readable gzip file.
-    Inflate(InflateError),
-    /// Inflated, but not `{"Records":[...]}`.
-    NotALogFile(SplitError),
-    /// Bytes after the end of the gzip stream, which CloudTrail never writes.
-    TrailingData {
-        /// How many.
-        bytes: u64,
-    },
-    /// Records that are not valid JSON objects.
-    InvalidRecords {
-        /// How many.
-        count: u64,
-        /// Index of the first in `Records`.
-        first_index: usize,
-        /// What was wrong with it.
-        first_error: String,
-    },
-    /// Records larger than [`ScanOptions::max_record_bytes`], skipped unparsed.
-    OversizedRecords {
-        /// How many.
-        count: u64,
-        /// Index of the first in `Records`.
-        first_index: usize,
-        /// Its size.
-        first_bytes: u64,
-        /// The cap.
-        cap: u64,
-    },
-    /// Records without a readable `eventTime`; they cannot be ordered or windowed.
-    RecordsWithoutTime {
-        /// How many.
-        count: u64,
-        /// Index of the first in `Records`.
-        first_index: usize,
-    },
-}
-
-impl ObjectProblem {
-    /// The store's failure to read an object, said of the object (which the report names).
-    pub fn read(e: &StoreError) -> ObjectProblem {
-        ObjectProblem::Read(if e.is_not_found() {
-            "not found (deleted since it was listed?)".to_string()
-        } else {
-            e.problem.to_string()
-        })
-    }
-
-    /// Whether the object could not be read at all.
-    pub fn is_failure(&self) -> bool {
-        matches!(
-            self,
-            ObjectProblem::Read(_) | ObjectProblem::Inflate(_) | ObjectProblem::NotALogFile(_)
-        )
-    }
-}
-
-impl fmt::Display for ObjectProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ObjectProblem::Read(e) => write!(f, "cannot read: {e}"),
-            ObjectProblem::Inflate(e) => write!(f, "{e}; file skipped"),
-            ObjectProblem::NotALogFile(e) => write!(f, "not a CloudTrail log file: {e}; file skipped"),
-            ObjectProblem::TrailingData { bytes } => write!(
-                f,
-                "unexpected data after end of compressed stream ({bytes} bytes, not written by CloudTrail; possibly appended); only the first gzip stream was read"
-            ),
-            ObjectProblem::InvalidRecords { count, first_index, first_error } => write!(
-                f,
-                "{count} record(s) are not valid JSON and were skipped (first: record {first_index}: {first_error})"
-            ),
-            ObjectProblem::OversizedRecords { count, first_index, first_bytes, cap } => write!(
-                f,
-                "{count} record(s) are larger than {cap} bytes and were skipped unparsed (first: record {first_index}, {first_bytes} bytes; raise --max-record-size to read them)"
-            ),
-            ObjectProblem::RecordsWithoutTime { count, first_index } => write!(
-                f,
-                "{count} record(s) have no valid eventTime and were skipped (first: record {first_index})"
-            ),
-        }
-    }
 }
 
 /// What a scan did, summed over objects.
@@ -223,8 +134,9 @@ impl Worker {
         stats: &mut ScanStats,
     ) -> Result<bool, S::Error> {
         stats.objects += 1;
-        let fail = |stats: &mut ScanStats, problem: ObjectProblem| {
+        let fail = |stats: &mut ScanStats, sink: &mut S, problem: ObjectProblem| {
             stats.objects_failed += 1;
+            sink.object_failed(object, &problem);
             (options.report)(object, &problem);
         };
         let read = match fetched {
@@ -235,7 +147,7 @@ impl Worker {
                 .map(drop),
         };
         if let Err(e) = read {
-            fail(stats, ObjectProblem::read(&e));
+            fail(stats, sink, ObjectProblem::read(&e));
             return Ok(true);
         }
         stats.bytes_read += self.compressed.len() as u64;
@@ -249,7 +161,7 @@ impl Worker {
         ) {
             Ok(info) => info,
             Err(e) => {
-                fail(stats, ObjectProblem::Inflate(e));
+                fail(stats, sink, ObjectProblem::Inflate(e));
                 return Ok(true);
             }
         };
@@ -261,8 +173,9 @@ impl Worker {
             });
         }
         let go_on = self.scan_records(object, wanted, sink, stats, &mut problems);
-        if problems.iter().any(ObjectProblem::is_failure) {
+        if let Some(failure) = problems.iter().find(|p| p.is_failure()) {
             stats.objects_failed += 1;
+            sink.object_failed(object, failure);
         } else {
             stats.objects_read += 1;
             stats.objects_with_problems += u64::from(!problems.is_empty());

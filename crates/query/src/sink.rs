@@ -1,6 +1,8 @@
 //! The one seam between the scan and whatever consumes matches.
 
 use trailscan_archive::ObjectRef;
+
+use crate::problem::ObjectProblem;
 use trailscan_records::{EventTime, Record};
 
 /// A record that passed every filter.
@@ -33,6 +35,11 @@ pub trait RecordSink {
     fn reads_text(&self) -> bool {
         true
     }
+
+    /// An object of the scan could not be read whole (`problem`: not read, not inflated, not
+    /// a log file); the problem is reported and counted as well. For a sink whose output must
+    /// not stand for an object it lacks (an export replacing what an earlier run wrote).
+    fn object_failed(&mut self, _object: &ObjectRef, _problem: &ObjectProblem) {}
 }
 
 /// A sink from a closure, for tests and small tools.

@@ -53,7 +53,6 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let started = Instant::now();
     let shard = source.options.selection.shard;
     let destination = Destination::open(out, &source.options.s3)?;
-    claim_table(&*destination.store, definition)?;
     // A retried shard's earlier summary goes first: until the new one is written, the shard
     // is not taken for finished.
     let shard_dir = shard
@@ -61,6 +60,8 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         .transpose()?;
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
     let opened = Source::open(&source.options, &progress)?;
+    // Recorded once the source is known to be an archive: a mistyped source records nothing.
+    claim_table(&*destination.store, definition)?;
     let listing = &opened.listing;
     let (objects, index_use) = opened.objects_to_read(request);
     let days: BTreeSet<DeliveryDay> = listing
@@ -135,7 +136,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             "  events: {} in the files, {} unreadable, {} selected (duplicate deliveries kept as delivered: each row names its log file)",
             stats.records, stats.records_skipped, stats.records_matched
         );
-        eprintln!("{}", days_line(&days, window, exported.stale_removed));
+        eprintln!("{}", days_line(&days, window, &exported));
         eprint_times(&exported, memory_budget);
     }
     if shard.is_some() {
@@ -185,8 +186,9 @@ fn eprint_times(exported: &Exported, memory_budget: u64) {
 fn days_line(
     days: &BTreeSet<DeliveryDay>,
     window: &(Option<EventTime>, Option<EventTime>),
-    stale_removed: u64,
+    exported: &Exported,
 ) -> String {
+    let stale_removed = exported.stale_removed;
     let dates: BTreeSet<i64> = days.iter().map(|d| d.day).collect();
     let mut line = match (dates.first(), dates.last()) {
         (Some(first), Some(last)) => format!(
@@ -199,6 +201,12 @@ fn days_line(
     };
     if window.0.is_some() || window.1.is_some() {
         line.push_str(" (the window selects days; every event of them is exported)");
+    }
+    if !exported.failed_days.is_empty() {
+        line.push_str(&format!(
+            "; {} of them not written, a log file of theirs could not be read: what an earlier export wrote for them is kept; export again once it can be read",
+            exported.failed_days.len()
+        ));
     }
     if stale_removed > 0 {
         line.push_str(&format!(

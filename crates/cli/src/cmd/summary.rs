@@ -2,13 +2,14 @@
 //! before it, for the long-term keys' issuances) counts the subject's events per principal;
 //! then each key used is traced to its origin in rounds ([`trailscan_engine::summarize`]).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::Value;
 use trailscan_engine::Source;
+use trailscan_layout::printable::printable_lines;
 use trailscan_output::csv::write_row;
 use trailscan_output::OutputFormat;
 
@@ -68,7 +69,14 @@ fn print_csv(answer: &Value) -> Result<()> {
         "Failed",
         "ErrorCodes",
     ];
-    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    // On a terminal, a record's control characters are shown escaped, as in text and table.
+    let tty = io::stdout().is_terminal();
+    let shown = |text: String| match tty {
+        true => printable_lines(&text).into_owned(),
+        false => text,
+    };
+    let text = |v: &Value| shown(v.as_str().map_or_else(|| v.to_string(), str::to_string));
+    let or_empty = |v: &Value| shown(v.as_str().unwrap_or_default().to_string());
     let written = (|| -> io::Result<()> {
         write_row(&mut out, &header)?;
         for s in answer["Summaries"].as_array().into_iter().flatten() {
@@ -83,13 +91,13 @@ fn print_csv(answer: &Value) -> Result<()> {
                     &mut out,
                     &[
                         text(&s["Principal"]),
-                        s["Type"].as_str().unwrap_or_default().to_string(),
-                        s["AccountId"].as_str().unwrap_or_default().to_string(),
+                        or_empty(&s["Type"]),
+                        or_empty(&s["AccountId"]),
                         text(&e["EventSource"]),
                         text(&e["EventName"]),
                         e["Count"].to_string(),
                         e["Failed"].to_string(),
-                        codes.join(";"),
+                        shown(codes.join(";")),
                     ],
                 )?;
             }

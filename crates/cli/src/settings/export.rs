@@ -67,13 +67,16 @@ impl ExportSettings {
         let selection = &mut source.options.selection;
         *selection = selection.whole_delivery_days();
         let window = (request.start.take(), request.end.take());
+        let mut attributes: Vec<String> = request
+            .attributes
+            .iter()
+            .map(|a| format!("{}={}", a.key, a.value))
+            .collect();
+        attributes.sort();
         let definition = TableDefinition {
+            source: source.options.spec.clone(),
             format: args.format.extension().to_string(),
-            attributes: request
-                .attributes
-                .iter()
-                .map(|a| format!("{}={}", a.key, a.value))
-                .collect(),
+            attributes,
             include_data_events: request.include_data_events,
             insight: request.insight,
         };

@@ -3,16 +3,20 @@
 //! backslash. Real S3 stores such keys, and an attacker who can write to a bucket can create
 //! them; SeaweedFS refuses them on PUT. The proxy adds them to ListObjectsV2 answers (as
 //! objects, or as common prefixes when a delimiter folds them) and serves their bodies;
-//! every other request goes to the server unchanged, its SigV4 signature intact.
+//! every other request goes to the server unchanged, its SigV4 signature intact. It can also
+//! refuse to serve an object the server has (AccessDenied, as a bucket policy would), for
+//! the tests of a read that fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-/// An object only the proxy has.
+/// An object only the proxy has; or, `denied`, an object of the server's whose reads the
+/// proxy refuses (it is listed as the server lists it).
 pub struct HostileObject {
     pub key: String,
     pub body: Vec<u8>,
+    pub denied: bool,
 }
 
 /// Starts the proxy for `bucket` in front of `upstream` (`http://127.0.0.1:PORT`); returns
@@ -95,7 +99,14 @@ fn serve_connection(client: TcpStream, upstream: &str, bucket: &str, objects: &[
             .as_deref()
             .and_then(|key| objects.iter().find(|o| o.key == key));
         let response = match hostile {
-            Some(object) if request.method == "GET" || request.method == "HEAD" => {
+            Some(object) if object.denied && request.method == "GET" => {
+                let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+                let head = "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\n";
+                respond(head, body, false)
+            }
+            Some(object)
+                if !object.denied && (request.method == "GET" || request.method == "HEAD") =>
+            {
                 object_response(object, request.method == "HEAD")
             }
             _ => {
@@ -219,7 +230,7 @@ fn add_to_listing(body: &[u8], query: &str, objects: &[HostileObject]) -> Vec<u8
     let delimiter = query_value(query, "delimiter").unwrap_or_default();
     let start_after = query_value(query, "start-after").unwrap_or_default();
     let mut added = String::new();
-    for object in objects {
+    for object in objects.iter().filter(|o| !o.denied) {
         let Some(rest) = object.key.strip_prefix(&prefix) else {
             continue;
         };
