@@ -569,6 +569,115 @@ fn an_index_in_s3_over_an_archive_in_s3() {
     assert_eq!((code, out), (0, scan_out), "{err}");
 }
 
+/// An index of a whole bucket read under one of its prefixes: the rows of a sibling prefix
+/// that starts with the same letters (`trail` and `trailer`) are not this source's, and are
+/// never reported as deleted. (Before: every `trailer/` row was "deleted since indexed".)
+#[test]
+fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
+    let Some(env) = common::s3::server() else {
+        return;
+    };
+    let bucket = "trailscan-index-sibling-prefixes";
+    common::s3::upload(&env, bucket, "trail");
+    let sample = sample_archive();
+    common::s3::aws_s3(
+        &env,
+        &[
+            "s3",
+            "cp",
+            "--recursive",
+            "--only-show-errors",
+            s(&sample),
+            &format!("s3://{bucket}/trailer"),
+        ],
+    );
+    let endpoint = env["AWS_ENDPOINT_URL"].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let run_s3 = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--endpoint-url", &endpoint]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscan"))
+            .args(&full)
+            .envs(&env)
+            .env_remove("TRAILSCAN_SOURCE")
+            .env_remove("TRAILSCAN_INDEX")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run_s3(&[
+        "index",
+        "--source",
+        &format!("s3://{bucket}"),
+        "--index",
+        s(&index),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run_s3(&[
+        "lookup-events",
+        "--source",
+        &format!("s3://{bucket}/trail"),
+        "--index",
+        s(&index),
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("no longer in the archive"), "{err}");
+    assert!(err.contains(", 0 deleted since indexed"), "{err}");
+}
+
+/// `--verify` never passes having compared nothing: the default 1% of the small sample still
+/// rebuilds one object, and an index of other keys (the same files under another prefix)
+/// compares nothing and says so, exit 1. (Before: exit 0 in both, 0 objects compared.)
+#[test]
+fn verify_fails_when_it_compared_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_archive();
+    let (code, _, err) = run(&[
+        "index",
+        "--source",
+        s(&sample),
+        "--index",
+        s(&dir.path().join("own")),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let own = dir.path().join("own");
+    let (code, _, err) = run(&[
+        "index",
+        "--source",
+        s(&sample),
+        "--index",
+        s(&own),
+        "--verify",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains(": 0 of "),
+        "at least one object rebuilt: {err}"
+    );
+    // The same files one folder down: the index's keys all start with `trail/`.
+    let root = dir.path().join("root");
+    common::copy_tree(&sample, &root.join("trail"));
+    let other = dir.path().join("other");
+    let (code, _, err) = run(&["index", "--source", s(&root), "--index", s(&other)]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&[
+        "index",
+        "--source",
+        s(&sample),
+        "--index",
+        s(&other),
+        "--verify",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("nothing was compared"), "{err}");
+}
+
 /// An update lists only what was delivered since the newest indexed delivery less two days;
 /// an older file changed after that is not re-indexed by it, and lookups still read it.
 #[test]

@@ -152,7 +152,7 @@ pub fn update_index(
         .as_ref()
         .filter(|_| selection.start.is_none())
         .and_then(Snapshot::last_delivered_at)
-        .map(|last| last - UPDATE_LAG_SECS);
+        .map(|last| last.saturating_sub(UPDATE_LAG_SECS));
     if let Some(since) = since {
         selection.start = Some(since);
         reporter.note(&format_args!(

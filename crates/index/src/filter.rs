@@ -103,8 +103,11 @@ impl<'a> ValueFilter<'a> {
                 let (length, mask, count_length) = (u32_at(8), u32_at(12), u32_at(16));
                 // A probe reads fingerprints up to segment_count_length + 2 segments.
                 let reach = u64::from(count_length) + 2 * u64::from(length);
+                // A count that is not a whole number of segments lets a probe's last segment
+                // run past the fingerprints, however many there are.
                 if !length.is_power_of_two()
                     || mask != length - 1
+                    || !count_length.is_multiple_of(length)
                     || reach > (prints.len() / 2) as u64
                 {
                     return Err(BadFilter("fuse filter's descriptor out of bounds"));
@@ -211,6 +214,12 @@ mod tests {
         let mut wide = bytes.clone();
         wide[10..14].copy_from_slice(&(1u32 << 20).to_le_bytes());
         assert!(ValueFilter::parse(&wide).is_err());
+        // A segment count that is not a multiple of the segment length (the fingerprints are
+        // enough for the descriptor's reach): a probe would index past them (exit 101).
+        let length = u32::from_le_bytes(bytes[10..14].try_into().unwrap());
+        let mut uneven = bytes.clone();
+        uneven[18..22].copy_from_slice(&(length + 1).to_le_bytes());
+        assert!(ValueFilter::parse(&uneven).is_err());
         let exact = ValueFilter::build(&mut vec![2, 1]);
         let mut unsorted = exact.clone();
         unsorted[2..10].copy_from_slice(&3u64.to_le_bytes());

@@ -158,6 +158,15 @@ fn must_read(entry: Row<'_>, request: &LookupRequest, probes: Probes<'_>, caps: 
     }
 }
 
+/// Whether `key` is under the folder or prefix `base` (`trail` holds `trail/...`, not
+/// `trailer/...`).
+fn is_under(key: &str, base: &str) -> bool {
+    base.is_empty()
+        || key
+            .strip_prefix(base.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Indexed objects of `groups` that the listing (with `selection`, and the shard's units)
 /// would have found but did not: deleted from the archive since they were indexed. `found` is
 /// how many of `listed` the catalog holds, which the caller knows from looking each up: when
@@ -178,7 +187,7 @@ pub fn deleted_since_indexed(
     let mut deleted: Vec<String> = catalog
         .rows()
         .map(|row| row.key())
-        .filter(|key| !listed.contains(key) && key.starts_with(base))
+        .filter(|key| !listed.contains(key) && is_under(key, base))
         .filter(|key| match parse_key(key) {
             KeyClass::CloudTrail(k) => {
                 selection.check(&k).is_ok()

@@ -91,6 +91,16 @@ fn print_verification(
     }
     let differences = verified.differences.len() as u64;
     let mismatched = digests.mismatched.len() as u64;
+    // A check that compared nothing proves nothing: no indexed object was sampled and no
+    // digest named an indexed one (an index of another source, or of keys under another
+    // prefix).
+    let nothing = verified.compared == 0 && digests.matched + mismatched == 0;
+    if nothing {
+        progress.eprintln(format_args!(
+            "trailscan: index {}: nothing was compared: no indexed object of the source was rebuilt and no digest names an indexed object (is it the index of this source, at the same bucket and prefix?)",
+            verified.index_name
+        ));
+    }
     if !settings.source.quiet {
         eprintln!(
             "trailscan: index {} (generation {}): {} of {} indexed objects rebuilt and compared, {differences} differ; digests: {} hashValues match the catalog, {mismatched} differ, {} name objects not indexed",
@@ -102,5 +112,5 @@ fn print_verification(
             digests.unlisted,
         );
     }
-    exit_codes::completed(differences + mismatched)
+    exit_codes::completed(differences + mismatched + u64::from(nothing))
 }
