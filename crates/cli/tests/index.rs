@@ -292,6 +292,48 @@ fn a_stale_index_is_never_trusted() {
     );
 }
 
+/// A group (account x region x delivery month) deleted whole is named as deleted, as one
+/// file of it would be, by lookups, trace and summary. (Before: its rows were let go with the
+/// groups nothing was listed in, and the lookup said "0 deleted since indexed"; trace and
+/// summary always said 0, unchecked.)
+#[test]
+fn a_month_deleted_whole_is_named_as_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, index, _) = indexed_copy(dir.path(), "index");
+    let month =
+        root.join("org-trail/AWSLogs/o-a1b2c3d4e5/345678901234/CloudTrail/us-east-1/2024/01");
+    let gone = trailscan_fixtures::files_under(&month).unwrap().len();
+    assert!(gone > 1);
+    fs::remove_dir_all(&month).unwrap();
+    let (_, stderr) = same_answer(&root, &index, &attr("EventName", "ConsoleLogin"));
+    assert!(
+        stderr.contains(&format!("{gone} deleted since indexed")),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("no longer in the archive").count(),
+        gone,
+        "each named: {stderr}"
+    );
+    // trace and summary check too, rather than print "0 deleted since indexed" unchecked.
+    for command in ["trace", "summary"] {
+        let (code, _, stderr) = run(&[
+            command,
+            "--source",
+            s(&root),
+            "--index",
+            s(&index),
+            "--principal",
+            "arn:aws:iam::210987654321:user/alice",
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(
+            stderr.contains(&format!("{gone} deleted since indexed")),
+            "{command}: {stderr}"
+        );
+    }
+}
+
 /// Damaged, missing, foreign and newer-format indexes are errors naming the file (exit 255),
 /// never a shorter answer; --no-index is the way around.
 #[test]
@@ -365,6 +407,19 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
     assert_eq!(code, 255);
     assert!(
         err.contains("index format 99") && err.contains("0000000001.json"),
+        "{err}"
+    );
+    // A snapshot that names any other key as a segment (another index's, a log file, a
+    // path out of the index) is refused before anything is read.
+    let (code, err) = damage("elsewhere", &|d| {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&fs::read(snapshot(d)).unwrap()).unwrap();
+        doc["segments"][0]["file"] = serde_json::json!("../good/snapshots/0000000001.json");
+        fs::write(snapshot(d), serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    });
+    assert_eq!(code, 255);
+    assert!(
+        err.contains("names a segment \"../good/snapshots/0000000001.json\""),
         "{err}"
     );
     let (code, err) = damage("foreign", &|d| {

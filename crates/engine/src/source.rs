@@ -97,6 +97,8 @@ pub struct Source<'r> {
     index: Mutex<Option<Catalog>>,
     /// The S3 requests reading the index took, where it is in S3.
     index_requests: Option<RequestCounts>,
+    /// Indexed objects no longer listed, found (and reported) by the first round of reading.
+    deleted_in_rounds: std::sync::OnceLock<u64>,
 }
 
 impl<'r> Source<'r> {
@@ -130,7 +132,12 @@ impl<'r> Source<'r> {
         }
         let (index, index_requests) = match index.transpose()? {
             Some((mut catalog, requests)) => {
-                catalog.retain_groups(&groups_of(&listing.objects));
+                // Rows of groups nothing was listed in stay where the window's listing should
+                // have found them: a group deleted whole is named as deleted.
+                let selection = &options.selection;
+                catalog.retain_groups(&groups_of(&listing.objects), |delivered| {
+                    selection.delivery_period_may_match(delivered, delivered)
+                });
                 (Some(catalog), requests)
             }
             None => (None, None),
@@ -143,6 +150,7 @@ impl<'r> Source<'r> {
             options: options.clone(),
             index: Mutex::new(index),
             index_requests,
+            deleted_in_rounds: std::sync::OnceLock::new(),
         })
     }
 
@@ -243,7 +251,22 @@ impl<'r> Source<'r> {
             return (delivered, None);
         };
         let planned = plan_probes(catalog, &delivered, request, probes, self.options.caps());
-        let used = IndexUse::of(&planned, 0);
+        // The first round looks for indexed objects no longer listed, once for all rounds.
+        let deleted = *self.deleted_in_rounds.get_or_init(|| {
+            let listed = &self.listing.objects;
+            let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
+            let deleted = deleted_since_indexed(
+                catalog,
+                listed,
+                found,
+                &self.options.selection,
+                self.listing.shard_plan.as_ref(),
+                self.store.base(),
+            );
+            report_deleted(self.reporter, &*self.store, &deleted);
+            deleted.len() as u64
+        });
+        let used = IndexUse::of(&planned, deleted);
         (planned.read, Some(used))
     }
 

@@ -159,9 +159,15 @@ impl Catalog {
         self.rows.is_empty()
     }
 
-    /// Keeps only the rows of `groups` (those of a lookup's listed objects): rows of groups
-    /// read but not listed would otherwise look deleted since indexed.
-    pub fn retain_groups(&mut self, groups: &HashSet<Group>) {
+    /// Keeps only the rows of `groups` (those of a lookup's listed objects), and of the other
+    /// groups the rows for which `also_delivered_at` holds on their delivery time (epoch
+    /// seconds): a lookup keeps the rows its window's listing should have found, so that a
+    /// group deleted whole is still seen as deleted, and lets the rest go.
+    pub fn retain_groups(
+        &mut self,
+        groups: &HashSet<Group>,
+        also_delivered_at: impl Fn(i64) -> bool,
+    ) {
         // A segment's rows are one group's, sorted by key: a group is looked up once per run
         // of rows that share it, not once per row.
         let keep: Vec<Vec<bool>> = self
@@ -173,15 +179,18 @@ impl Catalog {
                     .map(|i| {
                         let (account, region) = (c.account.value(i), c.region.value(i));
                         let month = month_index(c.delivered_at.value(i));
-                        match last {
-                            Some((a, r, m, kept)) if (a, r, m) == (account, region, month) => kept,
+                        let listed = match last {
+                            Some((a, r, m, listed)) if (a, r, m) == (account, region, month) => {
+                                listed
+                            }
                             _ => {
                                 let row = Row { columns: c, i };
-                                let kept = groups.contains(&row.group());
-                                last = Some((account, region, month, kept));
-                                kept
+                                let listed = groups.contains(&row.group());
+                                last = Some((account, region, month, listed));
+                                listed
                             }
-                        }
+                        };
+                        listed || also_delivered_at(c.delivered_at.value(i))
                     })
                     .collect()
             })

@@ -348,7 +348,7 @@ mod tests {
         let mut catalog = Catalog::default();
         catalog.add(read_columns(Bytes::from(write_segment(&rows).unwrap())).unwrap());
         let kept = crate::Group::new("123456789012", "us-east-1", 1_704_067_200);
-        catalog.retain_groups(&[kept.clone()].into_iter().collect());
+        catalog.retain_groups(&[kept.clone()].into_iter().collect(), |_| false);
         let expected: Vec<&str> = rows
             .iter()
             .filter(|r| r.group() == kept)

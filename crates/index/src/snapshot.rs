@@ -29,6 +29,20 @@ pub const FORMAT_NAME: &str = "trailscan-index";
 pub const FORMAT_VERSION: u32 = 2;
 
 const SNAPSHOTS: &str = "snapshots/";
+
+/// The largest snapshot read: about 300 bytes a segment, so room for millions of segments,
+/// and a bound on what a damaged or hostile file can make a lookup read.
+const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
+
+/// Whether a segment's file is named as the index names segments, by its SHA-256.
+fn is_segment_name(segment: &SegmentInfo) -> bool {
+    let hex = &segment.sha256;
+    hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && segment.file == format!("{SEGMENTS}{hex}.parquet")
+}
 const SEGMENTS: &str = "segments/";
 
 /// One generation of the index.
@@ -140,13 +154,25 @@ impl<'s> IndexStore<'s> {
             file: file.clone(),
             problem,
         };
-        // The format is checked before the rest: a newer trailscan may add fields.
-        let head: serde_json::Value =
+        if body.len() as u64 > MAX_SNAPSHOT_BYTES {
+            return Err(bad(format!(
+                "{} bytes, more than the {MAX_SNAPSHOT_BYTES} a snapshot can be",
+                body.len()
+            )));
+        }
+        // The format is checked before the rest: a newer trailscan may add fields. Only the
+        // two fields are kept (not a tree of the whole file).
+        #[derive(Deserialize)]
+        struct Head {
+            format: Option<String>,
+            version: Option<u64>,
+        }
+        let head: Head =
             serde_json::from_slice(&body).map_err(|e| bad(format!("not JSON: {e}")))?;
-        if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+        if head.format.as_deref() != Some(FORMAT_NAME) {
             return Err(IndexError::Foreign { file });
         }
-        match head.get("version").and_then(|v| v.as_u64()) {
+        match head.version {
             Some(v) if v == u64::from(FORMAT_VERSION) => {}
             Some(v) => {
                 return Err(IndexError::Version {
@@ -157,7 +183,15 @@ impl<'s> IndexStore<'s> {
             }
             None => return Err(bad("no format version".into())),
         }
-        let snapshot: Snapshot = serde_json::from_value(head).map_err(|e| bad(e.to_string()))?;
+        let snapshot: Snapshot = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+        // A segment is read by the name the snapshot gives: only the index's own
+        // `segments/<SHA-256>.parquet`, never any other key of the store.
+        if let Some(segment) = snapshot.segments.iter().find(|s| !is_segment_name(s)) {
+            return Err(bad(format!(
+                "names a segment {:?} that is not segments/<its SHA-256>.parquet",
+                segment.file
+            )));
+        }
         if snapshot.hash != HASH_NAME || snapshot.hash_seed != HASH_SEED {
             return Err(bad(format!(
                 "values hashed with {} seed {}, not {HASH_NAME} seed {HASH_SEED}",
