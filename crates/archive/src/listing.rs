@@ -83,6 +83,7 @@ fn enter_path<'n>(
 ) -> Option<Level> {
     let mut level = Level::Outside;
     for name in names {
+        listing.saw_folder(level, name);
         match enter_dir(level, name, sel) {
             Ok(next) => {
                 listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
@@ -227,6 +228,7 @@ impl Walk<'_> {
                 .rsplit('/')
                 .next()
                 .unwrap_or_default();
+            listing.saw_folder(level, name);
             match enter_dir(level, name, self.sel) {
                 Ok(Level::Day) if self.sel.shard.is_some() => {
                     // Sharded: day folders are listed once this shard's are known.

@@ -1,8 +1,10 @@
 //! Objects a scan reads, and what a listing found besides them.
 
+use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use trailscan_layout::key::CloudTrailKey;
+use trailscan_layout::key::{is_account_id, CloudTrailKey};
+use trailscan_layout::walk::Level;
 use trailscan_layout::{ShardPlan, SkippedCounts, Unit};
 
 use crate::store::StoreError;
@@ -36,6 +38,11 @@ pub struct Listing {
     pub awslogs_folders: u64,
     /// With a shard: the units it took out of all those found.
     pub shard_plan: Option<ShardPlan>,
+    /// Every account folder the walk came to, wanted or not: what a `--account-id` that
+    /// matched nothing can be told it might have meant.
+    pub accounts_seen: BTreeSet<String>,
+    /// Every region folder the walk came to (under the accounts it entered), wanted or not.
+    pub regions_seen: BTreeSet<String>,
     /// With a shard: day folders found by the walk and not yet listed.
     pub(crate) day_folders: Vec<(Unit, String)>,
     /// During a walk: the objects of folders below, in order after `objects`, each folder's
@@ -57,6 +64,21 @@ impl Listing {
         self.problems.extend(other.problems);
         self.awslogs_folders += other.awslogs_folders;
         self.day_folders.extend(other.day_folders);
+        self.accounts_seen.extend(other.accounts_seen);
+        self.regions_seen.extend(other.regions_seen);
+    }
+
+    /// Notes an account or region folder named `name`, at `level`, whether or not it is
+    /// entered.
+    pub(crate) fn saw_folder(&mut self, level: Level, name: &str) {
+        let seen = match level {
+            Level::AwsLogs | Level::Org if is_account_id(name) => &mut self.accounts_seen,
+            Level::Kind => &mut self.regions_seen,
+            _ => return,
+        };
+        if !seen.contains(name) {
+            seen.insert(name.to_string());
+        }
     }
 
     /// Moves the objects of every part into `objects`, in order.

@@ -327,6 +327,85 @@ fn unusable_arguments() {
     );
 }
 
+/// A typo never gives a quiet empty answer: what can be checked by its shape is refused with
+/// the expected form (exit 2 for a flag's shape, 255 for a value the AWS CLI would refuse),
+/// and an account or region the archive has no folder of is named, with those it has, even
+/// under -q (exit 1).
+#[test]
+fn typos_are_named_not_answered_with_nothing() {
+    let src = common::sample_archive();
+    let s = src.to_str().unwrap();
+    let lookup = |extra: &[&'static str]| -> Vec<&str> {
+        ["lookup-events", "--source", s]
+            .iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .collect()
+    };
+    fails(
+        &lookup(&["--account-id", "12345678901"]),
+        2,
+        "--account-id 12345678901: an AWS account id is 12 digits",
+    );
+    fails(
+        &lookup(&["--delivery-margin", "5"]),
+        2,
+        "'5' needs a unit: 5s, 5m, 5h or 5d",
+    );
+    fails(
+        &lookup(&["--max-items", "-1"]),
+        255,
+        "Invalid value for parameter MaxItems, value: -1, valid min value: 1",
+    );
+    fails(
+        &lookup(&["--lookup-attributes", "EventName=ConsoleLogin"]),
+        255,
+        "unknown member 'EventName'; the shorthand is AttributeKey=EventName,AttributeValue=ConsoleLogin",
+    );
+    fails(
+        &lookup(&[
+            "--lookup-attributes",
+            "AttributeKey=UserName,AttributeValue=x",
+        ]),
+        255,
+        "unknown AttributeKey 'UserName' (did you mean 'Username'? keys are case-sensitive)",
+    );
+    fails(
+        &["trace", "--source", s, "--access-key", "not-a-key"],
+        2,
+        "--access-key not-a-key: an access key id is AKIA... (long-term) or ASIA... (temporary)",
+    );
+    fails(
+        &["summary", "--source", s, "--access-key", "nope"],
+        2,
+        "--access-key nope: an access key id is",
+    );
+    fails(
+        &["summary", "--source", s, "--principal", "benjamin"],
+        2,
+        "did you mean --username benjamin?",
+    );
+    // Well formed, but not in the archive: the answer is printed, the miss named, exit 1.
+    for (flag, value, holds) in [
+        (
+            "--account-id",
+            "999999999999",
+            "it holds 123456789012, 210987654321, 345678901234",
+        ),
+        ("--region", "eu-west1", "it holds eu-west-1, us-east-1"),
+    ] {
+        let out = trailscan(&lookup(&["-q", flag, value]));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{flag} {value}: the archive has no folder of this"
+            )) && stderr.contains(holds),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn broken_pipe_is_quiet() {
     use std::process::{Command, Stdio};

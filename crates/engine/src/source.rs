@@ -99,6 +99,8 @@ pub struct Source<'r> {
     index_requests: Option<RequestCounts>,
     /// Indexed objects no longer listed, found (and reported) by the first round of reading.
     deleted_in_rounds: std::sync::OnceLock<u64>,
+    /// `--account-id` and `--region` values that name no folder of the archive.
+    misses: u64,
 }
 
 impl<'r> Source<'r> {
@@ -130,6 +132,10 @@ impl<'r> Source<'r> {
         for problem in &listing.problems {
             reporter.problem(problem);
         }
+        let misses = selection_misses(&options.selection, &listing);
+        for miss in &misses {
+            reporter.problem(miss);
+        }
         let (index, index_requests) = match index.transpose()? {
             Some((mut catalog, requests)) => {
                 // Rows of groups nothing was listed in stay where the window's listing should
@@ -151,6 +157,7 @@ impl<'r> Source<'r> {
             index: Mutex::new(index),
             index_requests,
             deleted_in_rounds: std::sync::OnceLock::new(),
+            misses: misses.len() as u64,
         })
     }
 
@@ -162,10 +169,14 @@ impl<'r> Source<'r> {
             .is_some()
     }
 
-    /// Listing problems and objects that failed or had problems in `stats`: what makes a
-    /// completed run's answer partial.
+    /// Listing problems, accounts and regions asked for that the archive has no folder of,
+    /// and objects that failed or had problems in `stats`: what makes a completed run's
+    /// answer partial, or possibly not the one meant.
     pub fn problems(&self, stats: &ScanStats) -> u64 {
-        stats.objects_failed + stats.objects_with_problems + self.listing.problems.len() as u64
+        stats.objects_failed
+            + stats.objects_with_problems
+            + self.listing.problems.len() as u64
+            + self.misses
     }
 
     /// What the run cost in S3 requests, source and index, for a summary; `None` on disk.
@@ -329,6 +340,49 @@ impl<'r> Source<'r> {
         };
         scan(objects, request, &options, new_sink, merge)
     }
+}
+
+/// The `--account-id` and `--region` values that name no folder the walk came to, each with
+/// the names it did come to: a typo must not look like an empty answer.
+fn selection_misses(selection: &Selection, listing: &Listing) -> Vec<String> {
+    let holds = |seen: &std::collections::BTreeSet<String>| {
+        const SHOWN: usize = 20;
+        let mut names: Vec<&str> = seen.iter().take(SHOWN).map(String::as_str).collect();
+        let more = seen.len().saturating_sub(SHOWN);
+        if more > 0 {
+            names.push("...");
+        }
+        match names.is_empty() {
+            true => "none".to_string(),
+            false if more > 0 => format!("{} ({more} more)", names.join(", ")),
+            false => names.join(", "),
+        }
+    };
+    let mut misses = Vec::new();
+    for account in &selection.accounts {
+        if !listing.accounts_seen.contains(account) {
+            misses.push(format!(
+                "--account-id {account}: the archive has no folder of this account (it holds {})",
+                holds(&listing.accounts_seen)
+            ));
+        }
+    }
+    // Regions are seen only under the accounts entered: with none of those, no region is
+    // known to be missing.
+    let entered = selection.accounts.is_empty()
+        || selection
+            .accounts
+            .iter()
+            .any(|a| listing.accounts_seen.contains(a));
+    for region in selection.regions.iter().filter(|_| entered) {
+        if !listing.regions_seen.contains(region) {
+            misses.push(format!(
+                "--region {region}: the archive has no folder of this region under the accounts read (it holds {})",
+                holds(&listing.regions_seen)
+            ));
+        }
+    }
+    misses
 }
 
 /// Reports each indexed object that the listing no longer found.

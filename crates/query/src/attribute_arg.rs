@@ -40,7 +40,17 @@ pub fn parse_attribute_arg(value: &str) -> Result<Vec<LookupAttribute>, Attribut
         match k.trim() {
             "AttributeKey" => key = Some(unquote(v.trim())),
             "AttributeValue" => val = Some(unquote(v)),
-            other => return Err(err(&format!("unknown member '{other}'"))),
+            other => {
+                // `EventName=X`: an attribute key where the shorthand's member belongs.
+                let hint = match other.parse::<AttributeKey>() {
+                    Ok(key) => format!(
+                        "; the shorthand is AttributeKey={key},AttributeValue={}",
+                        unquote(v)
+                    ),
+                    Err(_) => "; the shorthand is AttributeKey=KEY,AttributeValue=VALUE".into(),
+                };
+                return Err(err(&format!("unknown member '{other}'{hint}")));
+            }
         }
     }
     let key = key.ok_or_else(|| err("missing AttributeKey"))?;

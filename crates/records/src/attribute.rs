@@ -60,10 +60,25 @@ impl fmt::Display for AttributeKey {
     }
 }
 
-/// An attribute key the API does not have.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown AttributeKey '{0}'; valid keys: EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId")]
+/// An attribute key the API does not have; one that differs from a key by case only is
+/// named (keys are case-sensitive, as in the API).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownAttributeKey(pub String);
+
+impl fmt::Display for UnknownAttributeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown AttributeKey '{}'", self.0)?;
+        let near = AttributeKey::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(&self.0));
+        if let Some(key) = near {
+            write!(f, " (did you mean '{key}'? keys are case-sensitive)")?;
+        }
+        f.write_str("; valid keys: EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource, AccessKeyId")
+    }
+}
+
+impl std::error::Error for UnknownAttributeKey {}
 
 impl FromStr for AttributeKey {
     type Err = UnknownAttributeKey;

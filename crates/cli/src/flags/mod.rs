@@ -455,7 +455,12 @@ pub struct LookupEventsArgs {
 
     /// One page of N events (turns auto-pagination off); the answer then carries a NextToken
     /// when more follow.
-    #[arg(long, value_name = "N", help_heading = "Pages")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Pages"
+    )]
     pub max_results: Option<i64>,
 
     /// Continue after the page that returned this NextToken (same options as that call).
@@ -480,7 +485,12 @@ pub struct LookupEventsArgs {
     pub color: ColorChoice,
 
     /// At most this many events in all; a NextToken then resumes with --starting-token.
-    #[arg(long, value_name = "N", help_heading = "Pages")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Pages"
+    )]
     pub max_items: Option<i64>,
 
     /// Continue after the answer that returned this NextToken.
@@ -488,7 +498,12 @@ pub struct LookupEventsArgs {
     pub starting_token: Option<String>,
 
     /// Events per page of text output (the AWS CLI's service calls; default 50).
-    #[arg(long, value_name = "N", help_heading = "Pages")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        help_heading = "Pages"
+    )]
     pub page_size: Option<i64>,
 
     /// One page only (50 events, or --max-results), with the service's NextToken.

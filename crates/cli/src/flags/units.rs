@@ -5,7 +5,7 @@ fn number_and_unit(s: &str) -> (&str, &str) {
     s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()))
 }
 
-/// `30s`, `45m`, `6h`, `2d`, or plain seconds.
+/// `30s`, `45m`, `6h`, `2d`: a unit is required (a bare `5` could mean minutes or hours).
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let (number, unit) = number_and_unit(s);
@@ -13,7 +13,12 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a duration (e.g. 30m, 6h, 2d)"))?;
     let scale = match unit {
-        "" | "s" => 1,
+        "" => {
+            return Err(format!(
+                "'{s}' needs a unit: {s}s, {s}m, {s}h or {s}d (seconds, minutes, hours, days)"
+            ))
+        }
+        "s" => 1,
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
@@ -48,7 +53,11 @@ mod tests {
 
     #[test]
     fn units() {
-        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(
+            parse_duration("5"),
+            Err("'5' needs a unit: 5s, 5m, 5h or 5d (seconds, minutes, hours, days)".into())
+        );
         assert_eq!(parse_duration("30m"), Ok(1800));
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("h").is_err());

@@ -34,6 +34,7 @@ impl AcquireSettings {
     /// Converts and checks the flags.
     pub fn new(args: &AcquireArgs) -> Result<AcquireSettings> {
         let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
+        super::check_account_ids(&args.account_ids)?;
         Ok(AcquireSettings {
             source: args.source.clone(),
             s3: args.s3.options(&args.regions),

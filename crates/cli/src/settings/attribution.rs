@@ -45,6 +45,32 @@ pub(super) fn refuse_shard(command: &str, source: &crate::flags::SourceArgs) -> 
     }
 }
 
+/// An access key id: `AKIA` (long-term) or `ASIA` (temporary), then capitals and digits.
+pub(super) fn check_access_key(key: &str) -> Result<(), UsageError> {
+    let shaped = (key.starts_with("AKIA") || key.starts_with("ASIA"))
+        && key.len() > 4
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    match shaped {
+        true => Ok(()),
+        false => Err(UsageError(format!(
+            "--access-key {key}: an access key id is AKIA... (long-term) or ASIA... (temporary), capitals and digits (e.g. ASIAIOSFODNN7EXAMPLE)"
+        ))),
+    }
+}
+
+/// A principal is given by its ARN; a bare name gets `by_name(name)`, the flag that takes one.
+pub(super) fn check_principal(arn: &str, by_name: fn(&str) -> String) -> Result<(), UsageError> {
+    match arn.starts_with("arn:") {
+        true => Ok(()),
+        false => Err(UsageError(format!(
+            "--principal {arn}: give the principal's ARN (arn:aws:iam::ACCOUNT:user/NAME, a role's or a session's); {}",
+            by_name(arn)
+        ))),
+    }
+}
+
 /// `--output` and `--color`, as checked by clap.
 pub(super) fn output(format: &str, color: ColorChoice) -> OutputSettings {
     OutputSettings {

@@ -20,7 +20,7 @@ pub use validate::{MergeSettings, ValidateSettings};
 
 use anyhow::Result;
 use trailscan_engine::SourceOptions;
-use trailscan_layout::key::ObjectKind;
+use trailscan_layout::key::{is_account_id, ObjectKind};
 use trailscan_layout::{Selection, Shard};
 use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
 
@@ -55,6 +55,7 @@ impl SourceSettings {
             .into());
         };
         let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+        check_account_ids(&args.account_ids)?;
         // Delivery-time pruning works in whole seconds; widen to cover fractions.
         let selection = Selection {
             kind,
@@ -113,6 +114,17 @@ pub fn required_run_id(run_id: Option<&str>) -> Result<&str> {
         )
         .into()
     })
+}
+
+/// Every `--account-id` is 12 digits, as AWS account ids are: a shorter or longer one is a
+/// typo, which would otherwise read nothing and say little.
+pub fn check_account_ids(ids: &[String]) -> Result<(), UsageError> {
+    match ids.iter().find(|id| !is_account_id(id)) {
+        Some(id) => Err(UsageError(format!(
+            "--account-id {id}: an AWS account id is 12 digits (e.g. 123456789012)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `K/N`, or `auto` from the batch engine's variables.

@@ -6,7 +6,7 @@ use trailscan_layout::key::ObjectKind;
 use trailscan_output::OutputSettings;
 use trailscan_query::LookupRequest;
 
-use super::attribution::{output, refuse_shard, windows};
+use super::attribution::{check_access_key, check_principal, output, refuse_shard, windows};
 use super::SourceSettings;
 use crate::exit_codes::UsageError;
 use crate::flags::SummaryArgs;
@@ -30,6 +30,12 @@ impl SummarySettings {
     pub fn new(args: &SummaryArgs) -> Result<SummarySettings> {
         let (scan, window) = windows(&args.window.start_time, &args.window.end_time)?;
         refuse_shard("summary", &args.source)?;
+        if let Some(key) = &args.access_key {
+            check_access_key(key)?;
+        }
+        if let Some(arn) = &args.principal {
+            check_principal(arn, |name| format!("did you mean --username {name}?"))?;
+        }
         let subject = match (
             &args.access_key,
             &args.principal,

@@ -6,7 +6,7 @@ use trailscan_layout::key::ObjectKind;
 use trailscan_output::OutputSettings;
 use trailscan_query::LookupRequest;
 
-use super::attribution::{output, refuse_shard, windows};
+use super::attribution::{check_access_key, check_principal, output, refuse_shard, windows};
 use super::SourceSettings;
 use crate::exit_codes::UsageError;
 use crate::flags::TraceArgs;
@@ -31,6 +31,14 @@ impl TraceSettings {
     pub fn new(args: &TraceArgs) -> Result<TraceSettings> {
         let (scan, uses) = windows(&args.window.start_time, &args.window.end_time)?;
         refuse_shard("trace", &args.source)?;
+        if let Some(key) = &args.access_key {
+            check_access_key(key)?;
+        }
+        if let Some(arn) = &args.principal {
+            check_principal(arn, |name| {
+                format!("`trailscan summary --username {name}` finds a user's events by name")
+            })?;
+        }
         let traced = match (&args.access_key, &args.principal) {
             (Some(key), _) => Traced::Key(key.clone()),
             (None, Some(arn)) => Traced::Principal(arn.clone()),
