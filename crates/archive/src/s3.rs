@@ -134,16 +134,67 @@ pub fn redact(message: &str) -> String {
 }
 
 /// What an AWS SDK call's failure says, for a message: the service's code and message when it
-/// answered, else the whole chain of causes; credentials redacted.
+/// answered, else the cause in words and what to try; with `--debug` (or `RUST_LOG` set), the
+/// whole chain of causes as the SDK gives it. Credentials redacted either way.
 pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &aws_sdk_s3::error::SdkError<E>,
 ) -> String {
+    if full_errors_wanted() {
+        return redact(&DisplayErrorContext(e).to_string());
+    }
     let text = match (e.code(), e.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => DisplayErrorContext(e).to_string(),
+        _ => in_words(e),
     };
     redact(&text)
+}
+
+/// Whether errors are wanted whole (`--debug`, which sets `TRAILSCAN_DEBUG`, or `RUST_LOG`).
+fn full_errors_wanted() -> bool {
+    std::env::var_os("TRAILSCAN_DEBUG").is_some() || std::env::var_os("RUST_LOG").is_some()
+}
+
+/// A failure without an answer from the service, in one line: the cause and what to try.
+fn in_words<E: std::error::Error + 'static>(e: &aws_sdk_s3::error::SdkError<E>) -> String {
+    use aws_sdk_s3::error::SdkError;
+    const MORE: &str = "(--debug shows the whole error)";
+    // The innermost cause is the one a person can act on ("Connection refused").
+    let root = {
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        cause.to_string()
+    };
+    let chain = DisplayErrorContext(e).to_string();
+    match e {
+        SdkError::DispatchFailure(failure) => {
+            let connector = failure.as_connector_error();
+            if chain.contains("loading credentials") || chain.contains("no credentials") {
+                format!("no AWS credentials found by the default chain (environment, the profiles of ~/.aws, SSO, instance metadata): set AWS_PROFILE or give --profile, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --no-sign-request for a public bucket {MORE}")
+            } else if connector.is_some_and(|c| c.is_timeout()) {
+                format!("no answer from the endpoint in time: check --endpoint-url and the network {MORE}")
+            } else if connector.is_some_and(|c| c.is_io()) {
+                format!("cannot connect ({root}): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs {MORE}")
+            } else {
+                format!("the request could not be sent ({root}) {MORE}")
+            }
+        }
+        SdkError::TimeoutError(_) => {
+            format!("no answer in time: check the network and the endpoint {MORE}")
+        }
+        SdkError::ResponseError(_) => {
+            format!("the answer could not be read ({root}) {MORE}")
+        }
+        SdkError::ServiceError(service) => match service.raw().status().as_u16() {
+            403 => format!("access denied (HTTP 403): the credentials may not read this bucket, or are for another account {MORE}"),
+            404 => format!("not found (HTTP 404): check the bucket's name {MORE}"),
+            301 | 307 | 400 => format!("the bucket may be in another region (HTTP {}): give --region {MORE}", service.raw().status().as_u16()),
+            status => format!("the service answered HTTP {status} {MORE}"),
+        },
+        _ => chain,
+    }
 }
 
 /// The AWS SDK configuration every client of trailscan starts from: the standard chain

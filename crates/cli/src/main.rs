@@ -21,6 +21,10 @@ use settings::{
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.debug {
+        // Read where errors are worded (the storage seam), far from the flags.
+        std::env::set_var("TRAILSCAN_DEBUG", "1");
+    }
     let result = match &cli.command {
         Command::LookupEvents(args) => {
             LookupSettings::new(args).and_then(|s| cmd::lookup_events::run(&s))

@@ -199,17 +199,55 @@ fn clear_errors_without_secrets() {
         ],
         "cannot list s3://trailscan-errors:",
     );
-    // No server at all: a clear error, not a hang.
+    // No server at all: a clear error in one line, not a hang or the SDK's debug dump
+    // (before: `dispatch failure: io error: ... DispatchFailure(DispatchFailure { source:
+    // ConnectorError { ...`); the whole chain with --debug.
+    let refused = [
+        "lookup-events",
+        "--source",
+        "s3://trailscan-errors",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ];
     fails(
         &env,
-        &[
-            "lookup-events",
-            "--source",
-            "s3://trailscan-errors",
-            "--endpoint-url",
-            "http://127.0.0.1:9",
-        ],
-        "cannot list s3://trailscan-errors:",
+        &refused,
+        "cannot list s3://trailscan-errors: cannot connect (Connection refused (os error 111)): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs (--debug shows the whole error)",
+    );
+    let out = trailscan(&env, &refused);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("DispatchFailure"));
+    let mut debug = refused.to_vec();
+    debug.push("--debug");
+    fails(&env, &debug, "DispatchFailure");
+    // No credentials anywhere the default chain looks: said so, with what to set.
+    let mut bare: HashMap<String, String> = env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY") && !k.starts_with("AWS_SECRET"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    bare.insert("HOME".into(), home.path().to_str().unwrap().into());
+    bare.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    let stderr = String::from_utf8_lossy(
+        &Command::new(env!("CARGO_BIN_EXE_trailscan"))
+            .args([
+                "lookup-events",
+                "--source",
+                "s3://trailscan-errors",
+                "--endpoint-url",
+                &endpoint,
+            ])
+            .env_clear()
+            .envs(&bare)
+            .output()
+            .unwrap()
+            .stderr,
+    )
+    .into_owned();
+    assert!(
+        stderr.contains("no AWS credentials found by the default chain")
+            && stderr.lines().count() == 1,
+        "{stderr}"
     );
 }
 

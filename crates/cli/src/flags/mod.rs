@@ -19,6 +19,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Errors in full: every cause as the AWS SDK gives it (also with RUST_LOG set), instead
+    /// of one line with the cause in words.
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 /// The subcommands.
