@@ -60,6 +60,26 @@ pub fn aws_cli_error(message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(AwsCliError(message.into()))
 }
 
+/// Prints clap's answer to a command line it did not take, in trailscan's style
+/// (`trailscan: error: ...`, then clap's usage and hint), and returns its code (2); help and
+/// the version are printed as clap prints them, on stdout, exit 0.
+pub fn command_line(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(USAGE));
+    }
+    let text = error.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    eprint!("{}", printable_lines(&format!("trailscan: error: {text}")));
+    ExitCode::from(USAGE)
+}
+
 /// Prints a fatal error and returns its code.
 pub fn fatal(error: &anyhow::Error) -> ExitCode {
     if let Some(AwsCliError(message)) = error.downcast_ref::<AwsCliError>() {

@@ -20,7 +20,10 @@ use settings::{
 };
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return exit_codes::command_line(&e),
+    };
     if cli.debug {
         // Read where errors are worded (the storage seam), far from the flags.
         std::env::set_var("TRAILSCAN_DEBUG", "1");

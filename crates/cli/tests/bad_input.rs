@@ -347,10 +347,11 @@ fn typos_are_named_not_answered_with_nothing() {
         2,
         "--account-id 12345678901: an AWS account id is 12 digits",
     );
+    // clap's errors in trailscan's style too.
     fails(
         &lookup(&["--delivery-margin", "5"]),
         2,
-        "'5' needs a unit: 5s, 5m, 5h or 5d",
+        "trailscan: error: invalid value '5' for '--delivery-margin <DURATION>': '5' needs a unit: 5s, 5m, 5h or 5d",
     );
     fails(
         &lookup(&["--max-items", "-1"]),
