@@ -762,3 +762,46 @@ fn acquire_from_a_copy_on_disk_validates_the_same() {
         "a second run copies nothing: {stderr}"
     );
 }
+
+/// A time with an offset is converted in trailscan's own mode (every chain), as lookups
+/// convert it; with --trail-arn it is relabelled as UTC, the AWS CLI's quirk kept for parity.
+/// (Before: relabelled in both, so 12:00+05:00 searched from 12:00Z, five hours late.)
+#[test]
+fn an_offset_is_converted_except_where_the_aws_cli_drops_it() {
+    let sample = common::sample_archive();
+    let keys = sample
+        .parent()
+        .unwrap()
+        .join("sample-archive-public-keys.json");
+    let start = [
+        "--start-time",
+        "2024-01-02T12:00:00+05:00",
+        "--end-time",
+        "2024-01-03T00:00:00Z",
+    ];
+    let own = validate(&sample, &keys, &start);
+    assert!(
+        own.stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("between 2024-01-02T07:00:00Z and 2024-01-03T00:00:00Z")),
+        "{}{}",
+        own.stdout,
+        own.stderr
+    );
+    let mut parity = start.to_vec();
+    parity.extend([
+        "--trail-arn",
+        "arn:aws:cloudtrail:eu-west-1:123456789012:trail/management-events",
+    ]);
+    let aws = validate(&sample, &keys, &parity);
+    assert!(
+        aws.stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("between 2024-01-02T12:00:00Z and 2024-01-03T00:00:00Z")),
+        "{}{}",
+        aws.stdout,
+        aws.stderr
+    );
+}

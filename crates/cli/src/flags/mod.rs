@@ -212,11 +212,13 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "ARN", requires = "start_time")]
     pub trail_arn: Option<String>,
 
-    /// Digests from this time on (required with --trail-arn, as in the AWS CLI).
+    /// Digests from this time on (required with --trail-arn, as in the AWS CLI). An offset
+    /// (+05:00) is converted to UTC; with --trail-arn it is dropped, as the AWS CLI drops it
+    /// (12:00+05:00 is read as 12:00Z).
     #[arg(long, value_name = "TIME")]
     pub start_time: Option<String>,
 
-    /// Digests up to this time (default: now).
+    /// Digests up to this time (default: now); an offset as for --start-time.
     #[arg(long, value_name = "TIME")]
     pub end_time: Option<String>,
 

@@ -63,10 +63,16 @@ pub struct ShardOut {
     pub out: String,
 }
 
-/// A time as the AWS CLI's validate-logs reads it: its offset relabelled as UTC (see
-/// [`without_offset`]), a failure worded as the AWS CLI words it.
-fn parse_cli_date(text: &str) -> Result<i64> {
-    parse_time_arg(without_offset(text))
+/// A time for validate-logs, a failure worded as the AWS CLI words it. With `--trail-arn`
+/// (the AWS CLI's command, byte for byte) its offset is relabelled as UTC, the AWS CLI's
+/// quirk (see [`without_offset`]): `12:00+05:00` is 12:00Z. In trailscan's own mode (every
+/// chain) it is converted, as lookups convert it: `12:00+05:00` is 07:00Z.
+fn parse_cli_date(text: &str, aws_cli_parity: bool) -> Result<i64> {
+    let text_read = match aws_cli_parity {
+        true => without_offset(text),
+        false => text,
+    };
+    parse_time_arg(text_read)
         .map(|t| t.secs)
         .map_err(|_| aws_cli_error(format!("Unable to parse date value: {text}")))
 }
@@ -74,12 +80,17 @@ fn parse_cli_date(text: &str) -> Result<i64> {
 impl ValidateSettings {
     /// Converts and checks the flags, in the AWS CLI's order: times first.
     pub fn new(args: &ValidateLogsArgs) -> Result<ValidateSettings> {
-        let start = args.start_time.as_deref().map(parse_cli_date).transpose()?;
+        let parity = args.trail_arn.is_some();
+        let start = args
+            .start_time
+            .as_deref()
+            .map(|t| parse_cli_date(t, parity))
+            .transpose()?;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         let end = match &args.end_time {
-            Some(t) => parse_cli_date(t)?,
+            Some(t) => parse_cli_date(t, parity)?,
             None => now,
         };
         if start.is_some_and(|s| s > end) {
