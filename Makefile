@@ -4,7 +4,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BIN := $(TARGET_DIR)/release/trailscan
 
-.PHONY: build dist demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
+.PHONY: build dist install demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
 
 # The AWS CLI, for the tests that compare trailscan's output with its formatters.
 VENV := .venv
@@ -17,6 +17,21 @@ build:
 dist:
 	$(CARGO) build --profile dist -p trailscan
 	@ls -l $(TARGET_DIR)/dist/trailscan
+
+## Installs the stripped binary, its shell completions and its man page under PREFIX
+## (default /usr/local; DESTDIR for packaging).
+PREFIX ?= /usr/local
+install: dist
+	install -Dm755 $(TARGET_DIR)/dist/trailscan $(DESTDIR)$(PREFIX)/bin/trailscan
+	$(TARGET_DIR)/dist/trailscan --generate complete-bash > trailscan.bash
+	$(TARGET_DIR)/dist/trailscan --generate complete-zsh > _trailscan
+	$(TARGET_DIR)/dist/trailscan --generate complete-fish > trailscan.fish
+	$(TARGET_DIR)/dist/trailscan --generate man > trailscan.1
+	install -Dm644 trailscan.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/trailscan
+	install -Dm644 _trailscan $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_trailscan
+	install -Dm644 trailscan.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/trailscan.fish
+	install -Dm644 trailscan.1 $(DESTDIR)$(PREFIX)/share/man/man1/trailscan.1
+	rm -f trailscan.bash _trailscan trailscan.fish trailscan.1
 
 ## Builds, then looks up console sign-ins in the bundled sample archive.
 demo: build

@@ -8,6 +8,7 @@ use clap::Parser;
 mod cmd;
 mod exit_codes;
 mod flags;
+mod generate;
 mod print;
 mod progress;
 mod settings;
@@ -28,7 +29,15 @@ fn main() -> ExitCode {
         // Read where errors are worded (the storage seam), far from the flags.
         std::env::set_var("TRAILSCAN_DEBUG", "1");
     }
-    let result = match &cli.command {
+    if let Some(what) = &cli.generate {
+        return generate::print(what).unwrap_or_else(|e| exit_codes::fatal(&e));
+    }
+    let Some(command) = &cli.command else {
+        // Only --debug: what is there to do.
+        let _ = <Cli as clap::CommandFactory>::command().print_help();
+        return ExitCode::from(exit_codes::USAGE);
+    };
+    let result = match command {
         Command::LookupEvents(args) => {
             LookupSettings::new(args).and_then(|s| cmd::lookup_events::run(&s))
         }

@@ -71,9 +71,10 @@ fn recorded_command(summary: &ShardSummary) -> Result<Command> {
         .into_iter()
         .map(String::from)
         .chain(summary.arguments.iter().cloned());
-    Ok(Cli::try_parse_from(argv)
+    Cli::try_parse_from(argv)
         .context("the shards' recorded command line does not parse")?
-        .command)
+        .command
+        .context("the shards' recorded command line names no command")
 }
 
 /// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would;

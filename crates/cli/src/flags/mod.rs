@@ -14,17 +14,31 @@ pub use units::{parse_duration, parse_size};
 /// Lookups over AWS CloudTrail archives: the gzip JSON log files CloudTrail delivers to S3,
 /// in a copy on disk.
 #[derive(Debug, Parser)]
-#[command(name = "trailscan", version, about, long_about = None)]
+#[command(name = "trailscan", version, about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// Print shell completions or the man page on stdout, then exit (as ripgrep's
+    /// --generate): `make install` puts them where shells and man look.
+    #[arg(long, value_name = "WHAT", value_parser = GENERATED)]
+    pub generate: Option<String>,
 
     /// Errors in full: every cause as the AWS SDK gives it (also with RUST_LOG set), instead
     /// of one line with the cause in words.
     #[arg(long, global = true)]
     pub debug: bool,
 }
+
+/// What `--generate` prints.
+pub const GENERATED: [&str; 5] = [
+    "complete-bash",
+    "complete-zsh",
+    "complete-fish",
+    "complete-powershell",
+    "man",
+];
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -625,6 +639,7 @@ mod tests {
         match Cli::try_parse_from(full)
             .unwrap_or_else(|e| panic!("{e}"))
             .command
+            .expect("a subcommand")
         {
             Command::LookupEvents(a) => a,
             _ => {
@@ -648,7 +663,7 @@ mod tests {
             "2",
         ])
         .unwrap();
-        let Command::ValidateLogs(v) = cli.command else {
+        let Some(Command::ValidateLogs(v)) = cli.command else {
             unreachable!("validate-logs was parsed")
         };
         assert_eq!(v.start_time.as_deref(), Some("2"));
