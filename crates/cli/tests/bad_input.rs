@@ -372,6 +372,11 @@ fn typos_are_named_not_answered_with_nothing() {
         "unknown AttributeKey 'UserName' (did you mean 'Username'? keys are case-sensitive)",
     );
     fails(
+        &lookup(&["--out", "json"]),
+        2,
+        "--out json is where a shard writes its results: it goes with --shard K/N; did you mean --output json?",
+    );
+    fails(
         &["trace", "--source", s, "--access-key", "not-a-key"],
         2,
         "--access-key not-a-key: an access key id is AKIA... (long-term) or ASIA... (temporary)",

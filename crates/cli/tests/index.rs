@@ -686,6 +686,31 @@ fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
     assert!(err.contains(", 0 deleted since indexed"), "{err}");
 }
 
+/// A new index is never written among other files: `--index` given the archive's own folder
+/// (or any folder holding something else) is refused, and nothing is written there.
+#[test]
+fn an_index_is_not_written_among_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    copy_tree(&sample_archive(), &root);
+    let before = common::tree(&root);
+    let (code, _, err) = run(&["index", "--source", s(&root), "--index", s(&root)]);
+    assert_eq!(code, 255, "{err}");
+    assert!(
+        err.contains("holds other files and no trailscan index: give an empty folder"),
+        "{err}"
+    );
+    assert!(
+        common::tree(&root) == before,
+        "something was written into the archive"
+    );
+    // An existing index is updated where it is, and an empty folder takes a new one.
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    build_index(&root, &empty);
+    build_index(&root, &empty);
+}
+
 /// `--verify` never passes having compared nothing: the default 1% of the small sample still
 /// rebuilds one object, and an index of other keys (the same files under another prefix)
 /// compares nothing and says so, exit 1. (Before: exit 0 in both, 0 objects compared.)

@@ -25,6 +25,9 @@ pub enum Error {
     /// The source lists no `AWSLogs/` folder at all.
     #[error("no AWSLogs/ folder under {0}: give the bucket CloudTrail delivers to (s3://BUCKET[/PREFIX]), a copy of it, or a folder inside it")]
     NotAnArchive(String),
+    /// An index would be written among files that are not an index's.
+    #[error("{0} holds other files and no trailscan index: give an empty folder (or a new prefix) for the index, or the folder of an existing one")]
+    NotAnIndexFolder(String),
     /// The worker threads could not be started.
     #[error("cannot start worker threads")]
     Threads(#[source] rayon::ThreadPoolBuildError),

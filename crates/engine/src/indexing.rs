@@ -82,6 +82,9 @@ fn open(options: &SourceOptions, location: &str) -> Result<Opened, Error> {
             source,
         })?;
     let current = IndexStore::new(&*index_store).current()?;
+    if current.is_none() {
+        refuse_foreign_files(&*index_store, location)?;
+    }
     Ok(Opened {
         store,
         index_store,
@@ -98,6 +101,30 @@ fn build_options<'a>(store: &'a dyn ObjectStore, options: &SourceOptions) -> Bui
         max_inflated_bytes: options.max_inflated_bytes,
         max_record_bytes: options.max_record_bytes,
         progress: None,
+    }
+}
+
+/// A new index is written only where nothing but an index's own folders is: never among an
+/// archive's or another tool's files (`--index` given the source's folder, say), which a
+/// later cleanup of the index would take for its own.
+fn refuse_foreign_files(store: &dyn ObjectStore, location: &str) -> Result<(), Error> {
+    let base = match store.base() {
+        "" => String::new(),
+        base => format!("{}/", base.trim_end_matches('/')),
+    };
+    let listing = match store.list_dir(&base) {
+        Ok(listing) => listing,
+        Err(e) if e.is_not_found() => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let own = |name: &str| {
+        let name = name.strip_prefix(base.as_str()).unwrap_or(name);
+        matches!(name.trim_end_matches('/'), "snapshots" | "segments")
+    };
+    let foreign = listing.folders.iter().any(|f| !own(f)) || !listing.objects.is_empty();
+    match foreign {
+        true => Err(Error::NotAnIndexFolder(location.to_string())),
+        false => Ok(()),
     }
 }
 

@@ -538,7 +538,6 @@ pub struct LookupEventsArgs {
     #[arg(
         long,
         value_name = "DIR|s3://BUCKET[/PREFIX]",
-        requires = "shard",
         help_heading = "Sharding"
     )]
     pub out: Option<String>,
