@@ -80,3 +80,23 @@ fn the_man_page_renders_without_warnings() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("possible values: complete-bash"));
 }
+
+/// `--version` names the commit the binary was built from, for the records an auditor files.
+#[test]
+fn the_version_names_the_commit() {
+    let out = trailscan(&["--version"]);
+    let version = String::from_utf8(out.stdout).unwrap();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let expected = format!(
+        "trailscan {} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        head.as_deref().unwrap_or("unknown")
+    );
+    assert_eq!(version.trim(), expected);
+}

@@ -14,7 +14,7 @@ pub use units::{parse_duration, parse_size};
 /// Lookups over AWS CloudTrail archives: the gzip JSON log files CloudTrail delivers to S3,
 /// in a copy on disk.
 #[derive(Debug, Parser)]
-#[command(name = "trailscan", version, about, long_about = None, arg_required_else_help = true)]
+#[command(name = "trailscan", version = env!("TRAILSCAN_VERSION"), about, long_about = None, arg_required_else_help = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
