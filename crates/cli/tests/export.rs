@@ -373,20 +373,7 @@ fn export_is_deterministic_and_names_broken_files() {
 #[test]
 fn a_memory_budget_writes_rows_early_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
-    let export = |out: &Path, extra: &[&str]| {
-        let source = sample_archive();
-        let mut args = vec![
-            "export",
-            "--source",
-            source.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let output = trailscan(&args);
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
-        String::from_utf8_lossy(&output.stderr).into_owned()
-    };
+    let export = export_into;
     let (roomy, tight) = (tmp.path().join("roomy"), tmp.path().join("tight"));
     let stderr = export(&roomy, &[]);
     assert!(!stderr.contains("written early"), "{stderr}");

@@ -37,6 +37,25 @@ fn indexed_copy(dir: &Path, name: &str) -> (PathBuf, PathBuf, Vec<PathBuf>) {
     (root, index, logs)
 }
 
+/// `trailscan ARGS --endpoint-url` the S3 test server's, with its environment: (exit code,
+/// stdout, stderr).
+fn run_against(
+    env: &std::collections::HashMap<String, String>,
+    args: &[&str],
+) -> (i32, Vec<u8>, String) {
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--endpoint-url", &env["AWS_ENDPOINT_URL"]]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscan"))
+        .args(&full)
+        .envs(env)
+        .env_remove("TRAILSCAN_SOURCE")
+        .env_remove("TRAILSCAN_INDEX")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), out.stdout, stderr)
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -528,20 +547,7 @@ fn an_index_in_s3_over_an_archive_in_s3() {
         &env,
         &["s3api", "create-bucket", "--bucket", "trailscan-index"],
     );
-    let endpoint = env["AWS_ENDPOINT_URL"].clone();
-    let run_s3 = |args: &[&str]| {
-        let mut full: Vec<&str> = args.to_vec();
-        full.extend(["--endpoint-url", &endpoint]);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscan"))
-            .args(&full)
-            .envs(&env)
-            .env_remove("TRAILSCAN_SOURCE")
-            .env_remove("TRAILSCAN_INDEX")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        (out.status.code().unwrap_or(-1), out.stdout, stderr)
-    };
+    let run_s3 = |args: &[&str]| run_against(&env, args);
     let (source, index) = (
         "s3://trailscan-index-source/trail",
         "s3://trailscan-index/idx",
@@ -646,23 +652,11 @@ fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
             &format!("s3://{bucket}/trailer"),
         ],
     );
-    let endpoint = env["AWS_ENDPOINT_URL"].clone();
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
     let run_s3 = |args: &[&str]| {
-        let mut full: Vec<&str> = args.to_vec();
-        full.extend(["--endpoint-url", &endpoint]);
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailscan"))
-            .args(&full)
-            .envs(&env)
-            .env_remove("TRAILSCAN_SOURCE")
-            .env_remove("TRAILSCAN_INDEX")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let (code, _, stderr) = run_against(&env, args);
+        (Some(code), stderr)
     };
     let (code, err) = run_s3(&[
         "index",
