@@ -74,6 +74,8 @@ pub enum Command {
 /// `summary`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("subject").required(true).args(["access_key", "principal", "source_ip", "username"])))]
+// A chain of keys crosses accounts, regions and days: sharding is refused, so not listed.
+#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("run_id", |a| a.hide(true)))]
 pub struct SummaryArgs {
     /// The events made with this access key.
     #[arg(long, value_name = "KEY", help_heading = "Summary")]
@@ -106,6 +108,8 @@ pub struct SummaryArgs {
 /// `trace`.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("traced").required(true).args(["access_key", "principal"])))]
+// A chain of keys crosses accounts, regions and days: sharding is refused, so not listed.
+#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("run_id", |a| a.hide(true)))]
 pub struct TraceArgs {
     /// The access key to trace (AKIA... or ASIA...).
     #[arg(long, value_name = "KEY", help_heading = "Trace")]
@@ -147,6 +151,12 @@ pub struct ActivityArgs {
 
 /// `index`.
 #[derive(Debug, Args)]
+// One run updates an index (sharded builds are issue 33's); --index is where it is written.
+#[command(
+    mut_arg("shard", |a| a.hide(true)),
+    mut_arg("run_id", |a| a.hide(true)),
+    mut_arg("index", |a| a.help("Where the index is written (a folder, or s3://BUCKET/PREFIX): an existing index is updated there; a new one needs an empty folder or prefix"))
+)]
 pub struct IndexArgs {
     /// Index only files that may hold events at or after this time (same forms as
     /// lookup-events' --start-time).
@@ -180,8 +190,8 @@ pub struct IndexArgs {
 /// `acquire`.
 #[derive(Debug, Args)]
 pub struct AcquireArgs {
-    /// The bucket: s3://BUCKET[/PREFIX].
-    #[arg(value_name = "s3://BUCKET[/PREFIX]")]
+    /// The bucket (s3://BUCKET[/PREFIX]), or a copy of it on disk (a folder).
+    #[arg(value_name = "s3://BUCKET[/PREFIX]|DIR")]
     pub source: String,
 
     /// The folder to copy into (created if needed).
@@ -209,7 +219,7 @@ pub struct AcquireArgs {
 
     /// Worker threads that hash and write the copies (default: 16, or one per core if more).
     /// From S3, objects are fetched for them, --max-concurrent-requests at once.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
 
     /// No progress display on stderr (it is shown only when stderr is a terminal).
@@ -287,7 +297,7 @@ pub struct ValidateLogsArgs {
 
     /// Worker threads that verify digests and hash log files (default: one per core). From
     /// S3, objects are fetched for them, --max-concurrent-requests at once.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub threads: usize,
 
     /// No progress display on stderr (it is shown only when stderr is a terminal).
@@ -363,7 +373,13 @@ pub struct SourceArgs {
 
     /// Worker threads that inflate and search (default: one per core). From S3, objects are
     /// fetched ahead of them, --max-concurrent-requests at once.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Source")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true,
+        help_heading = "Source"
+    )]
     pub threads: usize,
 
     /// No summary and no progress on stderr (problems with objects are still reported).
