@@ -236,11 +236,6 @@ impl Planner {
         }
     }
 
-    /// The keys walked from.
-    pub fn keys(&self) -> &[String] {
-        &self.keys
-    }
-
     /// The next round the walks need, given what `evidence` holds (settled here), or `None`
     /// when they need nothing more.
     pub fn next_round(&mut self, evidence: &mut Evidence) -> Option<Round> {

@@ -152,8 +152,11 @@ impl Progress {
     /// Prints a line on stderr without tearing the bar, control characters (from keys or
     /// records) escaped.
     pub fn eprintln(&self, line: impl Display) {
-        let line = line.to_string();
-        let line = printable_lines(&line);
+        self.print_escaped(&printable_lines(&line.to_string()));
+    }
+
+    /// Prints a line already escaped on stderr without tearing the bar.
+    fn print_escaped(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
@@ -187,12 +190,12 @@ impl Reporter for Progress {
 
     fn note(&self, message: &dyn Display) {
         if !self.quiet {
-            self.eprintln(printable(&format!("trailscan: {message}")));
+            self.print_escaped(&printable(&format!("trailscan: {message}")));
         }
     }
 
     fn problem(&self, message: &dyn Display) {
-        self.eprintln(printable(&format!("trailscan: {message}")));
+        self.print_escaped(&printable(&format!("trailscan: {message}")));
     }
 }
 

@@ -1496,6 +1496,7 @@ fn exports_into_one_prefix_hold_each_event_once() {
     );
     let endpoint = env["AWS_ENDPOINT_URL"].clone();
     let out = "s3://trailscan-model-out/ct";
+    // An export of `window` into the prefix, exit 0; its stderr.
     let export = |window: &[&str]| {
         let mut args = vec![
             "export",
@@ -1507,7 +1508,10 @@ fn exports_into_one_prefix_hold_each_event_once() {
             out,
         ];
         args.extend(window);
-        trailscan_ok(&env, &[], &args);
+        let done = trailscan(&env, &args);
+        let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+        assert_eq!(done.status.code(), Some(0), "{stderr}");
+        stderr
     };
     let copy = tempfile::tempdir().unwrap();
     let counts = || {
@@ -1575,21 +1579,7 @@ fn exports_into_one_prefix_hold_each_event_once() {
         counts()["rows"].as_u64() > Some(654),
         "the stale part is read"
     );
-    let stderr = trailscan(
-        &env,
-        &[
-            "export",
-            "--source",
-            "s3://trailscan-model-src",
-            "--endpoint-url",
-            &endpoint,
-            "--out",
-            out,
-            "--start-time",
-            "2024-01-02T12:00:00Z",
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&stderr.stderr);
+    let stderr = export(&["--start-time", "2024-01-02T12:00:00Z"]);
     assert!(
         stderr
             .contains("1 files an earlier export wrote for them and this one did not were removed"),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
 use trailscan_attribution::{
-    follow_chains, gather, is_temporary_key, Gathered, Planner, Subject, Summary, Traced,
+    follow_chains, gather, is_temporary_key, Executor, Gathered, Planner, Subject, Summary, Traced,
 };
 use trailscan_index::{value_hash, Probes};
 use trailscan_query::{LookupRequest, Match, Prefilter, RecordSink, ScanStats};
@@ -116,7 +116,8 @@ pub fn summarize(
     keys.sort();
     let mut reader = RoundReader::new(source, scan);
     reader.add(&stats, index_use);
-    let long_term_kept = !source.has_index();
+    // Without pruning the pass read the whole scan, long-term keys' issuances too.
+    let long_term_kept = !reader.prunes();
     let mut planner = Planner::new(keys, window_of(scan), HashSet::new(), long_term_kept);
     if let Err(never) = follow_chains(&mut reader, &mut planner, &mut summary.evidence) {
         match never {}

@@ -16,7 +16,9 @@ use trailscan_query::{Match, ObjectProblem, RecordSink, ScanStats};
 use crate::columns::{Provenance, RowsBuilder};
 use crate::error::ExportError;
 use crate::table::record_delivery_days;
-use crate::writer::{DeliveryDay, Partition, PartitionWriter, WriteTimes, WrittenFile};
+use crate::writer::{
+    delivery_day_number, DeliveryDay, Partition, PartitionWriter, WriteTimes, WrittenFile,
+};
 use crate::RecordBatch;
 
 /// Objects scanned between two hand-overs to the writer: bounds the rows held in memory
@@ -85,10 +87,7 @@ pub fn export_objects(
                 partitions: sink.into_partitions(&first.account, &first.region)?,
                 // The listing is sorted by key, so by delivery day: rows of earlier delivery
                 // days of this account and region stop coming.
-                delivered_day: batch[batch.len() - 1]
-                    .layout
-                    .delivered_at
-                    .div_euclid(86_400),
+                delivered_day: delivery_day_number(&batch[batch.len() - 1]),
             };
             if to_writer.send(job).is_err() {
                 // The writer stopped on an error, which its join below returns.
@@ -284,7 +283,7 @@ impl RecordSink for RowSink {
         };
         let building = Instant::now();
         let day = m.event_time.secs.div_euclid(86_400);
-        let delivered_day = m.object.layout.delivered_at.div_euclid(86_400);
+        let delivered_day = delivery_day_number(m.object);
         // One builder per pair of days on this thread; `merge` gathers the threads' builders.
         let rows = self
             .days
@@ -308,8 +307,7 @@ impl RecordSink for RowSink {
     /// stays broken: its day is written without it, the same on every run.
     fn object_failed(&mut self, object: &ObjectRef, problem: &ObjectProblem) {
         if matches!(problem, ObjectProblem::Read(_)) {
-            self.failed_days
-                .insert(object.layout.delivered_at.div_euclid(86_400));
+            self.failed_days.insert(delivery_day_number(object));
         }
     }
 }

@@ -25,6 +25,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use trailscan_archive::digest::sha256_stream;
+use trailscan_archive::ObjectRef;
 
 use crate::dates::day_string;
 use crate::jsonl::write_rows;
@@ -100,6 +101,22 @@ pub struct DeliveryDay {
     pub region: String,
     /// Days since 1970-01-01 of delivery.
     pub day: i64,
+}
+
+impl DeliveryDay {
+    /// The delivery day `object` belongs to (its key's folder).
+    pub fn of(object: &ObjectRef) -> DeliveryDay {
+        DeliveryDay {
+            account: object.layout.account.clone(),
+            region: object.layout.region.clone(),
+            day: delivery_day_number(object),
+        }
+    }
+}
+
+/// Days since 1970-01-01 of `object`'s delivery.
+pub(crate) fn delivery_day_number(object: &ObjectRef) -> i64 {
+    object.layout.delivered_at.div_euclid(86_400)
 }
 
 /// How files are named and sized.

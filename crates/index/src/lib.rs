@@ -33,7 +33,7 @@ pub use plan::{deleted_since_indexed, groups_of, plan, plan_probes, Caps, IndexP
 pub use segment::{read_segment, write_segment};
 pub use snapshot::{IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION};
 pub use update::{apply_update, to_index, ToIndex, Update};
-pub use verify::{compare_with_digests, in_sample, rebuild_and_compare, DigestComparison};
+pub use verify::{compare_with_digests, rebuild_and_compare, DigestComparison};
 
 /// What is wrong with an index. Each names the file; none is ever answered with a shorter
 /// lookup: the way around is `--no-index` (or rebuilding it).

@@ -20,7 +20,7 @@ use crate::hash::value_hash;
 const MAX_DIGEST_BYTES: u64 = 64 << 20;
 
 /// Whether `key` is in a sample of `share`: by its hash, so the same keys every time.
-pub fn in_sample(key: &str, share: f64) -> bool {
+fn in_sample(key: &str, share: f64) -> bool {
     if share >= 1.0 {
         return true;
     }

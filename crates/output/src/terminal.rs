@@ -6,25 +6,23 @@
 //! `sanitize` does; piped output stays byte-identical to the AWS CLI's. JSON escapes them
 //! anyway.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 use trailscan_layout::printable::printable_lines;
 
 /// Escapes control characters other than tab and newline in every string of `value`.
 pub fn sanitize_for_terminal(value: &mut Value) {
     match value {
-        Value::String(s) if s.chars().any(is_unsafe) => *s = escape(s),
+        Value::String(s) => {
+            if let Cow::Owned(escaped) = printable_lines(s) {
+                *s = escaped;
+            }
+        }
         Value::Array(items) => items.iter_mut().for_each(sanitize_for_terminal),
         Value::Object(map) => map.values_mut().for_each(sanitize_for_terminal),
         _ => {}
     }
-}
-
-fn is_unsafe(c: char) -> bool {
-    c.is_control() && c != '\t' && c != '\n'
-}
-
-fn escape(s: &str) -> String {
-    printable_lines(s).into_owned()
 }
 
 #[cfg(test)]

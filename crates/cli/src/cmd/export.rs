@@ -64,15 +64,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     claim_table(&*destination.store, definition)?;
     let listing = &opened.listing;
     let (objects, index_use) = opened.objects_to_read(request);
-    let days: BTreeSet<DeliveryDay> = listing
-        .objects
-        .iter()
-        .map(|o| DeliveryDay {
-            account: o.layout.account.clone(),
-            region: o.layout.region.clone(),
-            day: o.layout.delivered_at.div_euclid(86_400),
-        })
-        .collect();
+    let days: BTreeSet<DeliveryDay> = listing.objects.iter().map(DeliveryDay::of).collect();
     let writer = PartitionWriter::new(
         &destination.staging(),
         WriterOptions {
