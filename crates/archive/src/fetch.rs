@@ -56,11 +56,15 @@ where
             .map(|(index, key)| {
                 let mut body = Vec::new();
                 let fetched = if with_metadata {
-                    store.read_with_metadata(key, &mut body).map(|(_, m)| m)
+                    store.read_with_metadata(key, &mut body)
                 } else {
-                    store.read(key, &mut body).map(|_| None)
+                    store.read(key, &mut body).map(|info| (info, None))
                 };
-                let fetched = fetched.map(|metadata| Fetched { body, metadata });
+                let fetched = fetched.map(|(info, metadata)| Fetched {
+                    body,
+                    info,
+                    metadata,
+                });
                 (index, work(index, fetched))
             })
             .collect();

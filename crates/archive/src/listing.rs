@@ -4,6 +4,8 @@
 
 use rayon::prelude::*;
 use trailscan_layout::key::{parse_key, KeyClass};
+use trailscan_layout::sealed::{month_days, year_days, SealedDays};
+use trailscan_layout::time::days_from_civil;
 use trailscan_layout::walk::{enter_dir, Level};
 use trailscan_layout::{assign, Selection, SkipReason, Unit};
 
@@ -14,28 +16,50 @@ use crate::store::{delimited, DirListing, ObjectInfo, ObjectStore, StoreError};
 /// are in the listing's problems (the listing goes on); only the first level failing (no
 /// such folder, no access to the bucket) is an error.
 pub fn list(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, StoreError> {
+    list_unsealed(store, selection, None)
+}
+
+/// The sealed days of a region folder (`…/AWSLogs/[o-ORG/]ACCOUNT/KIND/REGION`, without a
+/// trailing `/`), as an index knows them.
+pub type SealedFolders<'a> = &'a (dyn Fn(&str) -> Option<SealedDays> + Sync);
+
+/// [`list`] without the days `sealed` names: their year, month and day folders are neither
+/// listed nor entered (an index answers for them). The levels above (accounts, kinds,
+/// regions) are listed as always, so that a new account or region is found; nothing is asked
+/// ahead beyond a level (see [`Walk::fetch`]), so that the requests do not grow with the
+/// sealed days.
+pub fn list_unsealed(
+    store: &dyn ObjectStore,
+    selection: &Selection,
+    sealed: Option<SealedFolders<'_>>,
+) -> Result<Listing, StoreError> {
     // Across a network, a listing is round trips: as many folders listed at once as requests
     // may be in flight. On disk, rayon's threads (one per core) list.
     match store.requests_in_flight() {
-        0 => walk(store, selection),
+        0 => walk(store, selection, sealed),
         requests => match rayon::ThreadPoolBuilder::new()
             .num_threads(requests)
             .build()
         {
-            Ok(pool) => pool.install(|| walk(store, selection)),
+            Ok(pool) => pool.install(|| walk(store, selection, sealed)),
             // No threads to be had: the listing takes longer, and is the same.
-            Err(_) => walk(store, selection),
+            Err(_) => walk(store, selection, sealed),
         },
     }
 }
 
-fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, StoreError> {
+fn walk(
+    store: &dyn ObjectStore,
+    selection: &Selection,
+    sealed: Option<SealedFolders<'_>>,
+) -> Result<Listing, StoreError> {
     let mut listing = Listing::default();
     let base = store.base();
     // Enter the base's own folders as the walk would (a source inside AWSLogs/).
-    let Some(level) = enter_path(
+    let Some((level, sealed_here)) = enter_path(
         base.split('/').filter(|n| !n.is_empty()),
         selection,
+        sealed,
         &mut listing,
     ) else {
         return Ok(listing);
@@ -49,6 +73,7 @@ fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, Store
         store,
         sel: selection,
         remote: store.is_remote(),
+        sealed,
     };
     let first = walk.fetch(&start, level, Levels::Store, true);
     // Only the first level failing is an error: no such bucket or folder, no access.
@@ -56,13 +81,16 @@ fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, Store
         &mut listing,
         first.level?,
         first.ahead,
-        level,
+        (level, sealed_here),
         Levels::Store,
     );
     if let Some(shard) = selection.shard {
         let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
         listing.shard_plan = Some(plan);
-        let own = own.into_iter().map(|f| (f, Level::Day, None)).collect();
+        let own = own
+            .into_iter()
+            .map(|f| (f, Level::Day, None, None))
+            .collect();
         for child in walk.list_below(own, Levels::Store) {
             listing.absorb(child);
         }
@@ -79,14 +107,29 @@ fn walk(store: &dyn ObjectStore, selection: &Selection) -> Result<Listing, Store
 fn enter_path<'n>(
     names: impl IntoIterator<Item = &'n str>,
     sel: &Selection,
+    sealed: Option<SealedFolders<'_>>,
     listing: &mut Listing,
-) -> Option<Level> {
-    let mut level = Level::Outside;
+) -> Option<(Level, Option<SealedDays>)> {
+    let (mut level, mut sealed_here) = (Level::Outside, None);
+    let mut path = String::new();
     for name in names {
         listing.saw_folder(level, name);
+        path = match path.is_empty() {
+            true => name.to_string(),
+            false => format!("{path}/{name}"),
+        };
         match enter_dir(level, name, sel) {
             Ok(next) => {
                 listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                if matches!(next, Level::Region) {
+                    sealed_here = sealed.and_then(|sealed| sealed(&path));
+                    if sealed_here.is_some() {
+                        listing.sealed_folders.insert(path.clone());
+                    }
+                }
+                if is_sealed(level, next, name, sealed_here) {
+                    return None;
+                }
                 level = next;
             }
             Err(reason) => {
@@ -95,7 +138,27 @@ fn enter_path<'n>(
             }
         }
     }
-    Some(level)
+    Some((level, sealed_here))
+}
+
+/// Whether the folder `name`, entered from `level` into `next`, holds only sealed days.
+fn is_sealed(level: Level, next: Level, name: &str, sealed: Option<SealedDays>) -> bool {
+    let Some(sealed) = sealed else {
+        return false;
+    };
+    let (first, last) = match (level, next) {
+        (_, Level::Year(y)) => year_days(y),
+        (_, Level::Month(y, m)) => month_days(y, m),
+        (Level::Month(y, m), Level::Day) => match name.parse::<u32>() {
+            Ok(d) => {
+                let day = days_from_civil(i64::from(y), m, d);
+                (day, day)
+            }
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    sealed.holds_span(first, last)
 }
 
 /// Where a walk takes a folder's level from.
@@ -129,6 +192,8 @@ struct Walk<'a> {
     sel: &'a Selection,
     /// Whether each level costs a round trip, and so is worth asking for ahead of time.
     remote: bool,
+    /// Days not to list, by region folder.
+    sealed: Option<SealedFolders<'a>>,
 }
 
 impl Walk<'_> {
@@ -149,7 +214,9 @@ impl Walk<'_> {
                 ahead: Ahead::default(),
             };
         }
-        let ask_all_below = self.remote && matches!(level, Level::Kind | Level::Region);
+        // Not with sealed days: every key below a region would be its sealed days' too.
+        let ask_all_below =
+            self.remote && self.sealed.is_none() && matches!(level, Level::Kind | Level::Region);
         let foreseen = match level {
             _ if !self.remote => None,
             Level::Outside if start => Some(AWSLOGS),
@@ -192,7 +259,7 @@ impl Walk<'_> {
         listing: &mut Listing,
         found: DirListing,
         ahead: Ahead,
-        level: Level,
+        (level, sealed_here): (Level, Option<SealedDays>),
         levels: Levels<'_>,
     ) {
         for _ in 0..found.links {
@@ -239,6 +306,20 @@ impl Walk<'_> {
                 }
                 Ok(next) => {
                     listing.awslogs_folders += u64::from(matches!(next, Level::AwsLogs));
+                    let sealed = match next {
+                        Level::Region => {
+                            let region = folder.trim_end_matches('/');
+                            let sealed = self.sealed.and_then(|sealed| sealed(region));
+                            if sealed.is_some() {
+                                listing.sealed_folders.insert(region.to_string());
+                            }
+                            sealed
+                        }
+                        _ => sealed_here,
+                    };
+                    if is_sealed(level, next, name, sealed) {
+                        continue;
+                    }
                     let fetched = match foreseen.take() {
                         Some((name, fetched)) if name == folder => Some(*fetched),
                         other => {
@@ -246,7 +327,7 @@ impl Walk<'_> {
                             None
                         }
                     };
-                    below.push((folder, next, fetched));
+                    below.push((folder, next, fetched, sealed));
                 }
                 Err(reason) => listing.skipped.folder(reason),
             }
@@ -264,16 +345,18 @@ impl Walk<'_> {
     /// already comes with its answers.
     fn list_below(
         &self,
-        below: Vec<(String, Level, Option<Fetched>)>,
+        below: Vec<(String, Level, Option<Fetched>, Option<SealedDays>)>,
         levels: Levels<'_>,
     ) -> Vec<Listing> {
         below
             .into_par_iter()
-            .map(|(folder, next, fetched)| {
+            .map(|(folder, next, fetched, sealed)| {
                 let fetched = fetched.unwrap_or_else(|| self.fetch(&folder, next, levels, false));
                 let mut child = Listing::default();
                 match fetched.level {
-                    Ok(found) => self.merge(&mut child, found, fetched.ahead, next, levels),
+                    Ok(found) => {
+                        self.merge(&mut child, found, fetched.ahead, (next, sealed), levels)
+                    }
                     Err(e) => child.problems.push(e),
                 }
                 child

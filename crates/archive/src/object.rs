@@ -7,7 +7,7 @@ use trailscan_layout::key::{is_account_id, CloudTrailKey};
 use trailscan_layout::walk::Level;
 use trailscan_layout::{ShardPlan, SkippedCounts, Unit};
 
-use crate::store::StoreError;
+use crate::store::{ObjectInfo, StoreError};
 
 /// One object to read: its key, what its key says, and what the listing said of it.
 #[derive(Debug, Clone)]
@@ -23,6 +23,29 @@ pub struct ObjectRef {
     pub etag: Option<String>,
     /// Last modification as listed.
     pub modified: Option<SystemTime>,
+}
+
+impl ObjectRef {
+    /// How the object as read differs from what was said of it (by a listing, or by an index
+    /// when it was built), if it does: the size always; the ETag where both have one (S3); the
+    /// modification time where neither has (a copy on disk: the `fstat` of the file opened
+    /// against the listing's). CloudTrail writes each object once, so a difference is a file
+    /// replaced since.
+    pub fn change_seen_in(&self, read: &ObjectInfo) -> Option<String> {
+        if self.size != read.size {
+            return Some(format!("{} bytes then, {} now", self.size, read.size));
+        }
+        match (&self.etag, &read.etag) {
+            (Some(then), Some(now)) if then != now => Some(format!("ETag {then} then, {now} now")),
+            (None, None) => match (self.modified, read.modified) {
+                (Some(then), Some(now)) if then != now => {
+                    Some("modified since (its modification time differs)".to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// What a listing found: the objects to read, sorted by key, and what it passed over.
@@ -43,6 +66,9 @@ pub struct Listing {
     pub accounts_seen: BTreeSet<String>,
     /// Every region folder the walk came to (under the accounts it entered), wanted or not.
     pub regions_seen: BTreeSet<String>,
+    /// Region folders (`…/ACCOUNT/KIND/REGION`) whose sealed days were not listed: what an
+    /// index answers for instead, as long as the folder is there.
+    pub sealed_folders: BTreeSet<String>,
     /// With a shard: day folders found by the walk and not yet listed.
     pub(crate) day_folders: Vec<(Unit, String)>,
     /// During a walk: the objects of folders below, in order after `objects`, each folder's
@@ -66,6 +92,7 @@ impl Listing {
         self.day_folders.extend(other.day_folders);
         self.accounts_seen.extend(other.accounts_seen);
         self.regions_seen.extend(other.regions_seen);
+        self.sealed_folders.extend(other.sealed_folders);
     }
 
     /// Notes an account or region folder named `name`, at `level`, whether or not it is

@@ -742,10 +742,14 @@ impl ObjectStore for S3Bucket {
                 };
                 let (me, sender) = (me.clone(), sender.clone());
                 tokio::spawn(async move {
-                    let fetched = me.get_async(&key).await.map(|(body, _, metadata)| Fetched {
-                        body: body.into(),
-                        metadata: with_metadata.then_some(metadata),
-                    });
+                    let fetched = me
+                        .get_async(&key)
+                        .await
+                        .map(|(body, info, metadata)| Fetched {
+                            body: body.into(),
+                            info,
+                            metadata: with_metadata.then_some(metadata),
+                        });
                     // The caller stopped listening: nothing to deliver to.
                     let _ = sender.send((index, fetched)).await;
                     drop(permit);

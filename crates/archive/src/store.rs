@@ -53,6 +53,10 @@ pub struct ObjectMetadata {
 pub struct Fetched {
     /// The object as stored.
     pub body: Vec<u8>,
+    /// What the store said of it as it was read: its size, its ETag (S3's GET) or its
+    /// modification time (`fstat` of the file opened), for a reader to compare with what a
+    /// listing or an index said.
+    pub info: ObjectInfo,
     /// Its metadata: `None` when not asked for, or where the store cannot know it.
     pub metadata: Option<ObjectMetadata>,
 }
@@ -425,13 +429,15 @@ pub fn read_each_with_threads<S: ObjectStore + ?Sized>(
                 };
                 let mut body = Vec::new();
                 let fetched = if with_metadata {
-                    store
-                        .read_with_metadata(key, &mut body)
-                        .map(|(_, metadata)| metadata)
+                    store.read_with_metadata(key, &mut body)
                 } else {
-                    store.read(key, &mut body).map(|_| None)
+                    store.read(key, &mut body).map(|info| (info, None))
                 };
-                let fetched = fetched.map(|metadata| Fetched { body, metadata });
+                let fetched = fetched.map(|(info, metadata)| Fetched {
+                    body,
+                    info,
+                    metadata,
+                });
                 // The receiver is gone only once the caller stopped.
                 if sender.send((index, fetched)).is_err() {
                     return;

@@ -11,6 +11,8 @@ pub struct IndexUse {
     pub via_index: u64,
     /// Of those, the ones read (candidates, or ones a scan reports).
     pub candidates: u64,
+    /// Of those via the index, the ones of sealed days: answered from the index, not listed.
+    pub sealed: u64,
     /// Listed objects it does not hold.
     pub not_indexed: u64,
     /// Listed objects changed since indexed.
@@ -26,6 +28,7 @@ impl IndexUse {
         IndexUse {
             via_index: planned.via_index,
             candidates: planned.read.len() as u64 - not_candidates,
+            sealed: planned.sealed,
             not_indexed: planned.not_indexed,
             changed: planned.changed.len() as u64,
             deleted,
@@ -49,8 +52,8 @@ impl fmt::Display for IndexUse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "  index: {} objects via the index ({} of them read as candidates), {} not indexed (scanned), {} changed since indexed (re-read), {} deleted since indexed",
-            self.via_index, self.candidates, self.not_indexed, self.changed, self.deleted
+            "  index: {} objects via the index ({} of them in sealed days, not listed; {} read as candidates), {} not indexed (scanned), {} changed since indexed (re-read), {} deleted since indexed",
+            self.via_index, self.sealed, self.candidates, self.not_indexed, self.changed, self.deleted
         )
     }
 }

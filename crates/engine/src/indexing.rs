@@ -1,25 +1,29 @@
 //! Building, updating and checking the lookup index over a source: what `trailscan index`
 //! runs, as library calls.
 
+use std::collections::HashMap;
 use trailscan_archive::{
     list, open_archive, open_destination, ObjectRef, ObjectStore, RequestCounts,
 };
+
 use trailscan_index::{
-    apply_update, compare_with_digests, deleted_since_indexed, groups_of, index_objects,
-    rebuild_and_compare, to_index, BuildOptions, DigestComparison, IndexError, IndexStore,
-    Snapshot, Update,
+    apply_update, compare_with_digests, day_fingerprints, deleted_since_indexed, groups_of,
+    index_objects, rebuild_and_compare, reseal, sealable_through, to_index, BrokenSeal,
+    BuildOptions, DigestComparison, Group, IndexError, IndexStore, Listed, SealMap, Snapshot,
+    Update, INDEX_ENTRIES,
 };
 use trailscan_layout::key::ObjectKind;
-use trailscan_layout::Selection;
-use trailscan_records::EventTime;
+use trailscan_layout::sealed::{day_name, region_folder_and_day};
+use trailscan_layout::{Selection, NEWEST_RECORD_SLACK_SECS};
 
 use crate::report::Reporter;
 use crate::source::{report_deleted, worker_pool, SourceOptions};
 use crate::Error;
 
-/// How far before the newest indexed delivery an update lists: CloudTrail delivers within
-/// minutes, late deliveries within hours; two days leave room for both.
-pub const UPDATE_LAG_SECS: i64 = 2 * 86_400;
+/// How long after its end a delivery day is sealed by default (`index --seal-after`):
+/// CloudTrail delivers within minutes, late deliveries within hours, into the current day's
+/// folder or at most the previous one's; two days leave room for both.
+pub const DEFAULT_SEAL_AFTER_SECS: i64 = 2 * 86_400;
 
 /// What an update did.
 pub struct IndexUpdate {
@@ -40,6 +44,11 @@ pub struct IndexUpdate {
     pub failed: Vec<(String, String)>,
     /// Indexed objects no longer listed.
     pub deleted: usize,
+    /// Sealed days whose objects are no longer those sealed, by display name (`FOLDER/YYYY/MM/DD`):
+    /// objects added, changed or deleted since.
+    pub broken_seals: Vec<(String, BrokenSeal)>,
+    /// Sealed days with objects after this update, and before it.
+    pub sealed_days: (u64, u64),
     /// Folders that could not be listed.
     pub listing_problems: usize,
     /// The generation now current, and what this update wrote if it published one.
@@ -119,9 +128,10 @@ fn refuse_foreign_files(store: &dyn ObjectStore, location: &str) -> Result<(), E
     };
     let own = |name: &str| {
         let name = name.strip_prefix(base.as_str()).unwrap_or(name);
-        matches!(name.trim_end_matches('/'), "snapshots" | "segments")
+        INDEX_ENTRIES.contains(&name.trim_end_matches('/'))
     };
-    let foreign = listing.folders.iter().any(|f| !own(f)) || !listing.objects.is_empty();
+    let foreign =
+        listing.folders.iter().any(|f| !own(f)) || listing.objects.iter().any(|o| !own(&o.key));
     match foreign {
         true => Err(Error::NotAnIndexFolder(location.to_string())),
         false => Ok(()),
@@ -160,12 +170,17 @@ fn list_indexable(
 }
 
 /// Lists the selection's log and Insights files, indexes those the index at `location`
-/// does not hold as they are now, and publishes a new generation (the first, where there is
-/// no index yet). Without a start time in the selection, an update lists only what can be
-/// new: what was delivered since the newest indexed delivery, less [`UPDATE_LAG_SECS`].
+/// does not hold as they are now, re-checks every sealed day against its seal, seals the days
+/// older than `seal_after_secs` after their end, and publishes a new generation (the first,
+/// where there is no index yet) when anything changed.
+///
+/// An update lists everything the selection names, but compares row by row only the days that
+/// are not sealed or whose listing no longer matches their seal: the rows of matching sealed
+/// days are not even read.
 pub fn update_index(
     options: &SourceOptions,
     location: &str,
+    seal_after_secs: i64,
     reporter: &dyn Reporter,
 ) -> Result<IndexUpdate, Error> {
     let Opened {
@@ -174,32 +189,56 @@ pub fn update_index(
         current,
     } = open(options, location)?;
     let index = IndexStore::new(&*index_store);
-    let mut selection = options.selection.clone();
-    let since = current
-        .as_ref()
-        .filter(|_| selection.start.is_none())
-        .and_then(Snapshot::last_delivered_at)
-        .map(|last| last.saturating_sub(UPDATE_LAG_SECS));
-    if let Some(since) = since {
-        selection.start = Some(since);
-        reporter.note(&format_args!(
-            "updating: listing files delivered since {} (two days before the newest indexed; --start-time lists from further back, such as a new account's history)",
-            EventTime::from_secs(since).to_iso()
-        ));
-    }
-    let (listed, listing_problems) = list_indexable(&*store, &selection, reporter)?;
+    let selection = &options.selection;
+    let (listed, listing_problems) = list_indexable(&*store, selection, reporter)?;
     let current = current.unwrap_or_else(Snapshot::first);
-    let groups = groups_of(&listed);
+    let previous_days = index.read_seals(&current)?;
+    let sealed = SealMap::new(&current.sealed).map_err(|problem| IndexError::Corrupt {
+        file: index.name().to_string(),
+        problem,
+    })?;
+    let fingerprints = day_fingerprints(&listed);
+    let seal_of: HashMap<(&str, i64), (u64, &str)> = previous_days
+        .iter()
+        .filter_map(|d| {
+            let day = trailscan_layout::sealed::parse_day_name(&d.day)?;
+            Some(((d.folder.as_str(), day), (d.objects, d.sha256.as_str())))
+        })
+        .collect();
+    // A sealed day whose listing matches its seal holds what was indexed: nothing to compare.
+    let matches_seal = |folder: &str, day: i64| {
+        let now = fingerprints
+            .get(&(folder.to_string(), day))
+            .map(|(n, sha)| (*n, sha.as_str()));
+        sealed.get(folder).is_some_and(|s| s.holds(day))
+            && seal_of.get(&(folder, day)).copied() == now
+    };
+    let unsealed: Vec<_> = listed
+        .iter()
+        .filter(|o| {
+            region_folder_and_day(&o.key).is_none_or(|(folder, day)| !matches_seal(folder, day))
+        })
+        .cloned()
+        .collect();
+    // The rows to compare: the groups of those objects, and of sealed days now without any.
+    let mut groups = groups_of(&unsealed);
+    for (folder, day) in seal_of.keys() {
+        if !matches_seal(folder, *day) {
+            if let Some(group) = group_of_folder(folder, *day) {
+                groups.insert(group);
+            }
+        }
+    }
     let requests = index_store.requests_in_flight();
     let catalog = index.load(&current, |s| groups.contains(&s.group()), requests, false)?;
-    let to_index = to_index(&catalog, &listed);
+    let to_index = to_index(&catalog, &unsealed);
     for key in &to_index.changed {
         reporter.problem(&format_args!(
             "{}: changed since indexed (size, ETag or modification time); indexed again",
             store.display_key(key)
         ));
     }
-    let found = to_index.found_in(listed.len());
+    let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
     let mut deleted = Vec::new();
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
         let selection = Selection {
@@ -213,23 +252,76 @@ pub fn update_index(
             &selection,
             None,
             store.base(),
+            None,
         ));
     }
     report_deleted(reporter, &*store, &deleted);
     let objects = &to_index.objects;
     reporter.scanning(objects.len() as u64, objects.iter().map(|o| o.size).sum());
-    let on_object = |o: &ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
+    let on_object =
+        |o: &trailscan_archive::ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
     let build = BuildOptions {
         progress: Some(&on_object),
         ..build_options(&*store, options)
     };
     let pool = worker_pool(options.threads)?;
     let (rows, failed) = pool.install(|| index_objects(objects, &build));
+    // Seal what the listing covered whole, up to the last day past the lag.
+    let mut first_unreadable: HashMap<String, i64> = HashMap::new();
+    for (object, _) in &failed {
+        if let Some((folder, day)) = region_folder_and_day(&object.key) {
+            let first = first_unreadable.entry(folder.to_string()).or_insert(day);
+            *first = (*first).min(day);
+        }
+    }
+    let covers_folder = |folder: &str| {
+        let mut names = folder.rsplit('/');
+        let (region, _kind, account) = (names.next(), names.next(), names.next());
+        region.is_some_and(|r| selection.wants_region(r))
+            && account.is_some_and(|a| selection.wants_account(a))
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let resealed = reseal(
+        &current.sealed,
+        &previous_days,
+        &Listed {
+            fingerprints: &fingerprints,
+            covers_folder: &covers_folder,
+            days: days_listed_whole(selection),
+            first_unreadable: &first_unreadable,
+            complete: listing_problems == 0,
+        },
+        sealable_through(now, seal_after_secs),
+    )
+    .map_err(|problem| IndexError::Corrupt {
+        file: index.name().to_string(),
+        problem,
+    })?;
+    let broken_seals = resealed
+        .broken
+        .into_iter()
+        .map(|b| {
+            let day = day_name(b.day).replace('-', "/");
+            (store.display_key(&format!("{}/{day}", b.folder)), b)
+        })
+        .collect();
     let with_problems = rows.iter().filter(|r| r.problem.is_some()).count();
     let (indexed, events) = (rows.len(), rows.iter().map(|r| r.events).sum::<u64>());
-    let published = match rows.is_empty() {
+    let sealed_days = (resealed.days.len() as u64, previous_days.len() as u64);
+    let mut base = current.clone();
+    base.sealed = resealed.ranges;
+    let seals_changed = base.sealed != current.sealed || resealed.days != previous_days;
+    if seals_changed {
+        base.seals = match resealed.days.is_empty() {
+            true => None,
+            false => Some(index.write_seals(&resealed.days)?),
+        };
+    }
+    let published = match rows.is_empty() && deleted.is_empty() && !seals_changed {
         true => None,
-        false => Some(apply_update(&index, &current, rows, &catalog)?),
+        false => Some(apply_update(&index, &base, rows, &deleted, &catalog)?),
     };
     let (snapshot, update) = match published {
         Some((snapshot, update)) => (snapshot, Some(update)),
@@ -251,11 +343,35 @@ pub fn update_index(
             .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
             .collect(),
         deleted: deleted.len(),
+        broken_seals,
+        sealed_days,
         listing_problems,
         snapshot,
         update,
         requests,
     })
+}
+
+/// The group (account x region x delivery month) of `day` in a region folder
+/// (`…/ACCOUNT/KIND/REGION`).
+fn group_of_folder(folder: &str, day: i64) -> Option<Group> {
+    let mut names = folder.rsplit('/');
+    let (region, _kind, account) = (names.next()?, names.next()?, names.next()?);
+    Some(Group::new(account, region, day * 86_400))
+}
+
+/// The delivery days a listing of `selection` covers whole: every file delivered on them is
+/// listed (`None`: no bound on that side).
+fn days_listed_whole(selection: &Selection) -> (Option<i64>, Option<i64>) {
+    const DAY: i64 = 86_400;
+    // A file delivered at t is listed when t + slack >= start and t - margin <= end.
+    let first = selection
+        .start
+        .map(|s| (s - NEWEST_RECORD_SLACK_SECS + DAY - 1).div_euclid(DAY));
+    let last = selection
+        .end
+        .map(|e| (e + selection.delivery_margin_secs + 1).div_euclid(DAY) - 1);
+    (first, last)
 }
 
 /// Checks the index at `location` against the source: rebuilds the rows of a `sample`

@@ -59,7 +59,11 @@ mod source;
 pub use attribution::{summarize, trace, SummaryRun, TraceRun};
 pub use error::Error;
 pub use index_use::IndexUse;
-pub use indexing::{update_index, verify_index, IndexUpdate, IndexVerification, UPDATE_LAG_SECS};
+pub use indexing::{
+    update_index, verify_index, IndexUpdate, IndexVerification, DEFAULT_SEAL_AFTER_SECS,
+};
 pub use report::{Reporter, Silent};
 pub use rounds::{in_window, window_of, RoundReader};
-pub use source::{report_deleted, worker_pool, Source, SourceOptions, DEFAULT_MAX_RECORD_BYTES};
+pub use source::{
+    report_deleted, worker_pool, IndexCheck, Source, SourceOptions, DEFAULT_MAX_RECORD_BYTES,
+};

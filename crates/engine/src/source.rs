@@ -5,12 +5,12 @@ use std::borrow::Cow;
 use std::sync::{Mutex, PoisonError};
 
 use trailscan_archive::{
-    alongside, default_threads, list, open_archive, open_existing, Listing, ObjectRef, ObjectStore,
-    RequestCounts, S3Options,
+    alongside, default_threads, list_unsealed, open_archive, open_existing, Listing, ObjectRef,
+    ObjectStore, RequestCounts, S3Options,
 };
 use trailscan_index::{
-    deleted_since_indexed, groups_of, plan, plan_probes, Caps, Catalog, IndexError, IndexStore,
-    Probes, SegmentInfo,
+    deleted_since_indexed, groups_of, plan_probes, plan_sealed, value_hash, Caps, Catalog,
+    IndexError, IndexPlan, IndexStore, Probes, SealMap, SegmentInfo, Snapshot,
 };
 use trailscan_layout::Selection;
 use trailscan_query::{
@@ -45,6 +45,23 @@ pub struct SourceOptions {
     pub max_record_bytes: u64,
     /// The lookup index to read, if any: a folder or `s3://bucket/prefix`.
     pub index: Option<String>,
+    /// What a question through the index checks of the archive.
+    pub index_check: IndexCheck,
+}
+
+/// What a question through the index checks of the archive (`--index-check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IndexCheck {
+    /// Days the index sealed are answered from it without listing them; the other days are
+    /// listed and compared with the index; every object read is checked against what the
+    /// index or the listing said of it. Safe for CloudTrail, whose objects are written once:
+    /// a sealed day that changes is tampering or a delivery later than the seal's lag, which
+    /// `trailscan index` reports, as `validate-logs` reports tampering.
+    #[default]
+    Sealed,
+    /// Every day of the window is listed and every object compared with the index (added,
+    /// changed, deleted since indexed): the cost of a listing of the window.
+    Full,
 }
 
 impl SourceOptions {
@@ -58,6 +75,7 @@ impl SourceOptions {
             max_inflated_bytes: trailscan_archive::inflate::DEFAULT_MAX_INFLATED_BYTES,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             index: None,
+            index_check: IndexCheck::Sealed,
         }
     }
 
@@ -99,6 +117,8 @@ pub struct Source<'r> {
     index_requests: Option<RequestCounts>,
     /// Indexed objects no longer listed, found (and reported) by the first round of reading.
     deleted_in_rounds: std::sync::OnceLock<u64>,
+    /// The days the index sealed, which were not listed (with `--index-check sealed`).
+    seals: Option<SealMap>,
     /// `--account-id` and `--region` values that name no folder of the archive.
     misses: u64,
 }
@@ -111,21 +131,46 @@ impl<'r> Source<'r> {
     pub fn open(options: &SourceOptions, reporter: &'r dyn Reporter) -> Result<Source<'r>, Error> {
         let store = open_archive(&options.spec, &options.s3)?;
         reporter.listing(store.name());
+        let index = options
+            .index
+            .as_deref()
+            .map(|location| open_index(location, &options.s3))
+            .transpose()?;
+        // Sealed days are not listed, except for a shard: which day folders a shard takes is
+        // decided from the list of them all, as every other shard decides it.
+        let seals = match &index {
+            Some((_, snapshot))
+                if options.index_check == IndexCheck::Sealed
+                    && options.selection.shard.is_none() =>
+            {
+                Some(
+                    SealMap::new(&snapshot.sealed).map_err(|problem| IndexError::Corrupt {
+                        file: options.index.clone().unwrap_or_default(),
+                        problem,
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        let sealed_days = |folder: &str| seals.as_ref()?.get(folder);
         // The index is read beside the listing: the segments the selection may need, narrowed
         // to the listed objects' groups once the listing is in. From S3 that saves the
         // index's round trips; on disk, the listing's stats and the segments' decoding run on
         // both cores.
         let (listing, index) = alongside(
             || {
-                Some(load_index(
-                    options.index.as_ref()?,
-                    &options.s3,
-                    &options.selection,
-                ))
+                let (index_store, snapshot) = index.as_ref()?;
+                Some(load_index(&**index_store, snapshot, &options.selection))
             },
-            || list(&*store, &options.selection),
+            || {
+                let sealed = seals.as_ref().map(|_| &sealed_days as _);
+                list_unsealed(&*store, &options.selection, sealed)
+            },
         );
         let listing = listing?;
+        // Only the sealed days of the region folders the walk came to: an index of another
+        // bucket or prefix, or of a folder gone since, answers for nothing here.
+        let seals = seals.map(|seals| seals.only(&listing.sealed_folders));
         if listing.awslogs_folders == 0 {
             return Err(Error::NotAnArchive(store.name().to_string()));
         }
@@ -157,6 +202,7 @@ impl<'r> Source<'r> {
             index: Mutex::new(index),
             index_requests,
             deleted_in_rounds: std::sync::OnceLock::new(),
+            seals,
             misses: misses.len() as u64,
         })
     }
@@ -204,14 +250,21 @@ impl<'r> Source<'r> {
         let (objects, used) = match &catalog {
             None => (Cow::Borrowed(&listed[..]), None),
             Some(catalog) => {
-                let planned = plan(catalog, listed, request, self.options.caps());
+                let hashes: Vec<u64> = request
+                    .attributes
+                    .iter()
+                    .map(|a| value_hash(a.key, &a.value))
+                    .collect();
+                let probes = Probes::All(&hashes);
+                let planned = self.plan(catalog, listed, request, probes);
                 let deleted = deleted_since_indexed(
                     catalog,
                     listed,
-                    planned.indexed(),
+                    planned.indexed() - planned.sealed as usize,
                     &self.options.selection,
                     self.listing.shard_plan.as_ref(),
                     self.store.base(),
+                    self.seals.as_ref(),
                 );
                 let name = |key: &str| self.store.display_key(key);
                 for key in &planned.changed {
@@ -261,7 +314,7 @@ impl<'r> Source<'r> {
         let Some(catalog) = guard.as_ref() else {
             return (delivered, None);
         };
-        let planned = plan_probes(catalog, &delivered, request, probes, self.options.caps());
+        let planned = self.plan(catalog, &delivered, request, probes);
         // The first round looks for indexed objects no longer listed, once for all rounds.
         let deleted = *self.deleted_in_rounds.get_or_init(|| {
             let listed = &self.listing.objects;
@@ -273,12 +326,40 @@ impl<'r> Source<'r> {
                 &self.options.selection,
                 self.listing.shard_plan.as_ref(),
                 self.store.base(),
+                self.seals.as_ref(),
             );
             report_deleted(self.reporter, &*self.store, &deleted);
             deleted.len() as u64
         });
         let used = IndexUse::of(&planned, deleted);
         (planned.read, Some(used))
+    }
+
+    /// What the index decides for `request`: of the `listed` objects, and of the sealed days
+    /// (which were not listed), the objects to read.
+    fn plan(
+        &self,
+        catalog: &Catalog,
+        listed: &[ObjectRef],
+        request: &LookupRequest,
+        probes: Probes<'_>,
+    ) -> IndexPlan {
+        let caps = self.options.caps();
+        let planned = plan_probes(catalog, listed, request, probes, caps);
+        match &self.seals {
+            None => planned,
+            Some(seals) => {
+                // The window of the request, as the listing would have selected files.
+                let selection = Selection {
+                    start: request.start.map(|t| t.secs),
+                    end: request.end.map(|t| t.secs.saturating_add(1)),
+                    ..self.options.selection.clone()
+                };
+                let base = self.store.base();
+                let sealed = plan_sealed(catalog, seals, &selection, base, request, probes, caps);
+                planned.and(sealed)
+            }
+        }
     }
 
     /// Scans `objects` (the listing's, or a batch of them) for `request` on the worker
@@ -395,21 +476,26 @@ pub fn report_deleted(reporter: &dyn Reporter, store: &dyn ObjectStore, keys: &[
     }
 }
 
-/// The index at `location`: the rows of every segment whose group (account x region x
-/// delivery month) `selection` may need, and the S3 requests reading them took.
-fn load_index(
-    location: &str,
-    s3: &S3Options,
-    selection: &Selection,
-) -> Result<(Catalog, Option<RequestCounts>), Error> {
+/// The index at `location` and its current snapshot.
+fn open_index(location: &str, s3: &S3Options) -> Result<(Box<dyn ObjectStore>, Snapshot), Error> {
     let index_store = open_existing(location, s3).map_err(|source| Error::OpenIndex {
         location: location.to_string(),
         source,
     })?;
-    let index = IndexStore::new(&*index_store);
-    let snapshot = index
+    let snapshot = IndexStore::new(&*index_store)
         .current()?
         .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
+    Ok((index_store, snapshot))
+}
+
+/// The rows of every segment of `snapshot` whose group (account x region x delivery month)
+/// `selection` may need, and the S3 requests the index took.
+fn load_index(
+    index_store: &dyn ObjectStore,
+    snapshot: &Snapshot,
+    selection: &Selection,
+) -> Result<(Catalog, Option<RequestCounts>), Error> {
+    let index = IndexStore::new(index_store);
     let wanted = |s: &SegmentInfo| {
         let month = s
             .month
@@ -421,6 +507,6 @@ fn load_index(
             && month.is_none_or(|(y, m)| selection.month_may_match(y, m))
     };
     let requests = index_store.requests_in_flight();
-    let catalog = index.load(&snapshot, wanted, requests, false)?;
+    let catalog = index.load(snapshot, wanted, requests, false)?;
     Ok((catalog, index_store.requests_made()))
 }

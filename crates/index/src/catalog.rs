@@ -11,6 +11,7 @@ use arrow_array::{
 use bytes::Bytes;
 use hashbrown::hash_table::{Entry, HashTable};
 use trailscan_archive::ObjectRef;
+use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_records::EventTime;
 
 use crate::group::{month_index, Group};
@@ -263,6 +264,44 @@ impl<'c> Row<'c> {
     /// SHA-256 (hex) of its inflated bytes; empty where they could not be inflated.
     pub fn inflated_sha256(&self) -> &'c str {
         self.columns.inflated_sha256.value(self.i)
+    }
+
+    /// Its account.
+    pub fn account(&self) -> &'c str {
+        self.columns.account.value(self.i)
+    }
+
+    /// Its region.
+    pub fn region(&self) -> &'c str {
+        self.columns.region.value(self.i)
+    }
+
+    /// Its delivery time, from its key (epoch seconds).
+    pub fn delivered_at(&self) -> i64 {
+        self.columns.delivered_at.value(self.i)
+    }
+
+    /// The object as the index knows it, to be read (and checked as read) without listing
+    /// it; `None` for a key not in CloudTrail's layout (which no index row has).
+    pub fn to_object(&self) -> Option<ObjectRef> {
+        let KeyClass::CloudTrail(layout) = parse_key(self.key()) else {
+            return None;
+        };
+        let c = self.columns;
+        let modified = c.modified.is_valid(self.i).then(|| {
+            let nanos = c.modified.value(self.i);
+            match u64::try_from(nanos) {
+                Ok(n) => UNIX_EPOCH + std::time::Duration::from_nanos(n),
+                Err(_) => UNIX_EPOCH - std::time::Duration::from_nanos(nanos.unsigned_abs()),
+            }
+        });
+        Some(ObjectRef {
+            key: self.key().to_string(),
+            layout,
+            size: c.size.value(self.i),
+            etag: opt_str(&c.etag, self.i).map(str::to_string),
+            modified,
+        })
     }
 
     /// The group (account x region x delivery month) it belongs to.

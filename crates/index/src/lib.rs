@@ -19,6 +19,7 @@ mod filter;
 mod group;
 mod hash;
 mod plan;
+mod seal;
 mod segment;
 mod snapshot;
 mod update;
@@ -29,9 +30,17 @@ pub use catalog::{Catalog, CatalogEntry, Freshness, Row};
 pub use filter::{BadFilter, ValueFilter};
 pub use group::Group;
 pub use hash::{issued_key_hash, record_hashes, value_hash, HASH_NAME, HASH_SEED};
-pub use plan::{deleted_since_indexed, groups_of, plan, plan_probes, Caps, IndexPlan, Probes};
+pub use plan::{
+    deleted_since_indexed, groups_of, plan, plan_probes, plan_sealed, Caps, IndexPlan, Probes,
+};
+pub use seal::{
+    day_fingerprints, reseal, sealable_through, BrokenSeal, DaySeal, Listed, Resealed, SealMap,
+    SealedRange,
+};
 pub use segment::{read_segment, write_segment};
-pub use snapshot::{IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION};
+pub use snapshot::{
+    FileRef, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION, INDEX_ENTRIES,
+};
 pub use update::{apply_update, to_index, ToIndex, Update};
 pub use verify::{compare_with_digests, rebuild_and_compare, DigestComparison};
 

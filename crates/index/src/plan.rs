@@ -13,6 +13,8 @@ use crate::catalog::{Catalog, Freshness, Row};
 use crate::filter::ValueFilter;
 use crate::group::{month_index, Group};
 use crate::hash::value_hash;
+use crate::seal::SealMap;
+use trailscan_layout::sealed::region_folder_and_day;
 
 /// The scan's caps, which decide whether an indexed object must still be read to report it.
 #[derive(Debug, Clone, Copy)]
@@ -35,9 +37,22 @@ pub struct IndexPlan {
     pub not_indexed: u64,
     /// Listed objects changed (size, ETag or modification time) since indexed (re-read).
     pub changed: Vec<String>,
+    /// Of `via_index`, the objects of sealed days: answered from the index, never listed.
+    pub sealed: u64,
 }
 
 impl IndexPlan {
+    /// This plan and `other`'s together, the objects to read in key order.
+    pub fn and(mut self, other: IndexPlan) -> IndexPlan {
+        self.read.extend(other.read);
+        self.read.sort_by(|a, b| a.key.cmp(&b.key));
+        self.via_index += other.via_index;
+        self.not_indexed += other.not_indexed;
+        self.changed.extend(other.changed);
+        self.sealed += other.sealed;
+        self
+    }
+
     /// Listed objects the catalog holds, changed or not.
     pub fn indexed(&self) -> usize {
         self.via_index as usize + self.changed.len()
@@ -120,6 +135,52 @@ pub fn plan_probes(
     plan
 }
 
+/// The indexed objects of the days `seals` seals that `request` must read: those of
+/// `selection` (kind, accounts, regions, delivery window) under `base` that may match
+/// `probes` in the window, or that a scan would report. They were not listed: each is
+/// checked against its row as it is read.
+pub fn plan_sealed(
+    catalog: &Catalog,
+    seals: &SealMap,
+    selection: &Selection,
+    base: &str,
+    request: &LookupRequest,
+    probes: Probes<'_>,
+    caps: Caps,
+) -> IndexPlan {
+    let kind = selection.kind.folder();
+    let rows: Vec<Row<'_>> = catalog.rows().collect();
+    let decided: Vec<Option<Option<ObjectRef>>> = rows
+        .par_iter()
+        .map(|row| {
+            let key = row.key();
+            let (folder, day) = region_folder_and_day(key)?;
+            let delivered = row.delivered_at();
+            let wanted = seals.get(folder).is_some_and(|s| s.holds(day))
+                && folder.rsplit('/').nth(1) == Some(kind)
+                && selection.wants_account(row.account())
+                && selection.wants_region(row.region())
+                && selection.delivery_period_may_match(delivered, delivered)
+                && is_under(key, base);
+            if !wanted {
+                return None;
+            }
+            Some(match must_read(*row, request, probes, caps) {
+                true => row.to_object(),
+                false => None,
+            })
+        })
+        .collect();
+    let mut plan = IndexPlan::default();
+    for decision in decided.into_iter().flatten() {
+        plan.via_index += 1;
+        plan.sealed += 1;
+        plan.read.extend(decision);
+    }
+    plan.read.sort_by(|a, b| a.key.cmp(&b.key));
+    plan
+}
+
 /// What the index decided for one listed object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decision {
@@ -170,7 +231,8 @@ fn is_under(key: &str, base: &str) -> bool {
 /// Indexed objects of `groups` that the listing (with `selection`, and the shard's units)
 /// would have found but did not: deleted from the archive since they were indexed. `found` is
 /// how many of `listed` the catalog holds, which the caller knows from looking each up: when
-/// it is every row, none was deleted.
+/// it is every row, none was deleted. Objects of days `sealed` seals were not listed, and
+/// are not looked for.
 pub fn deleted_since_indexed(
     catalog: &Catalog,
     listed: &[ObjectRef],
@@ -178,6 +240,7 @@ pub fn deleted_since_indexed(
     selection: &Selection,
     shard: Option<&ShardPlan>,
     base: &str,
+    sealed: Option<&SealMap>,
 ) -> Vec<String> {
     if found == catalog.len() {
         return Vec::new();
@@ -188,6 +251,7 @@ pub fn deleted_since_indexed(
         .rows()
         .map(|row| row.key())
         .filter(|key| !listed.contains(key) && is_under(key, base))
+        .filter(|key| sealed.is_none_or(|seals| !seals.holds_key(key)))
         .filter(|key| match parse_key(key) {
             KeyClass::CloudTrail(k) => {
                 selection.check(&k).is_ok()

@@ -6,6 +6,13 @@
 //!   index. Two `trailscan index` runs that both read generation N race to write N+1, and
 //!   exactly one wins; the other fails and says so, having changed nothing a reader sees.
 //! - `segments/<SHA-256>.parquet`, immutable, named by their content.
+//! - `seals/<SHA-256>.json`, the day seals of a generation ([`crate::DaySeal`]), named by
+//!   their content; only updates read them.
+//! - `current.json`, the generation last published: a hint that spares a lookup listing every
+//!   generation ever written. It is written after the generation it names, so it may lag
+//!   behind; a reader then looks for the generations after it, one request each, until one
+//!   is missing. Without it (an index of an older trailscan, a hint lost) the generations are
+//!   listed.
 
 use bytes::Bytes;
 use rayon::prelude::*;
@@ -17,6 +24,7 @@ use crate::catalog::Catalog;
 use crate::catalog::CatalogEntry;
 use crate::group::Group;
 use crate::hash::{HASH_NAME, HASH_SEED};
+use crate::seal::{DaySeal, SealedRange};
 use crate::segment::{read_columns, write_segment};
 use crate::IndexError;
 
@@ -26,9 +34,15 @@ pub const FORMAT_NAME: &str = "trailscan-index";
 /// The index's format. Bumped by any change to what a segment holds or how lookup values
 /// are derived or hashed ([`trailscan_records::AttributeKey::values_in`], [`crate::value_hash`]):
 /// an index of another version is refused and must be rebuilt.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const SNAPSHOTS: &str = "snapshots/";
+const SEALS: &str = "seals/";
+const POINTER: &str = "current.json";
+
+/// The folders and files an index writes under its folder or prefix, and nothing else: a new
+/// index is written only where nothing else is.
+pub const INDEX_ENTRIES: [&str; 4] = ["snapshots", "segments", "seals", "current.json"];
 
 /// The largest snapshot read: about 300 bytes a segment, so room for millions of segments,
 /// and a bound on what a damaged or hostile file can make a lookup read.
@@ -44,6 +58,7 @@ fn is_segment_name(segment: &SegmentInfo) -> bool {
         && segment.file == format!("{SEGMENTS}{hex}.parquet")
 }
 const SEGMENTS: &str = "segments/";
+const SEALS_FORMAT: &str = "trailscan-index-seals";
 
 /// One generation of the index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +76,24 @@ pub struct Snapshot {
     pub generation: u64,
     /// The segments, oldest first: where two hold the same key, the later one is current.
     pub segments: Vec<SegmentInfo>,
+    /// The sealed days of each region folder: a lookup does not list them.
+    #[serde(default)]
+    pub sealed: Vec<SealedRange>,
+    /// The day seals of the sealed days, which an update re-checks the listing against.
+    #[serde(default)]
+    pub seals: Option<FileRef>,
+}
+
+/// A file of the index named by its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRef {
+    /// Its key under the index.
+    pub file: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
 }
 
 /// A segment as the snapshot names it.
@@ -129,26 +162,10 @@ impl<'s> IndexStore<'s> {
 
     /// The newest snapshot, or `None` where no index was ever written.
     pub fn current(&self) -> Result<Option<Snapshot>, IndexError> {
-        let listed = self
-            .store
-            .list_keys(&self.key(SNAPSHOTS), "")
-            .map_err(|e| IndexError::Store(e.to_string()))?;
-        let newest = listed
-            .iter()
-            .filter_map(|o| {
-                let name = o.key.rsplit('/').next()?;
-                let generation: u64 = name.strip_suffix(".json")?.parse().ok()?;
-                (name == snapshot_name(generation)).then_some(generation)
-            })
-            .max();
-        let Some(generation) = newest else {
+        let Some((generation, body)) = self.newest_generation()? else {
             return Ok(None);
         };
         let rel = format!("{SNAPSHOTS}{}", snapshot_name(generation));
-        let mut body = Vec::new();
-        self.store
-            .read(&self.key(&rel), &mut body)
-            .map_err(|e| IndexError::Store(e.to_string()))?;
         let file = self.display(&rel);
         let bad = |problem: String| IndexError::Corrupt {
             file: file.clone(),
@@ -192,6 +209,7 @@ impl<'s> IndexStore<'s> {
                 segment.file
             )));
         }
+        crate::seal::SealMap::new(&snapshot.sealed).map_err(bad)?;
         if snapshot.hash != HASH_NAME || snapshot.hash_seed != HASH_SEED {
             return Err(bad(format!(
                 "values hashed with {} seed {}, not {HASH_NAME} seed {HASH_SEED}",
@@ -205,6 +223,71 @@ impl<'s> IndexStore<'s> {
             )));
         }
         Ok(Some(snapshot))
+    }
+
+    /// The newest generation and its snapshot's bytes: from the pointer and the generations
+    /// after it where there is a pointer, else from a listing of every generation.
+    fn newest_generation(&self) -> Result<Option<(u64, Vec<u8>)>, IndexError> {
+        let store_error = |e: StoreError| IndexError::Store(e.to_string());
+        let read = |generation: u64| -> Result<Option<Vec<u8>>, IndexError> {
+            let rel = format!("{SNAPSHOTS}{}", snapshot_name(generation));
+            let mut body = Vec::new();
+            match self.store.read(&self.key(&rel), &mut body) {
+                Ok(_) => Ok(Some(body)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(store_error(e)),
+            }
+        };
+        let hint = self.pointer()?;
+        let mut newest = match hint {
+            Some(generation) => read(generation)?.map(|body| (generation, body)),
+            None => None,
+        };
+        if newest.is_none() {
+            // No pointer, or one naming a generation not there: every generation, listed.
+            let listed = self
+                .store
+                .list_keys(&self.key(SNAPSHOTS), "")
+                .map_err(store_error)?;
+            let generation = listed
+                .iter()
+                .filter_map(|o| {
+                    let name = o.key.rsplit('/').next()?;
+                    let generation: u64 = name.strip_suffix(".json")?.parse().ok()?;
+                    (name == snapshot_name(generation)).then_some(generation)
+                })
+                .max();
+            newest = match generation {
+                Some(g) => read(g)?.map(|body| (g, body)),
+                None => None,
+            };
+        }
+        // A pointer may lag behind what was published since: look for the next ones.
+        while let Some((generation, _)) = &newest {
+            match read(generation + 1)? {
+                Some(body) => newest = Some((generation + 1, body)),
+                None => break,
+            }
+        }
+        Ok(newest)
+    }
+
+    /// The generation `current.json` names, if it names one.
+    fn pointer(&self) -> Result<Option<u64>, IndexError> {
+        let mut body = Vec::new();
+        match self.store.read(&self.key(POINTER), &mut body) {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(IndexError::Store(e.to_string())),
+        }
+        #[derive(Deserialize)]
+        struct Pointer {
+            generation: u64,
+        }
+        // Only a hint: a damaged one is passed over for the listing.
+        Ok(serde_json::from_slice::<Pointer>(&body)
+            .ok()
+            .map(|p| p.generation))
     }
 
     /// Reads the segments that `wanted` picks, `in_flight` at once, checking each against its
@@ -302,7 +385,7 @@ impl<'s> IndexStore<'s> {
         })
     }
 
-    /// Publishes `snapshot` as its generation, create-only.
+    /// Publishes `snapshot` as its generation, create-only, then points `current.json` at it.
     pub fn publish(&self, snapshot: &Snapshot) -> Result<(), IndexError> {
         let rel = format!("{SNAPSHOTS}{}", snapshot_name(snapshot.generation));
         let mut body = serde_json::to_vec_pretty(snapshot).expect("a snapshot serializes");
@@ -311,14 +394,96 @@ impl<'s> IndexStore<'s> {
             .store
             .write(&self.key(&rel), &body, None, WriteMode::CreateNew)
         {
-            Ok(()) => Ok(()),
+            Ok(()) => {}
             Err(StoreError {
                 problem: Problem::Exists,
                 ..
-            }) => Err(IndexError::Raced {
-                file: self.display(&rel),
-            }),
-            Err(e) => Err(IndexError::Store(e.to_string())),
+            }) => {
+                return Err(IndexError::Raced {
+                    file: self.display(&rel),
+                })
+            }
+            Err(e) => return Err(IndexError::Store(e.to_string())),
+        }
+        // Published: the pointer is a hint, and a reader finds a generation it does not name.
+        let pointer = format!("{{\"generation\": {}}}\n", snapshot.generation);
+        self.store
+            .write(
+                &self.key(POINTER),
+                pointer.as_bytes(),
+                None,
+                WriteMode::Replace,
+            )
+            .map_err(|e| IndexError::Store(e.to_string()))
+    }
+
+    /// Writes the day seals of a generation, named by their content.
+    pub fn write_seals(&self, days: &[DaySeal]) -> Result<FileRef, IndexError> {
+        #[derive(Serialize)]
+        struct Seals<'a> {
+            format: &'a str,
+            days: &'a [DaySeal],
+        }
+        let mut body = serde_json::to_vec(&Seals {
+            format: SEALS_FORMAT,
+            days,
+        })
+        .expect("seals serialize");
+        body.push(b'\n');
+        let sha256 = sha256_hex(&body);
+        let file = format!("{SEALS}{sha256}.json");
+        match self
+            .store
+            .write(&self.key(&file), &body, None, WriteMode::CreateNew)
+        {
+            Ok(())
+            | Err(StoreError {
+                problem: Problem::Exists,
+                ..
+            }) => {}
+            Err(e) => return Err(IndexError::Store(e.to_string())),
+        }
+        Ok(FileRef {
+            file,
+            sha256,
+            bytes: body.len() as u64,
+        })
+    }
+
+    /// The day seals `snapshot` names (none where it names none), checked against their
+    /// SHA-256.
+    pub fn read_seals(&self, snapshot: &Snapshot) -> Result<Vec<DaySeal>, IndexError> {
+        let Some(seals) = &snapshot.seals else {
+            return Ok(Vec::new());
+        };
+        let file = self.display(&seals.file);
+        let bad = |problem: String| IndexError::Corrupt {
+            file: file.clone(),
+            problem,
+        };
+        if seals.file != format!("{SEALS}{}.json", seals.sha256) || seals.bytes > MAX_SNAPSHOT_BYTES
+        {
+            return Err(bad("not a seals file the index names by its SHA-256".into()));
+        }
+        let mut body = Vec::new();
+        self.store
+            .read(&self.key(&seals.file), &mut body)
+            .map_err(|e| IndexError::Missing {
+                file: file.clone(),
+                problem: e.to_string(),
+            })?;
+        if body.len() as u64 != seals.bytes || sha256_hex(&body) != seals.sha256 {
+            return Err(bad("its SHA-256 is not the snapshot's".into()));
+        }
+        #[derive(Deserialize)]
+        struct Seals {
+            format: String,
+            days: Vec<DaySeal>,
+        }
+        let parsed: Seals = serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+        match parsed.format == SEALS_FORMAT {
+            true => Ok(parsed.days),
+            false => Err(bad(format!("format {:?}", parsed.format))),
         }
     }
 }
@@ -338,6 +503,8 @@ impl Snapshot {
             hash_seed: HASH_SEED,
             generation: 0,
             segments: Vec::new(),
+            sealed: Vec::new(),
+            seals: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A new generation: new rows into new segments, a group's segments merged once they are many.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use trailscan_archive::ObjectRef;
 
@@ -59,18 +59,25 @@ pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
 }
 
 /// Writes `rows` (new objects, and objects changed since indexed) into `current`'s next
-/// generation and publishes it. `catalog` holds the current rows of every group `rows`
-/// fall in (what a merge rewrites). Nothing a reader sees changes until the snapshot is
-/// published, and that is create-only: a concurrent update makes this one fail, not tear.
+/// generation, without the rows of `removed` (objects deleted from the archive since
+/// indexed: a lookup that trusts sealed days would otherwise read them), and publishes it.
+/// `catalog` holds the current rows of every group `rows` and `removed` fall in (what a
+/// merge rewrites). Nothing a reader sees changes until the snapshot is published, and that
+/// is create-only: a concurrent update makes this one fail, not tear.
 pub fn apply_update(
     index: &IndexStore<'_>,
     current: &Snapshot,
     rows: Vec<CatalogEntry>,
+    removed: &[String],
     catalog: &Catalog,
 ) -> Result<(Snapshot, Update), IndexError> {
     let mut by_group: BTreeMap<Group, Vec<CatalogEntry>> = BTreeMap::new();
     for row in rows {
         by_group.entry(row.group()).or_default().push(row);
+    }
+    let removed: BTreeSet<&str> = removed.iter().map(String::as_str).collect();
+    for row in catalog.rows().filter(|r| removed.contains(r.key())) {
+        by_group.entry(row.group()).or_default();
     }
     let mut next = current.clone();
     next.generation += 1;
@@ -78,17 +85,21 @@ pub fn apply_update(
     for (group, mut rows) in by_group {
         update.rows += rows.len() as u64;
         let existing = next.segments.iter().filter(|s| s.group() == group).count();
-        if existing + 1 > MAX_SEGMENTS_PER_GROUP {
+        let removes = catalog
+            .rows()
+            .any(|r| r.group() == group && removed.contains(r.key()));
+        if existing + 1 > MAX_SEGMENTS_PER_GROUP || removes {
             let mut merged: BTreeMap<String, CatalogEntry> = catalog
                 .rows()
-                .filter(|r| r.group() == group)
+                .filter(|r| r.group() == group && !removed.contains(r.key()))
                 .map(|r| (r.key().to_string(), r.to_entry()))
                 .collect();
             merged.extend(rows.drain(..).map(|e| (e.key.clone(), e)));
             let merged: Vec<CatalogEntry> = merged.into_values().collect();
-            let info = index.write_segment(&group, &merged)?;
             next.segments.retain(|s| s.group() != group);
-            next.segments.push(info);
+            if !merged.is_empty() {
+                next.segments.push(index.write_segment(&group, &merged)?);
+            }
             update.groups_merged += 1;
         } else {
             rows.sort_by(|a, b| a.key.cmp(&b.key));

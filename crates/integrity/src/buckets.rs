@@ -82,7 +82,11 @@ impl Buckets {
         let mut body = Vec::new();
         let fetched = store
             .read_with_metadata(key, &mut body)
-            .map(|(_, metadata)| Fetched { body, metadata });
+            .map(|(info, metadata)| Fetched {
+                body,
+                info,
+                metadata,
+            });
         as_in_s3(bucket, key, fetched)
     }
 

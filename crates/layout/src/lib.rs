@@ -27,6 +27,7 @@
 pub mod key;
 pub mod paths;
 pub mod printable;
+pub mod sealed;
 mod select;
 mod shard;
 mod skip;

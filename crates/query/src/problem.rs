@@ -41,6 +41,9 @@ pub enum ObjectProblem {
         /// The cap.
         cap: u64,
     },
+    /// The object read is not the one listed or indexed (see
+    /// [`trailscan_archive::ObjectRef::change_seen_in`]); it was read as it is now.
+    Changed(String),
     /// Records without a readable `eventTime`; they cannot be ordered or windowed.
     RecordsWithoutTime {
         /// How many.
@@ -86,6 +89,10 @@ impl fmt::Display for ObjectProblem {
             ObjectProblem::OversizedRecords { count, first_index, first_bytes, cap } => write!(
                 f,
                 "{count} record(s) are larger than {cap} bytes and were skipped unparsed (first: record {first_index}, {first_bytes} bytes; raise --max-record-size to read them)"
+            ),
+            ObjectProblem::Changed(what) => write!(
+                f,
+                "changed since it was listed or indexed ({what}); read as it is now (CloudTrail writes each file once: run `trailscan validate-logs` on it)"
             ),
             ObjectProblem::RecordsWithoutTime { count, first_index } => write!(
                 f,

@@ -7,7 +7,7 @@ use std::sync::{mpsc, Mutex, PoisonError};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use trailscan_archive::inflate::inflate_gzip;
-use trailscan_archive::{ObjectRef, ObjectStore, StoreError};
+use trailscan_archive::{ObjectInfo, ObjectRef, ObjectStore, StoreError};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser};
 
 use crate::prefilter::Prefilter;
@@ -127,7 +127,7 @@ impl Worker {
     fn scan_object<S: RecordSink>(
         &mut self,
         object: &ObjectRef,
-        fetched: Option<Result<Vec<u8>, StoreError>>,
+        fetched: Option<Result<(Vec<u8>, ObjectInfo), StoreError>>,
         wanted: &Wanted<'_>,
         options: &ScanOptions<'_>,
         sink: &mut S,
@@ -140,15 +140,23 @@ impl Worker {
             (options.report)(object, &problem);
         };
         let read = match fetched {
-            Some(fetched) => fetched.map(|body| self.compressed = body),
-            None => options
-                .source
-                .read(&object.key, &mut self.compressed)
-                .map(drop),
+            Some(fetched) => fetched.map(|(body, info)| {
+                self.compressed = body;
+                info
+            }),
+            None => options.source.read(&object.key, &mut self.compressed),
         };
-        if let Err(e) = read {
-            fail(stats, sink, ObjectProblem::read(&e));
-            return Ok(true);
+        let info = match read {
+            Ok(info) => info,
+            Err(e) => {
+                fail(stats, sink, ObjectProblem::read(&e));
+                return Ok(true);
+            }
+        };
+        let mut problems = Vec::new();
+        // Verified as read: an object an index answered for was never listed by this run.
+        if let Some(change) = object.change_seen_in(&info) {
+            problems.push(ObjectProblem::Changed(change));
         }
         stats.bytes_read += self.compressed.len() as u64;
         self.compressed_sha256 = options
@@ -161,12 +169,12 @@ impl Worker {
         ) {
             Ok(info) => info,
             Err(e) => {
+                problems.iter().for_each(|p| (options.report)(object, p));
                 fail(stats, sink, ObjectProblem::Inflate(e));
                 return Ok(true);
             }
         };
         stats.bytes_inflated += self.inflated.len() as u64;
-        let mut problems = Vec::new();
         if inflated.trailing_bytes > 0 {
             problems.push(ObjectProblem::TrailingData {
                 bytes: inflated.trailing_bytes,
@@ -359,7 +367,7 @@ fn fetched_ahead<'o, R>(
             options
                 .source
                 .read_each(&keys, requests, false, &mut |index, fetched| {
-                    let fetched = fetched.map(|f| f.body);
+                    let fetched = fetched.map(|f| (f.body, f.info));
                     // The consumer is gone only when the scan ended early.
                     !stop.load(Ordering::Relaxed) && sender.send((&objects[index], fetched)).is_ok()
                 });
@@ -369,7 +377,8 @@ fn fetched_ahead<'o, R>(
 }
 
 /// Objects with their bodies (or why not), as the store delivers them.
-type FetchedObjects<'o> = mpsc::IntoIter<(&'o ObjectRef, Result<Vec<u8>, StoreError>)>;
+type FetchedObjects<'o> =
+    mpsc::IntoIter<(&'o ObjectRef, Result<(Vec<u8>, ObjectInfo), StoreError>)>;
 
 /// Scans `objects` in parallel. Each pool thread gets its own worker and sink (from
 /// `new_sink`), taken once per object, never per record; at the end the sinks are combined
@@ -406,7 +415,8 @@ where
         .map(|_| Mutex::new(None))
         .collect();
     // One object through the thread's own worker and sink; false once the scan should stop.
-    let scan_one = |object: &ObjectRef, fetched: Option<Result<Vec<u8>, StoreError>>| {
+    let scan_one = |object: &ObjectRef,
+                    fetched: Option<Result<(Vec<u8>, ObjectInfo), StoreError>>| {
         if stop.load(Ordering::Relaxed) {
             return Ok(());
         }

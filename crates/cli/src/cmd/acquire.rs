@@ -89,7 +89,7 @@ fn copy_fetched(
     existing: Option<&ManifestEntry>,
     fetched: Result<Fetched, StoreError>,
 ) -> Outcome {
-    let Fetched { body, metadata } = match fetched {
+    let Fetched { body, metadata, .. } = match fetched {
         Ok(fetched) => fetched,
         Err(e) => return Outcome::Failed(e.problem.to_string()),
     };

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use trailscan_archive::{is_s3_url, open_existing, LocalFolder, S3Options};
-use trailscan_engine::Source;
+use trailscan_engine::{IndexCheck, Source, SourceOptions};
 use trailscan_export::{
     athena_ddl, claim_table, day_string, export_objects, exported_regions, AthenaTable,
     DeliveryDay, Destination, Exported, Format, PartitionWriter, RowSink, WriterOptions,
@@ -59,7 +59,14 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         .map(|shard| ShardDir::prepare(Arc::clone(&destination.store), run_id, shard))
         .transpose()?;
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
-    let opened = Source::open(&source.options, &progress)?;
+    // An export reads every file of its window but those whose events all miss it: its
+    // listing of the window costs little beside that, and gives every delivery day written
+    // (sealed or not) from the archive itself.
+    let options = SourceOptions {
+        index_check: IndexCheck::Full,
+        ..source.options.clone()
+    };
+    let opened = Source::open(&options, &progress)?;
     // Recorded once the source is known to be an archive: a mistyped source records nothing.
     claim_table(&*destination.store, definition)?;
     let listing = &opened.listing;

@@ -21,7 +21,12 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         let verified = verify_index(&source.options, &settings.index, sample, &progress)?;
         return Ok(print_verification(settings, &verified, &progress));
     }
-    let update = update_index(&source.options, &settings.index, &progress)?;
+    let update = update_index(
+        &source.options,
+        &settings.index,
+        settings.seal_after_secs,
+        &progress,
+    )?;
     progress.finish();
     for (name, problem) in &update.failed {
         let line = format!(
@@ -29,10 +34,23 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         );
         eprintln!("{}", printable(&line));
     }
+    for (day, broken) in &update.broken_seals {
+        let line = format!(
+            "trailscan: {day}: a sealed day whose files changed since it was sealed ({} files then, {} now: added, replaced or deleted since; a delivery later than --seal-after, or tampering: run `trailscan validate-logs`); indexed as it is now",
+            broken.then, broken.now
+        );
+        eprintln!("{}", printable(&line));
+    }
     if !source.quiet {
         print_update(&update, started);
     }
-    let problems = update.failed.len() + update.listing_problems;
+    // CloudTrail writes each file once: one changed or deleted since indexed is reported
+    // with the run's exit status, as a sealed day that changed is.
+    let problems = update.failed.len()
+        + update.listing_problems
+        + update.broken_seals.len()
+        + update.changed
+        + update.deleted;
     Ok(exit_codes::completed(problems as u64))
 }
 
@@ -59,6 +77,11 @@ fn print_update(update: &IndexUpdate, started: Instant) {
         update.listed - (indexed + update.failed.len()),
         update.failed.len(),
         update.deleted,
+    );
+    let (sealed_now, sealed_before) = update.sealed_days;
+    eprintln!(
+        "  sealed days with files: {sealed_now} ({sealed_before} before this update; {} changed since sealed); lookups list only the days after",
+        update.broken_seals.len()
     );
     eprintln!(
         "  the index holds {objects} object rows ({events} events) in {} segments, {:.1} MB ({:.1} bytes per event); {:.3} s",

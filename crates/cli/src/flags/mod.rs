@@ -183,6 +183,18 @@ pub struct IndexArgs {
     )]
     pub sample: f64,
 
+    /// Seal each delivery day this long after its end: a lookup then answers it from the index
+    /// without listing it, and every update re-checks it (e.g. 48h, 2d, 0s). CloudTrail
+    /// delivers into the current day's folder, late files at most into the previous day's.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2d",
+        value_parser = parse_duration,
+        help_heading = "Index"
+    )]
+    pub seal_after: i64,
+
     #[command(flatten)]
     pub source: SourceArgs,
 }
@@ -415,6 +427,29 @@ pub struct SourceArgs {
     /// Scan without the index, even if --index or TRAILSCAN_INDEX names one.
     #[arg(long, help_heading = "Index")]
     pub no_index: bool,
+
+    /// What a question through the index checks of the archive. `sealed` (the default):
+    /// days the index has sealed are answered from it without listing them, only the days
+    /// after are listed, and every file read is checked against the index as it is read.
+    /// `full`: every day of the window is listed and every file compared with the index,
+    /// reporting each file added, changed or deleted since it was indexed.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value_t = IndexCheck::Sealed,
+        help_heading = "Index"
+    )]
+    pub index_check: IndexCheck,
+}
+
+/// `--index-check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IndexCheck {
+    /// Trust sealed days; list only the others; verify what is read.
+    Sealed,
+    /// List and compare everything.
+    Full,
 }
 
 /// How to reach S3, for an `s3://` source.

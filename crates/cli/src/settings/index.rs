@@ -16,6 +16,8 @@ pub struct IndexSettings {
     pub index: String,
     /// `--verify`: the share of indexed files to rebuild and compare.
     pub verify: Option<f64>,
+    /// `--seal-after`, in seconds.
+    pub seal_after_secs: i64,
 }
 
 impl IndexSettings {
@@ -50,6 +52,7 @@ impl IndexSettings {
             source: SourceSettings::new(&args.source, ObjectKind::Log, &request)?,
             index,
             verify: args.verify.then_some(args.sample),
+            seal_after_secs: args.seal_after,
         })
     }
 }

@@ -19,7 +19,7 @@ pub use trace::TraceSettings;
 pub use validate::{MergeSettings, ValidateSettings};
 
 use anyhow::Result;
-use trailscan_engine::SourceOptions;
+use trailscan_engine::{IndexCheck, SourceOptions};
 use trailscan_layout::key::{is_account_id, ObjectKind};
 use trailscan_layout::{Selection, Shard};
 use trailscan_query::{parse_attribute_arg, parse_time_arg, LookupRequest};
@@ -76,6 +76,10 @@ impl SourceSettings {
                 max_inflated_bytes: args.max_inflated_size,
                 max_record_bytes: args.max_record_size,
                 index: args.index.clone().filter(|_| !args.no_index),
+                index_check: match args.index_check {
+                    crate::flags::IndexCheck::Sealed => IndexCheck::Sealed,
+                    crate::flags::IndexCheck::Full => IndexCheck::Full,
+                },
             },
             quiet: args.quiet,
             no_progress: args.no_progress,
