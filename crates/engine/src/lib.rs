@@ -19,12 +19,12 @@
 //! it:
 //!
 //! ```
-//! use trailscan_engine::{update_index, Silent, Source, SourceOptions};
+//! use trailscan_engine::{update_index, Silent, Source, SourceOptions, DEFAULT_SEAL_AFTER_SECS};
 //! use trailscan_query::{parse_attribute_arg, LookupRequest, NewestFirst};
 //!
 //! # let folder = tempfile::tempdir()?;
 //! # let index = folder.path().to_str().unwrap();
-//! # update_index(&SourceOptions::new("../../fixtures/sample-archive"), index, &Silent)?;
+//! # update_index(&SourceOptions::new("../../fixtures/sample-archive"), index, DEFAULT_SEAL_AFTER_SECS, &Silent)?;
 //! let options = SourceOptions {
 //!     index: Some(index.to_string()),
 //!     ..SourceOptions::new("../../fixtures/sample-archive")
