@@ -44,7 +44,7 @@ pub use open::{is_s3_url, open_archive, open_destination, open_existing};
 pub use s3_options::S3Options;
 pub use store::{
     key_under, read_each_with_threads, DirListing, Fetched, ObjectInfo, ObjectMetadata,
-    ObjectStore, Operation, Problem, RequestCounts, StoreError, UserMetadata, WriteMode,
+    ObjectStore, Operation, Problem, Ranges, RequestCounts, StoreError, UserMetadata, WriteMode,
 };
 
 /// Requests kept in flight to S3 before any round trip was timed (the listing's first

@@ -342,6 +342,16 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         Ok(bytes::Bytes::from(buf))
     }
 
+    /// Opens an object for reading parts of it ([`Ranges`]): on disk, the file, read where
+    /// asked (no mapping, no copy of the rest); the default reads it whole once (one request
+    /// to S3, where parts would cost one each).
+    fn open_ranges(&self, key: &str) -> Result<Box<dyn Ranges>, StoreError> {
+        Ok(Box::new(WholeObject {
+            key: self.display_key(key),
+            bytes: self.read_shared(key)?,
+        }))
+    }
+
     /// Reads an object into `buf` with its metadata; `None` where the store cannot know it (a
     /// copy on disk without its `.s3meta.json` sidecar).
     fn read_with_metadata(
@@ -396,6 +406,57 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// CloudTrail client sharing an S3 bucket's configuration: `s3::S3Bucket::of`) can ask
     /// for it without this trait naming every kind of store.
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// An object opened for reading parts of it.
+pub trait Ranges: Send {
+    /// Its size.
+    fn len(&self) -> u64;
+
+    /// Whether it is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills `buf` from `offset`: an error where the object ends first.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), StoreError>;
+}
+
+/// An object read whole, its parts served from memory.
+struct WholeObject {
+    key: String,
+    bytes: bytes::Bytes,
+}
+
+impl Ranges for WholeObject {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), StoreError> {
+        let part = usize::try_from(offset)
+            .ok()
+            .and_then(|at| self.bytes.get(at..at.checked_add(buf.len())?));
+        match part {
+            Some(part) => {
+                buf.copy_from_slice(part);
+                Ok(())
+            }
+            None => Err(past_the_end(&self.key)),
+        }
+    }
+}
+
+/// A read past an object's end.
+pub(crate) fn past_the_end(target: &str) -> StoreError {
+    StoreError::new(
+        Operation::Read,
+        target,
+        Problem::Io(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "a read past its end",
+        )),
+    )
 }
 
 /// `base/rel`, or `rel` when `base` is empty: the key of `rel` under a store's base.

@@ -378,7 +378,9 @@ fn a_month_deleted_whole_is_named_as_deleted() {
 }
 
 /// Damaged, missing, foreign and newer-format indexes are errors naming the file (exit 255),
-/// never a shorter answer; --no-index is the way around.
+/// never a shorter answer; --no-index is the way around. The full check reads every segment
+/// of the window; the sealed one reads what the question needs, so that a damaged file it
+/// did not need leaves the answer the scan's, and one it needed is the same error.
 #[test]
 fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -403,7 +405,13 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
         let broken = dir.path().join(name);
         copy_tree(&good, &broken);
         how(&broken);
-        let (code, out, err) = lookup(&broken, &[]);
+        let (sealed_code, sealed_out, sealed_err) = lookup(&broken, &[]);
+        assert!(
+            (sealed_code == 255 && sealed_out.is_empty())
+                || (sealed_code, &sealed_out) == (0, &scan),
+            "{name}: the sealed check answered otherwise: {sealed_err}"
+        );
+        let (code, out, err) = lookup(&broken, &["--index-check", "full"]);
         assert!(out.is_empty(), "{name}: printed an answer");
         let (no_index_code, no_index_out, _) = lookup(&broken, &["--no-index"]);
         assert_eq!(
@@ -479,6 +487,41 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
     let (code, _, err) = lookup(&dir.path().join("nowhere"), &[]);
     assert_eq!(code, 255);
     assert!(err.contains("nowhere"), "{err}");
+    // Summaries, which the sealed check reads first: each bucket is checked as it is probed.
+    let summaries = |d: &Path| -> Vec<PathBuf> {
+        trailscan_fixtures::files_under(&d.join("segments"))
+            .unwrap()
+            .into_iter()
+            .filter(|p| s(p).ends_with(".summary"))
+            .collect()
+    };
+    let summary_damage = |name: &str, how: &dyn Fn(&Path)| -> String {
+        let broken = dir.path().join(name);
+        copy_tree(&good, &broken);
+        summaries(&broken).iter().for_each(|p| how(p));
+        let (code, out, err) = lookup(&broken, &[]);
+        assert_eq!(code, 255, "{name}: {err}");
+        assert!(out.is_empty(), "{name}: printed an answer");
+        assert!(err.contains(".summary"), "{name}: {err}");
+        err
+    };
+    let err = summary_damage("summary-flipped", &|p| {
+        let mut bytes = fs::read(p).unwrap();
+        // Past the part's header: every bucket's filter.
+        bytes[1032..].iter_mut().for_each(|b| *b ^= 0x55);
+        fs::write(p, bytes).unwrap();
+    });
+    assert!(err.contains("XXH3 checksum does not match"), "{err}");
+    let err = summary_damage("summary-truncated", &|p| {
+        let bytes = fs::read(p).unwrap();
+        fs::write(p, &bytes[..bytes.len() - 2]).unwrap();
+    });
+    assert!(
+        err.contains("not the") && err.contains("the snapshot says"),
+        "{err}"
+    );
+    let err = summary_damage("summary-missing", &|p| fs::remove_file(p).unwrap());
+    assert!(err.contains("missing or unreadable"), "{err}");
 }
 
 /// Two updates from the same generation: the one that publishes second fails and says so,
@@ -634,12 +677,13 @@ fn an_index_in_s3_over_an_archive_in_s3() {
     let lists = count("source ", "LIST");
     assert!((10..=60).contains(&lists), "{lists} LISTs: {err}");
     // The index: no listing of its generations; the pointer, the snapshot it names, the
-    // next generation asked for (not there), and the segments of the window.
+    // next generation asked for (not there), the summaries of the window's 7 segments, and
+    // the one segment whose summary may hold the id.
     assert_eq!(count("index ", "LIST"), 0, "{err}");
     assert_eq!(
         count("index ", "GET"),
-        3 + 7,
-        "the pointer, the snapshot, the next one, 7 segments: {err}"
+        3 + 7 + 1,
+        "the pointer, the snapshot, the next one, 7 summaries, 1 segment: {err}"
     );
     // The same index answers for the copy on disk too (its keys are the bucket's).
     let disk = sample_archive();

@@ -15,6 +15,7 @@ use trailscan_records::{event_identity, AttributeKey};
 use crate::index_use::IndexUse;
 use crate::rounds::{window_of, RoundReader};
 use crate::source::Source;
+use crate::Error;
 
 /// A trace's answer and what reading it cost.
 pub struct TraceRun {
@@ -33,17 +34,14 @@ pub fn trace(
     scan: &LookupRequest,
     uses: &LookupRequest,
     traced: &Traced,
-) -> TraceRun {
+) -> Result<TraceRun, Error> {
     let mut reader = RoundReader::new(source, scan);
-    let gathered = match gather(&mut reader, traced, window_of(scan), window_of(uses)) {
-        Ok(gathered) => gathered,
-        Err(never) => match never {},
-    };
-    TraceRun {
+    let gathered = gather(&mut reader, traced, window_of(scan), window_of(uses))?;
+    Ok(TraceRun {
         gathered,
         stats: reader.stats,
         index_use: reader.index_use,
-    }
+    })
 }
 
 /// A summary's answer and what reading it cost.
@@ -66,14 +64,14 @@ pub fn summarize(
     scan: &LookupRequest,
     window: &LookupRequest,
     subject: &Subject,
-) -> SummaryRun {
+) -> Result<SummaryRun, Error> {
     // With an index, a key or a Username is a probe; a principal or an IP is read for.
     let hashes = match subject {
         Subject::AccessKey(key) => vec![value_hash(AttributeKey::AccessKeyId, key)],
         Subject::Username(name) => vec![value_hash(AttributeKey::Username, name)],
         Subject::Principal(_) | Subject::SourceIp(_) => Vec::new(),
     };
-    let (objects, index_use) = source.objects_for_round(scan, Probes::All(&hashes));
+    let (objects, index_use) = source.objects_for_round(scan, Probes::All(&hashes))?;
     let counted = Mutex::new(HashSet::new());
     let counted = &counted;
     // A key or an IP is written plainly: records without it (or a CreateAccessKey) are not
@@ -119,15 +117,13 @@ pub fn summarize(
     // Without pruning the pass read the whole scan, long-term keys' issuances too.
     let long_term_kept = !reader.prunes();
     let mut planner = Planner::new(keys, window_of(scan), HashSet::new(), long_term_kept);
-    if let Err(never) = follow_chains(&mut reader, &mut planner, &mut summary.evidence) {
-        match never {}
-    }
-    SummaryRun {
+    follow_chains(&mut reader, &mut planner, &mut summary.evidence)?;
+    Ok(SummaryRun {
         summary,
         duplicates,
         stats: reader.stats,
         index_use: reader.index_use,
-    }
+    })
 }
 
 /// A worker's share of a summary's pass.

@@ -307,8 +307,8 @@ pub fn update_index(
             (store.display_key(&format!("{}/{day}", b.folder)), b)
         })
         .collect();
-    let with_problems = rows.iter().filter(|r| r.problem.is_some()).count();
-    let (indexed, events) = (rows.len(), rows.iter().map(|r| r.events).sum::<u64>());
+    let with_problems = rows.iter().filter(|r| r.entry.problem.is_some()).count();
+    let (indexed, events) = (rows.len(), rows.iter().map(|r| r.entry.events).sum::<u64>());
     let sealed_days = (resealed.days.len() as u64, previous_days.len() as u64);
     let mut base = current.clone();
     base.sealed = resealed.ranges;

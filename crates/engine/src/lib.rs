@@ -36,7 +36,7 @@
 //!     )?,
 //!     ..LookupRequest::default()
 //! };
-//! let (objects, index_use) = source.objects_to_read(&request);
+//! let (objects, index_use) = source.objects_to_read(&request)?;
 //! let newest_first = || NewestFirst::new(None, None);
 //! let (collector, _stats) = source.scan(&objects, &request, false, newest_first, NewestFirst::merge)?;
 //! let events: Vec<_> = collector.finish()?.events.collect::<Result<_, _>>()?;

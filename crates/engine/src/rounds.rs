@@ -8,6 +8,7 @@ use trailscan_records::AttributeKey;
 
 use crate::index_use::IndexUse;
 use crate::source::Source;
+use crate::Error;
 
 /// A round's reader over a source: every round reads with `scan`'s attributes and
 /// categories, in the round's window.
@@ -58,7 +59,7 @@ pub fn window_of(request: &LookupRequest) -> Window {
 }
 
 impl Executor for RoundReader<'_, '_> {
-    type Error = std::convert::Infallible;
+    type Error = Error;
 
     fn prunes(&self) -> bool {
         self.source.has_index()
@@ -84,27 +85,30 @@ impl Executor for RoundReader<'_, '_> {
             Prefilter::any_of(&needles.iter().map(|n| n.as_bytes()).collect::<Vec<_>>())
         });
         let request = in_window(self.scan, round.window);
-        let (objects, used) = self.source.objects_for_round(&request, probes);
+        let (objects, used) = self.source.objects_for_round(&request, probes)?;
         if let Some(used) = used {
             self.index_use = Some(IndexUse::and_then(self.index_use, used));
         }
         let interest = &round.interest;
-        let (sink, stats) = self.source.scan_prefiltered(
-            &objects,
-            self.scan,
-            false,
-            prefilter.as_ref(),
-            || EvidenceSink {
-                evidence: Evidence::default(),
-                interest,
-            },
-            |a, b| {
-                Ok(EvidenceSink {
-                    evidence: a.evidence.merge(b.evidence),
-                    ..a
-                })
-            },
-        )?;
+        let (sink, stats) = self
+            .source
+            .scan_prefiltered(
+                &objects,
+                self.scan,
+                false,
+                prefilter.as_ref(),
+                || EvidenceSink {
+                    evidence: Evidence::default(),
+                    interest,
+                },
+                |a, b| {
+                    Ok(EvidenceSink {
+                        evidence: a.evidence.merge(b.evidence),
+                        ..a
+                    })
+                },
+            )
+            .unwrap_or_else(|never| match never {});
         self.stats.add(&stats);
         Ok(sink.evidence)
     }

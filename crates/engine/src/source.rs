@@ -6,11 +6,11 @@ use std::sync::{Mutex, PoisonError};
 
 use trailscan_archive::{
     alongside, default_threads, list_unsealed, open_archive, open_existing, Listing, ObjectRef,
-    ObjectStore, RequestCounts, S3Options,
+    ObjectStore, S3Options,
 };
 use trailscan_index::{
     deleted_since_indexed, groups_of, plan_probes, plan_sealed, value_hash, Caps, Catalog,
-    IndexError, IndexPlan, IndexStore, Probes, SealMap, SegmentInfo, Snapshot,
+    IndexError, IndexPlan, IndexReader, Probes, SealMap,
 };
 use trailscan_layout::Selection;
 use trailscan_query::{
@@ -110,11 +110,16 @@ pub struct Source<'r> {
     pub pool: rayon::ThreadPool,
     reporter: &'r dyn Reporter,
     options: SourceOptions,
-    /// The index's rows for the listed objects' groups; taken (and freed) by the first
-    /// [`Source::objects_to_read`], so that the scan has the memory, or kept for rounds.
-    index: Mutex<Option<Catalog>>,
-    /// The S3 requests reading the index took, where it is in S3.
-    index_requests: Option<RequestCounts>,
+    /// The index, its segments read as questions need them.
+    index: Option<IndexReader>,
+    /// The rows of the index's groups that hold days not sealed (every group of the window,
+    /// with `--index-check full`): compared with the listing of those days. Taken (and freed)
+    /// by the first [`Source::objects_to_read`], so that the scan has the memory, or kept for
+    /// rounds.
+    open_rows: Mutex<Option<Catalog>>,
+    /// The index's segments of the window's wholly sealed groups: read only where their
+    /// summaries say they may hold a match.
+    sealed_segments: Vec<usize>,
     /// Indexed objects no longer listed, found (and reported) by the first round of reading.
     deleted_in_rounds: std::sync::OnceLock<u64>,
     /// The days the index sealed, which were not listed (with `--index-check sealed`).
@@ -139,29 +144,30 @@ impl<'r> Source<'r> {
         // Sealed days are not listed, except for a shard: which day folders a shard takes is
         // decided from the list of them all, as every other shard decides it.
         let seals = match &index {
-            Some((_, snapshot))
+            Some(reader)
                 if options.index_check == IndexCheck::Sealed
                     && options.selection.shard.is_none() =>
             {
-                Some(
-                    SealMap::new(&snapshot.sealed).map_err(|problem| IndexError::Corrupt {
-                        file: options.index.clone().unwrap_or_default(),
-                        problem,
-                    })?,
-                )
+                let sealed = &reader.snapshot().sealed;
+                Some(SealMap::new(sealed).map_err(|problem| IndexError::Corrupt {
+                    file: options.index.clone().unwrap_or_default(),
+                    problem,
+                })?)
             }
             _ => None,
         };
         let sealed_days = |folder: &str| seals.as_ref()?.get(folder);
-        // The index is read beside the listing: the segments the selection may need, narrowed
-        // to the listed objects' groups once the listing is in. From S3 that saves the
-        // index's round trips; on disk, the listing's stats and the segments' decoding run on
-        // both cores.
-        let (listing, index) = alongside(
-            || {
-                let (index_store, snapshot) = index.as_ref()?;
-                Some(load_index(&**index_store, snapshot, &options.selection))
-            },
+        let (open_segments, sealed_segments) = match &index {
+            Some(reader) => {
+                reader.split_open(&reader.segments_for(&options.selection), seals.as_ref())
+            }
+            None => (Vec::new(), Vec::new()),
+        };
+        // The segments of groups not wholly sealed are read beside the listing. From S3 that
+        // saves the index's round trips; on disk, the listing's stats and the segments'
+        // decoding run on both cores.
+        let (listing, open_rows) = alongside(
+            || Some(index.as_ref()?.catalog(&open_segments)),
             || {
                 let sealed = seals.as_ref().map(|_| &sealed_days as _);
                 list_unsealed(&*store, &options.selection, sealed)
@@ -181,17 +187,21 @@ impl<'r> Source<'r> {
         for miss in &misses {
             reporter.problem(miss);
         }
-        let (index, index_requests) = match index.transpose()? {
-            Some((mut catalog, requests)) => {
+        let open_rows = match open_rows.transpose()? {
+            Some(mut catalog) => {
                 // Rows of groups nothing was listed in stay where the window's listing should
                 // have found them: a group deleted whole is named as deleted.
                 let selection = &options.selection;
                 catalog.retain_groups(&groups_of(&listing.objects), |delivered| {
                     selection.delivery_period_may_match(delivered, delivered)
                 });
-                (Some(catalog), requests)
+                if let Some(reader) = &index {
+                    // Read once: the rows kept are in `open_rows`.
+                    reader.forget();
+                }
+                Some(catalog)
             }
-            None => (None, None),
+            None => None,
         };
         Ok(Source {
             pool: worker_pool(options.threads)?,
@@ -199,8 +209,9 @@ impl<'r> Source<'r> {
             store,
             reporter,
             options: options.clone(),
-            index: Mutex::new(index),
-            index_requests,
+            index,
+            open_rows: Mutex::new(open_rows),
+            sealed_segments,
             deleted_in_rounds: std::sync::OnceLock::new(),
             seals,
             misses: misses.len() as u64,
@@ -209,10 +220,7 @@ impl<'r> Source<'r> {
 
     /// Whether an index decides which objects are read.
     pub fn has_index(&self) -> bool {
-        self.index
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
+        self.index.is_some()
     }
 
     /// Listing problems, accounts and regions asked for that the archive has no folder of,
@@ -228,7 +236,11 @@ impl<'r> Source<'r> {
     /// What the run cost in S3 requests, source and index, for a summary; `None` on disk.
     pub fn requests_line(&self) -> Option<String> {
         let source = self.store.requests_made().map(|r| format!("source {r}"));
-        let index = self.index_requests.map(|r| format!("index {r}"));
+        let index = self
+            .index
+            .as_ref()
+            .and_then(|reader| reader.store().requests_made())
+            .map(|r| format!("index {r}"));
         let parts: Vec<String> = source.into_iter().chain(index).collect();
         (!parts.is_empty()).then(|| format!("  S3: {}", parts.join("; ")))
     }
@@ -240,10 +252,10 @@ impl<'r> Source<'r> {
     pub fn objects_to_read(
         &self,
         request: &LookupRequest,
-    ) -> (Cow<'_, [ObjectRef]>, Option<IndexUse>) {
+    ) -> Result<(Cow<'_, [ObjectRef]>, Option<IndexUse>), Error> {
         let listed = &self.listing.objects;
         let catalog = self
-            .index
+            .open_rows
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
@@ -256,7 +268,7 @@ impl<'r> Source<'r> {
                     .map(|a| value_hash(a.key, &a.value))
                     .collect();
                 let probes = Probes::All(&hashes);
-                let planned = self.plan(catalog, listed, request, probes);
+                let planned = self.plan(catalog, listed, request, probes)?;
                 let deleted = deleted_since_indexed(
                     catalog,
                     listed,
@@ -281,9 +293,12 @@ impl<'r> Source<'r> {
         if let Some(catalog) = catalog {
             let_catalog_go(catalog, objects.len());
         }
+        if let Some(reader) = &self.index {
+            reader.forget();
+        }
         let bytes = objects.iter().map(|o| o.size).sum();
         self.reporter.scanning(objects.len() as u64, bytes);
-        (objects, used)
+        Ok((objects, used))
     }
 
     /// The listed objects a round of reading needs for `request`'s window. One rule, with or
@@ -297,7 +312,7 @@ impl<'r> Source<'r> {
         &self,
         request: &LookupRequest,
         probes: Probes<'_>,
-    ) -> (Vec<ObjectRef>, Option<IndexUse>) {
+    ) -> Result<(Vec<ObjectRef>, Option<IndexUse>), Error> {
         let window = Selection {
             start: request.start.map(|t| t.secs),
             end: request.end.map(|t| t.secs.saturating_add(1)),
@@ -310,11 +325,14 @@ impl<'r> Source<'r> {
             .filter(|o| window.check(&o.layout).is_ok())
             .cloned()
             .collect();
-        let guard = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let guard = self
+            .open_rows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(catalog) = guard.as_ref() else {
-            return (delivered, None);
+            return Ok((delivered, None));
         };
-        let planned = self.plan(catalog, &delivered, request, probes);
+        let planned = self.plan(catalog, &delivered, request, probes)?;
         // The first round looks for indexed objects no longer listed, once for all rounds.
         let deleted = *self.deleted_in_rounds.get_or_init(|| {
             let listed = &self.listing.objects;
@@ -332,34 +350,39 @@ impl<'r> Source<'r> {
             deleted.len() as u64
         });
         let used = IndexUse::of(&planned, deleted);
-        (planned.read, Some(used))
+        Ok((planned.read, Some(used)))
     }
 
-    /// What the index decides for `request`: of the `listed` objects, and of the sealed days
-    /// (which were not listed), the objects to read.
+    /// What the index decides for `request`: of the `listed` objects (with `open_rows`, the
+    /// index's rows of groups not wholly sealed), and of the sealed days (which were not
+    /// listed: their segments read only where their summaries may hold a match), the objects
+    /// to read.
     fn plan(
         &self,
-        catalog: &Catalog,
+        open_rows: &Catalog,
         listed: &[ObjectRef],
         request: &LookupRequest,
         probes: Probes<'_>,
-    ) -> IndexPlan {
+    ) -> Result<IndexPlan, Error> {
         let caps = self.options.caps();
-        let planned = plan_probes(catalog, listed, request, probes, caps);
-        match &self.seals {
-            None => planned,
-            Some(seals) => {
-                // The window of the request, as the listing would have selected files.
-                let selection = Selection {
-                    start: request.start.map(|t| t.secs),
-                    end: request.end.map(|t| t.secs.saturating_add(1)),
-                    ..self.options.selection.clone()
-                };
-                let base = self.store.base();
-                let sealed = plan_sealed(catalog, seals, &selection, base, request, probes, caps);
-                planned.and(sealed)
-            }
-        }
+        let planned = plan_probes(open_rows, listed, request, probes, caps);
+        let (Some(seals), Some(reader)) = (&self.seals, &self.index) else {
+            return Ok(planned);
+        };
+        // The window of the request, as the listing would have selected files.
+        let selection = Selection {
+            start: request.start.map(|t| t.secs),
+            end: request.end.map(|t| t.secs.saturating_add(1)),
+            ..self.options.selection.clone()
+        };
+        let base = self.store.base();
+        let in_open = plan_sealed(open_rows, seals, &selection, base, request, probes, caps);
+        let picked = reader.may_match(&self.sealed_segments, &selection, request, probes, caps)?;
+        let sealed_rows = reader.catalog(&picked.read)?;
+        let mut sealed = plan_sealed(&sealed_rows, seals, &selection, base, request, probes, caps);
+        sealed.via_index += picked.objects_ruled_out;
+        sealed.sealed += picked.objects_ruled_out;
+        Ok(planned.and(in_open).and(sealed))
     }
 
     /// Scans `objects` (the listing's, or a batch of them) for `request` on the worker
@@ -476,37 +499,11 @@ pub fn report_deleted(reporter: &dyn Reporter, store: &dyn ObjectStore, keys: &[
     }
 }
 
-/// The index at `location` and its current snapshot.
-fn open_index(location: &str, s3: &S3Options) -> Result<(Box<dyn ObjectStore>, Snapshot), Error> {
+/// The index at `location`, its current snapshot read.
+fn open_index(location: &str, s3: &S3Options) -> Result<IndexReader, Error> {
     let index_store = open_existing(location, s3).map_err(|source| Error::OpenIndex {
         location: location.to_string(),
         source,
     })?;
-    let snapshot = IndexStore::new(&*index_store)
-        .current()?
-        .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
-    Ok((index_store, snapshot))
-}
-
-/// The rows of every segment of `snapshot` whose group (account x region x delivery month)
-/// `selection` may need, and the S3 requests the index took.
-fn load_index(
-    index_store: &dyn ObjectStore,
-    snapshot: &Snapshot,
-    selection: &Selection,
-) -> Result<(Catalog, Option<RequestCounts>), Error> {
-    let index = IndexStore::new(index_store);
-    let wanted = |s: &SegmentInfo| {
-        let month = s
-            .month
-            .split_once('-')
-            .and_then(|(y, m)| Some((y.parse().ok()?, m.parse().ok()?)));
-        selection.wants_account(&s.account)
-            && selection.wants_region(&s.region)
-            // A month that does not parse is read: the rows, not the name, decide.
-            && month.is_none_or(|(y, m)| selection.month_may_match(y, m))
-    };
-    let requests = index_store.requests_in_flight();
-    let catalog = index.load(snapshot, wanted, requests, false)?;
-    Ok((catalog, index_store.requests_made()))
+    Ok(IndexReader::open(index_store, location)?)
 }

@@ -67,7 +67,7 @@ fn a_broken_object_is_reported_to_the_reporter_and_the_scan_goes_on() {
     let heard = Heard::default();
     let source = Source::open(&SourceOptions::new(dir.path().to_str().unwrap()), &heard).unwrap();
     let request = LookupRequest::default();
-    let (objects, index_use) = source.objects_to_read(&request);
+    let (objects, index_use) = source.objects_to_read(&request).unwrap();
     assert_eq!((objects.len(), index_use), (files, None));
     let (_, stats) = source
         .scan(&objects, &request, false, || FnSink(every), |a, _| Ok(a))

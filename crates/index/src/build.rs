@@ -30,13 +30,23 @@ pub struct BuildOptions<'a> {
     pub progress: Option<&'a OnIndexed<'a>>,
 }
 
+/// An object indexed: its row, and the hashes its filter was built from.
+#[derive(Debug, Clone)]
+pub struct IndexedObject {
+    /// The catalog row.
+    pub entry: CatalogEntry,
+    /// The distinct lookup-value hashes of its records, which its segment's summary holds;
+    /// empty for a row with a problem (its segment is always read).
+    pub hashes: Vec<u64>,
+}
+
 /// Indexes `objects` on the current rayon pool: a catalog row for each object read (sorted
 /// by key), and the objects that could not be read with why (they stay out of the index, so
 /// that lookups read them).
 pub fn index_objects(
     objects: &[ObjectRef],
     options: &BuildOptions<'_>,
-) -> (Vec<CatalogEntry>, Vec<(ObjectRef, StoreError)>) {
+) -> (Vec<IndexedObject>, Vec<(ObjectRef, StoreError)>) {
     let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
     let done = map_fetched(
         options.source,
@@ -45,11 +55,11 @@ pub fn index_objects(
         false,
         |i, fetched| {
             let object = &objects[i];
-            let entry = fetched.map(|f| catalog_entry(object, &f.body, options));
-            if let (Some(progress), Ok(entry)) = (options.progress, &entry) {
-                progress(object, entry.events);
+            let indexed = fetched.map(|f| index_object(object, &f.body, options));
+            if let (Some(progress), Ok(indexed)) = (options.progress, &indexed) {
+                progress(object, indexed.entry.events);
             }
-            entry
+            indexed
         },
     );
     let (mut entries, mut failed) = (Vec::new(), Vec::new());
@@ -59,7 +69,7 @@ pub fn index_objects(
             Err(e) => failed.push((objects[i].clone(), e)),
         }
     }
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    entries.sort_by(|a: &IndexedObject, b| a.entry.key.cmp(&b.entry.key));
     failed.sort_by(|a, b| a.0.key.cmp(&b.0.key));
     (entries, failed)
 }
@@ -85,6 +95,15 @@ pub fn catalog_entry(
     compressed: &[u8],
     options: &BuildOptions<'_>,
 ) -> CatalogEntry {
+    index_object(object, compressed, options).entry
+}
+
+/// [`catalog_entry`] with the hashes of its filter.
+pub fn index_object(
+    object: &ObjectRef,
+    compressed: &[u8],
+    options: &BuildOptions<'_>,
+) -> IndexedObject {
     let mut entry = CatalogEntry {
         key: object.key.clone(),
         size: object.size,
@@ -101,8 +120,16 @@ pub fn catalog_entry(
         inflated_sha256: String::new(),
         filter: Vec::new(),
     };
-    SCRATCH.with(|scratch| fill_entry(&mut entry, compressed, options, &mut scratch.borrow_mut()));
-    entry
+    let hashes = SCRATCH.with(|scratch| {
+        let scratch = &mut scratch.borrow_mut();
+        fill_entry(&mut entry, compressed, options, scratch);
+        match entry.problem {
+            // Sorted and distinct: what the filter was built from.
+            None => scratch.hashes.clone(),
+            Some(_) => Vec::new(),
+        }
+    });
+    IndexedObject { entry, hashes }
 }
 
 fn fill_entry(

@@ -209,6 +209,7 @@ impl Catalog {
 }
 
 /// A segment's columns, typed once when read.
+#[derive(Clone)]
 pub(crate) struct Columns {
     pub(crate) key: StringArray,
     pub(crate) size: UInt64Array,

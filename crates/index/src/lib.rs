@@ -19,13 +19,17 @@ mod filter;
 mod group;
 mod hash;
 mod plan;
+mod reader;
 mod seal;
 mod segment;
 mod snapshot;
+pub mod summary;
 mod update;
 mod verify;
 
-pub use build::{catalog_entry, index_objects, BuildOptions, OnIndexed};
+pub use build::{
+    catalog_entry, index_object, index_objects, BuildOptions, IndexedObject, OnIndexed,
+};
 pub use catalog::{Catalog, CatalogEntry, Freshness, Row};
 pub use filter::{BadFilter, ValueFilter};
 pub use group::Group;
@@ -33,6 +37,7 @@ pub use hash::{issued_key_hash, record_hashes, value_hash, HASH_NAME, HASH_SEED}
 pub use plan::{
     deleted_since_indexed, groups_of, plan, plan_probes, plan_sealed, Caps, IndexPlan, Probes,
 };
+pub use reader::{IndexReader, SegmentsPicked};
 pub use seal::{
     day_fingerprints, reseal, sealable_through, BrokenSeal, DaySeal, Listed, Resealed, SealMap,
     SealedRange,

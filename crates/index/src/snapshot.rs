@@ -20,13 +20,14 @@ use serde::{Deserialize, Serialize};
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{key_under, map_fetched, ObjectStore, Problem, StoreError, WriteMode};
 
-use crate::catalog::Catalog;
-use crate::catalog::CatalogEntry;
+use crate::catalog::{Catalog, CatalogEntry, Columns};
 use crate::group::Group;
 use crate::hash::{HASH_NAME, HASH_SEED};
 use crate::seal::{DaySeal, SealedRange};
 use crate::segment::{read_columns, write_segment};
+use crate::summary::Summary;
 use crate::IndexError;
+use trailscan_layout::sealed::region_folder_and_day;
 
 /// What a snapshot says it is.
 pub const FORMAT_NAME: &str = "trailscan-index";
@@ -116,13 +117,31 @@ pub struct SegmentInfo {
     pub region: String,
     /// The group's delivery month.
     pub month: String,
-    /// The latest delivery time (epoch seconds, from the keys) of its objects: an update
-    /// lists only what was delivered since the newest of these, less a lag.
+    /// The earliest delivery time (epoch seconds, from the keys) of its objects.
+    pub first_delivered_at: i64,
+    /// The latest delivery time of its objects.
     pub last_delivered_at: i64,
+    /// The region folders (`…/ACCOUNT/KIND/REGION`) of its objects: with the seals, whether
+    /// every one of its rows lies in a sealed day.
+    pub folders: Vec<String>,
     /// Catalog rows.
     pub objects: u64,
     /// Records in its objects.
     pub events: u64,
+    /// The earliest and latest `eventTime` of its records (microseconds, rounded outwards),
+    /// if any: a lookup whose window misses them needs none of its rows.
+    pub event_micros: Option<(i64, i64)>,
+    /// Rows with a problem, which every lookup reads (and so reads the segment).
+    pub rows_with_problems: u64,
+    /// Its largest inflated object and largest record: a lookup with lower caps reads it.
+    pub max_inflated_bytes: u64,
+    /// See `max_inflated_bytes`.
+    pub max_record_bytes: u64,
+    /// The size and XXH3-64 (hex) of its summary (`segments/<SHA-256>.summary`, see
+    /// [`crate::summary`]).
+    pub summary_bytes: u64,
+    /// See `summary_bytes`.
+    pub summary_xxh3: String,
 }
 
 impl SegmentInfo {
@@ -300,6 +319,21 @@ impl<'s> IndexStore<'s> {
         thorough: bool,
     ) -> Result<Catalog, IndexError> {
         let picked: Vec<&SegmentInfo> = snapshot.segments.iter().filter(|s| wanted(s)).collect();
+        let mut catalog = Catalog::default();
+        for columns in self.load_columns(&picked, in_flight, thorough)? {
+            catalog.add(columns);
+        }
+        Ok(catalog)
+    }
+
+    /// Reads `picked` segments, `in_flight` at once, each checked against its XXH3 (and with
+    /// `thorough`, its SHA-256): each one's columns, in `picked`'s order.
+    pub(crate) fn load_columns(
+        &self,
+        picked: &[&SegmentInfo],
+        in_flight: usize,
+        thorough: bool,
+    ) -> Result<Vec<Vec<Columns>>, IndexError> {
         let keys: Vec<String> = picked.iter().map(|s| self.key(&s.file)).collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let check = |i: usize, body: Result<Bytes, StoreError>| {
@@ -342,35 +376,41 @@ impl<'s> IndexStore<'s> {
                 .collect()
         };
         read.sort_by_key(|(i, _)| *i);
-        let mut catalog = Catalog::default();
-        for (_, batches) in read {
-            catalog.add(batches?);
-        }
-        Ok(catalog)
+        read.into_iter().map(|(_, columns)| columns).collect()
     }
 
-    /// Writes a segment of `rows` (sorted by key) and says what it is. A segment already
-    /// there under the same name has the same bytes (the name is their hash).
+    /// Writes a segment of `rows` (sorted by key) with its `summary`, and says what it is. A
+    /// segment already there under the same name has the same bytes (the name is their hash).
     pub fn write_segment(
         &self,
         group: &Group,
         rows: &[CatalogEntry],
+        summary: &[u8],
     ) -> Result<SegmentInfo, IndexError> {
         let bytes = write_segment(rows)
             .map_err(|e| IndexError::Store(format!("cannot encode a segment: {e}")))?;
         let sha256 = sha256_hex(&bytes);
         let file = format!("{SEGMENTS}{sha256}.parquet");
-        match self
-            .store
-            .write(&self.key(&file), &bytes, None, WriteMode::CreateNew)
-        {
-            Ok(()) => {}
-            Err(StoreError {
-                problem: Problem::Exists,
-                ..
-            }) => {}
-            Err(e) => return Err(IndexError::Store(e.to_string())),
+        // The summary first: a segment a snapshot names always has one.
+        for (name, body) in [(summary_file(&sha256), summary), (file.clone(), &bytes[..])] {
+            match self
+                .store
+                .write(&self.key(&name), body, None, WriteMode::CreateNew)
+            {
+                Ok(())
+                | Err(StoreError {
+                    problem: Problem::Exists,
+                    ..
+                }) => {}
+                Err(e) => return Err(IndexError::Store(e.to_string())),
+            }
         }
+        let folders: std::collections::BTreeSet<&str> = rows
+            .iter()
+            .filter_map(|r| region_folder_and_day(&r.key).map(|(folder, _)| folder))
+            .collect();
+        let times = rows.iter().filter_map(|r| r.event_micros);
+        let event_micros = times.reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
         Ok(SegmentInfo {
             file,
             sha256,
@@ -379,10 +419,114 @@ impl<'s> IndexStore<'s> {
             account: group.account.clone(),
             region: group.region.clone(),
             month: group.month.clone(),
+            first_delivered_at: rows.iter().map(|r| r.delivered_at).min().unwrap_or(0),
             last_delivered_at: rows.iter().map(|r| r.delivered_at).max().unwrap_or(0),
+            folders: folders.into_iter().map(str::to_string).collect(),
             objects: rows.len() as u64,
             events: rows.iter().map(|r| r.events).sum(),
+            event_micros,
+            rows_with_problems: rows.iter().filter(|r| r.problem.is_some()).count() as u64,
+            max_inflated_bytes: rows.iter().map(|r| r.inflated_bytes).max().unwrap_or(0),
+            max_record_bytes: rows.iter().map(|r| r.max_record_bytes).max().unwrap_or(0),
+            summary_bytes: summary.len() as u64,
+            summary_xxh3: xxh3_hex(summary),
         })
+    }
+
+    /// Reads the summaries of `segments`, `in_flight` at once, each checked against its size
+    /// (its buckets are checked as they are probed).
+    pub fn read_summaries(
+        &self,
+        segments: &[&SegmentInfo],
+        in_flight: usize,
+    ) -> Result<Vec<Bytes>, IndexError> {
+        let keys: Vec<String> = segments
+            .iter()
+            .map(|s| self.key(&summary_file(&s.sha256)))
+            .collect();
+        let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let check = |i: usize, body: Result<Bytes, StoreError>| {
+            let file = self.display(&summary_file(&segments[i].sha256));
+            let body = body.map_err(|e| IndexError::Missing {
+                file: file.clone(),
+                problem: e.to_string(),
+            })?;
+            match body.len() as u64 == segments[i].summary_bytes {
+                true => Ok(body),
+                false => Err(IndexError::Corrupt {
+                    file,
+                    problem: format!(
+                        "{} bytes, not the {} the snapshot says",
+                        body.len(),
+                        segments[i].summary_bytes
+                    ),
+                }),
+            }
+        };
+        let mut read = if self.store.is_remote() {
+            map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
+                check(i, fetched.map(|f| Bytes::from(f.body)))
+            })
+        } else {
+            key_refs
+                .par_iter()
+                .enumerate()
+                .map(|(i, key)| (i, check(i, self.store.read_shared(key))))
+                .collect()
+        };
+        read.sort_by_key(|(i, _)| *i);
+        read.into_iter().map(|(_, body)| body).collect()
+    }
+
+    /// What `probe` says of `segment`'s summary, opened where it lies (only what the probe
+    /// reads is read), checked against the snapshot's size.
+    pub fn probe_summary(
+        &self,
+        segment: &SegmentInfo,
+        probe: impl FnOnce(Summary) -> Result<bool, String>,
+    ) -> Result<bool, IndexError> {
+        let rel = summary_file(&segment.sha256);
+        let file = self
+            .store
+            .open_ranges(&self.key(&rel))
+            .map_err(|e| IndexError::Missing {
+                file: self.display(&rel),
+                problem: e.to_string(),
+            })?;
+        if file.len() != segment.summary_bytes {
+            return Err(self.summary_damaged(
+                segment,
+                format!(
+                    "{} bytes, not the {} the snapshot says",
+                    file.len(),
+                    segment.summary_bytes
+                ),
+            ));
+        }
+        Summary::open(file)
+            .and_then(probe)
+            .map_err(|problem| self.summary_damaged(segment, problem))
+    }
+
+    /// A summary found damaged.
+    pub fn summary_damaged(&self, segment: &SegmentInfo, problem: String) -> IndexError {
+        IndexError::Corrupt {
+            file: self.display(&summary_file(&segment.sha256)),
+            problem,
+        }
+    }
+
+    /// The whole summary of `segment`, checked against the snapshot's XXH3 (for a merge,
+    /// which copies it).
+    pub fn read_summary(&self, segment: &SegmentInfo) -> Result<Vec<u8>, IndexError> {
+        let body = self.read_summaries(&[segment], 1)?.remove(0);
+        match xxh3_hex(&body) == segment.summary_xxh3 {
+            true => Ok(body.to_vec()),
+            false => Err(IndexError::Corrupt {
+                file: self.display(&summary_file(&segment.sha256)),
+                problem: "its XXH3 checksum is not the snapshot's".into(),
+            }),
+        }
     }
 
     /// Publishes `snapshot` as its generation, create-only, then points `current.json` at it.
@@ -507,6 +651,11 @@ impl Snapshot {
             seals: None,
         }
     }
+}
+
+/// A segment's summary file, named after the segment.
+fn summary_file(segment_sha256: &str) -> String {
+    format!("{SEGMENTS}{segment_sha256}.summary")
 }
 
 fn snapshot_name(generation: u64) -> String {

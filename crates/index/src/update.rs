@@ -4,9 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trailscan_archive::ObjectRef;
 
+use crate::build::IndexedObject;
 use crate::catalog::{Catalog, CatalogEntry, Freshness};
 use crate::group::Group;
 use crate::snapshot::{IndexStore, Snapshot};
+use crate::summary::build_part;
 use crate::IndexError;
 
 /// A group holds at most this many segments: one more and they are merged into one, so that
@@ -67,13 +69,13 @@ pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
 pub fn apply_update(
     index: &IndexStore<'_>,
     current: &Snapshot,
-    rows: Vec<CatalogEntry>,
+    rows: Vec<IndexedObject>,
     removed: &[String],
     catalog: &Catalog,
 ) -> Result<(Snapshot, Update), IndexError> {
-    let mut by_group: BTreeMap<Group, Vec<CatalogEntry>> = BTreeMap::new();
+    let mut by_group: BTreeMap<Group, Vec<IndexedObject>> = BTreeMap::new();
     for row in rows {
-        by_group.entry(row.group()).or_default().push(row);
+        by_group.entry(row.entry.group()).or_default().push(row);
     }
     let removed: BTreeSet<&str> = removed.iter().map(String::as_str).collect();
     for row in catalog.rows().filter(|r| removed.contains(r.key())) {
@@ -82,8 +84,20 @@ pub fn apply_update(
     let mut next = current.clone();
     next.generation += 1;
     let mut update = Update::default();
-    for (group, mut rows) in by_group {
-        update.rows += rows.len() as u64;
+    for (group, indexed) in by_group {
+        update.rows += indexed.len() as u64;
+        // The new rows' part of the summary; the rows themselves.
+        let new_part = match indexed.is_empty() {
+            true => Vec::new(),
+            false => {
+                let hashes: Vec<u64> = indexed
+                    .iter()
+                    .flat_map(|i| i.hashes.iter().copied())
+                    .collect();
+                build_part(&hashes)
+            }
+        };
+        let mut rows: Vec<CatalogEntry> = indexed.into_iter().map(|i| i.entry).collect();
         let existing = next.segments.iter().filter(|s| s.group() == group).count();
         let removes = catalog
             .rows()
@@ -96,14 +110,22 @@ pub fn apply_update(
                 .collect();
             merged.extend(rows.drain(..).map(|e| (e.key.clone(), e)));
             let merged: Vec<CatalogEntry> = merged.into_values().collect();
+            // The merged segments' summaries are kept as parts (their hashes are gone).
+            let mut summary = Vec::new();
+            for segment in next.segments.iter().filter(|s| s.group() == group) {
+                summary.extend(index.read_summary(segment)?);
+            }
+            summary.extend(new_part);
             next.segments.retain(|s| s.group() != group);
             if !merged.is_empty() {
-                next.segments.push(index.write_segment(&group, &merged)?);
+                next.segments
+                    .push(index.write_segment(&group, &merged, &summary)?);
             }
             update.groups_merged += 1;
         } else {
             rows.sort_by(|a, b| a.key.cmp(&b.key));
-            next.segments.push(index.write_segment(&group, &rows)?);
+            next.segments
+                .push(index.write_segment(&group, &rows, &new_part)?);
         }
         update.segments_written += 1;
     }

@@ -70,7 +70,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     // Recorded once the source is known to be an archive: a mistyped source records nothing.
     claim_table(&*destination.store, definition)?;
     let listing = &opened.listing;
-    let (objects, index_use) = opened.objects_to_read(request);
+    let (objects, index_use) = opened.objects_to_read(request)?;
     let days: BTreeSet<DeliveryDay> = listing.objects.iter().map(DeliveryDay::of).collect();
     let writer = PartitionWriter::new(
         &destination.staging(),

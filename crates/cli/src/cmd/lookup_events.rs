@@ -33,7 +33,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
     let opened = Source::open(&source.options, &progress)?;
     let listing = &opened.listing;
-    let (objects, index_use) = opened.objects_to_read(&settings.request);
+    let (objects, index_use) = opened.objects_to_read(&settings.request)?;
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
     let limit = settings

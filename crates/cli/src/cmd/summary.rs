@@ -25,7 +25,7 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
     let opened = Source::open(&source.options, &progress)?;
     let mut run =
-        trailscan_engine::summarize(&opened, &settings.scan, &settings.window, &settings.subject);
+        trailscan_engine::summarize(&opened, &settings.scan, &settings.window, &settings.subject)?;
     progress.finish();
     let answer = run.summary.to_value();
     match settings.output.format {

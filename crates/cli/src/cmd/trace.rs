@@ -21,7 +21,7 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
     let source = &settings.source;
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
     let opened = Source::open(&source.options, &progress)?;
-    let run = trailscan_engine::trace(&opened, &settings.scan, &settings.uses, &settings.traced);
+    let run = trailscan_engine::trace(&opened, &settings.scan, &settings.uses, &settings.traced)?;
     progress.finish();
     let traces = run.gathered.traces();
     summarize(settings, &traces);
