@@ -473,6 +473,28 @@ impl ObjectStore for LocalFolder {
         Ok(info)
     }
 
+    fn read_at_most(&self, key: &str, max_bytes: u64) -> Result<bytes::Bytes, StoreError> {
+        let (_, info) = self.open_regular(key)?;
+        match info.size > max_bytes {
+            true => Err(crate::store::too_large(
+                &self.display_key(key),
+                info.size,
+                max_bytes,
+            )),
+            // Read once more: the file may have grown since.
+            false => self
+                .read_shared(key)
+                .and_then(|body| match body.len() as u64 > max_bytes {
+                    true => Err(crate::store::too_large(
+                        &self.display_key(key),
+                        body.len() as u64,
+                        max_bytes,
+                    )),
+                    false => Ok(body),
+                }),
+        }
+    }
+
     fn open_ranges(&self, key: &str) -> Result<Box<dyn crate::store::Ranges>, StoreError> {
         let (file, info) = self.open_regular(key)?;
         Ok(Box::new(FileRanges {

@@ -45,6 +45,8 @@ type Answer = (
 /// How one GET ended.
 enum Attempt {
     NotFound,
+    /// Larger than the caller can take: not fetched.
+    TooLarge(String),
     /// The request failed after the SDK's retries.
     Request(String),
     /// The body broke off or came short: worth another GET.
@@ -441,7 +443,7 @@ impl S3Bucket {
         key: &str,
         buf: &mut Vec<u8>,
     ) -> Result<(ObjectInfo, ObjectMetadata), StoreError> {
-        let (body, info, metadata) = self.block_on(self.get_async(key))?;
+        let (body, info, metadata) = self.block_on(self.get_async(key, None))?;
         buf.clear();
         buf.extend_from_slice(&body);
         Ok((info, metadata))
@@ -451,6 +453,7 @@ impl S3Bucket {
     async fn get_async(
         &self,
         key: &str,
+        max_bytes: Option<u64>,
     ) -> Result<(bytes::Bytes, ObjectInfo, ObjectMetadata), StoreError> {
         let streak = &self.connection.unreachable_streak;
         let unreachable = streak.load(Ordering::Relaxed);
@@ -468,7 +471,7 @@ impl S3Bucket {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
             }
-            match self.attempt(key).await {
+            match self.attempt(key, max_bytes).await {
                 Ok((body, metadata, etag, modified)) => {
                     streak.store(0, Ordering::Relaxed);
                     let info = ObjectInfo {
@@ -496,6 +499,9 @@ impl S3Bucket {
                     return Err(self.failed(Operation::Read, key, message));
                 }
                 Err(Attempt::Body(message)) => last = message,
+                Err(Attempt::TooLarge(message)) => {
+                    return Err(self.failed(Operation::Read, key, message))
+                }
             }
         }
         Err(self.failed(
@@ -505,8 +511,9 @@ impl S3Bucket {
         ))
     }
 
-    /// One GET request and its whole body, checked against its Content-Length.
-    async fn attempt(&self, key: &str) -> Result<Answer, Attempt> {
+    /// One GET request and its whole body, checked against its Content-Length; with
+    /// `max_bytes`, a body longer is refused from its Content-Length, before it is fetched.
+    async fn attempt(&self, key: &str, max_bytes: Option<u64>) -> Result<Answer, Attempt> {
         let _slot = self.connection.asking(Request::Get).await;
         let asked = Instant::now();
         let out = self
@@ -523,6 +530,13 @@ impl S3Bucket {
             Err(e) => return Err(Attempt::Request(describe(&e))),
         };
         let expected = out.content_length();
+        if let (Some(max), Some(n)) = (max_bytes, expected) {
+            if u64::try_from(n).is_ok_and(|n| n > max) {
+                return Err(Attempt::TooLarge(format!(
+                    "{n} bytes, more than the {max} expected: not fetched"
+                )));
+            }
+        }
         let metadata = out.metadata().cloned().unwrap_or_default();
         let etag = out.e_tag().map(str::to_string);
         let modified = system_time(out.last_modified());
@@ -712,6 +726,11 @@ impl ObjectStore for S3Bucket {
         self.get(key, buf).map(|(info, _)| info)
     }
 
+    fn read_at_most(&self, key: &str, max_bytes: u64) -> Result<bytes::Bytes, StoreError> {
+        self.block_on(self.get_async(key, Some(max_bytes)))
+            .map(|(body, _, _)| body)
+    }
+
     fn read_with_metadata(
         &self,
         key: &str,
@@ -743,7 +762,7 @@ impl ObjectStore for S3Bucket {
                 let (me, sender) = (me.clone(), sender.clone());
                 tokio::spawn(async move {
                     let fetched = me
-                        .get_async(&key)
+                        .get_async(&key, None)
                         .await
                         .map(|(body, info, metadata)| Fetched {
                             body: body.into(),

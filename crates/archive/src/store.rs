@@ -342,6 +342,22 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
         Ok(bytes::Bytes::from(buf))
     }
 
+    /// Reads an object whole, unless it is larger than `max_bytes`: then an error, without its
+    /// body fetched (S3: refused from the GET's Content-Length; on disk, from `fstat`). For
+    /// files whose size is known beforehand (an index's), so that a damaged or hostile one
+    /// cannot make a reader fetch gigabytes.
+    fn read_at_most(&self, key: &str, max_bytes: u64) -> Result<bytes::Bytes, StoreError> {
+        let body = self.read_shared(key)?;
+        match body.len() as u64 > max_bytes {
+            true => Err(too_large(
+                &self.display_key(key),
+                body.len() as u64,
+                max_bytes,
+            )),
+            false => Ok(body),
+        }
+    }
+
     /// Opens an object for reading parts of it ([`Ranges`]): on disk, the file, read where
     /// asked (no mapping, no copy of the rest); the default reads it whole once (one request
     /// to S3, where parts would cost one each).
@@ -445,6 +461,17 @@ impl Ranges for WholeObject {
             None => Err(past_the_end(&self.key)),
         }
     }
+}
+
+/// An object larger than a reader takes.
+pub(crate) fn too_large(target: &str, size: u64, max_bytes: u64) -> StoreError {
+    StoreError::new(
+        Operation::Read,
+        target,
+        Problem::Io(io::Error::other(format!(
+            "{size} bytes, more than the {max_bytes} expected: not read"
+        ))),
+    )
 }
 
 /// A read past an object's end.

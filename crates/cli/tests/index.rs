@@ -524,6 +524,58 @@ fn a_damaged_or_foreign_index_is_an_error_naming_the_file() {
     assert!(err.contains("missing or unreadable"), "{err}");
 }
 
+/// `index --gc` removes what neither the current generation nor the one before it names, and
+/// nothing else; lookups answer as before.
+#[test]
+fn gc_keeps_the_last_two_generations() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, index, logs) = indexed_copy(dir.path(), "index");
+    // Three updates (each reported: sealed days changed): a file added, one deleted (its
+    // group's segments rewritten without it), another added.
+    let update = || {
+        let (code, _, err) = run(&["index", "--source", s(&root), "--index", s(&index)]);
+        assert_eq!(code, 1, "{err}");
+    };
+    let add = |log: &Path, i: usize| {
+        let name = s(log).replace(".json.gz", "");
+        let added = format!(
+            "{}_{i}fffffffffffffff.json.gz",
+            &name[..name.rfind('_').unwrap()]
+        );
+        fs::copy(log, added).unwrap();
+    };
+    add(&logs[0], 0);
+    update();
+    fs::remove_file(&logs[1]).unwrap();
+    update();
+    add(&logs[2], 2);
+    update();
+    let count = |folder: &str| fs::read_dir(index.join(folder)).unwrap().count();
+    let (snapshots, segments) = (count("snapshots"), count("segments"));
+    assert_eq!(snapshots, 4);
+    fs::write(index.join("segments/notes.txt"), b"not the index's").unwrap();
+    let (code, _, err) = run(&["index", "--index", s(&index), "--gc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("neither generation 4 nor the one before it names"),
+        "{err}"
+    );
+    assert_eq!(count("snapshots"), 2);
+    assert!(
+        count("segments") < segments + 1,
+        "segments only generation 2 named: {err}"
+    );
+    assert!(
+        index.join("segments/notes.txt").exists(),
+        "only the index's own names"
+    );
+    let (_, err) = same_answer(&root, &index, &attr("EventName", "ConsoleLogin"));
+    assert!(err.contains("via the index"), "{err}");
+    let (code, _, err) = run(&["index", "--index", s(&index), "--gc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("removed 0 files"), "{err}");
+}
+
 /// Two updates from the same generation: the one that publishes second fails and says so,
 /// and the index stays the first one's, whole.
 #[test]
@@ -704,6 +756,43 @@ fn an_index_in_s3_over_an_archive_in_s3() {
         "AttributeKey=EventName,AttributeValue=ConsoleLogin",
     ]);
     assert_eq!((code, out), (0, scan_out), "{err}");
+    // A segment replaced in S3 by a larger object is refused from the GET's Content-Length,
+    // before its body is fetched.
+    let listed = std::process::Command::new(common::s3::aws_cli())
+        .args(["s3", "ls", "s3://trailscan-index/idx/segments/"])
+        .args(["--endpoint-url", &env["AWS_ENDPOINT_URL"]])
+        .envs(&env)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let segment = listed
+        .split_whitespace()
+        .find(|w| w.ends_with(".parquet"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let big = tempfile::NamedTempFile::new().unwrap();
+    fs::write(big.path(), vec![b'x'; 4 << 20]).unwrap();
+    let target = format!("s3://trailscan-index/idx/segments/{segment}");
+    common::s3::aws_s3(
+        &env,
+        &["s3", "cp", "--only-show-errors", s(big.path()), &target],
+    );
+    let (code, out, err) = run_s3(&[
+        "lookup-events",
+        "--source",
+        source,
+        "--index",
+        index,
+        "--index-check",
+        "full",
+        "--lookup-attributes",
+        "AttributeKey=EventName,AttributeValue=ConsoleLogin",
+    ]);
+    assert_eq!(code, 255, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains(&format!("{} bytes, more than the", 4 << 20)) && err.contains("not fetched"),
+        "{err}"
+    );
 }
 
 /// The S3 requests of a needle through an index in S3 do not grow with the sealed days of the

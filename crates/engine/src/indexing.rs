@@ -374,6 +374,40 @@ fn days_listed_whole(selection: &Selection) -> (Option<i64>, Option<i64>) {
     (first, last)
 }
 
+/// Generations `index --gc` keeps: the current one, and the one before it, which a lookup
+/// that started just before the last update may still be reading.
+pub const GC_KEEPS_GENERATIONS: u64 = 2;
+
+/// What `index --gc` removed.
+pub struct IndexGc {
+    /// The index, for messages.
+    pub index_name: String,
+    /// The current generation.
+    pub generation: u64,
+    /// Files removed, and their bytes.
+    pub removed: (u64, u64),
+}
+
+/// Removes from the index at `location` the files that neither the current generation nor
+/// the one before it names.
+pub fn gc_index(location: &str, s3: &trailscan_archive::S3Options) -> Result<IndexGc, Error> {
+    let index_store =
+        trailscan_archive::open_existing(location, s3).map_err(|source| Error::OpenIndex {
+            location: location.to_string(),
+            source,
+        })?;
+    let index = IndexStore::new(&*index_store);
+    let current = index
+        .current()?
+        .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
+    let removed = index.collect_garbage(&current, GC_KEEPS_GENERATIONS)?;
+    Ok(IndexGc {
+        index_name: index.name().to_string(),
+        generation: current.generation,
+        removed,
+    })
+}
+
 /// Checks the index at `location` against the source: rebuilds the rows of a `sample`
 /// share of the listed, indexed objects and compares them with the index's, and compares
 /// the catalog's SHA-256 of inflated bytes with the digests' `hashValue`s.

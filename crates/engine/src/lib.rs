@@ -60,7 +60,8 @@ pub use attribution::{summarize, trace, SummaryRun, TraceRun};
 pub use error::Error;
 pub use index_use::IndexUse;
 pub use indexing::{
-    update_index, verify_index, IndexUpdate, IndexVerification, DEFAULT_SEAL_AFTER_SECS,
+    gc_index, update_index, verify_index, IndexGc, IndexUpdate, IndexVerification,
+    DEFAULT_SEAL_AFTER_SECS, GC_KEEPS_GENERATIONS,
 };
 pub use report::{Reporter, Silent};
 pub use rounds::{in_window, window_of, RoundReader};

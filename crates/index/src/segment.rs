@@ -60,24 +60,27 @@ pub fn schema() -> Schema {
 /// Writes `entries` (sorted by key by the caller) as Parquet bytes; the same rows give the
 /// same bytes.
 pub fn write_segment(entries: &[CatalogEntry]) -> Result<Vec<u8>, parquet::errors::ParquetError> {
-    let schema = Arc::new(schema());
-    // Nothing is compressed: a lookup reads every segment of its window, and a zstd
-    // decompressor per column chunk was a fifth of that reading's time (measured over the
-    // benchmark's 15 segments: 14.5 ms with zstd, 9.5 ms without). The filters (most of the
-    // bytes) are random and would not compress anyway; the keys, which share long prefixes,
-    // are delta-encoded instead, which keeps the index under 8 bytes an event.
-    let unique = [FILTER_COLUMN, "key", "inflated_sha256"];
-    let mut properties = WriterProperties::builder()
+    write_with(entries, properties().build())
+}
+
+fn properties() -> parquet::file::properties::WriterPropertiesBuilder {
+    // Nothing is compressed and every column is PLAIN: what a column decodes to is then its
+    // bytes in the file (see `expansion_bound`), where a delta-encoded, dictionary-encoded or
+    // compressed column of a damaged or hostile file could expand to GiBs. The filters (most
+    // of the bytes) are random and would not compress anyway.
+    WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
-        .set_column_encoding(ColumnPath::from("key"), Encoding::DELTA_BYTE_ARRAY)
+        .set_dictionary_enabled(false)
         .set_column_statistics_enabled(ColumnPath::from(FILTER_COLUMN), EnabledStatistics::None)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by(format!("trailscan {}", env!("CARGO_PKG_VERSION")));
-    // A dictionary of values that never repeat only adds a page to decode.
-    for column in unique {
-        properties = properties.set_column_dictionary_enabled(ColumnPath::from(column), false);
-    }
-    let properties = properties.build();
+        .set_created_by(format!("trailscan {}", env!("CARGO_PKG_VERSION")))
+}
+
+fn write_with(
+    entries: &[CatalogEntry],
+    properties: WriterProperties,
+) -> Result<Vec<u8>, parquet::errors::ParquetError> {
+    let schema = Arc::new(schema());
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(properties))?;
     for chunk in entries.chunks(ROW_GROUP_ROWS) {
@@ -150,6 +153,14 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
     if builder.schema().fields() != expected.fields() {
         return Err("columns are not those of a trailscan index segment".into());
     }
+    let bound = expansion_bound(builder.metadata())?;
+    let cap = MAX_DECODED_BYTES.max(bytes.len() as u64 * 64);
+    if bound > cap {
+        return Err(format!(
+            "its columns would decode to up to {bound} bytes, more than a segment of {} bytes can hold",
+            bytes.len()
+        ));
+    }
     let filter_column = expected.fields().len() - 1;
     let mut filters = filters_in_place(&bytes, builder.metadata(), filter_column)?.into_iter();
     let catalog_columns = ProjectionMask::roots(builder.parquet_schema(), 0..filter_column);
@@ -188,6 +199,36 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
         return Err("more filters than rows".into());
     }
     Ok(batches)
+}
+
+/// The most a segment decodes to whatever its size: a bound on what a damaged or hostile
+/// file makes a lookup allocate.
+const MAX_DECODED_BYTES: u64 = 256 << 20;
+
+/// How many bytes the segment's columns can decode to at most, from its metadata alone; an
+/// error for an encoding or a compression trailscan does not write, whose output the file's
+/// size does not bound (a delta-encoded string column, a dictionary, a compressed page).
+fn expansion_bound(metadata: &ParquetMetaData) -> Result<u64, String> {
+    let mut bound = 0u64;
+    for group in metadata.row_groups() {
+        for chunk in group.columns() {
+            if chunk.compression() != Compression::UNCOMPRESSED {
+                return Err("a compressed column, which trailscan does not write".into());
+            }
+            // RLE: the definition levels of optional columns (and of nothing else here).
+            if let Some(other) = chunk
+                .encodings()
+                .find(|e| !matches!(e, Encoding::PLAIN | Encoding::RLE))
+            {
+                return Err(format!(
+                    "a column encoded {other}, which trailscan does not write"
+                ));
+            }
+            let stored = u64::try_from(chunk.uncompressed_size()).map_err(|_| "a negative size")?;
+            bound = bound.saturating_add(stored);
+        }
+    }
+    Ok(bound)
 }
 
 /// The filter column's values where they lie in `file`, as slices of it: an uncompressed
@@ -358,6 +399,28 @@ mod tests {
         let mut left: Vec<&str> = catalog.rows().map(|r| r.key()).collect();
         left.sort();
         assert_eq!(left, expected);
+    }
+
+    /// Columns whose decoded size the file's bytes do not bound (as an index of format 2 wrote
+    /// its keys, delta-encoded; a dictionary; a compressed page) are refused before decoding:
+    /// a few hostile bytes could otherwise expand to GiBs.
+    #[test]
+    fn columns_that_could_expand_past_their_bytes_are_refused() {
+        let rows: Vec<CatalogEntry> = (0..12).map(entry).collect();
+        let written = |p: parquet::file::properties::WriterPropertiesBuilder| {
+            Bytes::from(write_with(&rows, p.build()).unwrap())
+        };
+        let delta =
+            properties().set_column_encoding(ColumnPath::from("key"), Encoding::DELTA_BYTE_ARRAY);
+        let err = read_columns(written(delta)).err().unwrap();
+        assert!(err.contains("DELTA_BYTE_ARRAY"), "{err}");
+        let dictionary = properties().set_dictionary_enabled(true);
+        let err = read_columns(written(dictionary)).err().unwrap();
+        assert!(err.contains("DICTIONARY"), "{err}");
+        let zstd = properties().set_compression(Compression::ZSTD(Default::default()));
+        let err = read_columns(written(zstd)).err().unwrap();
+        assert!(err.contains("compressed"), "{err}");
+        assert!(read_columns(written(properties())).is_ok());
     }
 
     /// A segment damaged anywhere (past the checksum that normally catches it first) is an

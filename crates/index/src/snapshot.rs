@@ -18,7 +18,7 @@ use bytes::Bytes;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use trailscan_archive::digest::sha256_hex;
-use trailscan_archive::{key_under, map_fetched, ObjectStore, Problem, StoreError, WriteMode};
+use trailscan_archive::{key_under, ObjectStore, Problem, StoreError, WriteMode};
 
 use crate::catalog::{Catalog, CatalogEntry, Columns};
 use crate::group::Group;
@@ -250,9 +250,8 @@ impl<'s> IndexStore<'s> {
         let store_error = |e: StoreError| IndexError::Store(e.to_string());
         let read = |generation: u64| -> Result<Option<Vec<u8>>, IndexError> {
             let rel = format!("{SNAPSHOTS}{}", snapshot_name(generation));
-            let mut body = Vec::new();
-            match self.store.read(&self.key(&rel), &mut body) {
-                Ok(_) => Ok(Some(body)),
+            match self.store.read_at_most(&self.key(&rel), MAX_SNAPSHOT_BYTES) {
+                Ok(body) => Ok(Some(body.to_vec())),
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(store_error(e)),
             }
@@ -293,12 +292,12 @@ impl<'s> IndexStore<'s> {
 
     /// The generation `current.json` names, if it names one.
     fn pointer(&self) -> Result<Option<u64>, IndexError> {
-        let mut body = Vec::new();
-        match self.store.read(&self.key(POINTER), &mut body) {
-            Ok(_) => {}
+        let body = match self.store.read_at_most(&self.key(POINTER), 4096) {
+            Ok(body) => body,
             Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(IndexError::Store(e.to_string())),
-        }
+            // A hint: one too large or unreadable is passed over for the listing.
+            Err(_) => return Ok(None),
+        };
         #[derive(Deserialize)]
         struct Pointer {
             generation: u64,
@@ -362,21 +361,34 @@ impl<'s> IndexStore<'s> {
                 problem,
             })
         };
-        // Across a network, `in_flight` requests at once; on disk, each segment is shared
-        // where it lies (mapped, not copied), on every core.
-        let mut read = if self.store.is_remote() {
-            map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
-                check(i, fetched.map(|f| Bytes::from(f.body)))
-            })
-        } else {
-            key_refs
-                .par_iter()
-                .enumerate()
-                .map(|(i, key)| (i, check(i, self.store.read_shared(key))))
-                .collect()
-        };
+        let sizes: Vec<u64> = picked.iter().map(|s| s.bytes).collect();
+        let mut read = self.read_bounded(&key_refs, &sizes, in_flight, check);
         read.sort_by_key(|(i, _)| *i);
         read.into_iter().map(|(_, columns)| columns).collect()
+    }
+
+    /// Reads each of `keys`, refused where larger than its `sizes` (not fetched: S3 says the
+    /// size before the body), and hands it to `check`: across a network `in_flight` at once, on
+    /// disk on every core (each shared where it lies, mapped rather than copied).
+    fn read_bounded<T: Send>(
+        &self,
+        keys: &[&str],
+        sizes: &[u64],
+        in_flight: usize,
+        check: impl Fn(usize, Result<Bytes, StoreError>) -> T + Sync,
+    ) -> Vec<(usize, T)> {
+        let read = |(i, key): (usize, &&str)| (i, check(i, self.store.read_at_most(key, sizes[i])));
+        let all = || keys.par_iter().enumerate().map(read).collect();
+        match self.store.is_remote() {
+            true => match rayon::ThreadPoolBuilder::new()
+                .num_threads(in_flight.clamp(1, keys.len().max(1)))
+                .build()
+            {
+                Ok(pool) => pool.install(all),
+                Err(_) => all(),
+            },
+            false => all(),
+        }
     }
 
     /// Writes a segment of `rows` (sorted by key) with its `summary`, and says what it is. A
@@ -463,17 +475,8 @@ impl<'s> IndexStore<'s> {
                 }),
             }
         };
-        let mut read = if self.store.is_remote() {
-            map_fetched(self.store, &key_refs, in_flight, false, |i, fetched| {
-                check(i, fetched.map(|f| Bytes::from(f.body)))
-            })
-        } else {
-            key_refs
-                .par_iter()
-                .enumerate()
-                .map(|(i, key)| (i, check(i, self.store.read_shared(key))))
-                .collect()
-        };
+        let sizes: Vec<u64> = segments.iter().map(|s| s.summary_bytes).collect();
+        let mut read = self.read_bounded(&key_refs, &sizes, in_flight, check);
         read.sort_by_key(|(i, _)| *i);
         read.into_iter().map(|(_, body)| body).collect()
     }
@@ -561,6 +564,66 @@ impl<'s> IndexStore<'s> {
             .map_err(|e| IndexError::Store(e.to_string()))
     }
 
+    /// The snapshot of `generation`, if it is there (read as [`IndexStore::current`] reads
+    /// the newest).
+    pub fn generation(&self, generation: u64) -> Result<Option<Snapshot>, IndexError> {
+        let rel = format!("{SNAPSHOTS}{}", snapshot_name(generation));
+        let body = match self.store.read_at_most(&self.key(&rel), MAX_SNAPSHOT_BYTES) {
+            Ok(body) => body,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(IndexError::Store(e.to_string())),
+        };
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| IndexError::Corrupt {
+                file: self.display(&rel),
+                problem: e.to_string(),
+            })
+    }
+
+    /// Removes what no kept generation names: the snapshots older than `keep` generations
+    /// back from `current`, and the segments, summaries and seals only those named. Only the
+    /// index's own names are touched (`snapshots/N.json`, `segments/<sha>.parquet|.summary`,
+    /// `seals/<sha>.json`). Returns the files removed and their bytes.
+    pub fn collect_garbage(&self, current: &Snapshot, keep: u64) -> Result<(u64, u64), IndexError> {
+        let oldest_kept = current
+            .generation
+            .saturating_sub(keep.saturating_sub(1))
+            .max(1);
+        let mut named: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for generation in oldest_kept..=current.generation {
+            let Some(snapshot) = self.generation(generation)? else {
+                continue;
+            };
+            named.insert(format!("{SNAPSHOTS}{}", snapshot_name(generation)));
+            for segment in &snapshot.segments {
+                named.insert(segment.file.clone());
+                named.insert(summary_file(&segment.sha256));
+            }
+            if let Some(seals) = &snapshot.seals {
+                named.insert(seals.file.clone());
+            }
+        }
+        let base = self.key("");
+        let listed = self
+            .store
+            .list_keys(&base, "")
+            .map_err(|e| IndexError::Store(e.to_string()))?;
+        let (mut files, mut bytes) = (0, 0);
+        for object in listed {
+            let rel = object.key.strip_prefix(&base).unwrap_or(&object.key);
+            if named.contains(rel) || !is_index_file(rel) {
+                continue;
+            }
+            self.store
+                .delete(&object.key)
+                .map_err(|e| IndexError::Store(e.to_string()))?;
+            files += 1;
+            bytes += object.size;
+        }
+        Ok((files, bytes))
+    }
+
     /// Writes the day seals of a generation, named by their content.
     pub fn write_seals(&self, days: &[DaySeal]) -> Result<FileRef, IndexError> {
         #[derive(Serialize)]
@@ -609,9 +672,9 @@ impl<'s> IndexStore<'s> {
         {
             return Err(bad("not a seals file the index names by its SHA-256".into()));
         }
-        let mut body = Vec::new();
-        self.store
-            .read(&self.key(&seals.file), &mut body)
+        let body = self
+            .store
+            .read_at_most(&self.key(&seals.file), seals.bytes)
             .map_err(|e| IndexError::Missing {
                 file: file.clone(),
                 problem: e.to_string(),
@@ -651,6 +714,26 @@ impl Snapshot {
             seals: None,
         }
     }
+}
+
+/// Whether `rel` is named as the index names its files (what garbage collection may remove).
+fn is_index_file(rel: &str) -> bool {
+    let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(name) = rel.strip_prefix(SNAPSHOTS) {
+        let generation = name
+            .strip_suffix(".json")
+            .and_then(|g| g.parse::<u64>().ok());
+        return generation.is_some_and(|g| name == snapshot_name(g));
+    }
+    if let Some(name) = rel.strip_prefix(SEGMENTS) {
+        let stem = name
+            .strip_suffix(".parquet")
+            .or_else(|| name.strip_suffix(".summary"));
+        return stem.is_some_and(hex);
+    }
+    rel.strip_prefix(SEALS)
+        .and_then(|name| name.strip_suffix(".json"))
+        .is_some_and(hex)
 }
 
 /// A segment's summary file, named after the segment.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use trailscan_engine::{update_index, verify_index, IndexUpdate, IndexVerification};
+use trailscan_engine::{gc_index, update_index, verify_index, IndexUpdate, IndexVerification};
 use trailscan_layout::printable::printable;
 
 use crate::exit_codes;
@@ -17,6 +17,19 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
     let started = Instant::now();
     let source = &settings.source;
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
+    if settings.gc {
+        let gc = gc_index(&settings.index, &source.options.s3)?;
+        if !source.quiet {
+            let (files, bytes) = gc.removed;
+            eprintln!(
+                "trailscan: index {}: removed {files} files ({:.1} MB) that neither generation {} nor the one before it names",
+                gc.index_name,
+                bytes as f64 / 1e6,
+                gc.generation
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(sample) = settings.verify {
         let verified = verify_index(&source.options, &settings.index, sample, &progress)?;
         return Ok(print_verification(settings, &verified, &progress));

@@ -183,6 +183,12 @@ pub struct IndexArgs {
     )]
     pub sample: f64,
 
+    /// Remove the files no longer needed: every generation but the current one and the one
+    /// before it (which a lookup started just before the last update may still be reading),
+    /// and the segments, summaries and seals only those older ones named.
+    #[arg(long, help_heading = "Index", conflicts_with = "verify")]
+    pub gc: bool,
+
     /// Seal each delivery day this long after its end: a lookup then answers it from the index
     /// without listing it, and every update re-checks it (e.g. 48h, 2d, 0s). CloudTrail
     /// delivers into the current day's folder, late files at most into the previous day's.
@@ -345,7 +351,7 @@ pub struct ValidateLogsArgs {
 }
 
 /// Where the archive is and how to read it.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The archive: s3://BUCKET[/PREFIX], or a folder holding one or more AWSLogs/ trees (a
     /// copy of the bucket, a key-prefix folder, or a folder inside AWSLogs/).
@@ -453,7 +459,7 @@ pub enum IndexCheck {
 }
 
 /// How to reach S3, for an `s3://` source.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct S3Args {
     /// An S3-compatible endpoint (path-style addressing), for an s3:// source.
     #[arg(long, value_name = "URL")]

@@ -18,6 +18,8 @@ pub struct IndexSettings {
     pub verify: Option<f64>,
     /// `--seal-after`, in seconds.
     pub seal_after_secs: i64,
+    /// `--gc`: remove what no kept generation names, instead of updating.
+    pub gc: bool,
 }
 
 impl IndexSettings {
@@ -48,11 +50,17 @@ impl IndexSettings {
             ))
             .into());
         }
+        // --gc reads no archive: it needs no --source.
+        let mut source = args.source.clone();
+        if args.gc && source.source.is_none() {
+            source.source = Some(String::new());
+        }
         Ok(IndexSettings {
-            source: SourceSettings::new(&args.source, ObjectKind::Log, &request)?,
+            source: SourceSettings::new(&source, ObjectKind::Log, &request)?,
             index,
             verify: args.verify.then_some(args.sample),
             seal_after_secs: args.seal_after,
+            gc: args.gc,
         })
     }
 }
