@@ -28,6 +28,7 @@ start included), with the peak RSS of the process tree:
 It writes BENCHMARKS.md. A benchmark, not a test: nothing here asserts a time.
 """
 import argparse
+import calendar
 import concurrent.futures
 import gzip
 import json
@@ -528,10 +529,15 @@ def index_benchmarks(archive, runs, events):
             (aside / str(i)).parent.mkdir(parents=True, exist_ok=True)
             f.rename(aside / str(i))
         partial = work / "partial-index"
-        subprocess.run([BIN, "index", "-q", "--source", copy, "--index", partial], check=True)
+        # As delivery goes on: the newest files' days (and the day before) stay open, the
+        # older ones are sealed.
+        first_new = min(int(f.parent.parent.parent.name) * 10000 + int(f.parent.parent.name) * 100 + int(f.parent.name) for f in newest)
+        day_start = calendar.timegm(time.strptime(str(first_new), "%Y%m%d"))
+        seal = ["--seal-after", f"{int(time.time()) - day_start + 3600}s"]
+        subprocess.run([BIN, "index", "-q", "--source", copy, "--index", partial, *seal], check=True)
         for i, f in enumerate(newest):
             (aside / str(i)).rename(f)
-        update_t, update_rss = run_once([BIN, "index", "-q", "--source", copy, "--index", partial])
+        update_t, update_rss = run_once([BIN, "index", "-q", "--source", copy, "--index", partial, *seal])
         print(f"  index update after {len(newest)} new files (1 %): {update_t:.3f} s", flush=True)
         return {"build": build, "size": size, "events": events, "lookups": lookups,
                 "update": {"seconds": update_t, "rss_mib": update_rss, "files": len(newest)}}
@@ -547,8 +553,9 @@ def index_section(large, tenx):
         "",
         f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}: "
         f"`trailscan index` over the archive above ({large['events']:,} events), then lookups with `--index` beside the same lookups scanning, in one run "
-        "(their runs taking turns; whole process, median; page cache warm). With the index, a lookup still lists its window and checks every listed file's size and modification "
-        "time against the catalog (a stat per file on disk), then reads only the candidates.",
+        "(their runs taking turns; whole process, median; page cache warm). The archive's days are all sealed (`--index-check sealed`, the default): "
+        "a lookup lists no day folder, rules segments out by the one summary bucket each probe needs, decodes the survivors, and reads only the candidate files, "
+        "each checked against its row as it is read.",
         "",
         "| lookup | scan | via the index | faster by | peak RSS (index) |",
         "|---|---:|---:|---:|---:|",
@@ -559,12 +566,11 @@ def index_section(large, tenx):
     lines += [
         "",
         "The generated archive's few user names act in every file, so a Username lookup reads every file with or without the index: "
-        "it shows what the index costs where it cannot prune. On disk the floor of a lookup with the index is the stat of every listed "
-        "file (about 3.5 µs each here), which the change check needs.",
+        "it shows what the index costs where it cannot prune.",
         "",
         f"- index size: {large['size'] / 1e6:.1f} MB, {mb_per_m:.1f} MB per million events",
         f"- build: {build['seconds']:.2f} s ({build['seconds'] / scan_needle:.1f}x a needle scan; every record parsed, every file hashed), peak RSS {build['rss_mib']:.0f} MiB",
-        f"- update after {large['update']['files']} new log files (1 %): {large['update']['seconds']:.3f} s ({large['update']['seconds'] / build['seconds'] * 100:.1f} % of a build)",
+        f"- update after {large['update']['files']} new log files (1 %, in open days; every sealed day re-checked against its seal): {large['update']['seconds']:.3f} s ({large['update']['seconds'] / build['seconds'] * 100:.1f} % of a build)",
     ]
     if tenx:
         t_scan, t_via = tenx["lookups"]["needle (EventId)"]
@@ -572,6 +578,8 @@ def index_section(large, tenx):
             f"- ten times the archive ({tenx['events']:,} events): needle scan {t_scan['seconds']:.2f} s, via the index {t_via['seconds'] * 1000:.1f} ms "
             f"({t_scan['seconds'] / t_via['seconds']:.0f}x); build {tenx['build']['seconds']:.1f} s (peak RSS {tenx['build']['rss_mib']:.0f} MiB), "
             f"lookup peak RSS {t_via['rss_mib']:.0f} MiB, index {tenx['size'] / 1e6:.1f} MB",
+            f"- the needle via the index at ten times the archive takes {t_via['seconds'] / large['lookups']['needle (EventId)'][1]['seconds']:.2f}x its time at one time "
+            "(targets: >= 50x the scan at one time, >= 200x at ten times, <= 1.5x from one to ten times, <= 64 MiB peak RSS at ten times)",
         ]
     lines += [INDEX_MARK]
     return lines

@@ -62,6 +62,32 @@ def seed_records(text):
                 put("prefilter", bytes([pick]) + value.encode() + b"\n" + escaped.encode())
 
 
+def seed_index():
+    """Seeds of the index targets: the files of an index of the fixture archive, built by
+    the release binary where it is there (`make build`), else skipped with a notice."""
+    binary = ROOT / "target" / "release" / "trailscan"
+    if not binary.exists():
+        print(f"notice: {binary} is absent (make build); no index seeds", file=sys.stderr)
+        return
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        subprocess.run([str(binary), "index", "--source", str(ROOT / "fixtures" / "sample-archive"),
+                        "--index", str(index), "-q"], check=True)
+        for p in files(index / "snapshots", "*.json"):
+            put("index_snapshot", p.read_bytes())
+            put("index_snapshot", p.read_bytes() + b"\x00" + (index / "current.json").read_bytes())
+        for p in files(index / "segments", "*.parquet"):
+            put("index_segment", p.read_bytes())
+        for p in files(index / "segments", "*.summary"):
+            put("index_filter", b"\x00" + p.read_bytes())
+        # Filters as segments hold them: built here from hashes, in both forms.
+        for n in [0, 1, 5, 32, 33, 200, 1000]:
+            hashes = b"".join(((i * 0x9E3779B97F4A7C15) % 2**64).to_bytes(8, "little") for i in range(n))
+            put("index_filter", b"\x01" + hashes)
+
+
 def main():
     archives = [ROOT / "fixtures" / "sample-archive"]
     if SHARED.exists():
@@ -114,6 +140,7 @@ def main():
     ]:
         put("lookup_args", f"{attrs}\n{start}\n{end}\n{token}")
         put("lookup_args", f"{attrs}\n{start}\n{end}")
+    seed_index()
     for target in sorted(os.listdir(OUT)):
         print(f"{target}: {len(os.listdir(OUT / target))} seeds")
 

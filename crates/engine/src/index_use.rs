@@ -13,6 +13,9 @@ pub struct IndexUse {
     pub candidates: u64,
     /// Of those via the index, the ones of sealed days: answered from the index, not listed.
     pub sealed: u64,
+    /// Index segments of sealed days ruled out by their times or summaries, unread: their
+    /// objects are not counted above.
+    pub segments_ruled_out: u64,
     /// Listed objects it does not hold.
     pub not_indexed: u64,
     /// Listed objects changed since indexed.
@@ -29,6 +32,7 @@ impl IndexUse {
             via_index: planned.via_index,
             candidates: planned.read.len() as u64 - not_candidates,
             sealed: planned.sealed,
+            segments_ruled_out: planned.segments_ruled_out,
             not_indexed: planned.not_indexed,
             changed: planned.changed.len() as u64,
             deleted,
@@ -54,6 +58,14 @@ impl fmt::Display for IndexUse {
             f,
             "  index: {} objects via the index ({} of them in sealed days, not listed; {} read as candidates), {} not indexed (scanned), {} changed since indexed (re-read), {} deleted since indexed",
             self.via_index, self.sealed, self.candidates, self.not_indexed, self.changed, self.deleted
-        )
+        )?;
+        if self.segments_ruled_out > 0 {
+            write!(
+                f,
+                "; {} index segments of sealed days ruled out unread by their summaries",
+                self.segments_ruled_out
+            )?;
+        }
+        Ok(())
     }
 }

@@ -380,8 +380,7 @@ impl<'r> Source<'r> {
         let picked = reader.may_match(&self.sealed_segments, &selection, request, probes, caps)?;
         let sealed_rows = reader.catalog(&picked.read)?;
         let mut sealed = plan_sealed(&sealed_rows, seals, &selection, base, request, probes, caps);
-        sealed.via_index += picked.objects_ruled_out;
-        sealed.sealed += picked.objects_ruled_out;
+        sealed.segments_ruled_out = picked.ruled_out;
         Ok(planned.and(in_open).and(sealed))
     }
 

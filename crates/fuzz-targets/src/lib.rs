@@ -15,6 +15,9 @@
 
 mod digest_file;
 mod digest_json;
+mod index_filter;
+mod index_segment;
+mod index_snapshot;
 mod log_file;
 mod lookup_args;
 mod object_key;
@@ -26,6 +29,9 @@ mod sidecar_manifest;
 
 pub use digest_file::digest_file;
 pub use digest_json::digest_json;
+pub use index_filter::index_filter;
+pub use index_segment::index_segment;
+pub use index_snapshot::index_snapshot;
 pub use log_file::log_file;
 pub use lookup_args::lookup_args;
 pub use object_key::object_key;
@@ -39,7 +45,7 @@ pub use sidecar_manifest::sidecar_manifest;
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: [(&str, Target); 10] = [
+pub const TARGETS: [(&str, Target); 13] = [
     ("log_file", log_file),
     ("digest_file", digest_file),
     ("public_keys", public_keys),
@@ -50,6 +56,9 @@ pub const TARGETS: [(&str, Target); 10] = [
     ("record_fields", record_fields),
     ("prefilter", prefilter),
     ("digest_json", digest_json),
+    ("index_filter", index_filter),
+    ("index_snapshot", index_snapshot),
+    ("index_segment", index_segment),
 ];
 
 /// The cap on inflated bytes the targets use: small, so that the fuzzer meets it.

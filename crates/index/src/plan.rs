@@ -39,6 +39,9 @@ pub struct IndexPlan {
     pub changed: Vec<String>,
     /// Of `via_index`, the objects of sealed days: answered from the index, never listed.
     pub sealed: u64,
+    /// Segments of wholly sealed groups ruled out (by their times or their summaries)
+    /// without being read.
+    pub segments_ruled_out: u64,
 }
 
 impl IndexPlan {
@@ -50,6 +53,7 @@ impl IndexPlan {
         self.not_indexed += other.not_indexed;
         self.changed.extend(other.changed);
         self.sealed += other.sealed;
+        self.segments_ruled_out += other.segments_ruled_out;
         self
     }
 

@@ -37,8 +37,8 @@ pub struct SegmentsPicked {
     /// The segments to read: those that may hold a match, and the other segments of their
     /// groups (where a later segment holds a newer row of the same object).
     pub read: Vec<usize>,
-    /// Objects of the segments ruled out without reading them.
-    pub objects_ruled_out: u64,
+    /// Segments ruled out without reading them.
+    pub ruled_out: u64,
 }
 
 impl IndexReader {
@@ -186,15 +186,8 @@ impl IndexReader {
             .copied()
             .filter(|&i| groups.contains(&all[i].group()))
             .collect();
-        let objects_ruled_out = segments
-            .iter()
-            .filter(|&&i| !groups.contains(&all[i].group()))
-            .map(|&i| all[i].objects)
-            .sum();
-        Ok(SegmentsPicked {
-            read,
-            objects_ruled_out,
-        })
+        let ruled_out = (segments.len() - read.len()) as u64;
+        Ok(SegmentsPicked { read, ruled_out })
     }
 
     /// The rows of `segments` (each read once, whatever the questions).
