@@ -699,16 +699,14 @@ fn an_index_in_s3_over_an_archive_in_s3() {
         .nth(100)
         .unwrap()
         .clone();
+    let lookup_s3 = |attribute: &str, extra: &[&str]| {
+        let mut args = vec!["lookup-events", "--source", source, "--index", index];
+        args.extend(["--lookup-attributes", attribute]);
+        args.extend_from_slice(extra);
+        run_s3(&args)
+    };
     let attribute = format!("AttributeKey=EventId,AttributeValue={needle}");
-    let (code, out, err) = run_s3(&[
-        "lookup-events",
-        "--source",
-        source,
-        "--index",
-        index,
-        "--lookup-attributes",
-        &attribute,
-    ]);
+    let (code, out, err) = lookup_s3(&attribute, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(String::from_utf8_lossy(&out).contains(&needle));
     let count = |what: &str, kind: &str| -> u64 {
@@ -776,17 +774,8 @@ fn an_index_in_s3_over_an_archive_in_s3() {
         &env,
         &["s3", "cp", "--only-show-errors", s(big.path()), &target],
     );
-    let (code, out, err) = run_s3(&[
-        "lookup-events",
-        "--source",
-        source,
-        "--index",
-        index,
-        "--index-check",
-        "full",
-        "--lookup-attributes",
-        "AttributeKey=EventName,AttributeValue=ConsoleLogin",
-    ]);
+    let console_login = "AttributeKey=EventName,AttributeValue=ConsoleLogin";
+    let (code, out, err) = lookup_s3(console_login, &["--index-check", "full"]);
     assert_eq!(code, 255, "{err}");
     assert!(out.is_empty());
     assert!(
@@ -1014,6 +1003,23 @@ fn seal_through(last: &str) -> String {
     format!("{}s", now - (day + 1) * 86_400 - 3600)
 }
 
+/// `trailscan index` of `root` into `index` with the days up to `last` sealed: (exit code,
+/// stderr).
+fn index_sealing_through(root: &Path, index: &Path, last: &str) -> (i32, String) {
+    let seal = seal_through(last);
+    let args = [
+        "index",
+        "--source",
+        s(root),
+        "--index",
+        s(index),
+        "--seal-after",
+        &seal,
+    ];
+    let (code, _, err) = run(&args);
+    (code, err)
+}
+
 /// The files of a generated archive's day (`DD` of January 2024).
 fn files_of_day(root: &Path, day: &str) -> Vec<PathBuf> {
     trailscan_fixtures::files_under(root)
@@ -1043,17 +1049,8 @@ fn an_update_rechecks_every_seal_and_indexes_what_is_new() {
         copy_files(&full, &root, files_of_day(&full, d));
     }
     let index = dir.path().join("index");
-    let seal = seal_through("2024-01-03");
     let update = |expected: i32| {
-        let (code, _, err) = run(&[
-            "index",
-            "--source",
-            s(&root),
-            "--index",
-            s(&index),
-            "--seal-after",
-            &seal,
-        ]);
+        let (code, err) = index_sealing_through(&root, &index, "2024-01-03");
         assert_eq!(code, expected, "{err}");
         err
     };
@@ -1114,16 +1111,7 @@ fn sealed_days_are_trusted_open_days_listed_and_what_is_read_verified() {
         copy_files(&full, &root, files_of_day(&full, d));
     }
     let index = dir.path().join("index");
-    let seal = seal_through("2024-01-02");
-    let (code, _, err) = run(&[
-        "index",
-        "--source",
-        s(&root),
-        "--index",
-        s(&index),
-        "--seal-after",
-        &seal,
-    ]);
+    let (code, err) = index_sealing_through(&root, &index, "2024-01-02");
     assert_eq!(code, 0, "{err}");
     let logs_of = |day: &str| -> Vec<PathBuf> {
         files_of_day(&full, day)
@@ -1202,15 +1190,7 @@ fn sealed_days_are_trusted_open_days_listed_and_what_is_read_verified() {
         "{err}"
     );
     // The update reports the sealed days that changed, and indexes them as they are now.
-    let (code, _, err) = run(&[
-        "index",
-        "--source",
-        s(&root),
-        "--index",
-        s(&index),
-        "--seal-after",
-        &seal,
-    ]);
+    let (code, err) = index_sealing_through(&root, &index, "2024-01-02");
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("/2024/01/01: a sealed day whose files changed since it was sealed"),
