@@ -52,8 +52,11 @@ fn bucket_of(hash: u64) -> usize {
 pub struct Summary {
     file: Box<dyn Ranges>,
     /// Each part's start and bucket table.
-    parts: Vec<(u64, Vec<(usize, usize, u64)>)>,
+    parts: Vec<(u64, Vec<Bucket>)>,
 }
+
+/// A bucket's offset from its part's start, length and XXH3.
+type Bucket = (usize, usize, u64);
 
 /// Bytes in memory, read as an object's parts.
 pub struct InMemory(pub Bytes);
