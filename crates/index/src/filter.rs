@@ -101,13 +101,17 @@ impl<'a> ValueFilter<'a> {
                 let (d, prints) = rest.split_at(Descriptor::DMA_LEN);
                 let u32_at = |i: usize| u32::from_le_bytes(d[i..i + 4].try_into().expect("4"));
                 let (length, mask, count_length) = (u32_at(8), u32_at(12), u32_at(16));
-                // A probe reads fingerprints up to segment_count_length + 2 segments.
+                // A probe reads fingerprints up to segment_count_length + 2 segments, in u32
+                // arithmetic.
                 let reach = u64::from(count_length) + 2 * u64::from(length);
-                // A count that is not a whole number of segments lets a probe's last segment
-                // run past the fingerprints, however many there are.
+                // A count that is not a whole number of segments, or is none (a probe's first
+                // segment is then the first, and its third runs a segment past the reach: found
+                // by the `index_filter` fuzz target), lets a probe run past the fingerprints.
                 if !length.is_power_of_two()
                     || mask != length - 1
+                    || count_length == 0
                     || !count_length.is_multiple_of(length)
+                    || reach > u64::from(u32::MAX)
                     || reach > (prints.len() / 2) as u64
                 {
                     return Err(BadFilter("fuse filter's descriptor out of bounds"));
@@ -220,6 +224,16 @@ mod tests {
         let mut uneven = bytes.clone();
         uneven[18..22].copy_from_slice(&(length + 1).to_le_bytes());
         assert!(ValueFilter::parse(&uneven).is_err());
+        // No segment at all (the fuzzer's find): one segment of one fingerprint and two
+        // fingerprints, which a probe read past.
+        let mut none = vec![KIND_FUSE16, 0];
+        none.extend(0u64.to_le_bytes());
+        none.extend([1u32, 0, 0].iter().flat_map(|v| v.to_le_bytes()));
+        none.extend([0u8; 4]);
+        assert_eq!(
+            ValueFilter::parse(&none).err(),
+            Some(BadFilter("fuse filter's descriptor out of bounds"))
+        );
         let exact = ValueFilter::build(&mut vec![2, 1]);
         let mut unsorted = exact.clone();
         unsorted[2..10].copy_from_slice(&3u64.to_le_bytes());
