@@ -912,6 +912,28 @@ fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("no longer in the archive"), "{err}");
     assert!(err.contains(", 0 deleted since indexed"), "{err}");
+    // An update from one prefix re-checks that prefix's sealed days only: the sibling's are
+    // not broken seals (nor, next time, broken again).
+    for _ in 0..2 {
+        let (code, err) = run_s3(&[
+            "index",
+            "--source",
+            &format!("s3://{bucket}/trail"),
+            "--index",
+            s(&index),
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(err.contains("0 changed since sealed"), "{err}");
+    }
+    let (code, err) = run_s3(&[
+        "index",
+        "--source",
+        &format!("s3://{bucket}"),
+        "--index",
+        s(&index),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("0 changed since sealed"), "{err}");
 }
 
 /// A new index is never written among other files: `--index` given the archive's own folder

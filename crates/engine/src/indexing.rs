@@ -240,7 +240,17 @@ pub fn update_index(
     }
     let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
     let mut deleted = Vec::new();
-    for kind in [ObjectKind::Log, ObjectKind::Insight] {
+    // A folder that could not be listed is not a folder emptied: without a whole listing,
+    // no indexed file is taken for deleted (nor its row dropped).
+    if listing_problems > 0 {
+        reporter.note(&format_args!(
+            "{listing_problems} folders could not be listed: files deleted since indexed are not looked for in this update"
+        ));
+    }
+    for kind in [ObjectKind::Log, ObjectKind::Insight]
+        .into_iter()
+        .filter(|_| listing_problems == 0)
+    {
         let selection = Selection {
             kind,
             ..selection.clone()
@@ -274,10 +284,18 @@ pub fn update_index(
             *first = (*first).min(day);
         }
     }
+    // Folders under the source's base (a source narrowed to a prefix lists no other), of the
+    // selection's accounts and regions.
+    let base = store.base().trim_end_matches('/');
     let covers_folder = |folder: &str| {
+        let under = base.is_empty()
+            || folder
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('/'));
         let mut names = folder.rsplit('/');
         let (region, _kind, account) = (names.next(), names.next(), names.next());
-        region.is_some_and(|r| selection.wants_region(r))
+        under
+            && region.is_some_and(|r| selection.wants_region(r))
             && account.is_some_and(|a| selection.wants_account(a))
     };
     let now = std::time::SystemTime::now()

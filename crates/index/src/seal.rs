@@ -173,7 +173,8 @@ pub struct Listed<'a> {
     /// Each region folder's first day with an object that could not be read (not indexed, so
     /// not to be sealed).
     pub first_unreadable: &'a HashMap<String, i64>,
-    /// Whether every folder could be listed: otherwise nothing new is sealed.
+    /// Whether every folder could be listed: otherwise nothing new is sealed, and a sealed day
+    /// the listing did not find is taken for unlisted, not for emptied (its seal stays).
     pub complete: bool,
 }
 
@@ -226,7 +227,7 @@ pub fn reseal(
             continue;
         }
         let (then, now) = (sealed_then.get(at), listed.fingerprints.get(at));
-        if then != now {
+        if then != now && (now.is_some() || listed.complete) {
             broken.push(BrokenSeal {
                 folder: folder.clone(),
                 day,
@@ -285,7 +286,11 @@ pub fn reseal(
     let mut days = Vec::new();
     let mut seal_of = BTreeMap::new();
     let covered = |(folder, day): &(String, i64)| (listed.covers_folder)(folder) && in_window(*day);
-    for (at, print) in sealed_then.iter().filter(|(at, _)| !covered(at)) {
+    let listed_now = |at: &(String, i64)| listed.complete || listed.fingerprints.contains_key(at);
+    for (at, print) in sealed_then
+        .iter()
+        .filter(|(at, _)| !covered(at) || !listed_now(at))
+    {
         seal_of.insert(at.clone(), print.clone());
     }
     for (at, print) in listed.fingerprints.iter().filter(|(at, _)| covered(at)) {
@@ -398,6 +403,26 @@ mod tests {
         );
         // Re-sealed as they are now: the next update finds nothing broken.
         assert!(update(&third, &tampered, &[], day(5)).broken.is_empty());
+    }
+
+    /// A listing that failed for some folders found nothing of them: that is no evidence
+    /// their sealed days were emptied (their seals stay, and nothing is reported).
+    #[test]
+    fn an_incomplete_listing_breaks_no_seal_it_did_not_see() {
+        let archive: Vec<ObjectRef> = (1..=3).map(|d| object(d, 1, 10)).collect();
+        let sealed = update(&Resealed::default(), &archive, &[], day(3));
+        let partial: Vec<ObjectRef> = archive[..1].to_vec();
+        let prints = day_fingerprints(&partial);
+        let listed = Listed {
+            fingerprints: &prints,
+            covers_folder: &|_| true,
+            days: (None, None),
+            first_unreadable: &HashMap::new(),
+            complete: false,
+        };
+        let after = reseal(&sealed.ranges, &sealed.days, &listed, day(3)).unwrap();
+        assert!(after.broken.is_empty(), "{:?}", after.broken);
+        assert_eq!(after.days, sealed.days);
     }
 
     #[test]

@@ -154,6 +154,7 @@ fn decode_columns(bytes: Bytes) -> Result<Vec<Columns>, String> {
         return Err("columns are not those of a trailscan index segment".into());
     }
     let bound = expansion_bound(builder.metadata())?;
+    plain_pages_only(&bytes, builder.metadata())?;
     let cap = MAX_DECODED_BYTES.max(bytes.len() as u64 * 64);
     if bound > cap {
         return Err(format!(
@@ -229,6 +230,41 @@ fn expansion_bound(metadata: &ParquetMetaData) -> Result<u64, String> {
         }
     }
     Ok(bound)
+}
+
+/// Checks that every page is a PLAIN data page, as its column's metadata says: the reader
+/// decodes each page as its own header says, so a file whose metadata claims PLAIN could
+/// still carry delta-encoded or dictionary pages that expand past its bytes.
+fn plain_pages_only(file: &Bytes, metadata: &ParquetMetaData) -> Result<(), String> {
+    let file = Arc::new(file.clone());
+    for group in metadata.row_groups() {
+        let rows = usize::try_from(group.num_rows()).map_err(|_| "a negative row count")?;
+        for chunk in group.columns() {
+            let pages = SerializedPageReader::new(file.clone(), chunk, rows, None)
+                .map_err(|e| e.to_string())?;
+            for page in pages {
+                match page.map_err(|e| e.to_string())? {
+                    Page::DataPage {
+                        encoding: Encoding::PLAIN,
+                        ..
+                    }
+                    | Page::DataPageV2 {
+                        encoding: Encoding::PLAIN,
+                        ..
+                    } => {}
+                    Page::DictionaryPage { .. } => {
+                        return Err("a dictionary page, which trailscan does not write".into())
+                    }
+                    Page::DataPage { encoding, .. } | Page::DataPageV2 { encoding, .. } => {
+                        return Err(format!(
+                            "a page encoded {encoding}, which trailscan does not write"
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The filter column's values where they lie in `file`, as slices of it: an uncompressed

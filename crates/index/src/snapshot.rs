@@ -281,9 +281,9 @@ impl<'s> IndexStore<'s> {
             };
         }
         // A pointer may lag behind what was published since: look for the next ones.
-        while let Some((generation, _)) = &newest {
-            match read(generation + 1)? {
-                Some(body) => newest = Some((generation + 1, body)),
+        while let Some(next) = newest.as_ref().and_then(|(g, _)| g.checked_add(1)) {
+            match read(next)? {
+                Some(body) => newest = Some((next, body)),
                 None => break,
             }
         }
@@ -584,7 +584,9 @@ impl<'s> IndexStore<'s> {
     /// Removes what no kept generation names: the snapshots older than `keep` generations
     /// back from `current`, and the segments, summaries and seals only those named. Only the
     /// index's own names are touched (`snapshots/N.json`, `segments/<sha>.parquet|.summary`,
-    /// `seals/<sha>.json`). Returns the files removed and their bytes.
+    /// `seals/<sha>.json`), and only files older than the current snapshot: an update running
+    /// meanwhile started from it, so what it has written and not yet published is newer (as is
+    /// a generation published since). Returns the files removed and their bytes.
     pub fn collect_garbage(&self, current: &Snapshot, keep: u64) -> Result<(u64, u64), IndexError> {
         let oldest_kept = current
             .generation
@@ -609,10 +611,16 @@ impl<'s> IndexStore<'s> {
             .store
             .list_keys(&base, "")
             .map_err(|e| IndexError::Store(e.to_string()))?;
+        let current_file = format!("{SNAPSHOTS}{}", snapshot_name(current.generation));
+        let published = listed
+            .iter()
+            .find(|o| o.key.strip_prefix(&base) == Some(current_file.as_str()))
+            .and_then(|o| o.modified);
         let (mut files, mut bytes) = (0, 0);
         for object in listed {
             let rel = object.key.strip_prefix(&base).unwrap_or(&object.key);
-            if named.contains(rel) || !is_index_file(rel) {
+            let older = matches!((object.modified, published), (Some(m), Some(p)) if m < p);
+            if named.contains(rel) || !is_index_file(rel) || !older {
                 continue;
             }
             self.store

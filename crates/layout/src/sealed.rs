@@ -7,7 +7,7 @@
 //! `validate-logs` report). Days are counted from 1970-01-01 UTC, as
 //! [`crate::time::days_from_civil`] counts them.
 
-use crate::time::{civil_from_days, days_from_civil};
+use crate::time::{civil_from_days, days_from_civil, digits};
 
 /// The sealed days of one region folder (`…/AWSLogs/[o-ORG/]ACCOUNT/KIND/REGION`): every day
 /// from `from` (or from the first, where `None`) through `through`, both included.
@@ -83,7 +83,8 @@ pub fn parse_day_name(name: &str) -> Option<i64> {
 }
 
 /// The region folder and the delivery day of a key in the layout
-/// (`REGION_FOLDER/YYYY/MM/DD/FILE`), from its folders alone; `None` for another shape.
+/// (`REGION_FOLDER/YYYY/MM/DD/FILE`), from its folders alone, their numbers read as a listing
+/// reads them (so that `2024/3/05` is the same day to both); `None` for another shape.
 pub fn region_folder_and_day(key: &str) -> Option<(&str, i64)> {
     let mut parts = key.rsplitn(5, '/');
     let (_file, d, m, y, folder) = (
@@ -93,12 +94,8 @@ pub fn region_folder_and_day(key: &str) -> Option<(&str, i64)> {
         parts.next()?,
         parts.next()?,
     );
-    let two = |s: &str| (s.len() == 2).then(|| s.parse::<u32>().ok()).flatten();
-    let (y, m, d) = (
-        (y.len() == 4).then(|| y.parse::<i64>().ok()).flatten()?,
-        two(m)?,
-        two(d)?,
-    );
+    let number = |s: &str| digits(s.as_bytes());
+    let (y, m, d) = (i64::from(number(y)?), number(m)?, number(d)?);
     let valid = (1..=12).contains(&m) && d >= 1 && d <= crate::time::days_in_month(y, m);
     valid.then(|| (folder, days_from_civil(y, m, d)))
 }
@@ -159,6 +156,8 @@ mod tests {
         assert_eq!(parse_day_name("2024-03-01"), Some(day));
         assert_eq!(parse_day_name("2024-02-30"), None);
         assert_eq!(region_folder_and_day("a/2024/13/01/f"), None);
+        // Read as a listing reads folder names: without the zero, the same day.
+        assert_eq!(region_folder_and_day("a/2024/3/1/f"), Some(("a", day)));
         assert_eq!(region_folder_and_day("2024/03/01/f"), None);
         assert_eq!(month_days(2024, 2), (day - 29, day - 1));
         assert_eq!(year_days(2024).1 - year_days(2024).0, 365);
