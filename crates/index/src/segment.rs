@@ -459,6 +459,26 @@ mod tests {
         assert!(read_columns(written(properties())).is_ok());
     }
 
+    /// The pages are checked themselves, not only the metadata's list of encodings (which a
+    /// hostile file can write as PLAIN over delta-encoded or dictionary pages): each page's
+    /// own header says how the reader will decode it.
+    #[test]
+    fn every_page_is_checked_plain_by_its_own_header() {
+        let rows: Vec<CatalogEntry> = (0..12).map(entry).collect();
+        let check = |p: parquet::file::properties::WriterPropertiesBuilder| {
+            let bytes = Bytes::from(write_with(&rows, p.build()).unwrap());
+            let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
+            plain_pages_only(&bytes, reader.metadata())
+        };
+        let delta =
+            properties().set_column_encoding(ColumnPath::from("key"), Encoding::DELTA_BYTE_ARRAY);
+        let err = check(delta).unwrap_err();
+        assert!(err.contains("a page encoded DELTA_BYTE_ARRAY"), "{err}");
+        let err = check(properties().set_dictionary_enabled(true)).unwrap_err();
+        assert!(err.contains("a dictionary page"), "{err}");
+        assert_eq!(check(properties()), Ok(()));
+    }
+
     /// A segment damaged anywhere (past the checksum that normally catches it first) is an
     /// error or some rows, never a panic.
     #[test]
