@@ -100,19 +100,74 @@ pub fn print_value(output: &OutputSettings, title: &str, value: serde_json::Valu
 }
 
 /// Prints every chain and the totals; writes the report.
-pub fn print_all(chains: &[ChainOutput], source: &str, report: Option<&Path>) -> Result<ExitCode> {
+pub fn print_all(
+    chains: &[ChainOutput],
+    source: &str,
+    report: Option<&ReportRun<'_>>,
+) -> Result<ExitCode> {
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let total = print_chains(&mut out, &mut err, chains, source)?;
     out.flush()?;
-    if let Some(path) = report {
-        write_report(path, chains.iter().map(|c| c.record.clone()).collect())?;
+    if let Some(report) = report {
+        write_report(report, chains.iter().map(|c| c.record.clone()).collect())?;
     }
     Ok(ExitCode::from(total.exit_code()))
 }
 
-pub fn write_report(path: &Path, chains: Vec<serde_json::Value>) -> Result<()> {
-    let doc = serde_json::json!({"tool": "trailscan validate-logs", "chains": chains});
-    let text = serde_json::to_string_pretty(&doc)?;
-    fs::write(path, text + "\n")
-        .with_context(|| format!("cannot write the report to {}", path.display()))
+/// What a validation report says of its run, beside the findings: enough for an auditor to
+/// file it and for anyone to tell which code, data and keys produced it.
+pub struct ReportRun<'a> {
+    /// `--report`.
+    pub path: &'a Path,
+    /// `--force`: an existing file is replaced (else refused).
+    pub force: bool,
+    /// The source as given.
+    pub source: &'a str,
+    /// `--public-keys FILE`, or `None`: CloudTrail's ListPublicKeys.
+    pub public_keys: Option<&'a Path>,
+    /// The command line.
+    pub arguments: &'a [String],
+    /// When the run started.
+    pub started: std::time::SystemTime,
+}
+
+/// Writes the report: created new (an existing file is an error) unless `--force`.
+pub fn write_report(run: &ReportRun<'_>, chains: Vec<serde_json::Value>) -> Result<()> {
+    let iso = |t: std::time::SystemTime| {
+        let secs = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        trailscan_layout::time::format_utc(secs)
+    };
+    let keys = match run.public_keys {
+        Some(file) => format!("--public-keys {}", file.display()),
+        None => "CloudTrail ListPublicKeys".to_string(),
+    };
+    let doc = serde_json::json!({
+        "tool": "trailscan validate-logs",
+        "version": env!("TRAILSCAN_VERSION"),
+        "started": iso(run.started),
+        "finished": iso(std::time::SystemTime::now()),
+        "source": run.source,
+        "public_keys": keys,
+        "arguments": run.arguments,
+        "chains": chains,
+    });
+    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    let path = run.path;
+    let cannot = || format!("cannot write the report to {}", path.display());
+    let mut file = match run.force {
+        true => fs::File::create(path).with_context(cannot)?,
+        false => fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "cannot write the report to {}: the file exists (--force replaces it)",
+                    path.display()
+                )
+            })?,
+    };
+    file.write_all(text.as_bytes()).with_context(cannot)
 }

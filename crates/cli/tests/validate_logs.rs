@@ -644,6 +644,61 @@ fn report_file_lists_every_verdict() {
         result["covered"],
         serde_json::json!([{"from": "2024-01-15T00:00:30Z", "to": "2024-01-15T01:00:30Z"}, {"from": "2024-01-15T02:00:30Z", "to": "2024-01-15T03:00:30Z"}])
     );
+    // What an auditor files it with: the code, the run's times, the source, the keys used
+    // and the command line.
+    let version = doc["version"].as_str().unwrap();
+    assert!(
+        version.starts_with(env!("CARGO_PKG_VERSION")) && version.contains("(commit "),
+        "{version}"
+    );
+    let (started, finished) = (
+        doc["started"].as_str().unwrap(),
+        doc["finished"].as_str().unwrap(),
+    );
+    assert!(
+        started.ends_with('Z') && started <= finished,
+        "{started} {finished}"
+    );
+    assert!(
+        doc["source"].as_str().unwrap().ends_with("bucket"),
+        "{}",
+        doc["source"]
+    );
+    assert!(
+        doc["public_keys"]
+            .as_str()
+            .unwrap()
+            .starts_with("--public-keys "),
+        "{}",
+        doc["public_keys"]
+    );
+    let arguments: Vec<&str> = doc["arguments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        arguments.contains(&"--report") && arguments.contains(&ARN),
+        "{arguments:?}"
+    );
+    // An existing report is not replaced by mistake: refused before any work; --force
+    // replaces it.
+    let before = fs::read(&report).unwrap();
+    let again = a.run(&["--report", report.to_str().unwrap()]);
+    assert_eq!(again.code, 2, "a usage error: {}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("the file exists; give another name, or --force"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stdout.is_empty(), "{}", again.stdout);
+    assert_eq!(fs::read(&report).unwrap(), before);
+    let forced = a.run(&["--report", report.to_str().unwrap(), "--force"]);
+    assert_eq!(forced.code, 1, "{}", forced.stderr);
+    assert_ne!(fs::read(&report).unwrap(), before, "a new run's times");
 }
 
 /// Without --trail-arn: every chain under the source, each printed as the AWS CLI prints

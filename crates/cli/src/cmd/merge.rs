@@ -1,7 +1,6 @@
 //! `trailscan merge OUT/RUN-ID`: one answer from the shards of a sharded run.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,7 +16,7 @@ use trailscan_shards::{
 
 use crate::exit_codes;
 use crate::flags::{Cli, Command};
-use crate::print::{print_all, print_page, SPILL_FAILED};
+use crate::print::{print_all, print_page, ReportRun, SPILL_FAILED};
 use crate::settings::{LookupSettings, MergeSettings, ValidateSettings};
 
 /// Checks the run's shards and prints the merged answer.
@@ -39,8 +38,9 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
             let Command::ValidateLogs(args) = recorded_command(first)? else {
                 bail!("the shards' recorded command is not validate-logs");
             };
-            let report = ValidateSettings::new(&args)?.report;
-            merge_validation(&run, report.as_deref())
+            let settings = ValidateSettings::new(&args)?;
+            let report = settings.report_run(std::time::SystemTime::now());
+            merge_validation(&run, report.as_ref())
         }
         // An export's files are already in place in the partitions: the merge checks that
         // every shard finished and sums what they wrote.
@@ -79,7 +79,7 @@ fn recorded_command(summary: &ShardSummary) -> Result<Command> {
 
 /// Merges the chains of a sharded run (`trailscan merge`) and prints them as one run would;
 /// `report` is the run's `--report`.
-fn merge_validation(run: &Run, report: Option<&Path>) -> Result<ExitCode> {
+fn merge_validation(run: &Run, report: Option<&ReportRun<'_>>) -> Result<ExitCode> {
     let first = &run.shards[0].1;
     let mut chains: BTreeMap<usize, ChainOutput> = BTreeMap::new();
     for (dir, _) in &run.shards {

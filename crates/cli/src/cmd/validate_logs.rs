@@ -40,6 +40,8 @@ use trailscan_engine::worker_pool;
 /// The source and the run's workers.
 struct Validation<'s> {
     settings: &'s ValidateSettings,
+    /// When the run started, for the report.
+    started: std::time::SystemTime,
     store: Arc<dyn ObjectStore>,
     copies: Vec<(String, Arc<dyn ObjectStore>)>,
     /// Made once the source was first listed: from S3, its size follows the round trip.
@@ -56,6 +58,7 @@ pub fn run(settings: &ValidateSettings) -> Result<ExitCode> {
     }
     let validation = Validation {
         settings,
+        started: std::time::SystemTime::now(),
         store,
         copies,
         pool: OnceLock::new(),
@@ -155,8 +158,8 @@ impl Validation<'_> {
         progress.finish();
         let result = report_chain(printer, &checked, &trail, arn, window)?;
         out.flush()?;
-        if let Some(path) = &s.report {
-            write_report(path, vec![result.record])?;
+        if let Some(report) = s.report_run(self.started) {
+            write_report(&report, vec![result.record])?;
         }
         Ok(ExitCode::from(result.counts.exit_code()))
     }
@@ -221,7 +224,11 @@ impl Validation<'_> {
         let chains = chains.into_iter().collect::<Result<Vec<_>>>()?;
         match plan {
             Some(plan) => self.write_shard(&plan, chains),
-            None => print_all(&chains, self.store.name(), s.report.as_deref()),
+            None => print_all(
+                &chains,
+                self.store.name(),
+                s.report_run(self.started).as_ref(),
+            ),
         }
     }
 

@@ -304,9 +304,15 @@ pub struct ValidateLogsArgs {
     pub s3: S3Args,
 
     /// Also write every digest and log file with its verdict, the gaps, and the time covered,
-    /// to this JSON file (for an auditor's file).
+    /// to this JSON file (for an auditor's file), with the trailscan version and commit, the
+    /// run's start and end, the source, where the public keys came from and the command line.
+    /// An existing file is refused (exit 255) unless --force.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
+
+    /// Replace an existing --report file.
+    #[arg(long, requires = "report")]
+    pub force: bool,
 
     /// The copy of another bucket the trail delivered to (a chain that moved between
     /// buckets), as NAME=DIR (repeatable).

@@ -10,7 +10,7 @@ use trailscan_layout::Shard;
 use trailscan_query::parse_time_arg;
 
 use super::{parse_shard, recorded_arguments, resolve_run_id};
-use crate::exit_codes::aws_cli_error;
+use crate::exit_codes::{aws_cli_error, UsageError};
 use crate::flags::{MergeArgs, ValidateLogsArgs};
 
 /// Everything `validate-logs` needs, typed.
@@ -41,6 +41,8 @@ pub struct ValidateSettings {
     pub s3: S3Options,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--force`: replace an existing report.
+    pub force: bool,
     /// Copies of other buckets (`--bucket-copy NAME=DIR`).
     pub bucket_copies: Vec<(String, PathBuf)>,
     /// Worker threads (0: the store's default).
@@ -120,6 +122,14 @@ impl ValidateSettings {
             // clap requires --out with --shard, and --shard with --out.
             _ => None,
         };
+        // Refused before any work: an auditor's earlier report is not replaced by mistake.
+        if let Some(report) = args.report.as_ref().filter(|r| r.exists() && !args.force) {
+            return Err(UsageError(format!(
+                "--report {}: the file exists; give another name, or --force to replace it",
+                report.display()
+            ))
+            .into());
+        }
         Ok(ValidateSettings {
             trail_arn: args.trail_arn.clone(),
             start,
@@ -134,6 +144,7 @@ impl ValidateSettings {
             source: args.source.clone(),
             s3: args.s3.options(args.region.as_slice()),
             report: args.report.clone(),
+            force: args.force,
             bucket_copies,
             threads: args.threads,
             no_progress: args.no_progress,
@@ -180,6 +191,20 @@ impl MergeSettings {
             out: out.to_string(),
             run_id: run_id.to_string(),
             s3: args.s3.options(&[]),
+        })
+    }
+}
+
+impl ValidateSettings {
+    /// What `--report` says of a run that started at `started`; `None` without `--report`.
+    pub fn report_run(&self, started: SystemTime) -> Option<crate::print::ReportRun<'_>> {
+        Some(crate::print::ReportRun {
+            path: self.report.as_deref()?,
+            force: self.force,
+            source: &self.source,
+            public_keys: self.public_keys.as_deref(),
+            arguments: &self.arguments,
+            started,
         })
     }
 }
