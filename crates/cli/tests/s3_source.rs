@@ -427,6 +427,27 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         serde_json::from_str(&fs::read_to_string(copy.join("trailscan-manifest.json")).unwrap())
             .unwrap();
     assert_eq!(manifest["objects"].as_object().unwrap().len(), 7);
+    // What an examiner files the copy with: each object's ETag and LastModified from the
+    // bucket, and the run (version and commit, times, source, arguments, counts).
+    for (key, entry) in manifest["objects"].as_object().unwrap() {
+        let etag = entry["etag"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key}: {entry}"));
+        assert!(etag.starts_with('"') && etag.len() > 2, "{key}: {etag}");
+        assert!(
+            entry["last_modified"].as_str().unwrap().ends_with('Z'),
+            "{key}: {entry}"
+        );
+    }
+    let run = &manifest["runs"][0];
+    assert!(run["tool"].as_str().unwrap().contains("(commit "), "{run}");
+    assert!(
+        run["started"].as_str().unwrap() <= run["finished"].as_str().unwrap(),
+        "{run}"
+    );
+    assert_eq!(run["source"], "s3://validate-bucket");
+    assert_eq!(run["counts"]["listed"], 7);
+    assert_eq!(run["counts"]["copied"], 7);
 
     // Again: resumes; a local file that differs is reported, never overwritten.
     let again = acquire_copy();
@@ -435,6 +456,12 @@ fn validate_from_s3_and_from_an_acquired_copy_agree() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    let resumed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(copy.join("trailscan-manifest.json")).unwrap())
+            .unwrap();
+    let runs = resumed["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "each run recorded");
+    assert_eq!(runs[1]["counts"]["present"], 7);
     let victim = copy.join(&written[0].logs[0].0);
     fs::write(&victim, b"changed").unwrap();
     let changed = acquire_copy();

@@ -3,8 +3,18 @@
 //! object as downloaded.
 //!
 //! ```json
-//! {"source": "s3://my-bucket", "objects": {"AWSLogs/.../X.json.gz": {"size": 1234, "sha256": "…"}}}
+//! {"source": "s3://my-bucket",
+//!  "runs": [{"tool": "trailscan 0.1.0 (commit …)", "started": "…Z", "finished": "…Z",
+//!            "source": "s3://my-bucket", "arguments": ["acquire", …], "start_time": null,
+//!            "end_time": null, "accounts": [], "regions": [],
+//!            "counts": {"listed": 10, "copied": 9, "present": 1, "refused": 0, "problems": 0}}],
+//!  "objects": {"AWSLogs/.../X.json.gz": {"size": 1234, "sha256": "…",
+//!              "etag": "\"…\"", "last_modified": "2024-01-01T00:05:11Z"}}}
 //! ```
+//!
+//! `runs` holds one record per `acquire` run into the copy (a copy made in several runs, each
+//! resuming the last, says so); an object's `etag` and `last_modified` are the source's
+//! listing's when it was copied. Manifests of earlier trailscan versions (without them) read.
 //!
 //! It is read back when a copy is resumed, and it may have been touched since: a manifest that
 //! does not read is refused with the reason, never silently replaced (which would drop the
@@ -22,8 +32,51 @@ pub const MANIFEST_FILE: &str = "trailscan-manifest.json";
 pub struct Manifest {
     /// The bucket the copy was made from, `s3://bucket[/prefix]`.
     pub source: String,
+    /// Each run that wrote into the copy, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<AcquisitionRun>,
     /// Object key → what was downloaded.
     pub objects: BTreeMap<String, ManifestEntry>,
+}
+
+/// One `acquire` run, as an examiner files it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcquisitionRun {
+    /// trailscan's version and commit.
+    pub tool: String,
+    /// When it started and finished (UTC, RFC 3339).
+    pub started: String,
+    /// See `started`.
+    pub finished: String,
+    /// The source as given.
+    pub source: String,
+    /// The command line.
+    pub arguments: Vec<String>,
+    /// `--start-time` and `--end-time` as used (UTC), if given.
+    pub start_time: Option<String>,
+    /// See `start_time`.
+    pub end_time: Option<String>,
+    /// `--account-id` values (all accounts where empty).
+    pub accounts: Vec<String>,
+    /// `--region` values (all regions where empty).
+    pub regions: Vec<String>,
+    /// What it did with the objects it listed.
+    pub counts: AcquisitionCounts,
+}
+
+/// What one run did with the objects it listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcquisitionCounts {
+    /// Objects listed.
+    pub listed: u64,
+    /// Copied by this run.
+    pub copied: u64,
+    /// Already in the copy, as the manifest recorded them.
+    pub present: u64,
+    /// Refused (unsafe keys, links in the copy's path).
+    pub refused: u64,
+    /// Failed or differing from the copy.
+    pub problems: u64,
 }
 
 /// One object as downloaded.
@@ -33,6 +86,12 @@ pub struct ManifestEntry {
     pub size: u64,
     /// SHA-256 of the bytes, lowercase hex.
     pub sha256: String,
+    /// The source's ETag when it was copied (S3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The source's last modification when it was copied (UTC, RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
 }
 
 /// Why a manifest does not read.
@@ -83,6 +142,8 @@ mod tests {
             ManifestEntry {
                 size: 3,
                 sha256: "ab".repeat(32),
+                etag: Some("\"e\"".into()),
+                last_modified: Some("2024-01-01T00:00:00Z".into()),
             },
         );
         assert_eq!(Manifest::parse(&m.to_text()), Ok(m));
@@ -96,5 +157,12 @@ mod tests {
             .to_string();
         assert!(err.contains("invalid value: integer `-1`"), "{err}");
         assert!(Manifest::parse("").is_err());
+        // A manifest of an earlier trailscan, without runs, ETags or times, reads.
+        let old = format!(
+            r#"{{"source":"s3://b","objects":{{"k":{{"size":1,"sha256":"{}"}}}}}}"#,
+            "ab".repeat(32)
+        );
+        let read = Manifest::parse(&old).unwrap();
+        assert!(read.runs.is_empty() && read.objects["k"].etag.is_none());
     }
 }

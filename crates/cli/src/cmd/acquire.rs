@@ -20,7 +20,9 @@ use trailscan_archive::{
     ObjectStore, Problem, StoreError, WriteMode,
 };
 use trailscan_engine::worker_pool;
-use trailscan_integrity::manifest::{Manifest, ManifestEntry, MANIFEST_FILE};
+use trailscan_integrity::manifest::{
+    AcquisitionCounts, AcquisitionRun, Manifest, ManifestEntry, MANIFEST_FILE,
+};
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::printable::printable;
 use trailscan_layout::Selection;
@@ -72,6 +74,7 @@ fn in_the_copy(
     let there = ManifestEntry {
         size: existing.len() as u64,
         sha256: sha256_hex(&existing),
+        ..as_listed(object)
     };
     // Resume: the same size as listed and the hash the manifest recorded.
     match known {
@@ -116,7 +119,26 @@ fn copy_fetched(
     Outcome::Copied(ManifestEntry {
         size: body.len() as u64,
         sha256,
+        ..as_listed(object)
     })
+}
+
+/// What the source's listing said of an object, for its manifest entry.
+fn as_listed(object: &ObjectRef) -> ManifestEntry {
+    ManifestEntry {
+        size: object.size,
+        sha256: String::new(),
+        etag: object.etag.clone(),
+        last_modified: object.modified.map(utc),
+    }
+}
+
+/// A time as the manifest writes it (UTC, RFC 3339, to the second).
+fn utc(time: std::time::SystemTime) -> String {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    trailscan_layout::time::format_utc(secs)
 }
 
 /// The manifest of an earlier run, or an empty one. One that does not read is refused: writing
@@ -137,6 +159,7 @@ fn read_manifest(copy: &LocalFolder) -> Result<Manifest> {
 
 /// Runs an acquisition.
 pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
+    let started = std::time::SystemTime::now();
     let source = open_archive(&settings.source, &settings.s3)?;
     let mut copy = LocalFolder::create(&settings.dir)?;
     if let Some(bucket) = source.bucket() {
@@ -255,6 +278,27 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             }
         }
     }
+    manifest.runs.push(AcquisitionRun {
+        tool: format!("trailscan {}", env!("TRAILSCAN_VERSION")),
+        started: utc(started),
+        finished: utc(std::time::SystemTime::now()),
+        source: settings.source.clone(),
+        arguments: std::env::args().skip(1).collect(),
+        start_time: settings.start.map(trailscan_layout::time::format_utc),
+        // The end as given (the selection holds it a second later, for fractions).
+        end_time: settings
+            .end
+            .map(|e| trailscan_layout::time::format_utc(e - 1)),
+        accounts: settings.accounts.clone(),
+        regions: settings.regions.clone(),
+        counts: AcquisitionCounts {
+            listed: objects.len() as u64,
+            copied,
+            present,
+            refused,
+            problems,
+        },
+    });
     let text = manifest.to_text();
     let manifest_written = copy.write(MANIFEST_FILE, text.as_bytes(), None, WriteMode::Replace);
     if let Some(e) = unwritable {
