@@ -816,6 +816,28 @@ fn acquire_from_a_copy_on_disk_validates_the_same() {
         stderr.contains(": 0 copied"),
         "a second run copies nothing: {stderr}"
     );
+    // --source names the source as for every other command (the one positional is then the
+    // folder), and -q leaves stderr to problems.
+    let other = dir.path().join("evidence-2");
+    let (source, other_dir) = (source.to_str().unwrap(), other.to_str().unwrap());
+    let out = common::trailscan(&["acquire", "--source", source, other_dir, "-q"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read(other.join("AWSLogs/123456789012/CloudTrail-Digest/eu-west-1/2024/01/01/123456789012_CloudTrail-Digest_eu-west-1_management-events_eu-west-1_20240101T020030Z.json.gz")).unwrap(),
+        fs::read(Path::new(source).join("AWSLogs/123456789012/CloudTrail-Digest/eu-west-1/2024/01/01/123456789012_CloudTrail-Digest_eu-west-1_management-events_eu-west-1_20240101T020030Z.json.gz")).unwrap()
+    );
+    let twice = common::trailscan(&["acquire", "--source", source, source, other_dir]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("give the source once"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
 }
 
 /// A time with an offset is converted in trailscan's own mode (every chain), as lookups

@@ -316,12 +316,14 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         );
     }
     manifest_written?;
-    eprintln!(
-        "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",
-        objects.len(),
-        source.name(),
-        bytes as f64 / 1e6,
-        copy.display_key(MANIFEST_FILE)
-    );
+    if !settings.quiet {
+        eprintln!(
+            "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",
+            objects.len(),
+            source.name(),
+            bytes as f64 / 1e6,
+            copy.display_key(MANIFEST_FILE)
+        );
+    }
     Ok(exit_codes::completed(problems + refused))
 }

@@ -208,13 +208,25 @@ pub struct IndexArgs {
 /// `acquire`.
 #[derive(Debug, Args)]
 pub struct AcquireArgs {
-    /// The bucket (s3://BUCKET[/PREFIX]), or a copy of it on disk (a folder).
-    #[arg(value_name = "s3://BUCKET[/PREFIX]|DIR")]
-    pub source: String,
+    /// The bucket (s3://BUCKET[/PREFIX]), or a copy of it on disk (a folder); or --source, as
+    /// every other command takes it, and then only DIR here.
+    #[arg(
+        value_name = "s3://BUCKET[/PREFIX]|DIR",
+        required_unless_present = "source_flag"
+    )]
+    pub source: Option<String>,
 
     /// The folder to copy into (created if needed).
     #[arg(value_name = "DIR")]
-    pub dir: PathBuf,
+    pub dir: Option<PathBuf>,
+
+    /// The bucket or copy to acquire, as the other commands name it.
+    #[arg(long = "source", value_name = "s3://BUCKET[/PREFIX]|DIR")]
+    pub source_flag: Option<String>,
+
+    /// No summary on stderr (problems with objects are still reported), no progress.
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// Objects delivered from this time on.
     #[arg(long, value_name = "TIME")]
