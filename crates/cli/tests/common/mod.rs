@@ -27,7 +27,17 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .into_iter()
         .map(|p| {
             let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-            (rel, fs::read(&p).unwrap())
+            let mut bytes = fs::read(&p).unwrap();
+            // An acquire manifest records each run into the copy (its times; a resumed copy
+            // has one more): left out, the rest (every object's entry) must match.
+            if rel.ends_with("trailscan-manifest.json") {
+                let mut manifest: Value = serde_json::from_slice(&bytes).unwrap();
+                if let Some(m) = manifest.as_object_mut() {
+                    m.remove("runs");
+                }
+                bytes = serde_json::to_vec_pretty(&manifest).unwrap();
+            }
+            (rel, bytes)
         })
         .collect()
 }
