@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use trailscan_integrity::chain::{print_chains, ChainOutput};
+use trailscan_layout::time::{epoch_secs, format_utc};
 use trailscan_output::{
     render, render_value, OutputSettings, PageLayout, Paging, RenderError, Terminal,
 };
@@ -133,12 +134,7 @@ pub struct ReportRun<'a> {
 
 /// Writes the report: created new (an existing file is an error) unless `--force`.
 pub fn write_report(run: &ReportRun<'_>, chains: Vec<serde_json::Value>) -> Result<()> {
-    let iso = |t: std::time::SystemTime| {
-        let secs = t
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        trailscan_layout::time::format_utc(secs)
-    };
+    let iso = |t| format_utc(epoch_secs(t));
     let keys = match run.public_keys {
         Some(file) => format!("--public-keys {}", file.display()),
         None => "CloudTrail ListPublicKeys".to_string(),

@@ -892,13 +892,8 @@ fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
         let (code, _, stderr) = run_against(&env, args);
         (Some(code), stderr)
     };
-    let (code, err) = run_s3(&[
-        "index",
-        "--source",
-        &format!("s3://{bucket}"),
-        "--index",
-        s(&index),
-    ]);
+    let index_of = |source: &str| run_s3(&["index", "--source", source, "--index", s(&index)]);
+    let (code, err) = index_of(&format!("s3://{bucket}"));
     assert_eq!(code, Some(0), "{err}");
     let (code, err) = run_s3(&[
         "lookup-events",
@@ -915,23 +910,11 @@ fn rows_of_a_sibling_prefix_are_not_deleted_ones() {
     // An update from one prefix re-checks that prefix's sealed days only: the sibling's are
     // not broken seals (nor, next time, broken again).
     for _ in 0..2 {
-        let (code, err) = run_s3(&[
-            "index",
-            "--source",
-            &format!("s3://{bucket}/trail"),
-            "--index",
-            s(&index),
-        ]);
+        let (code, err) = index_of(&format!("s3://{bucket}/trail"));
         assert_eq!(code, Some(0), "{err}");
         assert!(err.contains("0 changed since sealed"), "{err}");
     }
-    let (code, err) = run_s3(&[
-        "index",
-        "--source",
-        &format!("s3://{bucket}"),
-        "--index",
-        s(&index),
-    ]);
+    let (code, err) = index_of(&format!("s3://{bucket}"));
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("0 changed since sealed"), "{err}");
 }

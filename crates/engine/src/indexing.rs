@@ -298,9 +298,7 @@ pub fn update_index(
             && region.is_some_and(|r| selection.wants_region(r))
             && account.is_some_and(|a| selection.wants_account(a))
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = trailscan_layout::time::epoch_secs(std::time::SystemTime::now());
     let resealed = reseal(
         &current.sealed,
         &previous_days,

@@ -458,22 +458,9 @@ impl<'s> IndexStore<'s> {
             .collect();
         let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let check = |i: usize, body: Result<Bytes, StoreError>| {
-            let file = self.display(&summary_file(&segments[i].sha256));
-            let body = body.map_err(|e| IndexError::Missing {
-                file: file.clone(),
-                problem: e.to_string(),
-            })?;
-            match body.len() as u64 == segments[i].summary_bytes {
-                true => Ok(body),
-                false => Err(IndexError::Corrupt {
-                    file,
-                    problem: format!(
-                        "{} bytes, not the {} the snapshot says",
-                        body.len(),
-                        segments[i].summary_bytes
-                    ),
-                }),
-            }
+            let body = body.map_err(|e| self.summary_missing(segments[i], e))?;
+            self.check_summary_size(segments[i], body.len() as u64)?;
+            Ok(body)
         };
         let sizes: Vec<u64> = segments.iter().map(|s| s.summary_bytes).collect();
         let mut read = self.read_bounded(&key_refs, &sizes, in_flight, check);
@@ -488,27 +475,37 @@ impl<'s> IndexStore<'s> {
         segment: &SegmentInfo,
         probe: impl FnOnce(Summary) -> Result<bool, String>,
     ) -> Result<bool, IndexError> {
-        let rel = summary_file(&segment.sha256);
+        let key = self.key(&summary_file(&segment.sha256));
         let file = self
             .store
-            .open_ranges(&self.key(&rel))
-            .map_err(|e| IndexError::Missing {
-                file: self.display(&rel),
-                problem: e.to_string(),
-            })?;
-        if file.len() != segment.summary_bytes {
-            return Err(self.summary_damaged(
-                segment,
-                format!(
-                    "{} bytes, not the {} the snapshot says",
-                    file.len(),
-                    segment.summary_bytes
-                ),
-            ));
-        }
+            .open_ranges(&key)
+            .map_err(|e| self.summary_missing(segment, e))?;
+        self.check_summary_size(segment, file.len())?;
         Summary::open(file)
             .and_then(probe)
             .map_err(|problem| self.summary_damaged(segment, problem))
+    }
+
+    /// A summary that could not be read.
+    fn summary_missing(&self, segment: &SegmentInfo, e: StoreError) -> IndexError {
+        IndexError::Missing {
+            file: self.display(&summary_file(&segment.sha256)),
+            problem: e.to_string(),
+        }
+    }
+
+    /// A summary whose size is not the snapshot's is damaged.
+    fn check_summary_size(&self, segment: &SegmentInfo, len: u64) -> Result<(), IndexError> {
+        match len == segment.summary_bytes {
+            true => Ok(()),
+            false => Err(self.summary_damaged(
+                segment,
+                format!(
+                    "{len} bytes, not the {} the snapshot says",
+                    segment.summary_bytes
+                ),
+            )),
+        }
     }
 
     /// A summary found damaged.

@@ -22,6 +22,7 @@
 pub mod aws_cli;
 pub mod buckets;
 pub mod chain;
+pub mod copy;
 pub mod coverage;
 pub mod digest_body;
 pub mod discover;

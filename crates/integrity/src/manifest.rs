@@ -94,6 +94,22 @@ pub struct ManifestEntry {
     pub last_modified: Option<String>,
 }
 
+impl ManifestEntry {
+    /// What the source's listing said of an object (its size, ETag and last modification),
+    /// its hash to be filled in.
+    pub fn as_listed(object: &trailscan_archive::ObjectRef) -> ManifestEntry {
+        let modified = object
+            .modified
+            .map(|t| trailscan_layout::time::format_utc(trailscan_layout::time::epoch_secs(t)));
+        ManifestEntry {
+            size: object.size,
+            sha256: String::new(),
+            etag: object.etag.clone(),
+            last_modified: modified,
+        }
+    }
+}
+
 /// Why a manifest does not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a trailscan manifest: {0}")]

@@ -92,6 +92,12 @@ pub fn parse_rfc3339(s: &str) -> Option<(i64, u32)> {
     Some((secs - offset, nanos))
 }
 
+/// A clock's time as UTC epoch seconds (0 before 1970).
+pub fn epoch_secs(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Formats UTC epoch seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_utc(secs: i64) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));

@@ -14,17 +14,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
-use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{
-    default_threads, list, map_fetched_until, open_archive, Fetched, LocalFolder, ObjectRef,
-    ObjectStore, Problem, StoreError, WriteMode,
+    default_threads, list, map_fetched_until, open_archive, LocalFolder, ObjectStore, WriteMode,
 };
 use trailscan_engine::worker_pool;
+use trailscan_integrity::copy::{copy_fetched, in_the_copy, Outcome};
 use trailscan_integrity::manifest::{
     AcquisitionCounts, AcquisitionRun, Manifest, ManifestEntry, MANIFEST_FILE,
 };
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::printable::printable;
+use trailscan_layout::time::{epoch_secs, format_utc};
 use trailscan_layout::Selection;
 
 use crate::exit_codes;
@@ -33,113 +33,6 @@ use crate::settings::AcquireSettings;
 
 /// Threads that hash and write copies by default, at least: a write waits on the disk.
 const WRITERS: usize = 16;
-
-/// What happened to one object.
-enum Outcome {
-    Copied(ManifestEntry),
-    Present(ManifestEntry),
-    Differs(String),
-    Failed(String),
-    /// A key or path the copy refuses to hold (it could lead outside DIR).
-    Refused(String),
-    /// A write after which no write to the copy can succeed (a full disk, a read-only
-    /// filesystem): the run stops.
-    CopyUnwritable(StoreError),
-}
-
-/// The outcome of a key or path the copy refuses to hold (it could lead outside DIR): an
-/// unsafe key, or a symbolic link on the way; `None` for any other failure.
-fn refused(e: &StoreError) -> Option<Outcome> {
-    match e.problem {
-        Problem::UnsafeKey => Some(Outcome::Refused("unsafe key, not copied".to_string())),
-        Problem::LinkInPath => Some(Outcome::Refused(format!("{e}; not copied"))),
-        _ => None,
-    }
-}
-
-/// What the copy holds of an object before any fetching: `Err` with the outcome when that
-/// settles it (kept, or refused), else the size and SHA-256 of the bytes there to compare
-/// with the object's, if any.
-fn in_the_copy(
-    copy: &LocalFolder,
-    object: &ObjectRef,
-    known: Option<&str>,
-) -> Result<Option<ManifestEntry>, Outcome> {
-    let mut existing = Vec::new();
-    let existing = match copy.read(&object.key, &mut existing) {
-        Ok(_) => existing,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(refused(&e).unwrap_or_else(|| Outcome::Failed(e.to_string()))),
-    };
-    let there = ManifestEntry {
-        size: existing.len() as u64,
-        sha256: sha256_hex(&existing),
-        ..as_listed(object)
-    };
-    // Resume: the same size as listed and the hash the manifest recorded.
-    match known {
-        Some(hash) if there.size == object.size && there.sha256 == hash => {
-            Err(Outcome::Present(there))
-        }
-        _ => Ok(Some(there)),
-    }
-}
-
-/// Copies a fetched object, unless the copy holds other bytes under its key.
-fn copy_fetched(
-    copy: &LocalFolder,
-    object: &ObjectRef,
-    existing: Option<&ManifestEntry>,
-    fetched: Result<Fetched, StoreError>,
-) -> Outcome {
-    let Fetched { body, metadata, .. } = match fetched {
-        Ok(fetched) => fetched,
-        Err(e) => return Outcome::Failed(e.problem.to_string()),
-    };
-    let sha256 = sha256_hex(&body);
-    if let Some(there) = existing {
-        return if there.sha256 == sha256 {
-            Outcome::Present(there.clone())
-        } else {
-            Outcome::Differs(format!(
-                "{} differs from the object (SHA-256 {sha256}); not overwritten",
-                copy.display_key(&object.key)
-            ))
-        };
-    }
-    // A digest's signature is in its metadata, which the copy keeps in a sidecar.
-    let metadata = metadata.filter(|_| object.layout.kind == ObjectKind::Digest);
-    if let Err(e) = copy.write(&object.key, &body, metadata.as_ref(), WriteMode::CreateNew) {
-        return match refused(&e) {
-            Some(outcome) => outcome,
-            None if e.ends_writing() => Outcome::CopyUnwritable(e),
-            None => Outcome::Failed(e.to_string()),
-        };
-    }
-    Outcome::Copied(ManifestEntry {
-        size: body.len() as u64,
-        sha256,
-        ..as_listed(object)
-    })
-}
-
-/// What the source's listing said of an object, for its manifest entry.
-fn as_listed(object: &ObjectRef) -> ManifestEntry {
-    ManifestEntry {
-        size: object.size,
-        sha256: String::new(),
-        etag: object.etag.clone(),
-        last_modified: object.modified.map(utc),
-    }
-}
-
-/// A time as the manifest writes it (UTC, RFC 3339, to the second).
-fn utc(time: std::time::SystemTime) -> String {
-    let secs = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    trailscan_layout::time::format_utc(secs)
-}
 
 /// The manifest of an earlier run, or an empty one. One that does not read is refused: writing
 /// a new one over it would drop the hashes of everything copied before.
@@ -280,15 +173,13 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     manifest.runs.push(AcquisitionRun {
         tool: format!("trailscan {}", env!("TRAILSCAN_VERSION")),
-        started: utc(started),
-        finished: utc(std::time::SystemTime::now()),
+        started: format_utc(epoch_secs(started)),
+        finished: format_utc(epoch_secs(std::time::SystemTime::now())),
         source: settings.source.clone(),
         arguments: std::env::args().skip(1).collect(),
-        start_time: settings.start.map(trailscan_layout::time::format_utc),
+        start_time: settings.start.map(format_utc),
         // The end as given (the selection holds it a second later, for fractions).
-        end_time: settings
-            .end
-            .map(|e| trailscan_layout::time::format_utc(e - 1)),
+        end_time: settings.end.map(|e| format_utc(e - 1)),
         accounts: settings.accounts.clone(),
         regions: settings.regions.clone(),
         counts: AcquisitionCounts {

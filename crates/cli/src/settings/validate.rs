@@ -1,11 +1,12 @@
 //! `validate-logs`' and `merge`'s settings.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use anyhow::{anyhow, Result};
 use trailscan_archive::{is_s3_url, S3Options};
 use trailscan_integrity::aws_cli::without_offset;
+use trailscan_layout::time::epoch_secs;
 use trailscan_layout::Shard;
 use trailscan_query::parse_time_arg;
 
@@ -88,9 +89,7 @@ impl ValidateSettings {
             .as_deref()
             .map(|t| parse_cli_date(t, parity))
             .transpose()?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = epoch_secs(SystemTime::now());
         let end = match &args.end_time {
             Some(t) => parse_cli_date(t, parity)?,
             None => now,
