@@ -28,6 +28,17 @@ pub enum Error {
     /// An index would be written among files that are not an index's.
     #[error("{0} holds other files and no trailscan index: give an empty folder (or a new prefix) for the index, or the folder of an existing one")]
     NotAnIndexFolder(String),
+    /// A sharded run's records could not be written or read back whole.
+    #[error(transparent)]
+    Shard(#[from] trailscan_shards::ShardError),
+    /// A sharded index build's run cannot be published.
+    #[error("{run}: {problem}")]
+    Run {
+        /// The run's folder.
+        run: String,
+        /// Why, and what to do.
+        problem: String,
+    },
     /// The worker threads could not be started.
     #[error("cannot start worker threads")]
     Threads(#[source] rayon::ThreadPoolBuildError),

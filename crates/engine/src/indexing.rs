@@ -1,20 +1,21 @@
 //! Building, updating and checking the lookup index over a source: what `trailscan index`
 //! runs, as library calls.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use trailscan_archive::{
-    list, open_archive, open_destination, ObjectRef, ObjectStore, RequestCounts,
+    list, open_archive, open_destination, ObjectRef, ObjectStore, RequestCounts, StoreError,
 };
 
 use trailscan_index::{
-    apply_update, compare_with_digests, day_fingerprints, deleted_since_indexed, groups_of,
-    index_objects, rebuild_and_compare, reseal, sealable_through, to_index, BrokenSeal,
-    BuildOptions, DigestComparison, Group, IndexError, IndexStore, Listed, SealMap, Snapshot,
-    Update, INDEX_ENTRIES,
+    compare_with_digests, day_fingerprints, deleted_since_indexed, groups_of, index_objects,
+    next_generation, rebuild_and_compare, reseal, sealable_through, to_index, write_rows,
+    BrokenSeal, BuildOptions, Coverage, DaySeal, DigestComparison, Group, IndexError, IndexStore,
+    Listed, Resealed, SealMap, SegmentInfo, Snapshot, ToIndex, Update, INDEX_ENTRIES,
+    MAX_SEGMENTS_PER_GROUP,
 };
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::sealed::{day_name, region_folder_and_day};
-use trailscan_layout::{Selection, NEWEST_RECORD_SLACK_SECS};
+use trailscan_layout::{Selection, ShardPlan, Unit, NEWEST_RECORD_SLACK_SECS};
 
 use crate::report::Reporter;
 use crate::source::{report_deleted, worker_pool, SourceOptions};
@@ -77,13 +78,13 @@ pub struct IndexVerification {
 
 /// The source and the index opened, the index's current snapshot read, and the log and
 /// Insights files of `selection` listed.
-struct Opened {
-    store: Box<dyn ObjectStore>,
-    index_store: Box<dyn ObjectStore>,
-    current: Option<Snapshot>,
+pub(crate) struct Opened {
+    pub(crate) store: Box<dyn ObjectStore>,
+    pub(crate) index_store: Box<dyn ObjectStore>,
+    pub(crate) current: Option<Snapshot>,
 }
 
-fn open(options: &SourceOptions, location: &str) -> Result<Opened, Error> {
+pub(crate) fn open(options: &SourceOptions, location: &str) -> Result<Opened, Error> {
     let store = open_archive(&options.spec, &options.s3)?;
     let index_store =
         open_destination(location, &options.s3).map_err(|source| Error::OpenIndex {
@@ -138,15 +139,24 @@ fn refuse_foreign_files(store: &dyn ObjectStore, location: &str) -> Result<(), E
     }
 }
 
-/// Lists the log and Insights files of `selection`, sorted by key, and what could not be
-/// listed (each reported).
+/// A shard's plan for one kind of file (log or Insights: each is dealt on its own).
+pub(crate) struct KindPlan {
+    /// The kind.
+    pub(crate) kind: ObjectKind,
+    /// The shard's share of its day folders.
+    pub(crate) plan: ShardPlan,
+}
+
+/// Lists the log and Insights files of `selection`, sorted by key, what could not be listed
+/// (each reported), and with `selection.shard`, the shard's plan of each kind.
 fn list_indexable(
     store: &dyn ObjectStore,
     selection: &Selection,
     reporter: &dyn Reporter,
-) -> Result<(Vec<ObjectRef>, usize), Error> {
+) -> Result<(Vec<ObjectRef>, usize, Vec<KindPlan>), Error> {
     reporter.listing(store.name());
     let (mut objects, mut problems, mut awslogs) = (Vec::new(), Vec::new(), 0);
+    let mut plans = Vec::new();
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
         let listing = list(
             store,
@@ -156,6 +166,7 @@ fn list_indexable(
             },
         )?;
         awslogs += listing.awslogs_folders;
+        plans.extend(listing.shard_plan.map(|plan| KindPlan { kind, plan }));
         objects.extend(listing.objects);
         problems.extend(listing.problems.iter().map(ToString::to_string));
     }
@@ -166,33 +177,42 @@ fn list_indexable(
     for problem in &problems {
         reporter.problem(problem);
     }
-    Ok((objects, problems.len()))
+    Ok((objects, problems.len(), plans))
 }
 
-/// Lists the selection's log and Insights files, indexes those the index at `location`
-/// does not hold as they are now, re-checks every sealed day against its seal, seals the days
-/// older than `seal_after_secs` after their end, and publishes a new generation (the first,
-/// where there is no index yet) when anything changed.
-///
-/// An update lists everything the selection names, but compares row by row only the days that
-/// are not sealed or whose listing no longer matches their seal: the rows of matching sealed
-/// days are not even read.
-pub fn update_index(
-    options: &SourceOptions,
-    location: &str,
-    seal_after_secs: i64,
+/// What an update (or a shard of one) found comparing its listing with the index.
+pub(crate) struct Compared {
+    /// The log and Insights files listed, by key.
+    pub(crate) listed: Vec<ObjectRef>,
+    /// Folders that could not be listed.
+    pub(crate) listing_problems: usize,
+    /// Each (region folder, day) listed, and its fingerprint.
+    pub(crate) fingerprints: BTreeMap<(String, i64), (u64, String)>,
+    /// The index's day seals before the update.
+    pub(crate) previous_days: Vec<DaySeal>,
+    /// What to index: new files, and files changed since indexed.
+    pub(crate) to_index: ToIndex,
+    /// Indexed files the listing no longer finds.
+    pub(crate) deleted: Vec<String>,
+    /// A shard's plan of each kind listed.
+    pub(crate) plans: Vec<KindPlan>,
+}
+
+/// Lists the selection's log and Insights files (a shard's share of them, with
+/// `selection.shard`) and compares them with `current`: re-checks every sealed day the
+/// listing covers against its seal, and compares row by row only the days that are not sealed
+/// or whose listing no longer matches their seal (the rows of matching sealed days are not
+/// even read). Reports each file changed or deleted since indexed.
+pub(crate) fn compare(
+    store: &dyn ObjectStore,
+    index: &IndexStore<'_>,
+    current: &Snapshot,
+    selection: &Selection,
+    in_flight: usize,
     reporter: &dyn Reporter,
-) -> Result<IndexUpdate, Error> {
-    let Opened {
-        store,
-        index_store,
-        current,
-    } = open(options, location)?;
-    let index = IndexStore::new(&*index_store);
-    let selection = &options.selection;
-    let (listed, listing_problems) = list_indexable(&*store, selection, reporter)?;
-    let current = current.unwrap_or_else(Snapshot::first);
-    let previous_days = index.read_seals(&current)?;
+) -> Result<Compared, Error> {
+    let (listed, listing_problems, plans) = list_indexable(store, selection, reporter)?;
+    let previous_days = index.read_seals(current)?;
     let sealed = SealMap::new(&current.sealed).map_err(|problem| IndexError::Corrupt {
         file: index.name().to_string(),
         problem,
@@ -220,17 +240,26 @@ pub fn update_index(
         })
         .cloned()
         .collect();
-    // The rows to compare: the groups of those objects, and of sealed days now without any.
+    // The rows to compare: the groups of those objects, and of sealed days now without any
+    // (of a shard, only its own days: the others are other shards' to compare).
+    let own: Option<HashSet<&str>> = selection.shard.map(|_| {
+        plans
+            .iter()
+            .flat_map(|p| p.plan.own.iter().map(String::as_str))
+            .collect()
+    });
     let mut groups = groups_of(&unsealed);
     for (folder, day) in seal_of.keys() {
-        if !matches_seal(folder, *day) {
+        let owned = own
+            .as_ref()
+            .is_none_or(|own| unit_of(folder, *day).is_some_and(|u| own.contains(u.as_str())));
+        if owned && !matches_seal(folder, *day) {
             if let Some(group) = group_of_folder(folder, *day) {
                 groups.insert(group);
             }
         }
     }
-    let requests = index_store.requests_in_flight();
-    let catalog = index.load(&current, |s| groups.contains(&s.group()), requests, false)?;
+    let catalog = index.load(current, |s| groups.contains(&s.group()), in_flight, false)?;
     let to_index = to_index(&catalog, &unsealed);
     for key in &to_index.changed {
         reporter.problem(&format_args!(
@@ -255,122 +284,281 @@ pub fn update_index(
             kind,
             ..selection.clone()
         };
+        let plan = plans.iter().find(|p| p.kind == kind).map(|p| &p.plan);
         deleted.extend(deleted_since_indexed(
             &catalog,
             &listed,
             found,
             &selection,
-            None,
+            plan,
             store.base(),
             None,
         ));
     }
-    report_deleted(reporter, &*store, &deleted);
-    let objects = &to_index.objects;
+    deleted.sort();
+    deleted.dedup();
+    report_deleted(reporter, store, &deleted);
+    Ok(Compared {
+        listed,
+        listing_problems,
+        fingerprints,
+        previous_days,
+        to_index,
+        deleted,
+        plans,
+    })
+}
+
+/// The shard unit (`YYYY/MM/DD ACCOUNT REGION`) of `day` in a region folder.
+fn unit_of(folder: &str, day: i64) -> Option<String> {
+    let day_folder = format!("{folder}/{}", day_name(day).replace('-', "/"));
+    Unit::from_day_folder(day_folder.split('/')).map(|u| u.to_string())
+}
+
+/// What indexing wrote.
+pub(crate) struct Indexed {
+    /// The segments written, one per group.
+    pub(crate) segments: Vec<SegmentInfo>,
+    /// Files that could not be read (not indexed: lookups read them), with why.
+    pub(crate) failed: Vec<(ObjectRef, StoreError)>,
+    /// Files indexed.
+    pub(crate) indexed: usize,
+    /// Their events.
+    pub(crate) events: u64,
+    /// Files indexed with a problem a lookup reads and reports.
+    pub(crate) with_problems: usize,
+}
+
+impl Indexed {
+    /// Each region folder's first day with a file that could not be read.
+    pub(crate) fn first_unreadable(&self) -> HashMap<String, i64> {
+        let mut first: HashMap<String, i64> = HashMap::new();
+        for (object, _) in &self.failed {
+            if let Some((folder, day)) = region_folder_and_day(&object.key) {
+                let at = first.entry(folder.to_string()).or_insert(day);
+                *at = (*at).min(day);
+            }
+        }
+        first
+    }
+}
+
+/// Indexes at least this many files between two writes of segments: enough for every core to
+/// stay busy, few enough that what is held is a few megabytes of rows.
+const FILES_PER_BATCH: usize = 1024;
+
+/// Indexes `objects` on the worker pool, group after group (account x region x delivery
+/// month), and writes each batch of groups' segments as it is done: what is held at once is
+/// one batch's rows, however large the archive, and a run stopped halfway has written the
+/// segments of the batches it finished.
+pub(crate) fn index_into_segments(
+    store: &dyn ObjectStore,
+    index: &IndexStore<'_>,
+    objects: &[ObjectRef],
+    options: &SourceOptions,
+    reporter: &dyn Reporter,
+) -> Result<Indexed, Error> {
     reporter.scanning(objects.len() as u64, objects.iter().map(|o| o.size).sum());
-    let on_object =
-        |o: &trailscan_archive::ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
+    let on_object = |o: &ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
     let build = BuildOptions {
         progress: Some(&on_object),
-        ..build_options(&*store, options)
+        ..build_options(store, options)
     };
+    let mut by_group: Vec<&ObjectRef> = objects.iter().collect();
+    let group =
+        |o: &ObjectRef| Group::new(&o.layout.account, &o.layout.region, o.layout.delivered_at);
+    by_group.sort_by_cached_key(|o| (group(o), o.key.clone()));
     let pool = worker_pool(options.threads)?;
-    let (rows, failed) = pool.install(|| index_objects(objects, &build));
-    // Seal what the listing covered whole, up to the last day past the lag.
-    let mut first_unreadable: HashMap<String, i64> = HashMap::new();
-    for (object, _) in &failed {
-        if let Some((folder, day)) = region_folder_and_day(&object.key) {
-            let first = first_unreadable.entry(folder.to_string()).or_insert(day);
-            *first = (*first).min(day);
-        }
-    }
-    // Folders under the source's base (a source narrowed to a prefix lists no other), of the
-    // selection's accounts and regions.
-    let base = store.base().trim_end_matches('/');
-    let covers_folder = |folder: &str| {
-        let under = base.is_empty()
-            || folder
-                .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('/'));
-        let mut names = folder.rsplit('/');
-        let (region, _kind, account) = (names.next(), names.next(), names.next());
-        under
-            && region.is_some_and(|r| selection.wants_region(r))
-            && account.is_some_and(|a| selection.wants_account(a))
+    let mut indexed = Indexed {
+        segments: Vec::new(),
+        failed: Vec::new(),
+        indexed: 0,
+        events: 0,
+        with_problems: 0,
     };
-    let now = trailscan_layout::time::epoch_secs(std::time::SystemTime::now());
+    let mut rest = &by_group[..];
+    while !rest.is_empty() {
+        // Whole groups only: a group's rows go into one segment.
+        let mut end = FILES_PER_BATCH.min(rest.len());
+        while end < rest.len() && group(rest[end]) == group(rest[end - 1]) {
+            end += 1;
+        }
+        let batch: Vec<ObjectRef> = rest[..end].iter().map(|o| (*o).clone()).collect();
+        rest = &rest[end..];
+        let (rows, failed) = pool.install(|| index_objects(&batch, &build));
+        indexed.indexed += rows.len();
+        indexed.events += rows.iter().map(|r| r.entry.events).sum::<u64>();
+        indexed.with_problems += rows.iter().filter(|r| r.entry.problem.is_some()).count();
+        indexed.failed.extend(failed);
+        indexed.segments.extend(write_rows(index, rows)?);
+    }
+    Ok(indexed)
+}
+
+/// What an update covered of the archive: the region folders under the source's base (a
+/// source narrowed to a prefix lists no other) of the selection's accounts and regions, and
+/// the delivery days its window lists whole.
+pub(crate) fn coverage(store: &dyn ObjectStore, selection: &Selection) -> Coverage {
+    Coverage {
+        base: store.base().trim_end_matches('/').to_string(),
+        accounts: selection.accounts.clone(),
+        regions: selection.regions.clone(),
+        days: days_listed_whole(selection),
+    }
+}
+
+/// Lists the selection's log and Insights files, indexes those the index at `location`
+/// does not hold as they are now, re-checks every sealed day against its seal, seals the days
+/// older than `seal_after_secs` after their end, and publishes a new generation (the first,
+/// where there is no index yet) when anything changed.
+///
+/// An update lists everything the selection names, but compares row by row only the days that
+/// are not sealed or whose listing no longer matches their seal (see [`compare`]).
+pub fn update_index(
+    options: &SourceOptions,
+    location: &str,
+    seal_after_secs: i64,
+    reporter: &dyn Reporter,
+) -> Result<IndexUpdate, Error> {
+    // What may be sealed is decided as of the listing, not of the end of a long build.
+    let listed_at = trailscan_layout::time::epoch_secs(std::time::SystemTime::now());
+    let Opened {
+        store,
+        index_store,
+        current,
+    } = open(options, location)?;
+    let index = IndexStore::new(&*index_store);
+    let current = current.unwrap_or_else(Snapshot::first);
+    let in_flight = index_store.requests_in_flight();
+    let compared = compare(
+        &*store,
+        &index,
+        &current,
+        &options.selection,
+        in_flight,
+        reporter,
+    )?;
+    let indexed = index_into_segments(
+        &*store,
+        &index,
+        &compared.to_index.objects,
+        options,
+        reporter,
+    )?;
+    let coverage = coverage(&*store, &options.selection);
+    let first_unreadable = indexed.first_unreadable();
     let resealed = reseal(
         &current.sealed,
-        &previous_days,
+        &compared.previous_days,
         &Listed {
-            fingerprints: &fingerprints,
-            covers_folder: &covers_folder,
-            days: days_listed_whole(selection),
+            fingerprints: &compared.fingerprints,
+            covers_folder: &|folder| coverage.covers_folder(folder),
+            days: coverage.days,
             first_unreadable: &first_unreadable,
-            complete: listing_problems == 0,
+            complete: compared.listing_problems == 0,
         },
-        sealable_through(now, seal_after_secs),
+        sealable_through(listed_at, seal_after_secs),
     )
     .map_err(|problem| IndexError::Corrupt {
         file: index.name().to_string(),
         problem,
     })?;
-    let broken_seals = resealed
-        .broken
-        .into_iter()
+    let broken_seals = name_broken_seals(&*store, &resealed.broken);
+    let sealed_days = (
+        resealed.days.len() as u64,
+        compared.previous_days.len() as u64,
+    );
+    let (base, seals_changed) = with_seals(&index, &current, &compared.previous_days, resealed)?;
+    let published =
+        match indexed.segments.is_empty() && compared.deleted.is_empty() && !seals_changed {
+            true => None,
+            false => {
+                let (next, update) = next_generation(
+                    &index,
+                    &base,
+                    indexed.segments,
+                    &compared.deleted,
+                    MAX_SEGMENTS_PER_GROUP,
+                    in_flight,
+                )?;
+                index.publish(&next)?;
+                Some((next, update))
+            }
+        };
+    let (snapshot, update) = match published {
+        Some((snapshot, update)) => (snapshot, Some(update)),
+        None => (current, None),
+    };
+    Ok(IndexUpdate {
+        index_name: index.name().to_string(),
+        listed: compared.listed.len(),
+        indexed: indexed.indexed,
+        changed: compared.to_index.changed.len(),
+        events: indexed.events,
+        with_problems: indexed.with_problems,
+        failed: indexed
+            .failed
+            .iter()
+            .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
+            .collect(),
+        deleted: compared.deleted.len(),
+        broken_seals,
+        sealed_days,
+        listing_problems: compared.listing_problems,
+        snapshot,
+        update,
+        requests: requests_made(&*store, &*index_store),
+    })
+}
+
+/// The broken seals, each by the name of its day folder as a person gives it.
+pub(crate) fn name_broken_seals(
+    store: &dyn ObjectStore,
+    broken: &[BrokenSeal],
+) -> Vec<(String, BrokenSeal)> {
+    broken
+        .iter()
         .map(|b| {
             let day = day_name(b.day).replace('-', "/");
-            (store.display_key(&format!("{}/{day}", b.folder)), b)
+            (store.display_key(&format!("{}/{day}", b.folder)), b.clone())
         })
-        .collect();
-    let with_problems = rows.iter().filter(|r| r.entry.problem.is_some()).count();
-    let (indexed, events) = (rows.len(), rows.iter().map(|r| r.entry.events).sum::<u64>());
-    let sealed_days = (resealed.days.len() as u64, previous_days.len() as u64);
+        .collect()
+}
+
+/// `current` with the seals of `resealed` (their file written where they changed), and
+/// whether they changed.
+pub(crate) fn with_seals(
+    index: &IndexStore<'_>,
+    current: &Snapshot,
+    previous_days: &[DaySeal],
+    resealed: Resealed,
+) -> Result<(Snapshot, bool), Error> {
     let mut base = current.clone();
     base.sealed = resealed.ranges;
-    let seals_changed = base.sealed != current.sealed || resealed.days != previous_days;
-    if seals_changed {
+    let changed = base.sealed != current.sealed || resealed.days != previous_days;
+    if changed {
         base.seals = match resealed.days.is_empty() {
             true => None,
             false => Some(index.write_seals(&resealed.days)?),
         };
     }
-    let published = match rows.is_empty() && deleted.is_empty() && !seals_changed {
-        true => None,
-        false => Some(apply_update(&index, &base, rows, &deleted, &catalog)?),
-    };
-    let (snapshot, update) = match published {
-        Some((snapshot, update)) => (snapshot, Some(update)),
-        None => (current, None),
-    };
-    let requests = [("source", &*store), ("index", &*index_store)]
+    Ok((base, changed))
+}
+
+/// The S3 requests made, of the source and of the index, where they are in S3.
+pub(crate) fn requests_made(
+    store: &dyn ObjectStore,
+    index_store: &dyn ObjectStore,
+) -> Vec<(&'static str, RequestCounts)> {
+    [("source", store), ("index", index_store)]
         .into_iter()
         .filter_map(|(what, store)| Some((what, store.requests_made()?)))
-        .collect();
-    Ok(IndexUpdate {
-        index_name: index.name().to_string(),
-        listed: listed.len(),
-        indexed,
-        changed: to_index.changed.len(),
-        events,
-        with_problems,
-        failed: failed
-            .iter()
-            .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
-            .collect(),
-        deleted: deleted.len(),
-        broken_seals,
-        sealed_days,
-        listing_problems,
-        snapshot,
-        update,
-        requests,
-    })
+        .collect()
 }
 
 /// The group (account x region x delivery month) of `day` in a region folder
 /// (`…/ACCOUNT/KIND/REGION`).
-fn group_of_folder(folder: &str, day: i64) -> Option<Group> {
+pub(crate) fn group_of_folder(folder: &str, day: i64) -> Option<Group> {
     let mut names = folder.rsplit('/');
     let (region, _kind, account) = (names.next()?, names.next()?, names.next()?);
     Some(Group::new(account, region, day * 86_400))
@@ -438,7 +626,7 @@ pub fn verify_index(
         index_store,
         current,
     } = open(options, location)?;
-    let (listed, _) = list_indexable(&*store, &options.selection, reporter)?;
+    let (listed, _, _) = list_indexable(&*store, &options.selection, reporter)?;
     let Some(snapshot) = current else {
         return Err(IndexError::NoIndex(location.to_string()).into());
     };

@@ -49,6 +49,7 @@
 
 mod attribution;
 mod error;
+mod index_run;
 mod index_use;
 mod indexing;
 mod memory;
@@ -58,6 +59,7 @@ mod source;
 
 pub use attribution::{summarize, trace, SummaryRun, TraceRun};
 pub use error::Error;
+pub use index_run::{index_shard, publish_index_run, RunPublished, RunState, ShardBuild};
 pub use index_use::IndexUse;
 pub use indexing::{
     gc_index, update_index, verify_index, IndexGc, IndexUpdate, IndexVerification,

@@ -20,6 +20,7 @@ mod group;
 mod hash;
 mod plan;
 mod reader;
+mod run;
 mod seal;
 mod segment;
 mod snapshot;
@@ -38,6 +39,7 @@ pub use plan::{
     deleted_since_indexed, groups_of, plan, plan_probes, plan_sealed, Caps, IndexPlan, Probes,
 };
 pub use reader::{IndexReader, SegmentsPicked};
+pub use run::{join_shards, Coverage, DayListed, RunWork, ShardWork, SHARD_WORK_FORMAT};
 pub use seal::{
     day_fingerprints, reseal, sealable_through, BrokenSeal, DaySeal, Listed, Resealed, SealMap,
     SealedRange,
@@ -46,7 +48,9 @@ pub use segment::{read_segment, write_segment};
 pub use snapshot::{
     FileRef, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION, INDEX_ENTRIES,
 };
-pub use update::{apply_update, to_index, ToIndex, Update};
+pub use update::{
+    apply_update, next_generation, to_index, write_rows, ToIndex, Update, MAX_SEGMENTS_PER_GROUP,
+};
 pub use verify::{compare_with_digests, rebuild_and_compare, DigestComparison};
 
 /// What is wrong with an index. Each names the file; none is ever answered with a shorter

@@ -13,6 +13,11 @@
 //!   behind; a reader then looks for the generations after it, one request each, until one
 //!   is missing. Without it (an index of an older trailscan, a hint lost) the generations are
 //!   listed.
+//! - `runs/RUN-ID/shard-K-of-N/`, what each shard of a sharded build (`index --shard`) did,
+//!   which the run's publish joins into one generation (see `trailscan_engine`'s sharded
+//!   build).
+
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use rayon::prelude::*;
@@ -43,7 +48,7 @@ const POINTER: &str = "current.json";
 
 /// The folders and files an index writes under its folder or prefix, and nothing else: a new
 /// index is written only where nothing else is.
-pub const INDEX_ENTRIES: [&str; 4] = ["snapshots", "segments", "seals", "current.json"];
+pub const INDEX_ENTRIES: [&str; 5] = ["snapshots", "segments", "seals", "runs", "current.json"];
 
 /// The largest snapshot read: about 300 bytes a segment, so room for millions of segments,
 /// and a bound on what a damaged or hostile file can make a lookup read.
@@ -527,6 +532,40 @@ impl<'s> IndexStore<'s> {
                 problem: "its XXH3 checksum is not the snapshot's".into(),
             }),
         }
+    }
+
+    /// The files of `segments` (each segment and its summary) that are not in the index with
+    /// the size recorded, by name: one listing of the segments' folder, not a request each.
+    pub fn unwritten(&self, segments: &[SegmentInfo]) -> Result<Vec<String>, IndexError> {
+        if segments.is_empty() {
+            return Ok(Vec::new());
+        }
+        let base = self.key("");
+        let sizes: HashMap<String, u64> = self
+            .store
+            .list_keys(&self.key(SEGMENTS), "")
+            .map_err(|e| IndexError::Store(e.to_string()))?
+            .into_iter()
+            .map(|o| {
+                (
+                    o.key.strip_prefix(&base).unwrap_or(&o.key).to_string(),
+                    o.size,
+                )
+            })
+            .collect();
+        let mut missing = Vec::new();
+        for segment in segments {
+            let files = [
+                (segment.file.clone(), segment.bytes),
+                (summary_file(&segment.sha256), segment.summary_bytes),
+            ];
+            for (file, bytes) in files {
+                if sizes.get(&file) != Some(&bytes) {
+                    missing.push(self.display(&file));
+                }
+            }
+        }
+        Ok(missing)
     }
 
     /// Publishes `snapshot` as its generation, create-only, then points `current.json` at it.

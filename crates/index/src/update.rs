@@ -4,10 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use trailscan_archive::ObjectRef;
 
+use trailscan_layout::key::{parse_key, KeyClass};
+
 use crate::build::IndexedObject;
 use crate::catalog::{Catalog, CatalogEntry, Freshness};
 use crate::group::Group;
-use crate::snapshot::{IndexStore, Snapshot};
+use crate::snapshot::{IndexStore, SegmentInfo, Snapshot};
 use crate::summary::build_part;
 use crate::IndexError;
 
@@ -60,75 +62,118 @@ pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
     to_index
 }
 
-/// Writes `rows` (new objects, and objects changed since indexed) into `current`'s next
-/// generation, without the rows of `removed` (objects deleted from the archive since
-/// indexed: a lookup that trusts sealed days would otherwise read them), and publishes it.
-/// `catalog` holds the current rows of every group `rows` and `removed` fall in (what a
-/// merge rewrites). Nothing a reader sees changes until the snapshot is published, and that
-/// is create-only: a concurrent update makes this one fail, not tear.
-pub fn apply_update(
+/// Writes `rows` (new objects, and objects changed since indexed) into new segments, one
+/// per group, each with its summary: what a build or a shard adds. No generation names them
+/// yet ([`next_generation`] does), so readers see nothing of them.
+pub fn write_rows(
     index: &IndexStore<'_>,
-    current: &Snapshot,
     rows: Vec<IndexedObject>,
-    removed: &[String],
-    catalog: &Catalog,
-) -> Result<(Snapshot, Update), IndexError> {
+) -> Result<Vec<SegmentInfo>, IndexError> {
     let mut by_group: BTreeMap<Group, Vec<IndexedObject>> = BTreeMap::new();
     for row in rows {
         by_group.entry(row.entry.group()).or_default().push(row);
     }
-    let removed: BTreeSet<&str> = removed.iter().map(String::as_str).collect();
-    for row in catalog.rows().filter(|r| removed.contains(r.key())) {
-        by_group.entry(row.group()).or_default();
-    }
-    let mut next = current.clone();
-    next.generation += 1;
-    let mut update = Update::default();
+    let mut written = Vec::new();
     for (group, indexed) in by_group {
-        update.rows += indexed.len() as u64;
-        // The new rows' part of the summary; the rows themselves.
-        let new_part = match indexed.is_empty() {
-            true => Vec::new(),
-            false => {
-                let hashes: Vec<u64> = indexed
-                    .iter()
-                    .flat_map(|i| i.hashes.iter().copied())
-                    .collect();
-                build_part(&hashes)
-            }
-        };
-        let mut rows: Vec<CatalogEntry> = indexed.into_iter().map(|i| i.entry).collect();
-        let existing = next.segments.iter().filter(|s| s.group() == group).count();
-        let removes = catalog
-            .rows()
-            .any(|r| r.group() == group && removed.contains(r.key()));
-        if existing + 1 > MAX_SEGMENTS_PER_GROUP || removes {
-            let mut merged: BTreeMap<String, CatalogEntry> = catalog
-                .rows()
-                .filter(|r| r.group() == group && !removed.contains(r.key()))
-                .map(|r| (r.key().to_string(), r.to_entry()))
-                .collect();
-            merged.extend(rows.drain(..).map(|e| (e.key.clone(), e)));
-            let merged: Vec<CatalogEntry> = merged.into_values().collect();
-            // The merged segments' summaries are kept as parts (their hashes are gone).
-            let mut summary = Vec::new();
-            for segment in next.segments.iter().filter(|s| s.group() == group) {
-                summary.extend(index.read_summary(segment)?);
-            }
-            summary.extend(new_part);
-            next.segments.retain(|s| s.group() != group);
-            if !merged.is_empty() {
-                next.segments
-                    .push(index.write_segment(&group, &merged, &summary)?);
-            }
-            update.groups_merged += 1;
-        } else {
-            rows.sort_by(|a, b| a.key.cmp(&b.key));
-            next.segments
-                .push(index.write_segment(&group, &rows, &new_part)?);
-        }
-        update.segments_written += 1;
+        let hashes: Vec<u64> = indexed
+            .iter()
+            .flat_map(|i| i.hashes.iter().copied())
+            .collect();
+        let mut entries: Vec<CatalogEntry> = indexed.into_iter().map(|i| i.entry).collect();
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        written.push(index.write_segment(&group, &entries, &build_part(&hashes))?);
     }
+    Ok(written)
+}
+
+/// `base`'s next generation: `base` (with the seals it is to have) with `segments` added
+/// after its own (where two hold a key, the later is current), without the rows of
+/// `removed` (objects deleted from the archive since indexed: a lookup that trusts sealed
+/// days would otherwise read them), and with each group that holds more than
+/// `max_segments_per_group` segments, or had rows removed, merged into one. Merged segments
+/// are written; the generation is not published. Given the same arguments, the same
+/// generation: a publisher that lost a race can tell whether the winner published its work.
+pub fn next_generation(
+    index: &IndexStore<'_>,
+    base: &Snapshot,
+    segments: Vec<SegmentInfo>,
+    removed: &[String],
+    max_segments_per_group: usize,
+    in_flight: usize,
+) -> Result<(Snapshot, Update), IndexError> {
+    let mut next = base.clone();
+    next.generation += 1;
+    let mut update = Update {
+        rows: segments.iter().map(|s| s.objects).sum(),
+        segments_written: segments.len() as u64,
+        groups_merged: 0,
+    };
+    next.segments.extend(segments);
+    let mut removed_by_group: BTreeMap<Group, BTreeSet<&str>> = BTreeMap::new();
+    for key in removed {
+        if let KeyClass::CloudTrail(k) = parse_key(key) {
+            let group = Group::new(&k.account, &k.region, k.delivered_at);
+            removed_by_group.entry(group).or_default().insert(key);
+        }
+    }
+    let mut per_group: BTreeMap<Group, usize> = BTreeMap::new();
+    for segment in &next.segments {
+        *per_group.entry(segment.group()).or_default() += 1;
+    }
+    let to_merge: BTreeSet<Group> = per_group
+        .into_iter()
+        .filter(|(_, n)| *n > max_segments_per_group)
+        .map(|(group, _)| group)
+        .chain(removed_by_group.keys().cloned())
+        .collect();
+    // One group at a time: what a merge holds is one group's rows.
+    for group in to_merge {
+        let no_removals = BTreeSet::new();
+        let removed = removed_by_group.get(&group).unwrap_or(&no_removals);
+        let catalog = index.load(&next, |s| s.group() == group, in_flight, false)?;
+        let mut merged: Vec<CatalogEntry> = catalog
+            .rows()
+            .filter(|r| !removed.contains(r.key()))
+            .map(|r| r.to_entry())
+            .collect();
+        merged.sort_by(|a, b| a.key.cmp(&b.key));
+        // The merged segments' summaries are kept as parts (their hashes are gone).
+        let mut summary = Vec::new();
+        for segment in next.segments.iter().filter(|s| s.group() == group) {
+            summary.extend(index.read_summary(segment)?);
+        }
+        next.segments.retain(|s| s.group() != group);
+        if !merged.is_empty() {
+            next.segments
+                .push(index.write_segment(&group, &merged, &summary)?);
+            update.segments_written += 1;
+        }
+        update.groups_merged += 1;
+    }
+    Ok((next, update))
+}
+
+/// Writes `rows` into `base`'s next generation without the rows of `removed`, merging each
+/// group's segments once they are more than [`MAX_SEGMENTS_PER_GROUP`], and publishes it
+/// (see [`write_rows`], [`next_generation`]). Nothing a reader sees changes until the
+/// snapshot is published, and that is create-only: a concurrent update makes this one fail,
+/// not tear.
+pub fn apply_update(
+    index: &IndexStore<'_>,
+    base: &Snapshot,
+    rows: Vec<IndexedObject>,
+    removed: &[String],
+    in_flight: usize,
+) -> Result<(Snapshot, Update), IndexError> {
+    let segments = write_rows(index, rows)?;
+    let (next, update) = next_generation(
+        index,
+        base,
+        segments,
+        removed,
+        MAX_SEGMENTS_PER_GROUP,
+        in_flight,
+    )?;
     index.publish(&next)?;
     Ok((next, update))
 }

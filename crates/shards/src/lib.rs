@@ -66,6 +66,14 @@ pub enum ShardError {
         /// What is wrong.
         problem: String,
     },
+    /// Shards of the run have not finished (or not started).
+    #[error("{target}: missing {}: run it (again) first", missing.join(", "))]
+    Incomplete {
+        /// The run's folder.
+        target: String,
+        /// The shards missing or unfinished, by folder name.
+        missing: Vec<String>,
+    },
     /// The run is not whole, or not one run.
     #[error("{target}: {problem}")]
     Run {
@@ -518,10 +526,10 @@ pub fn read_run(store: Arc<dyn ObjectStore>, run_id: &str) -> Result<Run, ShardE
         }
     }
     if !missing.is_empty() {
-        return Err(refused(format!(
-            "missing {}: run it (again) before merging",
-            missing.join(", ")
-        )));
+        return Err(ShardError::Incomplete {
+            target: run_name,
+            missing,
+        });
     }
     check_one_run(&shards)?;
     let mut total = Counts::default();

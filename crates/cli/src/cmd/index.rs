@@ -4,12 +4,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
-use trailscan_engine::{gc_index, update_index, verify_index, IndexUpdate, IndexVerification};
+use trailscan_engine::{
+    gc_index, index_shard, publish_index_run, update_index, verify_index, IndexUpdate,
+    IndexVerification, RunPublished, RunState, ShardBuild,
+};
+use trailscan_index::BrokenSeal;
 use trailscan_layout::printable::printable;
 
 use crate::exit_codes;
 use crate::progress::Progress;
-use crate::settings::IndexSettings;
+use crate::settings::{IndexSettings, Sharded};
 
 /// Lists the window's log and Insights files, indexes those the index does not hold as they
 /// are now, and publishes a new generation; with `--verify`, checks instead.
@@ -30,6 +34,25 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    match &settings.sharded {
+        Some(Sharded::Publish { run_id }) => {
+            let published = publish_index_run(&settings.index, &source.options.s3, run_id)?;
+            return Ok(print_published(&published, source.quiet));
+        }
+        Some(Sharded::Shard { run_id }) => {
+            let build = index_shard(
+                &source.options,
+                &settings.index,
+                settings.seal_after_secs,
+                run_id,
+                source.arguments.clone(),
+                &progress,
+            )?;
+            progress.finish();
+            return Ok(print_shard(settings, run_id, &build, started));
+        }
+        None => {}
+    }
     if let Some(sample) = settings.verify {
         let verified = verify_index(&source.options, &settings.index, sample, &progress)?;
         return Ok(print_verification(settings, &verified, &progress));
@@ -47,13 +70,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         );
         eprintln!("{}", printable(&line));
     }
-    for (day, broken) in &update.broken_seals {
-        let line = format!(
-            "trailscan: {day}: a sealed day whose files changed since it was sealed ({} files then, {} now: added, replaced or deleted since; a delivery later than --seal-after, or tampering: run `trailscan validate-logs`); indexed as it is now",
-            broken.then, broken.now
-        );
-        eprintln!("{}", printable(&line));
-    }
+    print_broken_seals(&update.broken_seals);
     if !source.quiet {
         print_update(&update, started);
     }
@@ -65,6 +82,119 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         + update.changed
         + update.deleted;
     Ok(exit_codes::completed(problems as u64))
+}
+
+/// Each sealed day whose files changed since it was sealed.
+fn print_broken_seals(broken_seals: &[(String, BrokenSeal)]) {
+    for (day, broken) in broken_seals {
+        let line = format!(
+            "trailscan: {day}: a sealed day whose files changed since it was sealed ({} files then, {} now: added, replaced or deleted since; a delivery later than --seal-after, or tampering: run `trailscan validate-logs`); indexed as it is now",
+            broken.then, broken.now
+        );
+        eprintln!("{}", printable(&line));
+    }
+}
+
+/// A shard's summary on stderr, and where its run stands; its exit code.
+fn print_shard(
+    settings: &IndexSettings,
+    run_id: &str,
+    build: &ShardBuild,
+    started: Instant,
+) -> ExitCode {
+    for (name, problem) in &build.failed {
+        let line = format!(
+            "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
+        );
+        eprintln!("{}", printable(&line));
+    }
+    let quiet = settings.source.quiet;
+    if !quiet {
+        eprintln!(
+            "trailscan: index {}, shard {} of run {run_id}: {} of its {} files indexed ({} events; {} changed since indexed; {} with problems, which lookups read and report), {} could not be read, {} deleted since indexed; {} segments written; {:.3} s",
+            build.index_name,
+            build.shard,
+            build.indexed,
+            build.listed,
+            build.events,
+            build.changed,
+            build.with_problems,
+            build.failed.len(),
+            build.deleted,
+            build.segments_written,
+            started.elapsed().as_secs_f64()
+        );
+        eprintln!("  recorded in {}", build.record);
+        for (what, requests) in &build.requests {
+            eprintln!("  S3: {what} {requests}");
+        }
+    }
+    let mut problems = build.failed.len() + build.listing_problems + build.changed + build.deleted;
+    match &build.run {
+        RunState::Waiting(missing) => {
+            if !quiet {
+                eprintln!(
+                    "  the run is published when its other shards finish (the last one publishes it), or by `trailscan index --index {} --publish --run-id {run_id}`; not finished yet: {}",
+                    settings.index,
+                    missing.join(", ")
+                );
+            }
+        }
+        RunState::Published(published) => {
+            problems += published.broken_seals.len();
+            print_broken_seals(&published.broken_seals);
+            if !quiet {
+                eprintln!("  {}", published_line(published));
+            }
+        }
+        RunState::Refused(why) => {
+            problems += 1;
+            eprintln!(
+                "{}",
+                printable(&format!(
+                    "trailscan: every shard finished, but the run cannot be published: {why}"
+                ))
+            );
+        }
+    }
+    exit_codes::completed(problems as u64)
+}
+
+/// What `--publish` did; exit 1 where a sealed day changed.
+fn print_published(published: &RunPublished, quiet: bool) -> ExitCode {
+    print_broken_seals(&published.broken_seals);
+    if !quiet {
+        eprintln!(
+            "trailscan: index {}: {}",
+            published.index_name,
+            published_line(published)
+        );
+    }
+    exit_codes::completed(published.broken_seals.len() as u64)
+}
+
+/// One line on a published run.
+fn published_line(published: &RunPublished) -> String {
+    let snapshot = &published.snapshot;
+    let (objects, events) = snapshot
+        .segments
+        .iter()
+        .fold((0, 0), |t, s| (t.0 + s.objects, t.1 + s.events));
+    let what = match (&published.update, published.earlier) {
+        (Some(u), _) => format!(
+            "generation {} published: {} segments added ({} groups rewritten), {} rows of deleted files dropped",
+            snapshot.generation, u.segments_written, u.groups_merged, published.removed
+        ),
+        (None, Some(g)) => format!("already published as generation {g}"),
+        (None, None) => "nothing new: nothing published".to_string(),
+    };
+    let (sealed_now, sealed_before) = published.sealed_days;
+    format!(
+        "run {} ({} shards): {what}; the index holds {objects} object rows ({events} events) in {} segments; sealed days with files: {sealed_now} ({sealed_before} before)",
+        published.run_id,
+        published.shards,
+        snapshot.segments.len(),
+    )
 }
 
 /// The update's summary on stderr.

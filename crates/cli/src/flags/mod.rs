@@ -151,10 +151,10 @@ pub struct ActivityArgs {
 
 /// `index`.
 #[derive(Debug, Args)]
-// One run updates an index (sharded builds are issue 33's); --index is where it is written.
+// A shard of a sharded build records its work in the index itself; --index is where.
 #[command(
-    mut_arg("shard", |a| a.hide(true)),
-    mut_arg("run_id", |a| a.hide(true)),
+    mut_arg("shard", |a| a.help("Index only shard K of N (K from 0 to N-1): the day folders (delivery day x account x region) are sorted and dealt out round-robin, as every sharded command deals them. The shard writes its segments into the index and records its work under INDEX/runs/RUN-ID/shard-K-of-N/; the last shard to finish publishes the run (or `index --publish`). `auto`: from AWS_BATCH_JOB_ARRAY_INDEX/AWS_BATCH_JOB_ARRAY_SIZE (AWS Batch array job), else JOB_COMPLETION_INDEX with TRAILSCAN_SHARDS (Kubernetes Indexed Job)")),
+    mut_arg("run_id", |a| a.help("The sharded build a shard belongs to (the same for every shard; default: AWS_BATCH_JOB_ID without the child's `:index`)")),
     mut_arg("index", |a| a.help("Where the index is written (a folder, or s3://BUCKET/PREFIX): an existing index is updated there; a new one needs an empty folder or prefix"))
 )]
 pub struct IndexArgs {
@@ -188,6 +188,12 @@ pub struct IndexArgs {
     /// and the segments, summaries and seals only those older ones named.
     #[arg(long, help_heading = "Index", conflicts_with = "verify")]
     pub gc: bool,
+
+    /// Publish the sharded build --run-id: check that every shard of it finished, over the
+    /// same index generation, then publish one generation holding all their work (the last
+    /// shard to finish does this itself; this is for when it could not). Reads no archive.
+    #[arg(long, help_heading = "Index", conflicts_with_all = ["verify", "gc", "shard"])]
+    pub publish: bool,
 
     /// Seal each delivery day this long after its end: a lookup then answers it from the index
     /// without listing it, and every update re-checks it (e.g. 48h, 2d, 0s). CloudTrail

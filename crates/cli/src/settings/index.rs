@@ -20,6 +20,22 @@ pub struct IndexSettings {
     pub seal_after_secs: i64,
     /// `--gc`: remove what no kept generation names, instead of updating.
     pub gc: bool,
+    /// What a sharded build does instead of an update.
+    pub sharded: Option<Sharded>,
+}
+
+/// The two steps of a sharded build.
+pub enum Sharded {
+    /// `--shard K/N`: index the shard's day folders and record its work under the run.
+    Shard {
+        /// The run.
+        run_id: String,
+    },
+    /// `--publish`: publish the run's shards as one generation.
+    Publish {
+        /// The run.
+        run_id: String,
+    },
 }
 
 impl IndexSettings {
@@ -32,11 +48,6 @@ impl IndexSettings {
             ..LookupRequest::default()
         };
         request.validate()?;
-        if args.source.shard.is_some() {
-            return Err(
-                UsageError("index takes no --shard: one run updates an index".into()).into(),
-            );
-        }
         let Some(index) = args.source.index.clone().filter(|_| !args.source.no_index) else {
             return Err(UsageError(
                 "the following required arguments were not provided:\n  --index <DIR|s3://BUCKET/PREFIX>".into(),
@@ -50,13 +61,30 @@ impl IndexSettings {
             ))
             .into());
         }
-        // --gc reads no archive: it needs no --source.
+        if args.verify && args.source.shard.is_some() {
+            return Err(UsageError(
+                "--verify takes no --shard: it checks the published index".into(),
+            )
+            .into());
+        }
+        // --gc and --publish read no archive: they need no --source.
         let mut source = args.source.clone();
-        if args.gc && source.source.is_none() {
+        if (args.gc || args.publish) && source.source.is_none() {
             source.source = Some(String::new());
         }
+        let source = SourceSettings::new(&source, ObjectKind::Log, &request)?;
+        let sharded = match (args.publish, source.options.selection.shard) {
+            (true, _) => Some(Sharded::Publish {
+                run_id: source.required_run_id()?.to_string(),
+            }),
+            (false, Some(_)) => Some(Sharded::Shard {
+                run_id: source.required_run_id()?.to_string(),
+            }),
+            (false, None) => None,
+        };
         Ok(IndexSettings {
-            source: SourceSettings::new(&source, ObjectKind::Log, &request)?,
+            sharded,
+            source,
             index,
             verify: args.verify.then_some(args.sample),
             seal_after_secs: args.seal_after,

@@ -12,7 +12,7 @@ mod validate;
 
 pub use acquire::AcquireSettings;
 pub use export::ExportSettings;
-pub use index::IndexSettings;
+pub use index::{IndexSettings, Sharded};
 pub use lookup::LookupSettings;
 pub use summary::SummarySettings;
 pub use trace::TraceSettings;

@@ -1,0 +1,449 @@
+//! A sharded index build, as the workers of an AWS Batch array job or a Kubernetes Indexed
+//! Job run it: each shard (`trailscan index --shard K/N --run-id ID`) indexes its share of
+//! the day folders (the same deal as every sharded command), writes its segments into the
+//! index, and records what it did under the index's `runs/ID/shard-K-of-N/`, last. Nothing a
+//! lookup reads changes until the run is published: by the shard that finds every other one
+//! finished, or by `trailscan index --publish --run-id ID`. The publish joins the shards'
+//! records into one generation, exactly what one unsharded update would have published
+//! (the same rows; a group's rows may lie in several segments, one per shard that indexed
+//! some of its days).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use trailscan_archive::{open_existing, ObjectStore, RequestCounts, S3Options};
+use trailscan_index::{
+    join_shards, next_generation, reseal, sealable_through, BrokenSeal, DayListed, IndexError,
+    IndexStore, Listed, RunWork, ShardWork, Snapshot, Update, SHARD_WORK_FORMAT,
+};
+use trailscan_layout::sealed::{day_name, region_folder_and_day};
+use trailscan_layout::{Shard, ShardPlan};
+use trailscan_query::ScanStats;
+use trailscan_shards::{read_run, Counts, Run, ShardDir, ShardError, ShardSummary};
+
+use crate::indexing::{
+    compare, coverage, group_of_folder, index_into_segments, open, requests_made, with_seals,
+    KindPlan, Opened,
+};
+use crate::report::Reporter;
+use crate::source::SourceOptions;
+use crate::Error;
+
+/// The folder under the index where sharded runs record their shards' work.
+const RUNS: &str = "runs";
+/// A shard's record of its work, beside its `summary.json`.
+const WORK_FILE: &str = "index-shard.jsonl";
+/// What a shard's summary says the command was.
+const COMMAND: &str = "index";
+
+/// What one shard of a sharded build did.
+pub struct ShardBuild {
+    /// The index, for messages.
+    pub index_name: String,
+    /// The shard.
+    pub shard: Shard,
+    /// Log and Insights files of the shard's day folders.
+    pub listed: usize,
+    /// Of those, indexed now (new or changed since indexed).
+    pub indexed: usize,
+    /// Of those indexed now, the ones changed since indexed.
+    pub changed: usize,
+    /// Events in the files indexed now.
+    pub events: u64,
+    /// Files indexed now with a problem a lookup reads and reports.
+    pub with_problems: usize,
+    /// Listed files that could not be read, by display name, with why.
+    pub failed: Vec<(String, String)>,
+    /// Indexed files no longer listed.
+    pub deleted: usize,
+    /// Folders that could not be listed.
+    pub listing_problems: usize,
+    /// Segments written.
+    pub segments_written: usize,
+    /// The shard's record, as a person names it.
+    pub record: String,
+    /// Whether the run could be published after this shard.
+    pub run: RunState,
+    /// S3 requests made, of the source and of the index.
+    pub requests: Vec<(&'static str, RequestCounts)>,
+}
+
+/// Where a run stands after one of its shards finished.
+pub enum RunState {
+    /// Shards that have not finished (or not started), by folder name.
+    Waiting(Vec<String>),
+    /// Every shard finished: the run is published (by this shard or another).
+    Published(Box<RunPublished>),
+    /// Every shard finished, but the run could not be published: why.
+    Refused(String),
+}
+
+/// What publishing a run did.
+pub struct RunPublished {
+    /// The index, for messages.
+    pub index_name: String,
+    /// The run.
+    pub run_id: String,
+    /// Its shards.
+    pub shards: u32,
+    /// The generation now current.
+    pub snapshot: Snapshot,
+    /// What this publish wrote; `None` when the run found nothing new, or was published
+    /// before (see `earlier`).
+    pub update: Option<Update>,
+    /// The generation that had published the run already (by another shard, or an earlier
+    /// `--publish`).
+    pub earlier: Option<u64>,
+    /// Sealed days whose files changed since they were sealed, by day folder.
+    pub broken_seals: Vec<(String, BrokenSeal)>,
+    /// Sealed days with files after the publish, and before it.
+    pub sealed_days: (u64, u64),
+    /// Rows dropped: files deleted since indexed.
+    pub removed: usize,
+}
+
+/// The run's folder under the index.
+fn run_folder(run_id: &str) -> String {
+    format!("{RUNS}/{run_id}")
+}
+
+/// Indexes shard `options.selection.shard`'s share of the selection's day folders into the
+/// index at `location`, records its work under `runs/RUN_ID/`, and, when every shard of the
+/// run has finished, publishes the run. `arguments` are the command's flags less the sharding
+/// ones: every shard of a run must be given the same.
+pub fn index_shard(
+    options: &SourceOptions,
+    location: &str,
+    seal_after_secs: i64,
+    run_id: &str,
+    arguments: Vec<String>,
+    reporter: &dyn Reporter,
+) -> Result<ShardBuild, Error> {
+    let shard = options
+        .selection
+        .shard
+        .expect("index_shard is given a shard");
+    let listed_at = trailscan_layout::time::epoch_secs(std::time::SystemTime::now());
+    let Opened {
+        store,
+        index_store,
+        current,
+    } = open(options, location)?;
+    let index_store: Arc<dyn ObjectStore> = Arc::from(index_store);
+    // An earlier attempt's record goes first: a shard that fails now is not taken for done.
+    let dir = ShardDir::prepare(Arc::clone(&index_store), &run_folder(run_id), shard)?;
+    let index = IndexStore::new(&*index_store);
+    let base = current.unwrap_or_else(Snapshot::first);
+    let in_flight = index_store.requests_in_flight();
+    let compared = compare(
+        &*store,
+        &index,
+        &base,
+        &options.selection,
+        in_flight,
+        reporter,
+    )?;
+    let indexed = index_into_segments(
+        &*store,
+        &index,
+        &compared.to_index.objects,
+        options,
+        reporter,
+    )?;
+    let work = ShardWork {
+        format: SHARD_WORK_FORMAT.to_string(),
+        base_generation: base.generation,
+        listed_at,
+        seal_after_secs,
+        coverage: coverage(&*store, &options.selection),
+        source_root: store.display_key(""),
+        complete: compared.listing_problems == 0,
+        segments: indexed.segments.clone(),
+        days: compared
+            .fingerprints
+            .iter()
+            .map(|((folder, day), (objects, sha256))| DayListed {
+                folder: folder.clone(),
+                day: *day,
+                objects: *objects,
+                sha256: sha256.clone(),
+            })
+            .collect(),
+        first_unreadable: indexed.first_unreadable().into_iter().collect(),
+        removed: compared.deleted.clone(),
+    };
+    let counts = Counts {
+        scan: ScanStats {
+            objects: compared.listed.len() as u64,
+            objects_read: indexed.indexed as u64,
+            objects_failed: indexed.failed.len() as u64,
+            records: indexed.events,
+            ..ScanStats::default()
+        },
+        files_skipped: 0,
+        listing_problems: compared.listing_problems as u64,
+        results: indexed.segments.len() as u64,
+    };
+    let plan = joined_plan(shard, &compared.plans);
+    let summary = ShardSummary::new(COMMAND, arguments, &options.spec, run_id, &plan, counts);
+    dir.write_results(WORK_FILE, std::iter::once(Ok(work)), summary)?;
+    let run = match read_run(Arc::clone(&index_store), &run_folder(run_id)) {
+        Err(ShardError::Incomplete { missing, .. }) => RunState::Waiting(missing),
+        Err(e) => RunState::Refused(e.to_string()),
+        Ok(run) => match publish(&index_store, run_id, &run) {
+            Ok(published) => RunState::Published(Box::new(published)),
+            Err(e) => RunState::Refused(e.to_string()),
+        },
+    };
+    Ok(ShardBuild {
+        index_name: index.name().to_string(),
+        shard,
+        listed: compared.listed.len(),
+        indexed: indexed.indexed,
+        changed: compared.to_index.changed.len(),
+        events: indexed.events,
+        with_problems: indexed.with_problems,
+        failed: indexed
+            .failed
+            .iter()
+            .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
+            .collect(),
+        deleted: compared.deleted.len(),
+        listing_problems: compared.listing_problems,
+        segments_written: indexed.segments.len(),
+        record: dir.display_file(trailscan_shards::SUMMARY_FILE),
+        run,
+        requests: requests_made(&*store, &*index_store),
+    })
+}
+
+/// The shard's plans of both kinds as one: its day folders of each, and one SHA-256 over
+/// both unit lists, which every shard of the run must report alike.
+fn joined_plan(shard: Shard, plans: &[KindPlan]) -> ShardPlan {
+    let mut sha = Sha256::new();
+    let mut joined = ShardPlan {
+        shard,
+        units_total: 0,
+        own: Vec::new(),
+        plan_sha256: String::new(),
+    };
+    for KindPlan { kind, plan } in plans {
+        sha.update(format!("{kind:?} {}\n", plan.plan_sha256));
+        joined.units_total += plan.units_total;
+        joined
+            .own
+            .extend(plan.own.iter().map(|unit| format!("{kind:?} {unit}")));
+    }
+    joined.plan_sha256 = hex::encode(sha.finalize());
+    joined
+}
+
+/// Publishes the run `run_id` of the index at `location`: every one of its shards must have
+/// finished, over the same generation, which must still be the current one.
+pub fn publish_index_run(
+    location: &str,
+    s3: &S3Options,
+    run_id: &str,
+) -> Result<RunPublished, Error> {
+    let index_store: Arc<dyn ObjectStore> = Arc::from(open_existing(location, s3).map_err(
+        |source| Error::OpenIndex {
+            location: location.to_string(),
+            source,
+        },
+    )?);
+    let run = read_run(Arc::clone(&index_store), &run_folder(run_id))?;
+    publish(&index_store, run_id, &run)
+}
+
+/// Joins the finished shards of `run` into the next generation of the index and publishes
+/// it; or finds that it was published already.
+fn publish(
+    index_store: &Arc<dyn ObjectStore>,
+    run_id: &str,
+    run: &Run,
+) -> Result<RunPublished, Error> {
+    let index = IndexStore::new(&**index_store);
+    let run_name = index_store.display_key(&run_folder(run_id));
+    let refused = |problem: String| Error::Run {
+        run: run_name.clone(),
+        problem,
+    };
+    let mut works = Vec::new();
+    for (dir, summary) in &run.shards {
+        if summary.command != COMMAND {
+            return Err(refused(format!(
+                "{dir} is a shard of `trailscan {}`, not of an index build",
+                summary.command
+            )));
+        }
+        let mut records = Vec::new();
+        dir.read_lines(WORK_FILE, |work: ShardWork| {
+            records.push(work);
+            Ok(())
+        })?;
+        let [work] = <[ShardWork; 1]>::try_from(records).map_err(|records| {
+            refused(format!(
+                "{} holds {} records, not one",
+                dir.display_file(WORK_FILE),
+                records.len()
+            ))
+        })?;
+        works.push(work);
+    }
+    let source_root = works.first().map(|w| w.source_root.clone());
+    let work = join_shards(works).map_err(&refused)?;
+    let missing = index.unwritten(&work.segments)?;
+    if !missing.is_empty() {
+        return Err(refused(format!(
+            "the shards' segments {} are not in the index (removed by `index --gc`, or never written whole); run the shards again under a new --run-id",
+            missing.join(", ")
+        )));
+    }
+    let current = index.current()?.unwrap_or_else(Snapshot::first);
+    let base = match work.base_generation {
+        0 => Snapshot::first(),
+        g => index.generation(g)?.ok_or_else(|| {
+            refused(format!(
+                "the generation {g} its shards compared with is no longer in the index; run the shards again under a new --run-id"
+            ))
+        })?,
+    };
+    let in_flight = index_store.requests_in_flight();
+    let RunWork {
+        listed_at,
+        seal_after_secs,
+        coverage,
+        complete,
+        segments,
+        fingerprints,
+        first_unreadable,
+        mut removed,
+        ..
+    } = work;
+    let coverage = coverage.unwrap_or_default();
+    let previous_days = index.read_seals(&base)?;
+    let resealed = reseal(
+        &base.sealed,
+        &previous_days,
+        &Listed {
+            fingerprints: &fingerprints,
+            covers_folder: &|folder| coverage.covers_folder(folder),
+            days: coverage.days,
+            first_unreadable: &first_unreadable,
+            complete,
+        },
+        sealable_through(listed_at, seal_after_secs),
+    )
+    .map_err(|problem| IndexError::Corrupt {
+        file: index.name().to_string(),
+        problem,
+    })?;
+    // A day folder deleted whole is in no shard's listing, so no shard found its files
+    // deleted: its broken seal says so, and its rows are dropped here.
+    removed.extend(rows_of_emptied_days(
+        &index,
+        &base,
+        &resealed.broken,
+        in_flight,
+    )?);
+    removed.sort();
+    removed.dedup();
+    let root = source_root.unwrap_or_default();
+    let broken_seals: Vec<(String, BrokenSeal)> = resealed
+        .broken
+        .iter()
+        .map(|b| {
+            let day = day_name(b.day).replace('-', "/");
+            let folder = format!("{}/{}/{day}", root.trim_end_matches('/'), b.folder);
+            (folder, b.clone())
+        })
+        .collect();
+    let sealed_days = (resealed.days.len() as u64, previous_days.len() as u64);
+    let (with_new_seals, seals_changed) = with_seals(&index, &base, &previous_days, resealed)?;
+    let mut published = RunPublished {
+        index_name: index.name().to_string(),
+        run_id: run_id.to_string(),
+        shards: run.shards.len() as u32,
+        snapshot: current.clone(),
+        update: None,
+        earlier: None,
+        broken_seals,
+        sealed_days,
+        removed: removed.len(),
+    };
+    if segments.is_empty() && removed.is_empty() && !seals_changed {
+        return Ok(published);
+    }
+    // Unmerged: a group indexed by several shards keeps a segment of each, as a merge would
+    // read every row of the index on the one machine that publishes.
+    let (next, update) = next_generation(
+        &index,
+        &with_new_seals,
+        segments,
+        &removed,
+        usize::MAX,
+        in_flight,
+    )?;
+    let earlier = |index: &IndexStore<'_>| -> Result<Option<u64>, Error> {
+        Ok(index
+            .generation(next.generation)?
+            .filter(|g| *g == next)
+            .map(|g| g.generation))
+    };
+    if current.generation != base.generation {
+        published.earlier = earlier(&index)?;
+        if published.earlier.is_none() {
+            return Err(refused(format!(
+                "the index was updated (generation {}) after the run's shards compared the archive with generation {}: its work cannot be published over that; run the shards again under a new --run-id",
+                current.generation, base.generation
+            )));
+        }
+        return Ok(published);
+    }
+    match index.publish(&next) {
+        Ok(()) => {
+            published.snapshot = next;
+            published.update = Some(update);
+        }
+        // Another shard finishing at the same time published first: the same generation,
+        // or another update's.
+        Err(IndexError::Raced { file }) => {
+            published.earlier = earlier(&index)?;
+            if published.earlier.is_none() {
+                return Err(IndexError::Raced { file }.into());
+            }
+            published.snapshot = next;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(published)
+}
+
+/// The indexed files of sealed days whose listing now finds none at all (the day folder was
+/// deleted).
+fn rows_of_emptied_days(
+    index: &IndexStore<'_>,
+    base: &Snapshot,
+    broken: &[BrokenSeal],
+    in_flight: usize,
+) -> Result<Vec<String>, Error> {
+    let emptied: BTreeSet<(&str, i64)> = broken
+        .iter()
+        .filter(|b| b.now == 0)
+        .map(|b| (b.folder.as_str(), b.day))
+        .collect();
+    if emptied.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups: BTreeSet<_> = emptied
+        .iter()
+        .filter_map(|(folder, day)| group_of_folder(folder, *day))
+        .collect();
+    let catalog = index.load(base, |s| groups.contains(&s.group()), in_flight, false)?;
+    Ok(catalog
+        .rows()
+        .filter(|r| region_folder_and_day(r.key()).is_some_and(|at| emptied.contains(&at)))
+        .map(|r| r.key().to_string())
+        .collect())
+}
