@@ -3,6 +3,7 @@
 //! reference (cloudtrail-spec.md section 4) rather than from the library's code.
 #![allow(dead_code)]
 
+pub mod differential;
 pub mod fake_http;
 pub mod hostile_s3;
 pub mod s3;
