@@ -14,8 +14,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use trailscan_archive::{open_existing, ObjectStore, RequestCounts, S3Options};
 use trailscan_index::{
-    join_shards, next_generation, reseal, sealable_through, BrokenSeal, DayListed, IndexError,
-    IndexStore, Listed, RunWork, ShardWork, Snapshot, Update, SHARD_WORK_FORMAT,
+    join_shards, next_generation, BrokenSeal, DayListed, IndexError, IndexStore, ShardWork,
+    Snapshot, Update, SHARD_WORK_FORMAT,
 };
 use trailscan_layout::sealed::{day_name, region_folder_and_day};
 use trailscan_layout::{Shard, ShardPlan};
@@ -23,8 +23,8 @@ use trailscan_query::ScanStats;
 use trailscan_shards::{read_run, Counts, Run, ShardDir, ShardError, ShardSummary};
 
 use crate::indexing::{
-    compare, coverage, group_of_folder, index_into_segments, open, requests_made, with_seals,
-    KindPlan, Opened,
+    compare_and_index, coverage, group_of_folder, open, requests_made, reseal_listing, with_seals,
+    IndexedFiles, KindPlan, Opened,
 };
 use crate::report::Reporter;
 use crate::source::SourceOptions;
@@ -43,22 +43,8 @@ pub struct ShardBuild {
     pub index_name: String,
     /// The shard.
     pub shard: Shard,
-    /// Log and Insights files of the shard's day folders.
-    pub listed: usize,
-    /// Of those, indexed now (new or changed since indexed).
-    pub indexed: usize,
-    /// Of those indexed now, the ones changed since indexed.
-    pub changed: usize,
-    /// Events in the files indexed now.
-    pub events: u64,
-    /// Files indexed now with a problem a lookup reads and reports.
-    pub with_problems: usize,
-    /// Listed files that could not be read, by display name, with why.
-    pub failed: Vec<(String, String)>,
-    /// Indexed files no longer listed.
-    pub deleted: usize,
-    /// Folders that could not be listed.
-    pub listing_problems: usize,
+    /// What it listed of its day folders, and indexed.
+    pub files: IndexedFiles,
     /// Segments written.
     pub segments_written: usize,
     /// The shard's record, as a person names it.
@@ -136,21 +122,8 @@ pub fn index_shard(
     let index = IndexStore::new(&*index_store);
     let base = current.unwrap_or_else(Snapshot::first);
     let in_flight = index_store.requests_in_flight();
-    let compared = compare(
-        &*store,
-        &index,
-        &base,
-        &options.selection,
-        in_flight,
-        reporter,
-    )?;
-    let indexed = index_into_segments(
-        &*store,
-        &index,
-        &compared.to_index.objects,
-        options,
-        reporter,
-    )?;
+    let (compared, indexed) =
+        compare_and_index(&*store, &index, &base, options, in_flight, reporter)?;
     let work = ShardWork {
         format: SHARD_WORK_FORMAT.to_string(),
         base_generation: base.generation,
@@ -199,18 +172,7 @@ pub fn index_shard(
     Ok(ShardBuild {
         index_name: index.name().to_string(),
         shard,
-        listed: compared.listed.len(),
-        indexed: indexed.indexed,
-        changed: compared.to_index.changed.len(),
-        events: indexed.events,
-        with_problems: indexed.with_problems,
-        failed: indexed
-            .failed
-            .iter()
-            .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
-            .collect(),
-        deleted: compared.deleted.len(),
-        listing_problems: compared.listing_problems,
+        files: IndexedFiles::new(&*store, &compared, &indexed),
         segments_written: indexed.segments.len(),
         record: dir.display_file(trailscan_shards::SUMMARY_FILE),
         run,
@@ -292,7 +254,7 @@ fn publish(
         works.push(work);
     }
     let source_root = works.first().map(|w| w.source_root.clone());
-    let work = join_shards(works).map_err(&refused)?;
+    let mut work = join_shards(works).map_err(&refused)?;
     let missing = index.unwritten(&work.segments)?;
     if !missing.is_empty() {
         return Err(refused(format!(
@@ -310,37 +272,11 @@ fn publish(
         })?,
     };
     let in_flight = index_store.requests_in_flight();
-    let RunWork {
-        listed_at,
-        seal_after_secs,
-        coverage,
-        complete,
-        segments,
-        fingerprints,
-        first_unreadable,
-        mut removed,
-        ..
-    } = work;
-    let coverage = coverage.unwrap_or_default();
     let previous_days = index.read_seals(&base)?;
-    let resealed = reseal(
-        &base.sealed,
-        &previous_days,
-        &Listed {
-            fingerprints: &fingerprints,
-            covers_folder: &|folder| coverage.covers_folder(folder),
-            days: coverage.days,
-            first_unreadable: &first_unreadable,
-            complete,
-        },
-        sealable_through(listed_at, seal_after_secs),
-    )
-    .map_err(|problem| IndexError::Corrupt {
-        file: index.name().to_string(),
-        problem,
-    })?;
+    let resealed = reseal_listing(&index, &base, &previous_days, &work)?;
     // A day folder deleted whole is in no shard's listing, so no shard found its files
     // deleted: its broken seal says so, and its rows are dropped here.
+    let mut removed = std::mem::take(&mut work.removed);
     removed.extend(rows_of_emptied_days(
         &index,
         &base,
@@ -372,7 +308,7 @@ fn publish(
         sealed_days,
         removed: removed.len(),
     };
-    if segments.is_empty() && removed.is_empty() && !seals_changed {
+    if work.segments.is_empty() && removed.is_empty() && !seals_changed {
         return Ok(published);
     }
     // Unmerged: a group indexed by several shards keeps a segment of each, as a merge would
@@ -380,7 +316,7 @@ fn publish(
     let (next, update) = next_generation(
         &index,
         &with_new_seals,
-        segments,
+        work.segments,
         &removed,
         usize::MAX,
         in_flight,

@@ -10,7 +10,7 @@ use trailscan_index::{
     compare_with_digests, day_fingerprints, deleted_since_indexed, groups_of, index_objects,
     next_generation, rebuild_and_compare, reseal, sealable_through, to_index, write_rows,
     BrokenSeal, BuildOptions, Coverage, DaySeal, DigestComparison, Group, IndexError, IndexStore,
-    Listed, Resealed, SealMap, SegmentInfo, Snapshot, ToIndex, Update, INDEX_ENTRIES,
+    Listed, Resealed, RunWork, SealMap, SegmentInfo, Snapshot, ToIndex, Update, INDEX_ENTRIES,
     MAX_SEGMENTS_PER_GROUP,
 };
 use trailscan_layout::key::ObjectKind;
@@ -26,32 +26,68 @@ use crate::Error;
 /// folder or at most the previous one's; two days leave room for both.
 pub const DEFAULT_SEAL_AFTER_SECS: i64 = 2 * 86_400;
 
-/// What an update did.
-pub struct IndexUpdate {
-    /// The index, for messages.
-    pub index_name: String,
+/// What an update, or one shard of a sharded build, found of the files it listed, and indexed.
+pub struct IndexedFiles {
     /// Log and Insights files listed.
     pub listed: usize,
     /// Of those, indexed now (new or changed since indexed).
     pub indexed: usize,
     /// Of those indexed now, the ones changed since indexed.
     pub changed: usize,
-    /// Events in the objects indexed now.
+    /// Events in the files indexed now.
     pub events: u64,
-    /// Objects indexed now with a problem a lookup reads and reports.
+    /// Files indexed now with a problem a lookup reads and reports.
     pub with_problems: usize,
-    /// Listed objects that could not be read (not indexed: lookups read them), by display
+    /// Listed files that could not be read (not indexed: lookups read them), by display
     /// name, with why.
     pub failed: Vec<(String, String)>,
-    /// Indexed objects no longer listed.
+    /// Indexed files no longer listed.
     pub deleted: usize,
+    /// Folders that could not be listed.
+    pub listing_problems: usize,
+}
+
+impl IndexedFiles {
+    pub(crate) fn new(
+        store: &dyn ObjectStore,
+        compared: &Compared,
+        indexed: &Indexed,
+    ) -> IndexedFiles {
+        IndexedFiles {
+            listed: compared.listed.len(),
+            indexed: indexed.indexed,
+            changed: compared.to_index.changed.len(),
+            events: indexed.events,
+            with_problems: indexed.with_problems,
+            failed: indexed
+                .failed
+                .iter()
+                .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
+                .collect(),
+            deleted: compared.deleted.len(),
+            listing_problems: compared.listing_problems,
+        }
+    }
+
+    /// What makes the run's exit status 1: files that could not be read, folders that could
+    /// not be listed, and files changed or deleted since indexed (CloudTrail writes each file
+    /// once).
+    pub fn problems(&self) -> usize {
+        self.failed.len() + self.listing_problems + self.changed + self.deleted
+    }
+}
+
+/// What an update did.
+pub struct IndexUpdate {
+    /// The index, for messages.
+    pub index_name: String,
+    /// What it listed and indexed.
+    pub files: IndexedFiles,
     /// Sealed days whose objects are no longer those sealed, by display name (`FOLDER/YYYY/MM/DD`):
     /// objects added, changed or deleted since.
     pub broken_seals: Vec<(String, BrokenSeal)>,
     /// Sealed days with objects after this update, and before it.
     pub sealed_days: (u64, u64),
-    /// Folders that could not be listed.
-    pub listing_problems: usize,
     /// The generation now current, and what this update wrote if it published one.
     pub snapshot: Snapshot,
     /// What this update wrote; `None` when the index was already up to date.
@@ -430,39 +466,22 @@ pub fn update_index(
     let index = IndexStore::new(&*index_store);
     let current = current.unwrap_or_else(Snapshot::first);
     let in_flight = index_store.requests_in_flight();
-    let compared = compare(
-        &*store,
+    let (compared, mut indexed) =
+        compare_and_index(&*store, &index, &current, options, in_flight, reporter)?;
+    let resealed = reseal_listing(
         &index,
         &current,
-        &options.selection,
-        in_flight,
-        reporter,
-    )?;
-    let indexed = index_into_segments(
-        &*store,
-        &index,
-        &compared.to_index.objects,
-        options,
-        reporter,
-    )?;
-    let coverage = coverage(&*store, &options.selection);
-    let first_unreadable = indexed.first_unreadable();
-    let resealed = reseal(
-        &current.sealed,
         &compared.previous_days,
-        &Listed {
-            fingerprints: &compared.fingerprints,
-            covers_folder: &|folder| coverage.covers_folder(folder),
-            days: coverage.days,
-            first_unreadable: &first_unreadable,
+        &RunWork {
+            listed_at,
+            seal_after_secs,
+            coverage: Some(coverage(&*store, &options.selection)),
             complete: compared.listing_problems == 0,
+            fingerprints: compared.fingerprints.clone(),
+            first_unreadable: indexed.first_unreadable(),
+            ..RunWork::default()
         },
-        sealable_through(listed_at, seal_after_secs),
-    )
-    .map_err(|problem| IndexError::Corrupt {
-        file: index.name().to_string(),
-        problem,
-    })?;
+    )?;
     let broken_seals = name_broken_seals(&*store, &resealed.broken);
     let sealed_days = (
         resealed.days.len() as u64,
@@ -476,7 +495,7 @@ pub fn update_index(
                 let (next, update) = next_generation(
                     &index,
                     &base,
-                    indexed.segments,
+                    std::mem::take(&mut indexed.segments),
                     &compared.deleted,
                     MAX_SEGMENTS_PER_GROUP,
                     in_flight,
@@ -491,23 +510,54 @@ pub fn update_index(
     };
     Ok(IndexUpdate {
         index_name: index.name().to_string(),
-        listed: compared.listed.len(),
-        indexed: indexed.indexed,
-        changed: compared.to_index.changed.len(),
-        events: indexed.events,
-        with_problems: indexed.with_problems,
-        failed: indexed
-            .failed
-            .iter()
-            .map(|(o, e)| (store.display_key(&o.key), e.problem.to_string()))
-            .collect(),
-        deleted: compared.deleted.len(),
+        files: IndexedFiles::new(&*store, &compared, &indexed),
         broken_seals,
         sealed_days,
-        listing_problems: compared.listing_problems,
         snapshot,
         update,
         requests: requests_made(&*store, &*index_store),
+    })
+}
+
+/// Lists and compares (see [`compare`]) with `base`, then indexes what is new or changed
+/// (see [`index_into_segments`]).
+pub(crate) fn compare_and_index(
+    store: &dyn ObjectStore,
+    index: &IndexStore<'_>,
+    base: &Snapshot,
+    options: &SourceOptions,
+    in_flight: usize,
+    reporter: &dyn Reporter,
+) -> Result<(Compared, Indexed), Error> {
+    let compared = compare(store, index, base, &options.selection, in_flight, reporter)?;
+    let objects = &compared.to_index.objects;
+    let indexed = index_into_segments(store, index, objects, options, reporter)?;
+    Ok((compared, indexed))
+}
+
+/// The seals after what `work` listed (one update's listing, or every shard's of a run): the
+/// sealed days of `base` re-checked, and the days sealable as of the listing sealed.
+pub(crate) fn reseal_listing(
+    index: &IndexStore<'_>,
+    base: &Snapshot,
+    previous_days: &[DaySeal],
+    work: &RunWork,
+) -> Result<Resealed, Error> {
+    let coverage = work.coverage.clone().unwrap_or_default();
+    let listed = Listed {
+        fingerprints: &work.fingerprints,
+        covers_folder: &|folder| coverage.covers_folder(folder),
+        days: coverage.days,
+        first_unreadable: &work.first_unreadable,
+        complete: work.complete,
+    };
+    let through = sealable_through(work.listed_at, work.seal_after_secs);
+    reseal(&base.sealed, previous_days, &listed, through).map_err(|problem| {
+        IndexError::Corrupt {
+            file: index.name().to_string(),
+            problem,
+        }
+        .into()
     })
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use trailscan_engine::{
     gc_index, index_shard, publish_index_run, update_index, verify_index, IndexUpdate,
-    IndexVerification, RunPublished, RunState, ShardBuild,
+    IndexVerification, IndexedFiles, RunPublished, RunState, ShardBuild,
 };
 use trailscan_index::BrokenSeal;
 use trailscan_layout::printable::printable;
@@ -64,24 +64,39 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         &progress,
     )?;
     progress.finish();
-    for (name, problem) in &update.failed {
-        let line = format!(
-            "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
-        );
-        eprintln!("{}", printable(&line));
-    }
+    print_failed(&update.files);
     print_broken_seals(&update.broken_seals);
     if !source.quiet {
         print_update(&update, started);
     }
     // CloudTrail writes each file once: one changed or deleted since indexed is reported
     // with the run's exit status, as a sealed day that changed is.
-    let problems = update.failed.len()
-        + update.listing_problems
-        + update.broken_seals.len()
-        + update.changed
-        + update.deleted;
+    let problems = update.files.problems() + update.broken_seals.len();
     Ok(exit_codes::completed(problems as u64))
+}
+
+/// Each file that could not be read.
+fn print_failed(files: &IndexedFiles) {
+    for (name, problem) in &files.failed {
+        let line = format!(
+            "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
+        );
+        eprintln!("{}", printable(&line));
+    }
+}
+
+/// What an update or a shard found of the files it listed, and indexed.
+fn files_line(files: &IndexedFiles) -> String {
+    let (indexed, changed) = (files.indexed, files.changed);
+    format!(
+        "{indexed} objects indexed ({} events; {} new, {changed} changed since indexed; {} with problems, which lookups read and report), {} already indexed, {} could not be read, {} deleted since indexed",
+        files.events,
+        indexed - changed.min(indexed),
+        files.with_problems,
+        files.listed - (indexed + files.failed.len()),
+        files.failed.len(),
+        files.deleted,
+    )
 }
 
 /// Each sealed day whose files changed since it was sealed.
@@ -102,25 +117,14 @@ fn print_shard(
     build: &ShardBuild,
     started: Instant,
 ) -> ExitCode {
-    for (name, problem) in &build.failed {
-        let line = format!(
-            "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
-        );
-        eprintln!("{}", printable(&line));
-    }
+    print_failed(&build.files);
     let quiet = settings.source.quiet;
     if !quiet {
         eprintln!(
-            "trailscan: index {}, shard {} of run {run_id}: {} of its {} files indexed ({} events; {} changed since indexed; {} with problems, which lookups read and report), {} could not be read, {} deleted since indexed; {} segments written; {:.3} s",
+            "trailscan: index {}, shard {} of run {run_id}: {}; {} segments written; {:.3} s",
             build.index_name,
             build.shard,
-            build.indexed,
-            build.listed,
-            build.events,
-            build.changed,
-            build.with_problems,
-            build.failed.len(),
-            build.deleted,
+            files_line(&build.files),
             build.segments_written,
             started.elapsed().as_secs_f64()
         );
@@ -129,7 +133,7 @@ fn print_shard(
             eprintln!("  S3: {what} {requests}");
         }
     }
-    let mut problems = build.failed.len() + build.listing_problems + build.changed + build.deleted;
+    let mut problems = build.files.problems();
     match &build.run {
         RunState::Waiting(missing) => {
             if !quiet {
@@ -210,16 +214,10 @@ fn print_update(update: &IndexUpdate, started: Instant) {
         ),
         None => "already up to date: nothing published".to_string(),
     };
-    let (indexed, changed) = (update.indexed, update.changed);
     eprintln!(
-        "trailscan: index {}: {indexed} objects indexed ({} events; {} new, {changed} changed since indexed; {} with problems, which lookups read and report), {} already indexed, {} could not be read, {} deleted since indexed; {what}",
+        "trailscan: index {}: {}; {what}",
         update.index_name,
-        update.events,
-        indexed - changed.min(indexed),
-        update.with_problems,
-        update.listed - (indexed + update.failed.len()),
-        update.failed.len(),
-        update.deleted,
+        files_line(&update.files)
     );
     let (sealed_now, sealed_before) = update.sealed_days;
     eprintln!(
