@@ -498,7 +498,7 @@ def tree_bytes(path):
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
-def index_benchmarks(archive, runs, events):
+def index_benchmarks(archive, runs, events, sharded=True):
     """Build (from scratch, median of 3), size, the update after 1 % new log files, and three
     lookups via the index beside the same lookups scanning, all in this run."""
     needle, rare, _ = pick_values(archive)
@@ -514,6 +514,7 @@ def index_benchmarks(archive, runs, events):
                  "rss_mib": max(r for _, r in builds)}
         print(f"  index build: {build['seconds']:.3f} s (runs: {', '.join(f'{t:.2f}' for t in build['runs'])}), peak RSS {build['rss_mib']:.0f} MiB", flush=True)
         size = tree_bytes(index)
+        sharded = sharded_builds(archive, work) if sharded else None
         lookups = {}
         for label, key, value in (("needle (EventId)", "EventId", needle), ("rare (AccessKeyId)", "AccessKeyId", rare), ("Username", "Username", user)):
             ts = [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey={key},AttributeValue={value}", "--output", "json"]
@@ -539,10 +540,54 @@ def index_benchmarks(archive, runs, events):
             (aside / str(i)).rename(f)
         update_t, update_rss = run_once([BIN, "index", "-q", "--source", copy, "--index", partial, *seal])
         print(f"  index update after {len(newest)} new files (1 %): {update_t:.3f} s", flush=True)
-        return {"build": build, "size": size, "events": events, "lookups": lookups,
+        return {"build": build, "sharded": sharded, "size": size, "events": events, "lookups": lookups,
                 "update": {"seconds": update_t, "rss_mib": update_rss, "files": len(newest)}}
     finally:
         subprocess.run(["rm", "-rf", work], check=False)
+
+
+def run_together(cmds):
+    """Wall seconds until every one of `cmds`, started at once, has finished; and the largest
+    peak RSS among them."""
+    start = time.perf_counter()
+    rss_files = [tempfile.NamedTemporaryFile("r") for _ in cmds]
+    procs = [subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", f.name, *map(str, cmd)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for f, cmd in zip(rss_files, cmds)]
+    for proc, cmd in zip(procs, cmds):
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"failed ({proc.returncode}): {shlex.join(map(str, cmd))}\n{err.decode(errors='replace')}")
+    elapsed = time.perf_counter() - start
+    rss = max(int(f.read().split()[-1]) / 1024 for f in rss_files)
+    for f in rss_files:
+        f.close()
+    return elapsed, rss
+
+
+def sharded_builds(archive, work):
+    """The index built as a batch array job builds it (`index --shard K/N --run-id`): one shard
+    of one (the sharded path's own cost), two shards at once on this machine (the last to
+    finish publishes), and one shard of two alone (what each of two machines does). Medians
+    of 3, each from an empty index."""
+    index = work / "sharded-index"
+
+    def shard(k, n, run):
+        return [BIN, "index", "-q", "--source", archive, "--index", index, "--shard", f"{k}/{n}", "--run-id", run]
+
+    results = {}
+    for label, make in (("one shard of one", lambda r: [shard(0, 1, r)]),
+                        ("two shards at once", lambda r: [shard(0, 2, r), shard(1, 2, r)]),
+                        ("one shard of two, alone", lambda r: [shard(0, 2, r)])):
+        runs = []
+        for i in range(3):
+            subprocess.run(["rm", "-rf", index], check=True)
+            runs.append(run_together(make(f"bench-{i}")))
+        results[label] = {"seconds": statistics.median(t for t, _ in runs), "runs": [t for t, _ in runs],
+                          "rss_mib": max(r for _, r in runs)}
+        print(f"  index build, {label}: {results[label]['seconds']:.3f} s (runs: {', '.join(f'{t:.2f}' for t, _ in runs)}), "
+              f"peak RSS {results[label]['rss_mib']:.0f} MiB", flush=True)
+    subprocess.run(["rm", "-rf", index], check=True)
+    return results
 
 
 def index_section(large, tenx):
@@ -572,6 +617,15 @@ def index_section(large, tenx):
         f"- build: {build['seconds']:.2f} s ({build['seconds'] / scan_needle:.1f}x a needle scan; every record parsed, every file hashed), peak RSS {build['rss_mib']:.0f} MiB",
         f"- update after {large['update']['files']} new log files (1 %, in open days; every sealed day re-checked against its seal): {large['update']['seconds']:.3f} s ({large['update']['seconds'] / build['seconds'] * 100:.1f} % of a build)",
     ]
+    sharded = large.get("sharded")
+    if sharded:
+        one, two, half = (sharded[k] for k in ("one shard of one", "two shards at once", "one shard of two, alone"))
+        lines += [
+            f"- built as a batch array job builds it (`index --shard K/N --run-id ID`, the last shard publishing): one shard of one {one['seconds']:.2f} s "
+            f"({one['seconds'] / build['seconds']:.2f}x the unsharded build); two shards at once on this {os.cpu_count()}-core machine {two['seconds']:.2f} s "
+            f"({two['seconds'] / build['seconds']:.2f}x: they share its cores); one shard of two alone, what each of two machines does, {half['seconds']:.2f} s "
+            f"({half['seconds'] / build['seconds']:.2f}x), peak RSS {half['rss_mib']:.0f} MiB",
+        ]
     if tenx:
         t_scan, t_via = tenx["lookups"]["needle (EventId)"]
         lines += [
@@ -782,7 +836,7 @@ def run_index_benchmarks(args, large):
         big = ROOT / f"bench-data/archive-{args.tenx_events}"
         generate(big, args.tenx_events)
         print(f"index, {args.tenx_events} events ...", flush=True)
-        tenx = index_benchmarks(big, 3, args.tenx_events)
+        tenx = index_benchmarks(big, 3, args.tenx_events, sharded=False)
     return index_section(ours, tenx)
 
 

@@ -165,6 +165,30 @@ fn a_sharded_run_adds_to_an_index_and_updates_add_to_it_after() {
         err.contains("1 objects indexed") && err.contains("generation 3 published"),
         "{err}"
     );
+    // A file deleted from a sealed day, then a sharded run: each shard exits 0 (a batch
+    // engine would retry it to no avail), the publish names the problem and exits 1.
+    fs::remove_file(&log).unwrap();
+    for k in 0..2 {
+        let (code, err) = shard(&root, &index, k, 2, "after-deletion");
+        assert_eq!(code, 0, "{err}");
+    }
+    let publish = [
+        "index",
+        "--index",
+        s(&index),
+        "--publish",
+        "--run-id",
+        "after-deletion",
+    ];
+    let (code, _, err) = run(&publish);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("already published as generation 4"), "{err}");
+    assert!(err.contains("a sealed day whose files changed"), "{err}");
+    assert!(
+        err.contains("0 files changed and 1 deleted since indexed"),
+        "{err}"
+    );
+    assert_eq!(rows_and_events(&snapshot(&index, 4)).0, 85);
     for attribute in ["EventName=ConsoleLogin", "Username=root"] {
         let (key, value) = attribute.split_once('=').unwrap();
         same_answer(&root, &index, &attr(key, value));

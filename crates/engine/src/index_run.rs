@@ -87,6 +87,23 @@ pub struct RunPublished {
     pub sealed_days: (u64, u64),
     /// Rows dropped: files deleted since indexed.
     pub removed: usize,
+    /// Files the shards could not read (not indexed: lookups read them), by display name,
+    /// with why.
+    pub failed: Vec<(String, String)>,
+    /// Files changed since indexed (indexed again), by display name.
+    pub changed: Vec<String>,
+    /// Folders the shards could not list.
+    pub listing_problems: u64,
+}
+
+impl RunPublished {
+    /// What makes the run's exit status 1, as an unsharded update's: files that could not be
+    /// read, folders that could not be listed, files changed or deleted since indexed, and
+    /// sealed days whose files changed.
+    pub fn problems(&self) -> u64 {
+        (self.failed.len() + self.changed.len() + self.removed + self.broken_seals.len()) as u64
+            + self.listing_problems
+    }
 }
 
 /// The run's folder under the index.
@@ -124,6 +141,7 @@ pub fn index_shard(
     let in_flight = index_store.requests_in_flight();
     let (compared, indexed) =
         compare_and_index(&*store, &index, &base, options, in_flight, reporter)?;
+    let files = IndexedFiles::new(&*store, &compared, &indexed);
     let work = ShardWork {
         format: SHARD_WORK_FORMAT.to_string(),
         base_generation: base.generation,
@@ -145,6 +163,11 @@ pub fn index_shard(
             .collect(),
         first_unreadable: indexed.first_unreadable().into_iter().collect(),
         removed: compared.deleted.clone(),
+        failed: files.failed.clone(),
+        changed: (compared.to_index.changed.iter())
+            .map(|key| store.display_key(key))
+            .collect(),
+        listing_problems: compared.listing_problems as u64,
     };
     let counts = Counts {
         scan: ScanStats {
@@ -172,7 +195,7 @@ pub fn index_shard(
     Ok(ShardBuild {
         index_name: index.name().to_string(),
         shard,
-        files: IndexedFiles::new(&*store, &compared, &indexed),
+        files,
         segments_written: indexed.segments.len(),
         record: dir.display_file(trailscan_shards::SUMMARY_FILE),
         run,
@@ -307,6 +330,9 @@ fn publish(
         broken_seals,
         sealed_days,
         removed: removed.len(),
+        failed: std::mem::take(&mut work.failed),
+        changed: std::mem::take(&mut work.changed),
+        listing_problems: work.listing_problems,
     };
     if work.segments.is_empty() && removed.is_empty() && !seals_changed {
         return Ok(published);

@@ -92,6 +92,12 @@ pub struct ShardWork {
     pub first_unreadable: BTreeMap<String, i64>,
     /// Indexed files its listing no longer finds (deleted since indexed).
     pub removed: Vec<String>,
+    /// Files it could not read (not indexed: lookups read them), by display name, with why.
+    pub failed: Vec<(String, String)>,
+    /// Files changed since indexed (indexed again), by display name.
+    pub changed: Vec<String>,
+    /// Folders it could not list.
+    pub listing_problems: u64,
 }
 
 /// The shards' work together: what the publish seals and writes.
@@ -115,6 +121,12 @@ pub struct RunWork {
     pub first_unreadable: HashMap<String, i64>,
     /// Files deleted since indexed, over all shards.
     pub removed: Vec<String>,
+    /// Files the shards could not read, with why.
+    pub failed: Vec<(String, String)>,
+    /// Files changed since indexed.
+    pub changed: Vec<String>,
+    /// Folders the shards could not list.
+    pub listing_problems: u64,
 }
 
 /// Joins the shards' work (in shard order), or says how two shards disagree: they were not
@@ -164,6 +176,9 @@ pub fn join_shards(works: Vec<ShardWork>) -> Result<RunWork, String> {
             *first = (*first).min(day);
         }
         run.removed.extend(work.removed);
+        run.failed.extend(work.failed);
+        run.changed.extend(work.changed);
+        run.listing_problems += work.listing_problems;
     }
     run.removed.sort();
     run.removed.dedup();
@@ -197,6 +212,9 @@ mod tests {
             }],
             first_unreadable: [("f".to_string(), 20 - k)].into(),
             removed: vec![format!("gone-{}", k % 2)],
+            failed: vec![(format!("f{k}"), "why".into())],
+            changed: vec![],
+            listing_problems: u64::from(k == 1),
         }
     }
 
@@ -209,6 +227,7 @@ mod tests {
         assert_eq!(run.fingerprints.len(), 3);
         assert_eq!(run.first_unreadable["f"], 18);
         assert_eq!(run.removed, ["gone-0", "gone-1"]);
+        assert_eq!((run.failed.len(), run.listing_problems), (3, 1));
     }
 
     #[test]

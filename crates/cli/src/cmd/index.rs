@@ -64,7 +64,7 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
         &progress,
     )?;
     progress.finish();
-    print_failed(&update.files);
+    print_failed(&update.files.failed);
     print_broken_seals(&update.broken_seals);
     if !source.quiet {
         print_update(&update, started);
@@ -76,8 +76,8 @@ pub fn run(settings: &IndexSettings) -> Result<ExitCode> {
 }
 
 /// Each file that could not be read.
-fn print_failed(files: &IndexedFiles) {
-    for (name, problem) in &files.failed {
+fn print_failed(failed: &[(String, String)]) {
+    for (name, problem) in failed {
         let line = format!(
             "trailscan: {name}: cannot read ({problem}); not indexed: lookups will read it"
         );
@@ -110,14 +110,17 @@ fn print_broken_seals(broken_seals: &[(String, BrokenSeal)]) {
     }
 }
 
-/// A shard's summary on stderr, and where its run stands; its exit code.
+/// A shard's summary on stderr, and where its run stands. A shard that recorded its work
+/// exits 0 whatever problems its files had (each named above; a batch engine would retry a
+/// shard that exits non-zero, to no avail): `index --publish` exits with the whole run's. It
+/// exits 1 when the run is whole but cannot be published.
 fn print_shard(
     settings: &IndexSettings,
     run_id: &str,
     build: &ShardBuild,
     started: Instant,
 ) -> ExitCode {
-    print_failed(&build.files);
+    print_failed(&build.files.failed);
     let quiet = settings.source.quiet;
     if !quiet {
         eprintln!(
@@ -133,7 +136,7 @@ fn print_shard(
             eprintln!("  S3: {what} {requests}");
         }
     }
-    let mut problems = build.files.problems();
+    let mut problems = 0;
     match &build.run {
         RunState::Waiting(missing) => {
             if !quiet {
@@ -145,7 +148,6 @@ fn print_shard(
             }
         }
         RunState::Published(published) => {
-            problems += published.broken_seals.len();
             print_broken_seals(&published.broken_seals);
             if !quiet {
                 eprintln!("  {}", published_line(published));
@@ -161,11 +163,19 @@ fn print_shard(
             );
         }
     }
-    exit_codes::completed(problems as u64)
+    exit_codes::completed(problems)
 }
 
-/// What `--publish` did; exit 1 where a sealed day changed.
+/// What `--publish` did, with every problem of the run's shards named again; the exit code
+/// an unsharded update of the same archive would have had.
 fn print_published(published: &RunPublished, quiet: bool) -> ExitCode {
+    print_failed(&published.failed);
+    for name in &published.changed {
+        let line = format!(
+            "trailscan: {name}: changed since indexed (size, ETag or modification time); indexed again"
+        );
+        eprintln!("{}", printable(&line));
+    }
     print_broken_seals(&published.broken_seals);
     if !quiet {
         eprintln!(
@@ -173,8 +183,15 @@ fn print_published(published: &RunPublished, quiet: bool) -> ExitCode {
             published.index_name,
             published_line(published)
         );
+        eprintln!(
+            "  the shards found {} files they could not read, {} folders they could not list, {} files changed and {} deleted since indexed",
+            published.failed.len(),
+            published.listing_problems,
+            published.changed.len(),
+            published.removed
+        );
     }
-    exit_codes::completed(published.broken_seals.len() as u64)
+    exit_codes::completed(published.problems())
 }
 
 /// One line on a published run.
