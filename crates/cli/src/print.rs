@@ -130,6 +130,8 @@ pub struct ReportRun<'a> {
     pub arguments: &'a [String],
     /// When the run started.
     pub started: std::time::SystemTime,
+    /// With `--state`: the state read (if any) and written, each with its SHA-256.
+    pub state: Option<serde_json::Value>,
 }
 
 /// Writes the report: created new (an existing file is an error) unless `--force`.
@@ -147,6 +149,7 @@ pub fn write_report(run: &ReportRun<'_>, chains: Vec<serde_json::Value>) -> Resu
         "source": run.source,
         "public_keys": keys,
         "arguments": run.arguments,
+        "state": run.state,
         "chains": chains,
     });
     let text = serde_json::to_string_pretty(&doc)? + "\n";

@@ -15,6 +15,7 @@ use crate::digest_body::ValidDigest;
 use crate::keys::PublicKeys;
 use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
+use crate::state::{continuation, newest_head, Continuation, DigestHead};
 use crate::walk::{unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, Walker};
 
 /// Why a chain could not be checked.
@@ -153,6 +154,12 @@ pub struct ChainOutput {
     pub counts: Counts,
     /// Its `--report` record.
     pub record: serde_json::Value,
+    /// The newest valid digest of its standard chain: what `--state` records next.
+    #[serde(default)]
+    pub head: Option<DigestHead>,
+    /// With `--state`, how the walk continued the head the state recorded.
+    #[serde(default)]
+    pub continued: Option<Continuation>,
 }
 
 /// How [`validate_chain`] runs: what [`check_chain`] needs besides the chain.
@@ -172,13 +179,15 @@ pub struct ChainRun<'a> {
 }
 
 /// Validates chain number `index` of a run over `window` and keeps what it prints, headed by
-/// `title`, for printing in the run's order.
+/// `title`, for printing in the run's order; with `since` (a `--state`'s head), checks that
+/// the walk reaches it unchanged, and counts a chain that does not as a failure.
 pub fn validate_chain(
     run: &ChainRun<'_>,
     index: usize,
     trail: &Trail,
     title: &str,
     window: (i64, i64),
+    since: Option<&DigestHead>,
 ) -> Result<ChainOutput, ChainError> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut printer = Printer::new(&mut out, &mut err, run.verbose, window.0, window.1);
@@ -192,13 +201,23 @@ pub fn validate_chain(
         run.pool,
         run.checked,
     )?;
-    let result = report_chain(printer, &checked, trail, title, window)?;
+    let mut result = report_chain(printer, &checked, trail, title, window)?;
+    let continued = since.map(|head| continuation(&checked.steps, head));
+    if let Some(mismatch) = continued.as_ref().and_then(|c| c.mismatch.as_ref()) {
+        writeln!(
+            err,
+            "trailscan: {title}: {mismatch}: this archive does not continue the audited chain (validate it whole with --full)"
+        )?;
+        result.counts.state_mismatches += 1;
+    }
     Ok(ChainOutput {
         index,
         stdout: String::from_utf8_lossy(&out).into_owned(),
         stderr: String::from_utf8_lossy(&err).into_owned(),
         counts: result.counts,
         record: result.record,
+        head: newest_head(&checked.steps),
+        continued,
     })
 }
 
@@ -260,6 +279,10 @@ pub fn print_chains(
         (
             total.unverified_digests,
             "digest files not verified (signature not available)",
+        ),
+        (
+            total.state_mismatches,
+            "digest chains that do not continue the --state",
         ),
     ] {
         if n > 0 {

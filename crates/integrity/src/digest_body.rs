@@ -25,6 +25,9 @@ pub struct ValidDigest {
     pub start: i64,
     /// `digestEndTime`, epoch seconds.
     pub end: i64,
+    /// SHA-256 (hex) of its inflated body: what the next digest's `previousDigestHashValue`
+    /// names, and what `validate-logs --state` records of the chain's head.
+    pub sha256: String,
     /// `logFiles`, in order; entries without the three fields are `None`.
     pub logs: Vec<Option<LogRef>>,
     /// Every object `logFiles` names, for the coverage check (which then need not read the

@@ -6,7 +6,7 @@
 //! downloaded; [`discover`] finds a trail's digests and every chain in a source; [`walk`]
 //! walks a trail's digest chain newest to oldest; [`logs`] checks a log file against its
 //! digest's SHA-256; [`coverage`] finds log files no digest lists; [`chain`] validates one
-//! chain end to end; [`report`] prints the AWS CLI's lines and summary; [`aws_cli`] reads
+//! chain end to end; [`state`] is what `--state` keeps between audits; [`report`] prints the AWS CLI's lines and summary; [`aws_cli`] reads
 //! the arguments as the AWS CLI does.
 //!
 //! ```
@@ -31,4 +31,5 @@ pub mod logs;
 pub mod manifest;
 pub mod report;
 pub mod signature;
+pub mod state;
 pub mod walk;

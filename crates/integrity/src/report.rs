@@ -37,6 +37,9 @@ pub struct Counts {
     pub broken_links: u64,
     /// Log files no digest lists (beyond the AWS CLI).
     pub unlisted_logs: u64,
+    /// Chains that do not continue the `--state` they were validated from.
+    #[serde(default)]
+    pub state_mismatches: u64,
 }
 
 impl Counts {
@@ -51,6 +54,7 @@ impl Counts {
         self.unverified_digests += c.unverified_digests;
         self.broken_links += c.broken_links;
         self.unlisted_logs += c.unlisted_logs;
+        self.state_mismatches += c.state_mismatches;
     }
 
     /// The AWS CLI's exit code: 1 when anything is INVALID.
@@ -61,6 +65,7 @@ impl Counts {
                 + self.invalid_logs
                 + self.broken_links
                 + self.unlisted_logs
+                + self.state_mismatches
                 > 0,
         )
     }

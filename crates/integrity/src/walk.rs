@@ -395,6 +395,7 @@ impl<'a> Walker<'a> {
                             key: key.clone(),
                             start,
                             end: loaded.end,
+                            sha256: loaded.sha256.clone(),
                             logs: log_refs(&loaded.json),
                             listed: listed_objects(&loaded.json),
                         }));

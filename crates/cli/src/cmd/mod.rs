@@ -8,3 +8,4 @@ pub mod merge;
 pub mod summary;
 pub mod trace;
 pub mod validate_logs;
+pub mod validate_state;

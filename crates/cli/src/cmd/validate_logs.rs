@@ -31,6 +31,7 @@ use trailscan_layout::key::ObjectKind;
 use trailscan_layout::{Selection, ShardPlan};
 use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
+use super::validate_state::{self, next_state, print_outcome, StateFile};
 use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
@@ -190,8 +191,24 @@ impl Validation<'_> {
             }
             None => (None, (0..all.len()).collect()),
         };
-        let window_of = |oldest: i64| chain_window(s.start, s.end, oldest);
-        let windows = key_windows(own.iter().map(|&i| (&all[i].0, window_of(all[i].1))));
+        // With --state, each chain it records is validated from where the last audit stopped.
+        let state_file = (s.state.as_deref())
+            .map(|location| StateFile::open(location, &s.s3))
+            .transpose()?;
+        let previous = match (&state_file, s.full) {
+            (Some(file), false) => file.read()?,
+            _ => None,
+        };
+        let since = |i: usize| {
+            previous
+                .as_ref()
+                .and_then(|p| p.state.chains.get(&names[i]))
+        };
+        let window_of = |i: usize| {
+            let whole = chain_window(s.start, s.end, all[i].1);
+            validate_state::window(since(i), whole)
+        };
+        let windows = key_windows(own.iter().map(|&i| (&all[i].0, window_of(i))));
         let keys = match own.is_empty() {
             true => RegionKeys::PerRegion(Default::default()),
             false => self.keys(&windows)?,
@@ -202,8 +219,7 @@ impl Validation<'_> {
         let chains: Vec<Result<ChainOutput>> = pool.install(|| {
             own.par_iter()
                 .map(|&index| {
-                    let (trail, oldest) = &all[index];
-                    let mut trail = trail.clone();
+                    let mut trail = all[index].0.clone();
                     trail.bucket = self.bucket_of(&trail)?;
                     let run = ChainRun {
                         buckets: &self.buckets(&trail.bucket),
@@ -214,7 +230,8 @@ impl Validation<'_> {
                         checked: &checked,
                     };
                     let title = chain_title(&trail);
-                    let chain = validate_chain(&run, index, &trail, &title, window_of(*oldest));
+                    let head = since(index).map(|chain| &chain.head);
+                    let chain = validate_chain(&run, index, &trail, &title, window_of(index), head);
                     progress.step_done();
                     chain.map_err(fatal)
                 })
@@ -222,14 +239,33 @@ impl Validation<'_> {
         });
         progress.finish();
         let chains = chains.into_iter().collect::<Result<Vec<_>>>()?;
-        match plan {
-            Some(plan) => self.write_shard(&plan, chains),
-            None => print_all(
-                &chains,
-                self.store.name(),
-                s.report_run(self.started).as_ref(),
-            ),
+        if let Some(plan) = plan {
+            return self.write_shard(&plan, chains);
         }
+        let mut report = s.report_run(self.started);
+        let Some(file) = state_file else {
+            return print_all(&chains, self.store.name(), report.as_ref());
+        };
+        let selected = |account: &str, region: &str| {
+            s.account_id.as_deref().is_none_or(|a| a == account)
+                && s.region.as_deref().is_none_or(|r| r == region)
+        };
+        let before = previous.as_ref().map(|p| &p.state);
+        let outcome = next_state(before, &all, &chains, &selected, (s.end, s.now));
+        let written = file.write(&outcome.state)?;
+        if let Some(report) = &mut report {
+            let read = previous.as_ref().map(|p| {
+                serde_json::json!({"file": file.name(), "sha256": p.sha256, "written": p.state.written})
+            });
+            let now = serde_json::json!({"file": file.name(), "sha256": written});
+            report.state = Some(serde_json::json!({"read": read, "written": now}));
+        }
+        let code = print_all(&chains, self.store.name(), report.as_ref())?;
+        print_outcome(&file, previous.as_ref(), &chains, &outcome, &written);
+        Ok(match outcome.gone.is_empty() {
+            true => code,
+            false => ExitCode::from(1),
+        })
     }
 
     /// A shard's chains and summary, for `trailscan merge`.

@@ -332,6 +332,23 @@ pub struct ValidateLogsArgs {
     #[arg(long, requires = "report")]
     pub force: bool,
 
+    /// Continue from the last audit: this file (or s3://BUCKET/KEY) records, per digest chain,
+    /// the newest digest verified and how far the log files were checked. Each chain it names
+    /// is validated only from there, and must reach that digest unchanged (else exit 1); the
+    /// others in full. Rewritten after the run (each chain advanced only if it validated
+    /// clean), its SHA-256 printed. Not with --trail-arn, --start-time or --shard.
+    #[arg(
+        long,
+        value_name = "FILE|s3://BUCKET/KEY",
+        conflicts_with_all = ["trail_arn", "start_time", "shard"],
+        help_heading = "Continuous validation"
+    )]
+    pub state: Option<String>,
+
+    /// With --state: ignore what it records, validate every chain whole, and record afresh.
+    #[arg(long, requires = "state", help_heading = "Continuous validation")]
+    pub full: bool,
+
     /// The copy of another bucket the trail delivered to (a chain that moved between
     /// buckets), as NAME=DIR (repeatable).
     #[arg(long, value_name = "NAME=DIR")]

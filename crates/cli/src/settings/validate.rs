@@ -52,6 +52,10 @@ pub struct ValidateSettings {
     pub no_progress: bool,
     /// With `--shard`: the shard, the run and where its results go.
     pub shard: Option<ShardOut>,
+    /// `--state`: where the last audit's state is, and is written.
+    pub state: Option<String>,
+    /// `--full`: the state's record ignored.
+    pub full: bool,
     /// The command line less the sharding flags.
     pub arguments: Vec<String>,
 }
@@ -148,6 +152,8 @@ impl ValidateSettings {
             threads: args.threads,
             no_progress: args.no_progress,
             shard,
+            state: args.state.clone(),
+            full: args.full,
             arguments: recorded_arguments(),
         })
     }
@@ -204,6 +210,7 @@ impl ValidateSettings {
             public_keys: self.public_keys.as_deref(),
             arguments: &self.arguments,
             started,
+            state: None,
         })
     }
 }

@@ -1,0 +1,194 @@
+//! `validate-logs --state`: the last audit's state read, each chain it names validated from
+//! where that audit stopped, and the state written again after the run (each chain advanced
+//! only where it validated clean, so that a finding is found again by the next run).
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, Result};
+use trailscan_archive::digest::sha256_hex;
+use trailscan_archive::{key_under, open_destination, ObjectStore, S3Options, WriteMode};
+use trailscan_integrity::chain::ChainOutput;
+use trailscan_integrity::coverage::DIGEST_DELAY_SECS;
+use trailscan_integrity::discover::{chain_name, chain_title};
+use trailscan_integrity::state::{ChainState, ValidationState};
+use trailscan_integrity::walk::Trail;
+use trailscan_layout::printable::printable;
+use trailscan_layout::time::format_utc;
+
+/// Where the state is kept: a file, or an object in S3.
+pub struct StateFile {
+    store: Box<dyn ObjectStore>,
+    key: String,
+    /// As given, for messages.
+    name: String,
+}
+
+/// The last audit's state, as read.
+pub struct Previous {
+    /// What it records.
+    pub state: ValidationState,
+    /// Its SHA-256, as the last run printed it.
+    pub sha256: String,
+}
+
+impl StateFile {
+    /// The state at `location` (`FILE` or `s3://BUCKET/KEY`); its folder is made if needed.
+    pub fn open(location: &str, s3: &S3Options) -> Result<StateFile> {
+        let (folder, file) = match location.rsplit_once('/') {
+            Some((folder, file)) if !folder.is_empty() && folder != "s3:/" => (folder, file),
+            Some(("", file)) => ("/", file),
+            _ => (".", location),
+        };
+        let cannot = || format!("--state {location}");
+        if file.is_empty() {
+            anyhow::bail!("--state {location}: give a file, not a folder");
+        }
+        let store = open_destination(folder, s3).with_context(cannot)?;
+        let key = key_under(store.base(), file);
+        Ok(StateFile {
+            store,
+            key,
+            name: location.to_string(),
+        })
+    }
+
+    /// The state, if there is one yet.
+    pub fn read(&self) -> Result<Option<Previous>> {
+        let mut text = Vec::new();
+        match self.store.read(&self.key, &mut text) {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("--state {}", self.name)),
+        }
+        let state = ValidationState::parse(&text, &self.name).map_err(anyhow::Error::msg)?;
+        Ok(Some(Previous {
+            state,
+            sha256: sha256_hex(&text),
+        }))
+    }
+
+    /// Writes `state` whole in place of the old one (a new file renamed over it; one PUT in
+    /// S3); its SHA-256.
+    pub fn write(&self, state: &ValidationState) -> Result<String> {
+        let text = state.to_json();
+        self.store
+            .write(&self.key, &text, None, WriteMode::Replace)
+            .with_context(|| format!("cannot write the state to {}", self.name))?;
+        Ok(sha256_hex(&text))
+    }
+
+    /// As given.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A chain's window: from where the state says it was checked through (the walk then takes
+/// in the digest it ended with), else the window a whole validation takes.
+pub fn window(previous: Option<&ChainState>, whole: (i64, i64)) -> (i64, i64) {
+    match previous {
+        Some(chain) => (chain.checked_through.min(whole.1), whole.1),
+        None => whole,
+    }
+}
+
+/// What the run did with the state.
+pub struct Outcome {
+    /// The state written.
+    pub state: ValidationState,
+    /// Chains advanced (validated clean).
+    pub advanced: usize,
+    /// Chains validated and not clean: kept as they were, so that the next run finds it again.
+    pub kept: usize,
+    /// Chains the state records, of the selection, of which the archive has no digest: named.
+    pub gone: Vec<String>,
+}
+
+/// The state after a run: `previous` with each chain of `chains` (their trails in `all`, by
+/// each output's index) that validated clean advanced to its newest digest, checked through
+/// that digest's end, the window's end or two hours before `now` (files may wait that long for
+/// their digest), whichever is first.
+pub fn next_state(
+    previous: Option<&ValidationState>,
+    all: &[(Trail, i64)],
+    chains: &[ChainOutput],
+    selected: &dyn Fn(&str, &str) -> bool,
+    (end, now): (i64, i64),
+) -> Outcome {
+    let mut state = previous.cloned().unwrap_or_default();
+    state.written = format_utc(now);
+    let (mut advanced, mut kept) = (0, 0);
+    for chain in chains {
+        let trail = &all[chain.index].0;
+        match (&chain.head, chain.counts.exit_code()) {
+            (Some(head), 0) => {
+                let checked_through = head.end.min(end).min(now - DIGEST_DELAY_SECS);
+                state.chains.insert(
+                    chain_name(trail),
+                    ChainState {
+                        title: chain_title(trail),
+                        account: trail.account.clone(),
+                        region: trail.source_region.clone(),
+                        head: head.clone(),
+                        checked_through,
+                    },
+                );
+                advanced += 1;
+            }
+            _ => kept += 1,
+        }
+    }
+    let present: BTreeSet<String> = all.iter().map(|(t, _)| chain_name(t)).collect();
+    let gone = previous
+        .map(|p| {
+            p.chains
+                .iter()
+                .filter(|(name, c)| !present.contains(*name) && selected(&c.account, &c.region))
+                .map(|(_, c)| c.title.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Outcome {
+        state,
+        advanced,
+        kept,
+        gone,
+    }
+}
+
+/// The run's lines about the state, on stderr: what was continued, what was written.
+pub fn print_outcome(
+    file: &StateFile,
+    previous: Option<&Previous>,
+    chains: &[ChainOutput],
+    outcome: &Outcome,
+    written_sha256: &str,
+) {
+    for title in &outcome.gone {
+        let line = format!(
+            "trailscan: {title}: the state records this chain, and the archive holds no digest of it (deleted, or another source?); it stays in the state"
+        );
+        eprintln!("{}", printable(&line));
+    }
+    let continued: Vec<_> = chains.iter().filter_map(|c| c.continued.as_ref()).collect();
+    if let Some(previous) = previous {
+        let (digests, logs) = continued
+            .iter()
+            .fold((0, 0), |t, c| (t.0 + c.new_digests, t.1 + c.new_logs));
+        let mismatched = continued.iter().filter(|c| c.mismatch.is_some()).count();
+        eprintln!(
+            "trailscan: continued from the state of {} ({}, SHA-256 {}): {} chains continued, {digests} new digests and {logs} log files verified; {mismatched} chains do not continue it; {} chains validated whole (new to the state)",
+            previous.state.written,
+            file.name(),
+            previous.sha256,
+            continued.len(),
+            chains.len() - continued.len(),
+        );
+    }
+    eprintln!(
+        "trailscan: state written to {} (SHA-256 {written_sha256}): {} chains advanced, {} with findings kept where they were (the next run checks them again)",
+        file.name(),
+        outcome.advanced,
+        outcome.kept,
+    );
+}
