@@ -355,3 +355,92 @@ fn an_index_in_s3_built_in_three_shards() {
         );
     }
 }
+
+/// A day folder deleted whole, in days not sealed: no shard lists it, so none finds its files
+/// deleted; the publish drops its rows (as an unsharded update would), from the days with
+/// rows the shards did not list.
+#[test]
+fn a_day_folder_deleted_whole_loses_its_rows_in_a_sharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    copy_tree(&sample_archive(), &root);
+    let index = dir.path().join("index");
+    let unsealed = ["--seal-after", "100000d"];
+    let (code, _, err) = run(&[
+        &["index", "--source", s(&root), "--index", s(&index)][..],
+        &unsealed,
+    ]
+    .concat());
+    assert_eq!(code, 0, "{err}");
+    let day = root.join("AWSLogs/123456789012/CloudTrail/us-east-1/2024/01/02");
+    let files = fs::read_dir(&day).unwrap().count() as u64;
+    assert!(files > 0);
+    fs::remove_dir_all(&day).unwrap();
+    for k in 0..3 {
+        let shard = format!("{k}/3");
+        let args = [
+            "index",
+            "--source",
+            s(&root),
+            "--index",
+            s(&index),
+            "--shard",
+            &shard,
+            "--run-id",
+            "d",
+        ];
+        let (code, _, err) = run(&[&args[..], &unsealed].concat());
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = run(&["index", "--index", s(&index), "--publish", "--run-id", "d"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "0 files changed and {files} deleted since indexed"
+        )),
+        "{err}"
+    );
+    assert_eq!(rows_and_events(&snapshot(&index, 2)).0, 85 - files);
+    same_answer(&root, &index, &attr("EventName", "ConsoleLogin"));
+}
+
+/// `index --gc` keeps the segments a sharded run recorded, published or not, even when a
+/// newer generation (which does not name them) was published meanwhile.
+#[test]
+fn gc_keeps_what_a_pending_run_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_archive();
+    let index = dir.path().join("index");
+    let (code, err) = shard(&sample, &index, 0, 2, "pending");
+    assert_eq!(code, 0, "{err}");
+    let record = index.join("runs/pending/shard-0-of-2/index-shard.jsonl");
+    let work: serde_json::Value = serde_json::from_slice(&fs::read(&record).unwrap()).unwrap();
+    let files: Vec<String> = work["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!files.is_empty());
+    std::thread::sleep(Duration::from_millis(20));
+    build_index(&sample, &index);
+    let (code, _, err) = run(&["index", "--index", s(&index), "--gc"]);
+    assert_eq!(code, 0, "{err}");
+    for file in &files {
+        assert!(index.join(file).exists(), "{file} removed by gc: {err}");
+    }
+    // Without the run's record, those the generation does not name are garbage.
+    let named = snapshot(&index, 1).to_string();
+    let unnamed: Vec<&String> = files
+        .iter()
+        .filter(|f| !named.contains(f.as_str()))
+        .collect();
+    assert!(
+        !unnamed.is_empty(),
+        "a shard's segments are not the whole groups' ones"
+    );
+    fs::remove_dir_all(index.join("runs")).unwrap();
+    let (code, _, err) = run(&["index", "--index", s(&index), "--gc"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(unnamed.iter().all(|f| !index.join(f).exists()), "{err}");
+}

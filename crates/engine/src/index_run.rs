@@ -8,19 +8,19 @@
 //! (the same rows; a group's rows may lie in several segments, one per shard that indexed
 //! some of its days).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use trailscan_archive::{open_existing, ObjectStore, RequestCounts, S3Options};
+use trailscan_archive::{key_under, open_existing, ObjectStore, RequestCounts, S3Options};
 use trailscan_index::{
-    join_shards, next_generation, BrokenSeal, DayListed, IndexError, IndexStore, ShardWork,
-    Snapshot, Update, SHARD_WORK_FORMAT,
+    join_shards, next_generation, segment_files, BrokenSeal, DayListed, IndexError, IndexStore,
+    ShardWork, Snapshot, Update, SHARD_WORK_FORMAT,
 };
 use trailscan_layout::sealed::{day_name, region_folder_and_day};
 use trailscan_layout::{Shard, ShardPlan};
 use trailscan_query::ScanStats;
-use trailscan_shards::{read_run, Counts, Run, ShardDir, ShardError, ShardSummary};
+use trailscan_shards::{read_run_checking, Counts, Run, ShardDir, ShardError, ShardSummary};
 
 use crate::indexing::{
     compare_and_index, coverage, group_of_folder, open, requests_made, reseal_listing, with_seals,
@@ -94,6 +94,9 @@ pub struct RunPublished {
     pub changed: Vec<String>,
     /// Folders the shards could not list.
     pub listing_problems: u64,
+    /// The shards listed different day folders (one created between their listings): nothing
+    /// new was sealed, and the day folders no shard took are left to the next update.
+    pub units_differ: bool,
 }
 
 impl RunPublished {
@@ -168,6 +171,7 @@ pub fn index_shard(
             .map(|key| store.display_key(key))
             .collect(),
         listing_problems: compared.listing_problems as u64,
+        unlisted_indexed_days: compared.unlisted_indexed_days.iter().cloned().collect(),
     };
     let counts = Counts {
         scan: ScanStats {
@@ -184,7 +188,7 @@ pub fn index_shard(
     let plan = joined_plan(shard, &compared.plans);
     let summary = ShardSummary::new(COMMAND, arguments, &options.spec, run_id, &plan, counts);
     dir.write_results(WORK_FILE, std::iter::once(Ok(work)), summary)?;
-    let run = match read_run(Arc::clone(&index_store), &run_folder(run_id)) {
+    let run = match read_run_checking(Arc::clone(&index_store), &run_folder(run_id), false) {
         Err(ShardError::Incomplete { missing, .. }) => RunState::Waiting(missing),
         Err(e) => RunState::Refused(e.to_string()),
         Ok(run) => match publish(&index_store, run_id, &run) {
@@ -237,7 +241,7 @@ pub fn publish_index_run(
             source,
         },
     )?);
-    let run = read_run(Arc::clone(&index_store), &run_folder(run_id))?;
+    let run = read_run_checking(Arc::clone(&index_store), &run_folder(run_id), false)?;
     publish(&index_store, run_id, &run)
 }
 
@@ -278,6 +282,14 @@ fn publish(
     }
     let source_root = works.first().map(|w| w.source_root.clone());
     let mut work = join_shards(works).map_err(&refused)?;
+    // Shards that listed different day folders (one created between their listings) may have
+    // left a day to no shard: it would look empty, so nothing new is sealed or taken for
+    // deleted; the next update (or run) seals it.
+    let units_differ = run
+        .shards
+        .windows(2)
+        .any(|w| w[0].1.plan_sha256 != w[1].1.plan_sha256);
+    work.complete &= !units_differ;
     let missing = index.unwritten(&work.segments)?;
     if !missing.is_empty() {
         return Err(refused(format!(
@@ -298,14 +310,12 @@ fn publish(
     let previous_days = index.read_seals(&base)?;
     let resealed = reseal_listing(&index, &base, &previous_days, &work)?;
     // A day folder deleted whole is in no shard's listing, so no shard found its files
-    // deleted: its broken seal says so, and its rows are dropped here.
+    // deleted: its rows are dropped here (a sealed one's broken seal says so too).
+    let mut emptied = work.days_emptied();
+    let sealed_emptied = resealed.broken.iter().filter(|b| b.now == 0);
+    emptied.extend(sealed_emptied.map(|b| (b.folder.clone(), b.day)));
     let mut removed = std::mem::take(&mut work.removed);
-    removed.extend(rows_of_emptied_days(
-        &index,
-        &base,
-        &resealed.broken,
-        in_flight,
-    )?);
+    removed.extend(rows_of_emptied_days(&index, &base, &emptied, in_flight)?);
     removed.sort();
     removed.dedup();
     let root = source_root.unwrap_or_default();
@@ -330,6 +340,7 @@ fn publish(
         broken_seals,
         sealed_days,
         removed: removed.len(),
+        units_differ,
         failed: std::mem::take(&mut work.failed),
         changed: std::mem::take(&mut work.changed),
         listing_problems: work.listing_problems,
@@ -382,19 +393,13 @@ fn publish(
     Ok(published)
 }
 
-/// The indexed files of sealed days whose listing now finds none at all (the day folder was
-/// deleted).
+/// The indexed files of `emptied` days (region folder, day) whose day folder no shard listed.
 fn rows_of_emptied_days(
     index: &IndexStore<'_>,
     base: &Snapshot,
-    broken: &[BrokenSeal],
+    emptied: &BTreeSet<(String, i64)>,
     in_flight: usize,
 ) -> Result<Vec<String>, Error> {
-    let emptied: BTreeSet<(&str, i64)> = broken
-        .iter()
-        .filter(|b| b.now == 0)
-        .map(|b| (b.folder.as_str(), b.day))
-        .collect();
     if emptied.is_empty() {
         return Ok(Vec::new());
     }
@@ -405,7 +410,36 @@ fn rows_of_emptied_days(
     let catalog = index.load(base, |s| groups.contains(&s.group()), in_flight, false)?;
     Ok(catalog
         .rows()
-        .filter(|r| region_folder_and_day(r.key()).is_some_and(|at| emptied.contains(&at)))
+        .filter(|r| {
+            region_folder_and_day(r.key())
+                .is_some_and(|(folder, day)| emptied.contains(&(folder.to_string(), day)))
+        })
         .map(|r| r.key().to_string())
         .collect())
+}
+
+/// The segment files every shard record under the index's `runs/` names (relative to the
+/// index): `index --gc` keeps them, published or not, as a run's publish needs them. A
+/// record that does not read is an error: removing what it may name could break its run.
+pub(crate) fn segments_of_runs(index_store: &dyn ObjectStore) -> Result<HashSet<String>, Error> {
+    let runs = key_under(index_store.base(), &format!("{RUNS}/"));
+    let mut kept = HashSet::new();
+    let records = index_store.list_keys(&runs, "")?;
+    for record in records
+        .iter()
+        .filter(|o| o.key.ends_with(&format!("/{WORK_FILE}")))
+    {
+        let mut text = Vec::new();
+        index_store.read(&record.key, &mut text)?;
+        let works = ShardWork::parse_lines(&text).map_err(|problem| Error::Run {
+            run: index_store.display_key(&record.key),
+            problem: format!("{problem}: index --gc removes nothing while it is there"),
+        })?;
+        kept.extend(
+            works
+                .iter()
+                .flat_map(|w| w.segments.iter().flat_map(segment_files)),
+        );
+    }
+    Ok(kept)
 }

@@ -1,7 +1,7 @@
 //! Building, updating and checking the lookup index over a source: what `trailscan index`
 //! runs, as library calls.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use trailscan_archive::{
     list, open_archive, open_destination, ObjectRef, ObjectStore, RequestCounts, StoreError,
 };
@@ -232,6 +232,10 @@ pub(crate) struct Compared {
     pub(crate) deleted: Vec<String>,
     /// A shard's plan of each kind listed.
     pub(crate) plans: Vec<KindPlan>,
+    /// The (region folder, day) of each indexed file of the groups compared that this listing
+    /// did not find: of a shard, mostly other shards' days; the publish drops the rows of
+    /// those no shard listed (day folders deleted whole).
+    pub(crate) unlisted_indexed_days: BTreeSet<(String, i64)>,
 }
 
 /// Lists the selection's log and Insights files (a shard's share of them, with
@@ -304,6 +308,17 @@ pub(crate) fn compare(
         ));
     }
     let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
+    let unlisted_indexed_days = match selection.shard {
+        None => BTreeSet::new(),
+        Some(_) => {
+            let keys: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+            (catalog.rows())
+                .filter(|row| !keys.contains(row.key()))
+                .filter_map(|row| region_folder_and_day(row.key()))
+                .map(|(folder, day)| (folder.to_string(), day))
+                .collect()
+        }
+    };
     let mut deleted = Vec::new();
     // A folder that could not be listed is not a folder emptied: without a whole listing,
     // no indexed file is taken for deleted (nor its row dropped).
@@ -342,6 +357,7 @@ pub(crate) fn compare(
         to_index,
         deleted,
         plans,
+        unlisted_indexed_days,
     })
 }
 
@@ -654,7 +670,8 @@ pub fn gc_index(location: &str, s3: &trailscan_archive::S3Options) -> Result<Ind
     let current = index
         .current()?
         .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
-    let removed = index.collect_garbage(&current, GC_KEEPS_GENERATIONS)?;
+    let pending = crate::index_run::segments_of_runs(&*index_store)?;
+    let removed = index.collect_garbage(&current, GC_KEEPS_GENERATIONS, &pending)?;
     Ok(IndexGc {
         index_name: index.name().to_string(),
         generation: current.generation,

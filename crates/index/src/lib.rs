@@ -46,7 +46,8 @@ pub use seal::{
 };
 pub use segment::{read_segment, write_segment};
 pub use snapshot::{
-    FileRef, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION, INDEX_ENTRIES,
+    segment_files, FileRef, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION,
+    INDEX_ENTRIES,
 };
 pub use update::{
     apply_update, next_generation, to_index, write_rows, ToIndex, Update, MAX_SEGMENTS_PER_GROUP,

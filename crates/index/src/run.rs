@@ -3,7 +3,7 @@
 //! rows from all the shards' listings together, as one unsharded update would from its one
 //! listing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use trailscan_layout::Selection;
@@ -98,6 +98,23 @@ pub struct ShardWork {
     pub changed: Vec<String>,
     /// Folders it could not list.
     pub listing_problems: u64,
+    /// The (region folder, day) of indexed files of the groups it compared that it did not
+    /// list (mostly other shards' days): where no shard listed a file, the day folder was
+    /// deleted whole, and the publish drops its rows.
+    pub unlisted_indexed_days: Vec<(String, i64)>,
+}
+
+impl ShardWork {
+    /// The records of a shard's record file, one JSON object per line.
+    pub fn parse_lines(text: &[u8]) -> Result<Vec<ShardWork>, String> {
+        (text.split(|b| *b == b'\n'))
+            .filter(|line| !line.is_empty())
+            .map(|line| {
+                serde_json::from_slice(line)
+                    .map_err(|e| format!("not a trailscan index shard's record ({e})"))
+            })
+            .collect()
+    }
 }
 
 /// The shards' work together: what the publish seals and writes.
@@ -127,6 +144,30 @@ pub struct RunWork {
     pub changed: Vec<String>,
     /// Folders the shards could not list.
     pub listing_problems: u64,
+    /// Days with indexed files that some shard did not list (see
+    /// [`ShardWork::unlisted_indexed_days`]).
+    pub unlisted_indexed_days: BTreeSet<(String, i64)>,
+}
+
+impl RunWork {
+    /// The days with indexed files that no shard listed a file of, within what the run's
+    /// listing covered whole: day folders deleted whole since indexed. None when a folder
+    /// could not be listed.
+    pub fn days_emptied(&self) -> BTreeSet<(String, i64)> {
+        let Some(coverage) = self.coverage.as_ref().filter(|_| self.complete) else {
+            return BTreeSet::new();
+        };
+        let (first, last) = coverage.days;
+        (self.unlisted_indexed_days.iter())
+            .filter(|at| !self.fingerprints.contains_key(*at))
+            .filter(|(folder, day)| {
+                coverage.covers_folder(folder)
+                    && first.is_none_or(|f| f <= *day)
+                    && last.is_none_or(|l| *day <= l)
+            })
+            .cloned()
+            .collect()
+    }
 }
 
 /// Joins the shards' work (in shard order), or says how two shards disagree: they were not
@@ -179,6 +220,7 @@ pub fn join_shards(works: Vec<ShardWork>) -> Result<RunWork, String> {
         run.failed.extend(work.failed);
         run.changed.extend(work.changed);
         run.listing_problems += work.listing_problems;
+        run.unlisted_indexed_days.extend(work.unlisted_indexed_days);
     }
     run.removed.sort();
     run.removed.dedup();
@@ -215,6 +257,16 @@ mod tests {
             failed: vec![(format!("f{k}"), "why".into())],
             changed: vec![],
             listing_problems: u64::from(k == 1),
+            unlisted_indexed_days: vec![
+                (
+                    "trail/AWSLogs/111122223333/CloudTrail/us-east-1".into(),
+                    19_000,
+                ),
+                (
+                    "trail/AWSLogs/111122223333/CloudTrail/us-east-1".into(),
+                    18_000,
+                ),
+            ],
         }
     }
 
@@ -228,6 +280,13 @@ mod tests {
         assert_eq!(run.first_unreadable["f"], 18);
         assert_eq!(run.removed, ["gone-0", "gone-1"]);
         assert_eq!((run.failed.len(), run.listing_problems), (3, 1));
+        assert!(
+            run.days_emptied().is_empty(),
+            "shard 1 could not list everything"
+        );
+        let whole = join_shards(vec![work(0, 4), work(2, 4)]).unwrap();
+        let folder = "trail/AWSLogs/111122223333/CloudTrail/us-east-1".to_string();
+        assert_eq!(whole.days_emptied(), BTreeSet::from([(folder, 18_000)]));
     }
 
     #[test]

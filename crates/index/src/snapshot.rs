@@ -555,6 +555,10 @@ impl<'s> IndexStore<'s> {
             .collect();
         let mut missing = Vec::new();
         for segment in segments {
+            if !is_segment_name(segment) {
+                missing.push(format!("{:?} (not the name of a segment)", segment.file));
+                continue;
+            }
             let files = [
                 (segment.file.clone(), segment.bytes),
                 (summary_file(&segment.sha256), segment.summary_bytes),
@@ -623,7 +627,15 @@ impl<'s> IndexStore<'s> {
     /// `seals/<sha>.json`), and only files older than the current snapshot: an update running
     /// meanwhile started from it, so what it has written and not yet published is newer (as is
     /// a generation published since). Returns the files removed and their bytes.
-    pub fn collect_garbage(&self, current: &Snapshot, keep: u64) -> Result<(u64, u64), IndexError> {
+    ///
+    /// `also_kept` names more files to keep (relative to the index): the segments of sharded
+    /// runs not yet published.
+    pub fn collect_garbage(
+        &self,
+        current: &Snapshot,
+        keep: u64,
+        also_kept: &std::collections::HashSet<String>,
+    ) -> Result<(u64, u64), IndexError> {
         let oldest_kept = current
             .generation
             .saturating_sub(keep.saturating_sub(1))
@@ -656,7 +668,7 @@ impl<'s> IndexStore<'s> {
         for object in listed {
             let rel = object.key.strip_prefix(&base).unwrap_or(&object.key);
             let older = matches!((object.modified, published), (Some(m), Some(p)) if m < p);
-            if named.contains(rel) || !is_index_file(rel) || !older {
+            if named.contains(rel) || also_kept.contains(rel) || !is_index_file(rel) || !older {
                 continue;
             }
             self.store
@@ -778,6 +790,11 @@ fn is_index_file(rel: &str) -> bool {
     rel.strip_prefix(SEALS)
         .and_then(|name| name.strip_suffix(".json"))
         .is_some_and(hex)
+}
+
+/// The files of a segment: itself and its summary (relative to the index).
+pub fn segment_files(segment: &SegmentInfo) -> [String; 2] {
+    [segment.file.clone(), summary_file(&segment.sha256)]
 }
 
 /// A segment's summary file, named after the segment.

@@ -108,6 +108,9 @@ pub fn next_generation(
         segments_written: segments.len() as u64,
         groups_merged: 0,
     };
+    // Only the groups this generation adds to can need a merge: an index whose groups hold
+    // many segments (a sharded build's) is not rewritten whole by the next small update.
+    let touched: BTreeSet<Group> = segments.iter().map(SegmentInfo::group).collect();
     next.segments.extend(segments);
     let mut removed_by_group: BTreeMap<Group, BTreeSet<&str>> = BTreeMap::new();
     for key in removed {
@@ -117,7 +120,11 @@ pub fn next_generation(
         }
     }
     let mut per_group: BTreeMap<Group, usize> = BTreeMap::new();
-    for segment in &next.segments {
+    for segment in next
+        .segments
+        .iter()
+        .filter(|s| touched.contains(&s.group()))
+    {
         *per_group.entry(segment.group()).or_default() += 1;
     }
     let to_merge: BTreeSet<Group> = per_group

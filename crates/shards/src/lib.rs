@@ -275,10 +275,12 @@ impl ShardDir {
         name: &str,
         items: impl Iterator<Item = Result<T, ShardError>>,
     ) -> Result<Output, ShardError> {
+        // On disk, staged in the shard's own folder (renamed into place from there): never
+        // beside what other tools or commands read in the store's root.
         let staging_folder = self
             .store
             .local_folder()
-            .map_or_else(std::env::temp_dir, |p| p.to_path_buf());
+            .map_or_else(std::env::temp_dir, |p| p.join(&self.key));
         let staging = |cause| ShardError::Staging {
             what: format!(
                 "cannot stage {} in {} (set TMPDIR to a folder with free space)",
@@ -477,6 +479,19 @@ fn shard_folders(
 /// once, finished, from the same command, flags and unit list, with outputs matching their
 /// recorded SHA-256.
 pub fn read_run(store: Arc<dyn ObjectStore>, run_id: &str) -> Result<Run, ShardError> {
+    read_run_checking(store, run_id, true)
+}
+
+/// [`read_run`], with `same_units` false for a run whose shards may each have listed a few
+/// more units than the others (an index build, whose shards start hours apart and whose work
+/// is only a cache of the archive: a day folder created after a shard listed is indexed by the
+/// next update). The units already there when every shard listed are dealt alike, as they
+/// sort before the new ones.
+pub fn read_run_checking(
+    store: Arc<dyn ObjectStore>,
+    run_id: &str,
+    same_units: bool,
+) -> Result<Run, ShardError> {
     let run_key = key_under(store.base(), run_id);
     let run_name = store.display_key(&run_key);
     let refused = |problem: String| ShardError::Run {
@@ -531,7 +546,7 @@ pub fn read_run(store: Arc<dyn ObjectStore>, run_id: &str) -> Result<Run, ShardE
             missing,
         });
     }
-    check_one_run(&shards)?;
+    check_one_run(&shards, same_units)?;
     let mut total = Counts::default();
     for (dir, summary) in &shards {
         total.add(&summary.counts);
@@ -544,7 +559,7 @@ pub fn read_run(store: Arc<dyn ObjectStore>, run_id: &str) -> Result<Run, ShardE
 }
 
 /// Every shard of a run was given the same command, flags and unit list.
-fn check_one_run(shards: &[(ShardDir, ShardSummary)]) -> Result<(), ShardError> {
+fn check_one_run(shards: &[(ShardDir, ShardSummary)], same_units: bool) -> Result<(), ShardError> {
     let Some(((_, first), rest)) = shards.split_first() else {
         return Ok(());
     };
@@ -559,7 +574,8 @@ fn check_one_run(shards: &[(ShardDir, ShardSummary)]) -> Result<(), ShardError> 
         if s.arguments != first.arguments {
             return Err(differs("the command line"));
         }
-        if s.plan_sha256 != first.plan_sha256 || s.units_total != first.units_total {
+        if same_units && (s.plan_sha256 != first.plan_sha256 || s.units_total != first.units_total)
+        {
             return Err(differs(
                 "the list of units (the archive changed between shards?)",
             ));

@@ -177,6 +177,11 @@ fn print_published(published: &RunPublished, quiet: bool) -> ExitCode {
         eprintln!("{}", printable(&line));
     }
     print_broken_seals(&published.broken_seals);
+    if published.units_differ {
+        eprintln!(
+            "trailscan: the run's shards listed different day folders (one created between their listings): nothing new was sealed, and a day folder no shard took is not indexed; the next `trailscan index` adds and seals them"
+        );
+    }
     if !quiet {
         eprintln!(
             "trailscan: index {}: {}",

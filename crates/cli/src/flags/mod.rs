@@ -186,7 +186,7 @@ pub struct IndexArgs {
     /// Remove the files no longer needed: every generation but the current one and the one
     /// before it (which a lookup started just before the last update may still be reading),
     /// and the segments, summaries and seals only those older ones named.
-    #[arg(long, help_heading = "Index", conflicts_with = "verify")]
+    #[arg(long, help_heading = "Index", conflicts_with_all = ["verify", "shard"])]
     pub gc: bool,
 
     /// Publish the sharded build --run-id: check that every shard of it finished, over the
