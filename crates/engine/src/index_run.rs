@@ -8,14 +8,14 @@
 //! (the same rows; a group's rows may lie in several segments, one per shard that indexed
 //! some of its days).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use trailscan_archive::{key_under, open_existing, ObjectStore, RequestCounts, S3Options};
+use trailscan_archive::{open_existing, ObjectStore, RequestCounts, S3Options};
 use trailscan_index::{
-    join_shards, next_generation, segment_files, BrokenSeal, DayListed, IndexError, IndexStore,
-    ShardWork, Snapshot, Update, SHARD_WORK_FORMAT,
+    join_shards, next_generation, BrokenSeal, DayListed, IndexError, IndexStore, ShardWork,
+    Snapshot, Update, SHARD_WORK_FORMAT,
 };
 use trailscan_layout::sealed::{day_name, region_folder_and_day};
 use trailscan_layout::{Shard, ShardPlan};
@@ -27,13 +27,10 @@ use crate::indexing::{
     IndexedFiles, KindPlan, Opened,
 };
 use crate::report::Reporter;
+use crate::runs::{run_folder, WORK_FILE};
 use crate::source::SourceOptions;
 use crate::Error;
 
-/// The folder under the index where sharded runs record their shards' work.
-const RUNS: &str = "runs";
-/// A shard's record of its work, beside its `summary.json`.
-const WORK_FILE: &str = "index-shard.jsonl";
 /// What a shard's summary says the command was.
 const COMMAND: &str = "index";
 
@@ -107,11 +104,6 @@ impl RunPublished {
         (self.failed.len() + self.changed.len() + self.removed + self.broken_seals.len()) as u64
             + self.listing_problems
     }
-}
-
-/// The run's folder under the index.
-fn run_folder(run_id: &str) -> String {
-    format!("{RUNS}/{run_id}")
 }
 
 /// Indexes shard `options.selection.shard`'s share of the selection's day folders into the
@@ -416,30 +408,4 @@ fn rows_of_emptied_days(
         })
         .map(|r| r.key().to_string())
         .collect())
-}
-
-/// The segment files every shard record under the index's `runs/` names (relative to the
-/// index): `index --gc` keeps them, published or not, as a run's publish needs them. A
-/// record that does not read is an error: removing what it may name could break its run.
-pub(crate) fn segments_of_runs(index_store: &dyn ObjectStore) -> Result<HashSet<String>, Error> {
-    let runs = key_under(index_store.base(), &format!("{RUNS}/"));
-    let mut kept = HashSet::new();
-    let records = index_store.list_keys(&runs, "")?;
-    for record in records
-        .iter()
-        .filter(|o| o.key.ends_with(&format!("/{WORK_FILE}")))
-    {
-        let mut text = Vec::new();
-        index_store.read(&record.key, &mut text)?;
-        let works = ShardWork::parse_lines(&text).map_err(|problem| Error::Run {
-            run: index_store.display_key(&record.key),
-            problem: format!("{problem}: index --gc removes nothing while it is there"),
-        })?;
-        kept.extend(
-            works
-                .iter()
-                .flat_map(|w| w.segments.iter().flat_map(segment_files)),
-        );
-    }
-    Ok(kept)
 }

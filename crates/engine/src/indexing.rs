@@ -670,7 +670,7 @@ pub fn gc_index(location: &str, s3: &trailscan_archive::S3Options) -> Result<Ind
     let current = index
         .current()?
         .ok_or_else(|| IndexError::NoIndex(location.to_string()))?;
-    let pending = crate::index_run::segments_of_runs(&*index_store)?;
+    let pending = crate::runs::segments_of_runs(&*index_store)?;
     let removed = index.collect_garbage(&current, GC_KEEPS_GENERATIONS, &pending)?;
     Ok(IndexGc {
         index_name: index.name().to_string(),

@@ -55,6 +55,7 @@ mod indexing;
 mod memory;
 mod report;
 mod rounds;
+mod runs;
 mod source;
 
 pub use attribution::{summarize, trace, SummaryRun, TraceRun};
