@@ -4,7 +4,7 @@ CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BIN := $(TARGET_DIR)/release/trailscan
 
-.PHONY: build dist install demo test pydeps benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
+.PHONY: build dist install demo test pydeps browser benchdeps lint sample bench bench-micro fuzz fuzz-cmin clean
 
 # The AWS CLI, for the tests that compare trailscan's output with its formatters.
 VENV := .venv
@@ -44,12 +44,18 @@ pydeps:
 	    python3 -m venv $(VENV) && \
 	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; }
 
+## Headless Chromium from the distribution's packages, for the HTML report's browser test.
+browser:
+	@command -v chromium >/dev/null || scripts/install-chromium.sh
+
 ## Every test: unit, integration (sample archive, generated archives, real samples in ../shared
-## if present, the AWS CLI's formatters from .venv, a real S3 server on loopback).
-test: pydeps
+## if present, the AWS CLI's formatters from .venv, a real S3 server on loopback, the HTML
+## report in headless Chromium).
+test: pydeps browser
 	@[ -d ../shared/samples/real ] || echo "NOTICE: ../shared/samples/real is absent: the tests over real CloudTrail samples are skipped"
 	@scripts/s3-test-server.sh start $(TARGET_DIR)/s3-test-server
-	@TRAILSCAN_TEST_S3_ENV=$(TARGET_DIR)/s3-test-server/s3.env $(CARGO) test --workspace; \
+	@TRAILSCAN_TEST_S3_ENV=$(TARGET_DIR)/s3-test-server/s3.env \
+	    TRAILSCAN_TEST_CHROMIUM=$$(command -v chromium) $(CARGO) test --workspace; \
 	    status=$$?; scripts/s3-test-server.sh stop $(TARGET_DIR)/s3-test-server; exit $$status
 
 lint:

@@ -119,7 +119,9 @@ pub fn print_all(
 /// file it and for anyone to tell which code, data and keys produced it.
 pub struct ReportRun<'a> {
     /// `--report`.
-    pub path: &'a Path,
+    pub path: Option<&'a Path>,
+    /// `--report-html`: the same document as a page.
+    pub html: Option<&'a Path>,
     /// `--force`: an existing file is replaced (else refused).
     pub force: bool,
     /// The source as given.
@@ -152,10 +154,24 @@ pub fn write_report(run: &ReportRun<'_>, chains: Vec<serde_json::Value>) -> Resu
         "state": run.state,
         "chains": chains,
     });
-    let text = serde_json::to_string_pretty(&doc)? + "\n";
-    let path = run.path;
+    if let Some(path) = run.path {
+        let text = serde_json::to_string_pretty(&doc)? + "\n";
+        write_new(path, text.as_bytes(), run.force)?;
+    }
+    if let Some(path) = run.html {
+        write_new(
+            path,
+            trailscan_integrity::report_html::render(&doc).as_bytes(),
+            run.force,
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes a report file: created new (an existing file is an error) unless `force`.
+fn write_new(path: &Path, text: &[u8], force: bool) -> Result<()> {
     let cannot = || format!("cannot write the report to {}", path.display());
-    let mut file = match run.force {
+    let mut file = match force {
         true => fs::File::create(path).with_context(cannot)?,
         false => fs::OpenOptions::new()
             .write(true)
@@ -168,5 +184,5 @@ pub fn write_report(run: &ReportRun<'_>, chains: Vec<serde_json::Value>) -> Resu
                 )
             })?,
     };
-    file.write_all(text.as_bytes()).with_context(cannot)
+    file.write_all(text).with_context(cannot)
 }

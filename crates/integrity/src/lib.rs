@@ -6,8 +6,9 @@
 //! downloaded; [`discover`] finds a trail's digests and every chain in a source; [`walk`]
 //! walks a trail's digest chain newest to oldest; [`logs`] checks a log file against its
 //! digest's SHA-256; [`coverage`] finds log files no digest lists; [`chain`] validates one
-//! chain end to end; [`state`] is what `--state` keeps between audits; [`report`] prints the AWS CLI's lines and summary; [`aws_cli`] reads
-//! the arguments as the AWS CLI does.
+//! chain end to end; [`state`] is what `--state` keeps between audits; [`report`] prints
+//! the AWS CLI's lines and summary, and [`report_html`] the report as a page; [`aws_cli`]
+//! reads the arguments as the AWS CLI does.
 //!
 //! ```
 //! use trailscan_integrity::signature::string_to_sign;
@@ -30,6 +31,7 @@ pub mod keys;
 pub mod logs;
 pub mod manifest;
 pub mod report;
+pub mod report_html;
 pub mod signature;
 pub mod state;
 pub mod walk;

@@ -328,8 +328,15 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
-    /// Replace an existing --report file.
-    #[arg(long, requires = "report")]
+    /// Also write the report as one self-contained HTML page to hand over: the verdict, what
+    /// produced it, each chain's counts, a coverage map by chain and day (valid, INVALID, gaps,
+    /// nothing delivered), and every finding. No script or network needed to read it. An
+    /// existing file is refused unless --force.
+    #[arg(long, value_name = "FILE.html")]
+    pub report_html: Option<PathBuf>,
+
+    /// Replace an existing --report or --report-html file.
+    #[arg(long)]
     pub force: bool,
 
     /// Continue from the last audit: this file (or s3://BUCKET/KEY) records, per digest chain,

@@ -42,6 +42,8 @@ pub struct ValidateSettings {
     pub s3: S3Options,
     /// `--report`.
     pub report: Option<PathBuf>,
+    /// `--report-html`.
+    pub report_html: Option<PathBuf>,
     /// `--force`: replace an existing report.
     pub force: bool,
     /// Copies of other buckets (`--bucket-copy NAME=DIR`).
@@ -126,11 +128,23 @@ impl ValidateSettings {
             _ => None,
         };
         // Refused before any work: an auditor's earlier report is not replaced by mistake.
-        if let Some(report) = args.report.as_ref().filter(|r| r.exists() && !args.force) {
-            return Err(UsageError(format!(
-                "--report {}: the file exists; give another name, or --force to replace it",
-                report.display()
-            ))
+        let reports = [
+            ("--report", &args.report),
+            ("--report-html", &args.report_html),
+        ];
+        for (flag, report) in reports {
+            if let Some(report) = report.as_ref().filter(|r| r.exists() && !args.force) {
+                return Err(UsageError(format!(
+                    "{flag} {}: the file exists; give another name, or --force to replace it",
+                    report.display()
+                ))
+                .into());
+            }
+        }
+        if args.force && args.report.is_none() && args.report_html.is_none() {
+            return Err(UsageError(
+                "--force replaces a --report or --report-html file: give one".into(),
+            )
             .into());
         }
         Ok(ValidateSettings {
@@ -147,6 +161,7 @@ impl ValidateSettings {
             source: args.source.clone(),
             s3: args.s3.options(args.region.as_slice()),
             report: args.report.clone(),
+            report_html: args.report_html.clone(),
             force: args.force,
             bucket_copies,
             threads: args.threads,
@@ -203,8 +218,12 @@ impl MergeSettings {
 impl ValidateSettings {
     /// What `--report` says of a run that started at `started`; `None` without `--report`.
     pub fn report_run(&self, started: SystemTime) -> Option<crate::print::ReportRun<'_>> {
+        if self.report.is_none() && self.report_html.is_none() {
+            return None;
+        }
         Some(crate::print::ReportRun {
-            path: self.report.as_deref()?,
+            path: self.report.as_deref(),
+            html: self.report_html.as_deref(),
             force: self.force,
             source: &self.source,
             public_keys: self.public_keys.as_deref(),
