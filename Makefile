@@ -61,6 +61,7 @@ test: pydeps browser
 lint:
 	$(CARGO) fmt --all -- --check
 	python3 scripts/check-module-loops.py
+	python3 scripts/check-readme-figures.py
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 ## Regenerates fixtures/sample-archive from the generator (after changing it).
