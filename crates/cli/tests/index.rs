@@ -1056,6 +1056,9 @@ fn sharded_lookups_and_exports_with_the_index() {
     }
     let (code, merged, err) = run(&["merge", s(&out.join("r1"))]);
     assert_eq!(code, 0, "{err}");
+    // The run's folder named as every other command names what it reads.
+    let (code, merged_too, err) = run(&["merge", "--source", s(&out.join("r1"))]);
+    assert_eq!((code, &merged_too), (0, &merged), "{err}");
     let mut scan = vec!["lookup-events", "--source", s(&sample)];
     scan.extend(query);
     let (_, unsharded, _) = run(&scan);

@@ -702,9 +702,17 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// OUT/RUN-ID: the folder (or s3://BUCKET/PREFIX/RUN-ID) holding the shard-K-of-N/
-    /// folders of one run.
-    #[arg(value_name = "OUT/RUN-ID")]
-    pub run_dir: String,
+    /// folders of one run; or --source, as every other command names what it reads.
+    #[arg(
+        value_name = "OUT/RUN-ID",
+        required_unless_present = "source",
+        conflicts_with = "source"
+    )]
+    pub run_dir: Option<String>,
+
+    /// The run's folder, as the other commands name what they read.
+    #[arg(long, value_name = "OUT/RUN-ID")]
+    pub source: Option<String>,
 
     #[command(flatten)]
     pub s3: S3Args,

@@ -187,16 +187,18 @@ pub struct MergeSettings {
 impl MergeSettings {
     /// Splits `OUT/RUN-ID`.
     pub fn new(args: &MergeArgs) -> Result<MergeSettings> {
+        let given = match (&args.run_dir, &args.source) {
+            (Some(dir), _) | (None, Some(dir)) => dir.as_str(),
+            // clap requires one of the two.
+            (None, None) => return Err(anyhow!("give the run's folder, OUT/RUN-ID")),
+        };
         // A folder is named by its real path, so that `.` and `run/.` have a last name.
-        let real = match is_s3_url(&args.run_dir) {
+        let real = match is_s3_url(given) {
             true => None,
-            false => std::fs::canonicalize(&args.run_dir).ok(),
+            false => std::fs::canonicalize(given).ok(),
         };
         let real = real.map(|p| p.display().to_string());
-        let run_dir = real
-            .as_deref()
-            .unwrap_or(&args.run_dir)
-            .trim_end_matches('/');
+        let run_dir = real.as_deref().unwrap_or(given).trim_end_matches('/');
         let (out, run_id) = match run_dir.rsplit_once('/') {
             Some((out, run_id)) if !out.is_empty() && out != "s3:/" => (out, run_id),
             Some(_) if is_s3_url(run_dir) => {
