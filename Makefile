@@ -66,8 +66,9 @@ lint:
 
 ## Regenerates fixtures/sample-archive from the generator (after changing it).
 sample:
-	rm -rf fixtures/sample-archive
+	rm -rf fixtures/sample-archive fixtures/trace-archive
 	$(CARGO) run -q -p trailscan-fixtures -- sample fixtures/sample-archive
+	$(CARGO) run -q -p trailscan-fixtures -- trace-sample fixtures/trace-archive
 
 ## The peers of the benchmarks (DuckDB, PyPI, pinned) into .venv, beside the AWS CLI.
 benchdeps: pydeps

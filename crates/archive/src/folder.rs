@@ -70,6 +70,9 @@ pub struct LocalFolder {
     name: String,
     /// The folder that key `""` names, canonicalized.
     key_root: PathBuf,
+    /// The same folder as the user named it (relative stays relative), for messages: a
+    /// problem names `fixtures/x/AWSLogs/...` as given, not the machine's absolute path.
+    display_root: PathBuf,
     /// The folder given, relative to `key_root`, `/`-separated.
     base: String,
     /// The bucket written sidecars name as the objects' origin.
@@ -108,8 +111,21 @@ impl LocalFolder {
             // key_root is an ancestor by construction.
             Err(_) => String::new(),
         };
+        // The folder as given, less the levels inside AWSLogs/ it named (when they can be
+        // told apart; else the canonical path).
+        let levels = base.split('/').filter(|n| !n.is_empty()).count();
+        let display_root = match path.components().count() > levels {
+            true if levels > 0 => path.ancestors().nth(levels).map(Path::to_path_buf),
+            _ => None,
+        }
+        .filter(|root| fs::canonicalize(root).ok().as_ref() == Some(&key_root))
+        .unwrap_or_else(|| match levels {
+            0 => folder.display_root.clone(),
+            _ => key_root.clone(),
+        });
         Ok(LocalFolder {
             key_root,
+            display_root,
             base,
             ..folder
         })
@@ -132,6 +148,7 @@ impl LocalFolder {
         Ok(LocalFolder {
             name: path.display().to_string(),
             key_root,
+            display_root: path.to_path_buf(),
             base: String::new(),
             copy_of: None,
         })
@@ -394,7 +411,7 @@ impl ObjectStore for LocalFolder {
     }
 
     fn display_key(&self, key: &str) -> String {
-        self.key_root.join(key).display().to_string()
+        self.display_root.join(key).display().to_string()
     }
 
     fn list_dir(&self, dir: &str) -> Result<DirListing, StoreError> {
