@@ -183,6 +183,13 @@ fn a_clean_continued_audit_advances_and_records_what_it_read() {
     // Every chain now checked through its newest digest: a third run has nothing new.
     let third = validate(&root, s(&state), &[]);
     assert_eq!(third.code, 0);
+    // -q: the validation's own lines only (the state is still written).
+    let end = ["--end-time", "2024-01-05T00:00:00Z"];
+    let quiet = validate(&root, s(&state), &[&["-q"][..], &end].concat());
+    assert_eq!((quiet.code, quiet.stderr.as_str()), (0, ""));
+    let loud = validate(&root, s(&state), &end);
+    assert_eq!(quiet.stdout, loud.stdout);
+    assert!(loud.stderr.contains("state written to"), "{}", loud.stderr);
     assert!(
         third.stderr.contains("6 chains continued, 0 new digests"),
         "{}",

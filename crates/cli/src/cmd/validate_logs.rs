@@ -261,7 +261,14 @@ impl Validation<'_> {
             report.state = Some(serde_json::json!({"read": read, "written": now}));
         }
         let code = print_all(&chains, self.store.name(), report.as_ref())?;
-        print_outcome(&file, previous.as_ref(), &chains, &outcome, &written);
+        print_outcome(
+            &file,
+            previous.as_ref(),
+            &chains,
+            &outcome,
+            &written,
+            s.quiet,
+        );
         Ok(match outcome.gone.is_empty() {
             true => code,
             false => ExitCode::from(1),
@@ -287,12 +294,14 @@ impl Validation<'_> {
             Counts::default(),
         );
         let summary = dir.write_results(CHAINS_FILE, chains.iter().map(Ok), summary)?;
-        eprintln!(
+        if !s.quiet {
+            eprintln!(
             "trailscan: shard {}: {} of {} digest chains validated ({failed} with INVALID files), written to {dir}",
-            out.shard,
-            chains.len(),
-            summary.units_total,
-        );
+                out.shard,
+                chains.len(),
+                summary.units_total,
+            );
+        }
         // The findings are the merge's to report: a batch engine takes a non-zero exit for a
         // failed job and would run it again.
         Ok(ExitCode::SUCCESS)

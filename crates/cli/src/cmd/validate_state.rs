@@ -156,19 +156,24 @@ pub fn next_state(
     }
 }
 
-/// The run's lines about the state, on stderr: what was continued, what was written.
+/// The run's lines about the state, on stderr: what was continued, what was written (with
+/// `quiet`, only the chains the state records and the archive lost).
 pub fn print_outcome(
     file: &StateFile,
     previous: Option<&Previous>,
     chains: &[ChainOutput],
     outcome: &Outcome,
     written_sha256: &str,
+    quiet: bool,
 ) {
     for title in &outcome.gone {
         let line = format!(
             "trailscan: {title}: the state records this chain, and the archive holds no digest of it (deleted, or another source?); it stays in the state"
         );
         eprintln!("{}", printable(&line));
+    }
+    if quiet {
+        return;
     }
     let continued: Vec<_> = chains.iter().filter_map(|c| c.continued.as_ref()).collect();
     if let Some(previous) = previous {

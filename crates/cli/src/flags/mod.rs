@@ -370,6 +370,11 @@ pub struct ValidateLogsArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Only the validation's own lines (the AWS CLI's, on stdout and stderr) and problems: no
+    /// progress, no --state or shard summary lines.
+    #[arg(short, long)]
+    pub quiet: bool,
+
     /// Validate only shard K of N of the digest chains (account x region x trail, sorted and
     /// dealt round-robin; a chain is never split): K/N, or `auto` from the AWS Batch or
     /// Kubernetes variables, as lookup-events takes it. Not with --trail-arn.

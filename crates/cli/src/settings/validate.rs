@@ -52,6 +52,8 @@ pub struct ValidateSettings {
     pub threads: usize,
     /// No progress display.
     pub no_progress: bool,
+    /// `-q`: no summary lines of trailscan's own.
+    pub quiet: bool,
     /// With `--shard`: the shard, the run and where its results go.
     pub shard: Option<ShardOut>,
     /// `--state`: where the last audit's state is, and is written.
@@ -165,7 +167,8 @@ impl ValidateSettings {
             force: args.force,
             bucket_copies,
             threads: args.threads,
-            no_progress: args.no_progress,
+            no_progress: args.no_progress || args.quiet,
+            quiet: args.quiet,
             shard,
             state: args.state.clone(),
             full: args.full,
