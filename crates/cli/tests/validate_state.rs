@@ -205,8 +205,27 @@ fn a_state_whose_head_is_gone_or_altered_fails_loudly() {
     let file = root.join(&head);
     let kept = dir.path().join("kept.json.gz");
     fs::rename(&file, &kept).unwrap();
-    let gone = validate(&root, s(&state), &[]);
+    // An --end-time before where the state stopped is refused, not taken for tampering.
+    let early = validate(&root, s(&state), &["--end-time", "2024-01-01T12:00:00Z"]);
+    assert_eq!(early.code, 2, "{}", early.stderr);
+    assert!(
+        early.stderr.contains("a continued run ends later"),
+        "{}",
+        early.stderr
+    );
+    let (json, html) = (dir.path().join("gone.json"), dir.path().join("gone.html"));
+    let reports = ["--report", s(&json), "--report-html", s(&html)];
+    let gone = validate(&root, s(&state), &reports);
     assert_eq!(gone.code, 1, "{}{}", gone.stdout, gone.stderr);
+    // The records an auditor files say so too.
+    let report = state_json(&json);
+    let failed: Vec<&Value> = (report["chains"].as_array().unwrap().iter())
+        .filter(|c| c["result"]["counts"]["state_mismatches"] == 1)
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert!(failed[0]["result"]["state"]["mismatch"].is_string());
+    let page = fs::read_to_string(&html).unwrap();
+    assert!(page.contains("FAIL: 1 of 6") && page.contains("Does not continue the --state"));
     assert!(
         gone.stderr
             .contains("this archive does not continue the audited chain"),

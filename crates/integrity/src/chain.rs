@@ -203,12 +203,22 @@ pub fn validate_chain(
     )?;
     let mut result = report_chain(printer, &checked, trail, title, window)?;
     let continued = since.map(|head| continuation(&checked.steps, head));
+    if let (Some(head), Some(continued)) = (since, &continued) {
+        // The report says it too: an auditor's file must not read clean where the run failed.
+        result.record["result"]["state"] = json!({
+            "head": format!("s3://{}/{}", head.bucket, head.key),
+            "new_digests": continued.new_digests,
+            "new_log_files": continued.new_logs,
+            "mismatch": continued.mismatch,
+        });
+    }
     if let Some(mismatch) = continued.as_ref().and_then(|c| c.mismatch.as_ref()) {
         writeln!(
             err,
             "trailscan: {title}: {mismatch}: this archive does not continue the audited chain (validate it whole with --full)"
         )?;
         result.counts.state_mismatches += 1;
+        result.record["result"]["counts"]["state_mismatches"] = json!(1);
     }
     Ok(ChainOutput {
         index,

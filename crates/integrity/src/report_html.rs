@@ -44,6 +44,10 @@ impl Day {
     }
 }
 
+/// The longest span a chain's map draws (about 27 years): a window from the epoch, or a
+/// damaged record, does not make a page of millions of squares.
+const MAX_DAYS: i64 = 10_000;
+
 /// Days since the epoch of an RFC 3339 time.
 fn day_of(text: &str) -> Option<i64> {
     parse_rfc3339(text).map(|(secs, _)| secs.div_euclid(86_400))
@@ -104,28 +108,15 @@ fn chain_days(chain: &Value) -> BTreeMap<i64, Day> {
         .filter_map(|d| day_of(str_of(d, "start")))
         .min();
     let first = found.map_or(first, |f| f.max(first));
-    for day in first..=last.max(first) {
-        days.insert(day, Day::Nothing);
-    }
-    let mut mark = |day: Option<i64>, what: Day| {
-        if let Some(status) = day.and_then(|d| days.get_mut(&d)) {
-            *status = (*status).max(what);
-        }
-    };
-    for covered in items(result, "covered") {
-        if let (Some(a), Some(b)) = (
-            day_of(str_of(covered, "from")),
-            day_of(str_of(covered, "to")),
-        ) {
-            for day in a..=b {
-                mark(Some(day), Day::Valid);
-            }
-        }
-    }
-    for gap in items(result, "gaps") {
-        if let (Some(a), Some(b)) = (day_of(str_of(gap, "from")), day_of(str_of(gap, "to"))) {
-            for day in a..=b {
-                mark(Some(day), Day::Gap);
+    let mut marks: Vec<(i64, Day)> = Vec::new();
+    let mut mark = |day: Option<i64>, what: Day| marks.extend(day.map(|d| (d, what)));
+    for (key, what) in [("covered", Day::Valid), ("gaps", Day::Gap)] {
+        for span in items(result, key) {
+            let (from, to) = (day_of(str_of(span, "from")), day_of(str_of(span, "to")));
+            if let (Some(a), Some(b)) = (from, to) {
+                for day in a..=b.min(a + MAX_DAYS) {
+                    mark(Some(day), what);
+                }
             }
         }
     }
@@ -141,6 +132,21 @@ fn chain_days(chain: &Value) -> BTreeMap<i64, Day> {
     }
     for log in items(result, "logs_not_listed") {
         mark(day_of_key(str_of(log, "s3")), Day::Invalid);
+    }
+    // Every finding's day is drawn, even outside the window or before the first valid digest
+    // (deleted oldest digests): a FAIL never shows an all-green map. At most MAX_DAYS, the
+    // latest.
+    let findings = marks.iter().filter(|(_, what)| *what > Day::Valid);
+    let first = findings.map(|(d, _)| *d).fold(first, i64::min);
+    let last = marks.iter().map(|(d, _)| *d).fold(last, i64::max);
+    let first = first.max(last - MAX_DAYS);
+    for day in first..=last.max(first) {
+        days.insert(day, Day::Nothing);
+    }
+    for (day, what) in marks {
+        if let Some(status) = days.get_mut(&day) {
+            *status = (*status).max(what);
+        }
     }
     days
 }
@@ -176,6 +182,9 @@ fn findings(chain: &Value) -> Vec<String> {
             str_of(gap, "from"),
             str_of(gap, "to")
         ));
+    }
+    if let Some(mismatch) = result["state"]["mismatch"].as_str() {
+        lines.push(format!("Does not continue the --state: {mismatch}"));
     }
     for (what, key, place) in [
         ("Link between digests INVALID", "links_invalid", "digest"),
@@ -220,6 +229,7 @@ pub fn render(doc: &Value) -> String {
                 "logs_invalid",
                 "links_invalid",
                 "logs_not_listed",
+                "state_mismatches",
             ]
             .iter()
             .any(|k| counts[*k].as_u64().unwrap_or(0) > 0)

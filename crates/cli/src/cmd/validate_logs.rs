@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
+use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::s3::S3Bucket;
 use trailscan_archive::{
     default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
@@ -26,13 +27,15 @@ use trailscan_integrity::discover::{
 };
 use trailscan_integrity::keys::RegionKeys;
 use trailscan_integrity::report::Printer;
+use trailscan_integrity::state::ChainState;
 use trailscan_integrity::walk::Trail;
 use trailscan_layout::key::ObjectKind;
+use trailscan_layout::time::format_utc;
 use trailscan_layout::{Selection, ShardPlan};
 use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
 use super::validate_state::{self, next_state, print_outcome, StateFile};
-use crate::exit_codes::aws_cli_error;
+use crate::exit_codes::{aws_cli_error, UsageError};
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
 use crate::settings::ValidateSettings;
@@ -195,15 +198,28 @@ impl Validation<'_> {
         let state_file = (s.state.as_deref())
             .map(|location| StateFile::open(location, &s.s3))
             .transpose()?;
-        let previous = match (&state_file, s.full) {
-            (Some(file), false) => file.read()?,
-            _ => None,
+        // --full ignores what the state says of each chain, but keeps the chains it does not
+        // validate, and still names those the archive lost.
+        let previous = match &state_file {
+            Some(file) => file.read()?,
+            None => None,
         };
         let since = |i: usize| {
-            previous
-                .as_ref()
-                .and_then(|p| p.state.chains.get(&names[i]))
+            (previous.as_ref().filter(|_| !s.full)).and_then(|p| p.state.chains.get(&names[i]))
         };
+        let ahead = own
+            .iter()
+            .filter_map(|&i| since(i))
+            .find(|c| c.checked_through > s.end);
+        if let Some(chain) = ahead {
+            return Err(UsageError(format!(
+                "--end-time {}: the state has {} checked through {}; a continued run ends later (or give --full)",
+                format_utc(s.end),
+                chain.title,
+                format_utc(chain.checked_through)
+            ))
+            .into());
+        }
         let window_of = |i: usize| {
             let whole = chain_window(s.start, s.end, all[i].1);
             validate_state::window(since(i), whole)
@@ -246,29 +262,32 @@ impl Validation<'_> {
         let Some(file) = state_file else {
             return print_all(&chains, self.store.name(), report.as_ref());
         };
-        let selected = |account: &str, region: &str| {
-            s.account_id.as_deref().is_none_or(|a| a == account)
-                && s.region.as_deref().is_none_or(|r| r == region)
+        // A chain the state records is one this run could have listed: of the accounts and
+        // regions asked for, under the folder the source names.
+        let base = self.store.base().trim_end_matches('/');
+        let selected = |chain: &ChainState| {
+            s.account_id.as_deref().is_none_or(|a| a == chain.account)
+                && s.region.as_deref().is_none_or(|r| r == chain.region)
+                && (base.is_empty() || chain.head.key.starts_with(&format!("{base}/")))
         };
         let before = previous.as_ref().map(|p| &p.state);
         let outcome = next_state(before, &all, &chains, &selected, (s.end, s.now));
-        let written = file.write(&outcome.state)?;
+        let text = outcome.state.to_json();
+        let written = sha256_hex(&text);
         if let Some(report) = &mut report {
             let read = previous.as_ref().map(|p| {
                 serde_json::json!({"file": file.name(), "sha256": p.sha256, "written": p.state.written})
             });
             let now = serde_json::json!({"file": file.name(), "sha256": written});
-            report.state = Some(serde_json::json!({"read": read, "written": now}));
+            let gone = &outcome.gone;
+            report.state =
+                Some(serde_json::json!({"read": read, "written": now, "chains_gone": gone}));
         }
+        // The state last: a run that could not print or file its reports has not advanced it.
         let code = print_all(&chains, self.store.name(), report.as_ref())?;
-        print_outcome(
-            &file,
-            previous.as_ref(),
-            &chains,
-            &outcome,
-            &written,
-            s.quiet,
-        );
+        file.write(&text)?;
+        let state = (previous.as_ref(), &outcome, written.as_str());
+        print_outcome(&file, state, &chains, s.quiet);
         Ok(match outcome.gone.is_empty() {
             true => code,
             false => ExitCode::from(1),

@@ -40,8 +40,13 @@ impl StateFile {
             _ => (".", location),
         };
         let cannot = || format!("--state {location}");
-        if file.is_empty() {
-            anyhow::bail!("--state {location}: give a file, not a folder");
+        let bucket_only = location
+            .strip_prefix("s3://")
+            .is_some_and(|rest| !rest.trim_end_matches('/').contains('/'));
+        if file.is_empty() || bucket_only {
+            anyhow::bail!(
+                "--state {location}: give a file (or s3://BUCKET/KEY), not a folder or a bucket"
+            );
         }
         let store = open_destination(folder, s3).with_context(cannot)?;
         let key = key_under(store.base(), file);
@@ -67,14 +72,12 @@ impl StateFile {
         }))
     }
 
-    /// Writes `state` whole in place of the old one (a new file renamed over it; one PUT in
-    /// S3); its SHA-256.
-    pub fn write(&self, state: &ValidationState) -> Result<String> {
-        let text = state.to_json();
+    /// Writes a state's `text` whole in place of the old one (a new file renamed over it; one
+    /// PUT in S3).
+    pub fn write(&self, text: &[u8]) -> Result<()> {
         self.store
-            .write(&self.key, &text, None, WriteMode::Replace)
-            .with_context(|| format!("cannot write the state to {}", self.name))?;
-        Ok(sha256_hex(&text))
+            .write(&self.key, text, None, WriteMode::Replace)
+            .with_context(|| format!("cannot write the state to {}", self.name))
     }
 
     /// As given.
@@ -112,7 +115,7 @@ pub fn next_state(
     previous: Option<&ValidationState>,
     all: &[(Trail, i64)],
     chains: &[ChainOutput],
-    selected: &dyn Fn(&str, &str) -> bool,
+    selected: &dyn Fn(&ChainState) -> bool,
     (end, now): (i64, i64),
 ) -> Outcome {
     let mut state = previous.cloned().unwrap_or_default();
@@ -143,7 +146,7 @@ pub fn next_state(
         .map(|p| {
             p.chains
                 .iter()
-                .filter(|(name, c)| !present.contains(*name) && selected(&c.account, &c.region))
+                .filter(|(name, c)| !present.contains(*name) && selected(c))
                 .map(|(_, c)| c.title.clone())
                 .collect()
         })
@@ -160,10 +163,8 @@ pub fn next_state(
 /// `quiet`, only the chains the state records and the archive lost).
 pub fn print_outcome(
     file: &StateFile,
-    previous: Option<&Previous>,
+    (previous, outcome, written_sha256): (Option<&Previous>, &Outcome, &str),
     chains: &[ChainOutput],
-    outcome: &Outcome,
-    written_sha256: &str,
     quiet: bool,
 ) {
     for title in &outcome.gone {
@@ -176,7 +177,7 @@ pub fn print_outcome(
         return;
     }
     let continued: Vec<_> = chains.iter().filter_map(|c| c.continued.as_ref()).collect();
-    if let Some(previous) = previous {
+    if let Some(previous) = previous.filter(|_| !continued.is_empty()) {
         let (digests, logs) = continued
             .iter()
             .fold((0, 0), |t, c| (t.0 + c.new_digests, t.1 + c.new_logs));

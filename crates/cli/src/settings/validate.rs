@@ -143,6 +143,12 @@ impl ValidateSettings {
                 .into());
             }
         }
+        if args.report.is_some() && args.report == args.report_html {
+            return Err(UsageError(
+                "--report and --report-html name the same file: give each its own".into(),
+            )
+            .into());
+        }
         if args.force && args.report.is_none() && args.report_html.is_none() {
             return Err(UsageError(
                 "--force replaces a --report or --report-html file: give one".into(),
