@@ -1059,6 +1059,10 @@ fn sharded_lookups_and_exports_with_the_index() {
     // The run's folder named as every other command names what it reads.
     let (code, merged_too, err) = run(&["merge", "--source", s(&out.join("r1"))]);
     assert_eq!((code, &merged_too), (0, &merged), "{err}");
+    assert!(err.contains("trailscan: merged 3 shards"), "{err}");
+    // -q: the answer only.
+    let (code, merged_quiet, err) = run(&["merge", "-q", s(&out.join("r1"))]);
+    assert_eq!((code, &merged_quiet, err.as_str()), (0, &merged, ""));
     let mut scan = vec!["lookup-events", "--source", s(&sample)];
     scan.extend(query);
     let (_, unsharded, _) = run(&scan);

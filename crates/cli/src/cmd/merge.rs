@@ -32,6 +32,7 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
             args.source
                 .source
                 .get_or_insert_with(|| first.source.clone());
+            args.source.quiet |= settings.quiet;
             merge_lookup(&run, &LookupSettings::new(&args)?)
         }
         "validate-logs" => {
@@ -46,6 +47,9 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
         // every shard finished and sums what they wrote.
         "export" => {
             let files: usize = run.shards.iter().map(|(_, s)| s.outputs.len()).sum();
+            if settings.quiet {
+                return Ok(exit_codes::completed(run.counts.problems()));
+            }
             eprintln!(
                 "trailscan: {} shards of {} units, all finished: {} events exported in {files} files; {} log files listed, {} failed",
                 run.shards.len(),

@@ -719,6 +719,11 @@ pub struct MergeArgs {
     #[arg(long, value_name = "OUT/RUN-ID")]
     pub source: Option<String>,
 
+    /// The merged answer and problems only: no summary on stderr (as if the shards had been
+    /// given -q).
+    #[arg(short, long)]
+    pub quiet: bool,
+
     #[command(flatten)]
     pub s3: S3Args,
 }

@@ -191,6 +191,8 @@ pub struct MergeSettings {
     pub run_id: String,
     /// How to reach S3.
     pub s3: S3Options,
+    /// `-q`: no summary.
+    pub quiet: bool,
 }
 
 impl MergeSettings {
@@ -222,6 +224,7 @@ impl MergeSettings {
             out: out.to_string(),
             run_id: run_id.to_string(),
             s3: args.s3.options(&[]),
+            quiet: args.quiet,
         })
     }
 }
