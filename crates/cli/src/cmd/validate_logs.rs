@@ -11,7 +11,6 @@ use std::sync::{Arc, OnceLock};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
-use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::s3::S3Bucket;
 use trailscan_archive::{
     default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
@@ -27,15 +26,13 @@ use trailscan_integrity::discover::{
 };
 use trailscan_integrity::keys::RegionKeys;
 use trailscan_integrity::report::Printer;
-use trailscan_integrity::state::ChainState;
 use trailscan_integrity::walk::Trail;
 use trailscan_layout::key::ObjectKind;
-use trailscan_layout::time::format_utc;
 use trailscan_layout::{Selection, ShardPlan};
 use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
-use super::validate_state::{self, next_state, print_outcome, StateFile};
-use crate::exit_codes::{aws_cli_error, UsageError};
+use super::validate_state::Continued;
+use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
 use crate::settings::ValidateSettings;
@@ -195,34 +192,16 @@ impl Validation<'_> {
             None => (None, (0..all.len()).collect()),
         };
         // With --state, each chain it records is validated from where the last audit stopped.
-        let state_file = (s.state.as_deref())
-            .map(|location| StateFile::open(location, &s.s3))
+        let state = (s.state.as_deref())
+            .map(|location| Continued::open(location, &s.s3, s.full))
             .transpose()?;
-        // --full ignores what the state says of each chain, but keeps the chains it does not
-        // validate, and still names those the archive lost.
-        let previous = match &state_file {
-            Some(file) => file.read()?,
-            None => None,
-        };
-        let since = |i: usize| {
-            (previous.as_ref().filter(|_| !s.full)).and_then(|p| p.state.chains.get(&names[i]))
-        };
-        let ahead = own
-            .iter()
-            .filter_map(|&i| since(i))
-            .find(|c| c.checked_through > s.end);
-        if let Some(chain) = ahead {
-            return Err(UsageError(format!(
-                "--end-time {}: the state has {} checked through {}; a continued run ends later (or give --full)",
-                format_utc(s.end),
-                chain.title,
-                format_utc(chain.checked_through)
-            ))
-            .into());
+        if let Some(state) = &state {
+            state.check_end(own.iter().map(|&i| names[i].as_str()), s.end)?;
         }
+        let since = |i: usize| state.as_ref().and_then(|c| c.since(&names[i]));
         let window_of = |i: usize| {
             let whole = chain_window(s.start, s.end, all[i].1);
-            validate_state::window(since(i), whole)
+            state.as_ref().map_or(whole, |c| c.window(&names[i], whole))
         };
         let windows = key_windows(own.iter().map(|&i| (&all[i].0, window_of(i))));
         let keys = match own.is_empty() {
@@ -259,39 +238,22 @@ impl Validation<'_> {
             return self.write_shard(&plan, chains);
         }
         let mut report = s.report_run(self.started);
-        let Some(file) = state_file else {
+        let Some(state) = state else {
             return print_all(&chains, self.store.name(), report.as_ref());
         };
-        // A chain the state records is one this run could have listed: of the accounts and
-        // regions asked for, under the folder the source names.
-        let base = self.store.base().trim_end_matches('/');
-        let selected = |chain: &ChainState| {
-            s.account_id.as_deref().is_none_or(|a| a == chain.account)
-                && s.region.as_deref().is_none_or(|r| r == chain.region)
-                && (base.is_empty() || chain.head.key.starts_with(&format!("{base}/")))
+        let scope = (
+            s.account_id.as_deref(),
+            s.region.as_deref(),
+            self.store.base(),
+        );
+        let print = |recorded| {
+            if let Some(report) = &mut report {
+                report.state = Some(recorded);
+            }
+            print_all(&chains, self.store.name(), report.as_ref())
         };
-        let before = previous.as_ref().map(|p| &p.state);
-        let outcome = next_state(before, &all, &chains, &selected, (s.end, s.now));
-        let text = outcome.state.to_json();
-        let written = sha256_hex(&text);
-        if let Some(report) = &mut report {
-            let read = previous.as_ref().map(|p| {
-                serde_json::json!({"file": file.name(), "sha256": p.sha256, "written": p.state.written})
-            });
-            let now = serde_json::json!({"file": file.name(), "sha256": written});
-            let gone = &outcome.gone;
-            report.state =
-                Some(serde_json::json!({"read": read, "written": now, "chains_gone": gone}));
-        }
-        // The state last: a run that could not print or file its reports has not advanced it.
-        let code = print_all(&chains, self.store.name(), report.as_ref())?;
-        file.write(&text)?;
-        let state = (previous.as_ref(), &outcome, written.as_str());
-        print_outcome(&file, state, &chains, s.quiet);
-        Ok(match outcome.gone.is_empty() {
-            true => code,
-            false => ExitCode::from(1),
-        })
+        let run = (&all[..], &chains[..]);
+        state.finish(run, scope, (s.end, s.now, s.quiet), print)
     }
 
     /// A shard's chains and summary, for `trailscan merge`.

@@ -3,8 +3,10 @@
 //! only where it validated clean, so that a finding is found again by the next run).
 
 use std::collections::BTreeSet;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use serde_json::{json, Value};
 use trailscan_archive::digest::sha256_hex;
 use trailscan_archive::{key_under, open_destination, ObjectStore, S3Options, WriteMode};
 use trailscan_integrity::chain::ChainOutput;
@@ -15,8 +17,10 @@ use trailscan_integrity::walk::Trail;
 use trailscan_layout::printable::printable;
 use trailscan_layout::time::format_utc;
 
+use crate::exit_codes::UsageError;
+
 /// Where the state is kept: a file, or an object in S3.
-pub struct StateFile {
+struct StateFile {
     store: Box<dyn ObjectStore>,
     key: String,
     /// As given, for messages.
@@ -24,7 +28,7 @@ pub struct StateFile {
 }
 
 /// The last audit's state, as read.
-pub struct Previous {
+struct Previous {
     /// What it records.
     pub state: ValidationState,
     /// Its SHA-256, as the last run printed it.
@@ -86,17 +90,102 @@ impl StateFile {
     }
 }
 
-/// A chain's window: from where the state says it was checked through (the walk then takes
-/// in the digest it ended with), else the window a whole validation takes.
-pub fn window(previous: Option<&ChainState>, whole: (i64, i64)) -> (i64, i64) {
-    match previous {
-        Some(chain) => (chain.checked_through.min(whole.1), whole.1),
-        None => whole,
+/// A validation with `--state`: where the state is, what it held, and whether `--full`
+/// ignores it.
+pub struct Continued {
+    file: StateFile,
+    previous: Option<Previous>,
+    full: bool,
+}
+
+impl Continued {
+    /// Reads the state at `location`, if there is one yet. `--full` still reads it: the chains
+    /// it does not validate are kept, and those the archive lost still named.
+    pub fn open(location: &str, s3: &S3Options, full: bool) -> Result<Continued> {
+        let file = StateFile::open(location, s3)?;
+        let previous = file.read()?;
+        Ok(Continued {
+            file,
+            previous,
+            full,
+        })
+    }
+
+    /// What the state says of the chain `name`, which this run continues (none with `--full`).
+    pub fn since(&self, name: &str) -> Option<&ChainState> {
+        let previous = self.previous.as_ref().filter(|_| !self.full)?;
+        previous.state.chains.get(name)
+    }
+
+    /// Refuses a run that ends before where the state has one of `names` checked through: it
+    /// could not reach the chain's head, and would take that for tampering.
+    pub fn check_end<'n>(&self, mut names: impl Iterator<Item = &'n str>, end: i64) -> Result<()> {
+        match names.find_map(|name| self.since(name).filter(|c| c.checked_through > end)) {
+            None => Ok(()),
+            Some(chain) => Err(UsageError(format!(
+                "--end-time {}: the state has {} checked through {}; a continued run ends later (or give --full)",
+                format_utc(end),
+                chain.title,
+                format_utc(chain.checked_through)
+            ))
+            .into()),
+        }
+    }
+
+    /// A chain's window: from where the state says it was checked through (the walk then
+    /// takes in the digest it ended with), else the window a whole validation takes.
+    pub fn window(&self, name: &str, whole: (i64, i64)) -> (i64, i64) {
+        match self.since(name) {
+            Some(chain) => (chain.checked_through.min(whole.1), whole.1),
+            None => whole,
+        }
+    }
+
+    /// Ends the run: the next state made from `chains` (see [`next_state`]), `print` given what
+    /// the report records of it (it prints the chains and files the reports), then the state
+    /// written, last (a run that could not print or file its reports has not advanced it),
+    /// then the state's lines. Exits 1 when a chain the state records is gone.
+    ///
+    /// `scope` is what the run could list: `--account-id`, `--region` and the source's base (a
+    /// chain the state records outside it is not gone).
+    pub fn finish(
+        self,
+        (all, chains): (&[(Trail, i64)], &[ChainOutput]),
+        (account, region, base): (Option<&str>, Option<&str>, &str),
+        (end, now, quiet): (i64, i64, bool),
+        print: impl FnOnce(Value) -> Result<ExitCode>,
+    ) -> Result<ExitCode> {
+        let base = base.trim_end_matches('/');
+        let selected = |chain: &ChainState| {
+            account.is_none_or(|a| a == chain.account)
+                && region.is_none_or(|r| r == chain.region)
+                && (base.is_empty() || chain.head.key.starts_with(&format!("{base}/")))
+        };
+        let (file, previous) = (&self.file, self.previous.as_ref());
+        let outcome = next_state(
+            previous.map(|p| &p.state),
+            all,
+            chains,
+            &selected,
+            (end, now),
+        );
+        let text = outcome.state.to_json();
+        let written = sha256_hex(&text);
+        let read = previous
+            .map(|p| json!({"file": file.name(), "sha256": p.sha256, "written": p.state.written}));
+        let now = json!({"file": file.name(), "sha256": written});
+        let code = print(json!({"read": read, "written": now, "chains_gone": outcome.gone}))?;
+        file.write(&text)?;
+        print_outcome(file, (previous, &outcome, &written), chains, quiet);
+        Ok(match outcome.gone.is_empty() {
+            true => code,
+            false => ExitCode::from(1),
+        })
     }
 }
 
 /// What the run did with the state.
-pub struct Outcome {
+struct Outcome {
     /// The state written.
     pub state: ValidationState,
     /// Chains advanced (validated clean).
@@ -111,7 +200,7 @@ pub struct Outcome {
 /// each output's index) that validated clean advanced to its newest digest, checked through
 /// that digest's end, the window's end or two hours before `now` (files may wait that long for
 /// their digest), whichever is first.
-pub fn next_state(
+fn next_state(
     previous: Option<&ValidationState>,
     all: &[(Trail, i64)],
     chains: &[ChainOutput],
@@ -161,7 +250,7 @@ pub fn next_state(
 
 /// The run's lines about the state, on stderr: what was continued, what was written (with
 /// `quiet`, only the chains the state records and the archive lost).
-pub fn print_outcome(
+fn print_outcome(
     file: &StateFile,
     (previous, outcome, written_sha256): (Option<&Previous>, &Outcome, &str),
     chains: &[ChainOutput],
