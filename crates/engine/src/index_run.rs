@@ -17,14 +17,14 @@ use trailscan_index::{
     join_shards, next_generation, BrokenSeal, DayListed, IndexError, IndexStore, ShardWork,
     Snapshot, Update, SHARD_WORK_FORMAT,
 };
-use trailscan_layout::sealed::{day_name, region_folder_and_day};
+use trailscan_layout::sealed::region_folder_and_day;
 use trailscan_layout::{Shard, ShardPlan};
 use trailscan_query::ScanStats;
 use trailscan_shards::{read_run_checking, Counts, Run, ShardDir, ShardError, ShardSummary};
 
 use crate::indexing::{
-    compare_and_index, coverage, group_of_folder, open, requests_made, reseal_listing, with_seals,
-    IndexedFiles, KindPlan, Opened,
+    compare_and_index, coverage, group_of_folder, name_broken_seals, open, requests_made,
+    reseal_listing, with_seals, IndexedFiles, KindPlan, Opened,
 };
 use crate::report::Reporter;
 use crate::runs::{run_folder, WORK_FILE};
@@ -311,15 +311,8 @@ fn publish(
     removed.sort();
     removed.dedup();
     let root = source_root.unwrap_or_default();
-    let broken_seals: Vec<(String, BrokenSeal)> = resealed
-        .broken
-        .iter()
-        .map(|b| {
-            let day = day_name(b.day).replace('-', "/");
-            let folder = format!("{}/{}/{day}", root.trim_end_matches('/'), b.folder);
-            (folder, b.clone())
-        })
-        .collect();
+    let display_key = |key: &str| format!("{}/{key}", root.trim_end_matches('/'));
+    let broken_seals = name_broken_seals(&display_key, &resealed.broken);
     let sealed_days = (resealed.days.len() as u64, previous_days.len() as u64);
     let (with_new_seals, seals_changed) = with_seals(&index, &base, &previous_days, resealed)?;
     let mut published = RunPublished {

@@ -302,10 +302,7 @@ pub(crate) fn compare(
     let catalog = index.load(current, |s| groups.contains(&s.group()), in_flight, false)?;
     let to_index = to_index(&catalog, &unsealed);
     for key in &to_index.changed {
-        reporter.problem(&format_args!(
-            "{}: changed since indexed (size, ETag or modification time); indexed again",
-            store.display_key(key)
-        ));
+        reporter.problem(&changed_since_indexed(&store.display_key(key)));
     }
     let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
     let unlisted_indexed_days = match selection.shard {
@@ -498,7 +495,7 @@ pub fn update_index(
             ..RunWork::default()
         },
     )?;
-    let broken_seals = name_broken_seals(&*store, &resealed.broken);
+    let broken_seals = name_broken_seals(&|key| store.display_key(key), &resealed.broken);
     let sealed_days = (
         resealed.days.len() as u64,
         compared.previous_days.len() as u64,
@@ -533,6 +530,12 @@ pub fn update_index(
         update,
         requests: requests_made(&*store, &*index_store),
     })
+}
+
+/// The problem of a file changed since it was indexed (size, ETag or modification time),
+/// which an update or shard indexes again; `name` as a person names the file.
+pub fn changed_since_indexed(name: &str) -> String {
+    format!("{name}: changed since indexed (size, ETag or modification time); indexed again")
 }
 
 /// Lists and compares (see [`compare`]) with `base`, then indexes what is new or changed
@@ -579,14 +582,14 @@ pub(crate) fn reseal_listing(
 
 /// The broken seals, each by the name of its day folder as a person gives it.
 pub(crate) fn name_broken_seals(
-    store: &dyn ObjectStore,
+    display_key: &dyn Fn(&str) -> String,
     broken: &[BrokenSeal],
 ) -> Vec<(String, BrokenSeal)> {
     broken
         .iter()
         .map(|b| {
             let day = day_name(b.day).replace('-', "/");
-            (store.display_key(&format!("{}/{day}", b.folder)), b.clone())
+            (display_key(&format!("{}/{day}", b.folder)), b.clone())
         })
         .collect()
 }

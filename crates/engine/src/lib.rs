@@ -63,8 +63,8 @@ pub use error::Error;
 pub use index_run::{index_shard, publish_index_run, RunPublished, RunState, ShardBuild};
 pub use index_use::IndexUse;
 pub use indexing::{
-    gc_index, update_index, verify_index, IndexGc, IndexUpdate, IndexVerification, IndexedFiles,
-    DEFAULT_SEAL_AFTER_SECS, GC_KEEPS_GENERATIONS,
+    changed_since_indexed, gc_index, update_index, verify_index, IndexGc, IndexUpdate,
+    IndexVerification, IndexedFiles, DEFAULT_SEAL_AFTER_SECS, GC_KEEPS_GENERATIONS,
 };
 pub use report::{Reporter, Silent};
 pub use rounds::{in_window, window_of, RoundReader};

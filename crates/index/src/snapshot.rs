@@ -757,6 +757,13 @@ impl Snapshot {
         self.segments.iter().map(|s| s.last_delivered_at).max()
     }
 
+    /// The object rows, events and bytes of its segments.
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.segments.iter().fold((0, 0, 0), |(o, e, b), s| {
+            (o + s.objects, e + s.events, b + s.bytes)
+        })
+    }
+
     /// An empty index's first generation.
     pub fn first() -> Snapshot {
         Snapshot {

@@ -3,6 +3,7 @@
 pub mod acquire;
 pub mod export;
 pub mod index;
+pub mod index_print;
 pub mod lookup_events;
 pub mod merge;
 pub mod summary;
