@@ -30,6 +30,19 @@ fn shard(root: &Path, index: &Path, k: u32, n: u32, run_id: &str) -> (i32, Strin
     (code, err)
 }
 
+/// `index --publish` of run `run_id`: (exit code, stderr).
+fn publish(index: &Path, run_id: &str) -> (i32, String) {
+    let (code, _, err) = run(&[
+        "index",
+        "--index",
+        s(index),
+        "--publish",
+        "--run-id",
+        run_id,
+    ]);
+    (code, err)
+}
+
 /// The snapshot of `generation`, as JSON.
 fn snapshot(index: &Path, generation: u64) -> serde_json::Value {
     let file = index.join(format!("snapshots/{generation:010}.json"));
@@ -70,14 +83,7 @@ fn an_index_built_in_three_shards_answers_as_the_unsharded_one() {
         );
     }
     // Asked to publish before the run is whole: refused, naming the missing shard.
-    let (code, _, err) = run(&[
-        "index",
-        "--index",
-        s(&sharded),
-        "--publish",
-        "--run-id",
-        "r1",
-    ]);
+    let (code, err) = publish(&sharded, "r1");
     assert_eq!(code, 255, "{err}");
     assert!(
         err.contains("missing shard-1-of-3: run it (again) first"),
@@ -104,14 +110,7 @@ fn an_index_built_in_three_shards_answers_as_the_unsharded_one() {
     );
     assert!(n > 50, "{n} lookups");
     // Published once: again is a no-op that says so, and an unsharded update finds nothing new.
-    let (code, _, err) = run(&[
-        "index",
-        "--index",
-        s(&sharded),
-        "--publish",
-        "--run-id",
-        "r1",
-    ]);
+    let (code, err) = publish(&sharded, "r1");
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("already published as generation 1"), "{err}");
     let (code, _, err) = run(&["index", "--source", s(&root), "--index", s(&sharded)]);
@@ -172,15 +171,7 @@ fn a_sharded_run_adds_to_an_index_and_updates_add_to_it_after() {
         let (code, err) = shard(&root, &index, k, 2, "after-deletion");
         assert_eq!(code, 0, "{err}");
     }
-    let publish = [
-        "index",
-        "--index",
-        s(&index),
-        "--publish",
-        "--run-id",
-        "after-deletion",
-    ];
-    let (code, _, err) = run(&publish);
+    let (code, err) = publish(&index, "after-deletion");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("already published as generation 4"), "{err}");
     assert!(err.contains("a sealed day whose files changed"), "{err}");
@@ -293,7 +284,7 @@ fn a_shard_killed_mid_run_is_run_again() {
         let (code, err) = shard(&root, &index, k, 3, "k");
         assert_eq!(code, 0, "{err}");
     }
-    let (code, _, err) = run(&["index", "--index", s(&index), "--publish", "--run-id", "k"]);
+    let (code, err) = publish(&index, "k");
     assert_eq!(code, 255, "{err}");
     assert!(err.contains("missing shard-1-of-3"), "{err}");
     let (code, err) = shard(&root, &index, 1, 3, "k");
@@ -392,7 +383,7 @@ fn a_day_folder_deleted_whole_loses_its_rows_in_a_sharded_run() {
         let (code, _, err) = run(&[&args[..], &unsealed].concat());
         assert_eq!(code, 0, "{err}");
     }
-    let (code, _, err) = run(&["index", "--index", s(&index), "--publish", "--run-id", "d"]);
+    let (code, err) = publish(&index, "d");
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains(&format!(

@@ -33,21 +33,12 @@ fn validated_with_a_tampered_file(dir: &Path) -> (i32, String, serde_json::Value
     fs::write(&logs[0], gz.finish().unwrap()).unwrap();
     let (html, json) = (dir.join("report.html"), dir.join("report.json"));
     let keys = sample_archive().with_file_name("sample-archive-public-keys.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args([
-            "validate-logs",
-            "--source",
-            s(&root),
-            "--public-keys",
-            s(&keys),
-        ])
-        .args(["--end-time", "2024-01-03T00:00:00Z", "--no-progress"])
-        .args(["--report-html", s(&html), "--report", s(&json)])
-        .output()
-        .unwrap();
+    let end = ["--end-time", "2024-01-03T00:00:00Z", "--no-progress"];
+    let reports = ["--report-html", s(&html), "--report", s(&json)];
+    let run = common::validate_logs(&root, &keys, &[&end[..], &reports].concat());
     let name = logs[0].file_name().unwrap().to_str().unwrap().to_string();
     (
-        out.status.code().unwrap_or(-1),
+        run.code,
         fs::read_to_string(&html).unwrap(),
         serde_json::from_slice(&fs::read(&json).unwrap()).unwrap(),
         name,

@@ -5,10 +5,11 @@
 
 mod common;
 
+use common::{validate_logs as validate, Run};
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use trailscan_fixtures::chain::{write_chain, ChainSpec, Hour, Signer, Tamper, Written};
@@ -20,32 +21,6 @@ fn gz(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
     e.finish().unwrap()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn validate(source: &Path, keys: &Path, extra: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args([
-            "validate-logs",
-            "--source",
-            source.to_str().unwrap(),
-            "--public-keys",
-            keys.to_str().unwrap(),
-        ])
-        .args(extra)
-        .env_remove("TRAILSCAN_SOURCE")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 /// The vector: its digests, logs and key as the bucket held them, and the AWS CLI's answer.

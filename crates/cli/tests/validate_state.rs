@@ -9,46 +9,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{copy_tree, sample_archive};
+use common::{copy_tree, sample_archive, Run};
 use serde_json::Value;
 
 /// The sample's chains as delivered until 22:00 on the first day, then the rest.
 const FIRST_AUDIT_END: &str = "2024-01-01T22:00:00Z";
 const CHAIN: &str = "AWSLogs/123456789012/CloudTrail/us-east-1";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Both streams: the AWS CLI prints INVALID lines on stderr, the summary on stdout.
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
 fn validate(root: &Path, state: &str, extra: &[&str]) -> Run {
     let keys = sample_archive().with_file_name("sample-archive-public-keys.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_trailscan"))
-        .args([
-            "validate-logs",
-            "--source",
-            s(root),
-            "--public-keys",
-            s(&keys),
-        ])
-        .args(["--state", state, "--no-progress"])
-        .args(extra)
-        .env_remove("TRAILSCAN_SOURCE")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let args = [&["--state", state, "--no-progress"][..], extra].concat();
+    common::validate_logs(root, &keys, &args)
 }
 
 fn s(p: &Path) -> &str {

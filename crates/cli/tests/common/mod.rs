@@ -75,6 +75,37 @@ pub fn trailscan(args: &[&str]) -> Output {
         .expect("trailscan runs")
 }
 
+/// What `trailscan` printed and how it exited.
+pub struct Run {
+    /// The exit code (-1 for a signal).
+    pub code: i32,
+    /// stdout, as text.
+    pub stdout: String,
+    /// stderr, as text.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Both streams: validate-logs prints INVALID lines on stderr, as the AWS CLI does, and
+    /// its summary on stdout.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// `trailscan validate-logs --source SOURCE --public-keys KEYS EXTRA`.
+pub fn validate_logs(source: &Path, keys: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["validate-logs", "--source", source.to_str().unwrap()];
+    args.extend(["--public-keys", keys.to_str().unwrap()]);
+    args.extend(extra);
+    let out = trailscan(&args);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
 /// `trailscan ARGS > STDOUT` run by `script` on a pseudo-terminal 80 columns wide: returns
 /// what the terminal received (stderr, since stdout goes to a file), the file's bytes, and
 /// the exit code. `env` is added to the environment. `None` (with a notice) where `script` is not installed.
