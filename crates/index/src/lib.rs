@@ -49,9 +49,7 @@ pub use snapshot::{
     segment_files, FileRef, IndexStore, SegmentInfo, Snapshot, FORMAT_NAME, FORMAT_VERSION,
     INDEX_ENTRIES,
 };
-pub use update::{
-    apply_update, next_generation, to_index, write_rows, ToIndex, Update, MAX_SEGMENTS_PER_GROUP,
-};
+pub use update::{next_generation, to_index, write_rows, ToIndex, Update, MAX_SEGMENTS_PER_GROUP};
 pub use verify::{compare_with_digests, rebuild_and_compare, DigestComparison};
 
 /// What is wrong with an index. Each names the file; none is ever answered with a shorter

@@ -37,14 +37,6 @@ pub struct ToIndex {
     pub changed: Vec<String>,
 }
 
-impl ToIndex {
-    /// Listed objects the catalog holds (as they are or as they were): every listed one
-    /// but the new.
-    pub fn found_in(&self, listed: usize) -> usize {
-        listed - (self.objects.len() - self.changed.len())
-    }
-}
-
 /// The objects of `listed` that an update indexes: those `catalog` does not hold, and those
 /// that changed since indexed (size, ETag or modification time).
 pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
@@ -157,30 +149,5 @@ pub fn next_generation(
         }
         update.groups_merged += 1;
     }
-    Ok((next, update))
-}
-
-/// Writes `rows` into `base`'s next generation without the rows of `removed`, merging each
-/// group's segments once they are more than [`MAX_SEGMENTS_PER_GROUP`], and publishes it
-/// (see [`write_rows`], [`next_generation`]). Nothing a reader sees changes until the
-/// snapshot is published, and that is create-only: a concurrent update makes this one fail,
-/// not tear.
-pub fn apply_update(
-    index: &IndexStore<'_>,
-    base: &Snapshot,
-    rows: Vec<IndexedObject>,
-    removed: &[String],
-    in_flight: usize,
-) -> Result<(Snapshot, Update), IndexError> {
-    let segments = write_rows(index, rows)?;
-    let (next, update) = next_generation(
-        index,
-        base,
-        segments,
-        removed,
-        MAX_SEGMENTS_PER_GROUP,
-        in_flight,
-    )?;
-    index.publish(&next)?;
     Ok((next, update))
 }
