@@ -16,8 +16,8 @@ mod summary;
 
 use flags::{Cli, Command};
 use settings::{
-    AcquireSettings, ExportSettings, IndexSettings, LookupSettings, MergeSettings, SummarySettings,
-    TraceSettings, ValidateSettings,
+    AcquireSettings, ExportSettings, HuntSettings, IndexSettings, LookupSettings, MergeSettings,
+    SummarySettings, TraceSettings, ValidateSettings,
 };
 
 fn main() -> ExitCode {
@@ -50,6 +50,7 @@ fn main() -> ExitCode {
         Command::Index(args) => IndexSettings::new(args).and_then(|s| cmd::index::run(&s)),
         Command::Trace(args) => TraceSettings::new(args).and_then(|s| cmd::trace::run(&s)),
         Command::Summary(args) => SummarySettings::new(args).and_then(|s| cmd::summary::run(&s)),
+        Command::Hunt(args) => HuntSettings::new(args).and_then(|s| cmd::hunt::run(&s)),
     };
     result.unwrap_or_else(|e| exit_codes::fatal(&e))
 }

@@ -25,6 +25,19 @@ pub struct IndexUse {
 }
 
 impl IndexUse {
+    /// This and `other` (of another source: log files and Insights files) summed.
+    pub fn and(self, other: IndexUse) -> IndexUse {
+        IndexUse {
+            via_index: self.via_index + other.via_index,
+            candidates: self.candidates + other.candidates,
+            sealed: self.sealed + other.sealed,
+            segments_ruled_out: self.segments_ruled_out + other.segments_ruled_out,
+            not_indexed: self.not_indexed + other.not_indexed,
+            changed: self.changed + other.changed,
+            deleted: self.deleted + other.deleted,
+        }
+    }
+
     /// What a plan decided, with `deleted` indexed objects no longer listed.
     pub(crate) fn of(planned: &IndexPlan, deleted: u64) -> IndexUse {
         let not_candidates = planned.not_indexed + planned.changed.len() as u64;

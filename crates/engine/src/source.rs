@@ -245,6 +245,11 @@ impl<'r> Source<'r> {
         (!parts.is_empty()).then(|| format!("  S3: {}", parts.join("; ")))
     }
 
+    /// The kind of files listed (log files, or Insights files).
+    pub fn kind(&self) -> trailscan_layout::key::ObjectKind {
+        self.options.selection.kind
+    }
+
     /// The objects `request` must read, and tells the reporter the scan starts: the
     /// listing's, or with an index, those it cannot rule out plus every object it does not
     /// hold or that changed since indexed (each reported), so that the answer is the scan's.
@@ -252,6 +257,21 @@ impl<'r> Source<'r> {
     pub fn objects_to_read(
         &self,
         request: &LookupRequest,
+    ) -> Result<(Cow<'_, [ObjectRef]>, Option<IndexUse>), Error> {
+        let hashes: Vec<u64> = request
+            .attributes
+            .iter()
+            .map(|a| value_hash(a.key, &a.value))
+            .collect();
+        self.objects_probing(request, Probes::All(&hashes))
+    }
+
+    /// [`Source::objects_to_read`] for values given as index hashes, all or any of them (a
+    /// hunt's: any value some rule needs), in `request`'s window.
+    pub fn objects_probing(
+        &self,
+        request: &LookupRequest,
+        probes: Probes<'_>,
     ) -> Result<(Cow<'_, [ObjectRef]>, Option<IndexUse>), Error> {
         let listed = &self.listing.objects;
         let catalog = self
@@ -262,12 +282,6 @@ impl<'r> Source<'r> {
         let (objects, used) = match &catalog {
             None => (Cow::Borrowed(&listed[..]), None),
             Some(catalog) => {
-                let hashes: Vec<u64> = request
-                    .attributes
-                    .iter()
-                    .map(|a| value_hash(a.key, &a.value))
-                    .collect();
-                let probes = Probes::All(&hashes);
                 let planned = self.plan(catalog, listed, request, probes)?;
                 let deleted = deleted_since_indexed(
                     catalog,

@@ -20,8 +20,8 @@ use arrow_schema::{ArrowError, DataType, Fields};
 use simd_json::prelude::{TypedScalarValue, ValueAsScalar};
 use simd_json::tape::{Object, Value};
 
-use crate::json_text::write_value;
 use crate::schema::{arrow_schema, data_type, Column, Kind, COLUMNS, RECORD_COLUMNS};
+use trailscan_records::json_text::write_value;
 
 /// Where a record came from.
 #[derive(Debug, Clone, Copy)]

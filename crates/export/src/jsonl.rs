@@ -7,8 +7,8 @@ use arrow_array::types::{Int32Type, TimestampMillisecondType};
 use arrow_array::{Array, RecordBatch, StructArray};
 
 use crate::dates::iso_millis;
-use crate::json_text::write_str;
 use crate::schema::{Column, Kind, COLUMNS};
+use trailscan_records::json_text::write_str;
 
 /// Appends every row of `batch` (of the table's schema), each ended by a newline.
 pub fn write_rows(batch: &RecordBatch, out: &mut Vec<u8>) {

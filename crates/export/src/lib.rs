@@ -12,7 +12,6 @@ mod columns;
 mod dates;
 mod ddl;
 mod error;
-mod json_text;
 mod jsonl;
 mod pipeline;
 pub mod schema;

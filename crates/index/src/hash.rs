@@ -13,11 +13,20 @@ pub const HASH_SEED: u64 = 0x7472_6169_6c73_6361; // "trailsca"
 /// The hash of one attribute value, seeded by [`HASH_SEED`] plus the attribute's tag, so that
 /// the same text under two attributes (an `EventName` that is also a `Username`) are two
 /// keys.
+///
+/// `EventName` and `EventSource` are hashed lowercased ([`str::to_lowercase`], as Sigma
+/// compares): a Sigma rule matches `eventName: deletetrail` to `DeleteTrail`, so a hunt
+/// through the index must find the file by either spelling. A case-sensitive lookup still
+/// finds every file it must (values that differ only in case share a hash; the scan
+/// confirms).
 pub fn value_hash(key: AttributeKey, value: &str) -> u64 {
-    XxHash3_64::oneshot_with_seed(
-        HASH_SEED.wrapping_add(u64::from(tag(key))),
-        value.as_bytes(),
-    )
+    let seed = HASH_SEED.wrapping_add(u64::from(tag(key)));
+    let folded = matches!(key, AttributeKey::EventName | AttributeKey::EventSource)
+        && value.chars().any(|c| c.is_uppercase() || !c.is_ascii());
+    match folded {
+        true => XxHash3_64::oneshot_with_seed(seed, value.to_lowercase().as_bytes()),
+        false => XxHash3_64::oneshot_with_seed(seed, value.as_bytes()),
+    }
 }
 
 /// The tag of the key an event issued ([`Record::issued_access_key`]): a ninth indexed value,
@@ -73,5 +82,24 @@ mod tests {
             value_hash(AttributeKey::EventId, "e1"),
             0xadc3_504b_56a4_262a
         );
+    }
+
+    #[test]
+    fn event_names_and_sources_are_hashed_case_folded() {
+        for key in [AttributeKey::EventName, AttributeKey::EventSource] {
+            assert_eq!(
+                value_hash(key, "DeleteTrail"),
+                value_hash(key, "deletetrail")
+            );
+            assert_eq!(
+                value_hash(key, "DELETETRAIL"),
+                value_hash(key, "deletetrail")
+            );
+            // The Kelvin sign lowercases to an ASCII k, as Sigma's comparison folds it.
+            assert_eq!(value_hash(key, "\u{212a}ey"), value_hash(key, "key"));
+        }
+        // Other attributes stay exact: access keys and event ids are case-sensitive.
+        let key = AttributeKey::AccessKeyId;
+        assert_ne!(value_hash(key, "AKIAX"), value_hash(key, "akiax"));
     }
 }

@@ -40,7 +40,8 @@ pub const FORMAT_NAME: &str = "trailscan-index";
 /// The index's format. Bumped by any change to what a segment holds or how lookup values
 /// are derived or hashed ([`trailscan_records::AttributeKey::values_in`], [`crate::value_hash`]):
 /// an index of another version is refused and must be rebuilt.
-pub const FORMAT_VERSION: u32 = 3;
+/// Version 4 hashes `EventName` and `EventSource` lowercased (for `hunt`).
+pub const FORMAT_VERSION: u32 = 4;
 
 const SNAPSHOTS: &str = "snapshots/";
 const SEALS: &str = "seals/";

@@ -6,6 +6,7 @@
 //! ([`LookupAttribute::needle`]) unless the text uses a `\u` escape, which could spell any
 //! character of a needle; text with `\u` is always a candidate.
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use memchr::memmem::Finder;
 use trailscan_records::LookupAttribute;
 
@@ -15,7 +16,15 @@ pub struct Prefilter {
     /// Text holding any one needle may match (else every needle must be there).
     any: bool,
     unicode_escape: Finder<'static>,
+    /// [`Prefilter::any_of_ignoring_case`]'s automaton, in one pass over the text: the
+    /// needles in any ASCII case, `\u`, and the characters that lowercase to ASCII.
+    folded: Option<AhoCorasick>,
 }
+
+/// UTF-8 of the only characters whose lowercase ([`str::to_lowercase`]) holds an ASCII
+/// letter: the Kelvin sign (to `k`) and the capital I with a dot (to `i` and a combining
+/// dot). Text holding one may match a needle in a way no ASCII folding finds.
+const FOLDS_TO_ASCII: [&[u8]; 2] = ["\u{212a}".as_bytes(), "\u{130}".as_bytes()];
 
 impl Prefilter {
     /// Compiles the needles of every attribute that has one.
@@ -36,6 +45,28 @@ impl Prefilter {
         Prefilter::compile(needles.iter().map(|n| n.to_vec()).collect(), true)
     }
 
+    /// A prefilter for text that holds any one of `needles` in any ASCII case, for questions
+    /// that compare case-insensitively after Unicode lowercasing (Sigma rules: `eventName:
+    /// deletetrail` matches `DeleteTrail`). Text with a `\u` escape or a character that
+    /// lowercases to ASCII ([`FOLDS_TO_ASCII`]) is always a candidate. Empty: rules nothing out.
+    pub fn any_of_ignoring_case(needles: &[&[u8]]) -> Prefilter {
+        let mut prefilter = Prefilter::compile(Vec::new(), true);
+        if needles.is_empty() {
+            return prefilter;
+        }
+        let patterns = needles
+            .iter()
+            .copied()
+            .chain([&b"\\u"[..]])
+            .chain(FOLDS_TO_ASCII);
+        prefilter.folded = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(patterns)
+            .ok();
+        prefilter
+    }
+
     fn compile(needles: Vec<Vec<u8>>, any: bool) -> Prefilter {
         Prefilter {
             needles: needles
@@ -44,16 +75,20 @@ impl Prefilter {
                 .collect(),
             any,
             unicode_escape: Finder::new(b"\\u").into_owned(),
+            folded: None,
         }
     }
 
     /// Whether the prefilter can rule anything out.
     pub fn is_active(&self) -> bool {
-        !self.needles.is_empty()
+        !self.needles.is_empty() || self.folded.is_some()
     }
 
     /// Whether `text` (a whole file or one record) may hold a matching record.
     pub fn may_match(&self, text: &[u8]) -> bool {
+        if let Some(folded) = &self.folded {
+            return folded.is_match(text);
+        }
         let found = |f: &Finder<'_>| f.find(text).is_some();
         let needles = if self.any {
             self.needles.iter().any(found)
@@ -194,5 +229,28 @@ mod tests {
         assert!(p.may_match(br#"{"eventName":"\u0043reateAccessKey"}"#));
         assert!(!p.may_match(br#"{"eventName":"ListBuckets"}"#));
         assert!(p.is_active());
+    }
+
+    /// Whatever Unicode lowercasing makes equal to a needle is a candidate.
+    #[test]
+    fn ignoring_case_keeps_what_lowercases_to_a_needle() {
+        let p = Prefilter::any_of_ignoring_case(&[b"DeleteTrail", b"key"]);
+        assert!(p.is_active());
+        for text in [
+            r#"{"eventName":"DeleteTrail"}"#,
+            r#"{"eventName":"deletetrail"}"#,
+            r#"{"eventName":"DELETETRAIL"}"#,
+            r#"{"eventName":"\u0044eleteTrail"}"#,
+            "{\"eventName\":\"\u{212a}EY\"}",
+            "{\"eventName\":\"DELET\u{130}\"}",
+        ] {
+            let lowered = text.to_lowercase();
+            assert!(
+                p.may_match(text.as_bytes()),
+                "{text} ({lowered}) was ruled out"
+            );
+        }
+        assert!(!p.may_match(br#"{"eventName":"StopLogging"}"#));
+        assert!(!Prefilter::any_of_ignoring_case(&[]).is_active());
     }
 }

@@ -24,6 +24,7 @@ mod attribute;
 mod duplicates;
 mod event;
 mod event_time;
+pub mod json_text;
 mod parser;
 mod record;
 mod split;

@@ -7,7 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use trailscan_export::Format;
 use trailscan_output::ColorChoice;
 
+mod hunt;
 mod units;
+
+pub use hunt::HuntArgs;
 
 pub use units::{parse_duration, parse_size};
 
@@ -69,6 +72,11 @@ pub enum Command {
     /// seen, regions, source IPs, user agents, the keys used and where each was issued,
     /// resources touched, and the sensitive calls among them.
     Summary(SummaryArgs),
+    /// Sweep the archive with Sigma detection and correlation rules (SigmaHQ's CloudTrail
+    /// rules, or your own): every record of the window, each rule's matches with the rule's
+    /// title, level and author, prefiltered by the values the rules need, and through the
+    /// index where it can narrow the files.
+    Hunt(HuntArgs),
 }
 
 /// `summary`.

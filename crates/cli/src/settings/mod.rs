@@ -4,6 +4,7 @@
 mod acquire;
 mod attribution;
 mod export;
+mod hunt;
 mod index;
 mod lookup;
 mod summary;
@@ -12,6 +13,7 @@ mod validate;
 
 pub use acquire::AcquireSettings;
 pub use export::ExportSettings;
+pub use hunt::{HuntOutput, HuntSettings};
 pub use index::{IndexSettings, Sharded};
 pub use lookup::LookupSettings;
 pub use summary::SummarySettings;

@@ -1,6 +1,7 @@
 //! Compact JSON text, written as `serde_json::to_string` writes it (members in their order,
-//! no spaces, the same escapes, the same numbers): the blob columns (`requestparameters`,
-//! ...) hold a record's nested values as this text, and JSON lines rows are this text.
+//! no spaces, the same escapes, the same numbers): the export's blob columns
+//! (`requestparameters`, ...) and JSON lines rows, and what a Sigma rule sees of an object
+//! field (`requestParameters|contains`).
 
 use simd_json::prelude::*;
 use simd_json::tape::Value;
@@ -124,7 +125,15 @@ fn needs_escape(word: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::with_tape;
+    use simd_json::{fill_tape_padded, Buffers, Tape, INPUT_PADDING};
+
+    fn with_tape<T>(text: &str, f: impl FnOnce(Value<'_, '_>) -> T) -> T {
+        let mut input = text.as_bytes().to_vec();
+        input.resize(text.len() + INPUT_PADDING, 0);
+        let mut tape = Tape::null();
+        fill_tape_padded(&mut input, text.len(), &mut Buffers::new(64), &mut tape).unwrap();
+        f(tape.as_value())
+    }
 
     fn compact(text: &str) -> String {
         let mut out = Vec::new();

@@ -1,0 +1,59 @@
+//! `hunt`'s flags.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::SourceArgs;
+
+/// `hunt`.
+#[derive(Debug, Args)]
+// Correlations join events across accounts, regions and days: sharding is refused, so not
+// listed.
+#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("run_id", |a| a.hide(true)))]
+pub struct HuntArgs {
+    /// A Sigma rule file, or a folder searched recursively for *.yml and *.yaml (a SigmaHQ
+    /// checkout's rules/cloud/aws/cloudtrail/ as it is); repeatable. Rules for other log
+    /// sources are passed over and counted.
+    #[arg(long, value_name = "PATH", required = true, help_heading = "Rules")]
+    pub rules: Vec<PathBuf>,
+
+    /// Run only rules of this level or higher: informational, low, medium, high, critical.
+    #[arg(long, value_name = "LEVEL", value_parser = ["informational", "low", "medium", "high", "critical"], help_heading = "Rules")]
+    pub min_level: Option<String>,
+
+    /// Run only rules of this status (repeatable): stable, test, experimental, deprecated,
+    /// unsupported.
+    #[arg(long, value_name = "STATUS", value_parser = ["stable", "test", "experimental", "deprecated", "unsupported"], help_heading = "Rules")]
+    pub status: Vec<String>,
+
+    /// Run only the rule with this id (repeatable); a correlation brings its base rules.
+    #[arg(long, value_name = "ID", help_heading = "Rules")]
+    pub rule_id: Vec<String>,
+
+    /// Stop before scanning if any rule file cannot be run (by default the others run and
+    /// the exit code is 1).
+    #[arg(long, help_heading = "Rules")]
+    pub strict: bool,
+
+    /// Events at or after this time (same forms as lookup-events' --start-time).
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// Events at or before this time.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// jsonl (one detection per line; the default when stdout is not a terminal), json,
+    /// csv, or table (the default on a terminal).
+    #[arg(long, value_name = "FORMAT", value_parser = ["jsonl", "json", "csv", "table"], help_heading = "Output")]
+    pub output: Option<String>,
+
+    /// Also write every matched event's CloudTrail record, once each, in time order, as JSON
+    /// lines to FILE (a new file).
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub output_events: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub source: SourceArgs,
+}

@@ -1,0 +1,109 @@
+//! Correlation rules, after the scan: the matched events, each once, in time order (however
+//! the scan read the files), through rsigma's correlation engine.
+
+use rsigma_parser::CorrelationType;
+use trailscan_records::EventTime;
+
+use crate::detect::Detection;
+use crate::event::RecordEvent;
+use crate::rule_set::{position, HuntRules};
+
+/// One correlation rule firing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationHit {
+    /// The correlation's position in [`HuntRules::correlations`].
+    pub correlation: usize,
+    /// Its type (`event_count`, `value_count`, `temporal`, `temporal_ordered`).
+    pub kind: &'static str,
+    /// The `eventTime` (as written) of the event that made it fire: the window's end.
+    pub event_time: String,
+    /// That time, parsed.
+    pub time: EventTime,
+    /// The window's first member's time, seconds since the epoch.
+    pub window_start: i64,
+    /// The `group-by` fields and their values.
+    pub group_by: Vec<(String, String)>,
+    /// What the condition was compared with (the count of events or of distinct values).
+    pub count: f64,
+    /// The rule's `timespan`, seconds.
+    pub timespan_secs: u64,
+    /// The `eventID`s of the window's members, oldest first.
+    pub event_ids: Vec<String>,
+}
+
+/// Why correlation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CorrelateError {
+    /// rsigma refused the correlation rules (they were checked when loaded).
+    #[error("correlation rules: {0}")]
+    Rules(#[from] rsigma_eval::EvalError),
+    /// A matched record's JSON, kept from the scan, no longer parses.
+    #[error("the record {key} #{index} kept for correlation does not parse: {why}")]
+    Record {
+        /// Its log file.
+        key: String,
+        /// Its position there.
+        index: usize,
+        /// simd-json's reason.
+        why: String,
+    },
+}
+
+/// Runs the correlation rules over the events of `detections` (settled: in time order, each
+/// (rule, event) once), each event once.
+pub fn correlate(
+    rules: &HuntRules,
+    detections: &[Detection],
+) -> Result<Vec<CorrelationHit>, CorrelateError> {
+    if !rules.correlates() {
+        return Ok(Vec::new());
+    }
+    let mut engine = rules.correlation_engine()?;
+    let mut hits = Vec::new();
+    let mut fed = std::collections::HashSet::new();
+    for detection in detections {
+        // An event matched by several rules is fed once.
+        if !fed.insert((detection.object_key.as_str(), detection.record_index)) {
+            continue;
+        }
+        let Some(json) = &detection.json else {
+            continue;
+        };
+        let mut bytes = json.as_bytes().to_vec();
+        let tape = simd_json::to_tape(&mut bytes).map_err(|e| CorrelateError::Record {
+            key: detection.object_key.clone(),
+            index: detection.record_index,
+            why: e.to_string(),
+        })?;
+        let event = RecordEvent::new(tape.as_value());
+        for result in engine.process_event_at(&event, detection.time.secs) {
+            let (Some(body), Some(correlation)) = (
+                result.as_correlation(),
+                position(&result.header.custom_attributes),
+            ) else {
+                continue;
+            };
+            let refs = body.event_refs.as_deref().unwrap_or_default();
+            hits.push(CorrelationHit {
+                correlation,
+                kind: kind_name(body.correlation_type),
+                event_time: detection.fields.event_time.clone(),
+                time: detection.time,
+                window_start: refs
+                    .iter()
+                    .map(|r| r.timestamp)
+                    .min()
+                    .unwrap_or(detection.time.secs),
+                group_by: body.group_key.clone(),
+                count: body.aggregated_value,
+                timespan_secs: body.timespan_secs,
+                event_ids: refs.iter().filter_map(|r| r.id.clone()).collect(),
+            });
+        }
+    }
+    Ok(hits)
+}
+
+fn kind_name(kind: CorrelationType) -> &'static str {
+    kind.as_str()
+}

@@ -1,0 +1,39 @@
+//! Sigma detection and correlation rules over CloudTrail records, with rsigma (a maintained
+//! Rust implementation of Sigma 2.1) as the evaluator.
+//!
+//! [`HuntRules::load`] reads rule files, keeps CloudTrail's (`logsource: product: aws,
+//! service: cloudtrail`), chooses and compiles them, and refuses what cannot run (with its
+//! file, line and why); [`HuntRules::prefilter`] and [`HuntRules::index_probes`] say which
+//! records and files can match at all, from the values the rules need
+//! ([`requirements`]); [`HuntSink`] evaluates every rule on each record the scan parsed (one
+//! parse, shared by every rule, read through [`RecordEvent`]); [`settle`] orders and
+//! de-duplicates the detections; [`correlate`] runs the correlation rules over them in time
+//! order.
+//!
+//! ```
+//! use trailscan_hunt::{HuntRules, RuleChoice};
+//!
+//! let folder = tempfile::tempdir()?;
+//! let rule = folder.path().join("stop-logging.yml");
+//! std::fs::write(&rule, "title: CloudTrail stopped\nid: 1f1f\nlevel: high\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  selection:\n    eventName: StopLogging\n  condition: selection\n")?;
+//! let (rules, report) = HuntRules::load(&[rule], &RuleChoice::default())?;
+//! assert_eq!((rules.rules.len(), report.refused.len()), (1, 0));
+//! assert!(rules.prefilter().may_match(br#"{"eventName":"stoplogging"}"#));
+//! assert!(!rules.prefilter().may_match(br#"{"eventName":"StartLogging"}"#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod correlate;
+mod detect;
+mod event;
+mod load;
+pub mod requirements;
+mod rule_set;
+
+pub use correlate::{correlate, CorrelateError, CorrelationHit};
+pub use detect::{printed_order, settle, Detection, EventFields, HuntSink};
+pub use event::RecordEvent;
+pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
+pub use rsigma_parser::{Level, Status};
+pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};
