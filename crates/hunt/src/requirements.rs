@@ -123,6 +123,9 @@ fn detection_needs(detection: &Detection, depth: usize) -> Option<Vec<Term>> {
 
 fn item_needs(item: &DetectionItem) -> Option<Vec<Term>> {
     let field = item.field.name.as_ref()?;
+    if item.field.has_modifier(Modifier::Re) {
+        return regex_needs(field, item);
+    }
     let mut exact = true;
     for modifier in &item.field.modifiers {
         match modifier {
@@ -178,6 +181,102 @@ fn item_needs(item: &DetectionItem) -> Option<Vec<Term>> {
     (!terms.is_empty()).then_some(terms)
 }
 
+/// A `re` item's need: text every match of its pattern holds (`.+:assumed-role/aws:.+`
+/// holds `:assumed-role`), for each of its values (any one, or with `all` the longest).
+fn regex_needs(field: &str, item: &DetectionItem) -> Option<Vec<Term>> {
+    for modifier in &item.field.modifiers {
+        match modifier {
+            Modifier::Re | Modifier::All => {}
+            // Case-insensitive and line flags change no literal's bytes beyond ASCII case.
+            Modifier::IgnoreCase | Modifier::Multiline | Modifier::DotAll => {}
+            _ => return None,
+        }
+    }
+    let mut terms = Vec::new();
+    for value in &item.values {
+        let SigmaValue::String(s) = value else {
+            return None;
+        };
+        let hir = regex_syntax::ParserBuilder::new()
+            .nest_limit(MAX_DEPTH as u32)
+            .build()
+            .parse(&s.original)
+            .ok()?;
+        let alternatives = required_literals(&hir, 0)?;
+        let needles: Option<Vec<String>> = alternatives
+            .iter()
+            .map(|bytes| {
+                let text = std::str::from_utf8(bytes).ok()?;
+                longest_safe_run(text)
+                    .filter(|run| run.len() >= 3)
+                    .map(str::to_string)
+            })
+            .collect();
+        let needles = needles?;
+        let one_value: Vec<Term> = needles
+            .into_iter()
+            .map(|needle| Term {
+                field: field.to_string(),
+                needle,
+                exact: false,
+            })
+            .collect();
+        if item.field.has_modifier(Modifier::All) {
+            // Every pattern must match: one pattern's need is the item's.
+            return Some(one_value);
+        }
+        terms.extend(one_value);
+    }
+    (!terms.is_empty()).then_some(terms)
+}
+
+/// Literal bytes every match of `hir` holds, one of several: `None` when there is none.
+fn required_literals(hir: &regex_syntax::hir::Hir, depth: usize) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match hir.kind() {
+        HirKind::Literal(literal) => Some(vec![literal.0.to_vec()]),
+        HirKind::Capture(capture) => required_literals(&capture.sub, depth + 1),
+        HirKind::Repetition(repetition) if repetition.min >= 1 => {
+            required_literals(&repetition.sub, depth + 1)
+        }
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required_literals(branch, depth + 1)?);
+            }
+            Some(all)
+        }
+        HirKind::Concat(parts) => {
+            // Adjacent literals join into one run; the best single need wins (the one whose
+            // shortest alternative is longest).
+            let mut candidates: Vec<Vec<Vec<u8>>> = Vec::new();
+            let mut run: Vec<u8> = Vec::new();
+            for part in parts {
+                if let HirKind::Literal(literal) = part.kind() {
+                    run.extend_from_slice(&literal.0);
+                    continue;
+                }
+                if !run.is_empty() {
+                    candidates.push(vec![std::mem::take(&mut run)]);
+                }
+                if let Some(need) = required_literals(part, depth + 1) {
+                    candidates.push(need);
+                }
+            }
+            if !run.is_empty() {
+                candidates.push(vec![run]);
+            }
+            candidates
+                .into_iter()
+                .max_by_key(|alternatives| alternatives.iter().map(Vec::len).min().unwrap_or(0))
+        }
+        _ => None,
+    }
+}
+
 /// Whether a rule's value can only be matched by text that holds it: not a number or a
 /// boolean, whose JSON may be written otherwise (`1e2`, `true` for `'True'`).
 fn plain_is_text(value: &str) -> bool {
@@ -188,10 +287,7 @@ fn plain_is_text(value: &str) -> bool {
 /// The longest run of `text` that JSON writes as it is, ASCII only (non-ASCII letters fold in
 /// ways an ASCII-case search does not follow).
 fn longest_safe_run(text: &str) -> Option<&str> {
-    if !text.is_ascii() {
-        return None;
-    }
-    text.split(|c: char| c == '"' || c == '\\' || c == '/' || c.is_control())
+    text.split(|c: char| c == '"' || c == '\\' || c == '/' || c.is_control() || !c.is_ascii())
         .max_by_key(|run| run.len())
         .filter(|run| !run.is_empty())
 }
@@ -284,13 +380,13 @@ mod tests {
     }
 
     #[test]
-    fn a_not_or_a_regex_needs_nothing_but_the_other_side_does() {
+    fn a_not_or_a_short_regex_needs_nothing_but_the_other_side_does() {
         let got = needs(
             "  selection:\n    eventName: ConsoleLogin\n  filter:\n    userIdentity.type: Root\n  condition: selection and not filter",
         );
         assert_eq!(got, Some(vec![t("eventName", "ConsoleLogin", true)]));
         assert_eq!(
-            needs("  s:\n    userAgent|re: '^aws'\n  condition: s"),
+            needs("  s:\n    userAgent|re: '^a.s'\n  condition: s"),
             None
         );
         assert_eq!(needs("  s:\n    errorCode: null\n  condition: s"), None);
@@ -312,6 +408,36 @@ mod tests {
         );
         let got = needs("  s:\n    eventName: 'Delete*Trail'\n  condition: s");
         assert_eq!(got, Some(vec![t("eventName", "Delete", false)]));
-        assert_eq!(needs("  s:\n    eventName: 'Lösche'\n  condition: s"), None);
+        let got = needs("  s:\n    eventName: 'Lösche'\n  condition: s");
+        assert_eq!(got, Some(vec![t("eventName", "sche", true)]));
+        assert_eq!(needs("  s:\n    eventName: 'ö'\n  condition: s"), None);
+    }
+
+    #[test]
+    fn a_regex_needs_its_literals() {
+        let got = needs("  s:\n    userIdentity.arn|re: '.+:assumed-role/aws:.+'\n  condition: s");
+        assert_eq!(
+            got,
+            Some(vec![t("userIdentity.arn", ":assumed-role", false)])
+        );
+        let got = needs("  s:\n    eventName|re: '^(Put|Delete)BucketPolicy$'\n  condition: s");
+        assert_eq!(got, Some(vec![t("eventName", "BucketPolicy", false)]));
+        let got = needs("  s:\n    eventName|re: '^(PutObject|DeleteBucket)$'\n  condition: s");
+        assert_eq!(
+            got,
+            Some(vec![
+                t("eventName", "PutObject", false),
+                t("eventName", "DeleteBucket", false)
+            ])
+        );
+        assert_eq!(
+            needs("  s:\n    eventName|re: '(?i)put.*'\n  condition: s"),
+            None
+        );
+        assert_eq!(
+            needs("  s:\n    eventName|re: 'a*b?'\n  condition: s"),
+            None
+        );
+        assert_eq!(needs("  s:\n    eventName|re: '(ab'\n  condition: s"), None);
     }
 }

@@ -13,6 +13,7 @@ use trailscan_records::AttributeKey;
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, LoadError, Origin, Refusal};
 use crate::requirements::{rule_needs, Term};
+use crate::rewrite::rewrite;
 
 /// Which of the loaded rules run (`--min-level`, `--status`, `--rule-id`); all by default.
 #[derive(Debug, Clone, Default)]
@@ -130,6 +131,7 @@ impl HuntRules {
             correlation_set: SigmaCollection::new(),
         };
         for (mut rule, origin, printed) in kept {
+            rewrite(&mut rule);
             let position = hunt.rules.len() as u64;
             rule.custom_attributes
                 .insert(POSITION.into(), yaml_serde::Value::Number(position.into()));

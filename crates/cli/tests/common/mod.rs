@@ -419,3 +419,28 @@ pub fn attribute_values(
     }
     values
 }
+
+/// Writes `records` as one gzip log file of `account` and `region` delivered at
+/// `YYYYMMDDTHHMMZ` (`stamp`), where CloudTrail puts it under `root`; `tag` tells files of one
+/// stamp apart. Returns the file.
+pub fn write_log_file(
+    root: &Path,
+    account: &str,
+    region: &str,
+    stamp: &str,
+    tag: &str,
+    records: &[Value],
+) -> PathBuf {
+    use std::io::Write;
+    let (y, m, d) = (&stamp[0..4], &stamp[4..6], &stamp[6..8]);
+    let folder = root.join(format!("AWSLogs/{account}/CloudTrail/{region}/{y}/{m}/{d}"));
+    fs::create_dir_all(&folder).unwrap();
+    let file = folder.join(format!(
+        "{account}_CloudTrail_{region}_{stamp}_{tag}.json.gz"
+    ));
+    let body = serde_json::to_vec(&serde_json::json!({ "Records": records })).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body).unwrap();
+    fs::write(&file, gz.finish().unwrap()).unwrap();
+    file
+}
