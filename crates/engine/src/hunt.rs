@@ -103,10 +103,5 @@ pub fn hunt(
     }
     run.duplicates = settle(&mut run.detections);
     run.correlations = correlate(rules, &run.detections)?;
-    if !wanted_json {
-        for detection in &mut run.detections {
-            detection.json = None;
-        }
-    }
     Ok(run)
 }

@@ -62,21 +62,22 @@ pub fn correlate(
     let mut hits = Vec::new();
     let mut fed = std::collections::HashSet::new();
     for detection in detections {
+        let matched = &*detection.event;
         // An event matched by several rules is fed once.
-        if !fed.insert((detection.object_key.as_str(), detection.record_index)) {
+        if !fed.insert(std::sync::Arc::as_ptr(&detection.event)) {
             continue;
         }
-        let Some(json) = &detection.json else {
+        let Some(json) = &matched.json else {
             continue;
         };
         let mut bytes = json.as_bytes().to_vec();
         let tape = simd_json::to_tape(&mut bytes).map_err(|e| CorrelateError::Record {
-            key: detection.object_key.clone(),
-            index: detection.record_index,
+            key: matched.object_key.to_string(),
+            index: matched.record_index,
             why: e.to_string(),
         })?;
         let event = RecordEvent::new(tape.as_value());
-        for result in engine.process_event_at(&event, detection.time.secs) {
+        for result in engine.process_event_at(&event, matched.time.secs) {
             let (Some(body), Some(correlation)) = (
                 result.as_correlation(),
                 position(&result.header.custom_attributes),
@@ -87,13 +88,13 @@ pub fn correlate(
             hits.push(CorrelationHit {
                 correlation,
                 kind: kind_name(body.correlation_type),
-                event_time: detection.fields.event_time.clone(),
-                time: detection.time,
+                event_time: matched.fields.event_time().to_string(),
+                time: matched.time,
                 window_start: refs
                     .iter()
                     .map(|r| r.timestamp)
                     .min()
-                    .unwrap_or(detection.time.secs),
+                    .unwrap_or(matched.time.secs),
                 group_by: body.group_key.clone(),
                 count: body.aggregated_value,
                 timespan_secs: body.timespan_secs,

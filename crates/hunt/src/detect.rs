@@ -2,6 +2,7 @@
 //! rule evaluated on it, and each match kept as a [`Detection`] with what the output prints.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use trailscan_query::{Match, RecordSink};
 use trailscan_records::json_text::write_value;
@@ -15,57 +16,94 @@ use crate::rule_set::HuntRules;
 pub struct Detection {
     /// The rule's position in [`HuntRules::rules`].
     pub rule: usize,
+    /// The record (shared by every rule that matched it).
+    pub event: Arc<MatchedEvent>,
+}
+
+/// A record some rule matched: what the output prints of it, and where it was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatchedEvent {
     /// `eventTime`, parsed (for ordering).
     pub time: EventTime,
     /// What identifies the event across duplicate deliveries (`None`: no `eventID`).
     pub identity: Option<u128>,
     /// What the output prints of the record.
     pub fields: EventFields,
-    /// The log file it is in.
-    pub object_key: String,
+    /// The log file it is in (shared by the matches of one file).
+    pub object_key: Arc<str>,
     /// Its position in the file's `Records`.
     pub record_index: usize,
     /// The record's compact JSON, when correlations or `--output-events` need it.
     pub json: Option<Box<str>>,
 }
 
-/// The fields of a matched record that the output prints.
+/// The fields of a matched record that the output prints, in one buffer (a hunt may keep
+/// hundreds of thousands: one allocation each, not eight).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFields {
-    /// `eventTime` as written.
-    pub event_time: String,
-    /// `eventName` (an Insights record's `insightDetails.eventName`).
-    pub event_name: Option<String>,
-    /// `eventSource` (likewise).
-    pub event_source: Option<String>,
-    /// `userIdentity.arn`, else the user name lookups derive.
-    pub principal: Option<String>,
-    /// `sourceIPAddress`.
-    pub source_ip: Option<String>,
-    /// `awsRegion`.
-    pub region: Option<String>,
-    /// `recipientAccountId`, else the account of the file's key.
-    pub account_id: Option<String>,
-    /// `eventID`.
-    pub event_id: Option<String>,
+    text: String,
+    /// Where each field is in `text`, in [`EventFields::NAMES`]' order; `None`: absent.
+    spans: [Option<(u32, u32)>; 8],
 }
 
 impl EventFields {
-    /// What the output prints of `record`, found in a file of `account`.
+    /// The fields, as the output names them.
+    pub const NAMES: [&'static str; 8] = [
+        "EventTime",
+        "EventName",
+        "EventSource",
+        "Principal",
+        "SourceIPAddress",
+        "AwsRegion",
+        "AccountId",
+        "EventId",
+    ];
+
+    /// What the output prints of `record`, found in a file of `account`: `eventTime` as
+    /// written; `eventName` and `eventSource` (an Insights record's from `insightDetails`);
+    /// `userIdentity.arn`, else the user name lookups derive; `sourceIPAddress`; `awsRegion`;
+    /// `recipientAccountId`, else the account of the file's key; `eventID`.
     pub fn of(record: &Record<'_, '_>, account: &str) -> EventFields {
-        let own = |s: Option<&str>| s.map(str::to_string);
-        EventFields {
-            event_time: record.event_time_text().unwrap_or_default().to_string(),
-            event_name: own(record.event_name()),
-            event_source: own(record.event_source()),
-            principal: own(record
+        let values = [
+            record.event_time_text(),
+            record.event_name(),
+            record.event_source(),
+            record
                 .str_at(&["userIdentity", "arn"])
-                .or_else(|| record.username())),
-            source_ip: own(record.str_field("sourceIPAddress")),
-            region: own(record.str_field("awsRegion")),
-            account_id: own(record.str_field("recipientAccountId").or(Some(account))),
-            event_id: own(record.event_id()),
+                .or_else(|| record.username()),
+            record.str_field("sourceIPAddress"),
+            record.str_field("awsRegion"),
+            record.str_field("recipientAccountId").or(Some(account)),
+            record.event_id(),
+        ];
+        let mut fields = EventFields {
+            text: String::with_capacity(values.iter().flatten().map(|v| v.len()).sum()),
+            spans: [None; 8],
+        };
+        for (span, value) in fields.spans.iter_mut().zip(values) {
+            if let Some(value) = value {
+                let start = fields.text.len() as u32;
+                fields.text.push_str(value);
+                *span = Some((start, fields.text.len() as u32));
+            }
         }
+        fields
+    }
+
+    /// The field at `index` of [`EventFields::NAMES`].
+    pub fn get(&self, index: usize) -> Option<&str> {
+        let (start, end) = self.spans.get(index).copied().flatten()?;
+        self.text.get(start as usize..end as usize)
+    }
+
+    /// `eventTime` as written.
+    pub fn event_time(&self) -> &str {
+        self.get(0).unwrap_or_default()
+    }
+
+    /// `eventID`.
+    pub fn event_id(&self) -> Option<&str> {
+        self.get(7)
     }
 }
 
@@ -73,6 +111,8 @@ impl EventFields {
 pub struct HuntSink<'r> {
     rules: &'r HuntRules,
     keep_json: bool,
+    /// The key of the file being read, shared by its matches.
+    key: Option<Arc<str>>,
     /// What it found.
     pub detections: Vec<Detection>,
     /// Records evaluated.
@@ -85,6 +125,7 @@ impl<'r> HuntSink<'r> {
         HuntSink {
             rules,
             keep_json,
+            key: None,
             detections: Vec::new(),
             evaluated: 0,
         }
@@ -108,25 +149,30 @@ impl RecordSink for HuntSink<'_> {
         if matched.is_empty() {
             return Ok(true);
         }
-        let fields = EventFields::of(m.record, &m.object.layout.account);
-        let identity = m
-            .record
-            .event_id()
-            .map(|id| event_identity(m.event_time, id));
+        let key = match &self.key {
+            Some(key) if **key == *m.object.key => key.clone(),
+            _ => self.key.insert(Arc::from(m.object.key.as_str())).clone(),
+        };
         let json = self.keep_json.then(|| {
             let mut text = Vec::new();
             write_value(m.record.value(), &mut text);
             String::from_utf8(text).unwrap_or_default().into_boxed_str()
         });
+        let event = Arc::new(MatchedEvent {
+            time: m.event_time,
+            identity: m
+                .record
+                .event_id()
+                .map(|id| event_identity(m.event_time, id)),
+            fields: EventFields::of(m.record, &m.object.layout.account),
+            object_key: key,
+            record_index: m.index,
+            json,
+        });
         for rule in matched {
             self.detections.push(Detection {
                 rule,
-                time: m.event_time,
-                identity,
-                fields: fields.clone(),
-                object_key: m.object.key.clone(),
-                record_index: m.index,
-                json: json.clone(),
+                event: event.clone(),
             });
         }
         Ok(true)
@@ -140,20 +186,17 @@ impl RecordSink for HuntSink<'_> {
 /// The order detections are printed in: by time, then event id, then rule, then where the
 /// record was read (so that the output is the same however the scan read the files).
 pub fn printed_order(a: &Detection, b: &Detection) -> Ordering {
-    (
-        a.time,
-        &a.fields.event_id,
-        a.rule,
-        &a.object_key,
-        a.record_index,
-    )
-        .cmp(&(
-            b.time,
-            &b.fields.event_id,
-            b.rule,
-            &b.object_key,
-            b.record_index,
-        ))
+    fn key(d: &Detection) -> (EventTime, Option<&str>, usize, &str, usize) {
+        let e = &*d.event;
+        (
+            e.time,
+            e.fields.event_id(),
+            d.rule,
+            &e.object_key,
+            e.record_index,
+        )
+    }
+    key(a).cmp(&key(b))
 }
 
 /// `detections` in [`printed_order`], each (rule, event) once: of an event delivered more than
@@ -163,7 +206,7 @@ pub fn settle(detections: &mut Vec<Detection>) -> usize {
     detections.sort_by(printed_order);
     let before = detections.len();
     let mut seen = std::collections::HashSet::new();
-    detections.retain(|d| match d.identity {
+    detections.retain(|d| match d.event.identity {
         None => true,
         Some(identity) => seen.insert((d.rule, identity)),
     });

@@ -33,7 +33,7 @@ mod rewrite;
 mod rule_set;
 
 pub use correlate::{correlate, CorrelateError, CorrelationHit};
-pub use detect::{printed_order, settle, Detection, EventFields, HuntSink};
+pub use detect::{printed_order, settle, Detection, EventFields, HuntSink, MatchedEvent};
 pub use event::RecordEvent;
 pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
 pub use rsigma_parser::{Level, Status};

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rsigma_parser::{parse_sigma_yaml, CorrelationRule, SigmaCollection, SigmaRule};
 
+use crate::rewrite::temporal_needs_every_rule;
+
 /// A rule file larger than this is refused unread (SigmaHQ's largest is a few KiB; a YAML
 /// bomb's expansion is bounded by rsigma's YAML reader, its input by this).
 pub const MAX_RULE_FILE_BYTES: u64 = 1 << 20;
@@ -147,6 +149,10 @@ fn read_rule_file(file: &Path, read: &mut RuleFiles) {
         let collection = match parse_document(document) {
             Ok(collection) => collection,
             Err(why) => {
+                let why = match sigma1_condition(document) {
+                    Some(old) => old,
+                    None => why,
+                };
                 refuse(read, line, why);
                 continue;
             }
@@ -157,7 +163,8 @@ fn read_rule_file(file: &Path, read: &mut RuleFiles) {
             let why = match (collection.errors.is_empty(), action) {
                 (_, true) => "collection actions (`action: global`, `repeat`, `reset`) are Sigma 1 syntax: write each rule whole".to_string(),
                 (true, false) => "no detection or correlation rule in this document".to_string(),
-                (false, false) => collection.errors.join("; "),
+                (false, false) => sigma1_condition(document)
+                    .unwrap_or_else(|| one_line(&collection.errors.join("; "))),
             };
             refuse(read, line, why);
             continue;
@@ -169,7 +176,11 @@ fn read_rule_file(file: &Path, read: &mut RuleFiles) {
             });
         }
         for rule in collection.rules {
-            if let Some(why) = sigma1_syntax(&rule) {
+            let twice = rule.id.as_ref().and_then(|id| {
+                let (_, first) = read.rules.iter().find(|(r, _)| r.id.as_ref() == Some(id))?;
+                Some(format!("rule id {id} was loaded already, from {first}"))
+            });
+            if let Some(why) = twice.or_else(|| sigma1_syntax(&rule)) {
                 refuse(read, line, why);
             } else if is_cloudtrail(&rule) {
                 read.rules.push((rule, at(line)));
@@ -177,15 +188,27 @@ fn read_rule_file(file: &Path, read: &mut RuleFiles) {
                 read.passed_over += 1;
             }
         }
-        for correlation in collection.correlations {
+        for mut correlation in collection.correlations {
+            if !names_a_condition(document) {
+                temporal_needs_every_rule(&mut correlation);
+            }
             read.correlations.push((correlation, at(line)));
         }
     }
 }
 
+/// Whether a correlation document writes `correlation: condition:` (rsigma's parse does not
+/// tell a temporal correlation's default from `gte: 1`).
+fn names_a_condition(document: &str) -> bool {
+    yaml_serde::from_str::<yaml_serde::Value>(document)
+        .ok()
+        .and_then(|doc| doc.get("correlation")?.get("condition").cloned())
+        .is_some()
+}
+
 /// One YAML document, parsed; filters (`filter:`) and collection actions are refused.
 fn parse_document(document: &str) -> Result<SigmaCollection, String> {
-    let collection = parse_sigma_yaml(document).map_err(|e| e.to_string())?;
+    let collection = parse_sigma_yaml(document).map_err(|e| one_line(&e.to_string()))?;
     if !collection.filters.is_empty() {
         return Err("filter rules are not run by `trailscan hunt`; put the exclusion in the rule's condition".into());
     }
@@ -197,14 +220,32 @@ fn sigma1_syntax(rule: &SigmaRule) -> Option<String> {
     if rule.detection.timeframe.is_some() {
         return Some("`timeframe` in a detection is Sigma 1 aggregation syntax; write a correlation rule (Sigma 2.1) instead".into());
     }
-    let old = rule
-        .detection
+    rule.detection
         .condition_strings
         .iter()
-        .find(|c| c.contains('|') || c.split_whitespace().any(|w| w == "near"))?;
-    Some(format!(
-        "condition `{old}` uses Sigma 1 aggregation syntax (`| count()`, `near`); write a correlation rule (Sigma 2.1) instead"
+        .find_map(|c| sigma1_aggregation(c))
+}
+
+/// The message for a condition with Sigma 1 aggregation (`| count()`, `near`), if it has it.
+fn sigma1_aggregation(condition: &str) -> Option<String> {
+    let old = condition.contains('|') || condition.split_whitespace().any(|w| w == "near");
+    old.then(|| format!(
+        "condition `{condition}` uses Sigma 1 aggregation syntax (`| count()`, `near`); write a correlation rule (Sigma 2.1) instead"
     ))
+}
+
+/// The Sigma 1 message for a document whose `condition:` line has aggregation syntax
+/// (rsigma's parser refuses such a condition before a rule exists to look at).
+fn sigma1_condition(document: &str) -> Option<String> {
+    document
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("condition:"))
+        .find_map(|c| sigma1_aggregation(c.trim()))
+}
+
+/// A parser's message on one line (pest draws the condition and a caret over several).
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether a rule reads CloudTrail: `product: aws` and `service: cloudtrail` (any case).

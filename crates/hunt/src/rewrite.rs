@@ -5,15 +5,35 @@
 //!   on the bytes after the value, so a value followed by anything else is missed
 //!   (`base64offset|contains: secret` misses `eHNlY3JldHl5`, "xsecretyy"). The item becomes
 //!   a `contains` of the three stable middles, as pySigma writes them.
+//! - `temporal` and `temporal_ordered` without a `condition`: the specification says every
+//!   rule named must match within the timespan; rsigma's default is any one (`gte: 1`), which
+//!   fires on a single event. Such a correlation gets `gte:` the number of its rules.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use rsigma_parser::{Detection, Modifier, SigmaRule, SigmaString, SigmaValue};
+use rsigma_parser::{
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection, Modifier,
+    SigmaRule, SigmaString, SigmaValue,
+};
 
 /// Applies every rewrite to `rule`.
 pub fn rewrite(rule: &mut SigmaRule) {
     for detection in rule.detection.named.values_mut() {
         rewrite_detection(detection, 0);
+    }
+}
+
+/// The condition a temporal correlation written without one has: all of its rules.
+pub fn temporal_needs_every_rule(correlation: &mut CorrelationRule) {
+    if matches!(
+        correlation.correlation_type,
+        CorrelationType::Temporal | CorrelationType::TemporalOrdered
+    ) {
+        correlation.condition = CorrelationCondition::Threshold {
+            predicates: vec![(ConditionOperator::Gte, correlation.rules.len() as u64)],
+            field: None,
+            percentile: None,
+        };
     }
 }
 

@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use trailscan_archive::ObjectStore;
 use trailscan_engine::HuntRun;
@@ -43,8 +44,63 @@ const COLUMNS: [&str; 21] = [
     "EventIds",
 ];
 
+/// One line of the answer: a detection or a correlation firing, borrowed from the run.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Line<'a> {
+    r#type: &'static str,
+    event_time: &'a str,
+    rule_id: Option<&'a str>,
+    rule_title: &'a str,
+    level: Option<&'static str>,
+    /// The Detection Rule License asks that a match keep the rule's author.
+    rule_author: Option<&'a str>,
+    #[serde(flatten)]
+    body: Body<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Detection {
+        #[serde(rename = "EventName")]
+        event_name: Option<&'a str>,
+        #[serde(rename = "EventSource")]
+        event_source: Option<&'a str>,
+        #[serde(rename = "Principal")]
+        principal: Option<&'a str>,
+        #[serde(rename = "SourceIPAddress")]
+        source_ip: Option<&'a str>,
+        #[serde(rename = "AwsRegion")]
+        region: Option<&'a str>,
+        #[serde(rename = "AccountId")]
+        account_id: Option<&'a str>,
+        #[serde(rename = "EventId")]
+        event_id: Option<&'a str>,
+        #[serde(rename = "ObjectKey")]
+        object_key: String,
+        #[serde(rename = "RecordIndex")]
+        record_index: usize,
+    },
+    Correlation {
+        #[serde(rename = "CorrelationType")]
+        kind: &'static str,
+        #[serde(rename = "GroupBy")]
+        group_by: Map<String, Value>,
+        #[serde(rename = "WindowStart")]
+        window_start: String,
+        #[serde(rename = "Timespan")]
+        timespan: u64,
+        #[serde(rename = "Count")]
+        count: Value,
+        #[serde(rename = "EventIds")]
+        event_ids: &'a [String],
+    },
+}
+
 /// Prints what `run` found, detections of rules that are printed and every correlation,
 /// merged in time order (a correlation after the detections of the second it fired in).
+/// JSON lines and CSV are written line by line; json and table are one document.
 pub fn print_detections(
     output: HuntOutput,
     rules: &HuntRules,
@@ -53,11 +109,12 @@ pub fn print_detections(
 ) -> Result<()> {
     let lines = lines(rules, run, store);
     let written = match output {
-        HuntOutput::Jsonl => write_jsonl(&lines),
-        HuntOutput::Csv => write_csv(&lines),
+        HuntOutput::Jsonl => write_jsonl(lines),
+        HuntOutput::Csv => write_csv(lines),
         HuntOutput::Json | HuntOutput::Table => {
-            let (detections, correlations): (Vec<Value>, Vec<Value>) =
-                lines.into_iter().partition(|l| l["Type"] == "detection");
+            let (detections, correlations): (Vec<Value>, Vec<Value>) = lines
+                .map(|l| serde_json::to_value(l).unwrap_or_default())
+                .partition(|l| l["Type"] == "detection");
             let format = match output {
                 HuntOutput::Table => OutputFormat::Table,
                 _ => OutputFormat::Json,
@@ -78,88 +135,98 @@ pub fn print_detections(
     }
 }
 
-/// Every printed line's object, in time order.
-fn lines(rules: &HuntRules, run: &HuntRun, store: &dyn ObjectStore) -> Vec<Value> {
-    let detections = run
+/// Every printed line, in time order.
+fn lines<'a>(
+    rules: &'a HuntRules,
+    run: &'a HuntRun,
+    store: &'a dyn ObjectStore,
+) -> impl Iterator<Item = Line<'a>> + 'a {
+    let mut detections = run
         .detections
         .iter()
         .filter(|d| rules.rules[d.rule].printed)
-        .map(|d| (d.time, 0, detection_line(&rules.rules[d.rule], d, store)));
-    let correlations = run.correlations.iter().map(|c| {
-        (
-            c.time,
-            1,
-            correlation_line(&rules.correlations[c.correlation], c),
-        )
-    });
-    let mut all: Vec<(EventTime, u8, Value)> = detections.chain(correlations).collect();
-    // Stable: within a time and kind, the order settled before.
-    all.sort_by_key(|(time, kind, _)| (*time, *kind));
-    all.into_iter().map(|(_, _, line)| line).collect()
+        .peekable();
+    let mut correlations = run.correlations.iter().peekable();
+    std::iter::from_fn(move || {
+        let correlation_first = match (detections.peek(), correlations.peek()) {
+            (Some(d), Some(c)) => c.time < d.event.time,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        match correlation_first {
+            true => correlations
+                .next()
+                .map(|c| correlation_line(&rules.correlations[c.correlation], c)),
+            false => detections
+                .next()
+                .map(|d| detection_line(&rules.rules[d.rule], d, store)),
+        }
+    })
 }
 
-/// The rule's fields every line carries (the Detection Rule License asks for the author).
-fn rule_fields(line: &mut Map<String, Value>, rule: &RuleInfo) {
-    line.insert("RuleId".into(), json!(rule.id));
-    line.insert("RuleTitle".into(), json!(rule.title));
-    line.insert("Level".into(), json!(rule.level.map(|l| l.as_str())));
-    line.insert("RuleAuthor".into(), json!(rule.author));
+fn detection_line<'a>(rule: &'a RuleInfo, d: &'a Detection, store: &dyn ObjectStore) -> Line<'a> {
+    let e = &*d.event;
+    let f = &e.fields;
+    Line {
+        r#type: "detection",
+        event_time: f.event_time(),
+        rule_id: rule.id.as_deref(),
+        rule_title: &rule.title,
+        level: rule.level.map(|l| l.as_str()),
+        rule_author: rule.author.as_deref(),
+        body: Body::Detection {
+            event_name: f.get(1),
+            event_source: f.get(2),
+            principal: f.get(3),
+            source_ip: f.get(4),
+            region: f.get(5),
+            account_id: f.get(6),
+            event_id: f.get(7),
+            object_key: store.display_key(&e.object_key),
+            record_index: e.record_index,
+        },
+    }
 }
 
-fn detection_line(rule: &RuleInfo, d: &Detection, store: &dyn ObjectStore) -> Value {
-    let mut line = Map::new();
-    line.insert("Type".into(), json!("detection"));
-    line.insert("EventTime".into(), json!(d.fields.event_time));
-    rule_fields(&mut line, rule);
-    let f = &d.fields;
-    line.insert("EventName".into(), json!(f.event_name));
-    line.insert("EventSource".into(), json!(f.event_source));
-    line.insert("Principal".into(), json!(f.principal));
-    line.insert("SourceIPAddress".into(), json!(f.source_ip));
-    line.insert("AwsRegion".into(), json!(f.region));
-    line.insert("AccountId".into(), json!(f.account_id));
-    line.insert("EventId".into(), json!(f.event_id));
-    line.insert("ObjectKey".into(), json!(store.display_key(&d.object_key)));
-    line.insert("RecordIndex".into(), json!(d.record_index));
-    Value::Object(line)
-}
-
-fn correlation_line(rule: &RuleInfo, c: &CorrelationHit) -> Value {
-    let mut line = Map::new();
-    line.insert("Type".into(), json!("correlation"));
-    line.insert("EventTime".into(), json!(c.event_time));
-    rule_fields(&mut line, rule);
-    line.insert("CorrelationType".into(), json!(c.kind));
-    let group: Map<String, Value> = c
-        .group_by
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect();
-    line.insert("GroupBy".into(), Value::Object(group));
+fn correlation_line<'a>(rule: &'a RuleInfo, c: &'a CorrelationHit) -> Line<'a> {
     // As CloudTrail writes times (`2024-01-02T09:30:30Z`), like EventTime beside it.
     let start = EventTime::from_secs(c.window_start).to_string();
-    let start = format!("{}Z", start.trim_end_matches("+00:00"));
-    line.insert("WindowStart".into(), json!(start));
-    line.insert("Timespan".into(), json!(c.timespan_secs));
     let count = match c.count.fract() == 0.0 && c.count >= 0.0 {
         true => json!(c.count as u64),
         false => json!(c.count),
     };
-    line.insert("Count".into(), count);
-    line.insert("EventIds".into(), json!(c.event_ids));
-    Value::Object(line)
+    Line {
+        r#type: "correlation",
+        event_time: &c.event_time,
+        rule_id: rule.id.as_deref(),
+        rule_title: &rule.title,
+        level: rule.level.map(|l| l.as_str()),
+        rule_author: rule.author.as_deref(),
+        body: Body::Correlation {
+            kind: c.kind,
+            group_by: c
+                .group_by
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect(),
+            window_start: format!("{}Z", start.trim_end_matches("+00:00")),
+            timespan: c.timespan_secs,
+            count,
+            event_ids: &c.event_ids,
+        },
+    }
 }
 
-fn write_jsonl(lines: &[Value]) -> io::Result<()> {
+fn write_jsonl<'a>(lines: impl Iterator<Item = Line<'a>>) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     for line in lines {
-        serde_json::to_writer(&mut out, line)?;
+        serde_json::to_writer(&mut out, &line)?;
         out.write_all(b"\n")?;
     }
     out.flush()
 }
 
-fn write_csv(lines: &[Value]) -> io::Result<()> {
+fn write_csv<'a>(lines: impl Iterator<Item = Line<'a>>) -> io::Result<()> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     // On a terminal, a record's control characters are shown escaped, as in table.
     let tty = io::stdout().is_terminal();
@@ -186,6 +253,7 @@ fn write_csv(lines: &[Value]) -> io::Result<()> {
     };
     write_row(&mut out, &COLUMNS)?;
     for line in lines {
+        let line = serde_json::to_value(&line).map_err(io::Error::other)?;
         let row: Vec<String> = COLUMNS.iter().map(|c| cell(&line[*c])).collect();
         write_row(&mut out, &row)?;
     }
@@ -204,8 +272,8 @@ pub fn write_events(file: &Path, detections: &[Detection]) -> Result<()> {
     let mut out = BufWriter::new(created);
     let mut written = std::collections::HashSet::new();
     for d in detections {
-        let Some(json) = &d.json else { continue };
-        if written.insert((d.object_key.as_str(), d.record_index)) {
+        let Some(json) = &d.event.json else { continue };
+        if written.insert(std::sync::Arc::as_ptr(&d.event)) {
             out.write_all(json.as_bytes()).with_context(context)?;
             out.write_all(b"\n").with_context(context)?;
         }
