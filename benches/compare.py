@@ -58,6 +58,9 @@ LATENCY_MARK = "<!-- latency -->"
 INDEX_MARK = "<!-- index -->"
 TRACE_MARK = "<!-- trace -->"
 EXPORT_MARK = "<!-- export -->"
+HUNT_MARK = "<!-- hunt -->"
+# rsigma's CLI, the peer of `hunt` (`make benchdeps` installs it with cargo).
+RSIGMA = TARGET / "peers/bin/rsigma"
 VENV = ROOT / ".venv/bin"
 PLUGIN_DIR = ROOT / "crates/cli/tests/awscli"
 BUCKET = "bench-bucket"
@@ -722,6 +725,87 @@ def trace_section(result):
     ]
 
 
+def hunt_benchmarks(archive, runs, events, sigma_rules):
+    """`trailscan hunt` with SigmaHQ's CloudTrail rules, all of them and one selective rule,
+    scanning and with the index, beside the needle lookup (the scan's floor) and rsigma's CLI
+    fed NDJSON by `zcat | jq -c '.Records[]'` and from a file, in one run."""
+    if not sigma_rules or not Path(sigma_rules).is_dir():
+        print("NOTICE: no --sigma-rules (or SIGMA_RULES, SigmaHQ's rules/cloud/aws/cloudtrail): the hunt section is left as it is", flush=True)
+        return None
+    rules = Path(sigma_rules)
+    selective = rules / "aws_cloudtrail_disable_logging.yml"
+    count = len(list(rules.glob("*.yml")))
+    work = Path(tempfile.mkdtemp(prefix="trailscan-bench-hunt-"))
+    try:
+        index = work / "index"
+        subprocess.run([BIN, "index", "-q", "--source", archive, "--index", index], check=True)
+        needle = pick_values(archive)[0]
+        hunt = [BIN, "hunt", "-q", "--output", "jsonl", "--source", archive, "--rules"]
+        results = measure_side_by_side(
+            runs,
+            ("needle lookup (EventId)", [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey=EventId,AttributeValue={needle}"]),
+            (f"hunt, SigmaHQ's {count} rules", hunt + [rules]),
+            ("hunt, one rule (CloudTrail logging disabled)", hunt + [selective]),
+            ("hunt, one rule, with the index", hunt + [selective, "--index", index]),
+        )
+        detections = subprocess.run(hunt + [rules], capture_output=True, check=True).stdout.count(b"\n")
+        peers = {}
+        if RSIGMA.exists():
+            files = work / "files"
+            files.write_text("\n".join(log_files(archive)) + "\n")
+            ndjson = work / "events.ndjson"
+            subprocess.run(f"xargs zcat < {shlex.quote(str(files))} | jq -c '.Records[]' > {shlex.quote(str(ndjson))}", shell=True, check=True)
+            pipeline = f"xargs zcat < {shlex.quote(str(files))} | jq -c '.Records[]' | {RSIGMA} engine eval -r {shlex.quote(str(rules))} > /dev/null"
+            peers = dict(zip(["pipeline", "alone"], measure_side_by_side(
+                max(1, runs // 2),
+                ("rsigma fed by zcat | jq -c", ["sh", "-c", pipeline]),
+                ("rsigma alone, NDJSON on disk", ["sh", "-c", f"{RSIGMA} engine eval -r {shlex.quote(str(rules))} < {shlex.quote(str(ndjson))} > /dev/null"]),
+            )))
+        return {"events": events, "rules": count, "detections": detections, "results": results, "peers": peers,
+                "rsigma": version([RSIGMA, "--version"]) if RSIGMA.exists() else None}
+    finally:
+        subprocess.run(["rm", "-rf", work], check=False)
+
+
+def hunt_section(result):
+    if result is None:
+        return None
+    needle, full, one, indexed = result["results"]
+    events = result["events"]
+    rate = lambda r: f"{events / r['seconds'] / 1000:,.0f}k"
+    lines = [
+        HUNT_MARK,
+        "## hunt: Sigma rules",
+        "",
+        f"Measured on {time.strftime('%Y-%m-%d')}, trailscan {version(['git', '-C', str(ROOT), 'describe', '--always', '--dirty'])}, "
+        f"the archive above ({events:,} events), whole process, median, side by side in one run. SigmaHQ's {result['rules']} "
+        f"CloudTrail rules (a snapshot of SigmaHQ/sigma) find {result['detections']:,} detections here: the generated archive's "
+        "events are mostly assumed-role calls, which `AWS STS AssumeRole Misuse` (level low) matches, so most records are parsed "
+        "and evaluated and half of them printed. One selective rule (`aws_cloudtrail_disable_logging`, event names no file holds) "
+        "is ruled out file by file before any parsing, and with the index no file is read.",
+        "",
+        "| command | median | events/s | vs the needle lookup | peak RSS |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in (needle, full, one, indexed):
+        lines.append(f"| {r['name']} | {r['seconds']:.3f} s | {rate(r)} | {r['seconds'] / needle['seconds']:.2f}x | {r['rss_mib']:.0f} MiB |")
+    lines += ["", f"With the index, the selective rule runs {one['seconds'] / indexed['seconds']:.1f}x faster than without."]
+    peers = result["peers"]
+    if peers:
+        lines += [
+            "",
+            f"rsigma's CLI ({result['rsigma']}) with the same {result['rules']} rules reads NDJSON, so the archive is piped "
+            "through `zcat | jq -c '.Records[]'` (or converted once beforehand):",
+            "",
+            "| pipeline | median | events/s | trailscan hunt is faster by |",
+            "|---|---:|---:|---:|",
+        ]
+        for r in peers.values():
+            lines.append(f"| {r['name']} | {r['seconds']:.1f} s | {rate(r)} | {r['seconds'] / full['seconds']:.1f}x |")
+    lines += ["", HUNT_MARK]
+    return lines
+
+
 def rss_at(archive, runs, needle_value, keys):
     return {
         "lookup": measure(f"trailscan needle lookup on {archive.name}", [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey=EventId,AttributeValue={needle_value}"], runs),
@@ -771,6 +855,10 @@ def main():
                         help="only the trace section, rewritten in place in --out")
     parser.add_argument("--export-only", action="store_true",
                         help="only the export section, rewritten in place in --out")
+    parser.add_argument("--hunt-only", action="store_true",
+                        help="only the hunt section, rewritten in place in --out")
+    parser.add_argument("--sigma-rules", default=os.environ.get("SIGMA_RULES"),
+                        help="SigmaHQ's rules/cloud/aws/cloudtrail folder (a snapshot of SigmaHQ/sigma), for hunt")
     parser.add_argument("--tenx-events", type=int, default=9_000_000,
                         help="events of the archive ten times the size, for the index (0: none)")
     args = parser.parse_args()
@@ -797,6 +885,9 @@ def main():
     if args.export_only:
         replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
         return
+    if args.hunt_only:
+        replace_section(args.out, HUNT_MARK, hunt_section(hunt_benchmarks(large, args.runs, args.events, args.sigma_rules)))
+        return
     generate(small, args.small_events)
     files = log_files(large)
     list_file = ROOT / "bench-data" / f"archive-{args.events}.files"
@@ -816,6 +907,7 @@ def main():
     replace_section(args.out, INDEX_MARK, run_index_benchmarks(args, large))
     replace_section(args.out, TRACE_MARK, trace_section(trace_benchmarks(large, args.runs, args.events)))
     replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
+    replace_section(args.out, HUNT_MARK, hunt_section(hunt_benchmarks(large, args.runs, args.events, args.sigma_rules)))
 
 
 def run_export_benchmarks(args, large, python):
@@ -842,7 +934,9 @@ def run_index_benchmarks(args, large):
 
 def replace_section(out, mark, lines):
     """Writes `lines` (which begin and end with `mark`) in place of that section of `out`, or
-    at its end."""
+    at its end; `None` leaves it as it is."""
+    if lines is None:
+        return
     section = "\n".join(lines)
     text = Path(out).read_text()
     parts = text.split(mark)

@@ -26,6 +26,7 @@ mod public_keys;
 mod record_fields;
 mod record_splitter;
 mod sidecar_manifest;
+mod sigma_rule;
 
 pub use digest_file::digest_file;
 pub use digest_json::digest_json;
@@ -40,18 +41,20 @@ pub use public_keys::public_keys;
 pub use record_fields::record_fields;
 pub use record_splitter::record_splitter;
 pub use sidecar_manifest::sidecar_manifest;
+pub use sigma_rule::sigma_rule;
 
 /// A target's body: the fuzzer's bytes in, a panic out on a finding.
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: [(&str, Target); 13] = [
+pub const TARGETS: [(&str, Target); 14] = [
     ("log_file", log_file),
     ("digest_file", digest_file),
     ("public_keys", public_keys),
     ("object_key", object_key),
     ("lookup_args", lookup_args),
     ("sidecar_manifest", sidecar_manifest),
+    ("sigma_rule", sigma_rule),
     ("record_splitter", record_splitter),
     ("record_fields", record_fields),
     ("prefilter", prefilter),

@@ -145,7 +145,22 @@ fn read_rule_file(file: &Path, read: &mut RuleFiles) {
             return refuse(read, line, "not UTF-8 text".into());
         }
     };
-    for (line, document) in yaml_documents(&text) {
+    read_rule_text(file, &text, read);
+}
+
+/// Reads the rule documents of `text`, the contents of `file`, into `read`.
+pub fn read_rule_text(file: &Path, text: &str, read: &mut RuleFiles) {
+    let at = |line: usize| Origin {
+        file: file.to_path_buf(),
+        line,
+    };
+    let refuse = |read: &mut RuleFiles, line: usize, why: String| {
+        read.refused.push(Refusal {
+            origin: at(line),
+            why,
+        })
+    };
+    for (line, document) in yaml_documents(text) {
         let collection = match parse_document(document) {
             Ok(collection) => collection,
             Err(why) => {

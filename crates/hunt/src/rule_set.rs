@@ -3,7 +3,7 @@
 //! the index), and the correlation rules with their base rules.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, Engine};
 use rsigma_parser::{CorrelationRule, Level, SigmaCollection, SigmaRule, Status};
@@ -11,7 +11,7 @@ use trailscan_query::Prefilter;
 use trailscan_records::AttributeKey;
 
 use crate::event::RecordEvent;
-use crate::load::{read_rule_files, LoadError, Origin, Refusal};
+use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
 use crate::requirements::{rule_needs, Term};
 use crate::rewrite::rewrite;
 
@@ -81,7 +81,20 @@ impl HuntRules {
         paths: &[PathBuf],
         choice: &RuleChoice,
     ) -> Result<(HuntRules, LoadReport), LoadError> {
-        let files = read_rule_files(paths)?;
+        Ok(HuntRules::from_files(read_rule_files(paths)?, choice))
+    }
+
+    /// The rules of one rule file's `text` (for tests and fuzzing: the file is not read).
+    pub fn from_text(file: &Path, text: &str, choice: &RuleChoice) -> (HuntRules, LoadReport) {
+        let mut files = RuleFiles {
+            files: 1,
+            ..RuleFiles::default()
+        };
+        read_rule_text(file, text, &mut files);
+        HuntRules::from_files(files, choice)
+    }
+
+    fn from_files(files: RuleFiles, choice: &RuleChoice) -> (HuntRules, LoadReport) {
         let mut report = LoadReport {
             files: files.files,
             passed_over: files.passed_over,
@@ -179,7 +192,7 @@ impl HuntRules {
             }
             hunt.correlation_set.correlations.clear();
         }
-        Ok((hunt, report))
+        (hunt, report)
     }
 
     /// The positions of the detection rules `event` matches.

@@ -15,6 +15,10 @@ use crate::problem::ObjectProblem;
 use crate::request::LookupRequest;
 use crate::sink::{Match, RecordSink};
 
+/// Records of a file the prefilter looks at before the scan judges whether it is worth its cost
+/// for the rest of the file.
+const PREFILTER_TRIAL: u32 = 32;
+
 /// How to scan.
 pub struct ScanOptions<'a> {
     /// Where the objects are read from.
@@ -231,6 +235,10 @@ impl Worker {
         stats.records += self.spans.len() as u64;
         let (mut invalid, mut untimed) = (None::<(u64, usize, String)>, None::<(u64, usize)>);
         let mut oversized = None::<(u64, usize, u64)>;
+        // Records the prefilter let through, of those it looked at: a prefilter that lets
+        // nearly all through (a hunt's rule wanting every assumed role) is worth less than
+        // it costs, and the rest of the file is parsed without it (it only ever saves work).
+        let (mut looked, mut passed) = (0u32, 0u32);
         for (index, span) in self.spans.iter().enumerate() {
             let raw = &text[span.clone()];
             // Before the prefilter: an oversized record is reported whatever is looked up.
@@ -239,8 +247,13 @@ impl Worker {
                 oversized.get_or_insert((0, index, raw.len() as u64)).0 += 1;
                 continue;
             }
-            if prefilter.is_active() && !prefilter.may_match(raw) {
-                continue;
+            let worth_it = looked < PREFILTER_TRIAL || passed * 10 < looked * 9;
+            if prefilter.is_active() && worth_it {
+                looked += 1;
+                if !prefilter.may_match(raw) {
+                    continue;
+                }
+                passed += 1;
             }
             stats.records_parsed += 1;
             let verdict = self.parser.parse(raw, |record| {

@@ -44,6 +44,17 @@ const COLUMNS: [&str; 21] = [
     "EventIds",
 ];
 
+/// The detection columns of `--output table`.
+const TABLE_COLUMNS: [&str; 7] = [
+    "EventTime",
+    "Level",
+    "RuleTitle",
+    "EventName",
+    "Principal",
+    "SourceIPAddress",
+    "AccountId",
+];
+
 /// One line of the answer: a detection or a correlation firing, borrowed from the run.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -112,9 +123,18 @@ pub fn print_detections(
         HuntOutput::Jsonl => write_jsonl(lines),
         HuntOutput::Csv => write_csv(lines),
         HuntOutput::Json | HuntOutput::Table => {
-            let (detections, correlations): (Vec<Value>, Vec<Value>) = lines
+            let (mut detections, correlations): (Vec<Value>, Vec<Value>) = lines
                 .map(|l| serde_json::to_value(l).unwrap_or_default())
                 .partition(|l| l["Type"] == "detection");
+            if output == HuntOutput::Table {
+                // A terminal's width: who did what, and which rule says so (jsonl and json
+                // keep the rule's id and author, and where each record is).
+                for line in &mut detections {
+                    if let Some(fields) = line.as_object_mut() {
+                        fields.retain(|k, _| TABLE_COLUMNS.contains(&k.as_str()));
+                    }
+                }
+            }
             let format = match output {
                 HuntOutput::Table => OutputFormat::Table,
                 _ => OutputFormat::Json,
