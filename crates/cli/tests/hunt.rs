@@ -648,9 +648,7 @@ fn hostile_rule_files_are_refused_one_by_one() {
     bomb.push_str("title: bomb\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: *i\n  condition: s\n");
     fs::write(rules.join("bomb.yml"), bomb).unwrap();
     // A regex far beyond the regex crate's size limit.
-    let huge = format!(
-        "title: huge\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  s:\n    userAgent|re: '(a{{10000}}){{1000}}'\n  condition: s\n"
-    );
+    let huge = "title: huge\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userAgent|re: '(a{10000}){1000}'\n  condition: s\n";
     fs::write(rules.join("huge.yml"), huge).unwrap();
     // Deep nesting.
     let deep = format!(

@@ -9,12 +9,16 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use std::fs::OpenOptions;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 use trailscan_engine::{Reporter, Source};
-use trailscan_hunt::{HuntRules, LoadReport};
+use trailscan_hunt::{Detection, HuntRules, LoadReport};
 use trailscan_layout::printable::printable;
 
-use crate::cmd::hunt_print::{print_detections, write_events};
+use crate::cmd::hunt_print::print_detections;
 use crate::exit_codes;
 use crate::progress::Progress;
 use crate::settings::HuntSettings;
@@ -237,4 +241,25 @@ impl Reporter for OnceEach<'_> {
             Reporter::problem(self.inner, &text);
         }
     }
+}
+
+/// `--output-events`: each matched event's record once, in time order, as JSON lines, to a
+/// new file.
+pub fn write_events(file: &Path, detections: &[Detection]) -> Result<()> {
+    let context = || format!("--output-events {}", file.display());
+    let created = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .with_context(context)?;
+    let mut out = BufWriter::new(created);
+    let mut written = std::collections::HashSet::new();
+    for d in detections {
+        let Some(json) = &d.event.json else { continue };
+        if written.insert(std::sync::Arc::as_ptr(&d.event)) {
+            out.write_all(json.as_bytes()).with_context(context)?;
+            out.write_all(b"\n").with_context(context)?;
+        }
+    }
+    out.flush().with_context(context)
 }

@@ -1,11 +1,9 @@
 //! A hunt's answer on stdout: JSON lines (a detection or correlation per line, in time
 //! order), one JSON document, CSV, or the AWS CLI's tables; and `--output-events`.
 
-use std::fs::OpenOptions;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use trailscan_archive::ObjectStore;
@@ -278,25 +276,4 @@ fn write_csv<'a>(lines: impl Iterator<Item = Line<'a>>) -> io::Result<()> {
         write_row(&mut out, &row)?;
     }
     out.flush()
-}
-
-/// `--output-events`: each matched event's record once, in time order, as JSON lines, to a
-/// new file.
-pub fn write_events(file: &Path, detections: &[Detection]) -> Result<()> {
-    let context = || format!("--output-events {}", file.display());
-    let created = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(file)
-        .with_context(context)?;
-    let mut out = BufWriter::new(created);
-    let mut written = std::collections::HashSet::new();
-    for d in detections {
-        let Some(json) = &d.event.json else { continue };
-        if written.insert(std::sync::Arc::as_ptr(&d.event)) {
-            out.write_all(json.as_bytes()).with_context(context)?;
-            out.write_all(b"\n").with_context(context)?;
-        }
-    }
-    out.flush().with_context(context)
 }
