@@ -69,6 +69,17 @@ pub struct RuleFiles {
     pub warnings: Vec<Refusal>,
 }
 
+impl RuleFiles {
+    /// Records that the document at `file`:`line` cannot run, and why.
+    fn refuse(&mut self, file: &Path, line: usize, why: String) {
+        let origin = Origin {
+            file: file.to_path_buf(),
+            line,
+        };
+        self.refused.push(Refusal { origin, why });
+    }
+}
+
 /// Reads every rule file under `paths` (files, or folders searched recursively for
 /// `*.yml`/`*.yaml`, in name order).
 pub fn read_rule_files(paths: &[PathBuf]) -> Result<RuleFiles, LoadError> {
@@ -111,16 +122,7 @@ fn rule_files_under(folder: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std:
 }
 
 fn read_rule_file(file: &Path, read: &mut RuleFiles) {
-    let at = |line: usize| Origin {
-        file: file.to_path_buf(),
-        line,
-    };
-    let refuse = |read: &mut RuleFiles, line: usize, why: String| {
-        read.refused.push(Refusal {
-            origin: at(line),
-            why,
-        })
-    };
+    let refuse = |read: &mut RuleFiles, line: usize, why: String| read.refuse(file, line, why);
     let bytes = match std::fs::metadata(file) {
         Ok(m) if m.len() > MAX_RULE_FILE_BYTES => {
             let why = format!(
@@ -154,12 +156,7 @@ pub fn read_rule_text(file: &Path, text: &str, read: &mut RuleFiles) {
         file: file.to_path_buf(),
         line,
     };
-    let refuse = |read: &mut RuleFiles, line: usize, why: String| {
-        read.refused.push(Refusal {
-            origin: at(line),
-            why,
-        })
-    };
+    let refuse = |read: &mut RuleFiles, line: usize, why: String| read.refuse(file, line, why);
     for (line, document) in yaml_documents(text) {
         let collection = match parse_document(document) {
             Ok(collection) => collection,

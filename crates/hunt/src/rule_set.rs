@@ -315,6 +315,18 @@ pub fn rank(level: Level) -> u8 {
     }
 }
 
+/// Every id and name of `rules` and `correlations`: what a correlation may name.
+fn known_names(
+    rules: &[(SigmaRule, Origin)],
+    correlations: &[(CorrelationRule, Origin)],
+) -> HashSet<String> {
+    let rules = rules.iter().flat_map(|(r, _)| r.id.iter().chain(&r.name));
+    let correlations = correlations
+        .iter()
+        .flat_map(|(c, _)| c.id.iter().chain(&c.name));
+    rules.chain(correlations).cloned().collect()
+}
+
 /// Suzaku's correlation rules name their base rules by title, where Sigma says `id` or
 /// `name`: a reference that is no rule's id or name but exactly one rule's title becomes
 /// that rule's id (or name; a rule with neither is given its title as name), so that such
@@ -323,16 +335,7 @@ fn name_by_title(
     rules: &mut [(SigmaRule, Origin)],
     correlations: &mut [(CorrelationRule, Origin)],
 ) {
-    let known: HashSet<String> = rules
-        .iter()
-        .flat_map(|(r, _)| r.id.iter().chain(&r.name))
-        .chain(
-            correlations
-                .iter()
-                .flat_map(|(c, _)| c.id.iter().chain(&c.name)),
-        )
-        .cloned()
-        .collect();
+    let known = known_names(rules, correlations);
     for (correlation, _) in correlations.iter_mut() {
         for reference in &mut correlation.rules {
             if known.contains(reference.as_str()) {
@@ -357,16 +360,7 @@ fn resolvable(
     rules: &[(SigmaRule, Origin)],
     correlations: Vec<(CorrelationRule, Origin)>,
 ) -> (Vec<(CorrelationRule, Origin)>, Vec<Refusal>) {
-    let known: HashSet<String> = rules
-        .iter()
-        .flat_map(|(r, _)| r.id.iter().chain(&r.name))
-        .chain(
-            correlations
-                .iter()
-                .flat_map(|(c, _)| c.id.iter().chain(&c.name)),
-        )
-        .cloned()
-        .collect();
+    let known = known_names(rules, &correlations);
     let mut kept = Vec::new();
     let mut refused = Vec::new();
     for (correlation, origin) in correlations {
