@@ -618,13 +618,10 @@ fn a_hunt_over_s3_is_the_hunt_over_disk() {
     };
     assert_eq!(without_keys(&s3), without_keys(&disk));
     assert!(s3.len() > 50);
-    assert!(s3
-        .iter()
-        .filter(|l| l["Type"] == "detection")
-        .all(|l| l["ObjectKey"]
-            .as_str()
-            .unwrap()
-            .starts_with("s3://trailscan-hunt-source/trail/AWSLogs/")));
+    assert!(s3.iter().filter(|l| l["Type"] == "detection").all(|l| {
+        let key = l["ObjectKey"].as_str().unwrap();
+        key.starts_with("s3://trailscan-hunt-source/trail/") && key.contains("/AWSLogs/")
+    }));
     assert!(stderr.contains("S3: source"), "{stderr}");
 }
 
@@ -876,4 +873,58 @@ fn pysigma_finds_the_same_rule_and_event_pairs() {
         compared += got.len();
     }
     assert!(compared > 60, "only {compared} matches compared");
+}
+
+#[test]
+fn expand_takes_its_values_from_the_placeholders_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let login = |id: &str, ip: &str| {
+        record(
+            "ConsoleLogin",
+            id,
+            0,
+            &json!({"sourceIPAddress": ip, "responseElements": {"ConsoleLogin": "Success"}}),
+        )
+    };
+    let records = [
+        login("trusted", "192.0.2.10"),
+        login("office", "198.51.100.7"),
+        login("elsewhere", "203.0.113.99"),
+    ];
+    write_log_file(
+        &archive,
+        "111122223333",
+        "us-east-1",
+        "20240301T1005Z",
+        "a",
+        &records,
+    );
+    let rule = dir.path().join("untrusted.yml");
+    fs::write(&rule, "title: Console Login From an Unknown Address\nid: 00000000-0000-4000-8000-00000000e001\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  selection:\n    eventName: ConsoleLogin\n  filter_known:\n    sourceIPAddress|expand: '%Known_Addresses%'\n  condition: selection and not filter_known\nlevel: medium\n").unwrap();
+    let placeholders = dir.path().join("placeholders.yml");
+    fs::write(
+        &placeholders,
+        "Known_Addresses:\n  - 192.0.2.10\n  - 198.51.100.7\n",
+    )
+    .unwrap();
+    let (code, lines, stderr) = hunt(&[
+        "--rules",
+        s(&rule),
+        "--source",
+        s(&archive),
+        "--placeholders",
+        s(&placeholders),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let ids: Vec<&str> = lines
+        .iter()
+        .map(|l| l["EventId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["elsewhere"]);
+    // Without values the rule cannot mean anything: refused, with why.
+    let (code, lines, stderr) = hunt(&["--rules", s(&rule), "--source", s(&archive)]);
+    assert_eq!(code, 255, "{stderr}");
+    assert!(lines.is_empty());
+    assert!(stderr.contains("rule refused: placeholder %Known_Addresses% has no values: give them in a --placeholders file"), "{stderr}");
 }

@@ -36,5 +36,6 @@ pub use correlate::{correlate, CorrelateError, CorrelationHit};
 pub use detect::{printed_order, settle, Detection, EventFields, HuntSink, MatchedEvent};
 pub use event::RecordEvent;
 pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
+pub use rewrite::{read_placeholders, MAX_EXPANSIONS};
 pub use rsigma_parser::{Level, Status};
 pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};

@@ -8,6 +8,11 @@
 //! - `temporal` and `temporal_ordered` without a `condition`: the specification says every
 //!   rule named must match within the timespan; rsigma's default is any one (`gte: 1`), which
 //!   fires on a single event. Such a correlation gets `gte:` the number of its rules.
+//! - `expand`: rsigma reads `%NAME%` as a field of the event; the specification (and
+//!   pySigma's `value_placeholders`) as values the user supplies. They come from
+//!   `--placeholders`.
+
+use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -101,9 +106,139 @@ fn offset_encodings(value: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// Replaces each value of an `expand` item: every `%NAME%` in it by each of `placeholders`'
+/// values for NAME (several placeholders in one value: every combination), as pySigma's
+/// `value_placeholders` does; the item then matches as if written with those values. A
+/// placeholder without values refuses the rule (rsigma would read `%NAME%` as a field of the
+/// event instead).
+pub fn expand_placeholders(
+    rule: &mut SigmaRule,
+    placeholders: &BTreeMap<String, Vec<String>>,
+) -> Result<(), String> {
+    for detection in rule.detection.named.values_mut() {
+        expand_detection(detection, placeholders, 0)?;
+    }
+    Ok(())
+}
+
+fn expand_detection(
+    detection: &mut Detection,
+    placeholders: &BTreeMap<String, Vec<String>>,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 64 {
+        return Ok(());
+    }
+    match detection {
+        Detection::AllOf(items) => {
+            for item in items {
+                if !item.field.modifiers.contains(&Modifier::Expand) {
+                    continue;
+                }
+                let mut values = Vec::new();
+                for value in &item.values {
+                    let SigmaValue::String(s) = value else {
+                        values.push(value.clone());
+                        continue;
+                    };
+                    for text in expand_text(&s.original, placeholders)? {
+                        values.push(SigmaValue::String(SigmaString::new(&text)));
+                    }
+                }
+                item.values = values;
+                item.field.modifiers.retain(|m| *m != Modifier::Expand);
+            }
+            Ok(())
+        }
+        Detection::AnyOf(subs) | Detection::And(subs) => subs
+            .iter_mut()
+            .try_for_each(|sub| expand_detection(sub, placeholders, depth + 1)),
+        Detection::ArrayMatch { body, .. } => expand_detection(body, placeholders, depth + 1),
+        Detection::Conditional { named, .. } => named
+            .values_mut()
+            .try_for_each(|sub| expand_detection(sub, placeholders, depth + 1)),
+        Detection::Keywords(_) => Ok(()),
+    }
+}
+
+/// Every text `value` stands for, its `%NAME%`s replaced (at most [`MAX_EXPANSIONS`]).
+fn expand_text(
+    value: &str,
+    placeholders: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<String>, String> {
+    let Some(start) = value.find('%') else {
+        return Ok(vec![value.to_string()]);
+    };
+    let Some(length) = value[start + 1..].find('%') else {
+        return Ok(vec![value.to_string()]);
+    };
+    let name = &value[start + 1..start + 1 + length];
+    let rest = &value[start + length + 2..];
+    let values = placeholders.get(name).ok_or_else(|| {
+        format!("placeholder %{name}% has no values: give them in a --placeholders file")
+    })?;
+    let mut out = Vec::new();
+    for tail in expand_text(rest, placeholders)? {
+        for v in values {
+            out.push(format!("{}{v}{tail}", &value[..start]));
+            if out.len() > MAX_EXPANSIONS {
+                return Err(format!(
+                    "placeholders expand to more than {MAX_EXPANSIONS} values"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The most values one `expand` value may become.
+pub const MAX_EXPANSIONS: usize = 10_000;
+
+/// Reads a `--placeholders` file: a YAML mapping of names to a value or a list of values.
+pub fn read_placeholders(text: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let value: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+    let mapping = value
+        .as_mapping()
+        .ok_or("not a YAML mapping of names to values")?;
+    let scalar = |v: &yaml_serde::Value| match v {
+        yaml_serde::Value::String(s) => Some(s.clone()),
+        yaml_serde::Value::Number(n) => Some(n.to_string()),
+        yaml_serde::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    };
+    let mut placeholders = BTreeMap::new();
+    for (name, values) in mapping {
+        let name = scalar(name).ok_or("a placeholder's name is not text")?;
+        let values: Option<Vec<String>> = match values.as_sequence() {
+            Some(list) => list.iter().map(scalar).collect(),
+            None => scalar(values).map(|v| vec![v]),
+        };
+        let values =
+            values.ok_or_else(|| format!("{name}: values are text, numbers or booleans"))?;
+        placeholders.insert(name, values);
+    }
+    Ok(placeholders)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_expand_to_every_combination() {
+        let placeholders = read_placeholders("A: [x, y]\nB: 1\n").unwrap();
+        assert_eq!(
+            expand_text("p%A%-%B%", &placeholders).unwrap(),
+            ["px-1", "py-1"]
+        );
+        assert_eq!(
+            expand_text("no placeholder", &placeholders).unwrap(),
+            ["no placeholder"]
+        );
+        let missing = expand_text("%C%", &placeholders).unwrap_err();
+        assert!(missing.contains("%C% has no values"), "{missing}");
+        assert!(read_placeholders("- a\n").is_err());
+    }
 
     #[test]
     fn offsets_are_pysigmas() {

@@ -2,7 +2,7 @@
 //! what each rule is (for the output and the summary), what each needs (for the prefilter and
 //! the index), and the correlation rules with their base rules.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, Engine};
@@ -13,7 +13,7 @@ use trailscan_records::AttributeKey;
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
 use crate::requirements::{rule_needs, Term};
-use crate::rewrite::rewrite;
+use crate::rewrite::{expand_placeholders, rewrite};
 
 /// Which of the loaded rules run (`--min-level`, `--status`, `--rule-id`); all by default.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +24,8 @@ pub struct RuleChoice {
     pub statuses: Vec<Status>,
     /// The rule ids run (any, when empty); a correlation chosen brings its base rules.
     pub rule_ids: Vec<String>,
+    /// The values of `expand`'s placeholders (`--placeholders`), by name.
+    pub placeholders: BTreeMap<String, Vec<String>>,
 }
 
 /// The custom attribute that carries a rule's position here through rsigma's results.
@@ -145,6 +147,10 @@ impl HuntRules {
         };
         for (mut rule, origin, printed) in kept {
             rewrite(&mut rule);
+            if let Err(why) = expand_placeholders(&mut rule, &choice.placeholders) {
+                report.refused.push(Refusal { origin, why });
+                continue;
+            }
             let position = hunt.rules.len() as u64;
             rule.custom_attributes
                 .insert(POSITION.into(), yaml_serde::Value::Number(position.into()));

@@ -31,6 +31,11 @@ pub struct HuntArgs {
     #[arg(long, value_name = "ID", help_heading = "Rules")]
     pub rule_id: Vec<String>,
 
+    /// Values for the placeholders of `expand` (`%NAME%`): a YAML file mapping each NAME to
+    /// a value or a list of values. A rule with a placeholder it lacks is refused.
+    #[arg(long, value_name = "FILE", help_heading = "Rules")]
+    pub placeholders: Option<PathBuf>,
+
     /// Stop before scanning if any rule file cannot be run (by default the others run and
     /// the exit code is 1).
     #[arg(long, help_heading = "Rules")]

@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Result;
-use trailscan_hunt::{Level, RuleChoice, Status};
+use anyhow::{anyhow, Result};
+use trailscan_hunt::{read_placeholders, Level, RuleChoice, Status};
 use trailscan_layout::key::ObjectKind;
 use trailscan_query::{parse_time_arg, LookupRequest};
 use trailscan_records::EventTime;
@@ -64,10 +64,19 @@ impl HuntSettings {
             ..LookupRequest::default()
         };
         window.validate()?;
+        let placeholders = match &args.placeholders {
+            None => Default::default(),
+            Some(file) => {
+                let named = |why: String| anyhow!("--placeholders {}: {why}", file.display());
+                let text = std::fs::read_to_string(file).map_err(|e| named(e.to_string()))?;
+                read_placeholders(&text).map_err(named)?
+            }
+        };
         let choice = RuleChoice {
             min_level: args.min_level.as_deref().map(level),
             statuses: args.status.iter().map(|s| status(s)).collect(),
             rule_ids: args.rule_id.clone(),
+            placeholders,
         };
         let output = match args.output.as_deref() {
             Some("json") => HuntOutput::Json,
