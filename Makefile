@@ -85,7 +85,7 @@ benchdeps: pydeps
 ## written to BENCHMARKS.md. Not a test: no timing assertions. About 40 minutes on 2 cores.
 bench: bench-micro benchdeps
 	$(CARGO) build --release -p trailscan -p trailscan-fixtures -p trailscan-benches --bins
-	TRAILSCAN_TARGET_DIR=$(TARGET_DIR) $(VENV)/bin/python benches/compare.py
+	SIGMA_RULES=$(SIGMA_RULES) TRAILSCAN_TARGET_DIR=$(TARGET_DIR) $(VENV)/bin/python benches/compare.py
 
 bench-micro:
 	$(CARGO) bench -p trailscan-benches --bench micro
