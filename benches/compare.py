@@ -801,7 +801,8 @@ def hunt_section(result):
             "|---|---:|---:|---:|",
         ]
         for r in peers.values():
-            lines.append(f"| {r['name']} | {r['seconds']:.1f} s | {rate(r)} | {r['seconds'] / full['seconds']:.1f}x |")
+            name = r["name"].replace("|", "\\|")
+            lines.append(f"| {name} | {r['seconds']:.1f} s | {rate(r)} | {r['seconds'] / full['seconds']:.1f}x |")
     lines += ["", HUNT_MARK]
     return lines
 
