@@ -512,7 +512,7 @@ fn a_duplicate_delivery_is_one_detection() {
         .unwrap()
         .contains("_20240301T1005Z_first"));
     assert!(
-        stderr.contains("1 duplicate deliveries counted once"),
+        stderr.contains("1 detection(s) of duplicate deliveries left out"),
         "{stderr}"
     );
 }
@@ -666,6 +666,8 @@ fn hostile_rule_files_are_refused_one_by_one() {
     fs::write(rules.join("two.yml"), format!("{good}---\ntitle: bad\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  s:\n    eventName: X\n  condition: s and and\n")).unwrap();
     // Sigma 1 aggregation.
     fs::write(rules.join("old.yml"), "title: old\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: X\n  condition: s | count() > 5\n").unwrap();
+    // rsigma's array blocks, which the event view does not give objects to.
+    fs::write(rules.join("blocks.yml"), "title: blocks\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    resources[any]:\n      type: AWS::S3::Object\n  condition: s\n").unwrap();
     let started = std::time::Instant::now();
     let (code, lines, stderr) = hunt(&[
         "--rules",
@@ -693,6 +695,11 @@ fn hostile_rule_files_are_refused_one_by_one() {
         "{stderr}"
     );
     assert!(stderr.contains("Sigma 1 aggregation syntax"), "{stderr}");
+    let at = format!(
+        "{}:1: rule refused: array blocks",
+        rules.join("blocks.yml").display()
+    );
+    assert!(stderr.contains(&at), "{stderr}");
     // The good rule ran once: the first document of two.yml has its id.
     let at = format!(
         "{}:1: rule refused: rule id good was loaded already, from {}:1",

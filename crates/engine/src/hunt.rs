@@ -70,6 +70,7 @@ pub fn hunt(
             end,
             insight: source.kind() == ObjectKind::Insight,
             include_data_events: true,
+            every_category: true,
             ..LookupRequest::default()
         };
         let (objects, index_use) = match &hashes {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rsigma_parser::{parse_sigma_yaml, CorrelationRule, SigmaCollection, SigmaRule};
+use rsigma_parser::{parse_sigma_yaml, CorrelationRule, Detection, SigmaCollection, SigmaRule};
 
 use crate::rewrite::temporal_needs_every_rule;
 
@@ -187,12 +187,19 @@ pub fn read_rule_text(file: &Path, text: &str, read: &mut RuleFiles) {
                 why: warning,
             });
         }
-        for rule in collection.rules {
+        for mut rule in collection.rules {
+            // rsigma reads `rsigma.*` attributes (suppression, actions) engine-wide: one rule
+            // of a pack must not change how every other one fires.
+            rule.custom_attributes
+                .retain(|k, _| !k.starts_with("rsigma."));
             let twice = rule.id.as_ref().and_then(|id| {
                 let (_, first) = read.rules.iter().find(|(r, _)| r.id.as_ref() == Some(id))?;
                 Some(format!("rule id {id} was loaded already, from {first}"))
             });
-            if let Some(why) = twice.or_else(|| sigma1_syntax(&rule)) {
+            let unsupported = twice
+                .or_else(|| sigma1_syntax(&rule))
+                .or_else(|| array_blocks(&rule));
+            if let Some(why) = unsupported {
                 refuse(read, line, why);
             } else if is_cloudtrail(&rule) {
                 read.rules.push((rule, at(line)));
@@ -201,6 +208,9 @@ pub fn read_rule_text(file: &Path, text: &str, read: &mut RuleFiles) {
             }
         }
         for mut correlation in collection.correlations {
+            correlation
+                .custom_attributes
+                .retain(|k, _| !k.starts_with("rsigma."));
             if !names_a_condition(document) {
                 temporal_needs_every_rule(&mut correlation);
             }
@@ -225,6 +235,29 @@ fn parse_document(document: &str) -> Result<SigmaCollection, String> {
         return Err("filter rules are not run by `trailscan hunt`; put the exclusion in the rule's condition".into());
     }
     Ok(collection)
+}
+
+/// Array blocks (`field[any]:`) and bracketed field paths, rsigma's extension: they need the
+/// members of an array as objects, which a record's event view gives as JSON text.
+fn array_blocks(rule: &SigmaRule) -> Option<String> {
+    fn has_blocks(d: &Detection) -> bool {
+        match d {
+            Detection::ArrayMatch { .. } | Detection::Conditional { .. } => true,
+            Detection::AnyOf(subs) | Detection::And(subs) => subs.iter().any(has_blocks),
+            Detection::AllOf(items) => items.iter().any(|i| {
+                i.field
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.contains(['[', '\\']))
+            }),
+            Detection::Keywords(_) => false,
+        }
+    }
+    rule.detection
+        .named
+        .values()
+        .any(has_blocks)
+        .then(|| "array blocks (`field[any]:`) and bracketed field paths are not supported: name the field with dots (`resources.ARN`), which matches when any element does".to_string())
 }
 
 /// Sigma 1 aggregation syntax, which Sigma 2.1 replaced with correlation rules.

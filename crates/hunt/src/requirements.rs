@@ -165,10 +165,13 @@ fn item_needs(item: &DetectionItem) -> Option<Vec<Term>> {
             }
             return None;
         };
+        // Exact (an index probe) only when the needle is the whole value: a part of it
+        // (`sche` of `Lösche`) is in the text, but its hash is no value's.
+        let whole = needle == plain;
         terms.push(Term {
             field: field.clone(),
             needle: needle.to_string(),
-            exact: exact && !wildcard,
+            exact: exact && !wildcard && whole,
         });
     }
     if item.field.has_modifier(Modifier::All) {
@@ -285,9 +288,16 @@ fn plain_is_text(value: &str) -> bool {
 }
 
 /// The longest run of `text` that JSON writes as it is, ASCII only (non-ASCII letters fold in
-/// ways an ASCII-case search does not follow).
+/// ways an ASCII-case search does not follow), and free of JSON's punctuation and spaces (an
+/// object is matched as its compact text, which the record's own text may space otherwise).
 fn longest_safe_run(text: &str) -> Option<&str> {
-    text.split(|c: char| c == '"' || c == '\\' || c == '/' || c.is_control() || !c.is_ascii())
+    let unsafe_char = |c: char| {
+        matches!(c, '"' | '\\' | '/' | '{' | '}' | '[' | ']' | ':' | ',')
+            || c.is_control()
+            || c.is_whitespace()
+            || !c.is_ascii()
+    };
+    text.split(unsafe_char)
         .max_by_key(|run| run.len())
         .filter(|run| !run.is_empty())
 }
@@ -404,12 +414,13 @@ mod tests {
         let got = needs("  s:\n    requestParameters.policy|contains|all:\n      - '\"s3:GetObject\"'\n      - 'Allow'\n  condition: s");
         assert_eq!(
             got,
-            Some(vec![t("requestParameters.policy", "s3:GetObject", false)])
+            Some(vec![t("requestParameters.policy", "GetObject", false)])
         );
         let got = needs("  s:\n    eventName: 'Delete*Trail'\n  condition: s");
         assert_eq!(got, Some(vec![t("eventName", "Delete", false)]));
+        // A part of the value is a needle, never an index probe.
         let got = needs("  s:\n    eventName: 'Lösche'\n  condition: s");
-        assert_eq!(got, Some(vec![t("eventName", "sche", true)]));
+        assert_eq!(got, Some(vec![t("eventName", "sche", false)]));
         assert_eq!(needs("  s:\n    eventName: 'ö'\n  condition: s"), None);
     }
 
@@ -418,7 +429,7 @@ mod tests {
         let got = needs("  s:\n    userIdentity.arn|re: '.+:assumed-role/aws:.+'\n  condition: s");
         assert_eq!(
             got,
-            Some(vec![t("userIdentity.arn", ":assumed-role", false)])
+            Some(vec![t("userIdentity.arn", "assumed-role", false)])
         );
         let got = needs("  s:\n    eventName|re: '^(Put|Delete)BucketPolicy$'\n  condition: s");
         assert_eq!(got, Some(vec![t("eventName", "BucketPolicy", false)]));

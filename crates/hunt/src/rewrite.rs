@@ -49,9 +49,21 @@ fn rewrite_detection(detection: &mut Detection, depth: usize) {
     match detection {
         Detection::AllOf(items) => {
             for item in items {
+                // Only `base64offset` with `contains` (and `cased`) on values without escapes:
+                // with `wide` or `utf16` the bytes encoded differ, and rsigma keeps those.
                 let modifiers = &item.field.modifiers;
                 let offset = modifiers.contains(&Modifier::Base64Offset);
-                if !offset || modifiers.contains(&Modifier::All) {
+                let plain = modifiers.iter().all(|m| {
+                    matches!(
+                        m,
+                        Modifier::Base64Offset | Modifier::Contains | Modifier::Cased
+                    )
+                });
+                let escaped = item.values.iter().any(|v| match v {
+                    SigmaValue::String(s) => s.original.contains('\\'),
+                    _ => false,
+                });
+                if !offset || !plain || escaped {
                     continue;
                 }
                 let mut values = Vec::new();
@@ -141,8 +153,14 @@ fn expand_detection(
                         values.push(value.clone());
                         continue;
                     };
+                    // A regex's value is raw text (no wildcards); any other is a Sigma string.
+                    let regex = item.field.modifiers.contains(&Modifier::Re);
                     for text in expand_text(&s.original, placeholders)? {
-                        values.push(SigmaValue::String(SigmaString::new(&text)));
+                        let value = match regex {
+                            true => SigmaString::from_raw(&text),
+                            false => SigmaString::new(&text),
+                        };
+                        values.push(SigmaValue::String(value));
                     }
                 }
                 item.values = values;

@@ -27,6 +27,9 @@ pub struct Prefilter {
     fold_text: bool,
 }
 
+/// The longest needle [`Prefilter::any_of_ignoring_case`] searches for (longer ones are cut).
+const MAX_NEEDLE: usize = 64;
+
 /// The most patterns aho-corasick's SIMD searcher (Teddy) takes.
 const TEDDY_PATTERNS: usize = 64;
 
@@ -39,10 +42,15 @@ thread_local! {
     static LOWERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// UTF-8 of the only characters whose lowercase ([`str::to_lowercase`]) holds an ASCII
-/// letter: the Kelvin sign (to `k`) and the capital I with a dot (to `i` and a combining
-/// dot). Text holding one may match a needle in a way no ASCII folding finds.
-const FOLDS_TO_ASCII: [&[u8]; 2] = ["\u{212a}".as_bytes(), "\u{130}".as_bytes()];
+/// UTF-8 of the only characters that compare equal to an ASCII letter once case is folded:
+/// by [`str::to_lowercase`], the Kelvin sign (to `k`) and the capital I with a dot (to `i`
+/// and a combining dot); by Unicode simple case folding (a `(?i)` regex), also the long s
+/// (`s`). Text holding one may match a needle in a way no ASCII folding finds.
+const FOLDS_TO_ASCII: [&[u8]; 3] = [
+    "\u{212a}".as_bytes(),
+    "\u{130}".as_bytes(),
+    "\u{17f}".as_bytes(),
+];
 
 impl Prefilter {
     /// Compiles the needles of every attribute that has one.
@@ -81,7 +89,11 @@ impl Prefilter {
         // aho-corasick's SIMD prefilters (Teddy), which ASCII case folding turns off; folding
         // a copy of the text costs less than searching without them (a file of 900 needle-free
         // records: 1.8 s with the folding automaton, for 0.5 s of inflating).
-        let lowered: Vec<Vec<u8>> = patterns.map(|p| p.to_ascii_lowercase()).collect();
+        // A needle's first bytes are needed as surely as the whole, and a long needle costs
+        // its length at every candidate position: each is cut to its first 64 bytes.
+        let lowered: Vec<Vec<u8>> = patterns
+            .map(|p| p[..p.len().min(MAX_NEEDLE)].to_ascii_lowercase())
+            .collect();
         prefilter.longest_needle = lowered.iter().map(Vec::len).max().unwrap_or(0);
         // Past Teddy's reach (64 patterns) there is no SIMD prefilter to keep: a DFA that
         // folds case itself, over the text as it is, saves the copy.
@@ -132,10 +144,12 @@ impl Prefilter {
             // A chunk at a time (overlapping by a needle's length), so that the copy stays
             // small whatever the text.
             let overlap = self.longest_needle.saturating_sub(1);
+            // Twice the longest needle at least, so that every chunk moves the start on.
+            let chunk = FOLD_CHUNK.max(2 * self.longest_needle);
             return LOWERED.with_borrow_mut(|lowered| {
                 let mut start = 0;
                 loop {
-                    let end = (start + FOLD_CHUNK).min(text.len());
+                    let end = (start + chunk).min(text.len());
                     lowered.clear();
                     lowered.extend_from_slice(&text[start..end]);
                     lowered.make_ascii_lowercase();
@@ -303,6 +317,7 @@ mod tests {
             r#"{"eventName":"\u0044eleteTrail"}"#,
             "{\"eventName\":\"\u{212a}EY\"}",
             "{\"eventName\":\"DELET\u{130}\"}",
+            "{\"eventName\":\"Delete\u{17f}\"}",
         ] {
             let lowered = text.to_lowercase();
             assert!(
@@ -324,6 +339,15 @@ mod tests {
             assert!(p.may_match(&text), "at {at}");
         }
         assert!(!p.may_match(&vec![b'x'; 3 * FOLD_CHUNK]));
+        // A needle longer than a chunk (a rule's own, hostile or not): cut, found, quickly.
+        let long = vec![b'a'; FOLD_CHUNK + 10];
+        let p = Prefilter::any_of_ignoring_case(&[&long[..]]);
+        let mut text = vec![b'x'; 3 * FOLD_CHUNK];
+        text[FOLD_CHUNK / 2..FOLD_CHUNK / 2 + long.len()].copy_from_slice(&long);
+        let started = std::time::Instant::now();
+        assert!(p.may_match(&text));
+        assert!(!p.may_match(&vec![b'x'; 3 * FOLD_CHUNK]));
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
         // Past 64 needles, the automaton folds case itself: the same answers.
         let many: Vec<String> = (0..100).map(|i| format!("Needle{i:03}")).collect();
         let many: Vec<&[u8]> = many.iter().map(|n| n.as_bytes()).collect();

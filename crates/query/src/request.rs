@@ -15,6 +15,8 @@ pub struct LookupRequest {
     pub insight: bool,
     /// Data and network-activity events too (the service returns management events only).
     pub include_data_events: bool,
+    /// Every record, whatever its category and whichever kind of file holds it (a hunt's).
+    pub every_category: bool,
 }
 
 /// A request the service would refuse.
@@ -56,6 +58,9 @@ impl LookupRequest {
 
     /// Whether a record of category `category` is wanted at all.
     pub fn wants_category(&self, category: Category) -> bool {
+        if self.every_category {
+            return true;
+        }
         match (self.insight, category) {
             (true, c) => c == Category::Insight,
             (false, Category::Management) => true,
@@ -91,12 +96,14 @@ impl LookupRequest {
             .collect();
         attrs.sort();
         format!(
-            "attrs={};start={:?};end={:?};insight={};data={}",
+            "attrs={};start={:?};end={:?};insight={};data={}{}",
             attrs.join("&"),
             self.start.map(|t| (t.secs, t.nanos)),
             self.end.map(|t| (t.secs, t.nanos)),
             self.insight,
-            self.include_data_events
+            self.include_data_events,
+            // Only when set, so that the tokens of lookups stay what they were.
+            if self.every_category { ";every" } else { "" }
         )
     }
 }

@@ -59,7 +59,7 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
     progress.finish();
     print_detections(settings.output, &rules, &run, &*logs.store)?;
     if let Some(file) = &settings.output_events {
-        write_events(file, &run.detections)?;
+        write_events(file, &rules, &run.detections)?;
     }
     let problems = logs.problems(&run.stats) + insights.problems(&Default::default());
     if !quiet {
@@ -159,10 +159,15 @@ fn summarize(
         eprintln!("{}", printable(&line));
     }
     let silent_rules = per_rule.iter().filter(|n| **n == 0).count();
+    let printed = run
+        .detections
+        .iter()
+        .filter(|d| rules.rules[d.rule].printed)
+        .count();
     let stats = &run.stats;
     eprintln!(
-        "trailscan: {} detection(s) by {} rule(s) ({} matched nothing), {} correlation(s); {} duplicate deliveries counted once",
-        run.detections.len(),
+        "trailscan: {printed} detection(s) printed ({} more of correlations' base rules) by {} rule(s) ({} matched nothing), {} correlation(s); {} detection(s) of duplicate deliveries left out",
+        run.detections.len() - printed,
         per_rule.iter().filter(|n| **n > 0).count(),
         silent_rules,
         run.correlations.len(),
@@ -243,9 +248,9 @@ impl Reporter for OnceEach<'_> {
     }
 }
 
-/// `--output-events`: each matched event's record once, in time order, as JSON lines, to a
-/// new file.
-pub fn write_events(file: &Path, detections: &[Detection]) -> Result<()> {
+/// `--output-events`: the record of each event a printed detection names, once, in time
+/// order, as JSON lines, to a new file.
+pub fn write_events(file: &Path, rules: &HuntRules, detections: &[Detection]) -> Result<()> {
     let context = || format!("--output-events {}", file.display());
     let created = OpenOptions::new()
         .write(true)
@@ -254,7 +259,7 @@ pub fn write_events(file: &Path, detections: &[Detection]) -> Result<()> {
         .with_context(context)?;
     let mut out = BufWriter::new(created);
     let mut written = std::collections::HashSet::new();
-    for d in detections {
+    for d in detections.iter().filter(|d| rules.rules[d.rule].printed) {
         let Some(json) = &d.event.json else { continue };
         if written.insert(std::sync::Arc::as_ptr(&d.event)) {
             out.write_all(json.as_bytes()).with_context(context)?;

@@ -180,6 +180,7 @@ pub fn lookup_request(args: &SelectionArgs) -> Result<LookupRequest> {
         end: time(&args.end_time)?,
         insight: args.event_category.is_some(),
         include_data_events: args.include_data_events,
+        every_category: false,
     };
     request.validate()?;
     Ok(request)
