@@ -17,15 +17,48 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rsigma_parser::{
-    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection, Modifier,
-    SigmaRule, SigmaString, SigmaValue,
+    ConditionOperator, CorrelationCondition, CorrelationRule, CorrelationType, Detection,
+    DetectionItem, Modifier, SigmaRule, SigmaString, SigmaValue,
 };
 
 /// Applies every rewrite to `rule`.
 pub fn rewrite(rule: &mut SigmaRule) {
-    for detection in rule.detection.named.values_mut() {
-        rewrite_detection(detection, 0);
+    // This rewrite cannot fail: there is no error to keep.
+    let _ = each_item(rule, &mut |item| {
+        base64_offset(item);
+        Ok(())
+    });
+}
+
+/// Calls `f` with every detection item of `rule`, however nested, until one fails.
+fn each_item(
+    rule: &mut SigmaRule,
+    f: &mut dyn FnMut(&mut DetectionItem) -> Result<(), String>,
+) -> Result<(), String> {
+    fn walk(
+        detection: &mut Detection,
+        depth: usize,
+        f: &mut dyn FnMut(&mut DetectionItem) -> Result<(), String>,
+    ) -> Result<(), String> {
+        if depth > 64 {
+            return Ok(());
+        }
+        match detection {
+            Detection::AllOf(items) => items.iter_mut().try_for_each(f),
+            Detection::AnyOf(subs) | Detection::And(subs) => {
+                subs.iter_mut().try_for_each(|sub| walk(sub, depth + 1, f))
+            }
+            Detection::ArrayMatch { body, .. } => walk(body, depth + 1, f),
+            Detection::Conditional { named, .. } => named
+                .values_mut()
+                .try_for_each(|sub| walk(sub, depth + 1, f)),
+            Detection::Keywords(_) => Ok(()),
+        }
     }
+    rule.detection
+        .named
+        .values_mut()
+        .try_for_each(|detection| walk(detection, 0, f))
 }
 
 /// The condition a temporal correlation written without one has: all of its rules.
@@ -42,63 +75,43 @@ pub fn temporal_needs_every_rule(correlation: &mut CorrelationRule) {
     }
 }
 
-fn rewrite_detection(detection: &mut Detection, depth: usize) {
-    if depth > 64 {
+/// `base64offset` (with `contains` and `cased` only, on values without escapes: with `wide`
+/// or `utf16` the bytes encoded differ, and rsigma keeps those) becomes a `contains` of
+/// pySigma's stable encodings.
+fn base64_offset(item: &mut DetectionItem) {
+    let modifiers = &item.field.modifiers;
+    let offset = modifiers.contains(&Modifier::Base64Offset);
+    let plain = modifiers.iter().all(|m| {
+        matches!(
+            m,
+            Modifier::Base64Offset | Modifier::Contains | Modifier::Cased
+        )
+    });
+    let escaped = item.values.iter().any(|v| match v {
+        SigmaValue::String(s) => s.original.contains('\\'),
+        _ => false,
+    });
+    if !offset || !plain || escaped {
         return;
     }
-    match detection {
-        Detection::AllOf(items) => {
-            for item in items {
-                // Only `base64offset` with `contains` (and `cased`) on values without escapes:
-                // with `wide` or `utf16` the bytes encoded differ, and rsigma keeps those.
-                let modifiers = &item.field.modifiers;
-                let offset = modifiers.contains(&Modifier::Base64Offset);
-                let plain = modifiers.iter().all(|m| {
-                    matches!(
-                        m,
-                        Modifier::Base64Offset | Modifier::Contains | Modifier::Cased
-                    )
-                });
-                let escaped = item.values.iter().any(|v| match v {
-                    SigmaValue::String(s) => s.original.contains('\\'),
-                    _ => false,
-                });
-                if !offset || !plain || escaped {
-                    continue;
-                }
-                let mut values = Vec::new();
-                for value in &item.values {
-                    let SigmaValue::String(s) = value else {
-                        values.push(value.clone());
-                        continue;
-                    };
-                    values.extend(
-                        offset_encodings(s.original.as_bytes())
-                            .into_iter()
-                            .map(|e| SigmaValue::String(SigmaString::from_raw(&e))),
-                    );
-                }
-                item.values = values;
-                item.field
-                    .modifiers
-                    .retain(|m| *m != Modifier::Base64Offset);
-                if !item.field.modifiers.contains(&Modifier::Contains) {
-                    item.field.modifiers.push(Modifier::Contains);
-                }
-            }
-        }
-        Detection::AnyOf(subs) | Detection::And(subs) => {
-            for sub in subs {
-                rewrite_detection(sub, depth + 1);
-            }
-        }
-        Detection::ArrayMatch { body, .. } => rewrite_detection(body, depth + 1),
-        Detection::Conditional { named, .. } => {
-            for sub in named.values_mut() {
-                rewrite_detection(sub, depth + 1);
-            }
-        }
-        Detection::Keywords(_) => {}
+    let mut values = Vec::new();
+    for value in &item.values {
+        let SigmaValue::String(s) = value else {
+            values.push(value.clone());
+            continue;
+        };
+        values.extend(
+            offset_encodings(s.original.as_bytes())
+                .into_iter()
+                .map(|e| SigmaValue::String(SigmaString::from_raw(&e))),
+        );
+    }
+    item.values = values;
+    item.field
+        .modifiers
+        .retain(|m| *m != Modifier::Base64Offset);
+    if !item.field.modifiers.contains(&Modifier::Contains) {
+        item.field.modifiers.push(Modifier::Contains);
     }
 }
 
@@ -127,56 +140,30 @@ pub fn expand_placeholders(
     rule: &mut SigmaRule,
     placeholders: &BTreeMap<String, Vec<String>>,
 ) -> Result<(), String> {
-    for detection in rule.detection.named.values_mut() {
-        expand_detection(detection, placeholders, 0)?;
-    }
-    Ok(())
-}
-
-fn expand_detection(
-    detection: &mut Detection,
-    placeholders: &BTreeMap<String, Vec<String>>,
-    depth: usize,
-) -> Result<(), String> {
-    if depth > 64 {
-        return Ok(());
-    }
-    match detection {
-        Detection::AllOf(items) => {
-            for item in items {
-                if !item.field.modifiers.contains(&Modifier::Expand) {
-                    continue;
-                }
-                let mut values = Vec::new();
-                for value in &item.values {
-                    let SigmaValue::String(s) = value else {
-                        values.push(value.clone());
-                        continue;
-                    };
-                    // A regex's value is raw text (no wildcards); any other is a Sigma string.
-                    let regex = item.field.modifiers.contains(&Modifier::Re);
-                    for text in expand_text(&s.original, placeholders)? {
-                        let value = match regex {
-                            true => SigmaString::from_raw(&text),
-                            false => SigmaString::new(&text),
-                        };
-                        values.push(SigmaValue::String(value));
-                    }
-                }
-                item.values = values;
-                item.field.modifiers.retain(|m| *m != Modifier::Expand);
-            }
-            Ok(())
+    each_item(rule, &mut |item| {
+        if !item.field.modifiers.contains(&Modifier::Expand) {
+            return Ok(());
         }
-        Detection::AnyOf(subs) | Detection::And(subs) => subs
-            .iter_mut()
-            .try_for_each(|sub| expand_detection(sub, placeholders, depth + 1)),
-        Detection::ArrayMatch { body, .. } => expand_detection(body, placeholders, depth + 1),
-        Detection::Conditional { named, .. } => named
-            .values_mut()
-            .try_for_each(|sub| expand_detection(sub, placeholders, depth + 1)),
-        Detection::Keywords(_) => Ok(()),
-    }
+        // A regex's value is raw text (no wildcards); any other is a Sigma string.
+        let regex = item.field.modifiers.contains(&Modifier::Re);
+        let mut values = Vec::new();
+        for value in &item.values {
+            let SigmaValue::String(s) = value else {
+                values.push(value.clone());
+                continue;
+            };
+            for text in expand_text(&s.original, placeholders)? {
+                let value = match regex {
+                    true => SigmaString::from_raw(&text),
+                    false => SigmaString::new(&text),
+                };
+                values.push(SigmaValue::String(value));
+            }
+        }
+        item.values = values;
+        item.field.modifiers.retain(|m| *m != Modifier::Expand);
+        Ok(())
+    })
 }
 
 /// Every text `value` stands for, its `%NAME%`s replaced (at most [`MAX_EXPANSIONS`]).
