@@ -59,6 +59,7 @@ INDEX_MARK = "<!-- index -->"
 TRACE_MARK = "<!-- trace -->"
 EXPORT_MARK = "<!-- export -->"
 HUNT_MARK = "<!-- hunt -->"
+MEMORY_MARK = "<!-- memory -->"
 # rsigma's CLI, the peer of `hunt` (`make benchdeps` installs it with cargo).
 RSIGMA = TARGET / "peers/bin/rsigma"
 VENV = ROOT / ".venv/bin"
@@ -807,6 +808,58 @@ def hunt_section(result):
     return lines
 
 
+def memory_commands(archive, work):
+    """Each command as a user runs it over the whole archive, by name: what the memory table
+    compares at one and ten times the archive."""
+    keys = archive.parent / f"{archive.name}-public-keys.json"
+    needle = ["--lookup-attributes", f"AttributeKey=EventId,AttributeValue={pick_values(archive)[0]}"]
+    index = work / "index"
+    return [
+        ("lookup-events, needle", [BIN, "lookup-events", "-q", "--source", archive, *needle], None),
+        ("lookup-events, needle, with the index", [BIN, "lookup-events", "-q", "--source", archive, *needle, "--index", index],
+         [BIN, "index", "-q", "--source", archive, "--index", index]),
+        ("index (build)", [BIN, "index", "-q", "--source", archive, "--index", work / "built"], None),
+        ("validate-logs (all chains)", [BIN, "validate-logs", "-q", "--source", archive, "--public-keys", keys], None),
+        ("acquire (disk to disk)", [BIN, "acquire", "-q", "--no-progress", archive, work / "copy"], None),
+        ("hunt (fixtures/sigma-rules)", [BIN, "hunt", "-q", "--output", "jsonl", "--source", archive, "--rules", ROOT / "fixtures/sigma-rules"], None),
+        ("export (Parquet)", [BIN, "export", "-q", "--source", archive, "--out", work / "export"], None),
+    ]
+
+
+def memory_benchmarks(archives):
+    """Peak RSS of every command over the whole archive, at each of `archives` ((path,
+    events)), one run each: what grows with the archive."""
+    table = {}
+    for archive, events in archives:
+        work = Path(tempfile.mkdtemp(prefix="trailscan-bench-memory-", dir=ROOT / "bench-data"))
+        try:
+            for name, cmd, before in memory_commands(archive, work):
+                if before:
+                    subprocess.run(before, check=True)
+                seconds, rss = run_once(cmd)
+                print(f"  {name}, {events:,} events: {seconds:.2f} s, peak RSS {rss:.0f} MiB", flush=True)
+                table.setdefault(name, {})[events] = {"seconds": seconds, "rss_mib": rss}
+        finally:
+            subprocess.run(["rm", "-rf", work], check=False)
+    return {"sizes": [events for _, events in archives], "table": table,
+            "objects": {events: len(log_files(archive)) for archive, events in archives}}
+
+
+def memory_section(result):
+    one, ten = result["sizes"]
+    lines = [MEMORY_MARK, "## Memory as the archive grows", "",
+             f"Each command over the whole archive, at {one:,} events ({result['objects'][one]:,} log files) and ten times that "
+             f"({ten:,} events, {result['objects'][ten]:,} log files), one run each (`--memory-only`). Target: peak RSS at ten times "
+             "<= 1.2x its value at one time.", "",
+             f"| command | peak RSS, {one:,} events | peak RSS, {ten:,} events | ten times / one time | time at ten times |",
+             "|---|---:|---:|---:|---:|"]
+    for name, at in result["table"].items():
+        a, b = at[one], at[ten]
+        lines.append(f"| {name} | {a['rss_mib']:.0f} MiB | {b['rss_mib']:.0f} MiB | {b['rss_mib'] / a['rss_mib']:.2f}x | {b['seconds']:.1f} s |")
+    lines += ["", MEMORY_MARK]
+    return lines
+
+
 def rss_at(archive, runs, needle_value, keys):
     return {
         "lookup": measure(f"trailscan needle lookup on {archive.name}", [BIN, "lookup-events", "-q", "--source", archive, "--lookup-attributes", f"AttributeKey=EventId,AttributeValue={needle_value}"], runs),
@@ -858,6 +911,8 @@ def main():
                         help="only the export section, rewritten in place in --out")
     parser.add_argument("--hunt-only", action="store_true",
                         help="only the hunt section, rewritten in place in --out")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory section (every command at one and ten times the archive), rewritten in place in --out")
     parser.add_argument("--sigma-rules", default=os.environ.get("SIGMA_RULES"),
                         help="SigmaHQ's rules/cloud/aws/cloudtrail folder (a snapshot of SigmaHQ/sigma), for hunt")
     parser.add_argument("--tenx-events", type=int, default=9_000_000,
@@ -886,6 +941,9 @@ def main():
     if args.export_only:
         replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
         return
+    if args.memory_only:
+        replace_section(args.out, MEMORY_MARK, run_memory_benchmarks(args, large))
+        return
     if args.hunt_only:
         replace_section(args.out, HUNT_MARK, hunt_section(hunt_benchmarks(large, args.runs, args.events, args.sigma_rules)))
         return
@@ -909,6 +967,19 @@ def main():
     replace_section(args.out, TRACE_MARK, trace_section(trace_benchmarks(large, args.runs, args.events)))
     replace_section(args.out, EXPORT_MARK, run_export_benchmarks(args, large, python))
     replace_section(args.out, HUNT_MARK, hunt_section(hunt_benchmarks(large, args.runs, args.events, args.sigma_rules)))
+    replace_section(args.out, MEMORY_MARK, run_memory_benchmarks(args, large))
+
+
+def run_memory_benchmarks(args, large):
+    print("memory ...", flush=True)
+    archives = [(large, args.events)]
+    if args.tenx_events:
+        big = ROOT / f"bench-data/archive-{args.tenx_events}"
+        generate(big, args.tenx_events)
+        archives.append((big, args.tenx_events))
+    else:
+        return None
+    return memory_section(memory_benchmarks(archives))
 
 
 def run_export_benchmarks(args, large, python):

@@ -37,7 +37,7 @@ mod store;
 
 pub use fetch::{alongside, map_fetched, map_fetched_until};
 pub use folder::LocalFolder;
-pub use listing::{list, list_unsealed, SealedFolders};
+pub use listing::{list, list_streaming, list_unsealed, Deliver, SealedFolders};
 pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};
 pub use open::{is_s3_url, open_archive, open_destination, open_existing};

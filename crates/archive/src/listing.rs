@@ -2,6 +2,8 @@
 //! where the store points, folders pruned by account, region and date without listing them,
 //! the levels below a folder listed in parallel. A window never lists the whole bucket.
 
+use std::sync::atomic::Ordering;
+
 use rayon::prelude::*;
 use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::sealed::{month_days, year_days, SealedDays};
@@ -33,17 +35,39 @@ pub fn list_unsealed(
     selection: &Selection,
     sealed: Option<SealedFolders<'_>>,
 ) -> Result<Listing, StoreError> {
-    // Across a network, a listing is round trips: as many folders listed at once as requests
-    // may be in flight. On disk, rayon's threads (one per core) list.
+    in_listing_threads(store, || walk(store, selection, sealed, None))
+}
+
+/// Where a streamed listing hands each folder's objects as it lists them (from whichever
+/// thread listed the folder, in no set order); `false` once nothing more is wanted (the
+/// walk then lists no further folder).
+pub type Deliver<'a> = &'a (dyn Fn(Vec<ObjectRef>) -> bool + Sync);
+
+/// [`list`] that keeps no object: each folder's objects go to `deliver` as soon as they are
+/// listed, so that the work on them starts at once and memory holds only what is in flight,
+/// however large the archive. The listing returned has no objects, and all the rest (what
+/// was skipped and why, problems, the folders seen, a shard's plan) as [`list`] has it.
+pub fn list_streaming(
+    store: &dyn ObjectStore,
+    selection: &Selection,
+    deliver: Deliver<'_>,
+) -> Result<Listing, StoreError> {
+    in_listing_threads(store, || walk(store, selection, None, Some(deliver)))
+}
+
+/// Runs `walk` where a listing's folders are listed: across a network, as many folders at
+/// once as requests may be in flight (a listing is round trips); on disk, rayon's threads
+/// (one per core).
+fn in_listing_threads<R: Send>(store: &dyn ObjectStore, walk: impl FnOnce() -> R + Send) -> R {
     match store.requests_in_flight() {
-        0 => walk(store, selection, sealed),
+        0 => walk(),
         requests => match rayon::ThreadPoolBuilder::new()
             .num_threads(requests)
             .build()
         {
-            Ok(pool) => pool.install(|| walk(store, selection, sealed)),
+            Ok(pool) => pool.install(walk),
             // No threads to be had: the listing takes longer, and is the same.
-            Err(_) => walk(store, selection, sealed),
+            Err(_) => walk(),
         },
     }
 }
@@ -52,6 +76,7 @@ fn walk(
     store: &dyn ObjectStore,
     selection: &Selection,
     sealed: Option<SealedFolders<'_>>,
+    deliver: Option<Deliver<'_>>,
 ) -> Result<Listing, StoreError> {
     let mut listing = Listing::default();
     let base = store.base();
@@ -74,6 +99,8 @@ fn walk(
         sel: selection,
         remote: store.is_remote(),
         sealed,
+        deliver,
+        wanted: std::sync::atomic::AtomicBool::new(true),
     };
     let first = walk.fetch(&start, level, Levels::Store, true);
     // Only the first level failing is an error: no such bucket or folder, no access.
@@ -194,6 +221,10 @@ struct Walk<'a> {
     remote: bool,
     /// Days not to list, by region folder.
     sealed: Option<SealedFolders<'a>>,
+    /// Where each folder's objects go instead of the listing, when it streams.
+    deliver: Option<Deliver<'a>>,
+    /// False once `deliver` wants nothing more: no further folder is listed.
+    wanted: std::sync::atomic::AtomicBool,
 }
 
 impl Walk<'_> {
@@ -272,10 +303,11 @@ impl Walk<'_> {
             listing.skipped.file(SkipReason::UnexpectedFileName);
         }
         listing.problems.extend(found.problems);
+        let mut objects = Vec::new();
         for info in found.objects {
             match parse_key(&info.key) {
                 KeyClass::CloudTrail(layout) => match self.sel.check(&layout) {
-                    Ok(()) => listing.objects.push(ObjectRef {
+                    Ok(()) => objects.push(ObjectRef {
                         key: info.key,
                         layout,
                         size: info.size,
@@ -286,6 +318,15 @@ impl Walk<'_> {
                 },
                 KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
             }
+        }
+        listing.objects_listed += objects.len() as u64;
+        match self.deliver {
+            Some(deliver) if !objects.is_empty() => {
+                if !deliver(objects) {
+                    self.wanted.store(false, Ordering::Relaxed);
+                }
+            }
+            _ => listing.objects.extend(objects),
         }
         let mut foreseen = ahead.foreseen;
         let mut below = Vec::new();
@@ -351,8 +392,11 @@ impl Walk<'_> {
         below
             .into_par_iter()
             .map(|(folder, next, fetched, sealed)| {
-                let fetched = fetched.unwrap_or_else(|| self.fetch(&folder, next, levels, false));
                 let mut child = Listing::default();
+                if !self.wanted.load(Ordering::Relaxed) {
+                    return child;
+                }
+                let fetched = fetched.unwrap_or_else(|| self.fetch(&folder, next, levels, false));
                 match fetched.level {
                     Ok(found) => {
                         self.merge(&mut child, found, fetched.ahead, (next, sealed), levels)
@@ -536,6 +580,63 @@ mod tests {
         // Where no folder fits in a request, every level is listed as before, and more.
         assert!(lists(&stores[3]) > lists(&stores[2]));
         assert!(lists(&stores[2]) > lists(&stores[1]));
+    }
+
+    #[test]
+    fn a_streamed_listing_hands_over_what_a_listing_keeps() {
+        let store = MemoryStore::paged(12);
+        for k in bucket_keys() {
+            store
+                .write(&k, b"x", None, crate::WriteMode::Replace)
+                .unwrap();
+        }
+        let shard = trailscan_layout::Shard { index: 1, count: 3 };
+        for sel in [
+            Selection::default(),
+            Selection {
+                shard: Some(shard),
+                ..Selection::default()
+            },
+        ] {
+            let kept = list(&store, &sel).unwrap();
+            let parts = std::sync::Mutex::new(Vec::new());
+            let streamed = list_streaming(&store, &sel, &|part| {
+                parts.lock().unwrap().push(part);
+                true
+            })
+            .unwrap();
+            let mut handed: Vec<ObjectRef> = parts.into_inner().unwrap().concat();
+            handed.sort_by(|a, b| a.key.cmp(&b.key));
+            let handed: Vec<&str> = handed.iter().map(|o| o.key.as_str()).collect();
+            assert!(streamed.objects.is_empty());
+            assert_eq!(handed, keys(&kept));
+            assert_eq!(streamed.objects_listed, kept.objects.len() as u64);
+            assert_eq!(kept.objects_listed, kept.objects.len() as u64);
+            assert_eq!(summary(&streamed).1, summary(&kept).1);
+            assert_eq!(streamed.awslogs_folders, kept.awslogs_folders);
+            assert_eq!(streamed.regions_seen, kept.regions_seen);
+            assert_eq!(
+                streamed.shard_plan.map(|p| p.own),
+                kept.shard_plan.map(|p| p.own)
+            );
+        }
+    }
+
+    #[test]
+    fn a_streamed_listing_stops_when_nothing_more_is_wanted() {
+        let store = MemoryStore::new();
+        for k in bucket_keys() {
+            store
+                .write(&k, b"x", None, crate::WriteMode::Replace)
+                .unwrap();
+        }
+        let all = list(&store, &Selection::default()).unwrap().objects.len() as u64;
+        let streamed = list_streaming(&store, &Selection::default(), &|_| false).unwrap();
+        assert!(
+            streamed.objects_listed < all,
+            "{} of {all}",
+            streamed.objects_listed
+        );
     }
 
     #[test]

@@ -51,8 +51,11 @@ impl ObjectRef {
 /// What a listing found: the objects to read, sorted by key, and what it passed over.
 #[derive(Debug, Default)]
 pub struct Listing {
-    /// Objects to read, sorted by key so that every run sees them in the same order.
+    /// Objects to read, sorted by key so that every run sees them in the same order; empty
+    /// when the listing streamed them ([`crate::list_streaming`]).
     pub objects: Vec<ObjectRef>,
+    /// Objects the listing found to read, whether it kept them or streamed them.
+    pub objects_listed: u64,
     /// Files and folders passed over, by reason.
     pub skipped: SkippedCounts,
     /// Folders or files that could not be listed; the listing went on without them.
@@ -86,6 +89,7 @@ impl Listing {
             self.parts.push(other.objects);
         }
         self.parts.extend(other.parts);
+        self.objects_listed += other.objects_listed;
         self.skipped.merge(&other.skipped);
         self.problems.extend(other.problems);
         self.awslogs_folders += other.awslogs_folders;

@@ -184,6 +184,12 @@ impl Reporter for Progress {
         self.start(Meter::Scan, objects, bytes);
     }
 
+    fn more_to_scan(&self, objects: u64, bytes: u64) {
+        let Some(bar) = &self.bar else { return };
+        self.counters.objects_total.fetch_add(objects, Relaxed);
+        bar.inc_length(bytes);
+    }
+
     fn object_done(&self, bytes: u64, events: u64, matched: u64) {
         Progress::object_done(self, bytes, events, matched);
     }

@@ -28,7 +28,7 @@ pub fn lookup_summary(
     };
     let mut lines = vec![format!(
         "trailscan: {} log files listed: {} read, {} failed, {} with problems; {} ruled out by the prefilter without parsing",
-        listing.objects.len(), stats.objects_read, stats.objects_failed, stats.objects_with_problems, stats.objects_ruled_out
+        listing.objects_listed, stats.objects_read, stats.objects_failed, stats.objects_with_problems, stats.objects_ruled_out
     )];
     if let Some(index) = index {
         lines.push(index.to_string());

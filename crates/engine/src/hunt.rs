@@ -11,7 +11,7 @@ use trailscan_query::{LookupRequest, ScanStats};
 use trailscan_records::EventTime;
 
 use crate::index_use::IndexUse;
-use crate::source::Source;
+use crate::source::{Scanned, Source};
 use crate::Error;
 
 /// What a hunt found and what it read.
@@ -49,7 +49,7 @@ pub enum HuntError {
 /// Insights source hunts Insights records) between `start` and `end`; with `keep_json`,
 /// each detection keeps its record's JSON (correlations keep it anyway).
 pub fn hunt(
-    sources: &[&Source<'_>],
+    sources: &mut [&mut Source<'_>],
     rules: &HuntRules,
     start: Option<EventTime>,
     end: Option<EventTime>,
@@ -73,26 +73,25 @@ pub fn hunt(
             every_category: true,
             ..LookupRequest::default()
         };
-        let (objects, index_use) = match &hashes {
-            Some(hashes) => source.objects_probing(&request, Probes::Any(hashes))?,
-            None => source.objects_to_read(&request)?,
-        };
+        let probes = hashes.as_deref().map(Probes::Any);
+        let read = source.read(
+            &request,
+            probes,
+            Some(&prefilter),
+            || HuntSink::new(rules, keep_json),
+            |a, b| Ok(a.merge(b)),
+        )?;
+        let Ok(Scanned {
+            sink,
+            stats,
+            index_use,
+        }) = read;
         if let Some(used) = index_use {
             run.index_use = Some(match run.index_use {
                 Some(before) => before.and(used),
                 None => used,
             });
         }
-        let (sink, stats) = source
-            .scan_prefiltered(
-                &objects,
-                &request,
-                false,
-                Some(&prefilter),
-                || HuntSink::new(rules, keep_json),
-                |a, b| Ok(a.merge(b)),
-            )
-            .unwrap_or_else(|never: std::convert::Infallible| match never {});
         run.stats.add(&stats);
         run.evaluated += sink.evaluated;
         run.detections.extend(sink.detections);

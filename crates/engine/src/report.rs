@@ -13,6 +13,10 @@ pub trait Reporter: Sync {
     /// The scan starts: `objects` objects of `bytes` bytes as listed.
     fn scanning(&self, _objects: u64, _bytes: u64) {}
 
+    /// More objects for the scan that started with [`Reporter::scanning`]: a listing that
+    /// streams finds them as the scan goes.
+    fn more_to_scan(&self, _objects: u64, _bytes: u64) {}
+
     /// One object done, from whichever worker read it: its listed size, the events it held
     /// and how many of them matched. Once per object, never per record.
     fn object_done(&self, _bytes: u64, _events: u64, _matched: u64) {}

@@ -2,11 +2,11 @@
 //! worker threads; then, per question, the objects to read and the scan over them.
 
 use std::borrow::Cow;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use trailscan_archive::{
-    alongside, default_threads, list_unsealed, open_archive, open_existing, Listing, ObjectRef,
-    ObjectStore, S3Options,
+    alongside, default_threads, list_streaming, list_unsealed, open_archive, open_existing,
+    Listing, ObjectRef, ObjectStore, S3Options,
 };
 use trailscan_index::{
     deleted_since_indexed, groups_of, plan_probes, plan_sealed, value_hash, Caps, Catalog,
@@ -14,7 +14,7 @@ use trailscan_index::{
 };
 use trailscan_layout::Selection;
 use trailscan_query::{
-    scan, LookupRequest, ObjectProblem, ObjectScanned, Prefilter, RecordSink, ScanOptions,
+    scan, LookupRequest, ObjectProblem, ObjectScanned, Objects, Prefilter, RecordSink, ScanOptions,
     ScanStats,
 };
 
@@ -26,6 +26,21 @@ use crate::Error;
 /// The largest record read by default (`--max-record-size`): CloudTrail's records are
 /// kilobytes; a larger one is reported and skipped unparsed.
 pub const DEFAULT_MAX_RECORD_BYTES: u64 = 4 << 20;
+
+/// Folders' objects a streamed listing may have ready ahead of the scan: enough that the
+/// workers never wait on a folder's listing, few enough that memory holds only them.
+const PARTS_AHEAD: usize = 16;
+
+/// What [`Source::read`] read: the sinks joined, the counts, and what the index did.
+#[derive(Debug)]
+pub struct Scanned<S> {
+    /// The workers' sinks, joined.
+    pub sink: S,
+    /// What the scan did.
+    pub stats: ScanStats,
+    /// What the index did, with one.
+    pub index_use: Option<IndexUse>,
+}
 
 /// Where to read and how: what `--source`, the selection flags, `--index` and the limits
 /// say, typed.
@@ -126,6 +141,9 @@ pub struct Source<'r> {
     seals: Option<SealMap>,
     /// `--account-id` and `--region` values that name no folder of the archive.
     misses: u64,
+    /// Opened to be listed as it is read ([`Source::open_streaming`]): each [`Source::read`]
+    /// lists it again, and [`Source::listing`] holds no object.
+    streams: bool,
 }
 
 impl<'r> Source<'r> {
@@ -177,16 +195,7 @@ impl<'r> Source<'r> {
         // Only the sealed days of the region folders the walk came to: an index of another
         // bucket or prefix, or of a folder gone since, answers for nothing here.
         let seals = seals.map(|seals| seals.only(&listing.sealed_folders));
-        if listing.awslogs_folders == 0 {
-            return Err(Error::NotAnArchive(store.name().to_string()));
-        }
-        for problem in &listing.problems {
-            reporter.problem(problem);
-        }
-        let misses = selection_misses(&options.selection, &listing);
-        for miss in &misses {
-            reporter.problem(miss);
-        }
+        let misses = check_listing(&listing, &*store, &options.selection, reporter)?;
         let open_rows = match open_rows.transpose()? {
             Some(mut catalog) => {
                 // Rows of groups nothing was listed in stay where the window's listing should
@@ -214,7 +223,38 @@ impl<'r> Source<'r> {
             sealed_segments,
             deleted_in_rounds: std::sync::OnceLock::new(),
             seals,
-            misses: misses.len() as u64,
+            misses,
+            streams: false,
+        })
+    }
+
+    /// [`Source::open`] for one pass over the objects ([`Source::read`]), which lists the
+    /// source as it reads it: the listing is never held whole, so memory does not grow with
+    /// the archive. Until that read, [`Source::listing`] is empty, and a source that is not
+    /// an archive is found by the read. Read it with [`Source::read`] only. With an index, the same as [`Source::open`] (what the
+    /// index answers for is compared with a listing of the days it has not sealed).
+    pub fn open_streaming(
+        options: &SourceOptions,
+        reporter: &'r dyn Reporter,
+    ) -> Result<Source<'r>, Error> {
+        if options.index.is_some() {
+            return Source::open(options, reporter);
+        }
+        let store = open_archive(&options.spec, &options.s3)?;
+        reporter.listing(store.name());
+        Ok(Source {
+            pool: worker_pool(options.threads)?,
+            listing: Listing::default(),
+            store,
+            reporter,
+            options: options.clone(),
+            index: None,
+            open_rows: Mutex::new(None),
+            sealed_segments: Vec::new(),
+            deleted_in_rounds: std::sync::OnceLock::new(),
+            seals: None,
+            misses: 0,
+            streams: true,
         })
     }
 
@@ -273,6 +313,10 @@ impl<'r> Source<'r> {
         request: &LookupRequest,
         probes: Probes<'_>,
     ) -> Result<(Cow<'_, [ObjectRef]>, Option<IndexUse>), Error> {
+        assert!(
+            !self.streams,
+            "a source opened streaming is read with Source::read"
+        );
         let listed = &self.listing.objects;
         let catalog = self
             .open_rows
@@ -327,6 +371,10 @@ impl<'r> Source<'r> {
         request: &LookupRequest,
         probes: Probes<'_>,
     ) -> Result<(Vec<ObjectRef>, Option<IndexUse>), Error> {
+        assert!(
+            !self.streams,
+            "a source opened streaming is read with Source::read"
+        );
         let window = Selection {
             start: request.start.map(|t| t.secs),
             end: request.end.map(|t| t.secs.saturating_add(1)),
@@ -398,13 +446,74 @@ impl<'r> Source<'r> {
         Ok(planned.and(in_open).and(sealed))
     }
 
+    /// Reads what `request` needs into a sink per worker thread (as [`Source::scan`]): every
+    /// listed object or, with an index, those it cannot rule out for `probes` (`None`: the
+    /// request's attributes, all of them). A source opened with [`Source::open_streaming`] is
+    /// listed while it is read, a folder at a time, and its [`Source::listing`] is complete
+    /// once this returns. The outer error is the source's; the inner, the sink's.
+    pub fn read<S, N, M>(
+        &mut self,
+        request: &LookupRequest,
+        probes: Option<Probes<'_>>,
+        prefilter: Option<&Prefilter>,
+        new_sink: N,
+        merge: M,
+    ) -> Result<Result<Scanned<S>, S::Error>, Error>
+    where
+        S: RecordSink + Send,
+        N: Fn() -> S + Sync + Send,
+        M: Fn(S, S) -> Result<S, S::Error>,
+    {
+        if !self.streams {
+            let (objects, index_use) = match probes {
+                Some(probes) => self.objects_probing(request, probes)?,
+                None => self.objects_to_read(request)?,
+            };
+            let scanned =
+                self.scan_prefiltered(&*objects, request, false, prefilter, new_sink, merge);
+            return Ok(scanned.map(|(sink, stats)| Scanned {
+                sink,
+                stats,
+                index_use,
+            }));
+        }
+        self.reporter.scanning(0, 0);
+        let (parts, objects) = mpsc::sync_channel::<Vec<ObjectRef>>(PARTS_AHEAD);
+        let (store, reporter) = (&*self.store, self.reporter);
+        let selection = &self.options.selection;
+        let (listed, scanned) = std::thread::scope(|scope| {
+            let walk = scope.spawn(move || {
+                let deliver = |part: Vec<ObjectRef>| {
+                    reporter.more_to_scan(part.len() as u64, part.iter().map(|o| o.size).sum());
+                    // The scan is gone only when it stopped early.
+                    parts.send(part).is_ok()
+                };
+                list_streaming(store, selection, &deliver)
+            });
+            let streamed = Objects::Streamed(objects);
+            let scanned =
+                self.scan_prefiltered(streamed, request, false, prefilter, new_sink, merge);
+            let listed = walk
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (listed, scanned)
+        });
+        self.listing = listed?;
+        self.misses = check_listing(&self.listing, store, selection, reporter)?;
+        Ok(scanned.map(|(sink, stats)| Scanned {
+            sink,
+            stats,
+            index_use: None,
+        }))
+    }
+
     /// Scans `objects` (the listing's, or a batch of them) for `request` on the worker
     /// threads, into a sink per thread made by `new_sink` and joined by `merge`; each problem
     /// with an object is reported, and each object done. With `hash_objects`, each object's
     /// SHA-256 as stored reaches the sink.
-    pub fn scan<S, N, M>(
+    pub fn scan<'o, S, N, M>(
         &self,
-        objects: &[ObjectRef],
+        objects: impl Into<Objects<'o>>,
         request: &LookupRequest,
         hash_objects: bool,
         new_sink: N,
@@ -420,9 +529,9 @@ impl<'r> Source<'r> {
 
     /// [`Source::scan`] with a prefilter of the caller's (a trace's needles) instead of the
     /// request's attributes'.
-    pub fn scan_prefiltered<S, N, M>(
+    pub fn scan_prefiltered<'o, S, N, M>(
         &self,
-        objects: &[ObjectRef],
+        objects: impl Into<Objects<'o>>,
         request: &LookupRequest,
         hash_objects: bool,
         prefilter: Option<&Prefilter>,
@@ -457,6 +566,28 @@ impl<'r> Source<'r> {
         };
         scan(objects, request, &options, new_sink, merge)
     }
+}
+
+/// What a reader is told of a listing once it is done: the problems of folders that could not
+/// be listed, and the `--account-id` and `--region` values that name no folder (returned: how
+/// many). A source without any `AWSLogs/` folder is refused: it is not a CloudTrail archive.
+fn check_listing(
+    listing: &Listing,
+    store: &dyn ObjectStore,
+    selection: &Selection,
+    reporter: &dyn Reporter,
+) -> Result<u64, Error> {
+    if listing.awslogs_folders == 0 {
+        return Err(Error::NotAnArchive(store.name().to_string()));
+    }
+    for problem in &listing.problems {
+        reporter.problem(problem);
+    }
+    let misses = selection_misses(selection, listing);
+    for miss in &misses {
+        reporter.problem(miss);
+    }
+    Ok(misses.len() as u64)
 }
 
 /// The `--account-id` and `--region` values that name no folder the walk came to, each with

@@ -37,6 +37,6 @@ pub use position::Position;
 pub use prefilter::Prefilter;
 pub use problem::ObjectProblem;
 pub use request::{LookupRequest, RequestError};
-pub use scan::{scan, ObjectScanned, ScanOptions, ScanStats};
+pub use scan::{scan, ObjectScanned, Objects, ScanOptions, ScanStats};
 pub use sink::{FnSink, Match, RecordSink};
 pub use time_arg::{parse_time_arg, TimeArgError};

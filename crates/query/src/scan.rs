@@ -1,5 +1,6 @@
 //! The parallel scan: objects over all cores, one worker with its own buffers per thread.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
@@ -362,43 +363,104 @@ impl Worker {
     }
 }
 
+/// Objects fetched in one [`ObjectStore::read_each`] when they are streamed: the requests in
+/// flight drain at the end of each, so it is many round trips' worth; and it is all that is
+/// held of a streamed listing beside what the workers have.
+const STREAMED_FETCH_BATCH: usize = 1024;
+
 /// Runs `consume` over `objects` read by the store `options.requests_in_flight` at once
 /// ([`ObjectStore::read_each`]), in the order they arrive, through a queue as long as the
 /// workers are many: memory stays at about twice the requests in flight times an object's
 /// size. The reading stops once `stop` is set.
 fn fetched_ahead<'o, R>(
-    objects: &'o [ObjectRef],
+    objects: Objects<'o>,
     options: &ScanOptions<'_>,
     stop: &AtomicBool,
     consume: impl FnOnce(FetchedObjects<'o>) -> R,
 ) -> R {
-    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
     let (sender, receiver) = mpsc::sync_channel(options.pool.current_num_threads() * 2);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let requests = options.requests_in_flight;
-            options
-                .source
-                .read_each(&keys, requests, false, &mut |index, fetched| {
-                    let fetched = fetched.map(|f| (f.body, f.info));
-                    // The consumer is gone only when the scan ended early.
-                    !stop.load(Ordering::Relaxed) && sender.send((&objects[index], fetched)).is_ok()
-                });
+            // Reads `batch`, each object named by `object(index)`; false once the scan ended.
+            let read = |batch: &[ObjectRef], object: &dyn Fn(usize) -> Cow<'o, ObjectRef>| {
+                let keys: Vec<&str> = batch.iter().map(|o| o.key.as_str()).collect();
+                let mut going = true;
+                let requests = options.requests_in_flight;
+                options
+                    .source
+                    .read_each(&keys, requests, false, &mut |index, fetched| {
+                        let fetched = fetched.map(|f| (f.body, f.info));
+                        // The consumer is gone only when the scan ended early.
+                        going = !stop.load(Ordering::Relaxed)
+                            && sender.send((object(index), fetched)).is_ok();
+                        going
+                    });
+                going
+            };
+            match objects {
+                Objects::Listed(all) => {
+                    read(all, &|index| Cow::Borrowed(&all[index]));
+                }
+                Objects::Streamed(parts) => {
+                    let mut batch = Vec::new();
+                    for part in parts {
+                        batch.extend(part);
+                        if batch.len() >= STREAMED_FETCH_BATCH {
+                            if !read(&batch, &|index| Cow::Owned(batch[index].clone())) {
+                                return;
+                            }
+                            batch.clear();
+                        }
+                    }
+                    read(&batch, &|index| Cow::Owned(batch[index].clone()));
+                }
+            }
         });
         consume(receiver.into_iter())
     })
 }
 
 /// Objects with their bodies (or why not), as the store delivers them.
-type FetchedObjects<'o> =
-    mpsc::IntoIter<(&'o ObjectRef, Result<(Vec<u8>, ObjectInfo), StoreError>)>;
+type FetchedObjects<'o> = mpsc::IntoIter<(
+    Cow<'o, ObjectRef>,
+    Result<(Vec<u8>, ObjectInfo), StoreError>,
+)>;
+
+/// The objects a scan reads.
+pub enum Objects<'o> {
+    /// Listed before the scan.
+    Listed(&'o [ObjectRef]),
+    /// Handed over a folder's objects at a time as a listing finds them
+    /// ([`trailscan_archive::list_streaming`]): the scan starts at once, and holds only what is
+    /// in flight, however many objects the listing finds. Ends when the sender is dropped.
+    Streamed(mpsc::Receiver<Vec<ObjectRef>>),
+}
+
+impl<'o> From<&'o [ObjectRef]> for Objects<'o> {
+    fn from(objects: &'o [ObjectRef]) -> Objects<'o> {
+        Objects::Listed(objects)
+    }
+}
+
+impl<'o> From<&'o Vec<ObjectRef>> for Objects<'o> {
+    fn from(objects: &'o Vec<ObjectRef>) -> Objects<'o> {
+        Objects::Listed(objects)
+    }
+}
+
+/// What [`trailscan_archive::Listing`]'s planners hand out: the listing's own, or a selection.
+impl<'o> From<&'o Cow<'_, [ObjectRef]>> for Objects<'o> {
+    fn from(objects: &'o Cow<'_, [ObjectRef]>) -> Objects<'o> {
+        Objects::Listed(objects)
+    }
+}
 
 /// Scans `objects` in parallel. Each pool thread gets its own worker and sink (from
 /// `new_sink`), taken once per object, never per record; at the end the sinks are combined
 /// with `merge`, so the result does not depend on which thread scanned what as long as
 /// `merge` is order-independent (as [`crate::NewestFirst::merge`] is).
-pub fn scan<S, N, M>(
-    objects: &[ObjectRef],
+pub fn scan<'o, S, N, M>(
+    objects: impl Into<Objects<'o>>,
     request: &LookupRequest,
     options: &ScanOptions<'_>,
     new_sink: N,
@@ -452,22 +514,28 @@ where
         }
         Ok(())
     };
-    if options.requests_in_flight == 0 {
-        pool.install(|| {
+    match (objects.into(), options.requests_in_flight) {
+        (Objects::Listed(objects), 0) => pool.install(|| {
             objects
                 .par_iter()
                 // One job per object: log files differ a lot in size, so let rayon balance them.
                 .with_max_len(1)
                 .try_for_each(|object| scan_one(object, None))
-        })?;
-    } else {
-        fetched_ahead(objects, options, &stop, |fetched| {
+        })?,
+        (Objects::Streamed(parts), 0) => pool.install(|| {
+            parts
+                .into_iter()
+                .flatten()
+                .par_bridge()
+                .try_for_each(|object| scan_one(&object, None))
+        })?,
+        (objects, _) => fetched_ahead(objects, options, &stop, |fetched| {
             pool.install(|| {
                 fetched
                     .par_bridge()
-                    .try_for_each(|(object, body)| scan_one(object, Some(body)))
+                    .try_for_each(|(object, body)| scan_one(&object, Some(body)))
             })
-        })?;
+        })?,
     }
     let mut total = ScanStats::default();
     let mut combined = new_sink();
@@ -600,5 +668,88 @@ mod tests {
         assert_eq!(split.0.len(), 4, "{:?}", split.0);
         assert_eq!(split.2.len(), 4, "{:?}", split.2);
         assert_eq!(run(false), split);
+    }
+
+    #[test]
+    fn a_streamed_scan_reads_each_part_as_it_comes() {
+        let store = MemoryStore::new();
+        for day in 15..18 {
+            let text = format!(
+                r#"{{"Records":[{{"eventID":"e{day}","eventTime":"2024-01-{day}T01:00:00Z","eventName":"X"}}]}}"#
+            );
+            let key = format!("AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/{day}/111111111111_CloudTrail_us-east-1_202401{day}T0100Z_abc.json.gz");
+            store
+                .write(&key, &gzip(&text), None, WriteMode::Replace)
+                .unwrap();
+        }
+        let objects = trailscan_archive::list(&store, &Selection::default())
+            .unwrap()
+            .objects;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let request = LookupRequest::default();
+        for requests_in_flight in [0, 2] {
+            let scanned = std::sync::atomic::AtomicU64::new(0);
+            let progress = |_: &ObjectScanned| {
+                scanned.fetch_add(1, Ordering::SeqCst);
+            };
+            let options = ScanOptions {
+                source: &store,
+                pool: &pool,
+                requests_in_flight,
+                max_inflated_bytes: 1 << 20,
+                max_record_bytes: 1 << 20,
+                hash_objects: false,
+                prefilter: None,
+                report: &|_, p| panic!("{p}"),
+                progress: Some(&progress),
+            };
+            let (parts, streamed) = mpsc::sync_channel(1);
+            let waited = std::thread::scope(|scope| {
+                let listing = scope.spawn(|| {
+                    parts.send(objects[..1].to_vec()).unwrap();
+                    // Read from a disk, the first folder's object is scanned before the next
+                    // folder is listed (across a network, batches of folders are fetched).
+                    let started = std::time::Instant::now();
+                    while requests_in_flight == 0 && scanned.load(Ordering::SeqCst) == 0 {
+                        assert!(
+                            started.elapsed().as_secs() < 30,
+                            "the scan waited for the listing"
+                        );
+                        std::thread::yield_now();
+                    }
+                    parts.send(objects[1..].to_vec()).unwrap();
+                    drop(parts);
+                });
+                let new_sink = || Seen {
+                    reads_text: false,
+                    matches: Vec::new(),
+                };
+                let merge = |mut a: Seen, b: Seen| {
+                    a.matches.extend(b.matches);
+                    Ok(a)
+                };
+                let found = scan(
+                    Objects::Streamed(streamed),
+                    &request,
+                    &options,
+                    new_sink,
+                    merge,
+                );
+                listing.join().unwrap();
+                found.unwrap()
+            });
+            let (mut seen, stats) = waited;
+            seen.matches.sort();
+            let ids: Vec<_> = seen.matches.iter().map(|m| m.2.clone().unwrap()).collect();
+            assert_eq!(
+                ids,
+                ["e15", "e16", "e17"],
+                "{requests_in_flight} requests in flight"
+            );
+            assert_eq!(stats.objects, 3);
+        }
     }
 }

@@ -122,7 +122,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         );
         eprintln!(
             "  {} log files listed: {} read, {} failed, {} with problems; skipped: {}",
-            listing.objects.len(),
+            listing.objects_listed,
             stats.objects_read,
             stats.objects_failed,
             stats.objects_with_problems,

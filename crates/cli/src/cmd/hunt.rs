@@ -46,11 +46,11 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
     }
     let progress = Progress::on_stderr(settings.logs.no_progress, quiet);
     let once = OnceEach::new(&progress);
-    let logs = Source::open(&settings.logs.options, &once)?;
-    let insights = Source::open(&settings.insights.options, &once)?;
+    let mut logs = Source::open_streaming(&settings.logs.options, &once)?;
+    let mut insights = Source::open_streaming(&settings.insights.options, &once)?;
     let keep_json = settings.output_events.is_some();
     let run = trailscan_engine::hunt(
-        &[&logs, &insights],
+        &mut [&mut logs, &mut insights],
         &rules,
         settings.start,
         settings.end,
@@ -175,8 +175,8 @@ fn summarize(
     );
     eprintln!(
         "trailscan: {} log files and {} Insights files listed: {} read, {} ruled out by the prefilter, {} failed, {} with problems; {} events read, {} evaluated; {:.3} s",
-        logs.listing.objects.len(),
-        insights.listing.objects.len(),
+        logs.listing.objects_listed,
+        insights.listing.objects_listed,
         stats.objects_read,
         stats.objects_ruled_out,
         stats.objects_failed,
@@ -228,6 +228,9 @@ impl Reporter for OnceEach<'_> {
     }
     fn scanning(&self, objects: u64, bytes: u64) {
         Reporter::scanning(self.inner, objects, bytes);
+    }
+    fn more_to_scan(&self, objects: u64, bytes: u64) {
+        Reporter::more_to_scan(self.inner, objects, bytes);
     }
     fn object_done(&self, bytes: u64, events: u64, matched: u64) {
         Reporter::object_done(self.inner, bytes, events, matched);

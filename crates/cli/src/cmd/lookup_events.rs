@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde_json::value::RawValue;
 use trailscan_archive::open_destination;
-use trailscan_engine::Source;
+use trailscan_engine::{Scanned, Source};
 use trailscan_query::NewestFirst;
 use trailscan_shards::{Counts, EventLine, ShardDir, ShardError, ShardSummary, EVENTS_FILE};
 
@@ -31,24 +31,27 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
         _ => None,
     };
     let progress = Progress::on_stderr(source.no_progress, source.quiet);
-    let opened = Source::open(&source.options, &progress)?;
-    let listing = &opened.listing;
-    let (objects, index_use) = opened.objects_to_read(&settings.request)?;
+    let mut opened = Source::open_streaming(&source.options, &progress)?;
     // A shard keeps one event more than the page: a merge needs it to know whether a next
     // page exists.
     let limit = settings
         .limit()
         .map(|n| n + usize::from(shard_dir.is_some()));
     let after = settings.resume.as_ref().map(|r| r.position.clone());
-    let (collector, stats) = opened
-        .scan(
-            &objects,
+    let Scanned {
+        sink: collector,
+        stats,
+        index_use,
+    } = opened
+        .read(
             &settings.request,
-            false,
+            None,
+            None,
             || NewestFirst::new(limit, after.clone()),
             NewestFirst::merge,
-        )
+        )?
         .context(SPILL_FAILED)?;
+    let listing = &opened.listing;
     progress.finish();
     let problems = opened.problems(&stats);
     if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {

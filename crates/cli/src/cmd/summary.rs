@@ -37,7 +37,7 @@ pub fn run(settings: &SummarySettings) -> Result<ExitCode> {
         eprintln!(
             "trailscan: {} principal(s); {} log files listed: {} read, {} failed, {} with problems; {} events read ({} duplicate deliveries counted once); {:.3} s",
             run.summary.principals(),
-            opened.listing.objects.len(),
+            opened.listing.objects_listed,
             stats.objects_read,
             stats.objects_failed,
             stats.objects_with_problems,

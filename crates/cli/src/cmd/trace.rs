@@ -37,7 +37,7 @@ pub fn run(settings: &TraceSettings) -> Result<ExitCode> {
     if !source.quiet {
         eprintln!(
             "  {} log files listed: {} object reads in {} round(s), {} failed, {} with problems; {} events read; {:.3} s",
-            opened.listing.objects.len(),
+            opened.listing.objects_listed,
             stats.objects_read,
             run.gathered.rounds,
             stats.objects_failed,
