@@ -821,9 +821,32 @@ def memory_commands(archive, work):
         ("index (build)", [BIN, "index", "-q", "--source", archive, "--index", work / "built"], None),
         ("validate-logs (all chains)", [BIN, "validate-logs", "-q", "--source", archive, "--public-keys", keys], None),
         ("acquire (disk to disk)", [BIN, "acquire", "-q", "--no-progress", archive, work / "copy"], None),
-        ("hunt (fixtures/sigma-rules)", [BIN, "hunt", "-q", "--output", "jsonl", "--source", archive, "--rules", ROOT / "fixtures/sigma-rules"], None),
+        ("hunt, one rule (logging stopped)", [BIN, "hunt", "-q", "--output", "jsonl", "--source", archive, "--rules", selective_rule(work)], None),
+        ("hunt, fixtures/sigma-rules (a detection per 13 events here)", [BIN, "hunt", "-q", "--output", "jsonl", "--source", archive, "--rules", ROOT / "fixtures/sigma-rules"], None),
         ("export (Parquet)", [BIN, "export", "-q", "--source", archive, "--out", work / "export"], None),
     ]
+
+
+def selective_rule(work):
+    """A Sigma rule for the few events that stop or delete a trail, written into `work`."""
+    rule = work / "logging_stopped.yml"
+    rule.write_text("""title: CloudTrail Logging Stopped
+id: 5b8a3c1e-6f0d-4a8e-9c3b-0d2f7e1a9b42
+status: test
+author: trailscan benchmarks
+logsource:
+  product: aws
+  service: cloudtrail
+detection:
+  selection:
+    eventSource: cloudtrail.amazonaws.com
+    eventName:
+      - StopLogging
+      - DeleteTrail
+  condition: selection
+level: high
+""")
+    return rule
 
 
 def memory_benchmarks(archives):
@@ -855,8 +878,15 @@ def memory_section(result):
              "|---|---:|---:|---:|---:|"]
     for name, at in result["table"].items():
         a, b = at[one], at[ten]
-        lines.append(f"| {name} | {a['rss_mib']:.0f} MiB | {b['rss_mib']:.0f} MiB | {b['rss_mib'] / a['rss_mib']:.2f}x | {b['seconds']:.1f} s |")
-    lines += ["", MEMORY_MARK]
+        lines.append(f"| {name} | {a['rss_mib']:.0f} MiB | {b['rss_mib']:.0f} MiB | {b['rss_mib'] / a['rss_mib']:.2f}x | {b['seconds']:.2f} s |")
+    lines += ["",
+              "Lookups and hunts without an index list the archive as they read it (a folder's objects at a time, through a bounded queue), "
+              "so their memory does not follow the archive; through the index, only the days it has not sealed are listed. "
+              "The index build, validate-logs, acquire and export still hold their whole listing (and validate-logs each chain's digests, "
+              "acquire its manifest) while they work: the open part of the memory issue. A hunt holds its detections until it orders, "
+              "de-duplicates and correlates them, so its memory follows its answer: the fixtures' rules match one event in 13 of this "
+              "generated archive, and their correlations fire with up to 10,000 members each.",
+              "", MEMORY_MARK]
     return lines
 
 

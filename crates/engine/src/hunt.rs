@@ -47,7 +47,7 @@ pub enum HuntError {
 
 /// Runs `rules` over the records of `sources` (each opened for one kind of file; an
 /// Insights source hunts Insights records) between `start` and `end`; with `keep_json`,
-/// each detection keeps its record's JSON (correlations keep it anyway).
+/// each detection keeps its record's JSON (those of correlations' base rules keep it anyway).
 pub fn hunt(
     sources: &mut [&mut Source<'_>],
     rules: &HuntRules,
@@ -61,8 +61,6 @@ pub fn hunt(
         .as_ref()
         .ok()
         .map(|probes| probes.iter().map(|(k, v)| value_hash(*k, v)).collect());
-    let wanted_json = keep_json;
-    let keep_json = wanted_json || rules.correlates();
     let mut run = HuntRun::default();
     for source in sources {
         let request = LookupRequest {

@@ -120,7 +120,8 @@ pub struct HuntSink<'r> {
 }
 
 impl<'r> HuntSink<'r> {
-    /// A sink for `rules`; with `keep_json`, each detection keeps its record's JSON.
+    /// A sink for `rules`; with `keep_json`, each detection keeps its record's JSON (without,
+    /// only those of correlations' base rules do).
     pub fn new(rules: &'r HuntRules, keep_json: bool) -> HuntSink<'r> {
         HuntSink {
             rules,
@@ -153,7 +154,9 @@ impl RecordSink for HuntSink<'_> {
             Some(key) if **key == *m.object.key => key.clone(),
             _ => self.key.insert(Arc::from(m.object.key.as_str())).clone(),
         };
-        let json = self.keep_json.then(|| {
+        // Correlations read the records of their base rules' matches only.
+        let keep_json = self.keep_json || matched.iter().any(|&rule| self.rules.rules[rule].base);
+        let json = keep_json.then(|| {
             let mut text = Vec::new();
             write_value(m.record.value(), &mut text);
             String::from_utf8(text).unwrap_or_default().into_boxed_str()

@@ -47,6 +47,9 @@ pub struct RuleInfo {
     /// Its matches are printed; `false` for a base rule that a correlation uses with
     /// `generate: false` (Sigma's default), or that only a chosen correlation brought in.
     pub printed: bool,
+    /// A correlation's base rule: its matches keep their record for the correlation phase
+    /// (the matches of other rules cannot move a correlation).
+    pub base: bool,
 }
 
 /// The rules of a hunt.
@@ -136,7 +139,7 @@ impl HuntRules {
                 continue;
             }
             let printed = chosen && !keys.iter().any(|k| silent.contains(k.as_str()));
-            kept.push((rule, origin, printed));
+            kept.push((rule, origin, printed, base));
         }
         let mut hunt = HuntRules {
             engine: Engine::new(),
@@ -145,7 +148,7 @@ impl HuntRules {
             correlations: Vec::new(),
             correlation_set: SigmaCollection::new(),
         };
-        for (mut rule, origin, printed) in kept {
+        for (mut rule, origin, printed, base) in kept {
             rewrite(&mut rule);
             if let Err(why) = expand_placeholders(&mut rule, &choice.placeholders) {
                 report.refused.push(Refusal { origin, why });
@@ -168,6 +171,7 @@ impl HuntRules {
                 author: rule.author.clone(),
                 origin,
                 printed,
+                base,
             });
             hunt.needs.push(rule_needs(&rule));
             hunt.correlation_set.rules.push(rule);
@@ -184,6 +188,7 @@ impl HuntRules {
                 author: correlation.author.clone(),
                 origin,
                 printed: true,
+                base: false,
             });
             hunt.correlation_set.correlations.push(correlation);
         }
@@ -197,6 +202,7 @@ impl HuntRules {
                 });
             }
             hunt.correlation_set.correlations.clear();
+            hunt.rules.iter_mut().for_each(|rule| rule.base = false);
         }
         (hunt, report)
     }
