@@ -231,8 +231,9 @@ impl<'r> Source<'r> {
     /// [`Source::open`] for one pass over the objects ([`Source::read`]), which lists the
     /// source as it reads it: the listing is never held whole, so memory does not grow with
     /// the archive. Until that read, [`Source::listing`] is empty, and a source that is not
-    /// an archive is found by the read. Read it with [`Source::read`] only. With an index, the same as [`Source::open`] (what the
-    /// index answers for is compared with a listing of the days it has not sealed).
+    /// an archive is found by the read. Read it with [`Source::read`] only. With an index,
+    /// the same as [`Source::open`] (what the index answers for is compared with a listing of
+    /// the days it has not sealed).
     pub fn open_streaming(
         options: &SourceOptions,
         reporter: &'r dyn Reporter,
@@ -499,7 +500,10 @@ impl<'r> Source<'r> {
             (listed, scanned)
         });
         self.listing = listed?;
-        self.misses = check_listing(&self.listing, store, selection, reporter)?;
+        // A scan that failed stopped the walk: what it did not reach is not missing.
+        if scanned.is_ok() {
+            self.misses = check_listing(&self.listing, store, selection, reporter)?;
+        }
         Ok(scanned.map(|(sink, stats)| Scanned {
             sink,
             stats,

@@ -364,14 +364,17 @@ impl Worker {
 }
 
 /// Objects fetched in one [`ObjectStore::read_each`] when they are streamed: the requests in
-/// flight drain at the end of each, so it is many round trips' worth; and it is all that is
-/// held of a streamed listing beside what the workers have.
+/// flight drain at the end of each, so it is many round trips' worth; with the listing's own
+/// queue of folders, it is what is held of a streamed listing beside what the workers have
+/// (a batch may pass it by one folder's objects).
 const STREAMED_FETCH_BATCH: usize = 1024;
 
 /// Runs `consume` over `objects` read by the store `options.requests_in_flight` at once
 /// ([`ObjectStore::read_each`]), in the order they arrive, through a queue as long as the
 /// workers are many: memory stays at about twice the requests in flight times an object's
-/// size. The reading stops once `stop` is set.
+/// size. Streamed objects are read a batch at a time, each with as many requests in flight as
+/// the store then says (a store across a network sizes them from the round trips it has
+/// timed, which the listing's requests time). The reading stops once `stop` is set.
 fn fetched_ahead<'o, R>(
     objects: Objects<'o>,
     options: &ScanOptions<'_>,
@@ -382,10 +385,14 @@ fn fetched_ahead<'o, R>(
     std::thread::scope(|scope| {
         scope.spawn(move || {
             // Reads `batch`, each object named by `object(index)`; false once the scan ended.
-            let read = |batch: &[ObjectRef], object: &dyn Fn(usize) -> Cow<'o, ObjectRef>| {
+            let read = |batch: &[ObjectRef],
+                        requests: usize,
+                        object: &dyn Fn(usize) -> Cow<'o, ObjectRef>| {
                 let keys: Vec<&str> = batch.iter().map(|o| o.key.as_str()).collect();
-                let mut going = true;
-                let requests = options.requests_in_flight;
+                let mut going = !stop.load(Ordering::Relaxed);
+                if !going || batch.is_empty() {
+                    return going;
+                }
                 options
                     .source
                     .read_each(&keys, requests, false, &mut |index, fetched| {
@@ -399,20 +406,26 @@ fn fetched_ahead<'o, R>(
             };
             match objects {
                 Objects::Listed(all) => {
-                    read(all, &|index| Cow::Borrowed(&all[index]));
+                    let requests = options.requests_in_flight;
+                    read(all, requests, &|index| Cow::Borrowed(&all[index]));
                 }
                 Objects::Streamed(parts) => {
                     let mut batch = Vec::new();
                     for part in parts {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
                         batch.extend(part);
                         if batch.len() >= STREAMED_FETCH_BATCH {
-                            if !read(&batch, &|index| Cow::Owned(batch[index].clone())) {
+                            let requests = options.source.requests_in_flight().max(1);
+                            if !read(&batch, requests, &|i| Cow::Owned(batch[i].clone())) {
                                 return;
                             }
                             batch.clear();
                         }
                     }
-                    read(&batch, &|index| Cow::Owned(batch[index].clone()));
+                    let requests = options.source.requests_in_flight().max(1);
+                    read(&batch, requests, &|i| Cow::Owned(batch[i].clone()));
                 }
             }
         });
@@ -501,7 +514,10 @@ where
         let (worker, sink, stats) =
             guard.get_or_insert_with(|| (Worker::default(), new_sink(), ScanStats::default()));
         let before = (stats.records, stats.records_matched);
-        let go_on = worker.scan_object(object, fetched, &wanted, options, sink, stats)?;
+        let go_on = worker
+            .scan_object(object, fetched, &wanted, options, sink, stats)
+            // The other workers, and a listing that streams, stop too.
+            .inspect_err(|_| stop.store(true, Ordering::Relaxed))?;
         if let Some(progress) = options.progress {
             progress(&ObjectScanned {
                 listed_bytes: object.size,
@@ -526,6 +542,8 @@ where
             parts
                 .into_iter()
                 .flatten()
+                // Once the scan stops, the listing's queue is let go: the walk lists no more.
+                .take_while(|_| !stop.load(Ordering::Relaxed))
                 .par_bridge()
                 .try_for_each(|object| scan_one(&object, None))
         })?,
@@ -750,6 +768,72 @@ mod tests {
                 "{requests_in_flight} requests in flight"
             );
             assert_eq!(stats.objects, 3);
+        }
+    }
+
+    /// Fails on its first record.
+    struct Failing;
+
+    impl RecordSink for Failing {
+        type Error = String;
+        fn record(&mut self, _: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+            Err("the sink failed".into())
+        }
+    }
+
+    #[test]
+    fn a_failed_streamed_scan_lets_the_listing_go() {
+        let store = MemoryStore::new();
+        let text = r#"{"Records":[{"eventID":"e","eventTime":"2024-01-15T01:00:00Z"}]}"#;
+        let key = "AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/15/111111111111_CloudTrail_us-east-1_20240115T0100Z_abc.json.gz";
+        store
+            .write(key, &gzip(text), None, WriteMode::Replace)
+            .unwrap();
+        let object = trailscan_archive::list(&store, &Selection::default())
+            .unwrap()
+            .objects
+            .remove(0);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for requests_in_flight in [0, 2] {
+            let options = ScanOptions {
+                source: &store,
+                pool: &pool,
+                requests_in_flight,
+                max_inflated_bytes: 1 << 20,
+                max_record_bytes: 1 << 20,
+                hash_objects: false,
+                prefilter: None,
+                report: &|_, p| panic!("{p}"),
+                progress: None,
+            };
+            let (parts, streamed) = mpsc::sync_channel(1);
+            let sent = std::thread::scope(|scope| {
+                // A listing far longer than the scan wants: it must be let go, not wait.
+                let listing = scope.spawn(|| {
+                    let mut sent = 0;
+                    while sent < 100_000 && parts.send(vec![object.clone(); 8]).is_ok() {
+                        sent += 1;
+                    }
+                    sent
+                });
+                let request = LookupRequest::default();
+                let failed = scan(
+                    Objects::Streamed(streamed),
+                    &request,
+                    &options,
+                    || Failing,
+                    |a, _| Ok(a),
+                );
+                assert_eq!(failed.err().as_deref(), Some("the sink failed"));
+                listing.join().unwrap()
+            });
+            assert!(
+                sent < 100_000,
+                "{requests_in_flight} in flight: the listing was drained whole"
+            );
         }
     }
 }
