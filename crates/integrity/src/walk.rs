@@ -184,6 +184,11 @@ enum LoadError {
 
 type Loads = HashMap<(String, String), Result<Loaded, LoadError>>;
 
+/// Digests fetched and verified at once ahead of the walk: enough to keep every core (and,
+/// from S3, the requests in flight) busy, few enough that a long chain's digests are never
+/// held together (each is its whole parsed document until the walk takes it).
+const PREFETCH_WINDOW: usize = 512;
+
 /// Walks one trail's digests for a window.
 pub struct Walker<'a> {
     store: &'a Buckets,
@@ -335,13 +340,12 @@ impl<'a> Walker<'a> {
         let mut steps = Vec::new();
         let mut bucket = self.trail.bucket.clone();
         let mut digests = self.digests(&bucket, self.end, backfill)?;
-        // Every listed digest fetched and verified on all cores; the walk, which must be
-        // sequential (links decide what comes next), then mostly reads these.
-        let mut prefetched = if backfill {
-            Loads::new()
-        } else {
-            self.prefetch(&bucket, &digests, public_keys)
-        };
+        // The listed digests are fetched and verified on all cores, a window of them at a time
+        // ahead of the walk, which must be sequential (links decide what comes next) and then
+        // mostly reads these: memory holds a window's digests, not the chain's.
+        let (listed_bucket, listed) = (bucket.clone(), digests.clone());
+        let mut prefetched = Loads::new();
+        let mut window_end = None;
         let Some((mut key, first_date)) = last_digest(&mut digests, None) else {
             return Ok(steps);
         };
@@ -354,7 +358,17 @@ impl<'a> Walker<'a> {
                 break;
             }
             let fallback = link.as_ref().map(|(_, sig, _)| sig.clone());
-            let cached = prefetched.remove(&(bucket.clone(), key.clone()));
+            let mut cached = prefetched.remove(&(bucket.clone(), key.clone()));
+            if cached.is_none() && !backfill && bucket == listed_bucket {
+                // The listed digests up to this one, newest first as the walk goes.
+                let upto = listed.partition_point(|k| k.as_str() <= key.as_str());
+                if window_end != Some(upto) {
+                    window_end = Some(upto);
+                    let window = &listed[upto.saturating_sub(PREFETCH_WINDOW)..upto];
+                    prefetched = self.prefetch(&bucket, window, public_keys);
+                    cached = prefetched.remove(&(bucket.clone(), key.clone()));
+                }
+            }
             // A copy without metadata needs the signature the newer digest names: load again.
             let usable =
                 cached.filter(|r| fallback.is_none() || !matches!(r, Ok(l) if !l.verified));
