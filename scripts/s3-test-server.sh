@@ -5,7 +5,7 @@
 #                                         a PUT works, and writes DIR/s3.env (endpoint, keys)
 #   scripts/s3-test-server.sh stop DIR    stops it (bounded wait, then kill)
 #
-# Pitfalls handled (see shared/DESIGN.md): bind loopback only; an identity so that requests
+# Pitfalls handled: bind loopback only; an identity so that requests
 # must be signed (SigV4); no auto-created buckets; extras off; the first PUT can fail for a
 # moment after the server answers, so readiness is a PUT, not a listing.
 set -euo pipefail

@@ -69,6 +69,8 @@ struct Connection {
     round_trip_micros: AtomicU64,
     /// Requests made: LIST, GET, PUT, other.
     requests: [AtomicU64; 4],
+    /// `--endpoint-url`, named when it cannot be reached.
+    endpoint: Option<String>,
     /// One per request in flight, over every operation of the run (`--max-concurrent-requests`,
     /// else [`crate::MAX_AUTO_REQUESTS`]): each operation also keeps its own number in flight
     /// ([`ObjectStore::requests_in_flight`]), and validate-logs' chains, each such an
@@ -140,6 +142,7 @@ pub fn redact(message: &str) -> String {
 /// whole chain of causes as the SDK gives it. Credentials redacted either way.
 pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: &aws_sdk_s3::error::SdkError<E>,
+    endpoint: Option<&str>,
 ) -> String {
     if full_errors_wanted() {
         return redact(&DisplayErrorContext(e).to_string());
@@ -147,7 +150,7 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
     let text = match (e.code(), e.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => in_words(e),
+        _ => in_words(e, endpoint),
     };
     redact(&text)
 }
@@ -157,10 +160,15 @@ fn full_errors_wanted() -> bool {
     std::env::var_os("TRAILSCAN_DEBUG").is_some() || std::env::var_os("RUST_LOG").is_some()
 }
 
-/// A failure without an answer from the service, in one line: the cause and what to try.
-fn in_words<E: std::error::Error + 'static>(e: &aws_sdk_s3::error::SdkError<E>) -> String {
+/// A failure without an answer from the service, in one line: the cause and what to try, and
+/// the endpoint asked (`--endpoint-url`; `None`: AWS's own).
+fn in_words<E: std::error::Error + 'static>(
+    e: &aws_sdk_s3::error::SdkError<E>,
+    endpoint: Option<&str>,
+) -> String {
     use aws_sdk_s3::error::SdkError;
     const MORE: &str = "(--debug shows the whole error)";
+    let at = endpoint.map(|url| format!(" {url}")).unwrap_or_default();
     // The innermost cause is the one a person can act on ("Connection refused").
     let root = {
         let mut cause: &dyn std::error::Error = e;
@@ -176,9 +184,10 @@ fn in_words<E: std::error::Error + 'static>(e: &aws_sdk_s3::error::SdkError<E>) 
             if chain.contains("loading credentials") || chain.contains("no credentials") {
                 format!("no AWS credentials found by the default chain (environment, the profiles of ~/.aws, SSO, instance metadata): set AWS_PROFILE or give --profile, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --no-sign-request for a public bucket {MORE}")
             } else if connector.is_some_and(|c| c.is_timeout()) {
-                format!("no answer from the endpoint in time: check --endpoint-url and the network {MORE}")
+                format!("no answer from the endpoint{at} in time: check --endpoint-url and the network {MORE}")
             } else if connector.is_some_and(|c| c.is_io()) {
-                format!("cannot connect ({root}): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs {MORE}")
+                let to = endpoint.map(|url| format!(" to {url}")).unwrap_or_default();
+                format!("cannot connect{to} ({root}): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs {MORE}")
             } else {
                 format!("the request could not be sent ({root}) {MORE}")
             }
@@ -298,6 +307,7 @@ impl S3Bucket {
                 unreachable_streak: AtomicU32::new(0),
                 round_trip_micros: AtomicU64::new(u64::MAX),
                 requests: [0; 4].map(AtomicU64::new),
+                endpoint: options.endpoint_url.clone(),
                 slots: Arc::new(tokio::sync::Semaphore::new(
                     options
                         .max_concurrent_requests
@@ -428,7 +438,7 @@ impl S3Bucket {
                     .send()
             })
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| describe(&e, self.connection.endpoint.as_deref()))?;
         self.connection.answered_in(asked);
         Ok(page)
     }
@@ -527,7 +537,10 @@ impl S3Bucket {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
                 return Err(Attempt::NotFound)
             }
-            Err(e) => return Err(Attempt::Request(describe(&e))),
+            Err(e) => {
+                let endpoint = self.connection.endpoint.as_deref();
+                return Err(Attempt::Request(describe(&e, endpoint)));
+            }
         };
         let expected = out.content_length();
         if let (Some(max), Some(n)) = (max_bytes, expected) {
@@ -584,7 +597,11 @@ impl S3Bucket {
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
                 StoreError::new(Operation::Write, self.display_key(key), Problem::Exists),
             ),
-            Err(e) => Err(self.failed(Operation::Write, key, describe(&e))),
+            Err(e) => Err(self.failed(
+                Operation::Write,
+                key,
+                describe(&e, self.connection.endpoint.as_deref()),
+            )),
         }
     }
 }
@@ -805,7 +822,11 @@ impl ObjectStore for S3Bucket {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Err(
                 StoreError::new(Operation::Read, self.display_key(key), Problem::NotFound),
             ),
-            Err(e) => Err(self.failed(Operation::Read, key, describe(&e))),
+            Err(e) => Err(self.failed(
+                Operation::Read,
+                key,
+                describe(&e, self.connection.endpoint.as_deref()),
+            )),
         }
     }
 
@@ -842,7 +863,13 @@ impl ObjectStore for S3Bucket {
                 .await
         })
         .map(drop)
-        .map_err(|e| self.failed(Operation::Write, key, describe(&e)))
+        .map_err(|e| {
+            self.failed(
+                Operation::Write,
+                key,
+                describe(&e, self.connection.endpoint.as_deref()),
+            )
+        })
     }
 
     fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {

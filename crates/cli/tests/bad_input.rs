@@ -391,6 +391,18 @@ fn typos_are_named_not_answered_with_nothing() {
         2,
         "did you mean --username benjamin?",
     );
+    // An ARN whose account is not one (before: `{"Summaries": []}`, exit 0).
+    fails(
+        &[
+            "summary",
+            "--source",
+            s,
+            "--principal",
+            "arn:aws:iam::123:user/x",
+        ],
+        2,
+        "--principal arn:aws:iam::123:user/x: the ARN's account (123) is not 12 digits",
+    );
     // Well formed, but not in the archive: the answer is printed, the miss named, exit 1.
     for (flag, value, holds) in [
         (
@@ -398,7 +410,7 @@ fn typos_are_named_not_answered_with_nothing() {
             "999999999999",
             "it holds 123456789012, 210987654321, 345678901234",
         ),
-        ("--region", "eu-west1", "it holds eu-west-1, us-east-1"),
+        ("--region", "eu-north-1", "it holds eu-west-1, us-east-1"),
     ] {
         let out = trailscan(&lookup(&["-q", flag, value]));
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -409,7 +421,110 @@ fn typos_are_named_not_answered_with_nothing() {
             )) && stderr.contains(holds),
             "{stderr}"
         );
+        // The commands that copy, index and validate say it too (before: 0 objects, exit 0).
+        let work = tempfile::tempdir().unwrap();
+        let dir = |name: &str| work.path().join(name).to_str().unwrap().to_string();
+        let (copy, index) = (dir("copy"), dir("index"));
+        let keys = common::sample_public_keys();
+        let keys = keys.to_str().unwrap();
+        for command in [
+            vec!["acquire", "--no-progress", s, &copy],
+            vec!["index", "-q", "--source", s, "--index", &index],
+            vec!["validate-logs", "-q", "--source", s, "--public-keys", keys],
+        ] {
+            let mut args = command.clone();
+            // The account asked for, and one the archive holds: the chains found are
+            // validated, the miss named.
+            args.extend([
+                flag,
+                value,
+                flag,
+                ["123456789012", "eu-west-1"][usize::from(flag == "--region")],
+            ]);
+            let out = trailscan(&args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "{flag} {value}: the archive has no folder of this"
+                )) && stderr.contains(holds),
+                "{args:?}: {stderr}"
+            );
+        }
     }
+    // A region's shape is checked where an account id's is (before: `eu-west1` read nothing).
+    let rules = src.with_file_name("sigma-rules");
+    for command in [
+        vec!["lookup-events"],
+        vec!["hunt", "--rules", rules.to_str().unwrap()],
+        vec!["export", "--out", "unused"],
+        vec!["validate-logs"],
+    ] {
+        let mut args = command.clone();
+        args.extend(["--source", s, "--region", "eu-west1"]);
+        let out = trailscan(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("--region eu-west1: a region name is like us-east-1 or eu-west-1"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // validate-logs takes --account-id more than once without --trail-arn (before: the last).
+    let keys = common::sample_public_keys();
+    let both = trailscan(&[
+        "validate-logs",
+        "-q",
+        "--source",
+        s,
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--account-id",
+        "123456789012",
+        "--account-id",
+        "210987654321",
+    ]);
+    let one = trailscan(&[
+        "validate-logs",
+        "-q",
+        "--source",
+        s,
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--account-id",
+        "210987654321",
+    ]);
+    let chains = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stdout)
+            .matches("Validating log files for trail")
+            .count()
+    };
+    assert!(
+        chains(&both) > chains(&one) && chains(&one) > 0,
+        "{} {}",
+        chains(&both),
+        chains(&one)
+    );
+    // Flags every command takes, or refuses in words.
+    fails(
+        &["index", "--source", s, "--index", "x", "--no-index"],
+        2,
+        "--no-index: index builds the index named by --index",
+    );
+    // index --help lists no flag of the questions asked through an index.
+    let help = String::from_utf8_lossy(&trailscan(&["index", "--help"]).stdout).into_owned();
+    assert!(
+        help.contains("--index <")
+            && !help.contains("--no-index")
+            && !help.contains("--index-check"),
+        "{help}"
+    );
+    let merge = trailscan(&["merge", "--no-progress", "/nonexistent/run"]);
+    assert!(
+        !String::from_utf8_lossy(&merge.stderr).contains("unexpected argument"),
+        "{}",
+        String::from_utf8_lossy(&merge.stderr)
+    );
 }
 
 #[test]

@@ -212,7 +212,7 @@ fn clear_errors_without_secrets() {
     fails(
         &env,
         &refused,
-        "cannot list s3://trailscan-errors: cannot connect (Connection refused (os error 111)): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs (--debug shows the whole error)",
+        "cannot list s3://trailscan-errors: cannot connect to http://127.0.0.1:9 (Connection refused (os error 111)): check --endpoint-url (or AWS_ENDPOINT_URL), the network, or that the server runs (--debug shows the whole error)",
     );
     let out = trailscan(&env, &refused);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("DispatchFailure"));

@@ -132,7 +132,7 @@ async fn keys_of(
         .send();
     let mut keys = Vec::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| describe(&e))?;
+        let page = page.map_err(|e| describe(&e, None))?;
         for key in page.public_key_list() {
             let (Some(value), Some(fingerprint)) = (key.value(), key.fingerprint()) else {
                 continue;

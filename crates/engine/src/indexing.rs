@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use trailscan_archive::{
-    list, open_archive, open_destination, ObjectRef, ObjectStore, RequestCounts, StoreError,
+    list, open_archive, open_destination, Listing, ObjectRef, ObjectStore, RequestCounts,
+    StoreError,
 };
 
 use trailscan_index::{
@@ -18,7 +19,7 @@ use trailscan_layout::sealed::{day_name, region_folder_and_day};
 use trailscan_layout::{Selection, ShardPlan, Unit, NEWEST_RECORD_SLACK_SECS};
 
 use crate::report::Reporter;
-use crate::source::{report_deleted, worker_pool, SourceOptions};
+use crate::source::{report_deleted, selection_misses, worker_pool, SourceOptions};
 use crate::Error;
 
 /// How long after its end a delivery day is sealed by default (`index --seal-after`):
@@ -45,6 +46,8 @@ pub struct IndexedFiles {
     pub deleted: usize,
     /// Folders that could not be listed.
     pub listing_problems: usize,
+    /// `--account-id` and `--region` values that name no folder of the archive.
+    pub selection_misses: usize,
 }
 
 impl IndexedFiles {
@@ -66,14 +69,19 @@ impl IndexedFiles {
                 .collect(),
             deleted: compared.deleted.len(),
             listing_problems: compared.listing_problems,
+            selection_misses: compared.selection_misses,
         }
     }
 
     /// What makes the run's exit status 1: files that could not be read, folders that could
-    /// not be listed, and files changed or deleted since indexed (CloudTrail writes each file
-    /// once).
+    /// not be listed, files changed or deleted since indexed (CloudTrail writes each file
+    /// once), and accounts or regions asked for that the archive has no folder of.
     pub fn problems(&self) -> usize {
-        self.failed.len() + self.listing_problems + self.changed + self.deleted
+        self.failed.len()
+            + self.listing_problems
+            + self.changed
+            + self.deleted
+            + self.selection_misses
     }
 }
 
@@ -184,17 +192,18 @@ pub(crate) struct KindPlan {
 }
 
 /// Lists the log and Insights files of `selection`, sorted by key, what could not be listed
-/// (each reported), and with `selection.shard`, the shard's plan of each kind.
+/// (each reported), with `selection.shard`, the shard's plan of each kind, and how many
+/// `--account-id` and `--region` values name no folder (each reported).
 fn list_indexable(
     store: &dyn ObjectStore,
     selection: &Selection,
     reporter: &dyn Reporter,
-) -> Result<(Vec<ObjectRef>, usize, Vec<KindPlan>), Error> {
+) -> Result<(Vec<ObjectRef>, usize, Vec<KindPlan>, usize), Error> {
     reporter.listing(store.name());
     let (mut objects, mut problems, mut awslogs) = (Vec::new(), Vec::new(), 0);
-    let mut plans = Vec::new();
+    let (mut plans, mut seen) = (Vec::new(), Listing::default());
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
-        let listing = list(
+        let mut listing = list(
             store,
             &Selection {
                 kind,
@@ -203,17 +212,23 @@ fn list_indexable(
         )?;
         awslogs += listing.awslogs_folders;
         plans.extend(listing.shard_plan.map(|plan| KindPlan { kind, plan }));
-        objects.extend(listing.objects);
         problems.extend(listing.problems.iter().map(ToString::to_string));
+        seen.accounts_seen
+            .extend(std::mem::take(&mut listing.accounts_seen));
+        seen.regions_seen
+            .extend(std::mem::take(&mut listing.regions_seen));
+        objects.extend(listing.objects);
     }
     if awslogs == 0 {
         return Err(Error::NotAnArchive(store.name().to_string()));
     }
+    // An --account-id or --region of no folder would index nothing and say little.
+    let misses = selection_misses(selection, &seen);
     objects.sort_by(|a, b| a.key.cmp(&b.key));
-    for problem in &problems {
+    for problem in problems.iter().chain(&misses) {
         reporter.problem(problem);
     }
-    Ok((objects, problems.len(), plans))
+    Ok((objects, problems.len(), plans, misses.len()))
 }
 
 /// What an update (or a shard of one) found comparing its listing with the index.
@@ -222,6 +237,8 @@ pub(crate) struct Compared {
     pub(crate) listed: Vec<ObjectRef>,
     /// Folders that could not be listed.
     pub(crate) listing_problems: usize,
+    /// `--account-id` and `--region` values that name no folder.
+    pub(crate) selection_misses: usize,
     /// Each (region folder, day) listed, and its fingerprint.
     pub(crate) fingerprints: BTreeMap<(String, i64), (u64, String)>,
     /// The index's day seals before the update.
@@ -251,7 +268,8 @@ pub(crate) fn compare(
     in_flight: usize,
     reporter: &dyn Reporter,
 ) -> Result<Compared, Error> {
-    let (listed, listing_problems, plans) = list_indexable(store, selection, reporter)?;
+    let (listed, listing_problems, plans, selection_misses) =
+        list_indexable(store, selection, reporter)?;
     let previous_days = index.read_seals(current)?;
     let sealed = SealMap::new(&current.sealed).map_err(|problem| IndexError::Corrupt {
         file: index.name().to_string(),
@@ -349,6 +367,7 @@ pub(crate) fn compare(
     Ok(Compared {
         listed,
         listing_problems,
+        selection_misses,
         fingerprints,
         previous_days,
         to_index,
@@ -696,7 +715,7 @@ pub fn verify_index(
         index_store,
         current,
     } = open(options, location)?;
-    let (listed, _, _) = list_indexable(&*store, &options.selection, reporter)?;
+    let (listed, _, _, _) = list_indexable(&*store, &options.selection, reporter)?;
     let Some(snapshot) = current else {
         return Err(IndexError::NoIndex(location.to_string()).into());
     };

@@ -71,6 +71,6 @@ pub use indexing::{
 pub use report::{Reporter, Silent};
 pub use rounds::{in_window, window_of, RoundReader};
 pub use source::{
-    report_deleted, worker_pool, IndexCheck, Scanned, Source, SourceOptions,
+    report_deleted, selection_misses, worker_pool, IndexCheck, Scanned, Source, SourceOptions,
     DEFAULT_MAX_RECORD_BYTES,
 };

@@ -596,7 +596,7 @@ fn check_listing(
 
 /// The `--account-id` and `--region` values that name no folder the walk came to, each with
 /// the names it did come to: a typo must not look like an empty answer.
-fn selection_misses(selection: &Selection, listing: &Listing) -> Vec<String> {
+pub fn selection_misses(selection: &Selection, listing: &Listing) -> Vec<String> {
     let holds = |seen: &std::collections::BTreeSet<String>| {
         const SHOWN: usize = 20;
         let mut names: Vec<&str> = seen.iter().take(SHOWN).map(String::as_str).collect();

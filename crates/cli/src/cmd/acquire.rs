@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use trailscan_archive::{
     default_threads, list, map_fetched_until, open_archive, LocalFolder, ObjectStore, WriteMode,
 };
-use trailscan_engine::worker_pool;
+use trailscan_engine::{selection_misses, worker_pool};
 use trailscan_integrity::copy::{copy_fetched, in_the_copy, Outcome};
 use trailscan_integrity::manifest::{
     AcquisitionCounts, AcquisitionRun, Manifest, ManifestEntry, MANIFEST_FILE,
@@ -62,17 +62,15 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     manifest.source = source.name().to_string();
     let progress = Progress::on_stderr(settings.no_progress, false);
     progress.listing(source.name());
-    let listing = |kind| {
-        let selection = Selection {
-            kind,
-            accounts: settings.accounts.clone(),
-            regions: settings.regions.clone(),
-            start: settings.start,
-            end: settings.end,
-            ..Selection::default()
-        };
-        list(&*source, &selection)
+    let selection = |kind| Selection {
+        kind,
+        accounts: settings.accounts.clone(),
+        regions: settings.regions.clone(),
+        start: settings.start,
+        end: settings.end,
+        ..Selection::default()
     };
+    let listing = |kind| list(&*source, &selection(kind));
     // The three kinds' folders are listed at once: from S3, each listing is round trips.
     let listings = std::thread::scope(|scope| {
         let running = [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest]
@@ -86,11 +84,20 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             .collect::<Result<Vec<_>, _>>()
     })?;
     let mut objects = Vec::new();
+    // The accounts and regions each kind's walk came to: an --account-id or --region of none
+    // of them is named, with those the source holds.
+    let mut seen = trailscan_archive::Listing::default();
     for listing in listings {
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
+        seen.accounts_seen.extend(listing.accounts_seen);
+        seen.regions_seen.extend(listing.regions_seen);
         objects.extend(listing.objects);
+    }
+    let misses = selection_misses(&selection(ObjectKind::Log), &seen);
+    for miss in &misses {
+        progress.eprintln(format_args!("trailscan: {miss}"));
     }
     let listed_bytes = objects.iter().map(|o| o.size).sum();
     progress.start(Meter::Download, objects.len() as u64, listed_bytes);
@@ -216,5 +223,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             copy.display_key(MANIFEST_FILE)
         );
     }
-    Ok(exit_codes::completed(problems + refused))
+    Ok(exit_codes::completed(
+        problems + refused + misses.len() as u64,
+    ))
 }

@@ -36,7 +36,7 @@ use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
 use crate::settings::ValidateSettings;
-use trailscan_engine::worker_pool;
+use trailscan_engine::{selection_misses, worker_pool};
 
 /// The source and the run's workers.
 struct Validation<'s> {
@@ -126,10 +126,12 @@ impl Validation<'_> {
             .ok_or_else(|| aws_cli_error(format!("Invalid trail ARN provided: {arn}")))?;
         // --start-time is required with --trail-arn (clap enforces it).
         let window = (s.start.unwrap_or_default(), s.end);
-        let account = s.account_id.clone().unwrap_or(parsed.account);
+        // A repeated option takes its last value, as the AWS CLI's argparse does.
+        let account = s.account_ids.last().cloned().unwrap_or(parsed.account);
         let source_region = s
-            .region
-            .clone()
+            .regions
+            .last()
+            .cloned()
             .unwrap_or_else(|| parsed.home_region.clone());
         let place = locate(&*self.store, &account, s.s3_prefix.as_deref());
         let mut trail = Trail {
@@ -171,18 +173,39 @@ impl Validation<'_> {
         let s = self.settings;
         let selection = Selection {
             kind: ObjectKind::Digest,
-            accounts: s.account_id.iter().cloned().collect(),
-            regions: s.region.iter().cloned().collect(),
+            accounts: s.account_ids.clone(),
+            regions: s.regions.clone(),
             ..Selection::default()
         };
         let progress = Progress::on_stderr(s.no_progress, false);
         progress.listing(self.store.name());
-        let all: Vec<(Trail, i64)> = chains_in(&list(&*self.store, &selection)?)
-            .into_iter()
-            .collect();
+        let listing = list(&*self.store, &selection)?;
+        // An --account-id or --region the archive has no folder of is named, with those it has.
+        let misses = selection_misses(&selection, &listing);
+        let all: Vec<(Trail, i64)> = chains_in(&listing).into_iter().collect();
         if all.is_empty() {
-            bail!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", self.store.name());
+            match misses.is_empty() {
+                true => bail!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", self.store.name()),
+                false => bail!("no CloudTrail-Digest files under {}: {}", self.store.name(), misses.join("; ")),
+            }
         }
+        for miss in &misses {
+            progress.eprintln(format_args!("trailscan: {miss}"));
+        }
+        let code = self.chains(&all, &progress)?;
+        // The chains found are validated; the run still says it missed what was asked for.
+        // A shard's exit says only whether its work was recorded, as every shard's does.
+        Ok(
+            match misses.is_empty() || code != ExitCode::SUCCESS || s.shard.is_some() {
+                true => code,
+                false => ExitCode::from(1),
+            },
+        )
+    }
+
+    /// Validates `all`, the chains found, in parallel (or a shard's), and prints and files them.
+    fn chains(&self, all: &[(Trail, i64)], progress: &Progress) -> Result<ExitCode> {
+        let s = self.settings;
         let names: Vec<String> = all.iter().map(|(t, _)| chain_name(t)).collect();
         let (plan, own) = match &s.shard {
             Some(out) => {
@@ -241,11 +264,7 @@ impl Validation<'_> {
         let Some(state) = state else {
             return print_all(&chains, self.store.name(), report.as_ref());
         };
-        let scope = (
-            s.account_id.as_deref(),
-            s.region.as_deref(),
-            self.store.base(),
-        );
+        let scope = (&s.account_ids[..], &s.regions[..], self.store.base());
         let print = |recorded| {
             if let Some(report) = &mut report {
                 report.state = Some(recorded);

@@ -151,14 +151,14 @@ impl Continued {
     pub fn finish(
         self,
         (all, chains): (&[(Trail, i64)], &[ChainOutput]),
-        (account, region, base): (Option<&str>, Option<&str>, &str),
+        (accounts, regions, base): (&[String], &[String], &str),
         (end, now, quiet): (i64, i64, bool),
         print: impl FnOnce(Value) -> Result<ExitCode>,
     ) -> Result<ExitCode> {
         let base = base.trim_end_matches('/');
         let selected = |chain: &ChainState| {
-            account.is_none_or(|a| a == chain.account)
-                && region.is_none_or(|r| r == chain.region)
+            (accounts.is_empty() || accounts.contains(&chain.account))
+                && (regions.is_empty() || regions.contains(&chain.region))
                 && (base.is_empty() || chain.head.key.starts_with(&format!("{base}/")))
         };
         let (file, previous) = (&self.file, self.previous.as_ref());

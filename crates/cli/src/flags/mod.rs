@@ -163,7 +163,10 @@ pub struct ActivityArgs {
 #[command(
     mut_arg("shard", |a| a.help("Index only shard K of N (K from 0 to N-1): the day folders (delivery day x account x region) are sorted and dealt out round-robin, as every sharded command deals them. The shard writes its segments into the index and records its work under INDEX/runs/RUN-ID/shard-K-of-N/; the last shard to finish publishes the run (or `index --publish`). `auto`: from AWS_BATCH_JOB_ARRAY_INDEX/AWS_BATCH_JOB_ARRAY_SIZE (AWS Batch array job), else JOB_COMPLETION_INDEX with TRAILSCAN_SHARDS (Kubernetes Indexed Job)")),
     mut_arg("run_id", |a| a.help("The sharded build a shard belongs to (the same for every shard; default: AWS_BATCH_JOB_ID without the child's `:index`)")),
-    mut_arg("index", |a| a.help("Where the index is written (a folder, or s3://BUCKET/PREFIX): an existing index is updated there; a new one needs an empty folder or prefix"))
+    mut_arg("index", |a| a.help("Where the index is written (a folder, or s3://BUCKET/PREFIX): an existing index is updated there; a new one needs an empty folder or prefix")),
+    // Flags of the questions asked through an index, which building it does not ask.
+    mut_arg("no_index", |a| a.hide(true)),
+    mut_arg("index_check", |a| a.hide(true))
 )]
 pub struct IndexArgs {
     /// Index only files that may hold events at or after this time (same forms as
@@ -299,13 +302,16 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "PREFIX")]
     pub s3_prefix: Option<String>,
 
-    /// The account whose logs are validated (default: the trail ARN's account).
-    #[arg(long, value_name = "ID")]
-    pub account_id: Option<String>,
+    /// The account whose logs are validated (default: the trail ARN's account). Without
+    /// --trail-arn: only these accounts' chains (repeatable); with it, the last one given, as
+    /// the AWS CLI takes a repeated option.
+    #[arg(long = "account-id", value_name = "ID", action = clap::ArgAction::Append)]
+    pub account_ids: Vec<String>,
 
-    /// The region whose digests are validated (default: the trail's home region).
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
+    /// The region whose digests are validated (default: the trail's home region). Without
+    /// --trail-arn: only these regions' chains (repeatable); with it, the last one given.
+    #[arg(long = "region", value_name = "REGION", action = clap::ArgAction::Append)]
+    pub regions: Vec<String>,
 
     /// Print valid digests and log files too.
     #[arg(long)]
@@ -332,7 +338,7 @@ pub struct ValidateLogsArgs {
     /// Also write every digest and log file with its verdict, the gaps, and the time covered,
     /// to this JSON file (for an auditor's file), with the trailscan version and commit, the
     /// run's start and end, the source, where the public keys came from and the command line.
-    /// An existing file is refused (exit 255) unless --force.
+    /// An existing file is refused (exit 2) unless --force.
     #[arg(long, value_name = "FILE.json")]
     pub report: Option<PathBuf>,
 
@@ -731,6 +737,11 @@ pub struct MergeArgs {
     /// given -q).
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Taken as every command takes it: a merge reads the shards' results, not the archive,
+    /// and shows no progress anyway.
+    #[arg(long)]
+    pub no_progress: bool,
 
     #[command(flatten)]
     pub s3: S3Args,

@@ -38,6 +38,7 @@ impl AcquireSettings {
     pub fn new(args: &AcquireArgs) -> Result<AcquireSettings> {
         let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
         super::check_account_ids(&args.account_ids)?;
+        super::check_regions(&args.regions)?;
         // `acquire SOURCE DIR`, or `acquire --source SOURCE DIR` (its one positional is then DIR).
         let (source, dir) = match (&args.source_flag, &args.source, &args.dir) {
             (Some(source), Some(dir), None) => (source.clone(), PathBuf::from(dir)),

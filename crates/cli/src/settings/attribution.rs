@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use trailscan_attribution::MAX_TEMPORARY_KEY_LIFE_SECS;
+use trailscan_layout::key::is_account_id;
 use trailscan_output::{ColorChoice, OutputFormat, OutputSettings};
 use trailscan_query::{parse_time_arg, LookupRequest};
 use trailscan_records::EventTime;
@@ -62,11 +63,23 @@ pub(super) fn check_access_key(key: &str) -> Result<(), UsageError> {
 
 /// A principal is given by its ARN; a bare name gets `by_name(name)`, the flag that takes one.
 pub(super) fn check_principal(arn: &str, by_name: fn(&str) -> String) -> Result<(), UsageError> {
-    match arn.starts_with("arn:") {
-        true => Ok(()),
-        false => Err(UsageError(format!(
+    if !arn.starts_with("arn:") {
+        return Err(UsageError(format!(
             "--principal {arn}: give the principal's ARN (arn:aws:iam::ACCOUNT:user/NAME, a role's or a session's); {}",
             by_name(arn)
+        )));
+    }
+    // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE; an IAM principal's account is 12 digits.
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        [_, _, _, _, account, resource] if is_account_id(account) && !resource.is_empty() => {
+            Ok(())
+        }
+        [_, _, _, _, account, _] if !is_account_id(account) => Err(UsageError(format!(
+            "--principal {arn}: the ARN's account ({account}) is not 12 digits, as AWS account ids are"
+        ))),
+        _ => Err(UsageError(format!(
+            "--principal {arn}: not an ARN (arn:aws:iam::ACCOUNT:user/NAME, a role's or a session's)"
         ))),
     }
 }

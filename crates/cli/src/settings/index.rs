@@ -48,7 +48,13 @@ impl IndexSettings {
             ..LookupRequest::default()
         };
         request.validate()?;
-        let Some(index) = args.source.index.clone().filter(|_| !args.source.no_index) else {
+        if args.source.no_index {
+            return Err(UsageError(
+                "--no-index: index builds the index named by --index; the flag is for questions that could read one".into(),
+            )
+            .into());
+        }
+        let Some(index) = args.source.index.clone() else {
             return Err(UsageError(
                 "the following required arguments were not provided:\n  --index <DIR|s3://BUCKET/PREFIX>".into(),
             )

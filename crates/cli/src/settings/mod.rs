@@ -58,6 +58,7 @@ impl SourceSettings {
         };
         let shard = args.shard.as_deref().map(parse_shard).transpose()?;
         check_account_ids(&args.account_ids)?;
+        check_regions(&args.regions)?;
         // Delivery-time pruning works in whole seconds; widen to cover fractions.
         let selection = Selection {
             kind,
@@ -128,6 +129,31 @@ pub fn check_account_ids(ids: &[String]) -> Result<(), UsageError> {
     match ids.iter().find(|id| !is_account_id(id)) {
         Some(id) => Err(UsageError(format!(
             "--account-id {id}: an AWS account id is 12 digits (e.g. 123456789012)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Every `--region` is shaped as AWS names regions (`us-east-1`, `us-gov-west-1`,
+/// `eusc-de-east-1`): letters, then parts joined by `-`, a number last. A misspelt one
+/// (`eu-west1`) would otherwise read nothing.
+pub fn check_regions<'r>(regions: impl IntoIterator<Item = &'r String>) -> Result<(), UsageError> {
+    let is_region = |name: &str| {
+        let parts: Vec<&str> = name.split('-').collect();
+        let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+            return false;
+        };
+        parts.len() >= 3
+            && (2..=4).contains(&first.len())
+            && parts[..parts.len() - 1]
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+            && (1..=2).contains(&last.len())
+            && last.bytes().all(|b| b.is_ascii_digit())
+    };
+    match regions.into_iter().find(|r| !is_region(r)) {
+        Some(region) => Err(UsageError(format!(
+            "--region {region}: a region name is like us-east-1 or eu-west-1 (lowercase parts joined by '-', a number last)"
         ))),
         None => Ok(()),
     }

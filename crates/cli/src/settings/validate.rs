@@ -29,9 +29,9 @@ pub struct ValidateSettings {
     /// `--s3-prefix`.
     pub s3_prefix: Option<String>,
     /// `--account-id`.
-    pub account_id: Option<String>,
+    pub account_ids: Vec<String>,
     /// `--region`.
-    pub region: Option<String>,
+    pub regions: Vec<String>,
     /// `--verbose`.
     pub verbose: bool,
     /// `--public-keys`.
@@ -97,6 +97,11 @@ impl ValidateSettings {
             .as_deref()
             .map(|t| parse_cli_date(t, parity))
             .transpose()?;
+        // The AWS CLI's validation takes what it is given; trailscan's own checks the shapes.
+        if !parity {
+            super::check_account_ids(&args.account_ids)?;
+            super::check_regions(&args.regions)?;
+        }
         let now = epoch_secs(SystemTime::now());
         let end = match &args.end_time {
             Some(t) => parse_cli_date(t, parity)?,
@@ -162,12 +167,12 @@ impl ValidateSettings {
             now,
             s3_bucket: args.s3_bucket.clone(),
             s3_prefix: args.s3_prefix.clone(),
-            account_id: args.account_id.clone(),
-            region: args.region.clone(),
+            account_ids: args.account_ids.clone(),
+            regions: args.regions.clone(),
             verbose: args.verbose,
             public_keys: args.public_keys.clone(),
             source: args.source.clone(),
-            s3: args.s3.options(args.region.as_slice()),
+            s3: args.s3.options(&args.regions),
             report: args.report.clone(),
             report_html: args.report_html.clone(),
             force: args.force,

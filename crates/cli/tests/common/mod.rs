@@ -21,6 +21,11 @@ pub fn sample_archive() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sample-archive")
 }
 
+/// The public keys the sample archive's digests are signed with.
+pub fn sample_public_keys() -> PathBuf {
+    sample_archive().with_file_name("sample-archive-public-keys.json")
+}
+
 /// Every file under `dir` with its bytes, by relative path (hidden and staged files too).
 pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     trailscan_fixtures::files_under(dir)
