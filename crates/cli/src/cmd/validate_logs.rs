@@ -271,7 +271,7 @@ impl Validation<'_> {
             }
             print_all(&chains, self.store.name(), report.as_ref())
         };
-        let run = (&all[..], &chains[..]);
+        let run = (all, &chains[..]);
         state.finish(run, scope, (s.end, s.now, s.quiet), print)
     }
 
