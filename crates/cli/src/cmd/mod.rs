@@ -11,4 +11,5 @@ pub mod merge;
 pub mod summary;
 pub mod trace;
 pub mod validate_logs;
+pub mod validate_shard;
 pub mod validate_state;

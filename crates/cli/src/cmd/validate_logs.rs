@@ -12,10 +12,9 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::s3::S3Bucket;
-use trailscan_archive::{
-    default_threads, list, open_archive, open_destination, LocalFolder, ObjectStore,
-};
+use trailscan_archive::{default_threads, list, open_archive, LocalFolder, ObjectStore};
 use trailscan_cloudtrail_api::{region_keys, KeysError};
+use trailscan_engine::{selection_misses, worker_pool};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
 use trailscan_integrity::chain::{
@@ -29,14 +28,13 @@ use trailscan_integrity::report::Printer;
 use trailscan_integrity::walk::Trail;
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::{Selection, ShardPlan};
-use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
+use super::validate_shard::write_shard;
 use super::validate_state::Continued;
 use crate::exit_codes::aws_cli_error;
 use crate::print::{print_all, write_report};
 use crate::progress::{Meter, Progress};
 use crate::settings::ValidateSettings;
-use trailscan_engine::{selection_misses, worker_pool};
 
 /// The source and the run's workers.
 struct Validation<'s> {
@@ -258,7 +256,7 @@ impl Validation<'_> {
         progress.finish();
         let chains = chains.into_iter().collect::<Result<Vec<_>>>()?;
         if let Some(plan) = plan {
-            return self.write_shard(&plan, chains);
+            return write_shard(s, self.store.name(), &plan, chains);
         }
         let mut report = s.report_run(self.started);
         let Some(state) = state else {
@@ -273,38 +271,6 @@ impl Validation<'_> {
         };
         let run = (all, &chains[..]);
         state.finish(run, scope, (s.end, s.now, s.quiet), print)
-    }
-
-    /// A shard's chains and summary, for `trailscan merge`.
-    fn write_shard(&self, plan: &ShardPlan, chains: Vec<ChainOutput>) -> Result<ExitCode> {
-        let s = self.settings;
-        let Some(out) = &s.shard else {
-            unreachable!("a plan is made for a shard only");
-        };
-        let store = Arc::from(open_destination(&out.out, &s.s3)?);
-        let dir = ShardDir::prepare(store, &out.run_id, out.shard)?;
-        let failed = chains.iter().filter(|c| c.counts.exit_code() != 0).count();
-        let (source, arguments) = (self.store.name(), s.arguments.clone());
-        let summary = ShardSummary::new(
-            "validate-logs",
-            arguments,
-            source,
-            &out.run_id,
-            plan,
-            Counts::default(),
-        );
-        let summary = dir.write_results(CHAINS_FILE, chains.iter().map(Ok), summary)?;
-        if !s.quiet {
-            eprintln!(
-            "trailscan: shard {}: {} of {} digest chains validated ({failed} with INVALID files), written to {dir}",
-                out.shard,
-                chains.len(),
-                summary.units_total,
-            );
-        }
-        // The findings are the merge's to report: a batch engine takes a non-zero exit for a
-        // failed job and would run it again.
-        Ok(ExitCode::SUCCESS)
     }
 }
 
