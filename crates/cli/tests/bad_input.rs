@@ -452,6 +452,24 @@ fn typos_are_named_not_answered_with_nothing() {
             );
         }
     }
+    // Every account asked for missing: validate-logs says so as the others do, exit 1.
+    let keys = common::sample_public_keys();
+    let none = trailscan(&[
+        "validate-logs",
+        "--source",
+        s,
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--account-id",
+        "999999999999",
+    ]);
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("--account-id 999999999999: the archive has no folder of this account")
+            && stderr.contains("no digest chain to validate under"),
+        "{stderr}"
+    );
     // A region's shape is checked where an account id's is (before: `eu-west1` read nothing).
     let rules = src.with_file_name("sigma-rules");
     for command in [

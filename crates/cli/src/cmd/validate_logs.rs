@@ -181,14 +181,19 @@ impl Validation<'_> {
         // An --account-id or --region the archive has no folder of is named, with those it has.
         let misses = selection_misses(&selection, &listing);
         let all: Vec<(Trail, i64)> = chains_in(&listing).into_iter().collect();
-        if all.is_empty() {
-            match misses.is_empty() {
-                true => bail!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", self.store.name()),
-                false => bail!("no CloudTrail-Digest files under {}: {}", self.store.name(), misses.join("; ")),
-            }
+        if all.is_empty() && misses.is_empty() {
+            bail!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", self.store.name());
         }
         for miss in &misses {
             progress.eprintln(format_args!("trailscan: {miss}"));
+        }
+        if all.is_empty() {
+            // Every account or region asked for is missing: said above, as other commands say it.
+            eprintln!(
+                "trailscan: no digest chain to validate under {}",
+                self.store.name()
+            );
+            return Ok(ExitCode::from(1));
         }
         let code = self.chains(&all, &progress)?;
         // The chains found are validated; the run still says it missed what was asked for.

@@ -172,7 +172,11 @@ impl ValidateSettings {
             verbose: args.verbose,
             public_keys: args.public_keys.clone(),
             source: args.source.clone(),
-            s3: args.s3.options(&args.regions),
+            // With --trail-arn, the region validated is the last one given.
+            s3: args.s3.options(match parity {
+                true => &args.regions[args.regions.len().saturating_sub(1)..],
+                false => &args.regions,
+            }),
             report: args.report.clone(),
             report_html: args.report_html.clone(),
             force: args.force,
