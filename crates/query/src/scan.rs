@@ -688,6 +688,25 @@ mod tests {
         assert_eq!(run(false), split);
     }
 
+    /// Options for the streamed scans' tests: no prefilter, no progress, a problem panics.
+    fn streaming_options<'a>(
+        store: &'a MemoryStore,
+        pool: &'a rayon::ThreadPool,
+        requests_in_flight: usize,
+    ) -> ScanOptions<'a> {
+        ScanOptions {
+            source: store,
+            pool,
+            requests_in_flight,
+            max_inflated_bytes: 1 << 20,
+            max_record_bytes: 1 << 20,
+            hash_objects: false,
+            prefilter: None,
+            report: &|_, p| panic!("{p}"),
+            progress: None,
+        }
+    }
+
     #[test]
     fn a_streamed_scan_reads_each_part_as_it_comes() {
         let store = MemoryStore::new();
@@ -714,15 +733,8 @@ mod tests {
                 scanned.fetch_add(1, Ordering::SeqCst);
             };
             let options = ScanOptions {
-                source: &store,
-                pool: &pool,
-                requests_in_flight,
-                max_inflated_bytes: 1 << 20,
-                max_record_bytes: 1 << 20,
-                hash_objects: false,
-                prefilter: None,
-                report: &|_, p| panic!("{p}"),
                 progress: Some(&progress),
+                ..streaming_options(&store, &pool, requests_in_flight)
             };
             let (parts, streamed) = mpsc::sync_channel(1);
             let waited = std::thread::scope(|scope| {
@@ -798,17 +810,7 @@ mod tests {
             .build()
             .unwrap();
         for requests_in_flight in [0, 2] {
-            let options = ScanOptions {
-                source: &store,
-                pool: &pool,
-                requests_in_flight,
-                max_inflated_bytes: 1 << 20,
-                max_record_bytes: 1 << 20,
-                hash_objects: false,
-                prefilter: None,
-                report: &|_, p| panic!("{p}"),
-                progress: None,
-            };
+            let options = streaming_options(&store, &pool, requests_in_flight);
             let (parts, streamed) = mpsc::sync_channel(1);
             let sent = std::thread::scope(|scope| {
                 // A listing far longer than the scan wants: it must be let go, not wait.
