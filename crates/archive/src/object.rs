@@ -112,6 +112,15 @@ impl Listing {
         }
     }
 
+    /// Takes the account and region folders `other`'s walk came to, for
+    /// [`Listing::accounts_seen`] over several listings (one per kind of file).
+    pub fn take_seen_from(&mut self, other: &mut Listing) {
+        self.accounts_seen
+            .extend(std::mem::take(&mut other.accounts_seen));
+        self.regions_seen
+            .extend(std::mem::take(&mut other.regions_seen));
+    }
+
     /// Moves the objects of every part into `objects`, in order.
     pub(crate) fn gather(&mut self) {
         let parts = std::mem::take(&mut self.parts);

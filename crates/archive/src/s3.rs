@@ -438,9 +438,17 @@ impl S3Bucket {
                     .send()
             })
             .await
-            .map_err(|e| describe(&e, self.connection.endpoint.as_deref()))?;
+            .map_err(|e| self.describe(&e))?;
         self.connection.answered_in(asked);
         Ok(page)
+    }
+
+    /// [`describe`] for a request of this bucket's, naming the endpoint it could not reach.
+    fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
+        &self,
+        e: &aws_sdk_s3::error::SdkError<E>,
+    ) -> String {
+        describe(e, self.connection.endpoint.as_deref())
     }
 
     fn failed(&self, operation: Operation, key: &str, reason: String) -> StoreError {
@@ -537,10 +545,7 @@ impl S3Bucket {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
                 return Err(Attempt::NotFound)
             }
-            Err(e) => {
-                let endpoint = self.connection.endpoint.as_deref();
-                return Err(Attempt::Request(describe(&e, endpoint)));
-            }
+            Err(e) => return Err(Attempt::Request(self.describe(&e))),
         };
         let expected = out.content_length();
         if let (Some(max), Some(n)) = (max_bytes, expected) {
@@ -597,11 +602,7 @@ impl S3Bucket {
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => Err(
                 StoreError::new(Operation::Write, self.display_key(key), Problem::Exists),
             ),
-            Err(e) => Err(self.failed(
-                Operation::Write,
-                key,
-                describe(&e, self.connection.endpoint.as_deref()),
-            )),
+            Err(e) => Err(self.failed(Operation::Write, key, self.describe(&e))),
         }
     }
 }
@@ -822,11 +823,7 @@ impl ObjectStore for S3Bucket {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Err(
                 StoreError::new(Operation::Read, self.display_key(key), Problem::NotFound),
             ),
-            Err(e) => Err(self.failed(
-                Operation::Read,
-                key,
-                describe(&e, self.connection.endpoint.as_deref()),
-            )),
+            Err(e) => Err(self.failed(Operation::Read, key, self.describe(&e))),
         }
     }
 
@@ -863,13 +860,7 @@ impl ObjectStore for S3Bucket {
                 .await
         })
         .map(drop)
-        .map_err(|e| {
-            self.failed(
-                Operation::Write,
-                key,
-                describe(&e, self.connection.endpoint.as_deref()),
-            )
-        })
+        .map_err(|e| self.failed(Operation::Write, key, self.describe(&e)))
     }
 
     fn in_bucket(&self, bucket: &str) -> Option<Box<dyn ObjectStore>> {

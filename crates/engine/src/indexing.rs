@@ -211,12 +211,9 @@ fn list_indexable(
             },
         )?;
         awslogs += listing.awslogs_folders;
+        seen.take_seen_from(&mut listing);
         plans.extend(listing.shard_plan.map(|plan| KindPlan { kind, plan }));
         problems.extend(listing.problems.iter().map(ToString::to_string));
-        seen.accounts_seen
-            .extend(std::mem::take(&mut listing.accounts_seen));
-        seen.regions_seen
-            .extend(std::mem::take(&mut listing.regions_seen));
         objects.extend(listing.objects);
     }
     if awslogs == 0 {

@@ -87,12 +87,11 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     // The accounts and regions each kind's walk came to: an --account-id or --region of none
     // of them is named, with those the source holds.
     let mut seen = trailscan_archive::Listing::default();
-    for listing in listings {
+    for mut listing in listings {
         for problem in &listing.problems {
             progress.eprintln(format_args!("trailscan: {problem}"));
         }
-        seen.accounts_seen.extend(listing.accounts_seen);
-        seen.regions_seen.extend(listing.regions_seen);
+        seen.take_seen_from(&mut listing);
         objects.extend(listing.objects);
     }
     let misses = selection_misses(&selection(ObjectKind::Log), &seen);
