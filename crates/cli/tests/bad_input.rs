@@ -452,17 +452,21 @@ fn typos_are_named_not_answered_with_nothing() {
             );
         }
     }
-    // Every account asked for missing: validate-logs says so as the others do, exit 1.
+    // validate-logs of the sample, signed with its keys, with `extra` flags.
     let keys = common::sample_public_keys();
-    let none = trailscan(&[
-        "validate-logs",
-        "--source",
-        s,
-        "--public-keys",
-        keys.to_str().unwrap(),
-        "--account-id",
-        "999999999999",
-    ]);
+    let validate = |extra: &[&str]| {
+        let mut args = vec![
+            "validate-logs",
+            "--source",
+            s,
+            "--public-keys",
+            keys.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        trailscan(&args)
+    };
+    // Every account asked for missing: validate-logs says so as the others do, exit 1.
+    let none = validate(&["--account-id", "999999999999"]);
     let stderr = String::from_utf8_lossy(&none.stderr);
     assert_eq!(none.status.code(), Some(1), "{stderr}");
     assert!(
@@ -489,29 +493,14 @@ fn typos_are_named_not_answered_with_nothing() {
         );
     }
     // validate-logs takes --account-id more than once without --trail-arn (before: the last).
-    let keys = common::sample_public_keys();
-    let both = trailscan(&[
-        "validate-logs",
+    let both = validate(&[
         "-q",
-        "--source",
-        s,
-        "--public-keys",
-        keys.to_str().unwrap(),
         "--account-id",
         "123456789012",
         "--account-id",
         "210987654321",
     ]);
-    let one = trailscan(&[
-        "validate-logs",
-        "-q",
-        "--source",
-        s,
-        "--public-keys",
-        keys.to_str().unwrap(),
-        "--account-id",
-        "210987654321",
-    ]);
+    let one = validate(&["-q", "--account-id", "210987654321"]);
     let chains = |out: &std::process::Output| {
         String::from_utf8_lossy(&out.stdout)
             .matches("Validating log files for trail")
