@@ -8,7 +8,7 @@
 //! has cleared the bar, the same with or without it.
 
 use std::fmt::{self, Display};
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,6 +163,16 @@ impl Progress {
         }
     }
 
+    /// A writer to `inner` (stdout or stderr) for output printed while the bar is up: each
+    /// whole line goes out with the bar lifted, a partial line waits for its end.
+    pub fn above<W: Write>(&self, inner: W) -> AboveTheBar<'_, W> {
+        AboveTheBar {
+            progress: self,
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
     /// Clears the display, so that what follows (the summary) starts on a clean line. The last
     /// state is drawn first: a run shorter than one tick still shows its totals once.
     pub fn finish(&self) {
@@ -170,6 +180,34 @@ impl Progress {
             bar.force_draw();
             bar.finish_and_clear();
         }
+    }
+}
+
+/// See [`Progress::above`].
+pub struct AboveTheBar<'p, W: Write> {
+    progress: &'p Progress,
+    inner: W,
+    /// The end of the output that is not yet a whole line.
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Write for AboveTheBar<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(bar) = &self.progress.bar else {
+            return self.inner.write(buf);
+        };
+        self.pending.extend_from_slice(buf);
+        if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
+            let lines: Vec<u8> = self.pending.drain(..=end).collect();
+            bar.suspend(|| self.inner.write_all(&lines).and_then(|()| self.inner.flush()))?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        self.inner.write_all(&pending)?;
+        self.inner.flush()
     }
 }
 

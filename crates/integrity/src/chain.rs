@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde_json::json;
-use trailscan_archive::{alongside, StoreError};
+use trailscan_archive::StoreError;
 use trailscan_layout::time::format_utc;
 
 use crate::buckets::Buckets;
-use crate::coverage::{list_folders, unlisted_logs, Unlisted};
-use crate::digest_body::ValidDigest;
+use crate::coverage::{excuse, unlisted_logs, Unlisted};
 use crate::keys::PublicKeys;
 use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
-use crate::state::{continuation, newest_head, Continuation, DigestHead};
+use crate::state::{Continuation, DigestHead, HeadWatch};
 use crate::walk::{unaccounted_hours, unique_logs, Fatal, LogKey, Step, Trail, Walker};
 
 /// Why a chain could not be checked.
@@ -38,21 +37,68 @@ impl From<io::Error> for ChainError {
     }
 }
 
-/// What checking one trail's chain found, before anything is printed.
-#[derive(Debug)]
-pub struct Checked {
-    /// The walk's steps, each tagged with whether it is a backfill step.
-    pub steps: Vec<(bool, Step)>,
-    /// Every log file listed by a valid digest, read once.
-    pub reads: HashMap<LogKey, LogRead>,
-    /// Log files no digest lists.
-    pub unlisted: Vec<Unlisted>,
+/// Log files whose digests are hashed and printed together: enough to keep every core (and,
+/// from S3, every request in flight) busy, few enough that a chain's steps and verdicts are
+/// never held whole, however many years it covers.
+const BATCH_LOGS: usize = 4096;
+
+/// Some steps of the walk, in its order, and the reads of the log files their valid digests
+/// list (a log listed twice in a batch is read once).
+pub struct Batch<'a> {
+    /// The steps, each tagged with whether it is a backfill step.
+    pub steps: &'a [(bool, Step)],
+    /// The log files read, by location.
+    pub reads: &'a HashMap<LogKey, LogRead>,
+}
+
+/// Hands a batch to whoever prints it; `Send`, since the walk that hands it over runs on the
+/// pool's threads.
+pub type EachBatch<'a> = &'a mut (dyn FnMut(Batch<'_>) -> io::Result<()> + Send);
+
+/// The steps of the walk gathered until they list [`BATCH_LOGS`] log files, then read and
+/// handed over.
+struct Batches<'a, 'e> {
+    buckets: &'a Buckets,
+    checked: &'a (dyn Fn(u64) + Sync),
+    each: EachBatch<'e>,
+    steps: Vec<(bool, Step)>,
+    logs: usize,
+    /// The delivery hours of the digests found INVALID or missing so far.
+    excused: Vec<(i64, i64)>,
+}
+
+impl Batches<'_, '_> {
+    fn push(&mut self, backfill: bool, step: Step) -> Result<(), ChainError> {
+        if let Step::Valid(d) = &step {
+            self.logs += d.logs.len();
+        }
+        self.steps.push((backfill, step));
+        if self.logs >= BATCH_LOGS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ChainError> {
+        (self.checked)(self.steps.len() as u64);
+        let reads = hash_logs(self.buckets, &unique_logs(&self.steps), self.checked);
+        self.excused.extend(unaccounted_hours(&self.steps));
+        (self.each)(Batch {
+            steps: &self.steps,
+            reads: &reads,
+        })?;
+        self.steps.clear();
+        self.logs = 0;
+        Ok(())
+    }
 }
 
 /// Walks one trail's chain over `window` and hashes the log files its digests list, on
-/// `pool`'s threads (from S3, many more than cores: each waits on its GET); `checked` is told
-/// of every digest and log file done, for a progress display; `now` bounds the coverage check
-/// (files of the last two hours may still wait for their digest).
+/// `pool`'s threads (from S3, many more than cores: each waits on its GET), handing `each`
+/// the steps a batch at a time as the walk goes; returns the log files no digest lists.
+/// `checked` is told of every digest and log file done, for a progress display; `now` bounds
+/// the coverage check (files of the last two hours may still wait for their digest).
+#[allow(clippy::too_many_arguments)]
 pub fn check_chain(
     buckets: &Buckets,
     trail: &Trail,
@@ -61,38 +107,33 @@ pub fn check_chain(
     now: i64,
     pool: &rayon::ThreadPool,
     checked: &(dyn Fn(u64) + Sync),
-) -> Result<Checked, ChainError> {
-    // The coverage check's folders are listed beside the walk and the hashing, which it does
-    // not need: from S3, its listings would otherwise be round trips at the end.
-    let (walked, listed) = alongside(
-        || list_folders(buckets, trail, (start, end), now),
-        || {
-            // In the pool: the walk fetches and verifies the listed digests in parallel first.
-            pool.install(|| Walker::new(buckets, trail, keys, start, end).walk())
-                .map(|steps| {
-                    checked(steps.len() as u64);
-                    let reads = pool.install(|| hash_logs(buckets, &unique_logs(&steps), checked));
-                    (steps, reads)
-                })
-        },
-    );
-    let (steps, reads) = walked?;
-    let listed = listed?;
-    let excused = unaccounted_hours(&steps);
-    let walked: Vec<&ValidDigest> = steps
-        .iter()
-        .filter_map(|(_, step)| match step {
-            Step::Valid(d) => Some(d),
-            _ => None,
-        })
-        .collect();
-    let unlisted = pool
-        .install(|| unlisted_logs(buckets, trail, (start, end), now, &excused, &walked, listed));
-    Ok(Checked {
-        steps,
-        reads,
-        unlisted,
-    })
+    each: EachBatch<'_>,
+) -> Result<Vec<Unlisted>, ChainError> {
+    // The coverage check runs beside the walk (on another of the pool's threads, where one is
+    // free), which it does not need until the end (the hours of INVALID digests excuse their
+    // files): from S3, its listings would otherwise be round trips at the end. Each waits for
+    // the other as rayon's threads wait, working: chains validated at once never leave a
+    // thread of the pool blocked on a job queued behind it.
+    let (walked, unlisted) = pool.install(|| {
+        rayon::join(
+            || {
+                let mut batches = Batches {
+                    buckets,
+                    checked,
+                    each,
+                    steps: Vec::new(),
+                    logs: 0,
+                    excused: Vec::new(),
+                };
+                Walker::new(buckets, trail, keys, start, end)
+                    .walk_each(&mut |backfill, step| batches.push(backfill, step))?;
+                batches.flush()?;
+                Ok::<_, ChainError>(batches.excused)
+            },
+            || unlisted_logs(buckets, trail, (start, end), now),
+        )
+    });
+    Ok(excuse(unlisted?, &walked?))
 }
 
 /// What one chain's validation decided.
@@ -102,26 +143,44 @@ pub struct ChainResult {
     pub counts: Counts,
     /// Its `--report` record.
     pub record: serde_json::Value,
+    /// The newest valid digest of its standard chain, and how it continued a state's head.
+    pub heads: HeadWatch,
 }
 
-/// Prints what [`check_chain`] found as the AWS CLI does, after the header `printer` has
-/// printed (the AWS CLI prints it before the walk, so it stands even when the walk fails),
-/// and says what it decided. `title` names the chain in the report.
+/// Validates one chain as [`check_chain`] does and prints it as the AWS CLI prints one, a
+/// batch at a time as the walk goes, after the header `printer` has printed (the AWS CLI
+/// prints it before the walk, so it stands even when the walk fails), and says what it
+/// decided. `title` names the chain in the report; `since` is the head a `--state` recorded.
 pub fn report_chain(
     mut printer: Printer<'_>,
-    checked: &Checked,
+    run: &ChainRun<'_>,
     trail: &Trail,
     title: &str,
     (start, end): (i64, i64),
-) -> io::Result<ChainResult> {
-    for (backfill, step) in &checked.steps {
-        printer.step(*backfill, step, &mut |d, i| {
-            let log = d.logs[i].as_ref()?;
-            let read = checked.reads.get(&(log.bucket.clone(), log.key.clone()))?;
-            Some(verdict(read, &log.hash))
-        })?;
-    }
-    for unlisted in &checked.unlisted {
+    since: Option<&DigestHead>,
+) -> Result<ChainResult, ChainError> {
+    let mut heads = HeadWatch::new(since);
+    let unlisted = check_chain(
+        run.buckets,
+        trail,
+        run.keys,
+        (start, end),
+        run.now,
+        run.pool,
+        run.checked,
+        &mut |batch| {
+            for (backfill, step) in batch.steps {
+                heads.step(*backfill, step);
+                printer.step(*backfill, step, &mut |d, i| {
+                    let log = d.logs[i].as_ref()?;
+                    let read = batch.reads.get(&(log.bucket.clone(), log.key.clone()))?;
+                    Some(verdict(read, &log.hash))
+                })?;
+            }
+            Ok(())
+        },
+    )?;
+    for unlisted in &unlisted {
         printer.unlisted(&unlisted.line())?;
     }
     printer.summary()?;
@@ -137,6 +196,7 @@ pub fn report_chain(
     Ok(ChainResult {
         counts: printer.counts.clone(),
         record,
+        heads,
     })
 }
 
@@ -176,6 +236,9 @@ pub struct ChainRun<'a> {
     pub pool: &'a rayon::ThreadPool,
     /// Told of every digest and log file checked.
     pub checked: &'a (dyn Fn(u64) + Sync),
+    /// Whether the `--report` record lists every digest and log file (else only its counts
+    /// and the time covered: the entries are a run's size, not a chain's).
+    pub record: bool,
 }
 
 /// Validates chain number `index` of a run over `window` and keeps what it prints, headed by
@@ -191,18 +254,10 @@ pub fn validate_chain(
 ) -> Result<ChainOutput, ChainError> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut printer = Printer::new(&mut out, &mut err, run.verbose, window.0, window.1);
+    printer.record.keep_entries = run.record;
     printer.header(title)?;
-    let checked = check_chain(
-        run.buckets,
-        trail,
-        run.keys,
-        window,
-        run.now,
-        run.pool,
-        run.checked,
-    )?;
-    let mut result = report_chain(printer, &checked, trail, title, window)?;
-    let continued = since.map(|head| continuation(&checked.steps, head));
+    let mut result = report_chain(printer, run, trail, title, window, since)?;
+    let continued = result.heads.continuation();
     if let (Some(head), Some(continued)) = (since, &continued) {
         // The report says it too: an auditor's file must not read clean where the run failed.
         result.record["result"]["state"] = json!({
@@ -226,7 +281,7 @@ pub fn validate_chain(
         stderr: String::from_utf8_lossy(&err).into_owned(),
         counts: result.counts,
         record: result.record,
-        head: newest_head(&checked.steps),
+        head: result.heads.newest_head(),
         continued,
     })
 }

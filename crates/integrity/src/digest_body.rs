@@ -30,9 +30,6 @@ pub struct ValidDigest {
     pub sha256: String,
     /// `logFiles`, in order; entries without the three fields are `None`.
     pub logs: Vec<Option<LogRef>>,
-    /// Every object `logFiles` names, for the coverage check (which then need not read the
-    /// digest again).
-    pub listed: Vec<String>,
 }
 
 /// The `logFiles` of a digest's JSON, in order; an entry without its three fields is `None`

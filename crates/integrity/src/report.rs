@@ -86,9 +86,19 @@ pub struct Record {
     pub unlisted: Vec<Value>,
     /// Delivery time covered by valid digests, merged: `(start, end)`.
     pub covered: Vec<(i64, i64)>,
+    /// Whether `digests` and `logs` are kept (a run with a report to write); without, the
+    /// record keeps the findings and what was covered, and its memory does not follow the
+    /// archive's size.
+    pub keep_entries: bool,
 }
 
 impl Record {
+    fn entry_of_digest(&mut self, entry: Value) {
+        if self.keep_entries {
+            self.digests.push(entry);
+        }
+    }
+
     fn cover(&mut self, start: i64, end: i64) {
         self.covered.push((start, end));
         self.covered.sort_unstable();
@@ -146,8 +156,8 @@ fn split_line(line: &str) -> (String, String) {
 
 /// Writes one validation run.
 pub struct Printer<'w> {
-    out: &'w mut dyn Write,
-    err: &'w mut dyn Write,
+    out: &'w mut (dyn Write + Send),
+    err: &'w mut (dyn Write + Send),
     verbose: bool,
     /// The AWS CLI's `_is_last_status_double_space`.
     double_spaced: bool,
@@ -163,8 +173,8 @@ pub struct Printer<'w> {
 impl<'w> Printer<'w> {
     /// A printer for the window `[start, end]`.
     pub fn new(
-        out: &'w mut dyn Write,
-        err: &'w mut dyn Write,
+        out: &'w mut (dyn Write + Send),
+        err: &'w mut (dyn Write + Send),
         verbose: bool,
         start: i64,
         end: i64,
@@ -178,7 +188,10 @@ impl<'w> Printer<'w> {
             end,
             found: None,
             counts: Counts::default(),
-            record: Record::default(),
+            record: Record {
+                keep_entries: true,
+                ..Record::default()
+            },
         }
     }
 
@@ -242,7 +255,7 @@ impl<'w> Printer<'w> {
                 )?;
                 self.record.cover(d.start, d.end);
                 let digest_s3 = format!("s3://{}/{}", d.bucket, d.key);
-                self.record.digests.push(
+                self.record.entry_of_digest(
                     json!({"s3": digest_s3, "backfill": backfill, "verdict": "valid",
                     "start": format_utc(d.start), "end": format_utc(d.end)}),
                 );
@@ -256,8 +269,10 @@ impl<'w> Printer<'w> {
                         ),
                     };
                     let message = verdict.message();
-                    self.record.logs.push(json!({"s3": location, "digest": digest_s3,
-                        "verdict": if message.is_some() { "INVALID" } else { "valid" }, "reason": message}));
+                    if self.record.keep_entries {
+                        self.record.logs.push(json!({"s3": location, "digest": digest_s3,
+                            "verdict": if message.is_some() { "INVALID" } else { "valid" }, "reason": message}));
+                    }
                     match message {
                         None => {
                             self.counts.valid_logs += 1;
@@ -276,7 +291,7 @@ impl<'w> Printer<'w> {
                     "{tag}Digest file\ts3://{bucket}/{key}\tnot verified: its signature is not in this copy (no {}) and no newer digest links to it",
                     trailscan_archive::sidecar::SIDECAR_SUFFIX
                 );
-                self.record.digests.push(
+                self.record.entry_of_digest(
                     json!({"s3": format!("s3://{bucket}/{key}"), "backfill": backfill,
                     "verdict": "not verified", "reason": "signature not available"}),
                 );
@@ -284,13 +299,13 @@ impl<'w> Printer<'w> {
             }
             Step::Invalid(message) => {
                 let (location, reason) = split_line(message);
-                self.record.digests.push(json!({"s3": location, "backfill": backfill, "verdict": "INVALID", "reason": reason}));
+                self.record.entry_of_digest(json!({"s3": location, "backfill": backfill, "verdict": "INVALID", "reason": reason}));
                 self.count_invalid(backfill);
                 self.status(&format!("{tag}{message}"), true)?;
             }
             Step::Missing { bucket, key } => {
                 self.count_invalid(backfill);
-                self.record.digests.push(
+                self.record.entry_of_digest(
                     json!({"s3": format!("s3://{bucket}/{key}"), "backfill": backfill,
                     "verdict": "INVALID", "reason": "not found"}),
                 );

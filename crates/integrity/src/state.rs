@@ -126,55 +126,82 @@ pub struct Continuation {
     pub mismatch: Option<String>,
 }
 
-/// The newest valid digest of the standard chain the walk found: the state's next head.
-pub fn newest_head(steps: &[(bool, Step)]) -> Option<DigestHead> {
-    steps.iter().find_map(|(backfill, step)| match step {
-        Step::Valid(d) if !backfill => Some(DigestHead {
-            bucket: d.bucket.clone(),
-            key: d.key.clone(),
-            end: d.end,
-            sha256: d.sha256.clone(),
-        }),
-        _ => None,
-    })
+/// What a walk's standard steps say of the state, watched step by step as the walk hands them
+/// over: the newest valid digest (the state's next head) and, with the head a state recorded,
+/// whether the walk reaches it unchanged and what it verified beyond it.
+#[derive(Debug, Clone, Default)]
+pub struct HeadWatch {
+    since: Option<DigestHead>,
+    newest: Option<DigestHead>,
+    /// Whether the recorded head was reached unchanged, once it was reached.
+    found: Option<bool>,
+    new_digests: u64,
+    new_logs: u64,
 }
 
-/// Whether the walk `steps` reaches `head` unchanged, and what it verified beyond it.
-pub fn continuation(steps: &[(bool, Step)], head: &DigestHead) -> Continuation {
-    let standard = steps.iter().filter(|(backfill, _)| !backfill);
-    let mut found = None;
-    let (mut new_digests, mut new_logs) = (0, 0);
-    for (_, step) in standard {
+impl HeadWatch {
+    /// A watch for a walk continuing `since`, the head a state recorded (if any).
+    pub fn new(since: Option<&DigestHead>) -> Self {
+        HeadWatch {
+            since: since.cloned(),
+            ..HeadWatch::default()
+        }
+    }
+
+    /// The walk's next step.
+    pub fn step(&mut self, backfill: bool, step: &Step) {
+        if backfill {
+            return;
+        }
+        if let (None, Step::Valid(d)) = (&self.newest, step) {
+            self.newest = Some(DigestHead {
+                bucket: d.bucket.clone(),
+                key: d.key.clone(),
+                end: d.end,
+                sha256: d.sha256.clone(),
+            });
+        }
+        let (Some(head), None) = (&self.since, self.found) else {
+            return;
+        };
         match step {
             Step::Valid(d) if d.bucket == head.bucket && d.key == head.key => {
-                found = Some(d.sha256 == head.sha256);
-                break;
+                self.found = Some(d.sha256 == head.sha256);
             }
             Step::Valid(d) => {
-                new_digests += 1;
-                new_logs += d.logs.len() as u64;
+                self.new_digests += 1;
+                self.new_logs += d.logs.len() as u64;
             }
             Step::Missing { bucket, key } if *bucket == head.bucket && *key == head.key => {
-                found = Some(false);
-                break;
+                self.found = Some(false);
             }
             _ => {}
         }
     }
-    let place = format!("s3://{}/{}", head.bucket, head.key);
-    let mismatch = match found {
-        Some(true) => None,
-        Some(false) => Some(format!(
-            "the state's head digest {place} is missing from the archive, or no longer the digest that was verified"
-        )),
-        None => Some(format!(
-            "the chain does not reach the state's head digest {place}: it is missing, INVALID, or not on this chain"
-        )),
-    };
-    Continuation {
-        new_digests,
-        new_logs,
-        mismatch,
+
+    /// The newest valid digest of the standard chain the walk found: the state's next head.
+    pub fn newest_head(&self) -> Option<DigestHead> {
+        self.newest.clone()
+    }
+
+    /// How the walk relates to the recorded head, once it is done; `None` without one.
+    pub fn continuation(&self) -> Option<Continuation> {
+        let head = self.since.as_ref()?;
+        let place = format!("s3://{}/{}", head.bucket, head.key);
+        let mismatch = match self.found {
+            Some(true) => None,
+            Some(false) => Some(format!(
+                "the state's head digest {place} is missing from the archive, or no longer the digest that was verified"
+            )),
+            None => Some(format!(
+                "the chain does not reach the state's head digest {place}: it is missing, INVALID, or not on this chain"
+            )),
+        };
+        Some(Continuation {
+            new_digests: self.new_digests,
+            new_logs: self.new_logs,
+            mismatch,
+        })
     }
 }
 
@@ -193,9 +220,21 @@ mod tests {
                 end: 0,
                 sha256: sha256.into(),
                 logs: vec![None; logs],
-                listed: vec![],
             }),
         )
+    }
+
+    /// The watch over `steps`, handed over one by one as a walk hands them.
+    fn watched(steps: &[(bool, Step)], since: Option<&DigestHead>) -> HeadWatch {
+        let mut watch = HeadWatch::new(since);
+        for (backfill, step) in steps {
+            watch.step(*backfill, step);
+        }
+        watch
+    }
+
+    fn continuation(steps: &[(bool, Step)], head: &DigestHead) -> Continuation {
+        watched(steps, Some(head)).continuation().unwrap()
     }
 
     fn head(key: &str, sha256: &str) -> DigestHead {
@@ -216,7 +255,8 @@ mod tests {
         ];
         let ok = continuation(&steps, &head("old", "c"));
         assert_eq!((ok.new_digests, ok.new_logs, ok.mismatch), (2, 5, None));
-        assert_eq!(newest_head(&steps).unwrap().key, "new2");
+        assert_eq!(watched(&steps, None).newest_head().unwrap().key, "new2");
+        assert_eq!(watched(&steps, None).continuation(), None);
         let changed = continuation(&steps, &head("old", "d"));
         assert!(changed.mismatch.unwrap().contains("no longer the digest"));
         let elsewhere = continuation(&steps, &head("gone", "c"));

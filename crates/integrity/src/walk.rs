@@ -20,7 +20,7 @@ use trailscan_layout::paths::{digest_key, digest_time, RegionFolder};
 use trailscan_layout::time::{epoch_seconds, format_utc, parse_rfc3339};
 
 use crate::buckets::{Buckets, Fetched};
-use crate::digest_body::{listed_objects, log_refs, ValidDigest};
+use crate::digest_body::{log_refs, ValidDigest};
 use crate::keys::{decode_key, KeyError, PublicKey, PublicKeys};
 use crate::signature::{python_text, string_to_sign, verify, SignatureError};
 
@@ -319,24 +319,38 @@ impl<'a> Walker<'a> {
     /// is a backfill step.
     pub fn walk(&mut self) -> Result<Vec<(bool, Step)>, Fatal> {
         let mut steps = Vec::new();
+        self.walk_each(&mut |backfill, step| {
+            steps.push((backfill, step));
+            Ok::<(), Fatal>(())
+        })?;
+        Ok(steps)
+    }
+
+    /// Walks as [`Walker::walk`] does, handing each step to `each` as soon as the walk has
+    /// decided it, so that a long chain's steps are never held together; stops at the first
+    /// error `each` returns.
+    pub fn walk_each<E: From<Fatal>>(
+        &mut self,
+        each: &mut dyn FnMut(bool, Step) -> Result<(), E>,
+    ) -> Result<(), E> {
         for backfill in [false, true] {
             let mut public_keys = if backfill {
                 HashMap::new()
             } else {
                 self.keys_in_range(self.start, self.end + 2 * 3600)?
             };
-            for step in self.walk_chain(backfill, &mut public_keys)? {
-                steps.push((backfill, step));
-            }
+            self.walk_chain(backfill, &mut public_keys, &mut |step| each(backfill, step))?;
         }
-        Ok(steps)
+        Ok(())
     }
 
-    fn walk_chain(
+    fn walk_chain<E: From<Fatal>>(
         &mut self,
         backfill: bool,
         public_keys: &mut HashMap<String, PublicKey>,
-    ) -> Result<Vec<Step>, Fatal> {
+        each: &mut dyn FnMut(Step) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // The steps of one digest, handed over before the next is loaded.
         let mut steps = Vec::new();
         let mut bucket = self.trail.bucket.clone();
         let mut digests = self.digests(&bucket, self.end, backfill)?;
@@ -347,13 +361,16 @@ impl<'a> Walker<'a> {
         let mut prefetched = Loads::new();
         let mut window_end = None;
         let Some((mut key, first_date)) = last_digest(&mut digests, None) else {
-            return Ok(steps);
+            return Ok(());
         };
         let mut last_start = first_date;
         // The newer digest's view of the one `key` names: its signature (the offline
         // fallback) and hash, for the link checks.
         let mut link: Option<(String, Value, Value)> = None;
         loop {
+            for step in steps.drain(..) {
+                each(step)?;
+            }
             if self.start > last_start {
                 break;
             }
@@ -411,7 +428,6 @@ impl<'a> Walker<'a> {
                             end: loaded.end,
                             sha256: loaded.sha256.clone(),
                             logs: log_refs(&loaded.json),
-                            listed: listed_objects(&loaded.json),
                         }));
                     } else {
                         steps.push(Step::Unverified {
@@ -498,7 +514,10 @@ impl<'a> Walker<'a> {
                 None => break,
             }
         }
-        Ok(steps)
+        for step in steps {
+            each(step)?;
+        }
+        Ok(())
     }
 
     /// Loads `keys` of `bucket` in parallel, as the walk would load them reached by listing.

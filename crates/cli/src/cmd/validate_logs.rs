@@ -18,7 +18,7 @@ use trailscan_engine::{selection_misses, worker_pool};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
 use trailscan_integrity::chain::{
-    check_chain, report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
+    report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
 };
 use trailscan_integrity::discover::{
     chain_name, chain_title, chain_window, chains_in, infer_bucket, key_windows, locate,
@@ -143,21 +143,28 @@ impl Validation<'_> {
         };
         trail.bucket = self.bucket_of(&trail)?;
         let keys = self.keys(&BTreeMap::from([(trail.source_region.clone(), window)]))?;
-        // stderr is not locked while the bar draws on it from its own thread.
-        let (mut out, mut err) = (io::stdout().lock(), io::stderr());
-        let mut printer = Printer::new(&mut out, &mut err, s.verbose, window.0, window.1);
-        printer.header(arn)?;
         let progress = Progress::on_stderr(s.no_progress, false);
+        // Printed as the walk goes, with the bar up: whole lines with the bar lifted (stdout's
+        // a buffer at a time, stderr's at once); stderr is not locked while the bar draws on it.
+        let mut out = io::BufWriter::new(progress.above(io::stdout()));
+        let mut err = progress.above(io::stderr());
+        let mut printer = Printer::new(&mut out, &mut err, s.verbose, window.0, window.1);
+        printer.record.keep_entries = s.report_run(self.started).is_some();
+        printer.header(arn)?;
         progress.start(Meter::Chains, 0, 1);
-        let buckets = self.buckets(&trail.bucket);
-        let keys = keys.of(&trail.source_region);
         let checked = |n| progress.checked(n);
-        let pool = self.pool(1)?;
-        let checked =
-            check_chain(&buckets, &trail, keys, window, s.now, pool, &checked).map_err(fatal)?;
+        let run = ChainRun {
+            buckets: &self.buckets(&trail.bucket),
+            keys: keys.of(&trail.source_region),
+            verbose: s.verbose,
+            now: s.now,
+            pool: self.pool(1)?,
+            checked: &checked,
+            record: printer.record.keep_entries,
+        };
+        let result = report_chain(printer, &run, &trail, arn, window, None).map_err(fatal)?;
         progress.step_done();
         progress.finish();
-        let result = report_chain(printer, &checked, &trail, arn, window)?;
         out.flush()?;
         if let Some(report) = s.report_run(self.started) {
             write_report(&report, vec![result.record])?;
@@ -249,6 +256,7 @@ impl Validation<'_> {
                         now: s.now,
                         pool,
                         checked: &checked,
+                        record: s.report_run(self.started).is_some() || s.shard.is_some(),
                     };
                     let title = chain_title(&trail);
                     let head = since(index).map(|chain| &chain.head);
