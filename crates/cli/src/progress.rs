@@ -199,7 +199,11 @@ impl<W: Write> Write for AboveTheBar<'_, W> {
         self.pending.extend_from_slice(buf);
         if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
             let lines: Vec<u8> = self.pending.drain(..=end).collect();
-            bar.suspend(|| self.inner.write_all(&lines).and_then(|()| self.inner.flush()))?;
+            bar.suspend(|| {
+                self.inner
+                    .write_all(&lines)
+                    .and_then(|()| self.inner.flush())
+            })?;
         }
         Ok(buf.len())
     }

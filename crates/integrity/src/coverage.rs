@@ -120,16 +120,18 @@ struct DayFolders<'t> {
 impl<'t> DayFolders<'t> {
     fn open(store: &Buckets, bucket: &str, folder: RegionFolder<'t>) -> Result<Self, StoreError> {
         let key = folder.key();
-        let whole = store.list_all_below(bucket, &format!("{key}/"))?.map(|all| {
-            let mut by_day: HashMap<String, Vec<String>> = HashMap::new();
-            for k in all {
+        let whole = store
+            .list_all_below(bucket, &format!("{key}/"))?
+            .map(|all| {
+                let mut by_day: HashMap<String, Vec<String>> = HashMap::new();
+                for k in all {
+                    by_day
+                        .entry(day_folder(&k, &key).to_string())
+                        .or_default()
+                        .push(k);
+                }
                 by_day
-                    .entry(day_folder(&k, &key).to_string())
-                    .or_default()
-                    .push(k);
-            }
-            by_day
-        });
+            });
         Ok(DayFolders { folder, whole })
     }
 }
@@ -263,7 +265,9 @@ pub fn unlisted_logs(
     ];
     // Digests delivered from an hour before the window to three hours after it.
     let digest_days = (start - 3600).div_euclid(DAY)..=(until + 3 * 3600).div_euclid(DAY);
-    let log_days: Vec<i64> = (start.div_euclid(DAY)..=until.div_euclid(DAY)).rev().collect();
+    let log_days: Vec<i64> = (start.div_euclid(DAY)..=until.div_euclid(DAY))
+        .rev()
+        .collect();
     let mut digests: BTreeMap<i64, DayDigests> = BTreeMap::new();
     let mut newest_end: Option<i64> = None;
     let mut found: Vec<(String, i64)> = Vec::new();
@@ -320,9 +324,7 @@ pub fn excuse(unlisted: Vec<Unlisted>, excused: &[(i64, i64)]) -> Vec<Unlisted> 
         .into_iter()
         .filter(|u| {
             let delivered = log_delivered(&u.key).unwrap_or_default();
-            !excused
-                .iter()
-                .any(|(a, b)| (*a..=*b).contains(&delivered))
+            !excused.iter().any(|(a, b)| (*a..=*b).contains(&delivered))
         })
         .collect()
 }
@@ -390,7 +392,9 @@ mod tests {
                     3 => gzip(&listing_day_2),
                     _ => b"x".to_vec(),
                 };
-                store.write(&digest(day), &body, None, WriteMode::Replace).unwrap();
+                store
+                    .write(&digest(day), &body, None, WriteMode::Replace)
+                    .unwrap();
             }
             let buckets = Buckets::new("b", Arc::new(store));
             unlisted_logs(&buckets, &trail, window, 2_000_000_000).unwrap()
@@ -408,6 +412,9 @@ mod tests {
         assert_eq!(unlisted(MemoryStore::paged(1000)), by_day);
         assert_eq!(unlisted(MemoryStore::paged(2)), by_day);
         // The hour of an INVALID digest excuses its files.
-        assert_eq!(excuse(by_day, &[(1_704_243_600 - 60, 1_704_243_600 + 60)]), vec![]);
+        assert_eq!(
+            excuse(by_day, &[(1_704_243_600 - 60, 1_704_243_600 + 60)]),
+            vec![]
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
-use trailscan_archive::{alongside, Listing, ObjectStore};
+use trailscan_archive::{alongside, ObjectRef, ObjectStore};
 use trailscan_layout::key::{is_org_id, ObjectKind};
 
 use crate::aws_cli::partition;
@@ -135,11 +135,11 @@ pub fn infer_bucket(store: &dyn ObjectStore, trail: &Trail) -> Option<String> {
     })
 }
 
-/// Every digest chain of a listing of digests (the bucket not known yet), each with the
-/// delivery time of its oldest digest.
-pub fn chains_in(listing: &Listing) -> BTreeMap<Trail, i64> {
-    let mut chains: BTreeMap<Trail, i64> = BTreeMap::new();
-    for object in &listing.objects {
+/// Adds to `chains` the digest chain of each of `digests` (the bucket not known yet), each
+/// with the delivery time of its oldest digest: a listing handed over a folder at a time
+/// gives every chain, and is never held.
+pub fn add_chains(chains: &mut BTreeMap<Trail, i64>, digests: &[ObjectRef]) {
+    for object in digests {
         let k = &object.layout;
         let Some(digest) = &k.digest else { continue };
         let trail = Trail {
@@ -154,7 +154,6 @@ pub fn chains_in(listing: &Listing) -> BTreeMap<Trail, i64> {
         let oldest = chains.entry(trail).or_insert(k.delivered_at);
         *oldest = (*oldest).min(k.delivered_at);
     }
-    chains
 }
 
 /// A chain's name in a shard plan: everything that tells chains apart.

@@ -3,7 +3,7 @@
 //! [`keys`] reads CloudTrail's public keys; [`signature`] builds the string a digest is
 //! signed over and verifies SHA256withRSA; [`buckets`] reads objects by bucket and key
 //! through the storage seam; [`manifest`] is the evidence copy's record of what was
-//! downloaded; [`discover`] finds a trail's digests and every chain in a source; [`walk`]
+//! downloaded, and [`manifest_runs`] writes it however large; [`discover`] finds a trail's digests and every chain in a source; [`walk`]
 //! walks a trail's digest chain newest to oldest; [`logs`] checks a log file against its
 //! digest's SHA-256; [`coverage`] finds log files no digest lists; [`chain`] validates one
 //! chain end to end; [`state`] is what `--state` keeps between audits; [`report`] prints
@@ -30,6 +30,7 @@ pub mod discover;
 pub mod keys;
 pub mod logs;
 pub mod manifest;
+pub mod manifest_runs;
 pub mod report;
 pub mod report_html;
 pub mod signature;

@@ -110,6 +110,21 @@ impl ManifestEntry {
     }
 }
 
+impl ManifestEntry {
+    /// Whether the entry of `key` is one trailscan wrote: why not, naming the key.
+    pub fn check(&self, key: &str) -> Result<(), String> {
+        let is_hash = self.sha256.len() == 64
+            && self
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match is_hash {
+            true => Ok(()),
+            false => Err(format!("{key}: \"sha256\" is not 64 lowercase hex digits")),
+        }
+    }
+}
+
 /// Why a manifest does not read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a trailscan manifest: {0}")]
@@ -121,16 +136,7 @@ impl Manifest {
         let manifest: Manifest =
             serde_json::from_str(text).map_err(|e| ManifestError(e.to_string()))?;
         for (key, entry) in &manifest.objects {
-            let is_hash = entry.sha256.len() == 64
-                && entry
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-            if !is_hash {
-                return Err(ManifestError(format!(
-                    "{key}: \"sha256\" is not 64 lowercase hex digits"
-                )));
-            }
+            entry.check(key).map_err(ManifestError)?;
         }
         Ok(manifest)
     }

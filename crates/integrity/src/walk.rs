@@ -10,6 +10,7 @@
 //! taken from the newer digest's `previousDigestSignature` (AWS's documented fallback).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -189,6 +190,9 @@ type Loads = HashMap<(String, String), Result<Loaded, LoadError>>;
 /// held together (each is its whole parsed document until the walk takes it).
 const PREFETCH_WINDOW: usize = 512;
 
+/// One listing of a bucket's digests: the standard keys and the backfill keys, ascending.
+type DigestKeys = (Arc<[String]>, Arc<[String]>);
+
 /// Walks one trail's digests for a window.
 pub struct Walker<'a> {
     store: &'a Buckets,
@@ -196,7 +200,7 @@ pub struct Walker<'a> {
     keys: &'a PublicKeys,
     start: i64,
     end: i64,
-    listing_cache: HashMap<(String, i64), (Vec<String>, Vec<String>)>,
+    listing_cache: HashMap<(String, i64), DigestKeys>,
 }
 
 impl<'a> Walker<'a> {
@@ -263,7 +267,7 @@ impl<'a> Walker<'a> {
     }
 
     /// One listing per bucket and end, split into standard and backfill keys (ascending).
-    fn digests(&mut self, bucket: &str, end: i64, backfill: bool) -> Result<Vec<String>, Fatal> {
+    fn digests(&mut self, bucket: &str, end: i64, backfill: bool) -> Result<Listed, Fatal> {
         let cache_key = (bucket.to_string(), end);
         if !self.listing_cache.contains_key(&cache_key) {
             let keys = self
@@ -294,13 +298,13 @@ impl<'a> Walker<'a> {
                 }
             }
             self.listing_cache
-                .insert(cache_key.clone(), (standard, backfill_keys));
+                .insert(cache_key.clone(), (standard.into(), backfill_keys.into()));
         }
         let (standard, backfill_keys) = &self.listing_cache[&cache_key];
-        Ok(if backfill {
-            backfill_keys.clone()
-        } else {
-            standard.clone()
+        let keys = if backfill { backfill_keys } else { standard };
+        Ok(Listed {
+            keys: Arc::clone(keys),
+            end: keys.len(),
         })
     }
 
@@ -357,10 +361,10 @@ impl<'a> Walker<'a> {
         // The listed digests are fetched and verified on all cores, a window of them at a time
         // ahead of the walk, which must be sequential (links decide what comes next) and then
         // mostly reads these: memory holds a window's digests, not the chain's.
-        let (listed_bucket, listed) = (bucket.clone(), digests.clone());
+        let (listed_bucket, listed) = (bucket.clone(), Arc::clone(&digests.keys));
         let mut prefetched = Loads::new();
         let mut window_end = None;
-        let Some((mut key, first_date)) = last_digest(&mut digests, None) else {
+        let Some((mut key, first_date)) = digests.last(None) else {
             return Ok(());
         };
         let mut last_start = first_date;
@@ -483,7 +487,7 @@ impl<'a> Walker<'a> {
                                 shown(k)
                             );
                             steps.push(Step::BrokenLink(line));
-                            last_digest(&mut digests, Some(&key)).map(|(k, _)| k)
+                            digests.last(Some(&key)).map(|(k, _)| k)
                         }
                     }
                 }
@@ -542,13 +546,13 @@ impl<'a> Walker<'a> {
     /// The next older digest of the listing; reports `step` (always, or only when one exists).
     fn find_next(
         &self,
-        digests: &mut Vec<String>,
+        digests: &mut Listed,
         last_key: &str,
         step: impl FnOnce(i64) -> Step,
         steps: &mut Vec<Step>,
         only_if_next: bool,
     ) -> Option<String> {
-        let next = last_digest(digests, Some(last_key));
+        let next = digests.last(Some(last_key));
         match &next {
             Some((_, date)) => steps.push(step(*date)),
             None if !only_if_next => steps.push(step(0)),
@@ -732,27 +736,33 @@ impl<'a> Walker<'a> {
     }
 }
 
-/// The newest digest, or the newest strictly older than `before` (popping what it passes).
-fn last_digest(digests: &mut Vec<String>, before: Option<&str>) -> Option<(String, i64)> {
-    let before_date = match before {
-        None => {
-            while let Some(k) = digests.pop() {
-                if let Some(d) = key_date(&k) {
-                    return Some((k, d));
+/// A listing of digest keys (ascending), shared by the walk and the walker's cache (a chain's
+/// listing is one per bucket, however often the walk comes back to it), read from the newest
+/// down.
+struct Listed {
+    keys: Arc<[String]>,
+    /// The keys not passed yet: `keys[..end]`.
+    end: usize,
+}
+
+impl Listed {
+    /// The newest digest, or the newest strictly older than `before` (passing what it passes).
+    fn last(&mut self, before: Option<&str>) -> Option<(String, i64)> {
+        let before_date = match before {
+            None => None,
+            Some(b) => Some(key_date(b)?),
+        };
+        while self.end > 0 {
+            self.end -= 1;
+            let k = &self.keys[self.end];
+            if let Some(d) = key_date(k) {
+                if before_date.is_none_or(|before| d < before) {
+                    return Some((k.clone(), d));
                 }
             }
-            return None;
         }
-        Some(b) => key_date(b)?,
-    };
-    while let Some(k) = digests.pop() {
-        if let Some(d) = key_date(&k) {
-            if d < before_date {
-                return Some((k, d));
-            }
-        }
+        None
     }
-    None
 }
 
 /// Delivery times that INVALID or missing digests would have covered (the hour before each

@@ -7,23 +7,31 @@
 //! resumes: a file already there with the listed size and the manifest's hash is kept; a file
 //! that differs from the object is reported and never overwritten. The source may also be a
 //! copy on disk, copied again with its sidecars.
+//!
+//! Objects are copied as the listing finds them, a batch at a time, and the manifest is
+//! written through sorted runs on disk ([`SortedRuns`]): memory holds what is in flight, not
+//! the bucket's listing or the manifest.
 
-use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::{
-    default_threads, list, map_fetched_until, open_archive, LocalFolder, ObjectStore, WriteMode,
+    default_threads, list_streaming, map_fetched_until, open_archive, Listing, LocalFolder,
+    ObjectRef, ObjectStore, StoreError,
 };
-use trailscan_engine::{selection_misses, worker_pool};
+use trailscan_engine::{selection_misses, worker_pool, Reporter};
 use trailscan_integrity::copy::{copy_fetched, in_the_copy, Outcome};
 use trailscan_integrity::manifest::{
     AcquisitionCounts, AcquisitionRun, Manifest, ManifestEntry, MANIFEST_FILE,
 };
+use trailscan_integrity::manifest_runs::{read_streaming, KnownHashes, SortedRuns};
 use trailscan_layout::key::ObjectKind;
-use trailscan_layout::printable::printable;
 use trailscan_layout::time::{epoch_secs, format_utc};
 use trailscan_layout::Selection;
 
@@ -34,20 +42,213 @@ use crate::settings::AcquireSettings;
 /// Threads that hash and write copies by default, at least: a write waits on the disk.
 const WRITERS: usize = 16;
 
-/// The manifest of an earlier run, or an empty one. One that does not read is refused: writing
-/// a new one over it would drop the hashes of everything copied before.
-fn read_manifest(copy: &LocalFolder) -> Result<Manifest> {
-    let mut text = Vec::new();
-    match copy.read(MANIFEST_FILE, &mut text) {
-        Ok(_) => Manifest::parse(&String::from_utf8_lossy(&text)).with_context(|| {
-            format!(
-                "{}: cannot resume this copy (move the file away to start a new manifest)",
-                copy.display_key(MANIFEST_FILE)
-            )
-        }),
-        Err(e) if e.is_not_found() => Ok(Manifest::default()),
-        Err(e) => Err(e.into()),
+/// Objects checked and copied at once, as the listing hands them over.
+const BATCH: usize = 1024;
+
+/// Where the manifest's sorted runs wait while a run writes it, inside the copy (never in a
+/// temporary folder that may be memory), removed at the end.
+const RUNS_DIR: &str = ".trailscan-manifest-runs";
+
+/// The manifest of an earlier run, read an entry at a time into `runs` (to be written again)
+/// and `known` (to resume); its source and runs returned, or an empty manifest. One that does
+/// not read is refused: writing a new one over it would drop the hashes of everything copied
+/// before.
+fn read_manifest(
+    dir: &Path,
+    copy: &LocalFolder,
+    runs: &mut SortedRuns,
+    known: &mut KnownHashes,
+) -> Result<Manifest> {
+    let shown = copy.display_key(MANIFEST_FILE);
+    let file = match File::open(dir.join(MANIFEST_FILE)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Manifest::default()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {shown}")),
+    };
+    let mut kept = Ok(());
+    let head = read_streaming(BufReader::new(file), &mut |key, entry| {
+        known.insert(&key, &entry);
+        if kept.is_ok() {
+            kept = runs.push(key, entry);
+        }
+    })
+    .with_context(|| {
+        format!("{shown}: cannot resume this copy (move the file away to start a new manifest)")
+    })?;
+    kept.with_context(|| format!("cannot keep {shown}'s entries in {RUNS_DIR}"))?;
+    Ok(head)
+}
+
+/// Writes the manifest (`head` and the entries of `runs`) beside the copy's files, under a
+/// staged name renamed into place: an interrupted write leaves the last manifest whole.
+fn write_manifest(dir: &Path, head: &Manifest, runs: SortedRuns) -> std::io::Result<()> {
+    let staged = dir.join(format!(".{MANIFEST_FILE}.partial"));
+    let file = File::create(&staged)?;
+    runs.write_merged(head, &file)?;
+    file.sync_all()?;
+    std::fs::rename(&staged, dir.join(MANIFEST_FILE))
+}
+
+/// What a run did with the objects, tallied a batch at a time.
+#[derive(Default)]
+struct Tally {
+    listed: u64,
+    copied: u64,
+    bytes: u64,
+    present: u64,
+    problems: u64,
+    refused: u64,
+    /// The write after which the copy can take no more.
+    unwritable: Option<StoreError>,
+}
+
+/// What a batch needs besides its objects.
+struct Copying<'a> {
+    source: &'a dyn ObjectStore,
+    copy: &'a LocalFolder,
+    known: &'a KnownHashes,
+    pool: &'a rayon::ThreadPool,
+    progress: &'a Progress,
+    /// Set once the copy can take no more: the run stops.
+    stop: &'a AtomicBool,
+}
+
+impl Copying<'_> {
+    /// Copies `objects`: first what the copy already holds (on disk, on all cores), then the
+    /// rest fetched, as many in flight as the source keeps, and written as each arrives.
+    fn batch(&self, objects: &[ObjectRef]) -> Vec<(usize, Outcome)> {
+        let (copy, progress, stop) = (self.copy, self.progress, self.stop);
+        self.pool.install(|| {
+            let held: Vec<Result<Option<ManifestEntry>, Outcome>> = objects
+                .par_iter()
+                .map(|object| in_the_copy(copy, object, self.known.get(&object.key).as_deref()))
+                .collect();
+            let mut results = Vec::with_capacity(objects.len());
+            let mut to_fetch = Vec::new();
+            for (i, held) in held.into_iter().enumerate() {
+                match held {
+                    Err(outcome) => {
+                        progress.object_done(objects[i].size, 0, 0);
+                        results.push((i, outcome));
+                    }
+                    Ok(existing) => to_fetch.push((i, existing)),
+                }
+            }
+            let keys: Vec<&str> = to_fetch
+                .iter()
+                .map(|(i, _)| objects[*i].key.as_str())
+                .collect();
+            let requests = self.source.requests_in_flight();
+            let copied =
+                map_fetched_until(self.source, &keys, requests, true, stop, |n, fetched| {
+                    let (i, existing) = &to_fetch[n];
+                    let outcome = copy_fetched(copy, &objects[*i], existing.as_ref(), fetched);
+                    if matches!(outcome, Outcome::CopyUnwritable(_)) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    progress.object_done(objects[*i].size, 0, 0);
+                    outcome
+                });
+            results.extend(
+                copied
+                    .into_iter()
+                    .map(|(n, outcome)| (to_fetch[n].0, outcome)),
+            );
+            results
+        })
     }
+
+    /// Copies the objects handed over on `listed` a batch at a time, tallying into `tally`
+    /// and keeping their entries in `runs`, until the listing ends or the copy can take no
+    /// more (then `listed` is let go, and the listing stops).
+    fn all(
+        &self,
+        listed: Receiver<Vec<ObjectRef>>,
+        tally: &mut Tally,
+        runs: &mut SortedRuns,
+    ) -> Result<()> {
+        let mut batch: Vec<ObjectRef> = Vec::new();
+        let mut parts = listed.into_iter();
+        loop {
+            let part = parts.next();
+            let ended = part.is_none();
+            if let Some(part) = part {
+                let bytes = part.iter().map(|o| o.size).sum();
+                self.progress.more_to_scan(part.len() as u64, bytes);
+                tally.listed += part.len() as u64;
+                batch.extend(part);
+            }
+            if batch.len() >= BATCH || (ended && !batch.is_empty()) {
+                let mut outcomes = self.batch(&batch);
+                outcomes.sort_by(|a, b| batch[a.0].key.cmp(&batch[b.0].key));
+                for (i, outcome) in outcomes {
+                    tally.record(self, std::mem::take(&mut batch[i].key), outcome, runs)?;
+                }
+                batch.clear();
+            }
+            if ended || self.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Tally {
+    fn record(
+        &mut self,
+        copying: &Copying<'_>,
+        key: String,
+        outcome: Outcome,
+        runs: &mut SortedRuns,
+    ) -> Result<()> {
+        let said = |message: &str| {
+            let line = format!("trailscan: {}: {message}", copying.source.display_key(&key));
+            copying.progress.eprintln(line);
+        };
+        match outcome {
+            Outcome::Copied(entry) => {
+                self.copied += 1;
+                self.bytes += entry.size;
+                runs.push(key, entry)?;
+            }
+            Outcome::Present(entry) => {
+                self.present += 1;
+                runs.push(key, entry)?;
+            }
+            Outcome::Differs(message) | Outcome::Failed(message) => {
+                self.problems += 1;
+                said(&message);
+            }
+            Outcome::Refused(message) => {
+                self.refused += 1;
+                said(&message);
+            }
+            Outcome::CopyUnwritable(e) => {
+                self.unwritable.get_or_insert(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lists the three kinds' folders at once (from S3, each listing is round trips), handing
+/// each folder's objects to `deliver` as it is listed; their listings, without objects.
+fn list_kinds(
+    source: &dyn ObjectStore,
+    selection: &(dyn Fn(ObjectKind) -> Selection + Sync),
+    deliver: &(dyn Fn(Vec<ObjectRef>) -> bool + Sync),
+) -> Result<Vec<Listing>, StoreError> {
+    std::thread::scope(|scope| {
+        let running = [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest]
+            .map(|kind| scope.spawn(move || list_streaming(source, &selection(kind), deliver)));
+        running
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Runs an acquisition.
@@ -58,7 +259,11 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     if let Some(bucket) = source.bucket() {
         copy = copy.recording_bucket(bucket);
     }
-    let mut manifest = read_manifest(&copy)?;
+    let runs_dir = settings.dir.join(RUNS_DIR);
+    let mut runs = SortedRuns::new(runs_dir.clone())
+        .with_context(|| format!("cannot make {}", runs_dir.display()))?;
+    let mut known = KnownHashes::default();
+    let mut manifest = read_manifest(&settings.dir, &copy, &mut runs, &mut known)?;
     manifest.source = source.name().to_string();
     let progress = Progress::on_stderr(settings.no_progress, false);
     progress.listing(source.name());
@@ -70,113 +275,55 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         end: settings.end,
         ..Selection::default()
     };
-    let listing = |kind| list(&*source, &selection(kind));
-    // The three kinds' folders are listed at once: from S3, each listing is round trips.
-    let listings = std::thread::scope(|scope| {
-        let running = [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest]
-            .map(|kind| scope.spawn(move || listing(kind)));
-        running
-            .into_iter()
-            .map(|r| {
-                r.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    let mut objects = Vec::new();
-    // The accounts and regions each kind's walk came to: an --account-id or --region of none
-    // of them is named, with those the source holds.
-    let mut seen = trailscan_archive::Listing::default();
-    for mut listing in listings {
-        for problem in &listing.problems {
-            progress.eprintln(format_args!("trailscan: {problem}"));
-        }
-        seen.take_seen_from(&mut listing);
-        objects.extend(listing.objects);
-    }
-    let misses = selection_misses(&selection(ObjectKind::Log), &seen);
-    for miss in &misses {
-        progress.eprintln(format_args!("trailscan: {miss}"));
-    }
-    let listed_bytes = objects.iter().map(|o| o.size).sum();
-    progress.start(Meter::Download, objects.len() as u64, listed_bytes);
     // Writing a copy waits on the disk more than on the CPU: more writers than cores.
     let writers = match settings.threads {
         0 => default_threads().max(WRITERS),
         n => n,
     };
-    let pool = worker_pool(writers)?;
-    let known: BTreeMap<&str, &str> = manifest
-        .objects
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.sha256.as_str()))
-        .collect();
     let stop = AtomicBool::new(false);
-    // First what the copy already holds (on disk, on all cores), then the rest fetched, as many
-    // in flight as the source keeps, and written as each arrives.
-    let results = pool.install(|| {
-        let held: Vec<Result<Option<ManifestEntry>, Outcome>> = objects
-            .par_iter()
-            .map(|object| in_the_copy(&copy, object, known.get(object.key.as_str()).copied()))
-            .collect();
-        let mut results = Vec::with_capacity(objects.len());
-        let mut to_fetch = Vec::new();
-        for (object, held) in objects.iter().zip(held) {
-            match held {
-                Err(outcome) => {
-                    progress.object_done(object.size, 0, 0);
-                    results.push((object.key.clone(), outcome));
-                }
-                Ok(existing) => to_fetch.push((object, existing)),
-            }
-        }
-        let keys: Vec<&str> = to_fetch.iter().map(|(o, _)| o.key.as_str()).collect();
-        let requests = source.requests_in_flight();
-        let copied = map_fetched_until(&*source, &keys, requests, true, &stop, |i, fetched| {
-            let (object, existing) = &to_fetch[i];
-            let outcome = copy_fetched(&copy, object, existing.as_ref(), fetched);
-            if matches!(outcome, Outcome::CopyUnwritable(_)) {
-                stop.store(true, Ordering::Relaxed);
-            }
-            progress.object_done(object.size, 0, 0);
-            outcome
-        });
-        for (i, outcome) in copied {
-            results.push((to_fetch[i].0.key.clone(), outcome));
-        }
-        results
-    });
+    let copying = Copying {
+        source: &*source,
+        copy: &copy,
+        known: &known,
+        pool: &worker_pool(writers)?,
+        progress: &progress,
+        stop: &stop,
+    };
+    progress.start(Meter::Download, 0, 0);
+    let mut tally = Tally::default();
+    // The listing hands over a folder's objects at a time through a short queue; the sender
+    // goes with the listing, so the queue ends when the listing does.
+    let (deliver, listed) = sync_channel(16);
+    let (lister, select) = (&*source, &selection);
+    let (copied, listings) = trailscan_archive::alongside(
+        move || list_kinds(lister, select, &|part| deliver.send(part).is_ok()),
+        || copying.all(listed, &mut tally, &mut runs),
+    );
     progress.finish();
-    let mut results = results;
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let (mut copied, mut bytes, mut present, mut problems, mut refused) = (0, 0, 0, 0, 0);
-    let mut unwritable = None;
-    for (key, outcome) in results {
-        match outcome {
-            Outcome::Copied(entry) => {
-                copied += 1;
-                bytes += entry.size;
-                manifest.objects.insert(key, entry);
-            }
-            Outcome::Present(entry) => {
-                present += 1;
-                manifest.objects.insert(key, entry);
-            }
-            Outcome::Differs(message) | Outcome::Failed(message) => {
-                problems += 1;
-                let line = format!("trailscan: {}: {message}", source.display_key(&key));
-                eprintln!("{}", printable(&line));
-            }
-            Outcome::Refused(message) => {
-                refused += 1;
-                let line = format!("trailscan: {}: {message}", source.display_key(&key));
-                eprintln!("{}", printable(&line));
-            }
-            Outcome::CopyUnwritable(e) => {
-                unwritable.get_or_insert(e);
-            }
+    copied?;
+    let listings = listings?;
+    // The accounts and regions each kind's walk came to: an --account-id or --region of none
+    // of them is named, with those the source holds.
+    let mut seen = Listing::default();
+    for mut listing in listings {
+        for problem in &listing.problems {
+            progress.eprintln(format_args!("trailscan: {problem}"));
         }
+        seen.take_seen_from(&mut listing);
     }
+    let misses = selection_misses(&selection(ObjectKind::Log), &seen);
+    for miss in &misses {
+        progress.eprintln(format_args!("trailscan: {miss}"));
+    }
+    let Tally {
+        listed,
+        copied,
+        bytes,
+        present,
+        problems,
+        refused,
+        unwritable,
+    } = tally;
     manifest.runs.push(AcquisitionRun {
         tool: format!("trailscan {}", env!("TRAILSCAN_VERSION")),
         started: format_utc(epoch_secs(started)),
@@ -189,15 +336,14 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         accounts: settings.accounts.clone(),
         regions: settings.regions.clone(),
         counts: AcquisitionCounts {
-            listed: objects.len() as u64,
+            listed,
             copied,
             present,
             refused,
             problems,
         },
     });
-    let text = manifest.to_text();
-    let manifest_written = copy.write(MANIFEST_FILE, text.as_bytes(), None, WriteMode::Replace);
+    let manifest_written = write_manifest(&settings.dir, &manifest, runs);
     if let Some(e) = unwritable {
         // What was copied stays: each file is whole (written under a staged name, then
         // renamed), and the next run checks it against the object and keeps it.
@@ -212,11 +358,11 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
             copied + present
         );
     }
-    manifest_written?;
+    manifest_written
+        .with_context(|| format!("cannot write {}", copy.display_key(MANIFEST_FILE)))?;
     if !settings.quiet {
         eprintln!(
-            "trailscan: {} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",
-            objects.len(),
+            "trailscan: {listed} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",
             source.name(),
             bytes as f64 / 1e6,
             copy.display_key(MANIFEST_FILE)

@@ -7,21 +7,19 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::{anyhow, bail, Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::s3::S3Bucket;
-use trailscan_archive::{default_threads, list, open_archive, LocalFolder, ObjectStore};
+use trailscan_archive::{default_threads, list_streaming, open_archive, LocalFolder, ObjectStore};
 use trailscan_cloudtrail_api::{region_keys, KeysError};
 use trailscan_engine::{selection_misses, worker_pool};
 use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
-use trailscan_integrity::chain::{
-    report_chain, validate_chain, ChainError, ChainOutput, ChainRun,
-};
+use trailscan_integrity::chain::{report_chain, validate_chain, ChainError, ChainOutput, ChainRun};
 use trailscan_integrity::discover::{
-    chain_name, chain_title, chain_window, chains_in, infer_bucket, key_windows, locate,
+    add_chains, chain_name, chain_title, chain_window, infer_bucket, key_windows, locate,
 };
 use trailscan_integrity::keys::RegionKeys;
 use trailscan_integrity::report::Printer;
@@ -184,10 +182,19 @@ impl Validation<'_> {
         };
         let progress = Progress::on_stderr(s.no_progress, false);
         progress.listing(self.store.name());
-        let listing = list(&*self.store, &selection)?;
+        // The chains are gathered as the digests are listed, which are not kept.
+        let chains = Mutex::new(BTreeMap::new());
+        let listing = list_streaming(&*self.store, &selection, &|digests| {
+            add_chains(
+                &mut chains.lock().unwrap_or_else(PoisonError::into_inner),
+                &digests,
+            );
+            true
+        })?;
         // An --account-id or --region the archive has no folder of is named, with those it has.
         let misses = selection_misses(&selection, &listing);
-        let all: Vec<(Trail, i64)> = chains_in(&listing).into_iter().collect();
+        let chains = chains.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let all: Vec<(Trail, i64)> = chains.into_iter().collect();
         if all.is_empty() && misses.is_empty() {
             bail!("no CloudTrail-Digest files under {}: give the bucket the trail delivers to, or a copy of it", self.store.name());
         }
