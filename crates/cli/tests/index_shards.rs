@@ -435,3 +435,64 @@ fn gc_keeps_what_a_pending_run_recorded() {
     assert_eq!(code, 0, "{err}");
     assert!(unnamed.iter().all(|f| !index.join(f).exists()), "{err}");
 }
+
+/// An `--account-id` that names no folder makes a sharded run exit 1 where it is merged or
+/// published, as it makes an unsharded run exit 1: each shard names it, and the merge says so
+/// once (before: the merge and the publish exited 0, as if the answer were whole).
+#[test]
+fn an_account_of_no_folder_fails_the_merged_run_as_it_fails_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_archive();
+    let keys = common::sample_public_keys();
+    let out = dir.path().join("shards");
+    let index = dir.path().join("index");
+    let accounts = [
+        "--account-id",
+        "999999999999",
+        "--account-id",
+        "123456789012",
+    ];
+    let merge = |run_id: &str| run(&["merge", s(&out.join(run_id))]);
+    let said_once = |err: &str| {
+        err.matches("--account-id and --region values name no folder")
+            .count()
+            == 1
+    };
+    for (command, run_id) in [
+        ("lookup-events", "lookup"),
+        ("export", "export"),
+        ("validate-logs", "validate"),
+        ("index", "index"),
+    ] {
+        let mut last = (0, String::new());
+        for k in 0..2 {
+            let shard = format!("{k}/2");
+            let mut args = vec![command, "--source", s(&sample)];
+            args.extend(accounts);
+            args.extend(["--shard", &shard, "--run-id", run_id]);
+            match command {
+                "validate-logs" => args.extend(["--public-keys", s(&keys), "--out", s(&out)]),
+                "index" => args.extend(["--index", s(&index)]),
+                "export" => args.extend(["--out", s(&out), "--format", "jsonl"]),
+                _ => args.extend(["--out", s(&out)]),
+            }
+            let (code, _, err) = run(&args);
+            assert!(err.contains("999999999999"), "{command} shard {k}: {err}");
+            last = (code, err);
+        }
+        // The index is published as its last shard finishes, which exits 0 (a batch engine
+        // would run it again); `--publish` gives the run's exit, as its shards' did.
+        let (code, err) = match command {
+            "index" => {
+                assert_eq!(last.0, 0, "{}", last.1);
+                publish(&index, run_id)
+            }
+            _ => {
+                let (code, _, err) = merge(run_id);
+                (code, err)
+            }
+        };
+        assert_eq!(code, 1, "{command}: {err}");
+        assert!(said_once(&err), "{command}: {err}");
+    }
+}

@@ -91,6 +91,8 @@ pub struct RunPublished {
     pub changed: Vec<String>,
     /// Folders the shards could not list.
     pub listing_problems: u64,
+    /// `--account-id` and `--region` values that name no folder (each shard named them).
+    pub selection_misses: u64,
     /// The shards listed different day folders (one created between their listings): nothing
     /// new was sealed, and the day folders no shard took are left to the next update.
     pub units_differ: bool,
@@ -99,10 +101,12 @@ pub struct RunPublished {
 impl RunPublished {
     /// What makes the run's exit status 1, as an unsharded update's: files that could not be
     /// read, folders that could not be listed, files changed or deleted since indexed, and
-    /// sealed days whose files changed.
+    /// sealed days whose files changed, and values of `--account-id` or `--region` that name
+    /// no folder.
     pub fn problems(&self) -> u64 {
         (self.failed.len() + self.changed.len() + self.removed + self.broken_seals.len()) as u64
             + self.listing_problems
+            + self.selection_misses
     }
 }
 
@@ -163,6 +167,7 @@ pub fn index_shard(
             .map(|key| store.display_key(key))
             .collect(),
         listing_problems: compared.listing_problems as u64,
+        selection_misses: compared.selection_misses as u64,
         unlisted_indexed_days: compared.unlisted_indexed_days.iter().cloned().collect(),
     };
     let counts = Counts {
@@ -175,6 +180,7 @@ pub fn index_shard(
         },
         files_skipped: 0,
         listing_problems: compared.listing_problems as u64,
+        selection_misses: compared.selection_misses as u64,
         results: indexed.segments.len() as u64,
     };
     let plan = joined_plan(shard, &compared.plans);
@@ -329,6 +335,7 @@ fn publish(
         failed: std::mem::take(&mut work.failed),
         changed: std::mem::take(&mut work.changed),
         listing_problems: work.listing_problems,
+        selection_misses: work.selection_misses,
     };
     if work.segments.is_empty() && removed.is_empty() && !seals_changed {
         return Ok(published);

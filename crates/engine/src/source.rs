@@ -274,6 +274,12 @@ impl<'r> Source<'r> {
             + self.misses
     }
 
+    /// How many `--account-id` and `--region` values name no folder of the archive (each
+    /// was reported).
+    pub fn selection_misses(&self) -> u64 {
+        self.misses
+    }
+
     /// What the run cost in S3 requests, source and index, for a summary; `None` on disk.
     pub fn requests_line(&self) -> Option<String> {
         let source = self.store.requests_made().map(|r| format!("source {r}"));

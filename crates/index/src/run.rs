@@ -98,6 +98,10 @@ pub struct ShardWork {
     pub changed: Vec<String>,
     /// Folders it could not list.
     pub listing_problems: u64,
+    /// `--account-id` and `--region` values that name no folder of the archive (every shard
+    /// lists the same account and region folders, so each finds the same).
+    #[serde(default)]
+    pub selection_misses: u64,
     /// The (region folder, day) of indexed files of the groups it compared that it did not
     /// list (mostly other shards' days): where no shard listed a file, the day folder was
     /// deleted whole, and the publish drops its rows.
@@ -144,6 +148,8 @@ pub struct RunWork {
     pub changed: Vec<String>,
     /// Folders the shards could not list.
     pub listing_problems: u64,
+    /// `--account-id` and `--region` values that name no folder (the most any shard found).
+    pub selection_misses: u64,
     /// Days with indexed files that some shard did not list (see
     /// [`ShardWork::unlisted_indexed_days`]).
     pub unlisted_indexed_days: BTreeSet<(String, i64)>,
@@ -220,6 +226,7 @@ pub fn join_shards(works: Vec<ShardWork>) -> Result<RunWork, String> {
         run.failed.extend(work.failed);
         run.changed.extend(work.changed);
         run.listing_problems += work.listing_problems;
+        run.selection_misses = run.selection_misses.max(work.selection_misses);
         run.unlisted_indexed_days.extend(work.unlisted_indexed_days);
     }
     run.removed.sort();
@@ -257,6 +264,7 @@ mod tests {
             failed: vec![(format!("f{k}"), "why".into())],
             changed: vec![],
             listing_problems: u64::from(k == 1),
+            selection_misses: u64::from(k >= 1),
             unlisted_indexed_days: vec![
                 (
                     "trail/AWSLogs/111122223333/CloudTrail/us-east-1".into(),
@@ -280,6 +288,8 @@ mod tests {
         assert_eq!(run.first_unreadable["f"], 18);
         assert_eq!(run.removed, ["gone-0", "gone-1"]);
         assert_eq!((run.failed.len(), run.listing_problems), (3, 1));
+        // Each shard names the same misses: the run has them once.
+        assert_eq!(run.selection_misses, 1);
         assert!(
             run.days_emptied().is_empty(),
             "shard 1 could not list everything"

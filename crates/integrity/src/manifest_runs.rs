@@ -171,18 +171,17 @@ pub struct SortedRuns {
 }
 
 impl SortedRuns {
-    /// Runs kept in `dir`, created (and emptied of an earlier, interrupted run's files).
-    pub fn new(dir: PathBuf) -> io::Result<SortedRuns> {
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-        }
-        fs::create_dir_all(&dir)?;
-        Ok(SortedRuns {
+    /// Runs kept in `dir`, made at the first run written (a copy that needs none, or on a
+    /// filesystem that takes no more, makes none); an earlier, interrupted run's files there
+    /// are removed.
+    pub fn new(dir: PathBuf) -> SortedRuns {
+        let _ = fs::remove_dir_all(&dir);
+        SortedRuns {
             dir,
             buffer: Vec::new(),
             runs: Vec::new(),
             written: 0,
-        })
+        }
     }
 
     /// Adds an entry.
@@ -199,18 +198,25 @@ impl SortedRuns {
         self.dir.join(format!("{:06}.jsonl", self.written))
     }
 
-    /// Writes the buffer as a run, then merges the newest runs while [`FAN_IN`] of them have
-    /// the same level.
-    fn spill(&mut self) -> io::Result<()> {
+    /// The buffer sorted by key, a key's last entry kept.
+    fn take_sorted(&mut self) -> Vec<(String, ManifestEntry)> {
         // Stable: of a key's entries, the last pushed stays last, and is the one kept.
         self.buffer.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut run = Vec::with_capacity(self.buffer.len());
+        let mut run: Vec<(String, ManifestEntry)> = Vec::with_capacity(self.buffer.len());
         for (key, entry) in self.buffer.drain(..) {
             match run.last_mut() {
                 Some((last, kept)) if *last == key => *kept = entry,
                 _ => run.push((key, entry)),
             }
         }
+        run
+    }
+
+    /// Writes the buffer as a run, then merges the newest runs while [`FAN_IN`] of them have
+    /// the same level.
+    fn spill(&mut self) -> io::Result<()> {
+        let run = self.take_sorted();
+        fs::create_dir_all(&self.dir)?;
         let path = self.new_run_path();
         write_run(&path, run.into_iter().map(Ok))?;
         self.runs.push((0, path));
@@ -226,7 +232,11 @@ impl SortedRuns {
                 .map(|(_, p)| p)
                 .collect();
             let path = self.new_run_path();
-            write_run(&path, Merged::open(&merged)?)?;
+            let runs = merged
+                .iter()
+                .map(|p| read_run(p))
+                .collect::<io::Result<_>>()?;
+            write_run(&path, Merged::new(runs)?)?;
             for done in merged {
                 fs::remove_file(done)?;
             }
@@ -239,11 +249,12 @@ impl SortedRuns {
     /// pushed, in key order, as [`Manifest::to_text`] writes a manifest; returns how many
     /// objects it holds.
     pub fn write_merged(mut self, head: &Manifest, out: impl Write) -> io::Result<u64> {
-        if !self.buffer.is_empty() || self.runs.is_empty() {
-            self.spill()?;
-        }
-        let paths: Vec<PathBuf> = self.runs.iter().map(|(_, p)| p.clone()).collect();
-        let merged = Merged::open(&paths)?;
+        // The last entries, the newest, are merged from memory.
+        let mut runs: Vec<Entries> = (self.runs.iter())
+            .map(|(_, p)| read_run(p))
+            .collect::<io::Result<_>>()?;
+        runs.push(Box::new(self.take_sorted().into_iter().map(Ok)));
+        let merged = Merged::new(runs)?;
         let streamed = Streamed {
             head,
             objects: RefCell::new(Some(merged)),
@@ -279,34 +290,44 @@ fn write_run(
     out.flush()
 }
 
+/// A run's entries, in key order.
+type Entries = Box<dyn Iterator<Item = io::Result<(String, ManifestEntry)>>>;
+
+/// The entries of a run written by [`write_run`].
+fn read_run(path: &Path) -> io::Result<Entries> {
+    let lines = BufReader::new(File::open(path)?).lines();
+    Ok(Box::new(lines.map(|line| {
+        serde_json::from_str::<(String, ManifestEntry)>(&line?).map_err(io::Error::from)
+    })))
+}
+
 /// The entries of sorted runs in key order, a key's entry taken from the newest run holding
 /// it.
 struct Merged {
-    runs: Vec<io::Lines<BufReader<File>>>,
+    runs: Vec<Entries>,
     /// Each run's next entry, by key then newest run first.
     next: BinaryHeap<Reverse<(String, Reverse<usize>)>>,
     entries: Vec<Option<ManifestEntry>>,
 }
 
 impl Merged {
-    fn open(paths: &[PathBuf]) -> io::Result<Merged> {
+    /// The merge of `runs`, oldest first.
+    fn new(runs: Vec<Entries>) -> io::Result<Merged> {
         let mut merged = Merged {
-            runs: Vec::new(),
+            entries: runs.iter().map(|_| None).collect(),
+            runs,
             next: BinaryHeap::new(),
-            entries: Vec::new(),
         };
-        for path in paths {
-            merged.runs.push(BufReader::new(File::open(path)?).lines());
-            merged.entries.push(None);
-            merged.advance(merged.runs.len() - 1)?;
+        for n in 0..merged.runs.len() {
+            merged.advance(n)?;
         }
         Ok(merged)
     }
 
     /// Reads run `n`'s next entry into the heap.
     fn advance(&mut self, n: usize) -> io::Result<()> {
-        if let Some(line) = self.runs[n].next() {
-            let (key, entry): (String, ManifestEntry) = serde_json::from_str(&line?)?;
+        if let Some(read) = self.runs[n].next() {
+            let (key, entry) = read?;
             self.entries[n] = Some(entry);
             self.next.push(Reverse((key, Reverse(n))));
         }
@@ -400,7 +421,7 @@ mod tests {
     #[test]
     fn merged_runs_write_what_the_whole_manifest_writes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut runs = SortedRuns::new(dir.path().join("runs")).unwrap();
+        let mut runs = SortedRuns::new(dir.path().join("runs"));
         let mut whole = Manifest {
             source: "s3://b".into(),
             runs: vec![AcquisitionRun::default()],

@@ -94,17 +94,23 @@ pub struct Counts {
     pub files_skipped: u64,
     /// Folders that could not be listed.
     pub listing_problems: u64,
+    /// `--account-id` and `--region` values that name no folder of the archive. Every shard
+    /// lists the same account and region folders, so each finds the same: a run has the most
+    /// any shard found, not their sum.
+    #[serde(default)]
+    pub selection_misses: u64,
     /// Results written (events, rows exported, chains validated).
     pub results: u64,
 }
 
 impl Counts {
-    /// From a listing and a scan.
-    pub fn new(listing: &Listing, scan: &ScanStats, results: u64) -> Counts {
+    /// From a listing, the selection's misses found in it, and a scan.
+    pub fn new(listing: &Listing, selection_misses: u64, scan: &ScanStats, results: u64) -> Counts {
         Counts {
             scan: scan.clone(),
             files_skipped: listing.skipped.files_total(),
             listing_problems: listing.problems.len() as u64,
+            selection_misses,
             results,
         }
     }
@@ -113,12 +119,16 @@ impl Counts {
         self.scan.add(&o.scan);
         self.files_skipped += o.files_skipped;
         self.listing_problems += o.listing_problems;
+        self.selection_misses = self.selection_misses.max(o.selection_misses);
         self.results += o.results;
     }
 
     /// Problems that make the exit code 1.
     pub fn problems(&self) -> u64 {
-        self.scan.objects_failed + self.scan.objects_with_problems + self.listing_problems
+        self.scan.objects_failed
+            + self.scan.objects_with_problems
+            + self.listing_problems
+            + self.selection_misses
     }
 }
 

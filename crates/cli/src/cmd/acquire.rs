@@ -259,9 +259,7 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     if let Some(bucket) = source.bucket() {
         copy = copy.recording_bucket(bucket);
     }
-    let runs_dir = settings.dir.join(RUNS_DIR);
-    let mut runs = SortedRuns::new(runs_dir.clone())
-        .with_context(|| format!("cannot make {}", runs_dir.display()))?;
+    let mut runs = SortedRuns::new(settings.dir.join(RUNS_DIR));
     let mut known = KnownHashes::default();
     let mut manifest = read_manifest(&settings.dir, &copy, &mut runs, &mut known)?;
     manifest.source = source.name().to_string();

@@ -98,7 +98,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
     let bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let elapsed = started.elapsed().as_secs_f64();
     if let (Some(dir), Some(plan)) = (shard_dir, &listing.shard_plan) {
-        let counts = Counts::new(listing, stats, rows);
+        let counts = Counts::new(listing, opened.selection_misses(), stats, rows);
         let arguments = source.arguments.clone();
         let spec = &source.options.spec;
         let mut summary = ShardSummary::new("export", arguments, spec, run_id, plan, counts);

@@ -133,6 +133,12 @@ pub fn print_published(published: &RunPublished, quiet: bool) -> ExitCode {
             published.removed
         );
     }
+    if published.selection_misses > 0 {
+        eprintln!(
+            "trailscan: index {}: {} of the --account-id and --region values name no folder of the archive (each shard's output says which)",
+            published.index_name, published.selection_misses
+        );
+    }
     exit_codes::completed(published.problems())
 }
 

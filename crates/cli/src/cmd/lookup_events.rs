@@ -69,7 +69,7 @@ pub fn run(settings: &LookupSettings) -> Result<ExitCode> {
             })?;
             Ok(EventLine { position, record })
         });
-        let counts = Counts::new(listing, &stats, 0);
+        let counts = Counts::new(listing, opened.selection_misses(), &stats, 0);
         let (run_id, arguments) = (source.required_run_id()?, source.arguments.clone());
         let summary = ShardSummary::new(
             "lookup-events",

@@ -48,7 +48,7 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
         "export" => {
             let files: usize = run.shards.iter().map(|(_, s)| s.outputs.len()).sum();
             if settings.quiet {
-                return Ok(exit_codes::completed(run.counts.problems()));
+                return Ok(merged_exit(&run));
             }
             eprintln!(
                 "trailscan: {} shards of {} units, all finished: {} events exported in {files} files; {} log files listed, {} failed",
@@ -58,7 +58,7 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
                 run.counts.scan.objects,
                 run.counts.scan.objects_failed
             );
-            Ok(exit_codes::completed(run.counts.problems()))
+            Ok(merged_exit(&run))
         }
         other => bail!(
             "{}/{}: shards of `{other}`, which merge does not know",
@@ -105,7 +105,29 @@ fn merge_validation(run: &Run, report: Option<&ReportRun<'_>>) -> Result<ExitCod
         );
     }
     let chains: Vec<ChainOutput> = chains.into_values().collect();
-    print_all(&chains, &first.source, report)
+    let code = print_all(&chains, &first.source, report)?;
+    Ok(match run.counts.selection_misses {
+        0 => code,
+        misses => {
+            eprintln!("{}", selection_missed(misses));
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// The exit of a merged lookup or export, as one run's: 1 for what made a shard's answer
+/// partial, said first when it is `--account-id` or `--region` values that named no folder.
+fn merged_exit(run: &Run) -> ExitCode {
+    if run.counts.selection_misses > 0 {
+        eprintln!("{}", selection_missed(run.counts.selection_misses));
+    }
+    exit_codes::completed(run.counts.problems())
+}
+
+/// What a merge says of `--account-id` and `--region` values that named no folder: each shard
+/// said which when it ran.
+fn selection_missed(misses: u64) -> String {
+    format!("trailscan: {misses} of the --account-id and --region values name no folder of the archive (each shard's output says which, and what the archive holds)")
 }
 
 fn merge_lookup(run: &Run, settings: &LookupSettings) -> Result<ExitCode> {
@@ -150,5 +172,5 @@ fn merge_lookup(run: &Run, settings: &LookupSettings) -> Result<ExitCode> {
             c.scan.records, c.scan.records_skipped, c.scan.records_matched, printed.returned, printed.duplicates
         );
     }
-    Ok(exit_codes::completed(run.counts.problems()))
+    Ok(merged_exit(&run))
 }

@@ -209,7 +209,7 @@ impl Validation<'_> {
             );
             return Ok(ExitCode::from(1));
         }
-        let code = self.chains(&all, &progress)?;
+        let code = self.chains(&all, misses.len() as u64, &progress)?;
         // The chains found are validated; the run still says it missed what was asked for.
         // A shard's exit says only whether its work was recorded, as every shard's does.
         Ok(
@@ -220,8 +220,10 @@ impl Validation<'_> {
         )
     }
 
-    /// Validates `all`, the chains found, in parallel (or a shard's), and prints and files them.
-    fn chains(&self, all: &[(Trail, i64)], progress: &Progress) -> Result<ExitCode> {
+    /// Validates `all`, the chains found, in parallel (or a shard's), and prints and files them;
+    /// `misses`, the `--account-id` and `--region` values that named no folder, for a shard's
+    /// record.
+    fn chains(&self, all: &[(Trail, i64)], misses: u64, progress: &Progress) -> Result<ExitCode> {
         let s = self.settings;
         let names: Vec<String> = all.iter().map(|(t, _)| chain_name(t)).collect();
         let (plan, own) = match &s.shard {
@@ -276,7 +278,7 @@ impl Validation<'_> {
         progress.finish();
         let chains = chains.into_iter().collect::<Result<Vec<_>>>()?;
         if let Some(plan) = plan {
-            return write_shard(s, self.store.name(), &plan, chains);
+            return write_shard(s, self.store.name(), &plan, chains, misses);
         }
         let mut report = s.report_run(self.started);
         let Some(state) = state else {

@@ -11,12 +11,15 @@ use trailscan_shards::{Counts, ShardDir, ShardSummary, CHAINS_FILE};
 
 use crate::settings::ValidateSettings;
 
-/// A shard's chains and summary, for `trailscan merge`; `source`, the store's name.
+/// A shard's chains and summary, for `trailscan merge`; `source`, the store's name;
+/// `selection_misses`, the `--account-id` and `--region` values that named no folder (the
+/// merge exits 1 for them, as one run does).
 pub(super) fn write_shard(
     s: &ValidateSettings,
     source: &str,
     plan: &ShardPlan,
     chains: Vec<ChainOutput>,
+    selection_misses: u64,
 ) -> Result<ExitCode> {
     let Some(out) = &s.shard else {
         unreachable!("a plan is made for a shard only");
@@ -31,7 +34,10 @@ pub(super) fn write_shard(
         source,
         &out.run_id,
         plan,
-        Counts::default(),
+        Counts {
+            selection_misses,
+            ..Counts::default()
+        },
     );
     let summary = dir.write_results(CHAINS_FILE, chains.iter().map(Ok), summary)?;
     if !s.quiet {
