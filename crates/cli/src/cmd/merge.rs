@@ -172,5 +172,5 @@ fn merge_lookup(run: &Run, settings: &LookupSettings) -> Result<ExitCode> {
             c.scan.records, c.scan.records_skipped, c.scan.records_matched, printed.returned, printed.duplicates
         );
     }
-    Ok(merged_exit(&run))
+    Ok(merged_exit(run))
 }
