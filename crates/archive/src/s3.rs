@@ -69,7 +69,8 @@ struct Connection {
     round_trip_micros: AtomicU64,
     /// Requests made: LIST, GET, PUT, other.
     requests: [AtomicU64; 4],
-    /// `--endpoint-url`, named when it cannot be reached.
+    /// `--endpoint-url`, else the endpoint the environment configures
+    /// ([`configured_endpoint`]), named when it cannot be reached.
     endpoint: Option<String>,
     /// One per request in flight, over every operation of the run (`--max-concurrent-requests`,
     /// else [`crate::MAX_AUTO_REQUESTS`]): each operation also keeps its own number in flight
@@ -153,6 +154,17 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
         _ => in_words(e, endpoint),
     };
     redact(&text)
+}
+
+/// The endpoint the AWS SDK takes from the environment when `--endpoint-url` is not given
+/// (`AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), for naming it in errors as `--endpoint-url` is.
+fn configured_endpoint() -> Option<String> {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL"))
 }
 
 /// Whether errors are wanted whole (`--debug`, which sets `TRAILSCAN_DEBUG`, or `RUST_LOG`).
@@ -307,7 +319,7 @@ impl S3Bucket {
                 unreachable_streak: AtomicU32::new(0),
                 round_trip_micros: AtomicU64::new(u64::MAX),
                 requests: [0; 4].map(AtomicU64::new),
-                endpoint: options.endpoint_url.clone(),
+                endpoint: options.endpoint_url.clone().or_else(configured_endpoint),
                 slots: Arc::new(tokio::sync::Semaphore::new(
                     options
                         .max_concurrent_requests

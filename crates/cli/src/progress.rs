@@ -215,6 +215,13 @@ impl<W: Write> Write for AboveTheBar<'_, W> {
     }
 }
 
+impl<W: Write> Drop for AboveTheBar<'_, W> {
+    /// A last partial line (a run that stopped on an error) is not lost.
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
 /// The engine's reports: the spinner and the bar, problems and notes as `trailscan: ` lines
 /// above them.
 impl Reporter for Progress {

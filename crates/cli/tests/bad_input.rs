@@ -518,6 +518,20 @@ fn typos_are_named_not_answered_with_nothing() {
         2,
         "--no-index: index builds the index named by --index",
     );
+    // Nor one of --index-check, which builds check nothing by (before: silently accepted).
+    fails(
+        &[
+            "index",
+            "--source",
+            s,
+            "--index",
+            "x",
+            "--index-check",
+            "full",
+        ],
+        2,
+        "--index-check full: the flag is for questions asked through an index",
+    );
     // index --help lists no flag of the questions asked through an index.
     let help = String::from_utf8_lossy(&trailscan(&["index", "--help"]).stdout).into_owned();
     assert!(

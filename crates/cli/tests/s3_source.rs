@@ -216,6 +216,14 @@ fn clear_errors_without_secrets() {
     );
     let out = trailscan(&env, &refused);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("DispatchFailure"));
+    // An endpoint from the environment is named as --endpoint-url's is (before: not at all).
+    let mut from_env = env.clone();
+    from_env.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9".into());
+    fails(
+        &from_env,
+        &["lookup-events", "--source", "s3://trailscan-errors"],
+        "cannot list s3://trailscan-errors: cannot connect to http://127.0.0.1:9 (",
+    );
     let mut debug = refused.to_vec();
     debug.push("--debug");
     fails(&env, &debug, "DispatchFailure");

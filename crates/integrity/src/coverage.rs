@@ -183,10 +183,16 @@ struct DayDigests {
 
 impl DayDigests {
     /// Reads the digests (any trail's) among the keys of each day folder of `days`, all on
-    /// every core at once. A digest that cannot be read or parsed lists nothing: its log
-    /// files are then reported as not listed, which is the finding to make (its own trail's
-    /// walk reports the digest itself).
-    fn read(store: &Buckets, bucket: &str, days: Vec<(i64, Vec<String>)>) -> Vec<(i64, Self)> {
+    /// every core at once. A digest that is gone, or cannot be inflated or parsed, lists
+    /// nothing: its log files are then reported as not listed, which is the finding to make
+    /// (its own trail's walk reports the digest itself). One that cannot be read (the network,
+    /// permissions) is the check's failure, as a folder that cannot be listed is: never a
+    /// finding about files it may well list.
+    fn read(
+        store: &Buckets,
+        bucket: &str,
+        days: Vec<(i64, Vec<String>)>,
+    ) -> Result<Vec<(i64, Self)>, StoreError> {
         let keys: Vec<(usize, String)> = days
             .iter()
             .enumerate()
@@ -199,25 +205,26 @@ impl DayDigests {
         let read: Vec<(usize, Option<i64>, Vec<String>)> = keys
             .into_par_iter()
             .map(|(n, key)| {
+                let fetched = match store.get(bucket, &key) {
+                    Ok(fetched) => fetched,
+                    Err(e) if e.is_not_found() => return Ok((n, None, Vec::new())),
+                    Err(e) => return Err(e),
+                };
                 let mut inflated = Vec::new();
-                let doc = store
-                    .get(bucket, &key)
+                let doc = inflate_gzip(&fetched.body, &mut inflated, DEFAULT_MAX_INFLATED_BYTES)
                     .ok()
-                    .filter(|f| {
-                        inflate_gzip(&f.body, &mut inflated, DEFAULT_MAX_INFLATED_BYTES).is_ok()
-                    })
                     .and_then(|_| serde_json::from_slice::<Value>(&inflated).ok());
                 let Some(Value::Object(doc)) = doc else {
-                    return (n, None, Vec::new());
+                    return Ok((n, None, Vec::new()));
                 };
                 let end = doc
                     .get("digestEndTime")
                     .and_then(Value::as_str)
                     .and_then(parse_rfc3339)
                     .map(|(s, _)| s);
-                (n, end, listed_objects(&doc))
+                Ok((n, end, listed_objects(&doc)))
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let mut by_day: Vec<(i64, DayDigests)> = days
             .into_iter()
             .map(|(day, _)| (day, DayDigests::default()))
@@ -227,7 +234,7 @@ impl DayDigests {
             day.newest_end = day.newest_end.max(end);
             day.listed.extend(files);
         }
-        by_day
+        Ok(by_day)
     }
 }
 
@@ -286,7 +293,7 @@ pub fn unlisted_logs(
             .zip(keys)
             .partition(|((folder, _), _)| *folder == DIGESTS);
         let digest_keys = digest_keys.into_iter().map(|((_, day), k)| (day, k));
-        for (day, read) in DayDigests::read(store, bucket, digest_keys.collect()) {
+        for (day, read) in DayDigests::read(store, bucket, digest_keys.collect())? {
             newest_end = newest_end.max(read.newest_end);
             digests.insert(day, read);
         }

@@ -83,10 +83,16 @@ fn read_manifest(
 /// staged name renamed into place: an interrupted write leaves the last manifest whole.
 fn write_manifest(dir: &Path, head: &Manifest, runs: SortedRuns) -> std::io::Result<()> {
     let staged = dir.join(format!(".{MANIFEST_FILE}.partial"));
-    let file = File::create(&staged)?;
-    runs.write_merged(head, &file)?;
-    file.sync_all()?;
-    std::fs::rename(&staged, dir.join(MANIFEST_FILE))
+    let written = File::create(&staged).and_then(|file| {
+        runs.write_merged(head, &file)?;
+        file.sync_all()?;
+        std::fs::rename(&staged, dir.join(MANIFEST_FILE))
+    });
+    if written.is_err() {
+        // Not left to fill a full disk further.
+        let _ = std::fs::remove_file(&staged);
+    }
+    written
 }
 
 /// What a run did with the objects, tallied a batch at a time.
@@ -98,8 +104,9 @@ struct Tally {
     present: u64,
     problems: u64,
     refused: u64,
-    /// The write after which the copy can take no more.
-    unwritable: Option<StoreError>,
+    /// Why the copy can take no more (a write to it, or to the manifest's runs, failed so):
+    /// the run stops.
+    unwritable: Option<String>,
 }
 
 /// What a batch needs besides its objects.
@@ -161,12 +168,7 @@ impl Copying<'_> {
     /// Copies the objects handed over on `listed` a batch at a time, tallying into `tally`
     /// and keeping their entries in `runs`, until the listing ends or the copy can take no
     /// more (then `listed` is let go, and the listing stops).
-    fn all(
-        &self,
-        listed: Receiver<Vec<ObjectRef>>,
-        tally: &mut Tally,
-        runs: &mut SortedRuns,
-    ) -> Result<()> {
+    fn all(&self, listed: Receiver<Vec<ObjectRef>>, tally: &mut Tally, runs: &mut SortedRuns) {
         let mut batch: Vec<ObjectRef> = Vec::new();
         let mut parts = listed.into_iter();
         loop {
@@ -182,12 +184,12 @@ impl Copying<'_> {
                 let mut outcomes = self.batch(&batch);
                 outcomes.sort_by(|a, b| batch[a.0].key.cmp(&batch[b.0].key));
                 for (i, outcome) in outcomes {
-                    tally.record(self, std::mem::take(&mut batch[i].key), outcome, runs)?;
+                    tally.record(self, std::mem::take(&mut batch[i].key), outcome, runs);
                 }
                 batch.clear();
             }
             if ended || self.stop.load(Ordering::Relaxed) {
-                return Ok(());
+                return;
             }
         }
     }
@@ -200,34 +202,45 @@ impl Tally {
         key: String,
         outcome: Outcome,
         runs: &mut SortedRuns,
-    ) -> Result<()> {
+    ) {
         let said = |message: &str| {
+            // Keys are the bucket's: escaped, so that none forges a line.
             let line = format!("trailscan: {}: {message}", copying.source.display_key(&key));
-            copying.progress.eprintln(line);
+            copying.progress.eprintln(printable(&line));
         };
-        match outcome {
+        let entry = match outcome {
             Outcome::Copied(entry) => {
                 self.copied += 1;
                 self.bytes += entry.size;
-                runs.push(key, entry)?;
+                Some(entry)
             }
             Outcome::Present(entry) => {
                 self.present += 1;
-                runs.push(key, entry)?;
+                Some(entry)
             }
             Outcome::Differs(message) | Outcome::Failed(message) => {
                 self.problems += 1;
                 said(&message);
+                None
             }
             Outcome::Refused(message) => {
                 self.refused += 1;
                 said(&message);
+                None
             }
             Outcome::CopyUnwritable(e) => {
-                self.unwritable.get_or_insert(e);
+                self.unwritable.get_or_insert(e.to_string());
+                None
             }
+        };
+        let Some(entry) = entry else { return };
+        if let Err(e) = runs.push(key, entry) {
+            // The runs are in the copy: a disk that cannot take them cannot take the copy.
+            let runs_dir = copying.copy.display_key(RUNS_DIR);
+            self.unwritable
+                .get_or_insert(format!("{runs_dir}: cannot keep the manifest's entries: {e}"));
+            copying.stop.store(true, Ordering::Relaxed);
         }
-        Ok(())
     }
 }
 
@@ -293,15 +306,19 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     // goes with the listing, so the queue ends when the listing does.
     let (deliver, listed) = sync_channel(16);
     let (lister, select) = (&*source, &selection);
-    let (copied, listings) = trailscan_archive::alongside(
+    let ((), listings) = trailscan_archive::alongside(
         move || list_kinds(lister, select, &|part| deliver.send(part).is_ok()),
         || copying.all(listed, &mut tally, &mut runs),
     );
     progress.finish();
-    copied?;
-    let listings = listings?;
+    // A listing that failed part way leaves copies made: they go into the manifest before
+    // the run stops on it.
+    let (listings, listing_failed) = match listings {
+        Ok(listings) => (listings, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     // The accounts and regions each kind's walk came to: an --account-id or --region of none
-    // of them is named, with those the source holds.
+    // of them is named, with those the source holds (not of a listing cut short).
     let mut seen = Listing::default();
     for mut listing in listings {
         for problem in &listing.problems {
@@ -309,7 +326,11 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
         }
         seen.take_seen_from(&mut listing);
     }
-    let misses = selection_misses(&selection(ObjectKind::Log), &seen);
+    let whole = listing_failed.is_none() && !stop.load(Ordering::Relaxed);
+    let misses = match whole {
+        true => selection_misses(&selection(ObjectKind::Log), &seen),
+        false => Vec::new(),
+    };
     for miss in &misses {
         progress.eprintln(format_args!("trailscan: {miss}"));
     }
@@ -358,6 +379,13 @@ pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     }
     manifest_written
         .with_context(|| format!("cannot write {}", copy.display_key(MANIFEST_FILE)))?;
+    if let Some(e) = listing_failed {
+        return Err(anyhow::Error::from(e).context(format!(
+            "the listing stopped; the {} objects copied or present so far are in the manifest {}; run `trailscan acquire` again to resume",
+            copied + present,
+            copy.display_key(MANIFEST_FILE)
+        )));
+    }
     if !settings.quiet {
         eprintln!(
             "trailscan: {listed} objects listed in {}: {copied} copied ({:.1} MB), {present} already present, {refused} refused (unsafe keys), {problems} with problems; manifest {}",

@@ -142,9 +142,9 @@ impl Validation<'_> {
         trail.bucket = self.bucket_of(&trail)?;
         let keys = self.keys(&BTreeMap::from([(trail.source_region.clone(), window)]))?;
         let progress = Progress::on_stderr(s.no_progress, false);
-        // Printed as the walk goes, with the bar up: whole lines with the bar lifted (stdout's
-        // a buffer at a time, stderr's at once); stderr is not locked while the bar draws on it.
-        let mut out = io::BufWriter::new(progress.above(io::stdout()));
+        // Printed as the walk goes, with the bar up: each whole line with the bar lifted, in
+        // the order the AWS CLI prints them; stderr is not locked while the bar draws on it.
+        let mut out = progress.above(io::stdout());
         let mut err = progress.above(io::stderr());
         let mut printer = Printer::new(&mut out, &mut err, s.verbose, window.0, window.1);
         printer.record.keep_entries = s.report_run(self.started).is_some();

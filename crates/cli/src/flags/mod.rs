@@ -506,14 +506,8 @@ pub struct SourceArgs {
     /// after are listed, and every file read is checked against the index as it is read.
     /// `full`: every day of the window is listed and every file compared with the index,
     /// reporting each file added, changed or deleted since it was indexed.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "MODE",
-        default_value_t = IndexCheck::Sealed,
-        help_heading = "Index"
-    )]
-    pub index_check: IndexCheck,
+    #[arg(long, value_enum, value_name = "MODE", help_heading = "Index")]
+    pub index_check: Option<IndexCheck>,
 }
 
 /// `--index-check`.

@@ -54,6 +54,16 @@ impl IndexSettings {
             )
             .into());
         }
+        if let Some(check) = args.source.index_check {
+            let given = match check {
+                crate::flags::IndexCheck::Sealed => "sealed",
+                crate::flags::IndexCheck::Full => "full",
+            };
+            return Err(UsageError(format!(
+                "--index-check {given}: the flag is for questions asked through an index; a build compares every day it lists with the index, and `index --verify` checks the index against the archive"
+            ))
+            .into());
+        }
         let Some(index) = args.source.index.clone() else {
             return Err(UsageError(
                 "the following required arguments were not provided:\n  --index <DIR|s3://BUCKET/PREFIX>".into(),

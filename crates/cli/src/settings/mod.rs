@@ -80,8 +80,8 @@ impl SourceSettings {
                 max_record_bytes: args.max_record_size,
                 index: args.index.clone().filter(|_| !args.no_index),
                 index_check: match args.index_check {
-                    crate::flags::IndexCheck::Sealed => IndexCheck::Sealed,
-                    crate::flags::IndexCheck::Full => IndexCheck::Full,
+                    None | Some(crate::flags::IndexCheck::Sealed) => IndexCheck::Sealed,
+                    Some(crate::flags::IndexCheck::Full) => IndexCheck::Full,
                 },
             },
             quiet: args.quiet,
