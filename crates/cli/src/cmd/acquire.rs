@@ -32,6 +32,7 @@ use trailscan_integrity::manifest::{
 };
 use trailscan_integrity::manifest_runs::{read_streaming, KnownHashes, SortedRuns};
 use trailscan_layout::key::ObjectKind;
+use trailscan_layout::printable::printable;
 use trailscan_layout::time::{epoch_secs, format_utc};
 use trailscan_layout::Selection;
 
@@ -237,8 +238,9 @@ impl Tally {
         if let Err(e) = runs.push(key, entry) {
             // The runs are in the copy: a disk that cannot take them cannot take the copy.
             let runs_dir = copying.copy.display_key(RUNS_DIR);
-            self.unwritable
-                .get_or_insert(format!("{runs_dir}: cannot keep the manifest's entries: {e}"));
+            self.unwritable.get_or_insert(format!(
+                "{runs_dir}: cannot keep the manifest's entries: {e}"
+            ));
             copying.stop.store(true, Ordering::Relaxed);
         }
     }
