@@ -10,7 +10,7 @@ use trailscan_archive::StoreError;
 use trailscan_layout::time::format_utc;
 
 use crate::buckets::Buckets;
-use crate::coverage::{excuse, unlisted_logs, Unlisted};
+use crate::coverage::{excuse, unlisted_logs, Unlisted, Walked};
 use crate::keys::PublicKeys;
 use crate::logs::{hash_logs, verdict, LogRead};
 use crate::report::{Counts, Printer};
@@ -59,6 +59,9 @@ pub type EachBatch<'a> = &'a mut (dyn FnMut(Batch<'_>) -> io::Result<()> + Send)
 /// handed over.
 struct Batches<'a, 'e> {
     buckets: &'a Buckets,
+    trail: &'a Trail,
+    /// The valid digests offered to the coverage check.
+    walked: &'a Walked,
     checked: &'a (dyn Fn(u64) + Sync),
     each: EachBatch<'e>,
     steps: Vec<(bool, Step)>,
@@ -71,6 +74,9 @@ impl Batches<'_, '_> {
     fn push(&mut self, backfill: bool, step: Step) -> Result<(), ChainError> {
         if let Step::Valid(d) = &step {
             self.logs += d.logs.len();
+            if d.bucket == self.trail.bucket {
+                self.walked.offer(d);
+            }
         }
         self.steps.push((backfill, step));
         if self.logs >= BATCH_LOGS {
@@ -113,12 +119,16 @@ pub fn check_chain(
     // free), which it does not need until the end (the hours of INVALID digests excuse their
     // files): from S3, its listings would otherwise be round trips at the end. Each waits for
     // the other as rayon's threads wait, working: chains validated at once never leave a
-    // thread of the pool blocked on a job queued behind it.
+    // thread of the pool blocked on a job queued behind it. The digests the walk verifies are
+    // offered to the check, which then need not read them again.
+    let offered = Walked::default();
     let (walked, unlisted) = pool.install(|| {
         rayon::join(
             || {
                 let mut batches = Batches {
                     buckets,
+                    trail,
+                    walked: &offered,
                     checked,
                     each,
                     steps: Vec::new(),
@@ -130,7 +140,7 @@ pub fn check_chain(
                 batches.flush()?;
                 Ok::<_, ChainError>(batches.excused)
             },
-            || unlisted_logs(buckets, trail, (start, end), now),
+            || unlisted_logs(buckets, trail, (start, end), now, &offered),
         )
     });
     // The walk's failure first: it is what the AWS CLI stops on (exit 255, in its words).

@@ -8,6 +8,7 @@
 //! come hourly).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -18,7 +19,7 @@ use trailscan_layout::paths::RegionFolder;
 use trailscan_layout::time::{format_utc, parse_rfc3339};
 
 use crate::buckets::Buckets;
-use crate::digest_body::listed_objects;
+use crate::digest_body::{listed_objects, ValidDigest};
 use crate::walk::Trail;
 
 /// How long after delivery a log file may still be waiting for its digest.
@@ -174,6 +175,36 @@ fn day_folder<'k>(key: &'k str, folder: &str) -> &'k str {
     let day = folder.len() + "/YYYY/MM/DD/".len();
     key.get(..day).unwrap_or(key)
 }
+/// How many of the walk's digests [`Walked`] keeps for the check at most: a year of a region's
+/// hourly digests, a few MB; past it, the check reads the digests itself.
+const WALKED_KEPT: usize = 8_760;
+
+/// The digests the walk verified, offered to the coverage check so that it need not read them
+/// again (from S3, a GET each): its end and the log files it lists, by key, each taken once.
+/// Bounded: a walk that runs far ahead of the check offers no more until the check takes some.
+#[derive(Default)]
+pub struct Walked(Mutex<HashMap<String, (i64, Vec<String>)>>);
+
+impl Walked {
+    /// Offers a digest the walk found valid in the trail's own bucket. One with an entry that
+    /// does not name its object, bucket and hash is not kept: the check reads its `logFiles`
+    /// itself, where an entry that names only its object still lists it.
+    pub fn offer(&self, digest: &ValidDigest) {
+        let listed: Option<Vec<String>> = (digest.logs.iter())
+            .map(|log| log.as_ref().map(|l| l.key.clone()))
+            .collect();
+        let Some(listed) = listed else { return };
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() < WALKED_KEPT {
+            kept.insert(digest.key.clone(), (digest.end, listed));
+        }
+    }
+
+    fn take(&self, key: &str) -> Option<(i64, Vec<String>)> {
+        (self.0.lock().unwrap_or_else(PoisonError::into_inner)).remove(key)
+    }
+}
+
 /// What the digests of one day folder list: the log files, and the newest end among them.
 #[derive(Default)]
 struct DayDigests {
@@ -191,6 +222,7 @@ impl DayDigests {
     fn read(
         store: &Buckets,
         bucket: &str,
+        walked: &Walked,
         days: Vec<(i64, Vec<String>)>,
     ) -> Result<Vec<(i64, Self)>, StoreError> {
         let keys: Vec<(usize, String)> = days
@@ -205,6 +237,9 @@ impl DayDigests {
         let read: Vec<(usize, Option<i64>, Vec<String>)> = keys
             .into_par_iter()
             .map(|(n, key)| {
+                if let Some((end, listed)) = walked.take(&key) {
+                    return Ok((n, Some(end), listed));
+                }
                 let fetched = match store.get(bucket, &key) {
                     Ok(fetched) => fetched,
                     Err(e) if e.is_not_found() => return Ok((n, None, Vec::new())),
@@ -258,6 +293,7 @@ pub fn unlisted_logs(
     trail: &Trail,
     (start, end): (i64, i64),
     now: i64,
+    walked: &Walked,
 ) -> Result<Vec<Unlisted>, StoreError> {
     let until = end.min(now - DIGEST_DELAY_SECS);
     if until < start {
@@ -293,7 +329,7 @@ pub fn unlisted_logs(
             .zip(keys)
             .partition(|((folder, _), _)| *folder == DIGESTS);
         let digest_keys = digest_keys.into_iter().map(|((_, day), k)| (day, k));
-        for (day, read) in DayDigests::read(store, bucket, digest_keys.collect())? {
+        for (day, read) in DayDigests::read(store, bucket, walked, digest_keys.collect())? {
             newest_end = newest_end.max(read.newest_end);
             digests.insert(day, read);
         }
@@ -404,7 +440,7 @@ mod tests {
                     .unwrap();
             }
             let buckets = Buckets::new("b", Arc::new(store));
-            unlisted_logs(&buckets, &trail, window, 2_000_000_000).unwrap()
+            unlisted_logs(&buckets, &trail, window, 2_000_000_000, &Walked::default()).unwrap()
         };
         let by_day = unlisted(MemoryStore::new());
         assert_eq!(
@@ -422,6 +458,34 @@ mod tests {
         assert_eq!(
             excuse(by_day, &[(1_704_243_600 - 60, 1_704_243_600 + 60)]),
             vec![]
+        );
+        // A digest the walk offers is taken as the walk read it, not read again: here its
+        // `logFiles` name day 3's file, and day 2's is the one no digest lists.
+        let walked = Walked::default();
+        let logs = [log("us-east-1", 3)].map(|key| {
+            Some(crate::digest_body::LogRef {
+                bucket: "b".into(),
+                key,
+                hash: "0".repeat(64),
+            })
+        });
+        walked.offer(&ValidDigest {
+            bucket: "b".into(),
+            key: digest(3),
+            start: 0,
+            end: 1_704_241_800,
+            sha256: String::new(),
+            logs: logs.to_vec(),
+        });
+        let store = MemoryStore::new();
+        for key in keys.iter().chain([&digest(3)]) {
+            store.write(key, b"x", None, WriteMode::Replace).unwrap();
+        }
+        let buckets = Buckets::new("b", Arc::new(store));
+        let found = unlisted_logs(&buckets, &trail, window, 2_000_000_000, &walked).unwrap();
+        assert_eq!(
+            found.iter().map(|u| u.key.as_str()).collect::<Vec<_>>(),
+            [log("us-east-1", 2)]
         );
     }
 }
