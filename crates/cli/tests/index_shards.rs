@@ -495,4 +495,29 @@ fn an_account_of_no_folder_fails_the_merged_run_as_it_fails_one_run() {
         assert_eq!(code, 1, "{command}: {err}");
         assert!(said_once(&err), "{command}: {err}");
     }
+    // Every account asked for missing: a validate-logs shard has no chain to validate, and
+    // still records its share, so that the merge names the misses (before: the shard exited 1
+    // without a record, and the merge called the run incomplete).
+    for k in 0..2 {
+        let shard = format!("{k}/2");
+        let (code, _, err) = run(&[
+            "validate-logs",
+            "--source",
+            s(&sample),
+            "--account-id",
+            "999999999999",
+            "--public-keys",
+            s(&keys),
+            "--shard",
+            &shard,
+            "--run-id",
+            "none",
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(code, 0, "shard {k}: {err}");
+    }
+    let (code, _, err) = merge("none");
+    assert_eq!(code, 1, "{err}");
+    assert!(said_once(&err), "{err}");
 }

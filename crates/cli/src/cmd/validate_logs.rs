@@ -201,7 +201,8 @@ impl Validation<'_> {
         for miss in &misses {
             progress.eprintln(format_args!("trailscan: {miss}"));
         }
-        if all.is_empty() {
+        // A shard still records its (empty) share, so that the merge says what was missed.
+        if all.is_empty() && s.shard.is_none() {
             // Every account or region asked for is missing: said above, as other commands say it.
             eprintln!(
                 "trailscan: no digest chain to validate under {}",
