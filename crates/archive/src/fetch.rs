@@ -97,11 +97,16 @@ where
     std::thread::scope(|scope| {
         let beside = scope.spawn(beside);
         let here = here();
-        let beside = beside
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (here, beside)
+        (here, joined(beside))
     })
+}
+
+/// What a scoped thread returned, once it is done; its panic, if it panicked, resumed on the
+/// caller (as `std::thread::scope` would at its end, but with the panic's own message).
+pub fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 #[cfg(test)]

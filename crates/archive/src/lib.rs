@@ -35,7 +35,7 @@ mod s3_options;
 pub mod sidecar;
 mod store;
 
-pub use fetch::{alongside, map_fetched, map_fetched_until};
+pub use fetch::{alongside, joined, map_fetched, map_fetched_until};
 pub use folder::LocalFolder;
 pub use listing::{list, list_streaming, list_unsealed, Deliver, SealedFolders};
 pub use memory::MemoryStore;

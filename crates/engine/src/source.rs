@@ -500,9 +500,7 @@ impl<'r> Source<'r> {
             let streamed = Objects::Streamed(objects);
             let scanned =
                 self.scan_prefiltered(streamed, request, false, prefilter, new_sink, merge);
-            let listed = walk
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let listed = trailscan_archive::joined(walk);
             (listed, scanned)
         });
         self.listing = listed?;

@@ -95,9 +95,7 @@ pub fn export_objects(
             }
         }
         drop(to_writer);
-        writer_thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        trailscan_archive::joined(writer_thread)
     })?;
     let complete: BTreeSet<DeliveryDay> = days.difference(&written.failed_days).cloned().collect();
     let stale_removed = record_delivery_days(&*destination.store, &complete, &written.files)?;

@@ -177,13 +177,7 @@ pub fn record_delivery_days(
                 })
             })
             .collect();
-        running
-            .into_iter()
-            .map(|t| {
-                t.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        running.into_iter().map(trailscan_archive::joined).collect()
     });
     results.into_iter().sum()
 }

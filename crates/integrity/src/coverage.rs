@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use rayon::prelude::*;
 use serde_json::Value;
 use trailscan_archive::inflate::{inflate_gzip, DEFAULT_MAX_INFLATED_BYTES};
-use trailscan_archive::StoreError;
+use trailscan_archive::{joined, StoreError};
 use trailscan_layout::key::{parse_key, KeyClass, ObjectKind};
 use trailscan_layout::paths::RegionFolder;
 use trailscan_layout::time::{format_utc, parse_rfc3339};
@@ -90,13 +90,7 @@ fn list_days(
                 })
             })
             .collect();
-        running
-            .into_iter()
-            .map(|r| {
-                r.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        running.into_iter().map(joined).collect()
     });
     // Lister `l` listed days l, l + listers, ...: back into the days' order.
     let mut by_day: Vec<Option<Result<Vec<String>, StoreError>>> = Vec::new();

@@ -22,7 +22,7 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use trailscan_archive::{
-    default_threads, list_streaming, map_fetched_until, open_archive, Listing, LocalFolder,
+    default_threads, joined, list_streaming, map_fetched_until, open_archive, Listing, LocalFolder,
     ObjectRef, ObjectStore, StoreError,
 };
 use trailscan_engine::{selection_misses, worker_pool, Reporter};
@@ -256,13 +256,7 @@ fn list_kinds(
     std::thread::scope(|scope| {
         let running = [ObjectKind::Log, ObjectKind::Insight, ObjectKind::Digest]
             .map(|kind| scope.spawn(move || list_streaming(source, &selection(kind), deliver)));
-        running
-            .into_iter()
-            .map(|r| {
-                r.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        running.into_iter().map(joined).collect()
     })
 }
 
