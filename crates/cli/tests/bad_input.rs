@@ -412,15 +412,18 @@ fn typos_are_named_not_answered_with_nothing() {
         ),
         ("--region", "eu-north-1", "it holds eu-west-1, us-east-1"),
     ] {
-        let out = trailscan(&lookup(&["-q", flag, value]));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{stderr}");
-        assert!(
-            stderr.contains(&format!(
-                "{flag} {value}: the archive has no folder of this"
-            )) && stderr.contains(holds),
-            "{stderr}"
-        );
+        // Exit 1, the miss named with what the archive holds.
+        let names_the_miss = |out: &std::process::Output, run: &dyn std::fmt::Debug| {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{run:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!(
+                    "{flag} {value}: the archive has no folder of this"
+                )) && stderr.contains(holds),
+                "{run:?}: {stderr}"
+            );
+        };
+        names_the_miss(&trailscan(&lookup(&["-q", flag, value])), &"lookup-events");
         // The commands that copy, index and validate say it too (before: 0 objects, exit 0).
         let work = tempfile::tempdir().unwrap();
         let dir = |name: &str| work.path().join(name).to_str().unwrap().to_string();
@@ -441,15 +444,7 @@ fn typos_are_named_not_answered_with_nothing() {
                 flag,
                 ["123456789012", "eu-west-1"][usize::from(flag == "--region")],
             ]);
-            let out = trailscan(&args);
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-            assert!(
-                stderr.contains(&format!(
-                    "{flag} {value}: the archive has no folder of this"
-                )) && stderr.contains(holds),
-                "{args:?}: {stderr}"
-            );
+            names_the_miss(&trailscan(&args), &args);
         }
     }
     // validate-logs of the sample, signed with its keys, with `extra` flags.

@@ -171,6 +171,7 @@ pub fn report_chain(
     (start, end): (i64, i64),
     since: Option<&DigestHead>,
 ) -> Result<ChainResult, ChainError> {
+    printer.record.keep_entries = run.record;
     let mut heads = HeadWatch::new(since);
     let unlisted = check_chain(
         run.buckets,
@@ -266,7 +267,6 @@ pub fn validate_chain(
 ) -> Result<ChainOutput, ChainError> {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let mut printer = Printer::new(&mut out, &mut err, run.verbose, window.0, window.1);
-    printer.record.keep_entries = run.record;
     printer.header(title)?;
     let mut result = report_chain(printer, run, trail, title, window, since)?;
     let continued = result.heads.continuation();

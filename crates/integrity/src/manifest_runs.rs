@@ -3,7 +3,7 @@
 //! [`Manifest::to_text`] writes the whole document. Memory holds one run's entries (and, to
 //! resume, [`KnownHashes`]: 48 bytes per object recorded), however many objects the copy has.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
@@ -259,7 +259,7 @@ impl SortedRuns {
             head,
             objects: RefCell::new(Some(merged)),
             failed: RefCell::new(None),
-            count: RefCell::new(0),
+            count: Cell::new(0),
         };
         let mut out = BufWriter::new(out);
         serde_json::to_writer_pretty(&mut out, &streamed)?;
@@ -367,7 +367,7 @@ struct Streamed<'h> {
     head: &'h Manifest,
     objects: RefCell<Option<Merged>>,
     failed: RefCell<Option<io::Error>>,
-    count: RefCell<u64>,
+    count: Cell<u64>,
 }
 
 impl Serialize for Streamed<'_> {
@@ -389,7 +389,7 @@ impl Serialize for StreamedObjects<'_, '_> {
         let merged = self.0.objects.borrow_mut().take();
         let entries = merged.into_iter().flatten().map_while(|read| match read {
             Ok(entry) => {
-                *self.0.count.borrow_mut() += 1;
+                self.0.count.set(self.0.count.get() + 1);
                 Some(entry)
             }
             Err(e) => {

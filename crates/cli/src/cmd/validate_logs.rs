@@ -2,10 +2,10 @@
 //!
 //! With `--trail-arn` (parity mode) the output is the AWS CLI's, byte for byte, for the same
 //! archive and window. Without it, every digest chain under the source is validated in
-//! parallel and printed as the AWS CLI prints one, then the totals.
+//! parallel and printed as the AWS CLI prints one, then the totals. The `--trail-arn` run is
+//! in [`parity`].
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -15,22 +15,22 @@ use trailscan_archive::s3::S3Bucket;
 use trailscan_archive::{default_threads, list_streaming, open_archive, LocalFolder, ObjectStore};
 use trailscan_cloudtrail_api::{region_keys, KeysError};
 use trailscan_engine::{selection_misses, worker_pool};
-use trailscan_integrity::aws_cli::TrailArn;
 use trailscan_integrity::buckets::Buckets;
-use trailscan_integrity::chain::{report_chain, validate_chain, ChainError, ChainOutput, ChainRun};
+use trailscan_integrity::chain::{validate_chain, ChainError, ChainOutput, ChainRun};
 use trailscan_integrity::discover::{
-    add_chains, chain_name, chain_title, chain_window, infer_bucket, key_windows, locate,
+    add_chains, chain_name, chain_title, chain_window, infer_bucket, key_windows,
 };
 use trailscan_integrity::keys::RegionKeys;
-use trailscan_integrity::report::Printer;
 use trailscan_integrity::walk::Trail;
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::{Selection, ShardPlan};
 
+mod parity;
+
 use super::validate_shard::write_shard;
 use super::validate_state::Continued;
 use crate::exit_codes::aws_cli_error;
-use crate::print::{print_all, write_report};
+use crate::print::print_all;
 use crate::progress::{Meter, Progress};
 use crate::settings::ValidateSettings;
 
@@ -113,61 +113,6 @@ impl Validation<'_> {
             KeysError::Api(_) => aws_cli_error(e.to_string()),
             other => other.into(),
         })
-    }
-
-    /// `--trail-arn`: the AWS CLI's validation of one trail and region, byte for byte.
-    fn parity(&self, arn: &str) -> Result<ExitCode> {
-        let s = self.settings;
-        let parsed = TrailArn::parse(arn)
-            .ok_or_else(|| aws_cli_error(format!("Invalid trail ARN provided: {arn}")))?;
-        // --start-time is required with --trail-arn (clap enforces it).
-        let window = (s.start.unwrap_or_default(), s.end);
-        // A repeated option takes its last value, as the AWS CLI's argparse does.
-        let account = s.account_ids.last().cloned().unwrap_or(parsed.account);
-        let source_region = s
-            .regions
-            .last()
-            .cloned()
-            .unwrap_or_else(|| parsed.home_region.clone());
-        let place = locate(&*self.store, &account, s.s3_prefix.as_deref());
-        let mut trail = Trail {
-            bucket: String::new(),
-            prefix: place.prefix,
-            account,
-            org_id: place.org_id,
-            name: parsed.name,
-            home_region: parsed.home_region,
-            source_region,
-        };
-        trail.bucket = self.bucket_of(&trail)?;
-        let keys = self.keys(&BTreeMap::from([(trail.source_region.clone(), window)]))?;
-        let progress = Progress::on_stderr(s.no_progress, false);
-        // Printed as the walk goes, with the bar up: each whole line with the bar lifted, in
-        // the order the AWS CLI prints them; stderr is not locked while the bar draws on it.
-        let mut out = progress.above(io::stdout());
-        let mut err = progress.above(io::stderr());
-        let mut printer = Printer::new(&mut out, &mut err, s.verbose, window.0, window.1);
-        printer.record.keep_entries = s.report_run(self.started).is_some();
-        printer.header(arn)?;
-        progress.start(Meter::Chains, 0, 1);
-        let checked = |n| progress.checked(n);
-        let run = ChainRun {
-            buckets: &self.buckets(&trail.bucket),
-            keys: keys.of(&trail.source_region),
-            verbose: s.verbose,
-            now: s.now,
-            pool: self.pool(1)?,
-            checked: &checked,
-            record: printer.record.keep_entries,
-        };
-        let result = report_chain(printer, &run, &trail, arn, window, None).map_err(fatal)?;
-        progress.step_done();
-        progress.finish();
-        out.flush()?;
-        if let Some(report) = s.report_run(self.started) {
-            write_report(&report, vec![result.record])?;
-        }
-        Ok(ExitCode::from(result.counts.exit_code()))
     }
 
     /// Without `--trail-arn`: every chain (account x region x trail) under the source, in
@@ -254,6 +199,8 @@ impl Validation<'_> {
         progress.start(Meter::Chains, 0, own.len() as u64);
         let checked = |n| progress.checked(n);
         let pool = self.pool(own.len())?;
+        // Each digest's and log file's verdict, for a report or a shard's record to hold.
+        let keep_entries = s.report_run(self.started).is_some() || s.shard.is_some();
         let chains: Vec<Result<ChainOutput>> = pool.install(|| {
             own.par_iter()
                 .map(|&index| {
@@ -266,7 +213,7 @@ impl Validation<'_> {
                         now: s.now,
                         pool,
                         checked: &checked,
-                        record: s.report_run(self.started).is_some() || s.shard.is_some(),
+                        record: keep_entries,
                     };
                     let title = chain_title(&trail);
                     let head = since(index).map(|chain| &chain.head);
