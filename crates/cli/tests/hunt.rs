@@ -577,6 +577,95 @@ fn the_index_gives_the_same_hunt_reading_fewer_files() {
 }
 
 #[test]
+fn a_hunt_past_its_memory_budget_prints_the_same_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = common::differential::generated_archive(dir.path(), 6);
+    common::copy_tree(&common::sample_archive(), &archive);
+    // Duplicate deliveries: a log file delivered again under another name.
+    let tree = common::tree(&archive);
+    let again = tree
+        .keys()
+        .find(|k| k.contains("/CloudTrail/") && k.ends_with(".json.gz"))
+        .unwrap();
+    fs::copy(
+        archive.join(again),
+        archive.join(again.replace(".json.gz", "_again.json.gz")),
+    )
+    .unwrap();
+    let rules = fixture_rules();
+    let run = |output: &str, budget: &str, events: &Path| {
+        let out = trailscan(&[
+            "hunt",
+            "--rules",
+            s(&rules),
+            "--source",
+            s(&archive),
+            "--output",
+            output,
+            "--output-events",
+            s(events),
+            "--memory-budget",
+            budget,
+        ]);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        (out.stdout, stderr, fs::read(events).unwrap())
+    };
+    for output in ["jsonl", "csv", "json"] {
+        let held = run(
+            output,
+            "64M",
+            &dir.path().join(format!("{output}-held.jsonl")),
+        );
+        // One byte: every detection goes to a run of its own, merged a level up by 16s.
+        let spilled = run(
+            output,
+            "1",
+            &dir.path().join(format!("{output}-spilled.jsonl")),
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&spilled.0),
+            String::from_utf8_lossy(&held.0),
+            "--output {output}"
+        );
+        assert_eq!(spilled.2, held.2, "--output-events, --output {output}");
+        let counts = |stderr: &str| {
+            stderr
+                .lines()
+                .filter(|l| l.contains("detection(s) printed") || l.starts_with("  "))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(counts(&spilled.1), counts(&held.1));
+        assert!(!held.1.contains("temporary files"), "{}", held.1);
+        assert!(
+            spilled
+                .1
+                .contains("detection(s) kept in temporary files past --memory-budget (1 bytes)"),
+            "{}",
+            spilled.1
+        );
+    }
+    let (_, lines, stderr) = hunt(&[
+        "--rules",
+        s(&rules),
+        "--source",
+        s(&archive),
+        "--memory-budget",
+        "1",
+    ]);
+    assert!(lines.iter().any(|l| l["Type"] == "correlation"), "{stderr}");
+    assert!(pairs(&lines).len() > 50, "{stderr}");
+    let duplicates: u64 = stderr
+        .split(" detection(s) of duplicate deliveries left out")
+        .next()
+        .and_then(|p| p.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(duplicates > 0, "{stderr}");
+}
+
+#[test]
 fn a_hunt_over_s3_is_the_hunt_over_disk() {
     let Some(env) = common::s3::server() else {
         return;

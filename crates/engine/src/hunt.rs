@@ -1,28 +1,24 @@
 //! A hunt: Sigma rules over every record of the sources (log files, then Insights files),
 //! prefiltered by the values the rules need, through the index where every rule needs values
-//! it holds, then ordered, de-duplicated and correlated.
+//! it holds; its findings are then read in time order, de-duplicated and correlated as they
+//! are printed ([`Findings`]).
 
-use trailscan_hunt::{
-    correlate, settle, CorrelateError, CorrelationHit, Detection, HuntRules, HuntSink,
-};
+use trailscan_hunt::{Findings, FindingsError, HeldDetections, HuntRules, HuntSink};
 use trailscan_index::{value_hash, Probes};
 use trailscan_layout::key::ObjectKind;
 use trailscan_query::{LookupRequest, ScanStats};
 use trailscan_records::EventTime;
 
 use crate::index_use::IndexUse;
-use crate::source::{Scanned, Source};
+use crate::source::Source;
 use crate::Error;
 
 /// What a hunt found and what it read.
-#[derive(Debug, Default)]
 pub struct HuntRun {
-    /// The detections, in time order, each (rule, event) once.
-    pub detections: Vec<Detection>,
-    /// The correlation rules that fired, in time order.
-    pub correlations: Vec<CorrelationHit>,
-    /// Detections of duplicate deliveries left out.
-    pub duplicates: usize,
+    /// The detections and correlations, to be read in time order (each (rule, event) once).
+    pub findings: Findings,
+    /// Detections that went to temporary files past the memory budget.
+    pub spilled: u64,
     /// Records every rule was evaluated on (the prefilter's candidates).
     pub evaluated: u64,
     /// What the scans read.
@@ -40,20 +36,23 @@ pub enum HuntError {
     /// The source or its index.
     #[error(transparent)]
     Source(#[from] Error),
-    /// The correlation phase.
+    /// Holding the detections, or starting the correlations.
     #[error(transparent)]
-    Correlate(#[from] CorrelateError),
+    Findings(#[from] FindingsError),
 }
 
 /// Runs `rules` over the records of `sources` (each opened for one kind of file; an
 /// Insights source hunts Insights records) between `start` and `end`; with `keep_json`,
 /// each detection keeps its record's JSON (those of correlations' base rules keep it anyway).
+/// The detections held take about `budget` bytes at most (shared by the scan threads); the
+/// rest go to sorted runs in temporary files.
 pub fn hunt(
     sources: &mut [&mut Source<'_>],
     rules: &HuntRules,
     start: Option<EventTime>,
     end: Option<EventTime>,
     keep_json: bool,
+    budget: usize,
 ) -> Result<HuntRun, HuntError> {
     let prefilter = rules.prefilter();
     let probes = rules.index_probes();
@@ -61,7 +60,8 @@ pub fn hunt(
         .as_ref()
         .ok()
         .map(|probes| probes.iter().map(|(k, v)| value_hash(*k, v)).collect());
-    let mut run = HuntRun::default();
+    let mut detections = HeldDetections::with_budget(budget);
+    let (mut evaluated, mut stats, mut index_use) = (0, ScanStats::default(), None);
     for source in sources {
         let request = LookupRequest {
             start,
@@ -72,34 +72,37 @@ pub fn hunt(
             ..LookupRequest::default()
         };
         let probes = hashes.as_deref().map(Probes::Any);
+        let per_thread = budget / source.pool.current_num_threads().max(1);
         let read = source.read(
             &request,
             probes,
             Some(&prefilter),
-            || HuntSink::new(rules, keep_json),
-            |a, b| Ok(a.merge(b)),
+            || HuntSink::new(rules, keep_json, per_thread),
+            HuntSink::merge,
         )?;
-        let Ok(Scanned {
-            sink,
-            stats,
-            index_use,
-        }) = read;
-        if let Some(used) = index_use {
-            run.index_use = Some(match run.index_use {
-                Some(before) => before.and(used),
+        let scanned = read.map_err(FindingsError::Spill)?;
+        if let Some(used) = scanned.index_use {
+            index_use = Some(match index_use {
+                Some(before) => IndexUse::and(before, used),
                 None => used,
             });
         }
-        run.stats.add(&stats);
-        run.evaluated += sink.evaluated;
-        run.detections.extend(sink.detections);
+        stats.add(&scanned.stats);
+        evaluated += scanned.sink.evaluated;
+        detections
+            .append(scanned.sink.detections)
+            .map_err(FindingsError::Spill)?;
     }
-    if run.index_use.is_some() {
-        if let Err(rules) = &probes {
-            run.unindexed_rules = rules.iter().map(|r| r.title.clone()).collect();
-        }
-    }
-    run.duplicates = settle(&mut run.detections);
-    run.correlations = correlate(rules, &run.detections)?;
-    Ok(run)
+    let unindexed_rules = match (&index_use, &probes) {
+        (Some(_), Err(rules)) => rules.iter().map(|r| r.title.clone()).collect(),
+        _ => Vec::new(),
+    };
+    Ok(HuntRun {
+        spilled: detections.written(),
+        findings: Findings::new(rules, detections)?,
+        evaluated,
+        stats,
+        index_use,
+        unindexed_rules,
+    })
 }

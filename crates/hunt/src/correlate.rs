@@ -1,10 +1,11 @@
 //! Correlation rules, after the scan: the matched events, each once, in time order (however
-//! the scan read the files), through rsigma's correlation engine.
+//! the scan read the files), through rsigma's correlation engine, as [`crate::Findings`]
+//! reads them back.
 
 use rsigma_parser::CorrelationType;
 use trailscan_records::EventTime;
 
-use crate::detect::Detection;
+use crate::detect::MatchedEvent;
 use crate::event::RecordEvent;
 use crate::rule_set::{position, HuntRules};
 
@@ -49,26 +50,32 @@ pub enum CorrelateError {
     },
 }
 
-/// Runs the correlation rules over the events of `detections` (settled: in time order, each
-/// (rule, event) once), each event once.
-pub fn correlate(
-    rules: &HuntRules,
-    detections: &[Detection],
-) -> Result<Vec<CorrelationHit>, CorrelateError> {
-    if !rules.correlates() {
-        return Ok(Vec::new());
-    }
-    let mut engine = rules.correlation_engine()?;
-    let mut hits = Vec::new();
-    let mut fed = std::collections::HashSet::new();
-    for detection in detections {
-        let matched = &*detection.event;
-        // An event matched by several rules is fed once.
-        if !fed.insert(std::sync::Arc::as_ptr(&detection.event)) {
-            continue;
+/// The correlation rules, fed the matched events in time order, each once.
+pub struct Correlator {
+    engine: rsigma_eval::CorrelationEngine,
+}
+
+impl Correlator {
+    /// The correlator of `rules`, or `None` when they hold no correlation.
+    pub fn new(rules: &HuntRules) -> Result<Option<Correlator>, CorrelateError> {
+        if !rules.correlates() {
+            return Ok(None);
         }
+        Ok(Some(Correlator {
+            engine: rules.correlation_engine()?,
+        }))
+    }
+
+    /// Feeds `matched` (the next event in time order, not fed before) and adds the
+    /// correlations it made fire to `hits`. An event without its JSON (matched by no
+    /// correlation's base rule) is passed over.
+    pub fn feed(
+        &mut self,
+        matched: &MatchedEvent,
+        hits: &mut impl Extend<CorrelationHit>,
+    ) -> Result<(), CorrelateError> {
         let Some(json) = &matched.json else {
-            continue;
+            return Ok(());
         };
         let mut bytes = json.as_bytes().to_vec();
         let tape = simd_json::to_tape(&mut bytes).map_err(|e| CorrelateError::Record {
@@ -77,7 +84,7 @@ pub fn correlate(
             why: e.to_string(),
         })?;
         let event = RecordEvent::new(tape.as_value());
-        for result in engine.process_event_at(&event, matched.time.secs) {
+        for result in self.engine.process_event_at(&event, matched.time.secs) {
             let (Some(body), Some(correlation)) = (
                 result.as_correlation(),
                 position(&result.header.custom_attributes),
@@ -85,7 +92,7 @@ pub fn correlate(
                 continue;
             };
             let refs = body.event_refs.as_deref().unwrap_or_default();
-            hits.push(CorrelationHit {
+            hits.extend([CorrelationHit {
                 correlation,
                 kind: kind_name(body.correlation_type),
                 event_time: matched.fields.event_time().to_string(),
@@ -99,10 +106,10 @@ pub fn correlate(
                 count: body.aggregated_value,
                 timespan_secs: body.timespan_secs,
                 event_ids: refs.iter().filter_map(|r| r.id.clone()).collect(),
-            });
+            }]);
         }
+        Ok(())
     }
-    Ok(hits)
 }
 
 fn kind_name(kind: CorrelationType) -> &'static str {

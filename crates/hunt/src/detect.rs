@@ -2,6 +2,7 @@
 //! rule evaluated on it, and each match kept as a [`Detection`] with what the output prints.
 
 use std::cmp::Ordering;
+use std::io;
 use std::sync::Arc;
 
 use trailscan_query::{Match, RecordSink};
@@ -10,6 +11,7 @@ use trailscan_records::{event_identity, EventTime, Record};
 
 use crate::event::RecordEvent;
 use crate::rule_set::HuntRules;
+use crate::spill::HeldDetections;
 
 /// One rule matching one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +78,11 @@ impl EventFields {
             record.str_field("recipientAccountId").or(Some(account)),
             record.event_id(),
         ];
+        EventFields::from_values(values)
+    }
+
+    /// The fields, given in [`EventFields::NAMES`]' order (`None`: absent).
+    pub fn from_values(values: [Option<&str>; 8]) -> EventFields {
         let mut fields = EventFields {
             text: String::with_capacity(values.iter().flatten().map(|v| v.len()).sum()),
             spans: [None; 8],
@@ -88,6 +95,11 @@ impl EventFields {
             }
         }
         fields
+    }
+
+    /// The bytes of the fields' text.
+    pub fn text_len(&self) -> usize {
+        self.text.len()
     }
 
     /// The field at `index` of [`EventFields::NAMES`].
@@ -107,43 +119,45 @@ impl EventFields {
     }
 }
 
-/// A sink per scan thread: the detections of the records it was given.
+/// A sink per scan thread: the detections of the records it was given, past a budget in
+/// sorted runs on disk.
 pub struct HuntSink<'r> {
     rules: &'r HuntRules,
     keep_json: bool,
     /// The key of the file being read, shared by its matches.
     key: Option<Arc<str>>,
     /// What it found.
-    pub detections: Vec<Detection>,
+    pub detections: HeldDetections,
     /// Records evaluated.
     pub evaluated: u64,
 }
 
 impl<'r> HuntSink<'r> {
-    /// A sink for `rules`; with `keep_json`, each detection keeps its record's JSON (without,
-    /// only those of correlations' base rules do).
-    pub fn new(rules: &'r HuntRules, keep_json: bool) -> HuntSink<'r> {
+    /// A sink for `rules` that holds up to `budget` bytes of detections; with `keep_json`,
+    /// each detection keeps its record's JSON (without, only those of correlations' base
+    /// rules do).
+    pub fn new(rules: &'r HuntRules, keep_json: bool, budget: usize) -> HuntSink<'r> {
         HuntSink {
             rules,
             keep_json,
             key: None,
-            detections: Vec::new(),
+            detections: HeldDetections::with_budget(budget),
             evaluated: 0,
         }
     }
 
     /// Two threads' sinks as one.
-    pub fn merge(mut self, other: HuntSink<'r>) -> HuntSink<'r> {
-        self.detections.extend(other.detections);
+    pub fn merge(mut self, other: HuntSink<'r>) -> io::Result<HuntSink<'r>> {
+        self.detections.append(other.detections)?;
         self.evaluated += other.evaluated;
-        self
+        Ok(self)
     }
 }
 
 impl RecordSink for HuntSink<'_> {
-    type Error = std::convert::Infallible;
+    type Error = io::Error;
 
-    fn record(&mut self, m: &Match<'_, '_, '_>) -> Result<bool, Self::Error> {
+    fn record(&mut self, m: &Match<'_, '_, '_>) -> io::Result<bool> {
         self.evaluated += 1;
         let event = RecordEvent::new(m.record.value());
         let matched = self.rules.matches(&event);
@@ -172,12 +186,7 @@ impl RecordSink for HuntSink<'_> {
             record_index: m.index,
             json,
         });
-        for rule in matched {
-            self.detections.push(Detection {
-                rule,
-                event: event.clone(),
-            });
-        }
+        self.detections.push(event, &matched)?;
         Ok(true)
     }
 
@@ -200,18 +209,4 @@ pub fn printed_order(a: &Detection, b: &Detection) -> Ordering {
         )
     }
     key(a).cmp(&key(b))
-}
-
-/// `detections` in [`printed_order`], each (rule, event) once: of an event delivered more than
-/// once (the same `eventID` and `eventTime`), the copy from the first log file (by key) stays.
-/// Returns how many duplicates were left out.
-pub fn settle(detections: &mut Vec<Detection>) -> usize {
-    detections.sort_by(printed_order);
-    let before = detections.len();
-    let mut seen = std::collections::HashSet::new();
-    detections.retain(|d| match d.event.identity {
-        None => true,
-        Some(identity) => seen.insert((d.rule, identity)),
-    });
-    before - detections.len()
 }

@@ -6,9 +6,9 @@
 //! file, line and why); [`HuntRules::prefilter`] and [`HuntRules::index_probes`] say which
 //! records and files can match at all, from the values the rules need
 //! ([`requirements`]); [`HuntSink`] evaluates every rule on each record the scan parsed (one
-//! parse, shared by every rule, read through [`RecordEvent`]); [`settle`] orders and
-//! de-duplicates the detections; [`correlate`] runs the correlation rules over them in time
-//! order.
+//! parse, shared by every rule, read through [`RecordEvent`]) and holds the detections, past
+//! a budget in sorted runs on disk ([`HeldDetections`]); [`Findings`] reads them back in time
+//! order, each (rule, event) once, and runs the correlation rules over them as it goes.
 //!
 //! ```
 //! use trailscan_hunt::{HuntRules, RuleChoice};
@@ -27,15 +27,19 @@
 mod correlate;
 mod detect;
 mod event;
+mod findings;
 mod load;
 pub mod requirements;
 mod rewrite;
 mod rule_set;
+mod spill;
 
-pub use correlate::{correlate, CorrelateError, CorrelationHit};
-pub use detect::{printed_order, settle, Detection, EventFields, HuntSink, MatchedEvent};
+pub use correlate::{CorrelateError, CorrelationHit, Correlator};
+pub use detect::{printed_order, Detection, EventFields, HuntSink, MatchedEvent};
 pub use event::RecordEvent;
+pub use findings::{EventOnce, Finding, Findings, FindingsError, Tally};
 pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
 pub use rewrite::{read_placeholders, MAX_EXPANSIONS};
 pub use rsigma_parser::{Level, Status};
 pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};
+pub use spill::{HeldDetections, Ordered};

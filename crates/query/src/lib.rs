@@ -25,6 +25,7 @@ mod position;
 mod prefilter;
 mod problem;
 mod request;
+pub mod run_codec;
 mod scan;
 mod sink;
 mod spill;

@@ -3,67 +3,25 @@
 //! system when closed) of length-prefixed records, written and read by this process only.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Write};
 
 use trailscan_records::{EventTime, LookupEvent, Resource};
 
 use crate::position::Position;
+use crate::run_codec::{
+    get_opt, get_str, get_u64, get_u8, put_opt, put_str, put_u64, rewound, temp_writer,
+};
 
 /// A sorted run being read back.
 pub struct Run {
     reader: BufReader<File>,
 }
 
-fn put_u64(w: &mut impl Write, v: u64) -> io::Result<()> {
-    w.write_all(&v.to_le_bytes())
-}
-
-fn put_str(w: &mut impl Write, s: &str) -> io::Result<()> {
-    put_u64(w, s.len() as u64)?;
-    w.write_all(s.as_bytes())
-}
-
-fn put_opt(w: &mut impl Write, s: Option<&str>) -> io::Result<()> {
-    match s {
-        None => w.write_all(&[0]),
-        Some(s) => {
-            w.write_all(&[1])?;
-            put_str(w, s)
-        }
-    }
-}
-
-fn get_u64(r: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn get_u8(r: &mut impl Read) -> io::Result<u8> {
-    let mut b = [0u8; 1];
-    r.read_exact(&mut b)?;
-    Ok(b[0])
-}
-
-fn get_str(r: &mut impl Read) -> io::Result<String> {
-    let len = usize::try_from(get_u64(r)?).map_err(|_| io::Error::other("run: length overflow"))?;
-    let mut b = vec![0u8; len];
-    r.read_exact(&mut b)?;
-    String::from_utf8(b).map_err(|_| io::Error::other("run: not UTF-8"))
-}
-
-fn get_opt(r: &mut impl Read) -> io::Result<Option<String>> {
-    match get_u8(r)? {
-        0 => Ok(None),
-        _ => get_str(r).map(Some),
-    }
-}
-
 /// Writes `events` (already in order) to a new run.
 pub fn write_run<'a>(
     events: impl Iterator<Item = (&'a Position, &'a LookupEvent)>,
 ) -> io::Result<Run> {
-    let mut w = BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+    let mut w = temp_writer()?;
     for (p, e) in events {
         w.write_all(&[1])?;
         put_u64(&mut w, p.secs as u64)?;
@@ -91,10 +49,8 @@ pub fn write_run<'a>(
         put_str(&mut w, &e.cloudtrail_event)?;
     }
     w.write_all(&[0])?;
-    let mut file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
-    file.seek(SeekFrom::Start(0))?;
     Ok(Run {
-        reader: BufReader::with_capacity(1 << 16, file),
+        reader: rewound(w)?,
     })
 }
 

@@ -175,7 +175,7 @@ fn eprint_times(exported: &Exported, memory_budget: u64) {
     if *early_row_groups > 0 {
         eprintln!(
             "  memory: a partition's rows written early {early_row_groups} times (before 128 Ki rows), to keep the rows waiting within --memory-budget ({})",
-            binary_size(memory_budget)
+            crate::flags::binary_size(memory_budget)
         );
     }
 }
@@ -213,16 +213,6 @@ fn days_line(
         ));
     }
     line
-}
-
-/// A size as `--memory-budget` takes it (powers of 1024): `512 MiB`, `1.5 GiB`, `64 KiB`.
-fn binary_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
-        b if b >= 1 << 20 => format!("{:.0} MiB", b as f64 / f64::from(1u32 << 20)),
-        b if b >= 1 << 10 => format!("{:.0} KiB", b as f64 / 1024.0),
-        b => format!("{b} bytes"),
-    }
 }
 
 /// `--print-ddl athena`: the table over the export at `--out` (its regions when it holds an

@@ -9,16 +9,12 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Write};
-use std::path::Path;
-
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use trailscan_engine::{Reporter, Source};
-use trailscan_hunt::{Detection, HuntRules, LoadReport};
+use trailscan_hunt::{HuntRules, LoadReport};
 use trailscan_layout::printable::printable;
 
-use crate::cmd::hunt_print::print_detections;
+use crate::cmd::hunt_print::print_findings;
 use crate::exit_codes;
 use crate::progress::Progress;
 use crate::settings::HuntSettings;
@@ -49,21 +45,32 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
     let mut logs = Source::open_streaming(&settings.logs.options, &once)?;
     let mut insights = Source::open_streaming(&settings.insights.options, &once)?;
     let keep_json = settings.output_events.is_some();
-    let run = trailscan_engine::hunt(
+    let mut run = trailscan_engine::hunt(
         &mut [&mut logs, &mut insights],
         &rules,
         settings.start,
         settings.end,
         keep_json,
+        settings.memory_budget,
     )?;
     progress.finish();
-    print_detections(settings.output, &rules, &run, &*logs.store)?;
-    if let Some(file) = &settings.output_events {
-        write_events(file, &rules, &run.detections)?;
-    }
+    print_findings(
+        settings.output,
+        &rules,
+        &mut run.findings,
+        &*logs.store,
+        settings.output_events.as_deref(),
+    )?;
     let problems = logs.problems(&run.stats) + insights.problems(&Default::default());
     if !quiet {
-        summarize(&rules, &run, &logs, &insights, started);
+        summarize(
+            &rules,
+            &run,
+            &logs,
+            &insights,
+            started,
+            settings.memory_budget,
+        );
     }
     let refused = report.refused.len() as u64;
     Ok(exit_codes::completed(problems + refused))
@@ -123,12 +130,11 @@ fn summarize(
     logs: &Source<'_>,
     insights: &Source<'_>,
     started: Instant,
+    memory_budget: usize,
 ) {
-    let mut per_rule = vec![0u64; rules.rules.len()];
-    for d in &run.detections {
-        per_rule[d.rule] += 1;
-    }
-    for (info, count) in rules.rules.iter().zip(&per_rule).filter(|(_, n)| **n > 0) {
+    let tally = run.findings.tally();
+    let per_rule = &tally.per_rule;
+    for (info, count) in rules.rules.iter().zip(per_rule).filter(|(_, n)| **n > 0) {
         let silent = if info.printed {
             ""
         } else {
@@ -141,14 +147,10 @@ fn summarize(
         );
         eprintln!("{}", printable(&line));
     }
-    let mut per_correlation = vec![0u64; rules.correlations.len()];
-    for c in &run.correlations {
-        per_correlation[c.correlation] += 1;
-    }
     for (info, count) in rules
         .correlations
         .iter()
-        .zip(&per_correlation)
+        .zip(&tally.per_correlation)
         .filter(|(_, n)| **n > 0)
     {
         let line = format!(
@@ -159,19 +161,21 @@ fn summarize(
         eprintln!("{}", printable(&line));
     }
     let silent_rules = per_rule.iter().filter(|n| **n == 0).count();
-    let printed = run
-        .detections
+    let printed: u64 = rules
+        .rules
         .iter()
-        .filter(|d| rules.rules[d.rule].printed)
-        .count();
+        .zip(per_rule)
+        .filter(|(info, _)| info.printed)
+        .map(|(_, n)| n)
+        .sum();
     let stats = &run.stats;
     eprintln!(
         "trailscan: {printed} detection(s) printed ({} more of correlations' base rules) by {} rule(s) ({} matched nothing), {} correlation(s); {} detection(s) of duplicate deliveries left out",
-        run.detections.len() - printed,
+        per_rule.iter().sum::<u64>() - printed,
         per_rule.iter().filter(|n| **n > 0).count(),
         silent_rules,
-        run.correlations.len(),
-        run.duplicates
+        tally.per_correlation.iter().sum::<u64>(),
+        tally.duplicates
     );
     eprintln!(
         "trailscan: {} log files and {} Insights files listed: {} read, {} ruled out by the prefilter, {} failed, {} with problems; {} events read, {} evaluated; {:.3} s",
@@ -185,6 +189,13 @@ fn summarize(
         run.evaluated,
         started.elapsed().as_secs_f64()
     );
+    if run.spilled > 0 {
+        eprintln!(
+            "trailscan: {} detection(s) kept in temporary files past --memory-budget ({})",
+            run.spilled,
+            crate::flags::binary_size(memory_budget as u64)
+        );
+    }
     if let Some(index) = run.index_use {
         eprintln!("{index}");
     }
@@ -249,25 +260,4 @@ impl Reporter for OnceEach<'_> {
             Reporter::problem(self.inner, &text);
         }
     }
-}
-
-/// `--output-events`: the record of each event a printed detection names, once, in time
-/// order, as JSON lines, to a new file.
-pub fn write_events(file: &Path, rules: &HuntRules, detections: &[Detection]) -> Result<()> {
-    let context = || format!("--output-events {}", file.display());
-    let created = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(file)
-        .with_context(context)?;
-    let mut out = BufWriter::new(created);
-    let mut written = std::collections::HashSet::new();
-    for d in detections.iter().filter(|d| rules.rules[d.rule].printed) {
-        let Some(json) = &d.event.json else { continue };
-        if written.insert(std::sync::Arc::as_ptr(&d.event)) {
-            out.write_all(json.as_bytes()).with_context(context)?;
-            out.write_all(b"\n").with_context(context)?;
-        }
-    }
-    out.flush().with_context(context)
 }

@@ -1,14 +1,18 @@
-//! A hunt's answer on stdout: JSON lines (a detection or correlation per line, in time
-//! order), one JSON document, CSV, or the AWS CLI's tables; and `--output-events`.
+//! A hunt's answer on stdout, printed as its findings are read: JSON lines (a detection or
+//! correlation per line, in time order), CSV, one JSON document, or the AWS CLI's tables;
+//! and `--output-events`.
 
+use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use trailscan_archive::ObjectStore;
-use trailscan_engine::HuntRun;
-use trailscan_hunt::{CorrelationHit, Detection, HuntRules, RuleInfo};
+use trailscan_hunt::{
+    CorrelationHit, Detection, EventOnce, Finding, Findings, HuntRules, RuleInfo,
+};
 use trailscan_layout::printable::printable_lines;
 use trailscan_output::csv::write_row;
 use trailscan_output::{ColorChoice, OutputFormat, OutputSettings};
@@ -107,79 +111,186 @@ enum Body<'a> {
     },
 }
 
-/// Prints what `run` found, detections of rules that are printed and every correlation,
-/// merged in time order (a correlation after the detections of the second it fired in).
-/// JSON lines and CSV are written line by line; json and table are one document.
-pub fn print_detections(
+/// Prints the findings, detections of rules that are printed and every correlation, in time
+/// order (a correlation after the detections of the second it fired in), and writes each
+/// printed detection's event once to `events` (`--output-events`). JSON lines and CSV are
+/// written line by line as the findings are read; json and table are one document, held
+/// whole. A closed stdout (`| head`) stops the printing, not the reading: the summary and
+/// `--output-events` still count and hold everything.
+pub fn print_findings(
     output: HuntOutput,
     rules: &HuntRules,
-    run: &HuntRun,
+    findings: &mut Findings,
     store: &dyn ObjectStore,
+    events: Option<&Path>,
 ) -> Result<()> {
-    let lines = lines(rules, run, store);
-    let written = match output {
-        HuntOutput::Jsonl => write_jsonl(lines),
-        HuntOutput::Csv => write_csv(lines),
-        HuntOutput::Json | HuntOutput::Table => {
-            let (mut detections, correlations): (Vec<Value>, Vec<Value>) = lines
-                .map(|l| serde_json::to_value(l).unwrap_or_default())
-                .partition(|l| l["Type"] == "detection");
-            if output == HuntOutput::Table {
-                // A terminal's width: who did what, and which rule says so (jsonl and json
-                // keep the rule's id and author, and where each record is).
-                for line in &mut detections {
-                    if let Some(fields) = line.as_object_mut() {
-                        fields.retain(|k, _| TABLE_COLUMNS.contains(&k.as_str()));
-                    }
+    let mut events = events.map(EventsFile::create).transpose()?;
+    let mut answer = Answer::new(output)?;
+    let mut stdout_closed = false;
+    for finding in findings.by_ref() {
+        let finding = finding?;
+        let line = match &finding {
+            Finding::Detection(d) if rules.rules[d.rule].printed => {
+                if let Some(events) = &mut events {
+                    events.write(d)?;
                 }
+                detection_line(&rules.rules[d.rule], d, store)
             }
-            let format = match output {
-                HuntOutput::Table => OutputFormat::Table,
-                _ => OutputFormat::Json,
-            };
-            let settings = OutputSettings {
-                format,
-                query: None,
-                color: ColorChoice::Auto,
-            };
-            let answer = json!({ "Detections": detections, "Correlations": correlations });
-            return print_value(&settings, "Hunt", answer);
+            Finding::Detection(_) => continue,
+            Finding::Correlation(c) => correlation_line(&rules.correlations[c.correlation], c),
+        };
+        if !stdout_closed {
+            stdout_closed = closed(answer.line(&line))?;
         }
-    };
-    match written {
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+    }
+    if let Some(events) = events {
+        events.finish()?;
+    }
+    match stdout_closed {
+        true => Ok(()),
+        false => answer.finish(output),
     }
 }
 
-/// Every printed line, in time order.
-fn lines<'a>(
-    rules: &'a HuntRules,
-    run: &'a HuntRun,
-    store: &'a dyn ObjectStore,
-) -> impl Iterator<Item = Line<'a>> + 'a {
-    let mut detections = run
-        .detections
-        .iter()
-        .filter(|d| rules.rules[d.rule].printed)
-        .peekable();
-    let mut correlations = run.correlations.iter().peekable();
-    std::iter::from_fn(move || {
-        let correlation_first = match (detections.peek(), correlations.peek()) {
-            (Some(d), Some(c)) => c.time < d.event.time,
-            (None, Some(_)) => true,
-            (_, None) => false,
-        };
-        match correlation_first {
-            true => correlations
-                .next()
-                .map(|c| correlation_line(&rules.correlations[c.correlation], c)),
-            false => detections
-                .next()
-                .map(|d| detection_line(&rules.rules[d.rule], d, store)),
+/// Whether `written` failed because stdout was closed (the reader's choice, not an error).
+fn closed(written: io::Result<()>) -> io::Result<bool> {
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(true),
+        other => other.map(|()| false),
+    }
+}
+
+/// The answer as it is printed: streamed lines, or one document gathered.
+enum Answer {
+    Jsonl(BufWriter<io::StdoutLock<'static>>),
+    /// On a terminal, a record's control characters are shown escaped, as in table.
+    Csv {
+        out: BufWriter<io::StdoutLock<'static>>,
+        tty: bool,
+    },
+    Document {
+        detections: Vec<Value>,
+        correlations: Vec<Value>,
+    },
+}
+
+impl Answer {
+    /// The answer begun (CSV's header written, to a buffer).
+    fn new(output: HuntOutput) -> io::Result<Answer> {
+        let out = || BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        Ok(match output {
+            HuntOutput::Jsonl => Answer::Jsonl(out()),
+            HuntOutput::Csv => {
+                let mut out = out();
+                write_row(&mut out, &COLUMNS)?;
+                let tty = io::stdout().is_terminal();
+                Answer::Csv { out, tty }
+            }
+            HuntOutput::Json | HuntOutput::Table => Answer::Document {
+                detections: Vec::new(),
+                correlations: Vec::new(),
+            },
+        })
+    }
+
+    fn line(&mut self, line: &Line<'_>) -> io::Result<()> {
+        match self {
+            Answer::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, line)?;
+                out.write_all(b"\n")
+            }
+            Answer::Csv { out, tty } => {
+                let line = serde_json::to_value(line).map_err(io::Error::other)?;
+                let row: Vec<String> = COLUMNS.iter().map(|c| csv_cell(&line[*c], *tty)).collect();
+                write_row(&mut *out, &row)
+            }
+            Answer::Document {
+                detections,
+                correlations,
+            } => {
+                let value = serde_json::to_value(line).map_err(io::Error::other)?;
+                match line.r#type {
+                    "detection" => detections.push(value),
+                    _ => correlations.push(value),
+                }
+                Ok(())
+            }
         }
-    })
+    }
+
+    fn finish(self, output: HuntOutput) -> Result<()> {
+        let (mut detections, correlations) = match self {
+            Answer::Jsonl(mut out) | Answer::Csv { mut out, .. } => {
+                return Ok(closed(out.flush()).map(drop)?)
+            }
+            Answer::Document {
+                detections,
+                correlations,
+            } => (detections, correlations),
+        };
+        if output == HuntOutput::Table {
+            // A terminal's width: who did what, and which rule says so (jsonl and json keep
+            // the rule's id and author, and where each record is).
+            for line in &mut detections {
+                if let Some(fields) = line.as_object_mut() {
+                    fields.retain(|k, _| TABLE_COLUMNS.contains(&k.as_str()));
+                }
+            }
+        }
+        let format = match output {
+            HuntOutput::Table => OutputFormat::Table,
+            _ => OutputFormat::Json,
+        };
+        let settings = OutputSettings {
+            format,
+            query: None,
+            color: ColorChoice::Auto,
+        };
+        let answer = json!({ "Detections": detections, "Correlations": correlations });
+        print_value(&settings, "Hunt", answer)
+    }
+}
+
+/// `--output-events`: the record of each event a printed detection names, once, in time
+/// order, as JSON lines, to a new file.
+struct EventsFile<'p> {
+    path: &'p Path,
+    out: BufWriter<File>,
+    once: EventOnce,
+}
+
+impl<'p> EventsFile<'p> {
+    fn create(path: &'p Path) -> Result<EventsFile<'p>> {
+        let created = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .with_context(|| format!("--output-events {}", path.display()))?;
+        Ok(EventsFile {
+            path,
+            out: BufWriter::new(created),
+            once: EventOnce::default(),
+        })
+    }
+
+    fn write(&mut self, d: &Detection) -> Result<()> {
+        let Some(json) = &d.event.json else {
+            return Ok(());
+        };
+        if self.once.first(d) {
+            self.out
+                .write_all(json.as_bytes())
+                .and_then(|()| self.out.write_all(b"\n"))
+                .with_context(|| format!("--output-events {}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("--output-events {}", self.path.display()))
+    }
 }
 
 fn detection_line<'a>(rule: &'a RuleInfo, d: &'a Detection, store: &dyn ObjectStore) -> Line<'a> {
@@ -235,45 +346,25 @@ fn correlation_line<'a>(rule: &'a RuleInfo, c: &'a CorrelationHit) -> Line<'a> {
     }
 }
 
-fn write_jsonl<'a>(lines: impl Iterator<Item = Line<'a>>) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    for line in lines {
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
-    }
-    out.flush()
-}
-
-fn write_csv<'a>(lines: impl Iterator<Item = Line<'a>>) -> io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    // On a terminal, a record's control characters are shown escaped, as in table.
-    let tty = io::stdout().is_terminal();
-    let cell = |v: &Value| {
-        let text = match v {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
-                .collect::<Vec<_>>()
-                .join(" "),
-            Value::Object(members) => members
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(";"),
-            other => other.to_string(),
-        };
-        match tty {
-            true => printable_lines(&text).into_owned(),
-            false => text,
-        }
+/// A CSV cell of `v`: lists joined by spaces, maps as `key=value;...`.
+fn csv_cell(v: &Value, tty: bool) -> String {
+    let text = match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Value::Object(members) => members
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(";"),
+        other => other.to_string(),
     };
-    write_row(&mut out, &COLUMNS)?;
-    for line in lines {
-        let line = serde_json::to_value(&line).map_err(io::Error::other)?;
-        let row: Vec<String> = COLUMNS.iter().map(|c| cell(&line[*c])).collect();
-        write_row(&mut out, &row)?;
+    match tty {
+        true => printable_lines(&text).into_owned(),
+        false => text,
     }
-    out.flush()
 }

@@ -59,6 +59,13 @@ pub struct HuntArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub output_events: Option<PathBuf>,
 
+    /// About the most memory the detections held for ordering take, over all threads (K, M,
+    /// G: powers of 1024). Past it, they go to sorted runs in temporary files (under
+    /// TMPDIR) and are merged back as they are printed: a hunt that matches millions of
+    /// events runs in the same memory. The answer is the same whatever the budget.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = super::parse_size, help_heading = "Output")]
+    pub memory_budget: u64,
+
     #[command(flatten)]
     pub source: SourceArgs,
 }

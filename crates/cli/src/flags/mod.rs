@@ -12,7 +12,7 @@ mod units;
 
 pub use hunt::HuntArgs;
 
-pub use units::{parse_duration, parse_size};
+pub use units::{binary_size, parse_duration, parse_size};
 
 /// Lookups over AWS CloudTrail archives: the gzip JSON log files CloudTrail delivers to S3,
 /// in a copy on disk.

@@ -46,6 +46,8 @@ pub struct HuntSettings {
     pub output: HuntOutput,
     /// `--output-events`.
     pub output_events: Option<PathBuf>,
+    /// `--memory-budget`: bytes of detections held before they go to temporary files.
+    pub memory_budget: usize,
 }
 
 impl HuntSettings {
@@ -105,6 +107,7 @@ impl HuntSettings {
             end: window.end,
             output,
             output_events: args.output_events.clone(),
+            memory_budget: usize::try_from(args.memory_budget).unwrap_or(usize::MAX),
         })
     }
 }
