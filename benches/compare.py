@@ -888,9 +888,10 @@ def memory_section(result):
               "through sorted runs on disk: its peak heap is 3.7 MiB at ten times (heaptrack), the rest of its RSS the allocator's arenas "
               "of its 16 writer threads. Still growing: the index build holds its whole listing; export's writer holds each open "
               "partition's Arrow batches with the builders' spare capacity, which its `--memory-budget` does not count (mimalloc instead of "
-              "glibc's allocator, tried in the same session: 240 and 379 MiB against glibc's 154 and 279 MiB, worse). A hunt holds its detections until it orders, de-duplicates and "
-              "correlates them, so its memory follows its answer: the fixtures' rules match one event in 13 of this generated archive, "
-              "and their correlations fire with up to 10,000 members each.",
+              "glibc's allocator, tried in the same session: 240 and 379 MiB against glibc's 154 and 279 MiB, worse). A hunt holds its detections up to its `--memory-budget` (64 MiB), "
+              "past it in sorted runs on disk that are merged back as they are printed, and prints each correlation as it fires, so its "
+              "memory does not follow its answer either: the fixtures' rules match one event in 13 of this generated archive, and their "
+              "correlations fire with up to 10,000 members each.",
               "", MEMORY_MARK]
     return lines
 
