@@ -172,7 +172,7 @@ pub fn index_shard(
     };
     let counts = Counts {
         scan: ScanStats {
-            objects: compared.listed.len() as u64,
+            objects: compared.listed as u64,
             objects_read: indexed.indexed as u64,
             objects_failed: indexed.failed.len() as u64,
             records: indexed.events,

@@ -57,7 +57,7 @@ impl IndexedFiles {
         indexed: &Indexed,
     ) -> IndexedFiles {
         IndexedFiles {
-            listed: compared.listed.len(),
+            listed: compared.listed,
             indexed: indexed.indexed,
             changed: compared.to_index.changed.len(),
             events: indexed.events,
@@ -230,8 +230,8 @@ fn list_indexable(
 
 /// What an update (or a shard of one) found comparing its listing with the index.
 pub(crate) struct Compared {
-    /// The log and Insights files listed, by key.
-    pub(crate) listed: Vec<ObjectRef>,
+    /// How many log and Insights files were listed.
+    pub(crate) listed: usize,
     /// Folders that could not be listed.
     pub(crate) listing_problems: usize,
     /// `--account-id` and `--region` values that name no folder.
@@ -288,13 +288,19 @@ pub(crate) fn compare(
         sealed.get(folder).is_some_and(|s| s.holds(day))
             && seal_of.get(&(folder, day)).copied() == now
     };
-    let unsealed: Vec<_> = listed
+    let unsealed: Vec<bool> = listed
         .iter()
-        .filter(|o| {
+        .map(|o| {
             region_folder_and_day(&o.key).is_none_or(|(folder, day)| !matches_seal(folder, day))
         })
-        .cloned()
         .collect();
+    let unsealed_objects = || {
+        listed
+            .iter()
+            .zip(&unsealed)
+            .filter(|(_, u)| **u)
+            .map(|(o, _)| o)
+    };
     // The rows to compare: the groups of those objects, and of sealed days now without any
     // (of a shard, only its own days: the others are other shards' to compare).
     let own: Option<HashSet<&str>> = selection.shard.map(|_| {
@@ -303,7 +309,7 @@ pub(crate) fn compare(
             .flat_map(|p| p.plan.own.iter().map(String::as_str))
             .collect()
     });
-    let mut groups = groups_of(&unsealed);
+    let mut groups = groups_of(unsealed_objects());
     for (folder, day) in seal_of.keys() {
         let owned = own
             .as_ref()
@@ -315,10 +321,6 @@ pub(crate) fn compare(
         }
     }
     let catalog = index.load(current, |s| groups.contains(&s.group()), in_flight, false)?;
-    let to_index = to_index(&catalog, &unsealed);
-    for key in &to_index.changed {
-        reporter.problem(&changed_since_indexed(&store.display_key(key)));
-    }
     let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
     let unlisted_indexed_days = match selection.shard {
         None => BTreeSet::new(),
@@ -334,11 +336,6 @@ pub(crate) fn compare(
     let mut deleted = Vec::new();
     // A folder that could not be listed is not a folder emptied: without a whole listing,
     // no indexed file is taken for deleted (nor its row dropped).
-    if listing_problems > 0 {
-        reporter.note(&format_args!(
-            "{listing_problems} folders could not be listed: files deleted since indexed are not looked for in this update"
-        ));
-    }
     for kind in [ObjectKind::Log, ObjectKind::Insight]
         .into_iter()
         .filter(|_| listing_problems == 0)
@@ -360,9 +357,28 @@ pub(crate) fn compare(
     }
     deleted.sort();
     deleted.dedup();
+    // The listing is let go as the objects to index are taken from it (a first build takes
+    // every one): what is held from here on is one copy of them.
+    let listed_count = listed.len();
+    let to_index = to_index(
+        &catalog,
+        listed
+            .into_iter()
+            .zip(unsealed)
+            .filter(|(_, u)| *u)
+            .map(|(o, _)| o),
+    );
+    for key in &to_index.changed {
+        reporter.problem(&changed_since_indexed(&store.display_key(key)));
+    }
+    if listing_problems > 0 {
+        reporter.note(&format_args!(
+            "{listing_problems} folders could not be listed: files deleted since indexed are not looked for in this update"
+        ));
+    }
     report_deleted(reporter, store, &deleted);
     Ok(Compared {
-        listed,
+        listed: listed_count,
         listing_problems,
         selection_misses,
         fingerprints,
@@ -432,7 +448,8 @@ pub(crate) fn index_into_segments(
     let mut by_group: Vec<&ObjectRef> = objects.iter().collect();
     let group =
         |o: &ObjectRef| Group::new(&o.layout.account, &o.layout.region, o.layout.delivered_at);
-    by_group.sort_by_cached_key(|o| (group(o), o.key.clone()));
+    // The objects come sorted by key, which this stable sort keeps within a group.
+    by_group.sort_by_cached_key(|o| group(o));
     let pool = worker_pool(options.threads)?;
     let mut indexed = Indexed {
         segments: Vec::new(),

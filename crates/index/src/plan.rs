@@ -65,7 +65,7 @@ impl IndexPlan {
 
 /// The groups (account x region x delivery month) of the listed objects: the segments a
 /// lookup needs. The listing is sorted by key, so a group's objects mostly follow each other.
-pub fn groups_of(listed: &[ObjectRef]) -> HashSet<Group> {
+pub fn groups_of<'a>(listed: impl IntoIterator<Item = &'a ObjectRef>) -> HashSet<Group> {
     let mut groups = HashSet::new();
     let mut last: Option<(&str, &str, i64)> = None;
     for o in listed {

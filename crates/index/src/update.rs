@@ -38,15 +38,16 @@ pub struct ToIndex {
 }
 
 /// The objects of `listed` that an update indexes: those `catalog` does not hold, and those
-/// that changed since indexed (size, ETag or modification time).
-pub fn to_index(catalog: &Catalog, listed: &[ObjectRef]) -> ToIndex {
+/// that changed since indexed (size, ETag or modification time). The objects are moved, not
+/// copied: a first build indexes every object listed.
+pub fn to_index(catalog: &Catalog, listed: impl IntoIterator<Item = ObjectRef>) -> ToIndex {
     let mut to_index = ToIndex::default();
     for object in listed {
         match catalog.get(&object.key) {
-            None => to_index.objects.push(object.clone()),
-            Some(entry) if entry.freshness(object) == Freshness::Changed => {
+            None => to_index.objects.push(object),
+            Some(entry) if entry.freshness(&object) == Freshness::Changed => {
                 to_index.changed.push(object.key.clone());
-                to_index.objects.push(object.clone());
+                to_index.objects.push(object);
             }
             Some(_) => {}
         }
