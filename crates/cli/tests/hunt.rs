@@ -576,22 +576,37 @@ fn the_index_gives_the_same_hunt_reading_fewer_files() {
     );
 }
 
+/// A generated archive and the sample's, with duplicate deliveries: a log file delivered
+/// again under another name the same day, and the first day's log files of the sample
+/// delivered again the next day (in another shard's day folder).
+fn archive_with_duplicates(dir: &Path) -> PathBuf {
+    let archive = common::differential::generated_archive(dir, 6);
+    common::copy_tree(&common::sample_archive(), &archive);
+    let tree = common::tree(&archive);
+    let logs = || {
+        tree.keys()
+            .filter(|k| k.contains("/CloudTrail/") && k.ends_with(".json.gz"))
+    };
+    let again = logs().next().unwrap();
+    let copy = |from: &str, to: String| {
+        fs::create_dir_all(archive.join(&to).parent().unwrap()).unwrap();
+        fs::copy(archive.join(from), archive.join(to)).unwrap();
+    };
+    copy(again, again.replace(".json.gz", "_again.json.gz"));
+    for key in logs().filter(|k| k.contains("/2024/01/01/")) {
+        copy(
+            key,
+            key.replace("/2024/01/01/", "/2024/01/02/")
+                .replace("_20240101T", "_20240102T"),
+        );
+    }
+    archive
+}
+
 #[test]
 fn a_hunt_past_its_memory_budget_prints_the_same_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let archive = common::differential::generated_archive(dir.path(), 6);
-    common::copy_tree(&common::sample_archive(), &archive);
-    // Duplicate deliveries: a log file delivered again under another name.
-    let tree = common::tree(&archive);
-    let again = tree
-        .keys()
-        .find(|k| k.contains("/CloudTrail/") && k.ends_with(".json.gz"))
-        .unwrap();
-    fs::copy(
-        archive.join(again),
-        archive.join(again.replace(".json.gz", "_again.json.gz")),
-    )
-    .unwrap();
+    let archive = archive_with_duplicates(dir.path());
     let rules = fixture_rules();
     let run = |output: &str, budget: &str, events: &Path| {
         let out = trailscan(&[
@@ -663,6 +678,102 @@ fn a_hunt_past_its_memory_budget_prints_the_same_answer() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{stderr}"));
     assert!(duplicates > 0, "{stderr}");
+}
+
+#[test]
+fn a_sharded_hunt_merged_is_the_hunt() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = archive_with_duplicates(dir.path());
+    let rules = dir.path().join("rules");
+    common::copy_tree(&fixture_rules(), &rules);
+    let hunt_args = |events: &Path| {
+        vec![
+            "hunt".to_string(),
+            "--rules".into(),
+            s(&rules).into(),
+            "--source".into(),
+            s(&archive).into(),
+            "--output".into(),
+            "jsonl".into(),
+            "--output-events".into(),
+            s(events).into(),
+        ]
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = trailscan(&args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            stderr,
+        )
+    };
+    let whole_events = dir.path().join("whole-events.jsonl");
+    let (code, whole, whole_err) = run(&hunt_args(&whole_events));
+    assert_eq!(code, Some(0), "{whole_err}");
+    let out = dir.path().join("shards");
+    // Every shard is given the same command line: its --output-events is the merge's to write.
+    let merged_events = dir.path().join("merged-events.jsonl");
+    for k in 0..3 {
+        let mut args = hunt_args(&merged_events);
+        let shard = format!("{k}/3");
+        args.extend(["--shard", &shard, "--out", s(&out), "--run-id", "hunt-1"].map(String::from));
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(stdout.is_empty(), "a shard prints nothing: {stdout}");
+        assert!(
+            stderr.contains(&format!("trailscan: shard {k}/3 (")),
+            "{stderr}"
+        );
+        assert!(
+            !merged_events.exists(),
+            "--output-events is the merge's to write"
+        );
+    }
+    let merge = || {
+        let (code, stdout, stderr) = run(&["merge".to_string(), format!("{}/hunt-1", s(&out))]);
+        (code, stdout, stderr, fs::read(&merged_events).ok())
+    };
+    let (code, merged, merged_err, events) = merge();
+    assert_eq!(code, Some(0), "{merged_err}");
+    // The same lines, correlations and duplicates across shards included, and the same
+    // accounting of the findings.
+    assert_eq!(merged, whole);
+    assert!(merged.contains("\"Type\":\"correlation\""), "{merged}");
+    assert_eq!(events, fs::read(&whole_events).ok());
+    let findings = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .filter(|l| l.contains("detection(s) printed") || l.starts_with("  "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(findings(&merged_err), findings(&whole_err));
+    assert!(
+        !merged_err.contains(" 0 detection(s) of duplicate deliveries"),
+        "{merged_err}"
+    );
+    assert!(
+        merged_err.contains("trailscan: merged 3 shards ("),
+        "{merged_err}"
+    );
+    // Rules changed since the shards ran: the merge says so rather than mislabel detections.
+    let some_rule = common::tree(&rules)
+        .into_keys()
+        .find(|k| k.ends_with("aws_root_console_login.yml"))
+        .unwrap();
+    let text = fs::read_to_string(rules.join(&some_rule)).unwrap();
+    fs::write(
+        rules.join(&some_rule),
+        text.replace("title: Root User Console Login", "title: Root Signed In"),
+    )
+    .unwrap();
+    fs::remove_file(&merged_events).unwrap();
+    let (code, stdout, stderr, _) = merge();
+    assert_eq!(code, Some(255), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.contains("is not the rule the shard ran"), "{stderr}");
 }
 
 #[test]

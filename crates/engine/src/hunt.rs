@@ -1,9 +1,9 @@
 //! A hunt: Sigma rules over every record of the sources (log files, then Insights files),
 //! prefiltered by the values the rules need, through the index where every rule needs values
 //! it holds; its findings are then read in time order, de-duplicated and correlated as they
-//! are printed ([`Findings`]).
+//! are printed ([`trailscan_hunt::Findings`]).
 
-use trailscan_hunt::{Findings, FindingsError, HeldDetections, HuntRules, HuntSink};
+use trailscan_hunt::{FindingsError, HeldDetections, HuntRules, HuntSink};
 use trailscan_index::{value_hash, Probes};
 use trailscan_layout::key::ObjectKind;
 use trailscan_query::{LookupRequest, ScanStats};
@@ -15,8 +15,9 @@ use crate::Error;
 
 /// What a hunt found and what it read.
 pub struct HuntRun {
-    /// The detections and correlations, to be read in time order (each (rule, event) once).
-    pub findings: Findings,
+    /// The detections, to be read in time order, de-duplicated and correlated by
+    /// [`trailscan_hunt::Findings`] (a shard's, by the merge).
+    pub detections: HeldDetections,
     /// Detections that went to temporary files past the memory budget.
     pub spilled: u64,
     /// Records every rule was evaluated on (the prefilter's candidates).
@@ -30,13 +31,20 @@ pub struct HuntRun {
     pub unindexed_rules: Vec<String>,
 }
 
+impl HuntRun {
+    /// The detections, taken to be read (the run keeps its counts).
+    pub fn take_detections(&mut self) -> HeldDetections {
+        std::mem::replace(&mut self.detections, HeldDetections::with_budget(0))
+    }
+}
+
 /// Why a hunt stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum HuntError {
     /// The source or its index.
     #[error(transparent)]
     Source(#[from] Error),
-    /// Holding the detections, or starting the correlations.
+    /// Holding the detections.
     #[error(transparent)]
     Findings(#[from] FindingsError),
 }
@@ -99,7 +107,7 @@ pub fn hunt(
     };
     Ok(HuntRun {
         spilled: detections.written(),
-        findings: Findings::new(rules, detections)?,
+        detections,
         evaluated,
         stats,
         index_use,

@@ -32,6 +32,7 @@ mod load;
 pub mod requirements;
 mod rewrite;
 mod rule_set;
+mod shard_line;
 mod spill;
 
 pub use correlate::{CorrelateError, CorrelationHit, Correlator};
@@ -42,4 +43,5 @@ pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
 pub use rewrite::{read_placeholders, MAX_EXPANSIONS};
 pub use rsigma_parser::{Level, Status};
 pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};
+pub use shard_line::DetectionLine;
 pub use spill::{HeldDetections, Ordered};

@@ -4,6 +4,7 @@
 //! batch engine's workers share): its results (`events.jsonl` for a lookup, `chains.jsonl`
 //! for a validation, one JSON object per line) and, last, `summary.json` (the shard, its
 //! units, its counts, its outputs with their SHA-256), whose presence says the shard finished.
+//! A hunt's shard writes `detections.jsonl`.
 //! [`read_run`] takes a run back and refuses one with missing, duplicate, unfinished or
 //! disagreeing shards, or with an output changed since its shard wrote it.
 //!
@@ -43,6 +44,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const EVENTS_FILE: &str = "events.jsonl";
 /// A sharded validation's chains, one JSON object per line.
 pub const CHAINS_FILE: &str = "chains.jsonl";
+/// A sharded hunt's detections, one JSON object per line (the merge orders them).
+pub const DETECTIONS_FILE: &str = "detections.jsonl";
 
 /// Why a shard's results could not be written or a run read back.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,7 @@ use trailscan_shards::{
 use crate::exit_codes;
 use crate::flags::{Cli, Command};
 use crate::print::{print_all, print_page, ReportRun, SPILL_FAILED};
-use crate::settings::{LookupSettings, MergeSettings, ValidateSettings};
+use crate::settings::{HuntSettings, LookupSettings, MergeSettings, ValidateSettings};
 
 /// Checks the run's shards and prints the merged answer.
 pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
@@ -42,6 +42,16 @@ pub fn run(settings: &MergeSettings) -> Result<ExitCode> {
             let settings = ValidateSettings::new(&args)?;
             let report = settings.report_run(std::time::SystemTime::now());
             merge_validation(&run, report.as_ref())
+        }
+        "hunt" => {
+            let Command::Hunt(mut args) = recorded_command(first)? else {
+                bail!("the shards' recorded command is not hunt");
+            };
+            args.source
+                .source
+                .get_or_insert_with(|| first.source.clone());
+            args.source.quiet |= settings.quiet;
+            crate::cmd::hunt::shard::merge(&run, &HuntSettings::new(&args)?)
         }
         // An export's files are already in place in the partitions: the merge checks that
         // every shard finished and sums what they wrote.
@@ -117,11 +127,17 @@ fn merge_validation(run: &Run, report: Option<&ReportRun<'_>>) -> Result<ExitCod
 
 /// The exit of a merged lookup or export, as one run's: 1 for what made a shard's answer
 /// partial, said first when it is `--account-id` or `--region` values that named no folder.
-fn merged_exit(run: &Run) -> ExitCode {
+pub(crate) fn merged_exit(run: &Run) -> ExitCode {
+    exit_codes::completed(merged_problems(run))
+}
+
+/// The problems of every shard (what makes the exit code 1), with a word on stderr for the
+/// `--account-id` and `--region` values that named no folder.
+pub(crate) fn merged_problems(run: &Run) -> u64 {
     if run.counts.selection_misses > 0 {
         eprintln!("{}", selection_missed(run.counts.selection_misses));
     }
-    exit_codes::completed(run.counts.problems())
+    run.counts.problems()
 }
 
 /// What a merge says of `--account-id` and `--region` values that named no folder: each shard

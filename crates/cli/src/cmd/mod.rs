@@ -3,7 +3,6 @@
 pub mod acquire;
 pub mod export;
 pub mod hunt;
-pub mod hunt_print;
 pub mod index;
 pub mod index_print;
 pub mod lookup_events;

@@ -8,9 +8,6 @@ use super::SourceArgs;
 
 /// `hunt`.
 #[derive(Debug, Args)]
-// Correlations join events across accounts, regions and days: sharding is refused, so not
-// listed.
-#[command(mut_arg("shard", |a| a.hide(true)), mut_arg("run_id", |a| a.hide(true)))]
 pub struct HuntArgs {
     /// A Sigma rule file, or a folder searched recursively for *.yml and *.yaml (a SigmaHQ
     /// checkout's rules/cloud/aws/cloudtrail/ as it is); repeatable. Rules for other log
@@ -65,6 +62,17 @@ pub struct HuntArgs {
     /// events runs in the same memory. The answer is the same whatever the budget.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = super::parse_size, help_heading = "Output")]
     pub memory_budget: u64,
+
+    /// With --shard: write this shard's detections and summary.json under
+    /// OUT/RUN-ID/shard-K-of-N/ (a folder, or s3://BUCKET[/PREFIX] that every worker shares)
+    /// instead of printing them; `trailscan merge OUT/RUN-ID` then orders, de-duplicates and
+    /// correlates every shard's detections, and prints what one unsharded hunt would have.
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET[/PREFIX]",
+        help_heading = "Sharding"
+    )]
+    pub out: Option<String>,
 
     #[command(flatten)]
     pub source: SourceArgs,

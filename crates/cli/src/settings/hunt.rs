@@ -48,17 +48,13 @@ pub struct HuntSettings {
     pub output_events: Option<PathBuf>,
     /// `--memory-budget`: bytes of detections held before they go to temporary files.
     pub memory_budget: usize,
+    /// With `--shard`: where the shard's detections go (`--out`).
+    pub shard_out: Option<String>,
 }
 
 impl HuntSettings {
     /// Converts and checks the flags.
     pub fn new(args: &HuntArgs) -> Result<HuntSettings> {
-        if args.source.shard.is_some() {
-            return Err(UsageError(
-                "hunt takes no --shard: correlation rules join events across accounts, regions and days".into(),
-            )
-            .into());
-        }
         let time = |v: &Option<String>| v.as_deref().map(parse_time_arg).transpose();
         let window = LookupRequest {
             start: time(&args.start_time)?,
@@ -97,8 +93,10 @@ impl HuntSettings {
                 .into());
             }
         }
+        let logs = SourceSettings::new(&args.source, ObjectKind::Log, &window)?;
+        super::shard_out(args.out.as_deref(), logs.options.selection.shard.is_some())?;
         Ok(HuntSettings {
-            logs: SourceSettings::new(&args.source, ObjectKind::Log, &window)?,
+            logs,
             insights: SourceSettings::new(&args.source, ObjectKind::Insight, &window)?,
             rule_paths: args.rules.clone(),
             choice,
@@ -108,6 +106,7 @@ impl HuntSettings {
             output,
             output_events: args.output_events.clone(),
             memory_budget: usize::try_from(args.memory_budget).unwrap_or(usize::MAX),
+            shard_out: args.out.clone(),
         })
     }
 }

@@ -77,23 +77,10 @@ impl LookupSettings {
             },
         };
         let source = SourceSettings::new(&args.source, object_kind(&request), &request)?;
-        // `--out json` is most likely a slip for --output: say so rather than only that
-        // --out goes with --shard.
-        if let (Some(out), None) = (&args.out, source.options.selection.shard) {
-            let hint = match OutputFormat::from_name(out) {
-                Some(_) => format!("; did you mean --output {out}?"),
-                None => String::new(),
-            };
-            bail!(UsageError(format!(
-                "--out {out} is where a shard writes its results: it goes with --shard K/N{hint}"
-            )));
-        }
-        if source.options.selection.shard.is_some() && args.out.is_none() {
-            bail!(UsageError(
-                "--shard needs --out DIR: a shard writes its results there for `trailscan merge`"
-                    .into()
-            ));
-        }
+        super::shard_out(
+            args.out.as_deref(),
+            source.options.selection.shard.is_some(),
+        )?;
         let mut accounts = source.options.selection.accounts.clone();
         accounts.sort();
         let mut regions = source.options.selection.regions.clone();

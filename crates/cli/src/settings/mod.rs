@@ -97,6 +97,28 @@ impl SourceSettings {
     }
 }
 
+/// Checks that `--out` (where a shard writes its results) and `--shard` go together.
+/// `--out json` is most likely a slip for `--output`: it says so rather than only that
+/// `--out` goes with `--shard`.
+pub fn shard_out(out: Option<&str>, sharded: bool) -> Result<(), UsageError> {
+    match (out, sharded) {
+        (Some(out), false) => {
+            let hint = match trailscan_output::OutputFormat::from_name(out).is_some() {
+                true => format!("; did you mean --output {out}?"),
+                false => String::new(),
+            };
+            Err(UsageError(format!(
+                "--out {out} is where a shard writes its results: it goes with --shard K/N{hint}"
+            )))
+        }
+        (None, true) => Err(UsageError(
+            "--shard needs --out DIR: a shard writes its results there for `trailscan merge`"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// This process's flags less the sharding ones: what every shard of a run records alike.
 pub fn recorded_arguments() -> Vec<String> {
     trailscan_shards::arguments_without_sharding(std::env::args().skip(2))

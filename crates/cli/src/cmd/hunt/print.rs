@@ -9,7 +9,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use trailscan_archive::ObjectStore;
 use trailscan_hunt::{
     CorrelationHit, Detection, EventOnce, Finding, Findings, HuntRules, RuleInfo,
 };
@@ -117,11 +116,11 @@ enum Body<'a> {
 /// written line by line as the findings are read; json and table are one document, held
 /// whole. A closed stdout (`| head`) stops the printing, not the reading: the summary and
 /// `--output-events` still count and hold everything.
-pub fn print_findings(
+pub(super) fn print_findings(
     output: HuntOutput,
     rules: &HuntRules,
     findings: &mut Findings,
-    store: &dyn ObjectStore,
+    display_key: &dyn Fn(&str) -> String,
     events: Option<&Path>,
 ) -> Result<()> {
     let mut events = events.map(EventsFile::create).transpose()?;
@@ -134,7 +133,7 @@ pub fn print_findings(
                 if let Some(events) = &mut events {
                     events.write(d)?;
                 }
-                detection_line(&rules.rules[d.rule], d, store)
+                detection_line(&rules.rules[d.rule], d, display_key)
             }
             Finding::Detection(_) => continue,
             Finding::Correlation(c) => correlation_line(&rules.correlations[c.correlation], c),
@@ -293,7 +292,11 @@ impl<'p> EventsFile<'p> {
     }
 }
 
-fn detection_line<'a>(rule: &'a RuleInfo, d: &'a Detection, store: &dyn ObjectStore) -> Line<'a> {
+fn detection_line<'a>(
+    rule: &'a RuleInfo,
+    d: &'a Detection,
+    display_key: &dyn Fn(&str) -> String,
+) -> Line<'a> {
     let e = &*d.event;
     let f = &e.fields;
     Line {
@@ -311,7 +314,7 @@ fn detection_line<'a>(rule: &'a RuleInfo, d: &'a Detection, store: &dyn ObjectSt
             region: f.get(5),
             account_id: f.get(6),
             event_id: f.get(7),
-            object_key: store.display_key(&e.object_key),
+            object_key: display_key(&e.object_key),
             record_index: e.record_index,
         },
     }

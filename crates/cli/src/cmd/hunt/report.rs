@@ -1,84 +1,20 @@
-//! `trailscan hunt`: Sigma rules over the archive. The rules are loaded and compiled by
-//! [`trailscan_hunt`], the scan and its index plan are the engine's
-//! ([`trailscan_engine::hunt`]); this reports the rules, prints the detections
-//! ([`super::hunt_print`]) and sums up.
+//! What a hunt says on stderr besides its problems: the rules loaded, passed over and
+//! refused; the matches per rule; the scan's accounting.
 
 use std::collections::HashSet;
 use std::fmt::Display;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
-use trailscan_engine::{Reporter, Source};
-use trailscan_hunt::{HuntRules, LoadReport};
+use trailscan_engine::{HuntRun, Reporter, Source};
+use trailscan_hunt::{HuntRules, LoadReport, Tally};
 use trailscan_layout::printable::printable;
 
-use crate::cmd::hunt_print::print_findings;
-use crate::exit_codes;
 use crate::progress::Progress;
-use crate::settings::HuntSettings;
-
-/// Loads the rules, hunts, prints.
-pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
-    let started = Instant::now();
-    let (rules, report) = HuntRules::load(&settings.rule_paths, &settings.choice)?;
-    let quiet = settings.logs.quiet;
-    report_rules(&rules, &report, quiet);
-    if settings.strict && !report.refused.is_empty() {
-        bail!(
-            "{} rule document(s) cannot be run (--strict): nothing was scanned",
-            report.refused.len()
-        );
-    }
-    if rules.rules.is_empty() {
-        bail!(
-            "no CloudTrail rule to run: {} rule file(s) read, {} rule(s) for other log sources passed over, {} not chosen, {} refused",
-            report.files,
-            report.passed_over,
-            report.not_chosen,
-            report.refused.len()
-        );
-    }
-    let progress = Progress::on_stderr(settings.logs.no_progress, quiet);
-    let once = OnceEach::new(&progress);
-    let mut logs = Source::open_streaming(&settings.logs.options, &once)?;
-    let mut insights = Source::open_streaming(&settings.insights.options, &once)?;
-    let keep_json = settings.output_events.is_some();
-    let mut run = trailscan_engine::hunt(
-        &mut [&mut logs, &mut insights],
-        &rules,
-        settings.start,
-        settings.end,
-        keep_json,
-        settings.memory_budget,
-    )?;
-    progress.finish();
-    print_findings(
-        settings.output,
-        &rules,
-        &mut run.findings,
-        &*logs.store,
-        settings.output_events.as_deref(),
-    )?;
-    let problems = logs.problems(&run.stats) + insights.problems(&Default::default());
-    if !quiet {
-        summarize(
-            &rules,
-            &run,
-            &logs,
-            &insights,
-            started,
-            settings.memory_budget,
-        );
-    }
-    let refused = report.refused.len() as u64;
-    Ok(exit_codes::completed(problems + refused))
-}
 
 /// The rules' accounting on stderr: refusals always (they change the answer), the rest
 /// unless `--quiet`.
-fn report_rules(rules: &HuntRules, report: &LoadReport, quiet: bool) {
+pub(super) fn report_rules(rules: &HuntRules, report: &LoadReport, quiet: bool) {
     for refusal in &report.refused {
         eprintln!(
             "{}",
@@ -123,16 +59,9 @@ fn report_rules(rules: &HuntRules, report: &LoadReport, quiet: bool) {
     }
 }
 
-/// Matches per rule, the scan's accounting, the index's.
-fn summarize(
-    rules: &HuntRules,
-    run: &trailscan_engine::HuntRun,
-    logs: &Source<'_>,
-    insights: &Source<'_>,
-    started: Instant,
-    memory_budget: usize,
-) {
-    let tally = run.findings.tally();
+/// Matches per rule and per correlation, and the detections printed: what the findings
+/// held (of one hunt, or of a sharded hunt's merge).
+pub(super) fn summarize_findings(rules: &HuntRules, tally: &Tally) {
     let per_rule = &tally.per_rule;
     for (info, count) in rules.rules.iter().zip(per_rule).filter(|(_, n)| **n > 0) {
         let silent = if info.printed {
@@ -168,7 +97,6 @@ fn summarize(
         .filter(|(info, _)| info.printed)
         .map(|(_, n)| n)
         .sum();
-    let stats = &run.stats;
     eprintln!(
         "trailscan: {printed} detection(s) printed ({} more of correlations' base rules) by {} rule(s) ({} matched nothing), {} correlation(s); {} detection(s) of duplicate deliveries left out",
         per_rule.iter().sum::<u64>() - printed,
@@ -177,6 +105,17 @@ fn summarize(
         tally.per_correlation.iter().sum::<u64>(),
         tally.duplicates
     );
+}
+
+/// The scan's accounting, the index's, and the requests made.
+pub(super) fn summarize_scan(
+    run: &HuntRun,
+    logs: &Source<'_>,
+    insights: &Source<'_>,
+    started: Instant,
+    memory_budget: usize,
+) {
+    let stats = &run.stats;
     eprintln!(
         "trailscan: {} log files and {} Insights files listed: {} read, {} ruled out by the prefilter, {} failed, {} with problems; {} events read, {} evaluated; {:.3} s",
         logs.listing.objects_listed,
@@ -219,13 +158,13 @@ fn summarize(
 
 /// The reporter of two sources opened over one archive (log files and Insights files): each
 /// problem once (an `--account-id` the archive lacks is found by both listings).
-struct OnceEach<'p> {
+pub(super) struct OnceEach<'p> {
     inner: &'p Progress,
     seen: Mutex<HashSet<String>>,
 }
 
 impl<'p> OnceEach<'p> {
-    fn new(inner: &'p Progress) -> OnceEach<'p> {
+    pub(super) fn new(inner: &'p Progress) -> OnceEach<'p> {
         OnceEach {
             inner,
             seen: Mutex::new(HashSet::new()),
