@@ -64,6 +64,7 @@ pub use error::Error;
 pub use hunt::{hunt, HuntError, HuntRun};
 pub use index_run::{index_shard, publish_index_run, RunPublished, RunState, ShardBuild};
 pub use index_use::IndexUse;
+pub use memory::map_buffers_from;
 pub use indexing::{
     changed_since_indexed, gc_index, update_index, verify_index, IndexGc, IndexUpdate,
     IndexVerification, IndexedFiles, DEFAULT_SEAL_AFTER_SECS, GC_KEEPS_GENERATIONS,

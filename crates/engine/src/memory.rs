@@ -32,3 +32,19 @@ fn give_back_freed_memory() {
         libc::malloc_trim(0);
     }
 }
+
+/// Makes every allocation of `bytes` or more a mapping of its own, given back when freed.
+/// glibc otherwise raises that threshold to the largest block freed (up to 32 MiB), after which
+/// each object's transient buffers come from the heap, between the small allocations a run
+/// keeps: the heap's holes grow with the run (acquire's resident memory grew by 6 MiB from 900
+/// k to 9 M events with a flat peak heap of 3.7 MiB; with a fixed 32 KiB threshold, by 3).
+/// Call it before any thread starts.
+pub fn map_buffers_from(bytes: usize) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's policy for allocations still to come.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, i32::try_from(bytes).unwrap_or(i32::MAX));
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = bytes;
+}

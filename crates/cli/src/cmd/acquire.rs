@@ -92,6 +92,8 @@ fn write_manifest(dir: &Path, head: &Manifest, runs: SortedRuns) -> std::io::Res
 /// Runs an acquisition.
 pub fn run(settings: &AcquireSettings) -> Result<ExitCode> {
     let started = std::time::SystemTime::now();
+    // Each object's body is a buffer of its own, kept only until written.
+    trailscan_engine::map_buffers_from(32 << 10);
     let source = open_archive(&settings.source, &settings.s3)?;
     let mut copy = LocalFolder::create(&settings.dir)?;
     if let Some(bucket) = source.bucket() {
