@@ -82,7 +82,8 @@ benchdeps: pydeps
 
 ## Criterion micro-benchmarks of the hot path (inflate backends, split, parse, search, SHA-256,
 ## signature check), then the end-to-end comparison with DuckDB, zcat | jq and the AWS CLI,
-## written to BENCHMARKS.md. Not a test: no timing assertions. About 40 minutes on 2 cores.
+## written to BENCHMARKS.md. Not a test: no timing assertions. About 50 minutes on 2 cores, and
+## 40 more the first time, to generate the archives (a million objects among them).
 bench: bench-micro benchdeps
 	$(CARGO) build --release -p trailscan -p trailscan-fixtures -p trailscan-benches --bins
 	SIGMA_RULES=$(SIGMA_RULES) TRAILSCAN_TARGET_DIR=$(TARGET_DIR) $(VENV)/bin/python benches/compare.py

@@ -885,10 +885,13 @@ def memory_section(result, million=None):
               "validate-logs gathers the chains as it lists the digests (none kept), walks each chain a batch of 4,096 log files at a time "
               "(hashed, printed, let go) and checks its coverage a few days of listings at a time; what it still holds per chain is the "
               "chain's digest listing, a key an hour. acquire copies as the listing finds objects, 1,024 at a time, and writes its manifest "
-              "through sorted runs on disk: its peak heap is 3.7 MiB at ten times (heaptrack), the rest of its RSS the allocator's arenas "
-              "of its 16 writer threads. Still growing: the index build holds its whole listing; export's writer holds each open "
-              "partition's Arrow batches with the builders' spare capacity, which its `--memory-budget` does not count (mimalloc instead of "
-              "glibc's allocator, tried in the same session: 240 and 379 MiB against glibc's 154 and 279 MiB, worse). A hunt holds its detections up to its `--memory-budget` (64 MiB), "
+              "through sorted runs on disk: its peak heap is 3.7 MiB at ten times (heaptrack); its allocations of 32 KiB or more (each "
+              "object's body) are mapped on their own, so that they leave no holes in the heap between the small allocations the run "
+              "keeps. Still growing: the index build holds its listing (one copy of it; about 1 KB an object with the allocator's "
+              "overhead); export reads three batches of 256 log files at a time (scanned, waiting, written), which an archive of 300 "
+              "files per account and region (the small one) rarely fills and the large one always does: its resident memory is at 260 "
+              "MiB two seconds into the large export and creeps to about 290 by its end; its `--memory-budget` does not count the "
+              "builders' spare capacity, and it holds its listing too (mimalloc instead of glibc's allocator, tried: worse). A hunt holds its detections up to its `--memory-budget` (64 MiB), "
               "past it in sorted runs on disk that are merged back as they are printed, and prints each correlation as it fires, so its "
               "memory does not follow its answer either: the fixtures' rules match one event in 13 of this generated archive, and their "
               "correlations fire with up to 10,000 members each.",
@@ -898,7 +901,10 @@ def memory_section(result, million=None):
         objects = million["objects"][events]
         lines += ["### A listing of a million objects", "",
                   f"The same commands over {objects:,} log files of one event each (every 5 minutes in each of 15 account and region "
-                  "folders, signed: a listing of that many objects, generated once), one run each. Target: every command under 256 MiB.", "",
+                  "folders, signed: a listing of that many objects, generated once), one run each. Target: every command under 256 MiB. "
+                  "The two over it hold their whole listing before they work (about 1 KB an object with the allocator's overhead): the "
+                  "index build, to compare it with the index and its seals, and export, which needs its objects in key order (a "
+                  "streamed listing delivers folders in no set order).", "",
                   "| command | peak RSS | time | under 256 MiB |", "|---|---:|---:|---|"]
         for name, at in million["table"].items():
             r = at[events]

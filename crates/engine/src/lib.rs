@@ -64,11 +64,11 @@ pub use error::Error;
 pub use hunt::{hunt, HuntError, HuntRun};
 pub use index_run::{index_shard, publish_index_run, RunPublished, RunState, ShardBuild};
 pub use index_use::IndexUse;
-pub use memory::map_buffers_from;
 pub use indexing::{
     changed_since_indexed, gc_index, update_index, verify_index, IndexGc, IndexUpdate,
     IndexVerification, IndexedFiles, DEFAULT_SEAL_AFTER_SECS, GC_KEEPS_GENERATIONS,
 };
+pub use memory::map_buffers_from;
 pub use report::{Reporter, Silent};
 pub use rounds::{in_window, window_of, RoundReader};
 pub use source::{

@@ -43,7 +43,10 @@ pub fn map_buffers_from(bytes: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes the allocator's policy for allocations still to come.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, i32::try_from(bytes).unwrap_or(i32::MAX));
+        libc::mallopt(
+            libc::M_MMAP_THRESHOLD,
+            i32::try_from(bytes).unwrap_or(i32::MAX),
+        );
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = bytes;

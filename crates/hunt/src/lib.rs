@@ -33,10 +33,11 @@ pub mod requirements;
 mod rewrite;
 mod rule_set;
 mod shard_line;
+mod sink;
 mod spill;
 
 pub use correlate::{CorrelateError, CorrelationHit, Correlator};
-pub use detect::{printed_order, Detection, EventFields, HuntSink, MatchedEvent};
+pub use detect::{printed_order, Detection, EventFields, MatchedEvent};
 pub use event::RecordEvent;
 pub use findings::{EventOnce, Finding, Findings, FindingsError, Tally};
 pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
@@ -44,4 +45,5 @@ pub use rewrite::{read_placeholders, MAX_EXPANSIONS};
 pub use rsigma_parser::{Level, Status};
 pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};
 pub use shard_line::DetectionLine;
+pub use sink::HuntSink;
 pub use spill::{HeldDetections, Ordered};

@@ -7,6 +7,7 @@ pub mod index;
 pub mod index_print;
 pub mod lookup_events;
 pub mod merge;
+pub mod merged;
 pub mod summary;
 pub mod trace;
 pub mod validate_logs;

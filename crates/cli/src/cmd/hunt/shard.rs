@@ -108,7 +108,7 @@ pub fn merge(run: &Run, settings: &HuntSettings) -> Result<ExitCode> {
             c.files_skipped
         );
     }
-    let problems = crate::cmd::merge::merged_problems(run);
+    let problems = crate::cmd::merged::merged_problems(run);
     Ok(exit_codes::completed(
         problems + report.refused.len() as u64,
     ))
