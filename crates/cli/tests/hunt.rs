@@ -866,6 +866,8 @@ fn hostile_rule_files_are_refused_one_by_one() {
     fs::write(rules.join("two.yml"), format!("{good}---\ntitle: bad\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  s:\n    eventName: X\n  condition: s and and\n")).unwrap();
     // Sigma 1 aggregation.
     fs::write(rules.join("old.yml"), "title: old\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    eventName: X\n  condition: s | count() > 5\n").unwrap();
+    // A windash value of 8 dashes: 390,625 strings (found by the sigma_rule fuzz target).
+    fs::write(rules.join("windash.yml"), "title: windash\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    userAgent|windash|contains: 'a-b-c-d-e-f-g-h-i and more text'\n  condition: s\n").unwrap();
     // rsigma's array blocks, which the event view does not give objects to.
     fs::write(rules.join("blocks.yml"), "title: blocks\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  s:\n    resources[any]:\n      type: AWS::S3::Object\n  condition: s\n").unwrap();
     let started = std::time::Instant::now();
@@ -885,6 +887,7 @@ fn hostile_rule_files_are_refused_one_by_one() {
         ("large.yml", 1),
         ("two.yml", 11),
         ("old.yml", 1),
+        ("windash.yml", 1),
     ] {
         let at = format!("{}:{line}: rule refused: ", rules.join(file).display());
         assert!(stderr.contains(&at), "{at}\n{stderr}");

@@ -41,7 +41,7 @@ pub use detect::{printed_order, Detection, EventFields, MatchedEvent};
 pub use event::RecordEvent;
 pub use findings::{EventOnce, Finding, Findings, FindingsError, Tally};
 pub use load::{LoadError, Origin, Refusal, MAX_RULE_FILE_BYTES};
-pub use rewrite::{read_placeholders, MAX_EXPANSIONS};
+pub use rewrite::{read_placeholders, MAX_EXPANSIONS, MAX_WINDASH_DASHES};
 pub use rsigma_parser::{Level, Status};
 pub use rule_set::{rank, HuntRules, LoadReport, RuleChoice, RuleInfo, MAX_MEMBERS_KEPT};
 pub use shard_line::DetectionLine;

@@ -13,7 +13,7 @@ use trailscan_records::AttributeKey;
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
 use crate::requirements::{rule_needs, Term};
-use crate::rewrite::{expand_placeholders, rewrite};
+use crate::rewrite::{check_windash, expand_placeholders, rewrite};
 
 /// Which of the loaded rules run (`--min-level`, `--status`, `--rule-id`); all by default.
 #[derive(Debug, Clone, Default)]
@@ -150,7 +150,9 @@ impl HuntRules {
         };
         for (mut rule, origin, printed, base) in kept {
             rewrite(&mut rule);
-            if let Err(why) = expand_placeholders(&mut rule, &choice.placeholders) {
+            let checked = check_windash(&mut rule)
+                .and_then(|()| expand_placeholders(&mut rule, &choice.placeholders));
+            if let Err(why) = checked {
                 report.refused.push(Refusal { origin, why });
                 continue;
             }
