@@ -106,7 +106,7 @@ pub fn hunt(
         _ => Vec::new(),
     };
     Ok(HuntRun {
-        spilled: detections.written(),
+        spilled: detections.spilled(),
         detections,
         evaluated,
         stats,

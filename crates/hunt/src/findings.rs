@@ -48,10 +48,10 @@ pub struct Tally {
     pub duplicates: u64,
 }
 
-/// Whether a detection's event is new among those of its second and `eventID` (detections in
-/// [`crate::printed_order`] bring the detections of one event, and of its duplicate
-/// deliveries, together): an event matched by several rules is fed to the correlations, or
-/// written to `--output-events`, once.
+/// Whether a detection's event is new among those of its `eventTime` and `eventID`
+/// (detections in [`crate::printed_order`] bring the detections of one event, and of its
+/// duplicate deliveries, together): an event matched by several rules is fed to the
+/// correlations, or written to `--output-events`, once.
 #[derive(Debug, Default)]
 pub struct EventOnce {
     group: Option<(EventTime, Option<String>)>,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use trailscan_records::EventTime;
+use trailscan_records::{event_identity, EventTime};
 
 use crate::detect::{Detection, EventFields, MatchedEvent};
 use crate::rule_set::HuntRules;
@@ -25,8 +25,6 @@ pub struct DetectionLine {
     pub secs: i64,
     /// And nanoseconds.
     pub nanos: u32,
-    /// What identifies the event across duplicate deliveries.
-    pub identity: Option<u128>,
     /// What the output prints of the record, in [`EventFields::NAMES`]' order.
     pub fields: [Option<String>; 8],
     /// The log file it is in.
@@ -52,7 +50,6 @@ impl DetectionLine {
             rule_title: rule.title.clone(),
             secs: e.time.secs,
             nanos: e.time.nanos,
-            identity: e.identity,
             fields: std::array::from_fn(|i| e.fields.get(i).map(str::to_string)),
             object_key: e.object_key.to_string(),
             record_index: e.record_index,
@@ -72,12 +69,16 @@ impl DetectionLine {
                 self.rule, self.rule_title
             ));
         }
+        let time = EventTime {
+            secs: self.secs,
+            nanos: self.nanos,
+        };
+        // Worked out again, not read: what identifies an event across duplicate deliveries
+        // must be this process's (a shard may have run another build).
+        let identity = self.fields[7].as_deref().map(|id| event_identity(time, id));
         let event = MatchedEvent {
-            time: EventTime {
-                secs: self.secs,
-                nanos: self.nanos,
-            },
-            identity: self.identity,
+            time,
+            identity,
             fields: EventFields::from_values(self.fields.each_ref().map(Option::as_deref)),
             object_key: Arc::from(self.object_key),
             record_index: self.record_index,

@@ -16,9 +16,14 @@ use trailscan_records::EventTime;
 
 use crate::detect::{printed_order, Detection, EventFields, MatchedEvent};
 
-/// Runs of one level merged into one of the next, so that a hunt of any size reads back from
-/// a few dozen files at most (never one per run, which would exhaust file descriptors).
+/// Runs of one level merged into one of the next, so that a thread's detections are rewritten
+/// once a level, however many runs it writes.
 const FAN_IN: usize = 16;
+
+/// The most runs kept open at once (each with a 64 KiB buffer): the runs of many threads
+/// joined are merged, the lowest levels first, down to this (never one file per run, which
+/// would exhaust file descriptors).
+const MAX_OPEN_RUNS: usize = 64;
 
 /// Detections held in memory, and the runs written so far.
 pub struct HeldDetections {
@@ -43,9 +48,13 @@ impl HeldDetections {
         }
     }
 
-    /// How many detections went to temporary files (none while they fit the budget).
-    pub fn written(&self) -> u64 {
-        self.written
+    /// How many detections go to temporary files by the time they are read back (none while
+    /// they fit the budget).
+    pub fn spilled(&self) -> u64 {
+        match self.runs.is_empty() {
+            true => 0,
+            false => self.written + self.held.len() as u64,
+        }
     }
 
     /// Adds the detections of `event`, one per rule of `rules`.
@@ -72,7 +81,7 @@ impl HeldDetections {
         if self.held_bytes > self.budget {
             self.write_run()?;
         }
-        Ok(())
+        self.bound_open_runs()
     }
 
     /// Every detection, in [`printed_order`] (duplicates included: see [`crate::Findings`]).
@@ -108,6 +117,20 @@ impl HeldDetections {
             self.runs.push((level + 1, write_run(ordered)?));
         }
     }
+
+    /// Merges the lowest levels' runs, FAN_IN at a time, while more than MAX_OPEN_RUNS are
+    /// kept (threads' runs joined: each thread's are bounded, their sum is not).
+    fn bound_open_runs(&mut self) -> io::Result<()> {
+        while self.runs.len() > MAX_OPEN_RUNS {
+            self.runs
+                .sort_by_key(|(level, _)| std::cmp::Reverse(*level));
+            let merged = self.runs.split_off(self.runs.len() - FAN_IN);
+            let level = merged.iter().map(|(level, _)| *level).max().unwrap_or(0) + 1;
+            let ordered = Ordered::merging(merged.into_iter().map(|(_, run)| run).collect())?;
+            self.runs.push((level, write_run(ordered)?));
+        }
+        Ok(())
+    }
 }
 
 /// About what a matched event costs in memory: its fields, its JSON, the structure around
@@ -119,8 +142,10 @@ fn held_size(event: &MatchedEvent) -> usize {
 /// Detections in [`printed_order`], from memory or merged from runs.
 pub enum Ordered {
     /// All of them fit the budget.
+    #[doc(hidden)]
     Memory(std::vec::IntoIter<Detection>),
     /// Read back from runs, the next of each in a heap.
+    #[doc(hidden)]
     Runs {
         /// The runs.
         runs: Vec<BufReader<File>>,
@@ -131,6 +156,7 @@ pub enum Ordered {
 
 /// A run's next detection, ordered for a min-heap (the first in [`printed_order`] on top, of
 /// equals the earlier run's).
+#[doc(hidden)]
 pub struct Head {
     detection: Detection,
     run: usize,
@@ -332,6 +358,31 @@ mod tests {
         assert!(expected
             .windows(2)
             .all(|w| printed_order(&w[0], &w[1]).is_le()));
+    }
+
+    #[test]
+    fn many_threads_runs_joined_stay_within_the_open_files_bound() {
+        let all = some_detections();
+        let mut memory = HeldDetections::with_budget(usize::MAX);
+        // A budget of nothing: every detection a run of its own, in each of 12 threads.
+        let mut threads: Vec<HeldDetections> =
+            (0..12).map(|_| HeldDetections::with_budget(0)).collect();
+        for (i, d) in all.iter().enumerate() {
+            memory.push(d.event.clone(), &[d.rule]).unwrap();
+            threads[i % 12].push(d.event.clone(), &[d.rule]).unwrap();
+        }
+        let open: usize = threads.iter().map(|t| t.runs.len()).sum();
+        assert!(
+            open > MAX_OPEN_RUNS,
+            "{open} runs: the case needs more than the bound"
+        );
+        let mut joined = HeldDetections::with_budget(0);
+        for thread in threads {
+            joined.append(thread).unwrap();
+            assert!(joined.runs.len() <= MAX_OPEN_RUNS, "{}", joined.runs.len());
+        }
+        assert_eq!(joined.spilled(), all.len() as u64);
+        assert_eq!(ordered(joined), ordered(memory));
     }
 
     #[test]

@@ -80,8 +80,12 @@ pub fn merge(run: &Run, settings: &HuntSettings) -> Result<ExitCode> {
         };
         dir.read_lines(DETECTIONS_FILE, |line: DetectionLine| {
             let detection = line.into_detection(&rules).map_err(malformed)?;
-            (detections.push(detection.event, &[detection.rule]))
-                .map_err(|e| malformed(format!("{SPILL_FAILED}: {e}")))
+            (detections.push(detection.event, &[detection.rule])).map_err(|cause| {
+                ShardError::Staging {
+                    what: SPILL_FAILED.to_string(),
+                    cause,
+                }
+            })
         })?;
     }
     let mut findings = Findings::new(&rules, detections)?;
