@@ -4,6 +4,7 @@
 //! ([`print`]) or, of a shard, writes its detections for `trailscan merge` ([`shard`]), and
 //! sums up.
 
+mod line;
 mod print;
 mod report;
 pub mod shard;
