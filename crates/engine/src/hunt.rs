@@ -18,8 +18,12 @@ pub struct HuntRun {
     /// The detections, to be read in time order, de-duplicated and correlated by
     /// [`trailscan_hunt::Findings`] (a shard's, by the merge).
     pub detections: HeldDetections,
-    /// Detections that went to temporary files past the memory budget.
-    pub spilled: u64,
+    /// What the scans read.
+    pub scan: HuntScan,
+}
+
+/// What a hunt's scans read.
+pub struct HuntScan {
     /// Records every rule was evaluated on (the prefilter's candidates).
     pub evaluated: u64,
     /// What the scans read.
@@ -29,13 +33,6 @@ pub struct HuntRun {
     /// With an index: the rules that need no value it holds, so that every file of the
     /// window was read (empty when the index planned the hunt).
     pub unindexed_rules: Vec<String>,
-}
-
-impl HuntRun {
-    /// The detections, taken to be read (the run keeps its counts).
-    pub fn take_detections(&mut self) -> HeldDetections {
-        std::mem::replace(&mut self.detections, HeldDetections::with_budget(0))
-    }
 }
 
 /// Why a hunt stopped.
@@ -106,11 +103,12 @@ pub fn hunt(
         _ => Vec::new(),
     };
     Ok(HuntRun {
-        spilled: detections.spilled(),
         detections,
-        evaluated,
-        stats,
-        index_use,
-        unindexed_rules,
+        scan: HuntScan {
+            evaluated,
+            stats,
+            index_use,
+            unindexed_rules,
+        },
     })
 }

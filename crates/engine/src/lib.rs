@@ -61,7 +61,7 @@ mod source;
 
 pub use attribution::{summarize, trace, SummaryRun, TraceRun};
 pub use error::Error;
-pub use hunt::{hunt, HuntError, HuntRun};
+pub use hunt::{hunt, HuntError, HuntRun, HuntScan};
 pub use index_run::{index_shard, publish_index_run, RunPublished, RunState, ShardBuild};
 pub use index_use::IndexUse;
 pub use indexing::{

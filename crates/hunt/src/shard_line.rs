@@ -36,8 +36,13 @@ pub struct DetectionLine {
 }
 
 impl DetectionLine {
-    /// The line of `detection` under `rules`.
-    pub fn of(detection: &Detection, rules: &HuntRules) -> Result<DetectionLine, String> {
+    /// The line of `detection` under `rules`, its object key as `display_key` names it (the
+    /// merge prints it as it is).
+    pub fn of(
+        detection: &Detection,
+        rules: &HuntRules,
+        display_key: &dyn Fn(&str) -> String,
+    ) -> Result<DetectionLine, String> {
         let rule = &rules.rules[detection.rule];
         let e = &*detection.event;
         let record = match &e.json {
@@ -51,7 +56,7 @@ impl DetectionLine {
             secs: e.time.secs,
             nanos: e.time.nanos,
             fields: std::array::from_fn(|i| e.fields.get(i).map(str::to_string)),
-            object_key: e.object_key.to_string(),
+            object_key: display_key(&e.object_key),
             record_index: e.record_index,
             record,
         })

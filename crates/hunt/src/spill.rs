@@ -105,17 +105,14 @@ impl HeldDetections {
         self.written += held.len() as u64;
         held.sort_by(printed_order);
         self.runs.push((0, write_run(held.into_iter().map(Ok))?));
-        loop {
-            let level = match self.runs.len().checked_sub(FAN_IN) {
-                Some(first) if self.runs[first..].iter().all(|r| r.0 == self.runs[first].0) => {
-                    self.runs[first].0
-                }
-                _ => return Ok(()),
-            };
-            let merged = self.runs.split_off(self.runs.len() - FAN_IN);
-            let ordered = Ordered::merging(merged.into_iter().map(|(_, run)| run).collect())?;
-            self.runs.push((level + 1, write_run(ordered)?));
+        while let Some(first) = self.runs.len().checked_sub(FAN_IN) {
+            if self.runs[first..].iter().any(|r| r.0 != self.runs[first].0) {
+                break;
+            }
+            let last = self.runs.split_off(first);
+            self.runs.push(merged(last)?);
         }
+        Ok(())
     }
 
     /// Merges the lowest levels' runs, FAN_IN at a time, while more than MAX_OPEN_RUNS are
@@ -124,13 +121,18 @@ impl HeldDetections {
         while self.runs.len() > MAX_OPEN_RUNS {
             self.runs
                 .sort_by_key(|(level, _)| std::cmp::Reverse(*level));
-            let merged = self.runs.split_off(self.runs.len() - FAN_IN);
-            let level = merged.iter().map(|(level, _)| *level).max().unwrap_or(0) + 1;
-            let ordered = Ordered::merging(merged.into_iter().map(|(_, run)| run).collect())?;
-            self.runs.push((level, write_run(ordered)?));
+            let lowest = self.runs.split_off(self.runs.len() - FAN_IN);
+            self.runs.push(merged(lowest)?);
         }
         Ok(())
     }
+}
+
+/// `runs` merged into one, a level above the highest of them.
+fn merged(runs: Vec<(u32, BufReader<File>)>) -> io::Result<(u32, BufReader<File>)> {
+    let level = runs.iter().map(|(level, _)| *level).max().unwrap_or(0) + 1;
+    let ordered = Ordered::merging(runs.into_iter().map(|(_, run)| run).collect())?;
+    Ok((level, write_run(ordered)?))
 }
 
 /// About what a matched event costs in memory: its fields, its JSON, the structure around

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use trailscan_archive::open_destination;
-use trailscan_engine::Source;
+use trailscan_engine::{HuntRun, Source};
 use trailscan_hunt::{Findings, HuntRules, LoadReport};
 use trailscan_shards::ShardDir;
 
@@ -47,7 +47,7 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
     let mut logs = Source::open_streaming(&settings.logs.options, &once)?;
     let mut insights = Source::open_streaming(&settings.insights.options, &once)?;
     let keep_json = settings.output_events.is_some();
-    let mut run = trailscan_engine::hunt(
+    let HuntRun { detections, scan } = trailscan_engine::hunt(
         &mut [&mut logs, &mut insights],
         &rules,
         settings.start,
@@ -56,12 +56,16 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
         settings.memory_budget,
     )?;
     progress.finish();
-    let detections = run.take_detections();
-    if let Some(dir) = shard_dir {
-        let exit = shard::write(settings, &rules, detections, &run, &logs, dir)?;
+    let spilled = detections.spilled();
+    let scan_summary = || {
         if !quiet {
-            summarize_scan(&run, &logs, &insights, started, settings.memory_budget);
+            let budget = settings.memory_budget;
+            summarize_scan(&scan, spilled, budget, &logs, &insights, started);
         }
+    };
+    if let Some(dir) = shard_dir {
+        let exit = shard::write(settings, &rules, detections, &scan, &logs, dir)?;
+        scan_summary();
         return Ok(exit);
     }
     let mut findings = Findings::new(&rules, detections)?;
@@ -72,11 +76,11 @@ pub fn run(settings: &HuntSettings) -> Result<ExitCode> {
         &|key| logs.store.display_key(key),
         settings.output_events.as_deref(),
     )?;
-    let problems = logs.problems(&run.stats) + insights.problems(&Default::default());
+    let problems = logs.problems(&scan.stats) + insights.problems(&Default::default());
     if !quiet {
         summarize_findings(&rules, findings.tally());
-        summarize_scan(&run, &logs, &insights, started, settings.memory_budget);
     }
+    scan_summary();
     let refused = report.refused.len() as u64;
     Ok(exit_codes::completed(problems + refused))
 }

@@ -6,7 +6,7 @@ use std::fmt::Display;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use trailscan_engine::{HuntRun, Reporter, Source};
+use trailscan_engine::{HuntScan, Reporter, Source};
 use trailscan_hunt::{HuntRules, LoadReport, Tally};
 use trailscan_layout::printable::printable;
 
@@ -109,13 +109,14 @@ pub(super) fn summarize_findings(rules: &HuntRules, tally: &Tally) {
 
 /// The scan's accounting, the index's, and the requests made.
 pub(super) fn summarize_scan(
-    run: &HuntRun,
+    scan: &HuntScan,
+    spilled: u64,
+    memory_budget: usize,
     logs: &Source<'_>,
     insights: &Source<'_>,
     started: Instant,
-    memory_budget: usize,
 ) {
-    let stats = &run.stats;
+    let stats = &scan.stats;
     eprintln!(
         "trailscan: {} log files and {} Insights files listed: {} read, {} ruled out by the prefilter, {} failed, {} with problems; {} events read, {} evaluated; {:.3} s",
         logs.listing.objects_listed,
@@ -125,26 +126,26 @@ pub(super) fn summarize_scan(
         stats.objects_failed,
         stats.objects_with_problems,
         stats.records,
-        run.evaluated,
+        scan.evaluated,
         started.elapsed().as_secs_f64()
     );
-    if run.spilled > 0 {
+    if spilled > 0 {
         eprintln!(
             "trailscan: {} detection(s) kept in temporary files past --memory-budget ({})",
-            run.spilled,
+            spilled,
             crate::flags::binary_size(memory_budget as u64)
         );
     }
-    if let Some(index) = run.index_use {
+    if let Some(index) = scan.index_use {
         eprintln!("{index}");
     }
-    if !run.unindexed_rules.is_empty() {
+    if !scan.unindexed_rules.is_empty() {
         eprintln!(
             "{}",
             printable(&format!(
                 "trailscan: the index could not narrow the files: {} rule(s) need no event name or source it holds ({})",
-                run.unindexed_rules.len(),
-                run.unindexed_rules.join("; ")
+                scan.unindexed_rules.len(),
+                scan.unindexed_rules.join("; ")
             ))
         );
     }

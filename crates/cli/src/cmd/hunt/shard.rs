@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use trailscan_engine::{HuntRun, Source};
+use trailscan_engine::{HuntScan, Source};
 use trailscan_hunt::{DetectionLine, Findings, HeldDetections, HuntRules};
 use trailscan_shards::{Counts, Run, ShardDir, ShardError, ShardSummary, DETECTIONS_FILE};
 
@@ -22,7 +22,7 @@ pub(super) fn write(
     settings: &HuntSettings,
     rules: &HuntRules,
     detections: HeldDetections,
-    run: &HuntRun,
+    scan: &HuntScan,
     logs: &Source<'_>,
     dir: ShardDir,
 ) -> Result<ExitCode> {
@@ -30,19 +30,20 @@ pub(super) fn write(
         what: SPILL_FAILED.to_string(),
         cause,
     };
+    let display_key = |key: &str| logs.store.display_key(key);
     let lines = detections.into_ordered().map_err(spill)?.map(|detection| {
-        let mut detection = detection.map_err(spill)?;
-        let event = std::sync::Arc::make_mut(&mut detection.event);
-        event.object_key = logs.store.display_key(&event.object_key).into();
-        DetectionLine::of(&detection, rules).map_err(|problem| ShardError::Malformed {
-            target: "a detection's record".into(),
-            problem,
+        let detection = detection.map_err(spill)?;
+        DetectionLine::of(&detection, rules, &display_key).map_err(|problem| {
+            ShardError::Malformed {
+                target: "a detection's record".into(),
+                problem,
+            }
         })
     });
     let Some(plan) = &logs.listing.shard_plan else {
         anyhow::bail!("a shard's listing has no shard plan");
     };
-    let counts = Counts::new(&logs.listing, logs.selection_misses(), &run.stats, 0);
+    let counts = Counts::new(&logs.listing, logs.selection_misses(), &scan.stats, 0);
     let source = &settings.logs;
     let summary = ShardSummary::new(
         "hunt",
