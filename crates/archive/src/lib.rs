@@ -37,7 +37,9 @@ mod store;
 
 pub use fetch::{alongside, joined, map_fetched, map_fetched_until};
 pub use folder::LocalFolder;
-pub use listing::{list, list_streaming, list_unsealed, Deliver, SealedFolders};
+pub use listing::{
+    find_day_folders, list, list_day_folders, list_streaming, list_unsealed, Deliver, SealedFolders,
+};
 pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};
 pub use open::{is_s3_url, open_archive, open_destination, open_existing};

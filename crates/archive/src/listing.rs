@@ -35,7 +35,7 @@ pub fn list_unsealed(
     selection: &Selection,
     sealed: Option<SealedFolders<'_>>,
 ) -> Result<Listing, StoreError> {
-    in_listing_threads(store, || walk(store, selection, sealed, None))
+    in_listing_threads(store, || walk(store, selection, sealed, None, false))
 }
 
 /// Where a streamed listing hands each folder's objects as it lists them (from whichever
@@ -52,7 +52,43 @@ pub fn list_streaming(
     selection: &Selection,
     deliver: Deliver<'_>,
 ) -> Result<Listing, StoreError> {
-    in_listing_threads(store, || walk(store, selection, None, Some(deliver)))
+    in_listing_threads(store, || walk(store, selection, None, Some(deliver), false))
+}
+
+/// The day folders `selection` needs (a shard's own, with `selection.shard`), found by the
+/// walk but not listed: what a caller lists a few at a time with [`list_day_folders`], in the
+/// order it needs, so that what is held at once is those few folders' objects, not the
+/// archive's listing. A day folder holds a day's files, and files are only ever in one.
+///
+/// The listing returned has no objects, and all the rest of what [`list`] would say of the
+/// levels above the days (skipped, problems, the folders seen, a shard's plan).
+pub fn find_day_folders(
+    store: &dyn ObjectStore,
+    selection: &Selection,
+) -> Result<(Listing, Vec<String>), StoreError> {
+    let mut listing = in_listing_threads(store, || walk(store, selection, None, None, true))?;
+    let folders = std::mem::take(&mut listing.day_folders);
+    Ok((listing, folders.into_iter().map(|(_, f)| f).collect()))
+}
+
+/// Lists `folders`, day folders of `selection` ([`find_day_folders`]), in parallel: their
+/// objects sorted by key, and what was skipped or could not be listed.
+pub fn list_day_folders(
+    store: &dyn ObjectStore,
+    selection: &Selection,
+    folders: Vec<String>,
+) -> Listing {
+    in_listing_threads(store, || {
+        let walk = Walk::new(store, selection, None, None, true);
+        let mut listing = Listing::default();
+        let days = folders.into_iter().map(|f| (f, Level::Day, None, None));
+        for child in walk.list_below(days.collect(), Levels::Store) {
+            listing.absorb(child);
+        }
+        listing.gather();
+        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        listing
+    })
 }
 
 /// Runs `walk` where a listing's folders are listed: across a network, as many folders at
@@ -77,6 +113,7 @@ fn walk(
     selection: &Selection,
     sealed: Option<SealedFolders<'_>>,
     deliver: Option<Deliver<'_>>,
+    days_only: bool,
 ) -> Result<Listing, StoreError> {
     let mut listing = Listing::default();
     let base = store.base();
@@ -94,14 +131,7 @@ fn walk(
     } else {
         format!("{base}/")
     };
-    let walk = Walk {
-        store,
-        sel: selection,
-        remote: store.is_remote(),
-        sealed,
-        deliver,
-        wanted: std::sync::atomic::AtomicBool::new(true),
-    };
+    let walk = Walk::new(store, selection, sealed, deliver, days_only);
     let first = walk.fetch(&start, level, Levels::Store, true);
     // Only the first level failing is an error: no such bucket or folder, no access.
     walk.merge(
@@ -112,6 +142,19 @@ fn walk(
         Levels::Store,
     );
     if let Some(shard) = selection.shard {
+        if days_only {
+            let found = std::mem::take(&mut listing.day_folders);
+            let (plan, own) = assign(
+                found
+                    .into_iter()
+                    .map(|(u, f)| (u.clone(), (u, f)))
+                    .collect(),
+                shard,
+            );
+            listing.shard_plan = Some(plan);
+            listing.day_folders = own;
+            return Ok(listing);
+        }
         let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
         listing.shard_plan = Some(plan);
         let own = own
@@ -225,9 +268,35 @@ struct Walk<'a> {
     deliver: Option<Deliver<'a>>,
     /// False once `deliver` wants nothing more: no further folder is listed.
     wanted: std::sync::atomic::AtomicBool,
+    /// Whether every day folder is kept in the listing, not listed ([`find_day_folders`]);
+    /// a shard's are too, to be dealt out once they are all known.
+    days_only: bool,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(
+        store: &'a dyn ObjectStore,
+        sel: &'a Selection,
+        sealed: Option<SealedFolders<'a>>,
+        deliver: Option<Deliver<'a>>,
+        days_only: bool,
+    ) -> Walk<'a> {
+        Walk {
+            store,
+            sel,
+            remote: store.is_remote(),
+            sealed,
+            deliver,
+            wanted: std::sync::atomic::AtomicBool::new(true),
+            days_only,
+        }
+    }
+
+    /// Whether the walk keeps day folders in the listing rather than listing them.
+    fn stops_at_days(&self) -> bool {
+        self.days_only || self.sel.shard.is_some()
+    }
+
     /// Lists `folder`, at `level` of the layout. Across a network, a walk that went level by
     /// level would wait a round trip per level (eight from a bucket's top to a day's files), so
     /// in the same round trip it also asks for:
@@ -245,9 +314,12 @@ impl Walk<'_> {
                 ahead: Ahead::default(),
             };
         }
-        // Not with sealed days: every key below a region would be its sealed days' too.
-        let ask_all_below =
-            self.remote && self.sealed.is_none() && matches!(level, Level::Kind | Level::Region);
+        // Not with sealed days: every key below a region would be its sealed days' too; nor
+        // where the walk stops at the days, which are listed apart.
+        let ask_all_below = self.remote
+            && self.sealed.is_none()
+            && !self.days_only
+            && matches!(level, Level::Kind | Level::Region);
         let foreseen = match level {
             _ if !self.remote => None,
             Level::Outside if start => Some(AWSLOGS),
@@ -338,7 +410,7 @@ impl Walk<'_> {
                 .unwrap_or_default();
             listing.saw_folder(level, name);
             match enter_dir(level, name, self.sel) {
-                Ok(Level::Day) if self.sel.shard.is_some() => {
+                Ok(Level::Day) if self.stops_at_days() => {
                     // Sharded: day folders are listed once this shard's are known.
                     match Unit::from_day_folder(folder.trim_end_matches('/').split('/')) {
                         Some(unit) => listing.day_folders.push((unit, folder)),

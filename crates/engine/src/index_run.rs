@@ -163,7 +163,7 @@ pub fn index_shard(
         first_unreadable: indexed.first_unreadable().into_iter().collect(),
         removed: compared.deleted.clone(),
         failed: files.failed.clone(),
-        changed: (compared.to_index.changed.iter())
+        changed: (compared.changed.iter())
             .map(|key| store.display_key(key))
             .collect(),
         listing_problems: compared.listing_problems as u64,

@@ -1,25 +1,21 @@
 //! Building, updating and checking the lookup index over a source: what `trailscan index`
 //! runs, as library calls.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use trailscan_archive::{
-    list, open_archive, open_destination, Listing, ObjectRef, ObjectStore, RequestCounts,
-    StoreError,
-};
+use trailscan_archive::{open_archive, open_destination, ObjectStore, RequestCounts};
 
 use trailscan_index::{
-    compare_with_digests, day_fingerprints, deleted_since_indexed, groups_of, index_objects,
-    next_generation, rebuild_and_compare, reseal, sealable_through, to_index, write_rows,
-    BrokenSeal, BuildOptions, Coverage, DaySeal, DigestComparison, Group, IndexError, IndexStore,
-    Listed, Resealed, RunWork, SealMap, SegmentInfo, Snapshot, ToIndex, Update, INDEX_ENTRIES,
+    compare_with_digests, groups_of, next_generation, rebuild_and_compare, reseal,
+    sealable_through, BrokenSeal, BuildOptions, Coverage, DaySeal, DigestComparison, Group,
+    IndexError, IndexStore, Listed, Resealed, RunWork, Snapshot, Update, INDEX_ENTRIES,
     MAX_SEGMENTS_PER_GROUP,
 };
-use trailscan_layout::key::ObjectKind;
-use trailscan_layout::sealed::{day_name, region_folder_and_day};
-use trailscan_layout::{Selection, ShardPlan, Unit, NEWEST_RECORD_SLACK_SECS};
+use trailscan_layout::sealed::day_name;
+use trailscan_layout::{Selection, NEWEST_RECORD_SLACK_SECS};
 
+use crate::index_compare::list_indexable;
+pub(crate) use crate::index_compare::{compare_and_index, Compared, Indexed, KindPlan};
 use crate::report::Reporter;
-use crate::source::{report_deleted, selection_misses, worker_pool, SourceOptions};
+use crate::source::{worker_pool, SourceOptions};
 use crate::Error;
 
 /// How long after its end a delivery day is sealed by default (`index --seal-after`):
@@ -59,7 +55,7 @@ impl IndexedFiles {
         IndexedFiles {
             listed: compared.listed,
             indexed: indexed.indexed,
-            changed: compared.to_index.changed.len(),
+            changed: compared.changed.len(),
             events: indexed.events,
             with_problems: indexed.with_problems,
             failed: indexed
@@ -148,7 +144,10 @@ pub(crate) fn open(options: &SourceOptions, location: &str) -> Result<Opened, Er
 
 /// How to index objects of `store`: with the scan's caps, so that an object a scan would
 /// report is catalogued as one a lookup must read.
-fn build_options<'a>(store: &'a dyn ObjectStore, options: &SourceOptions) -> BuildOptions<'a> {
+pub(crate) fn build_options<'a>(
+    store: &'a dyn ObjectStore,
+    options: &SourceOptions,
+) -> BuildOptions<'a> {
     BuildOptions {
         source: store,
         requests_in_flight: store.requests_in_flight(),
@@ -183,300 +182,6 @@ fn refuse_foreign_files(store: &dyn ObjectStore, location: &str) -> Result<(), E
     }
 }
 
-/// A shard's plan for one kind of file (log or Insights: each is dealt on its own).
-pub(crate) struct KindPlan {
-    /// The kind.
-    pub(crate) kind: ObjectKind,
-    /// The shard's share of its day folders.
-    pub(crate) plan: ShardPlan,
-}
-
-/// Lists the log and Insights files of `selection`, sorted by key, what could not be listed
-/// (each reported), with `selection.shard`, the shard's plan of each kind, and how many
-/// `--account-id` and `--region` values name no folder (each reported).
-fn list_indexable(
-    store: &dyn ObjectStore,
-    selection: &Selection,
-    reporter: &dyn Reporter,
-) -> Result<(Vec<ObjectRef>, usize, Vec<KindPlan>, usize), Error> {
-    reporter.listing(store.name());
-    let (mut objects, mut problems, mut awslogs) = (Vec::new(), Vec::new(), 0);
-    let (mut plans, mut seen) = (Vec::new(), Listing::default());
-    for kind in [ObjectKind::Log, ObjectKind::Insight] {
-        let mut listing = list(
-            store,
-            &Selection {
-                kind,
-                ..selection.clone()
-            },
-        )?;
-        awslogs += listing.awslogs_folders;
-        seen.take_seen_from(&mut listing);
-        plans.extend(listing.shard_plan.map(|plan| KindPlan { kind, plan }));
-        problems.extend(listing.problems.iter().map(ToString::to_string));
-        objects.extend(listing.objects);
-    }
-    if awslogs == 0 {
-        return Err(Error::NotAnArchive(store.name().to_string()));
-    }
-    // An --account-id or --region of no folder would index nothing and say little.
-    let misses = selection_misses(selection, &seen);
-    objects.sort_by(|a, b| a.key.cmp(&b.key));
-    for problem in problems.iter().chain(&misses) {
-        reporter.problem(problem);
-    }
-    Ok((objects, problems.len(), plans, misses.len()))
-}
-
-/// What an update (or a shard of one) found comparing its listing with the index.
-pub(crate) struct Compared {
-    /// How many log and Insights files were listed.
-    pub(crate) listed: usize,
-    /// Folders that could not be listed.
-    pub(crate) listing_problems: usize,
-    /// `--account-id` and `--region` values that name no folder.
-    pub(crate) selection_misses: usize,
-    /// Each (region folder, day) listed, and its fingerprint.
-    pub(crate) fingerprints: BTreeMap<(String, i64), (u64, String)>,
-    /// The index's day seals before the update.
-    pub(crate) previous_days: Vec<DaySeal>,
-    /// What to index: new files, and files changed since indexed.
-    pub(crate) to_index: ToIndex,
-    /// Indexed files the listing no longer finds.
-    pub(crate) deleted: Vec<String>,
-    /// A shard's plan of each kind listed.
-    pub(crate) plans: Vec<KindPlan>,
-    /// The (region folder, day) of each indexed file of the groups compared that this listing
-    /// did not find: of a shard, mostly other shards' days; the publish drops the rows of
-    /// those no shard listed (day folders deleted whole).
-    pub(crate) unlisted_indexed_days: BTreeSet<(String, i64)>,
-}
-
-/// Lists the selection's log and Insights files (a shard's share of them, with
-/// `selection.shard`) and compares them with `current`: re-checks every sealed day the
-/// listing covers against its seal, and compares row by row only the days that are not sealed
-/// or whose listing no longer matches their seal (the rows of matching sealed days are not
-/// even read). Reports each file changed or deleted since indexed.
-pub(crate) fn compare(
-    store: &dyn ObjectStore,
-    index: &IndexStore<'_>,
-    current: &Snapshot,
-    selection: &Selection,
-    in_flight: usize,
-    reporter: &dyn Reporter,
-) -> Result<Compared, Error> {
-    let (listed, listing_problems, plans, selection_misses) =
-        list_indexable(store, selection, reporter)?;
-    let previous_days = index.read_seals(current)?;
-    let sealed = SealMap::new(&current.sealed).map_err(|problem| IndexError::Corrupt {
-        file: index.name().to_string(),
-        problem,
-    })?;
-    let fingerprints = day_fingerprints(&listed);
-    let seal_of: HashMap<(&str, i64), (u64, &str)> = previous_days
-        .iter()
-        .filter_map(|d| {
-            let day = trailscan_layout::sealed::parse_day_name(&d.day)?;
-            Some(((d.folder.as_str(), day), (d.objects, d.sha256.as_str())))
-        })
-        .collect();
-    // A sealed day whose listing matches its seal holds what was indexed: nothing to compare.
-    let matches_seal = |folder: &str, day: i64| {
-        let now = fingerprints
-            .get(&(folder.to_string(), day))
-            .map(|(n, sha)| (*n, sha.as_str()));
-        sealed.get(folder).is_some_and(|s| s.holds(day))
-            && seal_of.get(&(folder, day)).copied() == now
-    };
-    let unsealed: Vec<bool> = listed
-        .iter()
-        .map(|o| {
-            region_folder_and_day(&o.key).is_none_or(|(folder, day)| !matches_seal(folder, day))
-        })
-        .collect();
-    let unsealed_objects = || {
-        listed
-            .iter()
-            .zip(&unsealed)
-            .filter(|(_, u)| **u)
-            .map(|(o, _)| o)
-    };
-    // The rows to compare: the groups of those objects, and of sealed days now without any
-    // (of a shard, only its own days: the others are other shards' to compare).
-    let own: Option<HashSet<&str>> = selection.shard.map(|_| {
-        plans
-            .iter()
-            .flat_map(|p| p.plan.own.iter().map(String::as_str))
-            .collect()
-    });
-    let mut groups = groups_of(unsealed_objects());
-    for (folder, day) in seal_of.keys() {
-        let owned = own
-            .as_ref()
-            .is_none_or(|own| unit_of(folder, *day).is_some_and(|u| own.contains(u.as_str())));
-        if owned && !matches_seal(folder, *day) {
-            if let Some(group) = group_of_folder(folder, *day) {
-                groups.insert(group);
-            }
-        }
-    }
-    let catalog = index.load(current, |s| groups.contains(&s.group()), in_flight, false)?;
-    let found = listed.iter().filter(|o| catalog.contains(&o.key)).count();
-    let unlisted_indexed_days = match selection.shard {
-        None => BTreeSet::new(),
-        Some(_) => {
-            let keys: HashSet<&str> = listed.iter().map(|o| o.key.as_str()).collect();
-            (catalog.rows())
-                .filter(|row| !keys.contains(row.key()))
-                .filter_map(|row| region_folder_and_day(row.key()))
-                .map(|(folder, day)| (folder.to_string(), day))
-                .collect()
-        }
-    };
-    let mut deleted = Vec::new();
-    // A folder that could not be listed is not a folder emptied: without a whole listing,
-    // no indexed file is taken for deleted (nor its row dropped).
-    for kind in [ObjectKind::Log, ObjectKind::Insight]
-        .into_iter()
-        .filter(|_| listing_problems == 0)
-    {
-        let selection = Selection {
-            kind,
-            ..selection.clone()
-        };
-        let plan = plans.iter().find(|p| p.kind == kind).map(|p| &p.plan);
-        deleted.extend(deleted_since_indexed(
-            &catalog,
-            &listed,
-            found,
-            &selection,
-            plan,
-            store.base(),
-            None,
-        ));
-    }
-    deleted.sort();
-    deleted.dedup();
-    // The listing is let go as the objects to index are taken from it (a first build takes
-    // every one): what is held from here on is one copy of them.
-    let listed_count = listed.len();
-    let to_index = to_index(
-        &catalog,
-        listed
-            .into_iter()
-            .zip(unsealed)
-            .filter(|(_, u)| *u)
-            .map(|(o, _)| o),
-    );
-    for key in &to_index.changed {
-        reporter.problem(&changed_since_indexed(&store.display_key(key)));
-    }
-    if listing_problems > 0 {
-        reporter.note(&format_args!(
-            "{listing_problems} folders could not be listed: files deleted since indexed are not looked for in this update"
-        ));
-    }
-    report_deleted(reporter, store, &deleted);
-    Ok(Compared {
-        listed: listed_count,
-        listing_problems,
-        selection_misses,
-        fingerprints,
-        previous_days,
-        to_index,
-        deleted,
-        plans,
-        unlisted_indexed_days,
-    })
-}
-
-/// The shard unit (`YYYY/MM/DD ACCOUNT REGION`) of `day` in a region folder.
-fn unit_of(folder: &str, day: i64) -> Option<String> {
-    let day_folder = format!("{folder}/{}", day_name(day).replace('-', "/"));
-    Unit::from_day_folder(day_folder.split('/')).map(|u| u.to_string())
-}
-
-/// What indexing wrote.
-pub(crate) struct Indexed {
-    /// The segments written, one per group.
-    pub(crate) segments: Vec<SegmentInfo>,
-    /// Files that could not be read (not indexed: lookups read them), with why.
-    pub(crate) failed: Vec<(ObjectRef, StoreError)>,
-    /// Files indexed.
-    pub(crate) indexed: usize,
-    /// Their events.
-    pub(crate) events: u64,
-    /// Files indexed with a problem a lookup reads and reports.
-    pub(crate) with_problems: usize,
-}
-
-impl Indexed {
-    /// Each region folder's first day with a file that could not be read.
-    pub(crate) fn first_unreadable(&self) -> HashMap<String, i64> {
-        let mut first: HashMap<String, i64> = HashMap::new();
-        for (object, _) in &self.failed {
-            if let Some((folder, day)) = region_folder_and_day(&object.key) {
-                let at = first.entry(folder.to_string()).or_insert(day);
-                *at = (*at).min(day);
-            }
-        }
-        first
-    }
-}
-
-/// Indexes at least this many files between two writes of segments: enough for every core to
-/// stay busy, few enough that what is held is a few megabytes of rows.
-const FILES_PER_BATCH: usize = 1024;
-
-/// Indexes `objects` on the worker pool, group after group (account x region x delivery
-/// month), and writes each batch of groups' segments as it is done: what is held at once is
-/// one batch's rows, however large the archive, and a run stopped halfway has written the
-/// segments of the batches it finished.
-pub(crate) fn index_into_segments(
-    store: &dyn ObjectStore,
-    index: &IndexStore<'_>,
-    objects: &[ObjectRef],
-    options: &SourceOptions,
-    reporter: &dyn Reporter,
-) -> Result<Indexed, Error> {
-    reporter.scanning(objects.len() as u64, objects.iter().map(|o| o.size).sum());
-    let on_object = |o: &ObjectRef, events: u64| reporter.object_done(o.size, events, 0);
-    let build = BuildOptions {
-        progress: Some(&on_object),
-        ..build_options(store, options)
-    };
-    let mut by_group: Vec<&ObjectRef> = objects.iter().collect();
-    let group =
-        |o: &ObjectRef| Group::new(&o.layout.account, &o.layout.region, o.layout.delivered_at);
-    // The objects come sorted by key, which this stable sort keeps within a group.
-    by_group.sort_by_cached_key(|o| group(o));
-    let pool = worker_pool(options.threads)?;
-    let mut indexed = Indexed {
-        segments: Vec::new(),
-        failed: Vec::new(),
-        indexed: 0,
-        events: 0,
-        with_problems: 0,
-    };
-    let mut rest = &by_group[..];
-    while !rest.is_empty() {
-        // Whole groups only: a group's rows go into one segment.
-        let mut end = FILES_PER_BATCH.min(rest.len());
-        while end < rest.len() && group(rest[end]) == group(rest[end - 1]) {
-            end += 1;
-        }
-        let batch: Vec<ObjectRef> = rest[..end].iter().map(|o| (*o).clone()).collect();
-        rest = &rest[end..];
-        let (rows, failed) = pool.install(|| index_objects(&batch, &build));
-        indexed.indexed += rows.len();
-        indexed.events += rows.iter().map(|r| r.entry.events).sum::<u64>();
-        indexed.with_problems += rows.iter().filter(|r| r.entry.problem.is_some()).count();
-        indexed.failed.extend(failed);
-        indexed.segments.extend(write_rows(index, rows)?);
-    }
-    Ok(indexed)
-}
-
 /// What an update covered of the archive: the region folders under the source's base (a
 /// source narrowed to a prefix lists no other) of the selection's accounts and regions, and
 /// the delivery days its window lists whole.
@@ -494,8 +199,9 @@ pub(crate) fn coverage(store: &dyn ObjectStore, selection: &Selection) -> Covera
 /// older than `seal_after_secs` after their end, and publishes a new generation (the first,
 /// where there is no index yet) when anything changed.
 ///
-/// An update lists everything the selection names, but compares row by row only the days that
-/// are not sealed or whose listing no longer matches their seal (see [`compare`]).
+/// An update lists everything the selection names, group by group, but compares row by row
+/// only the days that are not sealed or whose listing no longer matches their seal (see
+/// [`compare_and_index`]).
 pub fn update_index(
     options: &SourceOptions,
     location: &str,
@@ -569,22 +275,6 @@ pub fn update_index(
 /// which an update or shard indexes again; `name` as a person names the file.
 pub fn changed_since_indexed(name: &str) -> String {
     format!("{name}: changed since indexed (size, ETag or modification time); indexed again")
-}
-
-/// Lists and compares (see [`compare`]) with `base`, then indexes what is new or changed
-/// (see [`index_into_segments`]).
-pub(crate) fn compare_and_index(
-    store: &dyn ObjectStore,
-    index: &IndexStore<'_>,
-    base: &Snapshot,
-    options: &SourceOptions,
-    in_flight: usize,
-    reporter: &dyn Reporter,
-) -> Result<(Compared, Indexed), Error> {
-    let compared = compare(store, index, base, &options.selection, in_flight, reporter)?;
-    let objects = &compared.to_index.objects;
-    let indexed = index_into_segments(store, index, objects, options, reporter)?;
-    Ok((compared, indexed))
 }
 
 /// The seals after what `work` listed (one update's listing, or every shard's of a run): the
@@ -729,7 +419,7 @@ pub fn verify_index(
         index_store,
         current,
     } = open(options, location)?;
-    let (listed, _, _, _) = list_indexable(&*store, &options.selection, reporter)?;
+    let listed = list_indexable(&*store, &options.selection, reporter)?;
     let Some(snapshot) = current else {
         return Err(IndexError::NoIndex(location.to_string()).into());
     };

@@ -50,6 +50,7 @@
 mod attribution;
 mod error;
 mod hunt;
+mod index_compare;
 mod index_run;
 mod index_use;
 mod indexing;

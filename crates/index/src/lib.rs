@@ -41,8 +41,8 @@ pub use plan::{
 pub use reader::{IndexReader, SegmentsPicked};
 pub use run::{join_shards, Coverage, DayListed, RunWork, ShardWork, SHARD_WORK_FORMAT};
 pub use seal::{
-    day_fingerprints, reseal, sealable_through, BrokenSeal, DaySeal, Listed, Resealed, SealMap,
-    SealedRange,
+    day_fingerprints, reseal, sealable_through, BrokenSeal, DaySeal, Fingerprint, Listed, Resealed,
+    SealMap, SealedRange,
 };
 pub use segment::{read_segment, write_segment};
 pub use snapshot::{

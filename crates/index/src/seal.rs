@@ -132,7 +132,7 @@ impl SealMap {
 }
 
 /// A day's fingerprint: its objects and the SHA-256 of their list.
-type Fingerprint = (u64, String);
+pub type Fingerprint = (u64, String);
 
 /// The fingerprint of each (region folder, day) of a listing sorted by key.
 pub fn day_fingerprints(listed: &[ObjectRef]) -> BTreeMap<(String, i64), Fingerprint> {

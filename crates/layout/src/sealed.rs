@@ -86,14 +86,14 @@ pub fn parse_day_name(name: &str) -> Option<i64> {
 /// (`REGION_FOLDER/YYYY/MM/DD/FILE`), from its folders alone, their numbers read as a listing
 /// reads them (so that `2024/3/05` is the same day to both); `None` for another shape.
 pub fn region_folder_and_day(key: &str) -> Option<(&str, i64)> {
-    let mut parts = key.rsplitn(5, '/');
-    let (_file, d, m, y, folder) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    region_folder_and_day_of_folder(key.rsplit_once('/')?.0)
+}
+
+/// [`region_folder_and_day`] of a day folder (`REGION_FOLDER/YYYY/MM/DD`, a trailing `/`
+/// or not), as a listing finds it before listing it.
+pub fn region_folder_and_day_of_folder(day_folder: &str) -> Option<(&str, i64)> {
+    let mut parts = day_folder.trim_end_matches('/').rsplitn(4, '/');
+    let (d, m, y, folder) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let number = |s: &str| digits(s.as_bytes());
     let (y, m, d) = (i64::from(number(y)?), number(m)?, number(d)?);
     let valid = (1..=12).contains(&m) && d >= 1 && d <= crate::time::days_in_month(y, m);
