@@ -121,6 +121,13 @@ impl Listing {
             .extend(std::mem::take(&mut other.regions_seen));
     }
 
+    /// Adds `part`, a listing of more folders of the same walk (day folders listed apart,
+    /// [`crate::list_day_folders`]): its objects after these, its counts and its problems.
+    pub fn add_part(&mut self, part: Listing) {
+        self.absorb(part);
+        self.gather();
+    }
+
     /// Moves the objects of every part into `objects`, in order.
     pub(crate) fn gather(&mut self) {
         let parts = std::mem::take(&mut self.parts);

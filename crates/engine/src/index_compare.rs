@@ -5,11 +5,8 @@
 //! archive's listing (a million objects took 969 MiB held whole).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::mpsc;
 
-use trailscan_archive::{
-    find_day_folders, list_day_folders, Listing, ObjectRef, ObjectStore, StoreError,
-};
+use trailscan_archive::{find_day_folders, Listing, ObjectRef, ObjectStore, StoreError};
 use trailscan_index::{
     day_fingerprints, deleted_since_indexed, index_objects, to_index, write_rows, DaySeal,
     Fingerprint, Group, IndexError, IndexStore, SealMap, SegmentInfo, Snapshot,
@@ -21,6 +18,7 @@ use trailscan_layout::sealed::{
 use trailscan_layout::{Selection, ShardPlan, Unit};
 
 use crate::indexing::{build_options, changed_since_indexed, group_of_folder};
+use crate::ordered::{in_order, of_kind, DayFolders};
 use crate::report::Reporter;
 use crate::source::{report_deleted, selection_misses, worker_pool, SourceOptions};
 use crate::Error;
@@ -35,9 +33,9 @@ pub(crate) struct KindPlan {
 
 /// The log and Insights day folders of a selection (a shard's share of them), found but not
 /// listed, by group.
-pub(crate) struct DayFolders {
-    /// Each group's day folders, with their kind, the groups in order.
-    pub(crate) groups: BTreeMap<Group, Vec<(ObjectKind, String)>>,
+pub(crate) struct Indexable {
+    /// Each group's day folders, the groups in order.
+    pub(crate) groups: BTreeMap<Group, DayFolders>,
     /// Folders above the days that could not be listed (each reported).
     pub(crate) problems: usize,
     /// A shard's plan of each kind.
@@ -52,11 +50,11 @@ pub(crate) fn find_indexable(
     store: &dyn ObjectStore,
     selection: &Selection,
     reporter: &dyn Reporter,
-) -> Result<DayFolders, Error> {
+) -> Result<Indexable, Error> {
     reporter.listing(store.name());
     let (mut problems, mut awslogs) = (Vec::new(), 0);
     let (mut plans, mut seen) = (Vec::new(), Listing::default());
-    let mut groups: BTreeMap<Group, Vec<(ObjectKind, String)>> = BTreeMap::new();
+    let mut groups: BTreeMap<Group, DayFolders> = BTreeMap::new();
     for kind in [ObjectKind::Log, ObjectKind::Insight] {
         let (mut listing, folders) = find_day_folders(store, &of_kind(selection, kind))?;
         awslogs += listing.awslogs_folders;
@@ -81,19 +79,12 @@ pub(crate) fn find_indexable(
     for problem in problems.iter().chain(&misses) {
         reporter.problem(problem);
     }
-    Ok(DayFolders {
+    Ok(Indexable {
         groups,
         problems: problems.len(),
         plans,
         selection_misses: misses.len(),
     })
-}
-
-fn of_kind(selection: &Selection, kind: ObjectKind) -> Selection {
-    Selection {
-        kind,
-        ..selection.clone()
-    }
 }
 
 /// One group's objects, listed.
@@ -105,56 +96,22 @@ pub(crate) struct ListedGroup {
     pub(crate) problems: usize,
 }
 
-/// Groups listed ahead of the one being worked on: enough that the next group's round trips
-/// overlap the work on this one, few enough that what waits is a few months of one region.
-const GROUPS_AHEAD: usize = 2;
-
-/// Lists `groups` one after another, on a thread of its own, and hands each to `each` in
-/// order, a few groups ahead of it; stops at the first error `each` returns.
-pub(crate) fn list_groups(
+/// Lists `groups` in order, a few ahead of `each` ([`in_order`]), and hands each to `each`;
+/// stops at the first error `each` returns.
+fn list_groups(
     store: &dyn ObjectStore,
     selection: &Selection,
-    groups: BTreeMap<Group, Vec<(ObjectKind, String)>>,
+    groups: BTreeMap<Group, DayFolders>,
     reporter: &dyn Reporter,
     mut each: impl FnMut(ListedGroup) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let (ready, listed) = mpsc::sync_channel::<ListedGroup>(GROUPS_AHEAD);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            for (group, folders) in groups {
-                let mut objects = Vec::new();
-                let mut problems: Vec<StoreError> = Vec::new();
-                for kind in [ObjectKind::Log, ObjectKind::Insight] {
-                    let of_kind_folders: Vec<String> = (folders.iter())
-                        .filter(|(k, _)| *k == kind)
-                        .map(|(_, f)| f.clone())
-                        .collect();
-                    if of_kind_folders.is_empty() {
-                        continue;
-                    }
-                    let listing =
-                        list_day_folders(store, &of_kind(selection, kind), of_kind_folders);
-                    objects.extend(listing.objects);
-                    problems.extend(listing.problems);
-                }
-                objects.sort_by(|a, b| a.key.cmp(&b.key));
-                for problem in &problems {
-                    reporter.problem(problem);
-                }
-                let group = ListedGroup {
-                    group,
-                    objects,
-                    problems: problems.len(),
-                };
-                // The receiver is gone only when the work stopped on an error.
-                if ready.send(group).is_err() {
-                    return;
-                }
-            }
-        });
-        // On an error the receiver is let go: the lister's next hand-over fails, and it stops.
-        for group in listed {
-            each(group)?;
+    in_order(store, selection, groups, reporter, |listed| {
+        for (group, listing) in listed {
+            each(ListedGroup {
+                group,
+                objects: listing.objects,
+                problems: listing.problems.len(),
+            })?;
         }
         Ok(())
     })

@@ -55,6 +55,7 @@ mod index_run;
 mod index_use;
 mod indexing;
 mod memory;
+mod ordered;
 mod report;
 mod rounds;
 mod runs;

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use trailscan_archive::{
-    alongside, default_threads, list_streaming, list_unsealed, open_archive, open_existing,
-    Listing, ObjectRef, ObjectStore, S3Options,
+    alongside, default_threads, find_day_folders, list_streaming, list_unsealed, open_archive,
+    open_existing, Listing, ObjectRef, ObjectStore, S3Options,
 };
 use trailscan_index::{
     deleted_since_indexed, groups_of, plan_probes, plan_sealed, value_hash, Caps, Catalog,
@@ -20,6 +20,7 @@ use trailscan_query::{
 
 use crate::index_use::IndexUse;
 use crate::memory::let_catalog_go;
+use crate::ordered::{in_order, DayFolders};
 use crate::report::Reporter;
 use crate::Error;
 
@@ -257,6 +258,58 @@ impl<'r> Source<'r> {
             misses: 0,
             streams: true,
         })
+    }
+
+    /// Reads a source opened streaming ([`Source::open_streaming`], without an index) in key
+    /// order, with no more of its listing held than a few months of one region: its day
+    /// folders are found first, then listed a month of a region folder at a time, a few
+    /// months ahead of `work`, which is given this source and their objects in key order.
+    /// [`Source::listing`] then has the listing's counts and problems (no objects). What
+    /// reads an archive in key order (an export, whose partitions are finished as their
+    /// account, region and delivery day are passed) holds only what is in flight.
+    pub fn in_key_order<R>(
+        &mut self,
+        work: impl FnOnce(&Source<'r>, &mut dyn Iterator<Item = ObjectRef>) -> R,
+    ) -> Result<R, Error> {
+        assert!(
+            self.streams,
+            "a source is read in key order when opened streaming"
+        );
+        let selection = self.options.selection.clone();
+        let (mut listing, mut folders) = find_day_folders(&*self.store, &selection)?;
+        self.misses = check_listing(&listing, &*self.store, &selection, self.reporter)?;
+        folders.sort();
+        let mut months: Vec<(String, DayFolders)> = Vec::new();
+        for folder in folders {
+            let month = folder
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .map(|(m, _)| m);
+            let month = month.unwrap_or_default().to_string();
+            match months.last_mut() {
+                Some((last, days)) if *last == month => days.push((selection.kind, folder)),
+                _ => months.push((month, vec![(selection.kind, folder)])),
+            }
+        }
+        self.reporter.scanning(0, 0);
+        let this: &Source<'r> = self;
+        let (result, rest) = in_order(&*this.store, &selection, months, this.reporter, |listed| {
+            let mut rest = Listing::default();
+            let result = {
+                let mut objects = listed.flat_map(|(_, mut month)| {
+                    let objects = std::mem::take(&mut month.objects);
+                    let bytes = objects.iter().map(|o| o.size).sum();
+                    this.reporter.more_to_scan(objects.len() as u64, bytes);
+                    rest.add_part(month);
+                    objects
+                });
+                work(this, &mut objects)
+            };
+            (result, rest)
+        });
+        listing.add_part(rest);
+        self.listing = listing;
+        Ok(result)
     }
 
     /// Whether an index decides which objects are read.

@@ -46,6 +46,8 @@ pub struct Exported {
     /// Files an earlier export wrote for the delivery days read that this one did not write
     /// again, removed.
     pub stale_removed: u64,
+    /// Every delivery day read (each whole), those written and those not.
+    pub days: BTreeSet<DeliveryDay>,
     /// Delivery days not written because one of their objects could not be read: what an
     /// earlier export wrote for them is kept as it was.
     pub failed_days: BTreeSet<DeliveryDay>,
@@ -59,8 +61,8 @@ pub struct Exported {
 /// the manifest of every delivery day of `days` (those read, each whole) is written and the
 /// files those days no longer have are removed ([`crate::record_delivery_days`]).
 pub fn export_objects(
-    objects: &[ObjectRef],
-    days: &BTreeSet<DeliveryDay>,
+    objects: impl Iterator<Item = ObjectRef>,
+    days: impl FnOnce() -> BTreeSet<DeliveryDay>,
     writer: PartitionWriter,
     destination: &Destination,
     pool: &rayon::ThreadPool,
@@ -74,7 +76,7 @@ pub fn export_objects(
             scope.spawn(|| write_batches(writer, batches_to_write, destination, pool));
         for batch in batches(objects) {
             let scan_started = Instant::now();
-            let (mut sink, batch_stats) = scan(batch);
+            let (mut sink, batch_stats) = scan(&batch);
             scanning += scan_started.elapsed();
             building += sink.build_time;
             stats.add(&batch_stats);
@@ -97,9 +99,11 @@ pub fn export_objects(
         drop(to_writer);
         trailscan_archive::joined(writer_thread)
     })?;
+    let days = days();
     let complete: BTreeSet<DeliveryDay> = days.difference(&written.failed_days).cloned().collect();
     let stale_removed = record_delivery_days(&*destination.store, &complete, &written.files)?;
     Ok(Exported {
+        days,
         stale_removed,
         failed_days: written.failed_days,
         files: written.files,
@@ -113,21 +117,22 @@ pub fn export_objects(
     })
 }
 
-/// Consecutive objects of one account and region (the listing is sorted by key, so by
+/// Consecutive objects of one account and region (the objects come in key order, so by
 /// account, region and delivery day), at most [`OBJECTS_PER_BATCH`] at a time.
-fn batches(objects: &[ObjectRef]) -> impl Iterator<Item = &[ObjectRef]> {
-    let mut rest = objects;
+fn batches(objects: impl Iterator<Item = ObjectRef>) -> impl Iterator<Item = Vec<ObjectRef>> {
+    let mut objects = objects.peekable();
     std::iter::from_fn(move || {
-        let first = rest.first()?;
-        let same = rest
-            .iter()
-            .take(OBJECTS_PER_BATCH)
-            .take_while(|o| {
-                o.layout.account == first.layout.account && o.layout.region == first.layout.region
-            })
-            .count();
-        let (batch, tail) = rest.split_at(same);
-        rest = tail;
+        let first = objects.next()?;
+        let (account, region) = (first.layout.account.clone(), first.layout.region.clone());
+        let mut batch = Vec::with_capacity(OBJECTS_PER_BATCH);
+        batch.push(first);
+        while batch.len() < OBJECTS_PER_BATCH {
+            let same = |o: &ObjectRef| o.layout.account == account && o.layout.region == region;
+            match objects.next_if(same) {
+                Some(next) => batch.push(next),
+                None => break,
+            }
+        }
         Some(batch)
     })
 }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
-use trailscan_archive::{is_s3_url, open_existing, LocalFolder, S3Options};
+use trailscan_archive::{is_s3_url, open_existing, LocalFolder, ObjectRef, S3Options};
 use trailscan_engine::{IndexCheck, Source, SourceOptions};
 use trailscan_export::{
     athena_ddl, claim_table, day_string, export_objects, exported_regions, AthenaTable,
     DeliveryDay, Destination, Exported, Format, PartitionWriter, RowSink, WriterOptions,
 };
+use trailscan_query::LookupRequest;
 use trailscan_records::EventTime;
 use trailscan_shards::{Counts, Output, ShardDir, ShardSummary};
 
@@ -66,32 +67,48 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         index_check: IndexCheck::Full,
         ..source.options.clone()
     };
-    let opened = Source::open(&options, &progress)?;
     // Recorded once the source is known to be an archive: a mistyped source records nothing.
-    claim_table(&*destination.store, definition)?;
-    let listing = &opened.listing;
-    let (objects, index_use) = opened.objects_to_read(request)?;
-    let days: BTreeSet<DeliveryDay> = listing.objects.iter().map(DeliveryDay::of).collect();
-    let writer = PartitionWriter::new(
-        &destination.staging(),
-        WriterOptions {
+    let claim = || {
+        claim_table(&*destination.store, definition)?;
+        let options = WriterOptions {
             memory_budget,
             ..WriterOptions::new(format)
-        },
-    );
-    let scan_batch =
-        |batch: &[_]| match opened.scan(batch, request, true, RowSink::default, RowSink::merge) {
-            Ok(scanned) => scanned,
-            Err(never) => match never {},
         };
-    let exported = export_objects(
-        &objects,
-        &days,
-        writer,
-        &destination,
-        &opened.pool,
-        scan_batch,
-    )?;
+        anyhow::Ok(PartitionWriter::new(&destination.staging(), options))
+    };
+    let (opened, exported, index_use) = match options.index {
+        Some(_) => {
+            let opened = Source::open(&options, &progress)?;
+            let writer = claim()?;
+            let (objects, index_use) = opened.objects_to_read(request)?;
+            let days = || opened.listing.objects.iter().map(DeliveryDay::of).collect();
+            let objects = objects.iter().cloned();
+            let exported = export_from(&opened, objects, days, writer, &destination, request)?;
+            (opened, exported, index_use)
+        }
+        // Without an index, the archive is listed a month of a region at a time, in key
+        // order, as it is exported: the listing is never held whole.
+        None => {
+            let mut opened = Source::open_streaming(&options, &progress)?;
+            let exported = opened.in_key_order(|opened, objects| {
+                let writer = claim()?;
+                let days = std::cell::RefCell::new(BTreeSet::new());
+                let objects = objects.inspect(|o| {
+                    days.borrow_mut().insert(DeliveryDay::of(o));
+                });
+                export_from(
+                    opened,
+                    objects,
+                    || days.take(),
+                    writer,
+                    &destination,
+                    request,
+                )
+            })??;
+            (opened, exported, None)
+        }
+    };
+    let listing = &opened.listing;
     progress.finish();
     let Exported { files, stats, .. } = &exported;
     let rows: u64 = files.iter().map(|f| f.rows).sum();
@@ -135,7 +152,7 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
             "  events: {} in the files, {} unreadable, {} selected (duplicate deliveries kept as delivered: each row names its log file)",
             stats.records, stats.records_skipped, stats.records_matched
         );
-        eprintln!("{}", days_line(&days, window, &exported));
+        eprintln!("{}", days_line(window, &exported));
         eprint_times(&exported, memory_budget);
     }
     if shard.is_some() {
@@ -144,6 +161,31 @@ pub fn run(settings: &ExportSettings) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     Ok(exit_codes::completed(opened.problems(stats)))
+}
+
+/// Exports `objects` (in key order) of `opened` through `writer`, recording the delivery days
+/// `days` gives once they are all read.
+fn export_from(
+    opened: &Source<'_>,
+    objects: impl Iterator<Item = ObjectRef>,
+    days: impl FnOnce() -> BTreeSet<DeliveryDay>,
+    writer: PartitionWriter,
+    destination: &Destination,
+    request: &LookupRequest,
+) -> Result<Exported> {
+    let scan_batch =
+        |batch: &[_]| match opened.scan(batch, request, true, RowSink::default, RowSink::merge) {
+            Ok(scanned) => scanned,
+            Err(never) => match never {},
+        };
+    Ok(export_objects(
+        objects,
+        days,
+        writer,
+        destination,
+        &opened.pool,
+        scan_batch,
+    )?)
 }
 
 /// Where the time went, so that the next bottleneck is visible: the scan on all cores
@@ -182,11 +224,8 @@ fn eprint_times(exported: &Exported, memory_budget: u64) {
 
 /// Which delivery days were exported (each whole, whatever the window), and what an earlier
 /// export of them left that was removed.
-fn days_line(
-    days: &BTreeSet<DeliveryDay>,
-    window: &(Option<EventTime>, Option<EventTime>),
-    exported: &Exported,
-) -> String {
+fn days_line(window: &(Option<EventTime>, Option<EventTime>), exported: &Exported) -> String {
+    let days = &exported.days;
     let stale_removed = exported.stale_removed;
     let dates: BTreeSet<i64> = days.iter().map(|d| d.day).collect();
     let mut line = match (dates.first(), dates.last()) {
