@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use trailscan_archive::{find_day_folders, Listing, ObjectRef, ObjectStore, StoreError};
 use trailscan_index::{
-    day_fingerprints, deleted_since_indexed, index_objects, to_index, write_rows, DaySeal,
-    Fingerprint, Group, IndexError, IndexStore, SealMap, SegmentInfo, Snapshot,
+    day_fingerprints, deleted_since_indexed, index_objects, to_index, write_rows, BuildOptions,
+    DaySeal, Fingerprint, Group, IndexError, IndexStore, SealMap, SegmentInfo, Snapshot,
 };
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::sealed::{
@@ -17,7 +17,6 @@ use trailscan_layout::sealed::{
 };
 use trailscan_layout::{Selection, ShardPlan, Unit};
 
-use crate::indexing::{build_options, changed_since_indexed, group_of_folder};
 use crate::ordered::{in_order, of_kind, DayFolders};
 use crate::report::Reporter;
 use crate::source::{report_deleted, selection_misses, worker_pool, SourceOptions};
@@ -486,4 +485,33 @@ impl Batches<'_> {
         indexed.segments.extend(write_rows(self.index, rows)?);
         Ok(())
     }
+}
+
+/// How to index objects of `store`: with the scan's caps, so that an object a scan would
+/// report is catalogued as one a lookup must read.
+pub(crate) fn build_options<'a>(
+    store: &'a dyn ObjectStore,
+    options: &SourceOptions,
+) -> BuildOptions<'a> {
+    BuildOptions {
+        source: store,
+        requests_in_flight: store.requests_in_flight(),
+        max_inflated_bytes: options.max_inflated_bytes,
+        max_record_bytes: options.max_record_bytes,
+        progress: None,
+    }
+}
+
+/// The problem of a file changed since it was indexed (size, ETag or modification time),
+/// which an update or shard indexes again; `name` as a person names the file.
+pub fn changed_since_indexed(name: &str) -> String {
+    format!("{name}: changed since indexed (size, ETag or modification time); indexed again")
+}
+
+/// The group (account x region x delivery month) of `day` in a region folder
+/// (`…/ACCOUNT/KIND/REGION`).
+pub(crate) fn group_of_folder(folder: &str, day: i64) -> Option<Group> {
+    let mut names = folder.rsplit('/');
+    let (region, _kind, account) = (names.next()?, names.next()?, names.next()?);
+    Some(Group::new(account, region, day * 86_400))
 }

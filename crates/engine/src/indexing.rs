@@ -5,15 +5,17 @@ use trailscan_archive::{open_archive, open_destination, ObjectStore, RequestCoun
 
 use trailscan_index::{
     compare_with_digests, groups_of, next_generation, rebuild_and_compare, reseal,
-    sealable_through, BrokenSeal, BuildOptions, Coverage, DaySeal, DigestComparison, Group,
-    IndexError, IndexStore, Listed, Resealed, RunWork, Snapshot, Update, INDEX_ENTRIES,
-    MAX_SEGMENTS_PER_GROUP,
+    sealable_through, BrokenSeal, Coverage, DaySeal, DigestComparison, IndexError, IndexStore,
+    Listed, Resealed, RunWork, Snapshot, Update, INDEX_ENTRIES, MAX_SEGMENTS_PER_GROUP,
 };
 use trailscan_layout::sealed::day_name;
 use trailscan_layout::{Selection, NEWEST_RECORD_SLACK_SECS};
 
-use crate::index_compare::list_indexable;
-pub(crate) use crate::index_compare::{compare_and_index, Compared, Indexed, KindPlan};
+pub use crate::index_compare::changed_since_indexed;
+use crate::index_compare::{build_options, list_indexable};
+pub(crate) use crate::index_compare::{
+    compare_and_index, group_of_folder, Compared, Indexed, KindPlan,
+};
 use crate::report::Reporter;
 use crate::source::{worker_pool, SourceOptions};
 use crate::Error;
@@ -142,21 +144,6 @@ pub(crate) fn open(options: &SourceOptions, location: &str) -> Result<Opened, Er
     })
 }
 
-/// How to index objects of `store`: with the scan's caps, so that an object a scan would
-/// report is catalogued as one a lookup must read.
-pub(crate) fn build_options<'a>(
-    store: &'a dyn ObjectStore,
-    options: &SourceOptions,
-) -> BuildOptions<'a> {
-    BuildOptions {
-        source: store,
-        requests_in_flight: store.requests_in_flight(),
-        max_inflated_bytes: options.max_inflated_bytes,
-        max_record_bytes: options.max_record_bytes,
-        progress: None,
-    }
-}
-
 /// A new index is written only where nothing but an index's own folders is: never among an
 /// archive's or another tool's files (`--index` given the source's folder, say), which a
 /// later cleanup of the index would take for its own.
@@ -271,12 +258,6 @@ pub fn update_index(
     })
 }
 
-/// The problem of a file changed since it was indexed (size, ETag or modification time),
-/// which an update or shard indexes again; `name` as a person names the file.
-pub fn changed_since_indexed(name: &str) -> String {
-    format!("{name}: changed since indexed (size, ETag or modification time); indexed again")
-}
-
 /// The seals after what `work` listed (one update's listing, or every shard's of a run): the
 /// sealed days of `base` re-checked, and the days sealable as of the listing sealed.
 pub(crate) fn reseal_listing(
@@ -346,14 +327,6 @@ pub(crate) fn requests_made(
         .into_iter()
         .filter_map(|(what, store)| Some((what, store.requests_made()?)))
         .collect()
-}
-
-/// The group (account x region x delivery month) of `day` in a region folder
-/// (`…/ACCOUNT/KIND/REGION`).
-pub(crate) fn group_of_folder(folder: &str, day: i64) -> Option<Group> {
-    let mut names = folder.rsplit('/');
-    let (region, _kind, account) = (names.next()?, names.next()?, names.next()?);
-    Some(Group::new(account, region, day * 86_400))
 }
 
 /// The delivery days a listing of `selection` covers whole: every file delivered on them is
