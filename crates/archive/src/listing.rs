@@ -695,6 +695,48 @@ mod tests {
     }
 
     #[test]
+    fn day_folders_found_then_listed_a_few_at_a_time_are_the_listing() {
+        let store = MemoryStore::paged(12);
+        for k in bucket_keys() {
+            store
+                .write(&k, b"x", None, crate::WriteMode::Replace)
+                .unwrap();
+        }
+        let shard = trailscan_layout::Shard { index: 1, count: 3 };
+        for sel in [
+            Selection::default(),
+            Selection {
+                shard: Some(shard),
+                ..Selection::default()
+            },
+            Selection {
+                start: epoch_seconds(2023, 12, 12, 0, 0, 0),
+                ..Selection::default()
+            },
+        ] {
+            let kept = list(&store, &sel).unwrap();
+            let (mut found, folders) = find_day_folders(&store, &sel).unwrap();
+            assert!(found.objects.is_empty());
+            assert!(folders.len() > 1, "{folders:?}");
+            // Listed two folders at a time, in reverse: the objects are the same, and so is
+            // everything else the listing says.
+            let mut pairs: Vec<Vec<String>> = folders.chunks(2).map(<[String]>::to_vec).collect();
+            pairs.reverse();
+            for pair in pairs {
+                found.add_part(list_day_folders(&store, &sel, pair));
+            }
+            found.objects.sort_by(|a, b| a.key.cmp(&b.key));
+            assert_eq!(summary(&found), summary(&kept));
+            assert_eq!(found.objects_listed, kept.objects_listed);
+            assert_eq!(found.regions_seen, kept.regions_seen);
+            assert_eq!(
+                found.shard_plan.map(|p| p.own),
+                kept.shard_plan.map(|p| p.own)
+            );
+        }
+    }
+
+    #[test]
     fn a_streamed_listing_stops_when_nothing_more_is_wanted() {
         let store = MemoryStore::new();
         for k in bucket_keys() {
