@@ -1,18 +1,20 @@
 //! What a rule needs a record to hold before it can match: the values a prefilter looks for
 //! in a record's raw text, and an index probes for.
 //!
-//! A rule's need is a disjunction of [`Term`]s (the record holds at least one), derived from
-//! its condition: `and` keeps the most selective side's need (an indexable one first, then
-//! `eventName`, then the fewest values), `or` and `1 of` join every side's (all must have
-//! one), `not` needs nothing. A detection item needs its values when it compares a field's
-//! text (plain, `contains`, `startswith`, `endswith`, with `all` or `cased`) with strings
-//! that are not numbers or booleans; any other modifier, keyword, or value makes the item
-//! need nothing. A rule that needs nothing makes every record a candidate.
+//! A rule's need is a conjunction of clauses, each a disjunction of [`Term`]s (the record
+//! holds at least one term of every clause), derived from its condition: `and` keeps every
+//! side's clauses, `or` and `1 of` need one clause of every side (the most selective: an
+//! indexable one first, then `eventName`, then the fewest values) joined into one, `not`
+//! needs nothing. A detection item needs its values when it compares a field's text (plain,
+//! `contains`, `startswith`, `endswith`, with `all` or `cased`) with strings that are not
+//! numbers or booleans; any other modifier, keyword, or value makes the item need nothing. A
+//! rule that needs nothing makes every record a candidate.
 //!
 //! No false negatives: Sigma compares after Unicode lowercasing, the prefilter matches any
 //! ASCII case and keeps text with `\u` escapes or characters that lowercase to ASCII; a value
 //! with other non-ASCII letters needs nothing. The needle is the value's longest run free of
-//! what JSON may escape (`"`, `\`, `/`, control characters).
+//! what JSON may escape (`"`, `\`, control characters) or space (its punctuation); a `/`,
+//! which JSON may write `\/`, is looked for both ways ([`Term::spellings`]).
 
 use std::collections::HashMap;
 
@@ -27,11 +29,16 @@ use trailscan_records::AttributeKey;
 pub struct Term {
     /// The field the value is compared with.
     pub field: String,
-    /// Text a matching record's JSON holds (in some ASCII case, unless escaped).
+    /// Text a matching record's JSON holds (in some ASCII case, unless escaped; a `/` maybe
+    /// as `\/`).
     pub needle: String,
     /// The field equals the whole value (no wildcard, no `contains`...): an index can probe it.
     pub exact: bool,
 }
+
+/// A needle with more `/` than this is looked for by its longest run without one: each `/`
+/// doubles the spellings.
+const MAX_SLASHES: usize = 3;
 
 impl Term {
     /// The index attribute to probe for this term: an exact `eventName` or `eventSource`.
@@ -42,13 +49,32 @@ impl Term {
             _ => None,
         }
     }
+
+    /// Every way a record's JSON may hold the needle, but for ASCII case and `\u` escapes
+    /// (which the prefilter keeps): each `/` as it is or as `\/`.
+    pub fn spellings(&self) -> Vec<String> {
+        let parts: Vec<&str> = self.needle.split('/').collect();
+        if parts.len() > MAX_SLASHES + 1 {
+            let longest = parts.iter().max_by_key(|p| p.len()).copied();
+            return longest.map(str::to_string).into_iter().collect();
+        }
+        let mut spellings = vec![parts[0].to_string()];
+        for part in &parts[1..] {
+            spellings = (spellings.iter())
+                .flat_map(|s| [format!("{s}/{part}"), format!("{s}\\/{part}")])
+                .collect();
+        }
+        spellings
+    }
 }
 
-/// A rule's need: a record can match only if it holds one of these terms; `None`, every
-/// record can.
-pub fn rule_needs(rule: &SigmaRule) -> Option<Vec<Term>> {
+/// A rule's need: a record can match only if it holds a term of every clause.
+pub type Need = Vec<Vec<Term>>;
+
+/// A rule's need; `None`, every record can match it.
+pub fn rule_needs(rule: &SigmaRule) -> Option<Need> {
     let named = &rule.detection.named;
-    let needs: Vec<Option<Vec<Term>>> = rule
+    let needs: Vec<Option<Need>> = rule
         .detection
         .conditions
         .iter()
@@ -58,13 +84,23 @@ pub fn rule_needs(rule: &SigmaRule) -> Option<Vec<Term>> {
     either(needs)
 }
 
+/// The clause of `need` an index probes and a prefilter can least often pass: every term
+/// indexable first, then every term an `eventName`, then the fewest terms.
+pub fn most_selective(need: &Need) -> Option<&Vec<Term>> {
+    need.iter().min_by_key(|terms| {
+        let indexable = terms.iter().all(|t| t.index_key().is_some());
+        let names = terms.iter().all(|t| t.field == "eventName");
+        (!indexable, !names, terms.len())
+    })
+}
+
 const MAX_DEPTH: usize = 64;
 
 fn condition_needs(
     condition: &ConditionExpr,
     named: &HashMap<String, Detection>,
     depth: usize,
-) -> Option<Vec<Term>> {
+) -> Option<Need> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -105,12 +141,16 @@ fn condition_needs(
     }
 }
 
-fn detection_needs(detection: &Detection, depth: usize) -> Option<Vec<Term>> {
+fn detection_needs(detection: &Detection, depth: usize) -> Option<Need> {
     if depth > MAX_DEPTH {
         return None;
     }
     match detection {
-        Detection::AllOf(items) => both(items.iter().map(item_needs).collect()),
+        Detection::AllOf(items) => both(
+            (items.iter())
+                .map(|item| item_needs(item).map(|clause| vec![clause]))
+                .collect(),
+        ),
         Detection::AnyOf(subs) => {
             either(subs.iter().map(|d| detection_needs(d, depth + 1)).collect())
         }
@@ -289,10 +329,11 @@ fn plain_is_text(value: &str) -> bool {
 
 /// The longest run of `text` that JSON writes as it is, ASCII only (non-ASCII letters fold in
 /// ways an ASCII-case search does not follow), and free of JSON's punctuation and spaces (an
-/// object is matched as its compact text, which the record's own text may space otherwise).
+/// object is matched as its compact text, which the record's own text may space otherwise);
+/// a `/` stays in it, looked for both ways ([`Term::spellings`]).
 fn longest_safe_run(text: &str) -> Option<&str> {
     let unsafe_char = |c: char| {
-        matches!(c, '"' | '\\' | '/' | '{' | '}' | '[' | ']' | ':' | ',')
+        matches!(c, '"' | '\\' | '{' | '}' | '[' | ']' | ':' | ',')
             || c.is_control()
             || c.is_whitespace()
             || !c.is_ascii()
@@ -302,30 +343,26 @@ fn longest_safe_run(text: &str) -> Option<&str> {
         .filter(|run| !run.is_empty())
 }
 
-/// Any one of `needs`: the union, if every side needs something.
-fn either(needs: Vec<Option<Vec<Term>>>) -> Option<Vec<Term>> {
-    if needs.is_empty() {
-        return None;
+/// Any one of `needs`: if every side needs something, one clause of each side's, joined.
+fn either(needs: Vec<Option<Need>>) -> Option<Need> {
+    if needs.len() == 1 {
+        return needs.into_iter().next().flatten();
     }
-    let mut all = Vec::new();
-    for need in needs {
-        for term in need? {
-            if !all.contains(&term) {
-                all.push(term);
+    let mut joined: Vec<Term> = Vec::new();
+    for need in &needs {
+        for term in most_selective(need.as_ref()?)? {
+            if !joined.contains(term) {
+                joined.push(term.clone());
             }
         }
     }
-    Some(all)
+    (!joined.is_empty()).then(|| vec![joined])
 }
 
-/// All of `needs`: the most selective side's (indexable first, then `eventName`, then the
-/// fewest terms).
-fn both(needs: Vec<Option<Vec<Term>>>) -> Option<Vec<Term>> {
-    needs.into_iter().flatten().min_by_key(|terms| {
-        let indexable = terms.iter().all(|t| t.index_key().is_some());
-        let names = terms.iter().all(|t| t.field == "eventName");
-        (!indexable, !names, terms.len())
-    })
+/// All of `needs`: every side's clauses (a side that needs nothing adds none).
+fn both(needs: Vec<Option<Need>>) -> Option<Need> {
+    let clauses: Need = needs.into_iter().flatten().flatten().collect();
+    (!clauses.is_empty()).then_some(clauses)
 }
 
 #[cfg(test)]
@@ -333,16 +370,19 @@ mod tests {
     use super::*;
     use rsigma_parser::parse_sigma_yaml;
 
-    fn needs(detection: &str) -> Option<Vec<(String, String, bool)>> {
+    fn needs(detection: &str) -> Option<Vec<Vec<(String, String, bool)>>> {
         let yaml = format!(
             "title: t\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n{detection}"
         );
         let collection = parse_sigma_yaml(&yaml).unwrap();
         assert!(collection.errors.is_empty(), "{:?}", collection.errors);
-        rule_needs(&collection.rules[0]).map(|terms| {
-            terms
-                .into_iter()
-                .map(|t| (t.field, t.needle, t.exact))
+        rule_needs(&collection.rules[0]).map(|clauses| {
+            (clauses.into_iter())
+                .map(|terms| {
+                    (terms.into_iter())
+                        .map(|t| (t.field, t.needle, t.exact))
+                        .collect()
+                })
                 .collect()
         })
     }
@@ -352,17 +392,50 @@ mod tests {
     }
 
     #[test]
-    fn an_and_keeps_the_event_names() {
-        let got = needs(
-            "  selection:\n    eventSource: cloudtrail.amazonaws.com\n    eventName: [StopLogging, DeleteTrail]\n  condition: selection",
+    fn an_and_needs_every_side_and_probes_its_event_names() {
+        let detection = "  selection:\n    eventSource: cloudtrail.amazonaws.com\n    eventName: [StopLogging, DeleteTrail]\n  condition: selection";
+        let names = vec![
+            t("eventName", "StopLogging", true),
+            t("eventName", "DeleteTrail", true),
+        ];
+        assert_eq!(
+            needs(detection),
+            Some(vec![
+                vec![t("eventSource", "cloudtrail.amazonaws.com", true)],
+                names.clone()
+            ])
         );
+        // The index probes (and an `or` keeps) the event names.
+        let got = needs(&format!(
+            "{}\n  other:\n    eventName: Z9\n  condition: selection or other",
+            detection.trim_end_matches("\n  condition: selection")
+        ));
+        let mut joined = names;
+        joined.push(t("eventName", "Z9", true));
+        assert_eq!(got, Some(vec![joined]));
+        // Two selections ANDed: a term of each, as the rules of console logins need.
+        let got = needs("  a:\n    eventName: ConsoleLogin\n  b:\n    responseElements.ConsoleLogin: Success\n  condition: a and b");
         assert_eq!(
             got,
             Some(vec![
-                t("eventName", "StopLogging", true),
-                t("eventName", "DeleteTrail", true)
+                vec![t("eventName", "ConsoleLogin", true)],
+                vec![t("responseElements.ConsoleLogin", "Success", true)]
             ])
         );
+    }
+
+    #[test]
+    fn a_slash_is_looked_for_as_json_may_write_it() {
+        let term = |needle: &str| Term {
+            field: "f".into(),
+            needle: needle.into(),
+            exact: false,
+        };
+        assert_eq!(term("plain").spellings(), vec!["plain"]);
+        assert_eq!(term("role/aws").spellings(), vec!["role/aws", "role\\/aws"]);
+        assert_eq!(term("a/b/c").spellings().len(), 4);
+        // Past three, the longest run without one.
+        assert_eq!(term("a/bb/c/d/e").spellings(), vec!["bb"]);
     }
 
     #[test]
@@ -372,18 +445,18 @@ mod tests {
         );
         assert_eq!(
             got,
-            Some(vec![
+            Some(vec![vec![
                 t("eventName", "A1", true),
                 t("eventName", "B2", false)
-            ])
+            ]])
         );
         let got = needs("  sel_a:\n    eventName: A1\n  sel_b:\n    eventName|contains: B2\n  condition: 1 of sel_*");
         assert_eq!(
             got,
-            Some(vec![
+            Some(vec![vec![
                 t("eventName", "A1", true),
                 t("eventName", "B2", false)
-            ])
+            ]])
         );
         let got = needs("  a:\n    eventName: A1\n  b:\n    userAgent|re: x\n  condition: a or b");
         assert_eq!(got, None);
@@ -394,7 +467,7 @@ mod tests {
         let got = needs(
             "  selection:\n    eventName: ConsoleLogin\n  filter:\n    userIdentity.type: Root\n  condition: selection and not filter",
         );
-        assert_eq!(got, Some(vec![t("eventName", "ConsoleLogin", true)]));
+        assert_eq!(got, Some(vec![vec![t("eventName", "ConsoleLogin", true)]]));
         assert_eq!(
             needs("  s:\n    userAgent|re: '^a.s'\n  condition: s"),
             None
@@ -414,13 +487,17 @@ mod tests {
         let got = needs("  s:\n    requestParameters.policy|contains|all:\n      - '\"s3:GetObject\"'\n      - 'Allow'\n  condition: s");
         assert_eq!(
             got,
-            Some(vec![t("requestParameters.policy", "GetObject", false)])
+            Some(vec![vec![t(
+                "requestParameters.policy",
+                "GetObject",
+                false
+            )]])
         );
         let got = needs("  s:\n    eventName: 'Delete*Trail'\n  condition: s");
-        assert_eq!(got, Some(vec![t("eventName", "Delete", false)]));
+        assert_eq!(got, Some(vec![vec![t("eventName", "Delete", false)]]));
         // A part of the value is a needle, never an index probe.
         let got = needs("  s:\n    eventName: 'Lösche'\n  condition: s");
-        assert_eq!(got, Some(vec![t("eventName", "sche", false)]));
+        assert_eq!(got, Some(vec![vec![t("eventName", "sche", false)]]));
         assert_eq!(needs("  s:\n    eventName: 'ö'\n  condition: s"), None);
     }
 
@@ -429,17 +506,17 @@ mod tests {
         let got = needs("  s:\n    userIdentity.arn|re: '.+:assumed-role/aws:.+'\n  condition: s");
         assert_eq!(
             got,
-            Some(vec![t("userIdentity.arn", "assumed-role", false)])
+            Some(vec![vec![t("userIdentity.arn", "assumed-role/aws", false)]])
         );
         let got = needs("  s:\n    eventName|re: '^(Put|Delete)BucketPolicy$'\n  condition: s");
-        assert_eq!(got, Some(vec![t("eventName", "BucketPolicy", false)]));
+        assert_eq!(got, Some(vec![vec![t("eventName", "BucketPolicy", false)]]));
         let got = needs("  s:\n    eventName|re: '^(PutObject|DeleteBucket)$'\n  condition: s");
         assert_eq!(
             got,
-            Some(vec![
+            Some(vec![vec![
                 t("eventName", "PutObject", false),
                 t("eventName", "DeleteBucket", false)
-            ])
+            ]])
         );
         assert_eq!(
             needs("  s:\n    eventName|re: '(?i)put.*'\n  condition: s"),

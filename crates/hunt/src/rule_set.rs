@@ -12,7 +12,7 @@ use trailscan_records::AttributeKey;
 
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
-use crate::requirements::{rule_needs, Term};
+use crate::requirements::{most_selective, rule_needs, Need};
 use crate::rewrite::{check_windash, expand_placeholders, rewrite};
 
 /// Which of the loaded rules run (`--min-level`, `--status`, `--rule-id`); all by default.
@@ -58,7 +58,7 @@ pub struct HuntRules {
     /// The detection rules, in the order loaded.
     pub rules: Vec<RuleInfo>,
     /// What each detection rule needs (`None`: nothing, every record is a candidate).
-    needs: Vec<Option<Vec<Term>>>,
+    needs: Vec<Option<Need>>,
     /// The correlation rules, in the order loaded.
     pub correlations: Vec<RuleInfo>,
     /// What a correlation engine is built from, after the scan.
@@ -237,22 +237,33 @@ impl HuntRules {
         Ok(engine)
     }
 
-    /// The prefilter the rules allow: text with none of any rule's needed values (in any
-    /// ASCII case) is not parsed. Inactive when a rule needs nothing ([`Self::unbounded`]).
+    /// The prefilter the rules allow: text that lacks, for every rule, a value of one of the
+    /// rule's clauses (in any ASCII case) is not parsed. Inactive when a rule needs nothing
+    /// ([`Self::unbounded`]).
     pub fn prefilter(&self) -> Prefilter {
-        if !self.unbounded().is_empty() {
-            return Prefilter::any_of_ignoring_case(&[]);
-        }
-        let mut needles: Vec<&[u8]> = self
-            .needs
-            .iter()
-            .flatten()
-            .flatten()
-            .map(|t| t.needle.as_bytes())
+        let spelled: Option<Vec<Vec<Vec<String>>>> = (self.needs.iter())
+            .map(|need| {
+                let clauses = need.as_ref()?.iter().map(|clause| {
+                    let mut spellings: Vec<String> =
+                        clause.iter().flat_map(|t| t.spellings()).collect();
+                    spellings.sort();
+                    spellings.dedup();
+                    spellings
+                });
+                Some(clauses.collect())
+            })
             .collect();
-        needles.sort();
-        needles.dedup();
-        Prefilter::any_of_ignoring_case(&needles)
+        let Some(spelled) = spelled else {
+            return Prefilter::any_of_ignoring_case(&[]);
+        };
+        let alternatives: Vec<Vec<Vec<&[u8]>>> = (spelled.iter())
+            .map(|clauses| {
+                (clauses.iter())
+                    .map(|needles| needles.iter().map(|n| n.as_bytes()).collect())
+                    .collect()
+            })
+            .collect();
+        Prefilter::clauses_ignoring_case(&alternatives)
     }
 
     /// The rules that need no particular value, so that every record is a candidate.
@@ -272,7 +283,8 @@ impl HuntRules {
         let mut probes = Vec::new();
         let mut unprobed = Vec::new();
         for (info, need) in self.rules.iter().zip(&self.needs) {
-            let keys: Option<Vec<(AttributeKey, String)>> = need.as_ref().and_then(|terms| {
+            let clause = need.as_ref().and_then(most_selective);
+            let keys: Option<Vec<(AttributeKey, String)>> = clause.and_then(|terms| {
                 terms
                     .iter()
                     .map(|t| t.index_key().map(|k| (k, t.needle.clone())))

@@ -18,9 +18,12 @@ pub struct Prefilter {
     /// Text holding any one needle may match (else every needle must be there).
     any: bool,
     unicode_escape: Finder<'static>,
-    /// [`Prefilter::any_of_ignoring_case`]'s automaton, in one pass over the text: the
-    /// needles in any ASCII case, `\u`, and the characters that lowercase to ASCII.
+    /// [`Prefilter::clauses_ignoring_case`]'s automaton, in one pass over the text: the
+    /// needles in any ASCII case, `\u`, and the characters that lowercase to ASCII (the
+    /// patterns from [`Clauses::always`] on).
     folded: Option<AhoCorasick>,
+    /// Which of `folded`'s needles make text a candidate.
+    clauses: Clauses,
     /// The longest of `folded`'s patterns, in bytes.
     longest_needle: usize,
     /// `folded` searches ASCII-lowercased text (else it folds case itself).
@@ -76,37 +79,66 @@ impl Prefilter {
     /// deletetrail` matches `DeleteTrail`). Text with a `\u` escape or a character that
     /// lowercases to ASCII ([`FOLDS_TO_ASCII`]) is always a candidate. Empty: rules nothing out.
     pub fn any_of_ignoring_case(needles: &[&[u8]]) -> Prefilter {
+        let alternatives: Vec<Vec<Vec<&[u8]>>> = needles.iter().map(|n| vec![vec![*n]]).collect();
+        Prefilter::clauses_ignoring_case(&alternatives)
+    }
+
+    /// [`Prefilter::any_of_ignoring_case`] for alternatives that each need several values: text
+    /// is a candidate when, for one of `alternatives` (a Sigma rule), each of its clauses has
+    /// one of its needles in it (`ConsoleLogin`, and `Success`). An alternative without
+    /// clauses needs nothing, and so does the prefilter. Empty: rules nothing out.
+    pub fn clauses_ignoring_case(alternatives: &[Vec<Vec<&[u8]>>]) -> Prefilter {
         let mut prefilter = Prefilter::compile(Vec::new(), true);
-        if needles.is_empty() {
+        if alternatives.is_empty() || alternatives.iter().any(Vec::is_empty) {
             return prefilter;
         }
-        let patterns = needles
-            .iter()
-            .copied()
-            .chain([&b"\\u"[..]])
-            .chain(FOLDS_TO_ASCII);
+        // A needle's first bytes are needed as surely as the whole, and a long needle costs
+        // its length at every candidate position: each is cut to its first 64 bytes.
+        let lower = |p: &[u8]| p[..p.len().min(MAX_NEEDLE)].to_ascii_lowercase();
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        let mut index_of = |needle: &[u8]| {
+            let needle = lower(needle);
+            match patterns.iter().position(|p| *p == needle) {
+                Some(i) => i,
+                None => {
+                    patterns.push(needle);
+                    patterns.len() - 1
+                }
+            }
+        };
+        let alternatives: Vec<Vec<Vec<usize>>> = (alternatives.iter())
+            .map(|clauses| {
+                (clauses.iter())
+                    .map(|needles| needles.iter().map(|n| index_of(n)).collect())
+                    .collect()
+            })
+            .collect();
+        let always = patterns.len();
+        patterns.extend(
+            [&b"\\u"[..]]
+                .into_iter()
+                .chain(FOLDS_TO_ASCII)
+                .map(|p| lower(p)),
+        );
+        prefilter.clauses = Clauses::new(alternatives, always, patterns.len());
+        prefilter.longest_needle = patterns.iter().map(Vec::len).max().unwrap_or(0);
         // Lowercased needles over lowercased text: a case-sensitive automaton keeps
         // aho-corasick's SIMD prefilters (Teddy), which ASCII case folding turns off; folding
         // a copy of the text costs less than searching without them (a file of 900 needle-free
         // records: 1.8 s with the folding automaton, for 0.5 s of inflating).
-        // A needle's first bytes are needed as surely as the whole, and a long needle costs
-        // its length at every candidate position: each is cut to its first 64 bytes.
-        let lowered: Vec<Vec<u8>> = patterns
-            .map(|p| p[..p.len().min(MAX_NEEDLE)].to_ascii_lowercase())
-            .collect();
-        prefilter.longest_needle = lowered.iter().map(Vec::len).max().unwrap_or(0);
         // Past Teddy's reach (64 patterns) there is no SIMD prefilter to keep: a DFA that
         // folds case itself, over the text as it is, saves the copy.
-        prefilter.fold_text = lowered.len() <= TEDDY_PATTERNS;
+        prefilter.fold_text = patterns.len() <= TEDDY_PATTERNS;
+        // Every needle found, not only the first: a clause's needle may come after another's.
         prefilter.folded = match prefilter.fold_text {
             true => AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(lowered),
+                .match_kind(MatchKind::Standard)
+                .build(patterns),
             false => AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
-                .match_kind(MatchKind::LeftmostFirst)
+                .match_kind(MatchKind::Standard)
                 .kind(Some(AhoCorasickKind::DFA))
-                .build(lowered),
+                .build(patterns),
         }
         .ok();
         prefilter
@@ -121,6 +153,7 @@ impl Prefilter {
             any,
             unicode_escape: Finder::new(b"\\u").into_owned(),
             folded: None,
+            clauses: Clauses::default(),
             longest_needle: 0,
             fold_text: false,
         }
@@ -137,10 +170,11 @@ impl Prefilter {
         if !self.is_active() {
             return true;
         }
-        if let (Some(folded), false) = (&self.folded, self.fold_text) {
-            return folded.is_match(text);
-        }
         if let Some(folded) = &self.folded {
+            let mut found = Found::new(&self.clauses);
+            if !self.fold_text {
+                return found.in_text(folded, text);
+            }
             // A chunk at a time (overlapping by a needle's length), so that the copy stays
             // small whatever the text.
             let overlap = self.longest_needle.saturating_sub(1);
@@ -153,7 +187,7 @@ impl Prefilter {
                     lowered.clear();
                     lowered.extend_from_slice(&text[start..end]);
                     lowered.make_ascii_lowercase();
-                    if folded.is_match(&lowered[..]) {
+                    if found.in_text(folded, &lowered[..]) {
                         return true;
                     }
                     if end == text.len() {
@@ -170,6 +204,70 @@ impl Prefilter {
             self.needles.iter().all(found)
         };
         needles || self.unicode_escape.find(text).is_some()
+    }
+}
+
+/// Which needles make text a candidate: every clause of one alternative.
+#[derive(Default)]
+struct Clauses {
+    /// Each alternative's clauses, each the patterns any one of which it needs.
+    alternatives: Vec<Vec<Vec<usize>>>,
+    /// Patterns from this one on (`\u`, what lowercases to ASCII) make any text a candidate.
+    always: usize,
+    /// For each pattern, the alternatives that name it.
+    named_by: Vec<Vec<usize>>,
+}
+
+impl Clauses {
+    fn new(alternatives: Vec<Vec<Vec<usize>>>, always: usize, patterns: usize) -> Clauses {
+        let mut named_by = vec![Vec::new(); patterns];
+        for (a, clauses) in alternatives.iter().enumerate() {
+            for &pattern in clauses.iter().flatten() {
+                if named_by[pattern].last() != Some(&a) {
+                    named_by[pattern].push(a);
+                }
+            }
+        }
+        Clauses {
+            alternatives,
+            always,
+            named_by,
+        }
+    }
+}
+
+/// The needles found so far in one text (over its chunks).
+struct Found<'c> {
+    clauses: &'c Clauses,
+    seen: Vec<bool>,
+}
+
+impl<'c> Found<'c> {
+    fn new(clauses: &'c Clauses) -> Found<'c> {
+        Found {
+            clauses,
+            seen: vec![false; clauses.named_by.len()],
+        }
+    }
+
+    /// Adds the needles of `text`; whether an alternative now has all its clauses.
+    fn in_text(&mut self, automaton: &AhoCorasick, text: &[u8]) -> bool {
+        for found in automaton.find_overlapping_iter(text) {
+            let pattern = found.pattern().as_usize();
+            if pattern >= self.clauses.always {
+                return true;
+            }
+            if std::mem::replace(&mut self.seen[pattern], true) {
+                continue;
+            }
+            let holds = |clause: &Vec<usize>| clause.iter().any(|&p| self.seen[p]);
+            let complete = (self.clauses.named_by[pattern].iter())
+                .any(|&a| self.clauses.alternatives[a].iter().all(holds));
+            if complete {
+                return true;
+            }
+        }
+        false
     }
 }
 
@@ -306,6 +404,31 @@ mod tests {
     }
 
     /// Whatever Unicode lowercasing makes equal to a needle is a candidate.
+    #[test]
+    fn clauses_need_one_needle_each_of_one_alternative() {
+        let login: Vec<Vec<&[u8]>> = vec![vec![b"ConsoleLogin"], vec![b"Success", b"Passed"]];
+        let trail: Vec<Vec<&[u8]>> = vec![vec![b"DeleteTrail"]];
+        let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail]);
+        assert!(p.is_active());
+        assert!(!p.may_match(br#"{"eventName":"ConsoleLogin","x":"Failure"}"#));
+        assert!(!p.may_match(br#"{"result":"success"}"#));
+        // Each clause's needle, in any order and case.
+        assert!(p.may_match(br#"{"r":"SUCCESS","eventName":"consolelogin"}"#));
+        assert!(p.may_match(br#"{"eventName":"ConsoleLogin","r":"passed"}"#));
+        assert!(p.may_match(br#"{"eventName":"deletetrail"}"#));
+        // A needle that could be spelled otherwise keeps the text.
+        assert!(p.may_match(br#"{"eventName":"ConsoleLogin","r":"\u0053uccess"}"#));
+        // Needles far apart (in two of the chunks folded one after another) still count.
+        let mut far = br#"{"eventName":"ConsoleLogin","pad":""#.to_vec();
+        far.resize(3 * FOLD_CHUNK, b'x');
+        far.extend_from_slice(br#"","r":"Success"}"#);
+        assert!(p.may_match(&far));
+        far.truncate(far.len() - 12);
+        assert!(!p.may_match(&far));
+        // An alternative that needs nothing: every text.
+        assert!(!Prefilter::clauses_ignoring_case(&[login, Vec::new()]).is_active());
+    }
+
     #[test]
     fn ignoring_case_keeps_what_lowercases_to_a_needle() {
         let p = Prefilter::any_of_ignoring_case(&[b"DeleteTrail", b"key"]);
