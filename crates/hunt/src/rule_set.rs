@@ -237,39 +237,25 @@ impl HuntRules {
         Ok(engine)
     }
 
-    /// The prefilter the rules allow: text is parsed only when, for some rule, an event name
-    /// it holds is one the rule needs (for a rule with an `eventName` clause: most rules),
-    /// or it holds a value of each of the rule's clauses (in any ASCII case). Inactive when a
-    /// rule needs nothing ([`Self::unbounded`]).
+    /// The prefilter the rules allow: text that lacks, for every rule, a value of one of the
+    /// rule's clauses (in any ASCII case) is not parsed. Inactive when a rule needs nothing
+    /// ([`Self::unbounded`]).
     pub fn prefilter(&self) -> Prefilter {
-        let mut names: Vec<Vec<(&[u8], bool)>> = Vec::new();
-        let mut spelled: Vec<Vec<Vec<String>>> = Vec::new();
-        for need in &self.needs {
-            let Some(need) = need else {
-                return Prefilter::any_of_ignoring_case(&[]);
-            };
-            let named = need
-                .iter()
-                .find(|clause| clause.iter().all(|t| t.field == "eventName"));
-            match named {
-                Some(clause) => names.push(
-                    (clause.iter())
-                        .map(|t| (t.needle.as_bytes(), t.exact))
-                        .collect(),
-                ),
-                None => spelled.push(
-                    (need.iter())
-                        .map(|clause| {
-                            let mut spellings: Vec<String> =
-                                clause.iter().flat_map(|t| t.spellings()).collect();
-                            spellings.sort();
-                            spellings.dedup();
-                            spellings
-                        })
-                        .collect(),
-                ),
-            }
-        }
+        let spelled: Option<Vec<Vec<Vec<String>>>> = (self.needs.iter())
+            .map(|need| {
+                let clauses = need.as_ref()?.iter().map(|clause| {
+                    let mut spellings: Vec<String> =
+                        clause.iter().flat_map(|t| t.spellings()).collect();
+                    spellings.sort();
+                    spellings.dedup();
+                    spellings
+                });
+                Some(clauses.collect())
+            })
+            .collect();
+        let Some(spelled) = spelled else {
+            return Prefilter::any_of_ignoring_case(&[]);
+        };
         let alternatives: Vec<Vec<Vec<&[u8]>>> = (spelled.iter())
             .map(|clauses| {
                 (clauses.iter())
@@ -277,7 +263,7 @@ impl HuntRules {
                     .collect()
             })
             .collect();
-        Prefilter::names_or_clauses_ignoring_case(&names, &alternatives)
+        Prefilter::clauses_ignoring_case(&alternatives)
     }
 
     /// The rules that need no particular value, so that every record is a candidate.

@@ -24,8 +24,6 @@ pub struct Prefilter {
     folded: Option<AhoCorasick>,
     /// Which of `folded`'s needles make text a candidate.
     clauses: Clauses,
-    /// Alternatives decided by the text's event names, before `folded` is searched.
-    names: Option<NameGates>,
     /// The longest of `folded`'s patterns, in bytes.
     longest_needle: usize,
     /// `folded` searches ASCII-lowercased text (else it folds case itself).
@@ -146,30 +144,6 @@ impl Prefilter {
         prefilter
     }
 
-    /// [`Prefilter::clauses_ignoring_case`] with alternatives that each need one of some
-    /// event names (`names`: a value `eventName` equals, or with `false`, holds, in any ASCII
-    /// case; a Sigma rule's `eventName` clause), decided from each `"eventName":"…"` the text
-    /// holds, without searching it for them: text is a candidate when one of those values
-    /// passes, and otherwise when it satisfies one of `alternatives`. Text without
-    /// `"eventName"`, or with one not written `"eventName":"VALUE"` (spaced, escaped, not
-    /// ASCII), is always a candidate.
-    pub fn names_or_clauses_ignoring_case(
-        names: &[Vec<(&[u8], bool)>],
-        alternatives: &[Vec<Vec<&[u8]>>],
-    ) -> Prefilter {
-        if alternatives.iter().any(Vec::is_empty) || names.iter().any(Vec::is_empty) {
-            return Prefilter::compile(Vec::new(), true);
-        }
-        let mut prefilter = match alternatives.is_empty() {
-            true => Prefilter::compile(Vec::new(), true),
-            false => Prefilter::clauses_ignoring_case(alternatives),
-        };
-        if !names.is_empty() {
-            prefilter.names = Some(NameGates::new(names.iter().flatten()));
-        }
-        prefilter
-    }
-
     fn compile(needles: Vec<Vec<u8>>, any: bool) -> Prefilter {
         Prefilter {
             needles: needles
@@ -180,7 +154,6 @@ impl Prefilter {
             unicode_escape: Finder::new(b"\\u").into_owned(),
             folded: None,
             clauses: Clauses::default(),
-            names: None,
             longest_needle: 0,
             fold_text: false,
         }
@@ -188,7 +161,7 @@ impl Prefilter {
 
     /// Whether the prefilter can rule anything out.
     pub fn is_active(&self) -> bool {
-        !self.needles.is_empty() || self.folded.is_some() || self.names.is_some()
+        !self.needles.is_empty() || self.folded.is_some()
     }
 
     /// Whether `text` (a whole file or one record) may hold a matching record (always, for a
@@ -196,14 +169,6 @@ impl Prefilter {
     pub fn may_match(&self, text: &[u8]) -> bool {
         if !self.is_active() {
             return true;
-        }
-        if let Some(names) = &self.names {
-            if names.pass(text) {
-                return true;
-            }
-            if self.folded.is_none() {
-                return false;
-            }
         }
         if let Some(folded) = &self.folded {
             let mut found = Found::new(&self.clauses);
@@ -239,63 +204,6 @@ impl Prefilter {
             self.needles.iter().all(found)
         };
         needles || self.unicode_escape.find(text).is_some()
-    }
-}
-
-/// Event names that make text a candidate ([`Prefilter::names_or_clauses_ignoring_case`]).
-struct NameGates {
-    /// Values that pass whole, ASCII-lowercased.
-    exact: std::collections::HashSet<Vec<u8>>,
-    /// Text a passing value holds, ASCII-lowercased.
-    parts: Vec<Vec<u8>>,
-    /// `"eventName"`: every one must be followed by `:"`, as CloudTrail writes it.
-    key: Finder<'static>,
-}
-
-impl NameGates {
-    fn new<'n>(names: impl Iterator<Item = &'n (&'n [u8], bool)>) -> NameGates {
-        let mut gates = NameGates {
-            exact: std::collections::HashSet::new(),
-            parts: Vec::new(),
-            key: Finder::new(br#""eventName""#).into_owned(),
-        };
-        for (name, exact) in names {
-            match exact {
-                true => {
-                    gates.exact.insert(name.to_ascii_lowercase());
-                }
-                false => gates.parts.push(name.to_ascii_lowercase()),
-            }
-        }
-        gates
-    }
-
-    /// Whether an event name of `text` passes, or `text` cannot be told by its names: it
-    /// has none, or one not written `"eventName":"VALUE"` with an unescaped ASCII value.
-    fn pass(&self, text: &[u8]) -> bool {
-        let mut named = false;
-        let mut lowered = Vec::new();
-        for at in self.key.find_iter(text) {
-            named = true;
-            let Some(rest) = text[at + self.key.needle().len()..].strip_prefix(b":\"") else {
-                return true;
-            };
-            let Some(end) = memchr::memchr(b'"', rest) else {
-                return true;
-            };
-            let value = &rest[..end];
-            if value.contains(&b'\\') || !value.is_ascii() {
-                return true;
-            }
-            lowered.clear();
-            lowered.extend_from_slice(value);
-            lowered.make_ascii_lowercase();
-            let holds = |part: &Vec<u8>| memchr::memmem::find(&lowered, part).is_some();
-            if self.exact.contains(&lowered) || self.parts.iter().any(holds) {
-                return true;
-            }
-        }
-        !named
     }
 }
 
@@ -496,36 +404,6 @@ mod tests {
     }
 
     /// Whatever Unicode lowercasing makes equal to a needle is a candidate.
-    #[test]
-    fn event_names_decide_before_the_clauses_are_searched() {
-        let names: Vec<Vec<(&[u8], bool)>> = vec![
-            vec![(b"StopLogging", true), (b"DeleteTrail", true)],
-            vec![(b"BucketPolicy", false)],
-        ];
-        let trufflehog: Vec<Vec<&[u8]>> = vec![vec![b"TruffleHog"]];
-        let p = Prefilter::names_or_clauses_ignoring_case(&names, &[trufflehog]);
-        let only_names = Prefilter::names_or_clauses_ignoring_case(&names, &[]);
-        for p in [&p, &only_names] {
-            assert!(p.is_active());
-            assert!(!p.may_match(br#"{"eventName":"DescribeInstances"}"#));
-            assert!(p.may_match(br#"{"eventName":"deletetrail"}"#));
-            assert!(p.may_match(br#"{"eventName":"PutBucketPolicy"}"#));
-            // Any event name of the text counts; text that cannot be told by them passes.
-            assert!(p.may_match(br#"{"eventName":"Get","r":{"eventName":"StopLogging"}}"#));
-            assert!(p.may_match(br#"{"eventName" : "Describe"}"#));
-            assert!(p.may_match(br#"{"eventName":"Delete\u0054rail"}"#));
-            assert!(p.may_match("{\"eventName\":\"Del\u{212a}\"}".as_bytes()));
-            assert!(p.may_match(br#"{"eventSource":"s3.amazonaws.com"}"#));
-        }
-        // The other rules' clauses, for text the names rule out.
-        let agent = br#"{"eventName":"GetCallerIdentity","userAgent":"trufflehog/3"}"#;
-        assert!(p.may_match(agent));
-        assert!(!only_names.may_match(agent));
-        // An alternative or a name list that needs nothing: every text.
-        let nothing: Vec<Vec<(&[u8], bool)>> = vec![Vec::new()];
-        assert!(!Prefilter::names_or_clauses_ignoring_case(&nothing, &[]).is_active());
-    }
-
     #[test]
     fn clauses_need_one_needle_each_of_one_alternative() {
         let login: Vec<Vec<&[u8]>> = vec![vec![b"ConsoleLogin"], vec![b"Success", b"Passed"]];
