@@ -243,7 +243,16 @@ impl HuntRules {
     pub fn prefilter(&self) -> Prefilter {
         let spelled: Option<Vec<Vec<Vec<String>>>> = (self.needs.iter())
             .map(|need| {
-                let clauses = need.as_ref()?.iter().map(|clause| {
+                let need = need.as_ref()?;
+                let named = need
+                    .iter()
+                    .any(|clause| clause.iter().all(|t| t.field == "eventName"));
+                // Beside an event name, an event source rules out little (every call to the
+                // service holds it) and costs a match at each: it is not looked for.
+                let selective = need
+                    .iter()
+                    .filter(|clause| !(named && clause.iter().all(|t| t.field == "eventSource")));
+                let clauses = selective.map(|clause| {
                     let mut spellings: Vec<String> =
                         clause.iter().flat_map(|t| t.spellings()).collect();
                     spellings.sort();

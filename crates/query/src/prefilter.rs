@@ -114,12 +114,7 @@ impl Prefilter {
             })
             .collect();
         let always = patterns.len();
-        patterns.extend(
-            [&b"\\u"[..]]
-                .into_iter()
-                .chain(FOLDS_TO_ASCII)
-                .map(|p| lower(p)),
-        );
+        patterns.extend([&b"\\u"[..]].into_iter().chain(FOLDS_TO_ASCII).map(lower));
         prefilter.clauses = Clauses::new(alternatives, always, patterns.len());
         prefilter.longest_needle = patterns.iter().map(Vec::len).max().unwrap_or(0);
         // Lowercased needles over lowercased text: a case-sensitive automaton keeps
