@@ -124,14 +124,18 @@ impl Prefilter {
         // Past Teddy's reach (64 patterns) there is no SIMD prefilter to keep: a DFA that
         // folds case itself, over the text as it is, saves the copy.
         prefilter.fold_text = patterns.len() <= TEDDY_PATTERNS;
-        // Every needle found, not only the first: a clause's needle may come after another's.
+        // With clauses, every needle found, not only the first (a clause's needle may come
+        // after another's): an overlapping search, which costs more (one rule's needles over
+        // the benchmark archive: 1.8 s against 1.0 s). Without, the first needle decides.
+        let kind = match prefilter.clauses.any_of {
+            true => MatchKind::LeftmostFirst,
+            false => MatchKind::Standard,
+        };
         prefilter.folded = match prefilter.fold_text {
-            true => AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .build(patterns),
+            true => AhoCorasickBuilder::new().match_kind(kind).build(patterns),
             false => AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
+                .match_kind(kind)
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(patterns),
         }
@@ -211,6 +215,8 @@ struct Clauses {
     always: usize,
     /// For each pattern, the alternatives that name it.
     named_by: Vec<Vec<usize>>,
+    /// Every alternative is one clause: any pattern found makes text a candidate.
+    any_of: bool,
 }
 
 impl Clauses {
@@ -224,6 +230,7 @@ impl Clauses {
             }
         }
         Clauses {
+            any_of: alternatives.iter().all(|clauses| clauses.len() == 1),
             alternatives,
             always,
             named_by,
@@ -247,6 +254,9 @@ impl<'c> Found<'c> {
 
     /// Adds the needles of `text`; whether an alternative now has all its clauses.
     fn in_text(&mut self, automaton: &AhoCorasick, text: &[u8]) -> bool {
+        if self.clauses.any_of {
+            return automaton.is_match(text);
+        }
         for found in automaton.find_overlapping_iter(text) {
             let pattern = found.pattern().as_usize();
             if pattern >= self.clauses.always {
