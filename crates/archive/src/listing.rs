@@ -134,13 +134,22 @@ fn walk(
     let walk = Walk::new(store, selection, sealed, deliver, days_only);
     let first = walk.fetch(&start, level, Levels::Store, true);
     // Only the first level failing is an error: no such bucket or folder, no access.
-    walk.merge(
-        &mut listing,
-        first.level?,
-        first.ahead,
-        (level, sealed_here),
-        Levels::Store,
-    );
+    let found = first.level?;
+    if days_only && matches!(level, Level::Day) {
+        // A source at a day's folder: that folder is the one day folder, listed apart.
+        match Unit::from_day_folder(base.split('/').filter(|n| !n.is_empty())) {
+            Some(unit) => listing.day_folders.push((unit, start)),
+            None => listing.skipped.folder(SkipReason::NotCloudTrailLayout),
+        }
+    } else {
+        walk.merge(
+            &mut listing,
+            found,
+            first.ahead,
+            (level, sealed_here),
+            Levels::Store,
+        );
+    }
     if let Some(shard) = selection.shard {
         if days_only {
             let found = std::mem::take(&mut listing.day_folders);
@@ -692,6 +701,22 @@ mod tests {
                 kept.shard_plan.map(|p| p.own)
             );
         }
+    }
+
+    #[test]
+    fn a_source_at_a_day_folder_is_its_one_day_folder() {
+        let dir = archive();
+        let day = dir
+            .path()
+            .join("AWSLogs/111111111111/CloudTrail/us-east-1/2024/01/15");
+        let store = LocalFolder::open_archive(&day).unwrap();
+        let kept = list(&store, &Selection::default()).unwrap();
+        assert_eq!(keys(&kept), vec![A]);
+        let (mut found, folders) = find_day_folders(&store, &Selection::default()).unwrap();
+        assert!(found.objects.is_empty());
+        assert_eq!(folders.len(), 1, "{folders:?}");
+        found.add_part(list_day_folders(&store, &Selection::default(), folders));
+        assert_eq!(keys(&found), vec![A]);
     }
 
     #[test]

@@ -38,7 +38,9 @@ pub(crate) fn in_order<G: Send, R>(
     reporter: &dyn Reporter,
     work: impl FnOnce(&mut dyn Iterator<Item = (G, Listing)>) -> R,
 ) -> R {
-    let (ready, listed) = mpsc::sync_channel::<(G, Listing)>(GROUPS_AHEAD);
+    // `None` once every group is listed: a listing thread that stopped before it (a panic)
+    // must not pass for a listing that ended, or the work would finish on part of it.
+    let (ready, listed) = mpsc::sync_channel::<Option<(G, Listing)>>(GROUPS_AHEAD);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             for (group, folders) in groups {
@@ -59,13 +61,26 @@ pub(crate) fn in_order<G: Send, R>(
                     reporter.problem(problem);
                 }
                 // The receiver is gone only when the work is done early.
-                if ready.send((group, listing)).is_err() {
+                if ready.send(Some((group, listing))).is_err() {
                     return;
                 }
             }
+            let _ = ready.send(None);
         });
         // Once `work` returns, the receiver is let go: the lister's next hand-over fails,
         // and it stops.
-        work(&mut listed.into_iter())
+        let mut ended = false;
+        let mut groups = std::iter::from_fn(|| match ended {
+            true => None,
+            false => match listed.recv() {
+                Ok(Some(group)) => Some(group),
+                Ok(None) => {
+                    ended = true;
+                    None
+                }
+                Err(_) => panic!("the listing's thread stopped before the end of the listing"),
+            },
+        });
+        work(&mut groups)
     })
 }
