@@ -606,6 +606,29 @@ mod tests {
         keys
     }
 
+    /// [`bucket_keys`] in a store that answers 12 keys a request.
+    fn bucket_store() -> MemoryStore {
+        let store = MemoryStore::paged(12);
+        for k in bucket_keys() {
+            store
+                .write(&k, b"x", None, crate::WriteMode::Replace)
+                .unwrap();
+        }
+        store
+    }
+
+    /// The whole selection, and a shard of it (the second of three).
+    fn whole_and_sharded() -> [Selection; 2] {
+        let shard = trailscan_layout::Shard { index: 1, count: 3 };
+        [
+            Selection::default(),
+            Selection {
+                shard: Some(shard),
+                ..Selection::default()
+            },
+        ]
+    }
+
     fn summary(l: &Listing) -> (Vec<&str>, String, u64, usize) {
         (
             keys(l),
@@ -665,20 +688,8 @@ mod tests {
 
     #[test]
     fn a_streamed_listing_hands_over_what_a_listing_keeps() {
-        let store = MemoryStore::paged(12);
-        for k in bucket_keys() {
-            store
-                .write(&k, b"x", None, crate::WriteMode::Replace)
-                .unwrap();
-        }
-        let shard = trailscan_layout::Shard { index: 1, count: 3 };
-        for sel in [
-            Selection::default(),
-            Selection {
-                shard: Some(shard),
-                ..Selection::default()
-            },
-        ] {
+        let store = bucket_store();
+        for sel in whole_and_sharded() {
             let kept = list(&store, &sel).unwrap();
             let parts = std::sync::Mutex::new(Vec::new());
             let streamed = list_streaming(&store, &sel, &|part| {
@@ -721,24 +732,12 @@ mod tests {
 
     #[test]
     fn day_folders_found_then_listed_a_few_at_a_time_are_the_listing() {
-        let store = MemoryStore::paged(12);
-        for k in bucket_keys() {
-            store
-                .write(&k, b"x", None, crate::WriteMode::Replace)
-                .unwrap();
-        }
-        let shard = trailscan_layout::Shard { index: 1, count: 3 };
-        for sel in [
-            Selection::default(),
-            Selection {
-                shard: Some(shard),
-                ..Selection::default()
-            },
-            Selection {
-                start: epoch_seconds(2023, 12, 12, 0, 0, 0),
-                ..Selection::default()
-            },
-        ] {
+        let store = bucket_store();
+        let window = Selection {
+            start: epoch_seconds(2023, 12, 12, 0, 0, 0),
+            ..Selection::default()
+        };
+        for sel in whole_and_sharded().into_iter().chain([window]) {
             let kept = list(&store, &sel).unwrap();
             let (mut found, folders) = find_day_folders(&store, &sel).unwrap();
             assert!(found.objects.is_empty());
