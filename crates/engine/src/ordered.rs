@@ -67,10 +67,11 @@ pub(crate) fn in_order<G: Send, R>(
             }
             let _ = ready.send(None);
         });
-        // Once `work` returns, the receiver is let go: the lister's next hand-over fails,
-        // and it stops.
+        // The receiver is moved into the groups, which `work` drops when it returns: the
+        // lister's next hand-over then fails, and it stops (else the scope would wait for a
+        // lister blocked on a full channel).
         let mut ended = false;
-        let mut groups = std::iter::from_fn(|| match ended {
+        let mut groups = std::iter::from_fn(move || match ended {
             true => None,
             false => match listed.recv() {
                 Ok(Some(group)) => Some(group),
@@ -81,6 +82,8 @@ pub(crate) fn in_order<G: Send, R>(
                 Err(_) => panic!("the listing's thread stopped before the end of the listing"),
             },
         });
-        work(&mut groups)
+        let result = work(&mut groups);
+        drop(groups);
+        result
     })
 }
