@@ -404,9 +404,9 @@ impl Comparer<'_> {
         if !seal_broken && !unsealed.contains(&true) {
             return Ok(Vec::new());
         }
-        let catalog =
-            self.index
-                .load(self.current, |s| s.group() == group, self.in_flight, false)?;
+        let catalog = self
+            .index
+            .load(self.current, |s| s.is_of(&group), self.in_flight, false)?;
         let found = objects.iter().filter(|o| catalog.contains(&o.key)).count();
         if self.selection.shard.is_some() {
             let keys: HashSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();

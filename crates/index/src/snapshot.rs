@@ -159,6 +159,12 @@ impl SegmentInfo {
             month: self.month.clone(),
         }
     }
+
+    /// Whether this segment is of `group`, without building its key: what picks one group's
+    /// segments out of a snapshot's, group after group.
+    pub fn is_of(&self, group: &Group) -> bool {
+        self.account == group.account && self.region == group.region && self.month == group.month
+    }
 }
 
 /// Where an index lives: a store and the prefix under it.

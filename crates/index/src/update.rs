@@ -130,7 +130,7 @@ pub fn next_generation(
     for group in to_merge {
         let no_removals = BTreeSet::new();
         let removed = removed_by_group.get(&group).unwrap_or(&no_removals);
-        let catalog = index.load(&next, |s| s.group() == group, in_flight, false)?;
+        let catalog = index.load(&next, |s| s.is_of(&group), in_flight, false)?;
         let mut merged: Vec<CatalogEntry> = catalog
             .rows()
             .filter(|r| !removed.contains(r.key()))
@@ -139,10 +139,10 @@ pub fn next_generation(
         merged.sort_by(|a, b| a.key.cmp(&b.key));
         // The merged segments' summaries are kept as parts (their hashes are gone).
         let mut summary = Vec::new();
-        for segment in next.segments.iter().filter(|s| s.group() == group) {
+        for segment in next.segments.iter().filter(|s| s.is_of(&group)) {
             summary.extend(index.read_summary(segment)?);
         }
-        next.segments.retain(|s| s.group() != group);
+        next.segments.retain(|s| !s.is_of(&group));
         if !merged.is_empty() {
             next.segments
                 .push(index.write_segment(&group, &merged, &summary)?);
