@@ -38,7 +38,8 @@ mod store;
 pub use fetch::{alongside, joined, map_fetched, map_fetched_until};
 pub use folder::LocalFolder;
 pub use listing::{
-    find_day_folders, list, list_day_folders, list_streaming, list_unsealed, Deliver, SealedFolders,
+    find_day_folders, in_listing_threads, list, list_day_folders, list_streaming, list_unsealed,
+    Deliver, SealedFolders,
 };
 pub use memory::MemoryStore;
 pub use object::{Listing, ObjectRef};

@@ -72,29 +72,29 @@ pub fn find_day_folders(
 }
 
 /// Lists `folders`, day folders of `selection` ([`find_day_folders`]), in parallel: their
-/// objects sorted by key, and what was skipped or could not be listed.
+/// objects sorted by key, and what was skipped or could not be listed. It runs on the
+/// threads it is called from: a caller that lists folders a few at a time calls it within
+/// [`in_listing_threads`], once around them all, not a pool made for every call.
 pub fn list_day_folders(
     store: &dyn ObjectStore,
     selection: &Selection,
     folders: Vec<String>,
 ) -> Listing {
-    in_listing_threads(store, || {
-        let walk = Walk::new(store, selection, None, None, true);
-        let mut listing = Listing::default();
-        let days = folders.into_iter().map(|f| (f, Level::Day, None, None));
-        for child in walk.list_below(days.collect(), Levels::Store) {
-            listing.absorb(child);
-        }
-        listing.gather();
-        listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
-        listing
-    })
+    let walk = Walk::new(store, selection, None, None, true);
+    let mut listing = Listing::default();
+    let days = folders.into_iter().map(|f| (f, Level::Day, None, None));
+    for child in walk.list_below(days.collect(), Levels::Store) {
+        listing.absorb(child);
+    }
+    listing.gather();
+    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+    listing
 }
 
 /// Runs `walk` where a listing's folders are listed: across a network, as many folders at
 /// once as requests may be in flight (a listing is round trips); on disk, rayon's threads
 /// (one per core).
-fn in_listing_threads<R: Send>(store: &dyn ObjectStore, walk: impl FnOnce() -> R + Send) -> R {
+pub fn in_listing_threads<R: Send>(store: &dyn ObjectStore, walk: impl FnOnce() -> R + Send) -> R {
     match store.requests_in_flight() {
         0 => walk(),
         requests => match rayon::ThreadPoolBuilder::new()
@@ -151,24 +151,17 @@ fn walk(
         );
     }
     if let Some(shard) = selection.shard {
+        let found = std::mem::take(&mut listing.day_folders);
+        let found = found.into_iter().map(|(u, f)| (u.clone(), (u, f)));
+        let (plan, own) = assign(found.collect(), shard);
+        listing.shard_plan = Some(plan);
         if days_only {
-            let found = std::mem::take(&mut listing.day_folders);
-            let (plan, own) = assign(
-                found
-                    .into_iter()
-                    .map(|(u, f)| (u.clone(), (u, f)))
-                    .collect(),
-                shard,
-            );
-            listing.shard_plan = Some(plan);
             listing.day_folders = own;
             return Ok(listing);
         }
-        let (plan, own) = assign(std::mem::take(&mut listing.day_folders), shard);
-        listing.shard_plan = Some(plan);
         let own = own
             .into_iter()
-            .map(|f| (f, Level::Day, None, None))
+            .map(|(_, f)| (f, Level::Day, None, None))
             .collect();
         for child in walk.list_below(own, Levels::Store) {
             listing.absorb(child);

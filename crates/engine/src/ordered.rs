@@ -6,7 +6,7 @@
 
 use std::sync::mpsc;
 
-use trailscan_archive::{list_day_folders, Listing, ObjectStore};
+use trailscan_archive::{in_listing_threads, list_day_folders, Listing, ObjectStore};
 use trailscan_layout::key::ObjectKind;
 use trailscan_layout::Selection;
 
@@ -42,30 +42,34 @@ pub(crate) fn in_order<G: Send, R>(
     // must not pass for a listing that ended, or the work would finish on part of it.
     let (ready, listed) = mpsc::sync_channel::<Option<(G, Listing)>>(GROUPS_AHEAD);
     std::thread::scope(|scope| {
+        // One pool of listing threads for every group (across a network, a thread per request
+        // in flight), not one made for each.
         scope.spawn(move || {
-            for (group, folders) in groups {
-                let mut listing = Listing::default();
-                for kind in [ObjectKind::Log, ObjectKind::Insight] {
-                    let of_kind_folders: Vec<String> = (folders.iter())
-                        .filter(|(k, _)| *k == kind)
-                        .map(|(_, f)| f.clone())
-                        .collect();
-                    if !of_kind_folders.is_empty() {
-                        let part =
-                            list_day_folders(store, &of_kind(selection, kind), of_kind_folders);
-                        listing.add_part(part);
+            in_listing_threads(store, move || {
+                for (group, folders) in groups {
+                    let mut listing = Listing::default();
+                    for kind in [ObjectKind::Log, ObjectKind::Insight] {
+                        let of_kind_folders: Vec<String> = (folders.iter())
+                            .filter(|(k, _)| *k == kind)
+                            .map(|(_, f)| f.clone())
+                            .collect();
+                        if !of_kind_folders.is_empty() {
+                            let part =
+                                list_day_folders(store, &of_kind(selection, kind), of_kind_folders);
+                            listing.add_part(part);
+                        }
+                    }
+                    listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
+                    for problem in &listing.problems {
+                        reporter.problem(problem);
+                    }
+                    // The receiver is gone only when the work is done early.
+                    if ready.send(Some((group, listing))).is_err() {
+                        return;
                     }
                 }
-                listing.objects.sort_by(|a, b| a.key.cmp(&b.key));
-                for problem in &listing.problems {
-                    reporter.problem(problem);
-                }
-                // The receiver is gone only when the work is done early.
-                if ready.send(Some((group, listing))).is_err() {
-                    return;
-                }
-            }
-            let _ = ready.send(None);
+                let _ = ready.send(None);
+            })
         });
         // The receiver is moved into the groups, which `work` drops when it returns: the
         // lister's next hand-over then fails, and it stops (else the scope would wait for a
