@@ -246,9 +246,14 @@ struct Found<'c> {
 
 impl<'c> Found<'c> {
     fn new(clauses: &'c Clauses) -> Found<'c> {
+        // Where the first needle decides, nothing is kept of what was found.
+        let kept = match clauses.any_of {
+            true => 0,
+            false => clauses.named_by.len(),
+        };
         Found {
             clauses,
-            seen: vec![false; clauses.named_by.len()],
+            seen: vec![false; kept],
         }
     }
 
