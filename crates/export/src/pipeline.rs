@@ -21,9 +21,30 @@ use crate::writer::{
 };
 use crate::RecordBatch;
 
-/// Objects scanned between two hand-overs to the writer: bounds the rows held in memory
-/// (a few hundred thousand) while keeping every core busy.
+/// Objects scanned between two hand-overs to the writer, at most: bounds the rows held in
+/// memory while keeping every core busy.
 pub const OBJECTS_PER_BATCH: usize = 256;
+
+/// Stored (compressed) bytes scanned between two hand-overs to the writer, per thread of the
+/// scan, at most, whatever the number of objects: three batches' rows are held at once (one
+/// scanned, one waiting, one written), so a batch's size is what export's memory follows. A
+/// count alone made it follow the log files' size: batches of 256 files of 30 KB (a quiet
+/// region's) are 8 MB of gzip each and took export to 263 MiB, and a busy region's 10 MB
+/// files would take gigabytes. Measured on 2 cores (BENCHMARKS.md): 512 KiB a thread held 77 MiB at 900k
+/// events and 85 MiB at 9M, in the same time as 256 files; 1 MiB a thread, 97 and 122 MiB.
+/// An object larger than a batch is a batch of its own.
+pub const BYTES_PER_BATCH_PER_THREAD: u64 = 512 << 10;
+
+/// Memory the rows in flight take per stored byte of a batch: a MiB of gzip is about 20 MiB
+/// of rows, three batches at once; a batch stays within this share of the memory budget.
+const HELD_PER_STORED_BYTE: u64 = 64;
+
+/// The stored bytes of a batch, at most, for a scan on `threads` threads within
+/// `memory_budget`.
+fn batch_bytes(threads: usize, memory_budget: u64) -> u64 {
+    let per_threads = BYTES_PER_BATCH_PER_THREAD.saturating_mul(threads as u64);
+    per_threads.min(memory_budget / HELD_PER_STORED_BYTE).max(1)
+}
 
 /// What an export wrote, and where the writer's time went.
 pub struct Exported {
@@ -70,11 +91,13 @@ pub fn export_objects(
 ) -> Result<Exported, ExportError> {
     let mut stats = ScanStats::default();
     let (mut scanning, mut building) = (Duration::ZERO, Duration::ZERO);
+    let memory_budget = writer.memory_budget();
     let (to_writer, batches_to_write) = sync_channel::<WriterBatch>(1);
     let written = std::thread::scope(|scope| -> Result<WriterResult, ExportError> {
         let writer_thread =
             scope.spawn(|| write_batches(writer, batches_to_write, destination, pool));
-        for batch in batches(objects) {
+        let limit = batch_bytes(pool.current_num_threads(), memory_budget);
+        for batch in batches(objects, limit) {
             let scan_started = Instant::now();
             let (mut sink, batch_stats) = scan(&batch);
             scanning += scan_started.elapsed();
@@ -118,18 +141,28 @@ pub fn export_objects(
 }
 
 /// Consecutive objects of one account and region (the objects come in key order, so by
-/// account, region and delivery day), at most [`OBJECTS_PER_BATCH`] at a time.
-fn batches(objects: impl Iterator<Item = ObjectRef>) -> impl Iterator<Item = Vec<ObjectRef>> {
+/// account, region and delivery day), at most [`OBJECTS_PER_BATCH`] and `limit` stored bytes
+/// at a time.
+fn batches(
+    objects: impl Iterator<Item = ObjectRef>,
+    limit: u64,
+) -> impl Iterator<Item = Vec<ObjectRef>> {
     let mut objects = objects.peekable();
     std::iter::from_fn(move || {
         let first = objects.next()?;
         let (account, region) = (first.layout.account.clone(), first.layout.region.clone());
+        let mut bytes = first.size;
         let mut batch = Vec::with_capacity(OBJECTS_PER_BATCH);
         batch.push(first);
         while batch.len() < OBJECTS_PER_BATCH {
-            let same = |o: &ObjectRef| o.layout.account == account && o.layout.region == region;
-            match objects.next_if(same) {
-                Some(next) => batch.push(next),
+            let fits = |o: &ObjectRef| {
+                o.layout.account == account && o.layout.region == region && bytes + o.size <= limit
+            };
+            match objects.next_if(fits) {
+                Some(next) => {
+                    bytes += next.size;
+                    batch.push(next);
+                }
                 None => break,
             }
         }
@@ -362,5 +395,63 @@ impl Destination {
             }
         }
         Ok(files)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailscan_layout::key::{parse_key, KeyClass};
+
+    fn object(region: &str, n: u32, size: u64) -> ObjectRef {
+        let key = format!(
+            "AWSLogs/123456789012/CloudTrail/{region}/2024/03/01/123456789012_CloudTrail_{region}_20240301T{:02}{:02}Z_x.json.gz",
+            n / 60,
+            n % 60
+        );
+        let KeyClass::CloudTrail(layout) = parse_key(&key) else {
+            panic!("{key}")
+        };
+        ObjectRef {
+            key,
+            layout,
+            size,
+            etag: None,
+            modified: None,
+        }
+    }
+
+    fn sizes(objects: Vec<ObjectRef>) -> Vec<Vec<u64>> {
+        batches(objects.into_iter(), 2 << 20)
+            .map(|batch| batch.iter().map(|o| o.size).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_takes_half_a_mib_a_thread_within_the_memory_budget() {
+        assert_eq!(batch_bytes(2, 512 << 20), 1 << 20);
+        assert_eq!(batch_bytes(64, 512 << 20), 8 << 20);
+        assert_eq!(batch_bytes(2, 0), 1);
+    }
+
+    #[test]
+    fn a_batch_ends_at_its_bytes_its_count_or_its_region() {
+        let mb = 1 << 20;
+        // By bytes: 1 + 1 fits in 2 MiB, a third does not; a file past the bound is alone.
+        let by_bytes = (0..3)
+            .map(|n| object("eu-west-1", n, mb))
+            .chain([object("eu-west-1", 3, 5 * mb), object("eu-west-1", 4, 1)]);
+        assert_eq!(
+            sizes(by_bytes.collect()),
+            vec![vec![mb, mb], vec![mb], vec![5 * mb], vec![1]]
+        );
+        // By count, then by region.
+        let small = (0..300).map(|n| object("eu-west-1", n, 1));
+        let other = (0..2).map(|n| object("us-east-1", n, 1));
+        let lengths: Vec<usize> = sizes(small.chain(other).collect())
+            .iter()
+            .map(Vec::len)
+            .collect();
+        assert_eq!(lengths, vec![OBJECTS_PER_BATCH, 300 - OBJECTS_PER_BATCH, 2]);
     }
 }

@@ -306,6 +306,11 @@ impl PartitionWriter {
         }
     }
 
+    /// About the most memory the rows held may take ([`WriterOptions::memory_budget`]).
+    pub fn memory_budget(&self) -> u64 {
+        self.options.memory_budget
+    }
+
     /// Row groups written before they were full, to stay within the memory budget.
     pub fn early_row_groups(&self) -> u64 {
         self.early_row_groups

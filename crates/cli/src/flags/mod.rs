@@ -700,7 +700,8 @@ pub struct ExportArgs {
     pub table_name: String,
 
     /// About the most memory the rows gathered into row groups take, over all partitions
-    /// (K, M, G: powers of 1024; the scan's buffers come on top). Past it, the partition with
+    /// (K, M, G: powers of 1024; the batches of log files in flight stay within an eighth of
+    /// it, the scan's buffers come on top). Past it, the partition with
     /// the most rows waiting is written out as a row group before it is full (128 Ki rows):
     /// memory stays flat with busy partitions, at the price of smaller row groups. The same
     /// budget writes the same files.
