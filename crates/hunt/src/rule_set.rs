@@ -218,6 +218,18 @@ impl HuntRules {
             .collect()
     }
 
+    /// [`HuntRules::matches`] among the rules at `positions` only: those whose every clause
+    /// has a needle in the record's text ([`trailscan_query::Prefilter::alternatives_in`]).
+    /// The others cannot match, and rsigma's engine would still look each one over.
+    pub fn matches_among(&self, event: &RecordEvent<'_, '_>, positions: &[usize]) -> Vec<usize> {
+        // Rules are added to the engine in their positions' order, one each.
+        let compiled = self.engine.rules();
+        (positions.iter())
+            .filter_map(|&p| rsigma_eval::evaluate_rule(compiled.get(p)?, event))
+            .filter_map(|m| position(&m.header.custom_attributes))
+            .collect()
+    }
+
     /// Whether any correlation rule runs.
     pub fn correlates(&self) -> bool {
         !self.correlations.is_empty()

@@ -55,7 +55,10 @@ impl RecordSink for HuntSink<'_> {
     fn record(&mut self, m: &Match<'_, '_, '_>) -> io::Result<bool> {
         self.evaluated += 1;
         let event = RecordEvent::new(m.record.value());
-        let matched = self.rules.matches(&event);
+        let matched = match m.alternatives {
+            Some(rules) => self.rules.matches_among(&event, rules),
+            None => self.rules.matches(&event),
+        };
         if matched.is_empty() {
             return Ok(true);
         }

@@ -35,7 +35,7 @@ pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
 pub use collect::{Events, NewestFirst, Page, DEFAULT_SPILL_BUDGET};
 pub use page::{decode_token, encode_token, Resume, TokenError};
 pub use position::Position;
-pub use prefilter::Prefilter;
+pub use prefilter::{Candidates, Prefilter};
 pub use problem::ObjectProblem;
 pub use request::{LookupRequest, RequestError};
 pub use scan::{scan, ObjectScanned, Objects, ScanOptions, ScanStats};

@@ -123,6 +123,9 @@ impl Prefilter {
         // records: 1.8 s with the folding automaton, for 0.5 s of inflating).
         // Past Teddy's reach (64 patterns) there is no SIMD prefilter to keep: a DFA that
         // folds case itself, over the text as it is, saves the copy.
+        // Nor do several automata of up to 64 patterns each, one pass of each over the folded
+        // text, recover it: 56 of SigmaHQ's rules (131 patterns, three automata) took 2.8 s
+        // where the one DFA takes 1.9 s.
         prefilter.fold_text = patterns.len() <= TEDDY_PATTERNS;
         // With clauses, every needle found, not only the first (a clause's needle may come
         // after another's): an overlapping search, which costs more (one rule's needles over
@@ -170,31 +173,9 @@ impl Prefilter {
             return true;
         }
         if let Some(folded) = &self.folded {
-            let mut found = Found::new(&self.clauses);
-            if !self.fold_text {
-                return found.in_text(folded, text);
-            }
-            // A chunk at a time (overlapping by a needle's length), so that the copy stays
-            // small whatever the text.
-            let overlap = self.longest_needle.saturating_sub(1);
-            // Twice the longest needle at least, so that every chunk moves the start on.
-            let chunk = FOLD_CHUNK.max(2 * self.longest_needle);
-            return LOWERED.with_borrow_mut(|lowered| {
-                let mut start = 0;
-                loop {
-                    let end = (start + chunk).min(text.len());
-                    lowered.clear();
-                    lowered.extend_from_slice(&text[start..end]);
-                    lowered.make_ascii_lowercase();
-                    if found.in_text(folded, &lowered[..]) {
-                        return true;
-                    }
-                    if end == text.len() {
-                        return false;
-                    }
-                    start = end - overlap.min(end - start);
-                }
-            });
+            let mut found = Found::new(&self.clauses, false);
+            self.search(folded, text, &mut found);
+            return found.any_alternative();
         }
         let found = |f: &Finder<'_>| f.find(text).is_some();
         let needles = if self.any {
@@ -204,6 +185,78 @@ impl Prefilter {
         };
         needles || self.unicode_escape.find(text).is_some()
     }
+
+    /// Whether the prefilter tells which of its alternatives a text may match
+    /// ([`Prefilter::alternatives_in`]): one of [`Prefilter::clauses_ignoring_case`] with more
+    /// than one alternative, one of which has more than one clause. (Where every alternative
+    /// is one clause, the first needle found decides and the rest of the text is not read.)
+    pub fn tells_alternatives(&self) -> bool {
+        self.folded.is_some() && !self.clauses.any_of && self.clauses.alternatives.len() > 1
+    }
+
+    /// Which of the alternatives `text` may match, so that a hunt evaluates only the rules
+    /// whose every clause has a needle in the record's text, not every rule: their positions,
+    /// ascending, in `held`. [`Candidates::All`] where any may (a `\u` escape, a character
+    /// that lowercases to ASCII), or where the prefilter does not tell alternatives apart
+    /// ([`Prefilter::tells_alternatives`]) and `text` may match. Unlike
+    /// [`Prefilter::may_match`], this reads all of `text`.
+    pub fn alternatives_in(&self, text: &[u8], held: &mut Vec<usize>) -> Candidates {
+        held.clear();
+        let (Some(folded), true) = (&self.folded, self.tells_alternatives()) else {
+            return match self.may_match(text) {
+                true => Candidates::All,
+                false => Candidates::None,
+            };
+        };
+        let mut found = Found::new(&self.clauses, true);
+        self.search(folded, text, &mut found);
+        if found.always {
+            return Candidates::All;
+        }
+        held.append(&mut found.complete);
+        held.sort_unstable();
+        match held.is_empty() {
+            true => Candidates::None,
+            false => Candidates::Some,
+        }
+    }
+
+    /// Runs `folded` over `text` into `found`, until it has decided.
+    fn search(&self, folded: &AhoCorasick, text: &[u8], found: &mut Found<'_>) {
+        if !self.fold_text {
+            found.in_text(folded, text);
+            return;
+        }
+        // A chunk at a time (overlapping by a needle's length), so that the copy stays small
+        // whatever the text.
+        let overlap = self.longest_needle.saturating_sub(1);
+        // Twice the longest needle at least, so that every chunk moves the start on.
+        let chunk = FOLD_CHUNK.max(2 * self.longest_needle);
+        LOWERED.with_borrow_mut(|lowered| {
+            let mut start = 0;
+            loop {
+                let end = (start + chunk).min(text.len());
+                lowered.clear();
+                lowered.extend_from_slice(&text[start..end]);
+                lowered.make_ascii_lowercase();
+                if found.in_text(folded, &lowered[..]) || end == text.len() {
+                    return;
+                }
+                start = end - overlap.min(end - start);
+            }
+        });
+    }
+}
+
+/// What [`Prefilter::alternatives_in`] found a text may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidates {
+    /// No alternative: the text cannot match.
+    None,
+    /// The alternatives listed.
+    Some,
+    /// Any alternative.
+    All,
 }
 
 /// Which needles make text a candidate: every clause of one alternative.
@@ -238,14 +291,20 @@ impl Clauses {
     }
 }
 
-/// The needles found so far in one text (over its chunks).
+/// The needles found so far in one text (over its chunks), and what they make of it.
 struct Found<'c> {
     clauses: &'c Clauses,
     seen: Vec<bool>,
+    /// Every complete alternative is wanted, not the first: the whole text is read.
+    every: bool,
+    /// The alternatives with all their clauses, in the order completed.
+    complete: Vec<usize>,
+    /// A pattern that makes any text a candidate was found.
+    always: bool,
 }
 
 impl<'c> Found<'c> {
-    fn new(clauses: &'c Clauses) -> Found<'c> {
+    fn new(clauses: &'c Clauses, every: bool) -> Found<'c> {
         // Where the first needle decides, nothing is kept of what was found.
         let kept = match clauses.any_of {
             true => 0,
@@ -254,26 +313,42 @@ impl<'c> Found<'c> {
         Found {
             clauses,
             seen: vec![false; kept],
+            every,
+            complete: Vec::new(),
+            always: false,
         }
     }
 
-    /// Adds the needles of `text`; whether an alternative now has all its clauses.
+    /// Whether the text may match some alternative, from what was found.
+    fn any_alternative(&self) -> bool {
+        self.always || !self.complete.is_empty()
+    }
+
+    /// Adds the needles of `text`; whether the text is decided (no more need be read).
     fn in_text(&mut self, automaton: &AhoCorasick, text: &[u8]) -> bool {
         if self.clauses.any_of {
-            return automaton.is_match(text);
+            // Any needle decides: which alternative is not told.
+            if automaton.is_match(text) {
+                self.always = true;
+            }
+            return self.always;
         }
         for found in automaton.find_overlapping_iter(text) {
             let pattern = found.pattern().as_usize();
             if pattern >= self.clauses.always {
+                self.always = true;
                 return true;
             }
             if std::mem::replace(&mut self.seen[pattern], true) {
                 continue;
             }
             let holds = |clause: &Vec<usize>| clause.iter().any(|&p| self.seen[p]);
-            let complete = (self.clauses.named_by[pattern].iter())
-                .any(|&a| self.clauses.alternatives[a].iter().all(holds));
-            if complete {
+            for &a in &self.clauses.named_by[pattern] {
+                if !self.complete.contains(&a) && self.clauses.alternatives[a].iter().all(holds) {
+                    self.complete.push(a);
+                }
+            }
+            if !self.every && !self.complete.is_empty() {
                 return true;
             }
         }
@@ -437,6 +512,45 @@ mod tests {
         assert!(!p.may_match(&far));
         // An alternative that needs nothing: every text.
         assert!(!Prefilter::clauses_ignoring_case(&[login, Vec::new()]).is_active());
+    }
+
+    #[test]
+    fn alternatives_in_tells_each_rule_a_record_may_match() {
+        let login: Vec<Vec<&[u8]>> = vec![vec![b"ConsoleLogin"], vec![b"Success", b"Passed"]];
+        let trail: Vec<Vec<&[u8]>> = vec![vec![b"DeleteTrail"]];
+        let success: Vec<Vec<&[u8]>> = vec![vec![b"success"]];
+        let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail.clone(), success]);
+        assert!(p.tells_alternatives());
+        let mut held = vec![7];
+        let mut told = |text: &[u8]| (p.alternatives_in(text, &mut held), held.clone());
+        assert_eq!(
+            told(br#"{"eventName":"DeleteTrail","x":"Failure"}"#),
+            (Candidates::Some, vec![1])
+        );
+        // Every alternative the text completes, wherever in the text: not only the first.
+        assert_eq!(
+            told(br#"{"r":"SUCCESS","eventName":"consolelogin","n":"deletetrail"}"#),
+            (Candidates::Some, vec![0, 1, 2])
+        );
+        assert_eq!(
+            told(br#"{"eventName":"ConsoleLogin"}"#),
+            (Candidates::None, vec![])
+        );
+        // A needle that could be spelled otherwise: any rule.
+        assert_eq!(
+            told(br#"{"eventName":"\u0044"}"#),
+            (Candidates::All, vec![])
+        );
+        // One alternative, or alternatives of one clause each: not told apart.
+        for untold in [
+            Prefilter::clauses_ignoring_case(std::slice::from_ref(&login)),
+            Prefilter::clauses_ignoring_case(&[trail.clone(), vec![vec![b"StopLogging"]]]),
+        ] {
+            assert!(!untold.tells_alternatives());
+            let text = br#"{"eventName":"DeleteTrail","r":"Success","x":"ConsoleLogin"}"#;
+            assert_eq!(untold.alternatives_in(text, &mut held), Candidates::All);
+            assert_eq!(untold.alternatives_in(b"{}", &mut held), Candidates::None);
+        }
     }
 
     #[test]

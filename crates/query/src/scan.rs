@@ -11,7 +11,7 @@ use trailscan_archive::inflate::inflate_gzip;
 use trailscan_archive::{ObjectInfo, ObjectRef, ObjectStore, StoreError};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser};
 
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Candidates, Prefilter};
 use crate::problem::ObjectProblem;
 use crate::request::LookupRequest;
 use crate::sink::{Match, RecordSink};
@@ -118,6 +118,8 @@ struct Worker {
     compressed_sha256: Option<[u8; 32]>,
     inflated: Vec<u8>,
     spans: Vec<Range<usize>>,
+    /// The prefilter's alternatives the record at hand may match.
+    alternatives: Vec<usize>,
     parser: RecordParser,
 }
 
@@ -249,13 +251,17 @@ impl Worker {
                 continue;
             }
             let worth_it = looked < PREFILTER_TRIAL || passed * 10 < looked * 9;
+            let mut told = false;
             if prefilter.is_active() && worth_it {
                 looked += 1;
-                if !prefilter.may_match(raw) {
-                    continue;
+                match prefilter.alternatives_in(raw, &mut self.alternatives) {
+                    Candidates::None => continue,
+                    Candidates::Some => told = true,
+                    Candidates::All => {}
                 }
                 passed += 1;
             }
+            let alternatives = told.then_some(&self.alternatives[..]);
             stats.records_parsed += 1;
             let verdict = self.parser.parse(raw, |record| {
                 let Some(event_time) = record.event_time() else {
@@ -271,6 +277,7 @@ impl Worker {
                     record: &record,
                     event_time,
                     text: raw,
+                    alternatives,
                 }))
             });
             match verdict {
@@ -344,6 +351,7 @@ impl Worker {
                 record: &record,
                 event_time,
                 text: &[],
+                alternatives: None,
             });
             matches!(sunk, Ok(true))
         });

@@ -20,6 +20,10 @@ pub struct Match<'a, 't, 'i> {
     /// Its original JSON text, as in the file; empty for a sink that does not read it
     /// ([`RecordSink::reads_text`]).
     pub text: &'a [u8],
+    /// The prefilter's alternatives (a hunt's rules, by position) that the record's text may
+    /// match, where the prefilter told them apart ([`crate::Prefilter::alternatives_in`]);
+    /// `None`: any.
+    pub alternatives: Option<&'a [usize]>,
 }
 
 /// Receives matches, push style, one sink per worker thread (so no locking per record).
