@@ -68,6 +68,22 @@ impl Term {
     }
 }
 
+impl Term {
+    /// What a prefilter looks for: [`Term::spellings`], each in quotes where the term is
+    /// exact and the spelling whole, as a string member equal to the value is written
+    /// (`"Root"`, which the `Root` of an ARN does not match). Sound because an exact term's
+    /// value is text (no number, boolean or null, whose JSON has no quotes) free of what JSON
+    /// escapes, and an object, compared as its JSON text, holds what is not in it (`{`).
+    pub fn needles(&self) -> Vec<String> {
+        let spellings = self.spellings();
+        let whole = self.needle.matches('/').count() <= MAX_SLASHES;
+        match self.exact && whole {
+            true => spellings.iter().map(|s| format!("\"{s}\"")).collect(),
+            false => spellings,
+        }
+    }
+}
+
 /// A rule's need: a record can match only if it holds a term of every clause.
 pub type Need = Vec<Vec<Term>>;
 
@@ -436,6 +452,14 @@ mod tests {
         assert_eq!(term("a/b/c").spellings().len(), 4);
         // Past three, the longest run without one.
         assert_eq!(term("a/bb/c/d/e").spellings(), vec!["bb"]);
+        let exact = |needle: &str| Term {
+            exact: true,
+            ..term(needle)
+        };
+        assert_eq!(exact("Root").needles(), vec!["\"Root\""]);
+        assert_eq!(exact("a/b").needles(), vec!["\"a/b\"", "\"a\\/b\""]);
+        assert_eq!(exact("a/bb/c/d/e").needles(), vec!["bb"]);
+        assert_eq!(term("Root").needles(), vec!["Root"]);
     }
 
     #[test]

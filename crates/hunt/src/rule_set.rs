@@ -7,13 +7,50 @@ use std::path::{Path, PathBuf};
 
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, CorrelationEventMode, Engine};
 use rsigma_parser::{CorrelationRule, Level, SigmaCollection, SigmaRule, Status};
-use trailscan_query::Prefilter;
+use trailscan_query::{Clause, Prefilter};
 use trailscan_records::AttributeKey;
 
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
-use crate::requirements::{most_selective, rule_needs, Need};
+use crate::requirements::{most_selective, rule_needs, Need, Term};
 use crate::rewrite::{check_windash, expand_placeholders, rewrite};
+
+/// A clause of a rule's need as the prefilter looks for it.
+enum Spelled {
+    /// Every term an exact `eventName`: the records' `eventName` members are read and looked
+    /// up among these values, not searched for (SigmaHQ's 57 rules name more event names than
+    /// the 64 patterns aho-corasick's SIMD search takes).
+    EventName(Vec<String>),
+    /// Any of these needles ([`Term::needles`]).
+    Needles(Vec<String>),
+}
+
+impl Spelled {
+    fn of(clause: &[Term]) -> Spelled {
+        if clause.iter().all(|t| t.exact && t.field == "eventName") {
+            let mut names: Vec<String> = clause.iter().map(|t| t.needle.clone()).collect();
+            names.sort();
+            names.dedup();
+            return Spelled::EventName(names);
+        }
+        let mut needles: Vec<String> = clause.iter().flat_map(Term::needles).collect();
+        needles.sort();
+        needles.dedup();
+        Spelled::Needles(needles)
+    }
+
+    fn clause(&self) -> Clause<'_> {
+        match self {
+            Spelled::EventName(names) => Clause::Equals {
+                key: "eventName",
+                values: names.iter().map(String::as_bytes).collect(),
+            },
+            Spelled::Needles(needles) => {
+                Clause::Needles(needles.iter().map(String::as_bytes).collect())
+            }
+        }
+    }
+}
 
 /// Which of the loaded rules run (`--min-level`, `--status`, `--rule-id`); all by default.
 #[derive(Debug, Clone, Default)]
@@ -253,7 +290,7 @@ impl HuntRules {
     /// rule's clauses (in any ASCII case) is not parsed. Inactive when a rule needs nothing
     /// ([`Self::unbounded`]).
     pub fn prefilter(&self) -> Prefilter {
-        let spelled: Option<Vec<Vec<Vec<String>>>> = (self.needs.iter())
+        let spelled: Option<Vec<Vec<Spelled>>> = (self.needs.iter())
             .map(|need| {
                 let need = need.as_ref()?;
                 let named = need
@@ -264,25 +301,14 @@ impl HuntRules {
                 let selective = need
                     .iter()
                     .filter(|clause| !(named && clause.iter().all(|t| t.field == "eventSource")));
-                let clauses = selective.map(|clause| {
-                    let mut spellings: Vec<String> =
-                        clause.iter().flat_map(|t| t.spellings()).collect();
-                    spellings.sort();
-                    spellings.dedup();
-                    spellings
-                });
-                Some(clauses.collect())
+                Some(selective.map(|clause| Spelled::of(clause)).collect())
             })
             .collect();
         let Some(spelled) = spelled else {
             return Prefilter::any_of_ignoring_case(&[]);
         };
-        let alternatives: Vec<Vec<Vec<&[u8]>>> = (spelled.iter())
-            .map(|clauses| {
-                (clauses.iter())
-                    .map(|needles| needles.iter().map(|n| n.as_bytes()).collect())
-                    .collect()
-            })
+        let alternatives: Vec<Vec<Clause<'_>>> = (spelled.iter())
+            .map(|clauses| clauses.iter().map(Spelled::clause).collect())
             .collect();
         Prefilter::clauses_ignoring_case(&alternatives)
     }

@@ -19,7 +19,9 @@
 #![deny(missing_docs)]
 
 mod attribute_arg;
+mod clause_search;
 mod collect;
+mod member_values;
 mod page;
 mod position;
 mod prefilter;
@@ -32,10 +34,11 @@ mod spill;
 mod time_arg;
 
 pub use attribute_arg::{parse_attribute_arg, AttributeArgError};
+pub use clause_search::{Candidates, Clause};
 pub use collect::{Events, NewestFirst, Page, DEFAULT_SPILL_BUDGET};
 pub use page::{decode_token, encode_token, Resume, TokenError};
 pub use position::Position;
-pub use prefilter::{Candidates, Prefilter};
+pub use prefilter::Prefilter;
 pub use problem::ObjectProblem;
 pub use request::{LookupRequest, RequestError};
 pub use scan::{scan, ObjectScanned, Objects, ScanOptions, ScanStats};

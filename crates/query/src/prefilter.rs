@@ -6,11 +6,10 @@
 //! ([`LookupAttribute::needle`]) unless the text uses a `\u` escape, which could spell any
 //! character of a needle; text with `\u` is always a candidate.
 
-use std::cell::RefCell;
-
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use memchr::memmem::Finder;
 use trailscan_records::LookupAttribute;
+
+use crate::clause_search::{Candidates, Clause, ClauseSearch};
 
 /// The compiled needles of a request.
 pub struct Prefilter {
@@ -18,42 +17,9 @@ pub struct Prefilter {
     /// Text holding any one needle may match (else every needle must be there).
     any: bool,
     unicode_escape: Finder<'static>,
-    /// [`Prefilter::clauses_ignoring_case`]'s automaton, in one pass over the text: the
-    /// needles in any ASCII case, `\u`, and the characters that lowercase to ASCII (the
-    /// patterns from [`Clauses::always`] on).
-    folded: Option<AhoCorasick>,
-    /// Which of `folded`'s needles make text a candidate.
-    clauses: Clauses,
-    /// The longest of `folded`'s patterns, in bytes.
-    longest_needle: usize,
-    /// `folded` searches ASCII-lowercased text (else it folds case itself).
-    fold_text: bool,
+    /// [`Prefilter::clauses_ignoring_case`]'s search, which replaces the needles.
+    clauses: Option<ClauseSearch>,
 }
-
-/// The longest needle [`Prefilter::any_of_ignoring_case`] searches for (longer ones are cut).
-const MAX_NEEDLE: usize = 64;
-
-/// The most patterns aho-corasick's SIMD searcher (Teddy) takes.
-const TEDDY_PATTERNS: usize = 64;
-
-/// How much text [`Prefilter::any_of_ignoring_case`] folds at a time.
-const FOLD_CHUNK: usize = 1 << 20;
-
-thread_local! {
-    /// The text being searched, ASCII-lowercased, for [`Prefilter::any_of_ignoring_case`]:
-    /// one buffer per scan thread, as large as the largest text searched.
-    static LOWERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// UTF-8 of the only characters that compare equal to an ASCII letter once case is folded:
-/// by [`str::to_lowercase`], the Kelvin sign (to `k`) and the capital I with a dot (to `i`
-/// and a combining dot); by Unicode simple case folding (a `(?i)` regex), also the long s
-/// (`s`). Text holding one may match a needle in a way no ASCII folding finds.
-const FOLDS_TO_ASCII: [&[u8]; 3] = [
-    "\u{212a}".as_bytes(),
-    "\u{130}".as_bytes(),
-    "\u{17f}".as_bytes(),
-];
 
 impl Prefilter {
     /// Compiles the needles of every attribute that has one.
@@ -77,72 +43,23 @@ impl Prefilter {
     /// A prefilter for text that holds any one of `needles` in any ASCII case, for questions
     /// that compare case-insensitively after Unicode lowercasing (Sigma rules: `eventName:
     /// deletetrail` matches `DeleteTrail`). Text with a `\u` escape or a character that
-    /// lowercases to ASCII ([`FOLDS_TO_ASCII`]) is always a candidate. Empty: rules nothing out.
+    /// lowercases to ASCII is always a candidate. Empty: rules nothing out.
     pub fn any_of_ignoring_case(needles: &[&[u8]]) -> Prefilter {
-        let alternatives: Vec<Vec<Vec<&[u8]>>> = needles.iter().map(|n| vec![vec![*n]]).collect();
+        let alternatives: Vec<Vec<Clause<'_>>> = (needles.iter())
+            .map(|n| vec![Clause::Needles(vec![*n])])
+            .collect();
         Prefilter::clauses_ignoring_case(&alternatives)
     }
 
     /// [`Prefilter::any_of_ignoring_case`] for alternatives that each need several values: text
-    /// is a candidate when, for one of `alternatives` (a Sigma rule), each of its clauses has
-    /// one of its needles in it (`ConsoleLogin`, and `Success`). An alternative without
-    /// clauses needs nothing, and so does the prefilter. Empty: rules nothing out.
-    pub fn clauses_ignoring_case(alternatives: &[Vec<Vec<&[u8]>>]) -> Prefilter {
+    /// is a candidate when, for one of `alternatives` (a Sigma rule), each of its clauses holds
+    /// (`ConsoleLogin`, and `Success`). An alternative without clauses needs nothing, and so
+    /// does the prefilter. Empty: rules nothing out.
+    pub fn clauses_ignoring_case(alternatives: &[Vec<Clause<'_>>]) -> Prefilter {
         let mut prefilter = Prefilter::compile(Vec::new(), true);
-        if alternatives.is_empty() || alternatives.iter().any(Vec::is_empty) {
-            return prefilter;
+        if !alternatives.is_empty() && alternatives.iter().all(|a| !a.is_empty()) {
+            prefilter.clauses = ClauseSearch::new(alternatives);
         }
-        // A needle's first bytes are needed as surely as the whole, and a long needle costs
-        // its length at every candidate position: each is cut to its first 64 bytes.
-        let lower = |p: &[u8]| p[..p.len().min(MAX_NEEDLE)].to_ascii_lowercase();
-        let mut patterns: Vec<Vec<u8>> = Vec::new();
-        let mut index_of = |needle: &[u8]| {
-            let needle = lower(needle);
-            match patterns.iter().position(|p| *p == needle) {
-                Some(i) => i,
-                None => {
-                    patterns.push(needle);
-                    patterns.len() - 1
-                }
-            }
-        };
-        let alternatives: Vec<Vec<Vec<usize>>> = (alternatives.iter())
-            .map(|clauses| {
-                (clauses.iter())
-                    .map(|needles| needles.iter().map(|n| index_of(n)).collect())
-                    .collect()
-            })
-            .collect();
-        let always = patterns.len();
-        patterns.extend([&b"\\u"[..]].into_iter().chain(FOLDS_TO_ASCII).map(lower));
-        prefilter.clauses = Clauses::new(alternatives, always, patterns.len());
-        prefilter.longest_needle = patterns.iter().map(Vec::len).max().unwrap_or(0);
-        // Lowercased needles over lowercased text: a case-sensitive automaton keeps
-        // aho-corasick's SIMD prefilters (Teddy), which ASCII case folding turns off; folding
-        // a copy of the text costs less than searching without them (a file of 900 needle-free
-        // records: 1.8 s with the folding automaton, for 0.5 s of inflating).
-        // Past Teddy's reach (64 patterns) there is no SIMD prefilter to keep: a DFA that
-        // folds case itself, over the text as it is, saves the copy.
-        // Nor do several automata of up to 64 patterns each, one pass of each over the folded
-        // text, recover it: 56 of SigmaHQ's rules (131 patterns, three automata) took 2.8 s
-        // where the one DFA takes 1.9 s.
-        prefilter.fold_text = patterns.len() <= TEDDY_PATTERNS;
-        // With clauses, every needle found, not only the first (a clause's needle may come
-        // after another's): an overlapping search, which costs more (one rule's needles over
-        // the benchmark archive: 1.8 s against 1.0 s). Without, the first needle decides.
-        let kind = match prefilter.clauses.any_of {
-            true => MatchKind::LeftmostFirst,
-            false => MatchKind::Standard,
-        };
-        prefilter.folded = match prefilter.fold_text {
-            true => AhoCorasickBuilder::new().match_kind(kind).build(patterns),
-            false => AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(kind)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(patterns),
-        }
-        .ok();
         prefilter
     }
 
@@ -154,16 +71,13 @@ impl Prefilter {
                 .collect(),
             any,
             unicode_escape: Finder::new(b"\\u").into_owned(),
-            folded: None,
-            clauses: Clauses::default(),
-            longest_needle: 0,
-            fold_text: false,
+            clauses: None,
         }
     }
 
     /// Whether the prefilter can rule anything out.
     pub fn is_active(&self) -> bool {
-        !self.needles.is_empty() || self.folded.is_some()
+        !self.needles.is_empty() || self.clauses.is_some()
     }
 
     /// Whether `text` (a whole file or one record) may hold a matching record (always, for a
@@ -172,10 +86,8 @@ impl Prefilter {
         if !self.is_active() {
             return true;
         }
-        if let Some(folded) = &self.folded {
-            let mut found = Found::new(&self.clauses, false);
-            self.search(folded, text, &mut found);
-            return found.any_alternative();
+        if let Some(clauses) = &self.clauses {
+            return clauses.may_match(text);
         }
         let found = |f: &Finder<'_>| f.find(text).is_some();
         let needles = if self.any {
@@ -189,176 +101,38 @@ impl Prefilter {
     /// Whether the prefilter tells which of its alternatives a text may match
     /// ([`Prefilter::alternatives_in`]): one of [`Prefilter::clauses_ignoring_case`] with more
     /// than one alternative, one of which has more than one clause. (Where every alternative
-    /// is one clause, the first needle found decides and the rest of the text is not read.)
+    /// is one clause of needles, the first needle found decides and the rest of the text is
+    /// not read.)
     pub fn tells_alternatives(&self) -> bool {
-        self.folded.is_some() && !self.clauses.any_of && self.clauses.alternatives.len() > 1
+        self.clauses
+            .as_ref()
+            .is_some_and(ClauseSearch::tells_alternatives)
     }
 
     /// Which of the alternatives `text` may match, so that a hunt evaluates only the rules
-    /// whose every clause has a needle in the record's text, not every rule: their positions,
+    /// whose every clause holds in the record's text, not every rule: their positions,
     /// ascending, in `held`. [`Candidates::All`] where any may (a `\u` escape, a character
     /// that lowercases to ASCII), or where the prefilter does not tell alternatives apart
     /// ([`Prefilter::tells_alternatives`]) and `text` may match. Unlike
     /// [`Prefilter::may_match`], this reads all of `text`.
     pub fn alternatives_in(&self, text: &[u8], held: &mut Vec<usize>) -> Candidates {
-        held.clear();
-        let (Some(folded), true) = (&self.folded, self.tells_alternatives()) else {
-            return match self.may_match(text) {
-                true => Candidates::All,
-                false => Candidates::None,
-            };
-        };
-        let mut found = Found::new(&self.clauses, true);
-        self.search(folded, text, &mut found);
-        if found.always {
-            return Candidates::All;
-        }
-        held.append(&mut found.complete);
-        held.sort_unstable();
-        match held.is_empty() {
-            true => Candidates::None,
-            false => Candidates::Some,
-        }
-    }
-
-    /// Runs `folded` over `text` into `found`, until it has decided.
-    fn search(&self, folded: &AhoCorasick, text: &[u8], found: &mut Found<'_>) {
-        if !self.fold_text {
-            found.in_text(folded, text);
-            return;
-        }
-        // A chunk at a time (overlapping by a needle's length), so that the copy stays small
-        // whatever the text.
-        let overlap = self.longest_needle.saturating_sub(1);
-        // Twice the longest needle at least, so that every chunk moves the start on.
-        let chunk = FOLD_CHUNK.max(2 * self.longest_needle);
-        LOWERED.with_borrow_mut(|lowered| {
-            let mut start = 0;
-            loop {
-                let end = (start + chunk).min(text.len());
-                lowered.clear();
-                lowered.extend_from_slice(&text[start..end]);
-                lowered.make_ascii_lowercase();
-                if found.in_text(folded, &lowered[..]) || end == text.len() {
-                    return;
-                }
-                start = end - overlap.min(end - start);
-            }
-        });
-    }
-}
-
-/// What [`Prefilter::alternatives_in`] found a text may match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Candidates {
-    /// No alternative: the text cannot match.
-    None,
-    /// The alternatives listed.
-    Some,
-    /// Any alternative.
-    All,
-}
-
-/// Which needles make text a candidate: every clause of one alternative.
-#[derive(Default)]
-struct Clauses {
-    /// Each alternative's clauses, each the patterns any one of which it needs.
-    alternatives: Vec<Vec<Vec<usize>>>,
-    /// Patterns from this one on (`\u`, what lowercases to ASCII) make any text a candidate.
-    always: usize,
-    /// For each pattern, the alternatives that name it.
-    named_by: Vec<Vec<usize>>,
-    /// Every alternative is one clause: any pattern found makes text a candidate.
-    any_of: bool,
-}
-
-impl Clauses {
-    fn new(alternatives: Vec<Vec<Vec<usize>>>, always: usize, patterns: usize) -> Clauses {
-        let mut named_by = vec![Vec::new(); patterns];
-        for (a, clauses) in alternatives.iter().enumerate() {
-            for &pattern in clauses.iter().flatten() {
-                if named_by[pattern].last() != Some(&a) {
-                    named_by[pattern].push(a);
+        match &self.clauses {
+            Some(clauses) => clauses.alternatives_in(text, held),
+            None => {
+                held.clear();
+                match self.may_match(text) {
+                    true => Candidates::All,
+                    false => Candidates::None,
                 }
             }
         }
-        Clauses {
-            any_of: alternatives.iter().all(|clauses| clauses.len() == 1),
-            alternatives,
-            always,
-            named_by,
-        }
-    }
-}
-
-/// The needles found so far in one text (over its chunks), and what they make of it.
-struct Found<'c> {
-    clauses: &'c Clauses,
-    seen: Vec<bool>,
-    /// Every complete alternative is wanted, not the first: the whole text is read.
-    every: bool,
-    /// The alternatives with all their clauses, in the order completed.
-    complete: Vec<usize>,
-    /// A pattern that makes any text a candidate was found.
-    always: bool,
-}
-
-impl<'c> Found<'c> {
-    fn new(clauses: &'c Clauses, every: bool) -> Found<'c> {
-        // Where the first needle decides, nothing is kept of what was found.
-        let kept = match clauses.any_of {
-            true => 0,
-            false => clauses.named_by.len(),
-        };
-        Found {
-            clauses,
-            seen: vec![false; kept],
-            every,
-            complete: Vec::new(),
-            always: false,
-        }
-    }
-
-    /// Whether the text may match some alternative, from what was found.
-    fn any_alternative(&self) -> bool {
-        self.always || !self.complete.is_empty()
-    }
-
-    /// Adds the needles of `text`; whether the text is decided (no more need be read).
-    fn in_text(&mut self, automaton: &AhoCorasick, text: &[u8]) -> bool {
-        if self.clauses.any_of {
-            // Any needle decides: which alternative is not told.
-            if automaton.is_match(text) {
-                self.always = true;
-            }
-            return self.always;
-        }
-        for found in automaton.find_overlapping_iter(text) {
-            let pattern = found.pattern().as_usize();
-            if pattern >= self.clauses.always {
-                self.always = true;
-                return true;
-            }
-            if std::mem::replace(&mut self.seen[pattern], true) {
-                continue;
-            }
-            let holds = |clause: &Vec<usize>| clause.iter().any(|&p| self.seen[p]);
-            for &a in &self.clauses.named_by[pattern] {
-                if !self.complete.contains(&a) && self.clauses.alternatives[a].iter().all(holds) {
-                    self.complete.push(a);
-                }
-            }
-            if !self.every && !self.complete.is_empty() {
-                return true;
-            }
-        }
-        false
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clause_search::FOLD_CHUNK;
     use trailscan_records::{AttributeKey, RecordParser};
 
     /// Every way JSON may write the string `s` that a prefilter must survive: verbatim, with
@@ -488,11 +262,60 @@ mod tests {
         assert!(p.is_active());
     }
 
+    fn needles<'a>(needles: &[&'a [u8]]) -> Clause<'a> {
+        Clause::Needles(needles.to_vec())
+    }
+
+    fn event_name<'a>(values: &[&'a [u8]]) -> Clause<'a> {
+        Clause::Equals {
+            key: "eventName",
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_member_equal_to_a_value_is_read_not_searched_for() {
+        let login = vec![event_name(&[b"ConsoleLogin"]), needles(&[b"Success"])];
+        let trail = vec![event_name(&[b"DeleteTrail", b"StopLogging"])];
+        let p = Prefilter::clauses_ignoring_case(&[login, trail]);
+        assert!(p.tells_alternatives());
+        let mut held = Vec::new();
+        let mut told = |text: &[u8]| (p.alternatives_in(text, &mut held), held.clone());
+        // The value elsewhere than in the member is not the member's.
+        assert_eq!(
+            told(br#"{"eventName":"GetTrail","x":"ConsoleLogin","r":"Success"}"#),
+            (Candidates::None, vec![])
+        );
+        assert_eq!(
+            told(br#"{"eventName" : "CONSOLELOGIN","r":"success"}"#),
+            (Candidates::Some, vec![0])
+        );
+        assert_eq!(
+            told(br#"{"eventName":"stoplogging"}"#),
+            (Candidates::Some, vec![1])
+        );
+        // An escaped value may be any: every alternative whose other clauses hold.
+        assert_eq!(
+            told(br#"{"eventName":"Stop\/Logging"}"#),
+            (Candidates::Some, vec![1])
+        );
+        assert!(!p.may_match(br#"{"eventName":"DeleteTrails"}"#));
+        // A file: the member in one record, the needle in another, far apart.
+        let mut file = br#"{"Records":[{"eventName":"ConsoleLogin","pad":""#.to_vec();
+        file.resize(3 * FOLD_CHUNK, b'x');
+        file.extend_from_slice(br#""},{"r":"Success"}]}"#);
+        assert!(p.may_match(&file));
+        assert!(!p.may_match(&file[..file.len() - 16]));
+    }
+
     /// Whatever Unicode lowercasing makes equal to a needle is a candidate.
     #[test]
     fn clauses_need_one_needle_each_of_one_alternative() {
-        let login: Vec<Vec<&[u8]>> = vec![vec![b"ConsoleLogin"], vec![b"Success", b"Passed"]];
-        let trail: Vec<Vec<&[u8]>> = vec![vec![b"DeleteTrail"]];
+        let login = vec![
+            needles(&[b"ConsoleLogin"]),
+            needles(&[b"Success", b"Passed"]),
+        ];
+        let trail = vec![needles(&[b"DeleteTrail"])];
         let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail]);
         assert!(p.is_active());
         assert!(!p.may_match(br#"{"eventName":"ConsoleLogin","x":"Failure"}"#));
@@ -516,9 +339,12 @@ mod tests {
 
     #[test]
     fn alternatives_in_tells_each_rule_a_record_may_match() {
-        let login: Vec<Vec<&[u8]>> = vec![vec![b"ConsoleLogin"], vec![b"Success", b"Passed"]];
-        let trail: Vec<Vec<&[u8]>> = vec![vec![b"DeleteTrail"]];
-        let success: Vec<Vec<&[u8]>> = vec![vec![b"success"]];
+        let login = vec![
+            needles(&[b"ConsoleLogin"]),
+            needles(&[b"Success", b"Passed"]),
+        ];
+        let trail = vec![needles(&[b"DeleteTrail"])];
+        let success = vec![needles(&[b"success"])];
         let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail.clone(), success]);
         assert!(p.tells_alternatives());
         let mut held = vec![7];
@@ -544,7 +370,7 @@ mod tests {
         // One alternative, or alternatives of one clause each: not told apart.
         for untold in [
             Prefilter::clauses_ignoring_case(std::slice::from_ref(&login)),
-            Prefilter::clauses_ignoring_case(&[trail.clone(), vec![vec![b"StopLogging"]]]),
+            Prefilter::clauses_ignoring_case(&[trail.clone(), vec![needles(&[b"StopLogging"])]]),
         ] {
             assert!(!untold.tells_alternatives());
             let text = br#"{"eventName":"DeleteTrail","r":"Success","x":"ConsoleLogin"}"#;

@@ -11,7 +11,8 @@ use trailscan_archive::inflate::inflate_gzip;
 use trailscan_archive::{ObjectInfo, ObjectRef, ObjectStore, StoreError};
 use trailscan_records::{has_log_file_outline, split_records, RecordParser};
 
-use crate::prefilter::{Candidates, Prefilter};
+use crate::clause_search::Candidates;
+use crate::prefilter::Prefilter;
 use crate::problem::ObjectProblem;
 use crate::request::LookupRequest;
 use crate::sink::{Match, RecordSink};
