@@ -836,8 +836,10 @@ def hunt_section(result):
             f"{result['rules'] - 1} rules other than AssumeRole Misuse find {rest:,}, all {result['rules']} find {everything:,} (that rule matches every call of "
             "an assumed role, a role session of a person or a service: most of any real archive). The prefilter rules a record "
             "out unless, for some rule, it holds a value of each of the rule's clauses (`ConsoleLogin` and `Success`; TruffleHog's "
-            "user agent beside `GetCallerIdentity`), in one pass of an automaton over the text; a record it lets through is "
-            "evaluated against the rules whose every clause it holds, not all of them.",
+            "user agent beside `GetCallerIdentity`): each `eventName` member is read and looked up among the rules' event names, "
+            "the other values are searched for with aho-corasick's SIMD search over a lowercased copy (a rule's only where its "
+            "event names are), and an exact value in its quotes (`\"Root\"`); a record it lets through is evaluated against the "
+            "rules whose every clause it holds, not all of them.",
             "",
             "| command | median | events/s | vs the needle lookup | peak RSS |",
             "|---|---:|---:|---:|---:|",

@@ -55,8 +55,12 @@ impl Term {
     pub fn spellings(&self) -> Vec<String> {
         let parts: Vec<&str> = self.needle.split('/').collect();
         if parts.len() > MAX_SLASHES + 1 {
-            let longest = parts.iter().max_by_key(|p| p.len()).copied();
-            return longest.map(str::to_string).into_iter().collect();
+            // Every spelling holds its longest part, or (only slashes) a `/`.
+            let longest = parts.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
+            return vec![match longest.is_empty() {
+                true => "/".to_string(),
+                false => longest.to_string(),
+            }];
         }
         let mut spellings = vec![parts[0].to_string()];
         for part in &parts[1..] {
@@ -452,6 +456,7 @@ mod tests {
         assert_eq!(term("a/b/c").spellings().len(), 4);
         // Past three, the longest run without one.
         assert_eq!(term("a/bb/c/d/e").spellings(), vec!["bb"]);
+        assert_eq!(term("////").spellings(), vec!["/"]);
         let exact = |needle: &str| Term {
             exact: true,
             ..term(needle)

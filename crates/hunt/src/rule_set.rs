@@ -256,11 +256,12 @@ impl HuntRules {
     }
 
     /// [`HuntRules::matches`] among the rules at `positions` only: those whose every clause
-    /// has a needle in the record's text ([`trailscan_query::Prefilter::alternatives_in`]).
+    /// holds in the record's text ([`trailscan_query::Prefilter::alternatives_in`]).
     /// The others cannot match, and rsigma's engine would still look each one over.
     pub fn matches_among(&self, event: &RecordEvent<'_, '_>, positions: &[usize]) -> Vec<usize> {
         // Rules are added to the engine in their positions' order, one each.
         let compiled = self.engine.rules();
+        debug_assert_eq!(compiled.len(), self.rules.len());
         (positions.iter())
             .filter_map(|&p| rsigma_eval::evaluate_rule(compiled.get(p)?, event))
             .filter_map(|m| position(&m.header.custom_attributes))
@@ -449,4 +450,56 @@ fn resolvable(
         }
     }
     (kept, refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailscan_query::Candidates;
+    use trailscan_records::RecordParser;
+
+    /// What the rules match in `record`, and what the prefilter says of it.
+    fn matched_and_told(rule: &str, record: &str) -> (Vec<usize>, bool, Candidates) {
+        let (rules, report) =
+            HuntRules::from_text(Path::new("t.yml"), rule, &RuleChoice::default());
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+        let matched = RecordParser::default()
+            .parse(record.as_bytes(), |r| {
+                rules.matches(&RecordEvent::new(r.value()))
+            })
+            .unwrap();
+        let prefilter = rules.prefilter();
+        let told = prefilter.alternatives_in(record.as_bytes(), &mut Vec::new());
+        (matched, prefilter.may_match(record.as_bytes()), told)
+    }
+
+    /// An event name read from its member, an array of names included (a rule matches an
+    /// array when one element does), and an exact value in its quotes.
+    #[test]
+    fn the_prefilter_keeps_what_the_rules_match() {
+        let rules = "title: a\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventName: DeleteTrail\n  condition: sel\n---\ntitle: b\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    userIdentity.type: Root\n    eventName: ConsoleLogin\n  condition: sel\n";
+        let cases = [
+            (
+                r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":["DeleteTrail"]}"#,
+                vec![0],
+            ),
+            (
+                r#"{"eventTime":"2024-01-01T00:00:00Z","eventName" : "deletetrail"}"#,
+                vec![0],
+            ),
+            (
+                r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"ConsoleLogin","userIdentity":{"type":"ROOT"}}"#,
+                vec![1],
+            ),
+        ];
+        for (record, expected) in cases {
+            let (matched, may, told) = matched_and_told(rules, record);
+            assert_eq!(matched, expected, "{record}");
+            assert!(may && told != Candidates::None, "{record} ruled out");
+        }
+        // The value elsewhere than where the rule looks: ruled out.
+        let arn = r#"{"eventTime":"2024-01-01T00:00:00Z","eventName":"ConsoleLogin","userIdentity":{"arn":"arn:aws:iam::1:root"}}"#;
+        let (matched, may, _) = matched_and_told(rules, arn);
+        assert!(matched.is_empty() && !may);
+    }
 }

@@ -53,7 +53,8 @@ pub enum Clause<'a> {
     /// case (`eventName` equal to `DeleteTrail`): each value `"key"` precedes is read and
     /// looked up, where a search for every value would cost a pattern each.
     Equals {
-        /// The member's name, as JSON writes it unescaped.
+        /// The member's name, as JSON writes it unescaped: a name JSON may write otherwise than
+        /// as it is (one with `/`, which may be `\/`) is not found where it is.
         key: &'a str,
         /// The values.
         values: Vec<&'a [u8]>,
@@ -101,7 +102,7 @@ struct Needles {
     ids: Vec<usize>,
     /// `automaton` searches ASCII-lowercased text, leftmost-first (aho-corasick's SIMD
     /// search, Teddy, takes up to 64 patterns and no overlapping search); else it folds case
-    /// itself and reports every match, overlapping.
+    /// itself and reports every match, overlapping (or, where any needle decides, the first).
     fold_text: bool,
     /// The patterns, lowercased (where text is folded).
     patterns: Vec<Vec<u8>>,
@@ -256,7 +257,7 @@ impl<'a> Numbering<'a> {
 }
 
 impl ClauseSearch {
-    /// The search for `alternatives`, each a list of clauses, none empty; `None` where an
+    /// The search for `alternatives`, each a non-empty list of clauses; `None` where an
     /// automaton cannot be built (then nothing is ruled out).
     pub(crate) fn new(alternatives: &[Vec<Clause<'_>>]) -> Option<ClauseSearch> {
         let mut numbering = Numbering {
@@ -342,9 +343,9 @@ impl ClauseSearch {
         found.always || !found.complete.is_empty()
     }
 
-    /// Whether [`ClauseSearch::alternatives_in`] tells alternatives apart: more than one, one
-    /// of which has more than one clause. (Where every alternative is one clause of needles,
-    /// the first needle found decides and the rest of the text is not read.)
+    /// Whether [`ClauseSearch::alternatives_in`] tells alternatives apart: more than one, and
+    /// not every one a single clause of needles (where they are, the first needle found
+    /// decides and the rest of the text is not read).
     pub(crate) fn tells_alternatives(&self) -> bool {
         !self.clauses.any_of && self.clauses.alternatives.len() > 1
     }
@@ -491,7 +492,8 @@ impl<'c> Found<'c> {
         self.mark(id)
     }
 
-    /// Adds an id found; whether the text is now decided.
+    /// Adds an id found; whether the text is now decided. An id found again adds nothing and
+    /// says not decided: the search stops at the first "decided", never asks again after it.
     fn mark(&mut self, id: usize) -> bool {
         if std::mem::replace(&mut self.seen[id], true) {
             return false;

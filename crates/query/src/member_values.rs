@@ -19,12 +19,14 @@ pub(crate) struct MemberValues {
 /// What follows a `"key"` found in text.
 #[derive(Debug, PartialEq, Eq)]
 enum Member<'t> {
-    /// Not a member's name (a value, or text inside a string), or a member whose value is not
-    /// a string (which no text value equals).
+    /// Not a member's name (a value, or text inside a string), or a member whose value no
+    /// text value equals: an object (compared as its JSON text, which starts with `{`), a
+    /// number, `true`, `false` or `null`.
     Not,
     /// A member whose string value is these bytes, as written (no escape in them).
     Text(&'t [u8]),
-    /// A member whose string value is escaped (or cut short): it may be any value.
+    /// A member whose string value is escaped (or cut short), or an array (each element is
+    /// compared, `["DeleteTrail"]` equals `DeleteTrail`): it may be any value.
     Unknown,
 }
 
@@ -96,8 +98,10 @@ fn member(text: &[u8], at: usize) -> Member<'_> {
         return Member::Not;
     }
     let open = skip_space(colon + 1);
-    if text.get(open) != Some(&b'"') {
-        return Member::Not;
+    match text.get(open) {
+        Some(b'"') => {}
+        Some(b'{' | b'n' | b't' | b'f' | b'-' | b'0'..=b'9') => return Member::Not,
+        _ => return Member::Unknown,
     }
     let rest = &text[open + 1..];
     match memchr::memchr2(b'"', b'\\', rest) {
@@ -120,6 +124,12 @@ mod tests {
         assert_eq!(at(0), Member::Text(b"DeleteTrail"));
         assert_eq!(at(1), Member::Not);
         assert_eq!(at(2), Member::Not);
+        assert_eq!(
+            member(br#""eventName":["DeleteTrail"]"#, 11),
+            Member::Unknown
+        );
+        assert_eq!(member(br#""eventName": {"a":1}"#, 11), Member::Not);
+        assert_eq!(member(br#""eventName":17"#, 11), Member::Not);
         assert_eq!(at(3), Member::Not);
         assert_eq!(member(br#""eventName":"Del\"x""#, 11), Member::Unknown);
         assert_eq!(member(br#""eventName":"Delete"#, 11), Member::Unknown);

@@ -100,9 +100,8 @@ impl Prefilter {
 
     /// Whether the prefilter tells which of its alternatives a text may match
     /// ([`Prefilter::alternatives_in`]): one of [`Prefilter::clauses_ignoring_case`] with more
-    /// than one alternative, one of which has more than one clause. (Where every alternative
-    /// is one clause of needles, the first needle found decides and the rest of the text is
-    /// not read.)
+    /// than one alternative, not every one a single clause of needles (where they are, the
+    /// first needle found decides and the rest of the text is not read).
     pub fn tells_alternatives(&self) -> bool {
         self.clauses
             .as_ref()
