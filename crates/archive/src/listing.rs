@@ -5,7 +5,6 @@
 use std::sync::atomic::Ordering;
 
 use rayon::prelude::*;
-use trailscan_layout::key::{parse_key, KeyClass};
 use trailscan_layout::sealed::{month_days, year_days, SealedDays};
 use trailscan_layout::time::days_from_civil;
 use trailscan_layout::walk::{enter_dir, Level};
@@ -379,18 +378,12 @@ impl<'a> Walk<'a> {
         listing.problems.extend(found.problems);
         let mut objects = Vec::new();
         for info in found.objects {
-            match parse_key(&info.key) {
-                KeyClass::CloudTrail(layout) => match self.sel.check(&layout) {
-                    Ok(()) => objects.push(ObjectRef {
-                        key: info.key,
-                        layout,
-                        size: info.size,
-                        etag: info.etag,
-                        modified: info.modified,
-                    }),
+            match ObjectRef::listed(info) {
+                Ok(object) => match self.sel.check(&object.layout) {
+                    Ok(()) => objects.push(object),
                     Err(reason) => listing.skipped.file(reason),
                 },
-                KeyClass::NotCloudTrail(reason) => listing.skipped.file(reason),
+                Err(reason) => listing.skipped.file(reason),
             }
         }
         listing.objects_listed += objects.len() as u64;

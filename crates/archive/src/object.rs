@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
-use trailscan_layout::key::{is_account_id, CloudTrailKey};
+use trailscan_layout::key::{is_account_id, parse_key, CloudTrailKey, KeyClass};
 use trailscan_layout::walk::Level;
-use trailscan_layout::{ShardPlan, SkippedCounts, Unit};
+use trailscan_layout::{ShardPlan, SkipReason, SkippedCounts, Unit};
 
 use crate::store::{ObjectInfo, StoreError};
 
@@ -26,6 +26,21 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
+    /// The object `info` describes, its key taken apart; why not, for a key not in
+    /// CloudTrail's layout.
+    pub fn listed(info: ObjectInfo) -> Result<ObjectRef, SkipReason> {
+        match parse_key(&info.key) {
+            KeyClass::CloudTrail(layout) => Ok(ObjectRef {
+                key: info.key,
+                layout,
+                size: info.size,
+                etag: info.etag,
+                modified: info.modified,
+            }),
+            KeyClass::NotCloudTrail(reason) => Err(reason),
+        }
+    }
+
     /// How the object as read differs from what was said of it (by a listing, or by an index
     /// when it was built), if it does: the size always; the ETag where both have one (S3); the
     /// modification time where neither has (a copy on disk: the `fstat` of the file opened

@@ -401,7 +401,7 @@ impl Destination {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailscan_layout::key::{parse_key, KeyClass};
+    use trailscan_archive::ObjectInfo;
 
     fn object(region: &str, n: u32, size: u64) -> ObjectRef {
         let key = format!(
@@ -409,16 +409,13 @@ mod tests {
             n / 60,
             n % 60
         );
-        let KeyClass::CloudTrail(layout) = parse_key(&key) else {
-            panic!("{key}")
-        };
-        ObjectRef {
+        ObjectRef::listed(ObjectInfo {
             key,
-            layout,
             size,
             etag: None,
             modified: None,
-        }
+        })
+        .unwrap()
     }
 
     fn sizes(objects: Vec<ObjectRef>) -> Vec<Vec<u64>> {

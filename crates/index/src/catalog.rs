@@ -10,8 +10,7 @@ use arrow_array::{
 
 use bytes::Bytes;
 use hashbrown::hash_table::{Entry, HashTable};
-use trailscan_archive::ObjectRef;
-use trailscan_layout::key::{parse_key, KeyClass};
+use trailscan_archive::{ObjectInfo, ObjectRef};
 use trailscan_records::EventTime;
 
 use crate::group::{month_index, Group};
@@ -285,9 +284,6 @@ impl<'c> Row<'c> {
     /// The object as the index knows it, to be read (and checked as read) without listing
     /// it; `None` for a key not in CloudTrail's layout (which no index row has).
     pub fn to_object(&self) -> Option<ObjectRef> {
-        let KeyClass::CloudTrail(layout) = parse_key(self.key()) else {
-            return None;
-        };
         let c = self.columns;
         let modified = c.modified.is_valid(self.i).then(|| {
             let nanos = c.modified.value(self.i);
@@ -296,13 +292,13 @@ impl<'c> Row<'c> {
                 Err(_) => UNIX_EPOCH - std::time::Duration::from_nanos(nanos.unsigned_abs()),
             }
         });
-        Some(ObjectRef {
+        ObjectRef::listed(ObjectInfo {
             key: self.key().to_string(),
-            layout,
             size: c.size.value(self.i),
             etag: opt_str(&c.etag, self.i).map(str::to_string),
             modified,
         })
+        .ok()
     }
 
     /// The group (account x region x delivery month) it belongs to.

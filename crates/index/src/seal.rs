@@ -322,7 +322,7 @@ pub fn sealable_through(now: i64, lag_secs: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailscan_layout::key::{parse_key, KeyClass};
+    use trailscan_archive::ObjectInfo;
 
     const FOLDER: &str = "AWSLogs/123456789012/CloudTrail/us-east-1";
 
@@ -330,16 +330,13 @@ mod tests {
         let key = format!(
             "{FOLDER}/2024/03/{day:02}/123456789012_CloudTrail_us-east-1_202403{day:02}T{n:02}00Z_x.json.gz"
         );
-        let KeyClass::CloudTrail(layout) = parse_key(&key) else {
-            panic!("{key}")
-        };
-        ObjectRef {
+        ObjectRef::listed(ObjectInfo {
             key,
-            layout,
             size,
             etag: Some(format!("\"{size}\"")),
             modified: None,
-        }
+        })
+        .unwrap()
     }
 
     fn day(d: u32) -> i64 {
