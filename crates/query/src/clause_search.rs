@@ -2,12 +2,12 @@
 //! for one of several alternatives (a hunt's rules), it holds each of the alternative's
 //! clauses, in any ASCII case.
 //!
-//! Three kinds of search share one table of what was found (ids):
+//! Text with `\u` or a character that lowercases to ASCII is a candidate whatever it holds
+//! (memmem first). Otherwise three kinds of search share one table of what was found (ids):
 //! - members compared with values (`eventName` equal to `DeleteTrail`), read where `"key"`
 //!   is written and looked up ([`MemberValues`]): one memmem pass, whatever the number of
 //!   values;
-//! - one automaton over the needles of the alternatives that compare no member (and `\u`,
-//!   and the characters that lowercase to ASCII, which make any text a candidate);
+//! - one automaton over the needles of the alternatives that compare no member;
 //! - for an alternative that compares a member and also needs needles, an automaton of its
 //!   own over them, run only where its members hold: a rule's `Success` is looked for where
 //!   its `ConsoleLogin` is, not in every file.
@@ -99,20 +99,10 @@ struct Deferred {
 
 /// An automaton over some needles, each found wherever it is (however they overlap).
 struct Needles {
-    automaton: AhoCorasick,
-    /// Teddy itself, where text is folded and there are several needles: aho-corasick's own
-    /// choice of prefilter looks at their first bytes, which for needles in quotes (`"role"`,
-    /// `"assumedrole"`) is a `"` every few bytes (AssumeRole Misuse alone: 3.1 s with it,
-    /// 2.7 s with Teddy; the fixtures' rules 2.8 s and 2.2 s). One needle keeps
-    /// aho-corasick's memmem.
-    teddy: Option<packed::Searcher>,
-    /// The id of each of `automaton`'s patterns.
+    search: Search,
+    /// The id of each pattern.
     ids: Vec<usize>,
-    /// `automaton` searches ASCII-lowercased text, leftmost-first (aho-corasick's SIMD
-    /// search, Teddy, takes up to 64 patterns and no overlapping search); else it folds case
-    /// itself and reports every match, overlapping (or, where any needle decides, the first).
-    fold_text: bool,
-    /// The patterns, lowercased (where text is folded).
+    /// The patterns, lowercased.
     patterns: Vec<Vec<u8>>,
     /// For each pattern, the others that may match where it does: those it is a prefix of,
     /// and those that are a prefix of it.
@@ -121,32 +111,66 @@ struct Needles {
     longest: usize,
 }
 
+/// How [`Needles`] searches.
+enum Search {
+    /// Over ASCII-lowercased text, leftmost-first.
+    Folded(Folded),
+    /// A DFA that folds case itself over the text as it is, past 64 needles; every match,
+    /// overlapping, or where any needle decides, the first.
+    Dfa(AhoCorasick),
+}
+
+/// How [`Search::Folded`] finds the next match.
+enum Folded {
+    /// Teddy itself over ASCII-lowercased text, leftmost-first, for several needles:
+    /// aho-corasick's own choice of prefilter looks at their first bytes, which for needles
+    /// in quotes (`"role"`, `"assumedrole"`) is a `"` every few bytes (AssumeRole Misuse
+    /// alone: 3.1 s with it, 2.7 s with Teddy; the fixtures' rules 2.8 s and 2.2 s).
+    Teddy(packed::Searcher),
+    /// aho-corasick: one needle (its memmem), or needles Teddy does not take.
+    Automaton(AhoCorasick),
+}
+
 impl Needles {
     /// The needles `ids` of `patterns`, lowercased; `None` where aho-corasick cannot build
     /// their automaton.
     fn new(patterns: &[Vec<u8>], ids: Vec<usize>, kind: MatchKind) -> Option<Needles> {
         let mine: Vec<Vec<u8>> = ids.iter().map(|&id| patterns[id].clone()).collect();
-        // Lowercased needles over lowercased text: a case-sensitive automaton keeps
-        // aho-corasick's SIMD search (Teddy), which ASCII case folding turns off, and which
-        // an overlapping search does not use; folding a copy of the text and finding each
-        // match from the one before's start costs less (56 of SigmaHQ's rules over routine
-        // calls: 0.90 s where an overlapping search over the text took 2.0 s).
+        // Lowercased needles over lowercased text: a case-sensitive search keeps Teddy,
+        // which ASCII case folding turns off, and which an overlapping search does not use;
+        // folding a copy of the text and finding each match from the one before's start costs
+        // less (56 of SigmaHQ's rules over routine calls: 0.90 s where an overlapping search
+        // over the text took 2.0 s).
         // Past Teddy's reach (64 patterns) there is no SIMD search to keep: a DFA that folds
         // case itself, over the text as it is, saves the copy. Nor do several automata of up
         // to 64 patterns each, one pass of each over the folded text, recover it (131
         // patterns, three automata: 2.8 s where one DFA took 1.9 s).
-        let fold_text = mine.len() <= TEDDY_PATTERNS;
-        let automaton = match fold_text {
-            true => AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .build(&mine),
-            false => AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(kind)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&mine),
-        }
-        .ok()?;
+        let teddy = || {
+            (packed::Config::new())
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(&mine)
+                .build()
+        };
+        let search = match mine.len() {
+            n if n > TEDDY_PATTERNS => Search::Dfa(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(kind)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&mine)
+                    .ok()?,
+            ),
+            n => Search::Folded(match (n > 1).then(teddy).flatten() {
+                Some(teddy) => Folded::Teddy(teddy),
+                None => Folded::Automaton(
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .build(&mine)
+                        .ok()?,
+                ),
+            }),
+        };
         let relatives = (mine.iter().enumerate())
             .map(|(i, p)| {
                 (mine.iter().enumerate())
@@ -155,20 +179,10 @@ impl Needles {
                     .collect()
             })
             .collect();
-        let teddy = match fold_text && mine.len() > 1 {
-            true => (packed::Config::new())
-                .match_kind(packed::MatchKind::LeftmostFirst)
-                .builder()
-                .extend(&mine)
-                .build(),
-            false => None,
-        };
         Some(Needles {
-            automaton,
-            teddy,
+            search,
             longest: mine.iter().map(Vec::len).max().unwrap_or(0),
             ids,
-            fold_text,
             patterns: mine,
             relatives,
         })
@@ -180,17 +194,17 @@ impl Needles {
         if self.ids.is_empty() {
             return false;
         }
-        if !self.fold_text {
-            let id = |m: aho_corasick::Match| self.ids[m.pattern().as_usize()];
-            return match self.automaton.match_kind() {
-                // Where any needle decides (see `ClauseSearch::new`), the first found does.
-                MatchKind::LeftmostFirst => self.automaton.find_iter(text).any(|m| found(id(m))),
-                _ => self
-                    .automaton
-                    .find_overlapping_iter(text)
-                    .any(|m| found(id(m))),
-            };
-        }
+        let folded = match &self.search {
+            Search::Folded(folded) => folded,
+            Search::Dfa(dfa) => {
+                let id = |m: aho_corasick::Match| self.ids[m.pattern().as_usize()];
+                return match dfa.match_kind() {
+                    // Where any needle decides (see `ClauseSearch::new`), the first found does.
+                    MatchKind::LeftmostFirst => dfa.find_iter(text).any(|m| found(id(m))),
+                    _ => dfa.find_overlapping_iter(text).any(|m| found(id(m))),
+                };
+            }
+        };
         // A chunk at a time (overlapping by a needle's length), so that the copy stays small
         // whatever the text.
         let overlap = self.longest.saturating_sub(1);
@@ -203,7 +217,7 @@ impl Needles {
                 lowered.clear();
                 lowered.extend_from_slice(&text[start..end]);
                 lowered.make_ascii_lowercase();
-                if self.find_folded(lowered, found) {
+                if self.find_folded(folded, lowered, found) {
                     return true;
                 }
                 if end == text.len() {
@@ -217,13 +231,18 @@ impl Needles {
     /// [`Needles::find`] in lowercased text: each leftmost-first match, searched for again
     /// from its start on, finds every position where a needle starts; where several do (one
     /// a prefix of another), the first found names the others to check.
-    fn find_folded(&self, text: &[u8], found: &mut impl FnMut(usize) -> bool) -> bool {
+    fn find_folded(
+        &self,
+        folded: &Folded,
+        text: &[u8],
+        found: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
         let mut at = 0;
         while at < text.len() {
             let span = Span::from(at..text.len());
-            let m = match &self.teddy {
-                Some(teddy) => teddy.find_in(text, span),
-                None => self.automaton.find(Input::new(text).span(span)),
+            let m = match folded {
+                Folded::Teddy(teddy) => teddy.find_in(text, span),
+                Folded::Automaton(automaton) => automaton.find(Input::new(text).span(span)),
             };
             let Some(m) = m else {
                 return false;
@@ -243,8 +262,7 @@ impl Needles {
     }
 }
 
-/// Ids as they are numbered while the clauses are read: needles from 0, members' values
-/// from the top down (renumbered once the needles are counted).
+/// The needles and members' values of the clauses, each once, in the order first met.
 struct Numbering<'a> {
     patterns: Vec<Vec<u8>>,
     member_values: Vec<(&'a str, Vec<u8>)>,
@@ -267,14 +285,13 @@ impl<'a> Numbering<'a> {
     fn member_value(&mut self, key: &'a str, value: &[u8]) -> usize {
         let value = value.to_ascii_lowercase();
         let same = |(k, v): &(&str, Vec<u8>)| *k == key && *v == value;
-        let i = match self.member_values.iter().position(same) {
+        match self.member_values.iter().position(same) {
             Some(i) => i,
             None => {
                 self.member_values.push((key, value));
                 self.member_values.len() - 1
             }
-        };
-        usize::MAX - i
+        }
     }
 }
 
@@ -286,6 +303,13 @@ impl ClauseSearch {
             patterns: Vec::new(),
             member_values: Vec::new(),
         };
+        // The needles first, so that the ids of members' values follow theirs.
+        for clause in alternatives.iter().flatten() {
+            if let Clause::Needles(needles) = clause {
+                needles.iter().for_each(|n| _ = numbering.needle(n));
+            }
+        }
+        let members_from = numbering.patterns.len();
         let alternatives: Vec<Vec<Vec<usize>>> = (alternatives.iter())
             .map(|clauses| {
                 (clauses.iter())
@@ -293,9 +317,8 @@ impl ClauseSearch {
                         Clause::Needles(needles) => {
                             needles.iter().map(|n| numbering.needle(n)).collect()
                         }
-                        Clause::Equals { key, values } => values
-                            .iter()
-                            .map(|v| numbering.member_value(key, v))
+                        Clause::Equals { key, values } => (values.iter())
+                            .map(|v| members_from + numbering.member_value(key, v))
                             .collect(),
                     })
                     .collect()
@@ -305,18 +328,6 @@ impl ClauseSearch {
             patterns,
             member_values,
         } = numbering;
-        let members_from = patterns.len();
-        let renumber = |id: usize| match id >= members_from {
-            true => members_from + (usize::MAX - id),
-            false => id,
-        };
-        let alternatives: Vec<Vec<Vec<usize>>> = (alternatives.into_iter())
-            .map(|clauses| {
-                (clauses.into_iter())
-                    .map(|ids| ids.into_iter().map(renumber).collect())
-                    .collect()
-            })
-            .collect();
         let members = members_of(&member_values, members_from);
         let clauses = Clauses::new(
             alternatives,
@@ -551,11 +562,11 @@ mod tests {
             .collect();
         let ids: Vec<usize> = (0..patterns.len()).collect();
         let folded = Needles::new(&patterns, ids, MatchKind::Standard).unwrap();
-        assert!(folded.fold_text);
+        assert!(matches!(folded.search, Search::Folded(_)));
         let mut many = patterns.clone();
         many.extend((0..TEDDY_PATTERNS).map(|i| format!("filler{i:03}").into_bytes()));
         let dfa = Needles::new(&many, (0..many.len()).collect(), MatchKind::Standard).unwrap();
-        assert!(!dfa.fold_text);
+        assert!(matches!(dfa.search, Search::Dfa(_)));
         for needles in [folded, dfa] {
             let mut seen = Vec::new();
             needles.find(b"xABcDx", &mut |id| {

@@ -265,6 +265,15 @@ mod tests {
         Clause::Needles(needles.to_vec())
     }
 
+    /// A console login's `ConsoleLogin` and `Success` (or `Passed`); a `DeleteTrail`.
+    fn login_and_trail() -> (Vec<Clause<'static>>, Vec<Clause<'static>>) {
+        let login = vec![
+            needles(&[b"ConsoleLogin"]),
+            needles(&[b"Success", b"Passed"]),
+        ];
+        (login, vec![needles(&[b"DeleteTrail"])])
+    }
+
     fn event_name<'a>(values: &[&'a [u8]]) -> Clause<'a> {
         Clause::Equals {
             key: "eventName",
@@ -310,11 +319,7 @@ mod tests {
     /// Whatever Unicode lowercasing makes equal to a needle is a candidate.
     #[test]
     fn clauses_need_one_needle_each_of_one_alternative() {
-        let login = vec![
-            needles(&[b"ConsoleLogin"]),
-            needles(&[b"Success", b"Passed"]),
-        ];
-        let trail = vec![needles(&[b"DeleteTrail"])];
+        let (login, trail) = login_and_trail();
         let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail]);
         assert!(p.is_active());
         assert!(!p.may_match(br#"{"eventName":"ConsoleLogin","x":"Failure"}"#));
@@ -338,11 +343,7 @@ mod tests {
 
     #[test]
     fn alternatives_in_tells_each_rule_a_record_may_match() {
-        let login = vec![
-            needles(&[b"ConsoleLogin"]),
-            needles(&[b"Success", b"Passed"]),
-        ];
-        let trail = vec![needles(&[b"DeleteTrail"])];
+        let (login, trail) = login_and_trail();
         let success = vec![needles(&[b"success"])];
         let p = Prefilter::clauses_ignoring_case(&[login.clone(), trail.clone(), success]);
         assert!(p.tells_alternatives());
