@@ -54,7 +54,7 @@ impl Term {
     /// (which the prefilter keeps): each `/` as it is or as `\/`.
     pub fn spellings(&self) -> Vec<String> {
         let parts: Vec<&str> = self.needle.split('/').collect();
-        if parts.len() > MAX_SLASHES + 1 {
+        if !self.spelled_whole() {
             // Every spelling holds its longest part, or (only slashes) a `/`.
             let longest = parts.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
             return vec![match longest.is_empty() {
@@ -70,9 +70,12 @@ impl Term {
         }
         spellings
     }
-}
 
-impl Term {
+    /// Whether [`Term::spellings`] spell the whole needle (not past [`MAX_SLASHES`]).
+    fn spelled_whole(&self) -> bool {
+        self.needle.matches('/').count() <= MAX_SLASHES
+    }
+
     /// What a prefilter looks for: [`Term::spellings`], each in quotes where the term is
     /// exact and the spelling whole, as a string member equal to the value is written
     /// (`"Root"`, which the `Root` of an ARN does not match). Sound because an exact term's
@@ -80,8 +83,7 @@ impl Term {
     /// escapes, and an object, compared as its JSON text, holds what is not in it (`{`).
     pub fn needles(&self) -> Vec<String> {
         let spellings = self.spellings();
-        let whole = self.needle.matches('/').count() <= MAX_SLASHES;
-        match self.exact && whole {
+        match self.exact && self.spelled_whole() {
             true => spellings.iter().map(|s| format!("\"{s}\"")).collect(),
             false => spellings,
         }
@@ -104,12 +106,17 @@ pub fn rule_needs(rule: &SigmaRule) -> Option<Need> {
     either(needs)
 }
 
+/// Whether every term of `clause` compares `field`.
+pub fn is_on(clause: &[Term], field: &str) -> bool {
+    clause.iter().all(|t| t.field == field)
+}
+
 /// The clause of `need` an index probes and a prefilter can least often pass: every term
 /// indexable first, then every term an `eventName`, then the fewest terms.
 pub fn most_selective(need: &Need) -> Option<&Vec<Term>> {
     need.iter().min_by_key(|terms| {
         let indexable = terms.iter().all(|t| t.index_key().is_some());
-        let names = terms.iter().all(|t| t.field == "eventName");
+        let names = is_on(terms, "eventName");
         (!indexable, !names, terms.len())
     })
 }

@@ -12,7 +12,7 @@ use trailscan_records::AttributeKey;
 
 use crate::event::RecordEvent;
 use crate::load::{read_rule_files, read_rule_text, LoadError, Origin, Refusal, RuleFiles};
-use crate::requirements::{most_selective, rule_needs, Need, Term};
+use crate::requirements::{is_on, most_selective, rule_needs, Need, Term};
 use crate::rewrite::{check_windash, expand_placeholders, rewrite};
 
 /// A clause of a rule's need as the prefilter looks for it.
@@ -27,7 +27,7 @@ enum Spelled {
 
 impl Spelled {
     fn of(clause: &[Term]) -> Spelled {
-        if clause.iter().all(|t| t.exact && t.field == "eventName") {
+        if is_on(clause, "eventName") && clause.iter().all(|t| t.exact) {
             let mut names: Vec<String> = clause.iter().map(|t| t.needle.clone()).collect();
             names.sort();
             names.dedup();
@@ -294,14 +294,12 @@ impl HuntRules {
         let spelled: Option<Vec<Vec<Spelled>>> = (self.needs.iter())
             .map(|need| {
                 let need = need.as_ref()?;
-                let named = need
-                    .iter()
-                    .any(|clause| clause.iter().all(|t| t.field == "eventName"));
+                let named = need.iter().any(|clause| is_on(clause, "eventName"));
                 // Beside an event name, an event source rules out little (every call to the
                 // service holds it) and costs a match at each: it is not looked for.
                 let selective = need
                     .iter()
-                    .filter(|clause| !(named && clause.iter().all(|t| t.field == "eventSource")));
+                    .filter(|clause| !(named && is_on(clause, "eventSource")));
                 Some(selective.map(|clause| Spelled::of(clause)).collect())
             })
             .collect();
